@@ -1,0 +1,88 @@
+"""The FastAPI application: JSON API under /api/v1 with OpenAPI docs at /docs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from api import problems
+from api.routes import auth, directory, rides, vehicles
+from dispatcher.clock import Clock
+from dispatcher.context import Dispatcher
+from dispatcher.db import make_engine, migrate, session_scope
+from dispatcher.scheduler import start_scheduler, trigger_reoptimization
+from dispatcher.settings import Settings
+from dispatcher.tenant_config import load_tenant
+from dispatcher.tenants import sync_tenant
+
+log = logging.getLogger(__name__)
+
+
+def build_dispatcher(settings: Settings, clock: Clock | None = None) -> Dispatcher:
+    """Engine, clock and tenant registry from the settings; migrates and loads the tenant file."""
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    ctx = Dispatcher(
+        engine=engine,
+        clock=clock or settings.clock(),
+        cache_dir=settings.cache_dir,
+        token_hours=settings.token_hours,
+    )
+    cfg = load_tenant(settings.tenant_file)
+    ctx.tenant_files[cfg.id] = settings.tenant_file
+    now: datetime = ctx.clock.now()
+    with session_scope(engine) as session:
+        sync_tenant(session, cfg, now)
+    return ctx
+
+
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    scheduler: bool = True,
+    ctx: Dispatcher | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sched = None
+        if scheduler:
+            sched = start_scheduler(
+                app.state.ctx, settings.reoptimize_minutes, settings.reoptimize_seconds_limit
+            )
+            app.state.ctx.on_change = lambda _tid: trigger_reoptimization(
+                sched, app.state.ctx, settings.reoptimize_seconds_limit
+            )
+        try:
+            yield
+        finally:
+            if sched is not None:
+                sched.shutdown(wait=False)
+
+    app = FastAPI(
+        title="Noriai API",
+        version="1",
+        summary="Same-day shared rides for rural municipalities.",
+        description="Errors are RFC 9457 problem details (application/problem+json) with `errors: "
+        "[{field, message}]`. Sign in at /api/v1/auth/token and send `Authorization: Bearer <token>`.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx or build_dispatcher(settings, clock)
+    problems.install(app)
+    for r in (auth.router, directory.router, vehicles.router, rides.router):
+        app.include_router(r)
+
+    @app.get("/healthz", tags=["service"], summary="Liveness: the API answers and the database is reachable")
+    def healthz() -> dict[str, str]:
+        from sqlalchemy import text
+
+        with app.state.ctx.engine.connect() as c:
+            c.execute(text("SELECT 1"))
+        return {"status": "ok", "now": app.state.ctx.clock.now().isoformat()}
+
+    return app

@@ -1,0 +1,195 @@
+"""The `noriai` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+
+from dispatcher.settings import Settings
+
+
+def _ctx(settings: Settings):  # type: ignore[no-untyped-def]
+    from api.app import build_dispatcher
+
+    return build_dispatcher(settings)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    host, port = args.host or settings.host, args.port or settings.port
+    app = create_app(settings, scheduler=not args.no_scheduler)
+    base = f"http://{host}:{port}"
+    print("Noriai is running.", flush=True)
+    for label, path in [
+        ("API docs (Swagger UI)", "/docs"),
+        ("API docs (ReDoc)", "/redoc"),
+        ("OpenAPI schema", "/openapi.json"),
+        ("Health", "/healthz"),
+    ]:
+        print(f"  {label:24} {base}{path}", flush=True)
+    print(f"  database: {settings.database_url}   tenant file: {settings.tenant_file}", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from dispatcher.db import make_engine, migrate
+
+    migrate(make_engine(settings.database_url))
+    print(f"database at the newest schema: {settings.database_url}")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from dispatcher.db import session_scope
+    from dispatcher.demo import seed_demo
+
+    ctx = _ctx(settings)
+    cfg = ctx.config(next(iter(ctx.tenant_files)))
+    with session_scope(ctx.engine) as session:
+        logins = seed_demo(session, cfg, ctx.clock.now(), residents=args.residents)
+    print(f"demo municipality {cfg.id} ({cfg.name}) is loaded. Demo logins (password {logins[0].password}):")
+    for login in logins:
+        print(f"  {login.role:13} {login.username}")
+    return 0
+
+
+def cmd_tenant_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from dispatcher.tenant_config import TenantConfigError, load_tenant
+
+    try:
+        cfg = load_tenant(args.file)
+    except TenantConfigError as e:
+        print(f"{args.file}: {len(e.problems)} problem(s)")
+        for p in e.problems:
+            print(f"  {p}")
+        return 1
+    vehicles = sum(len(o.vehicles) for o in cfg.operators)
+    print(
+        f"{args.file}: OK — {cfg.id} ({cfg.name}), {len(cfg.places)} places, "
+        f"{len(cfg.operators)} operators, {vehicles} vehicles"
+    )
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
+    from dispatcher.auth import create_user
+    from dispatcher.db import session_scope
+    from dispatcher.errors import DomainError
+
+    ctx = _ctx(settings)
+    try:
+        with session_scope(ctx.engine) as session:
+            user = create_user(
+                session,
+                args.tenant,
+                args.role,
+                args.username,
+                args.password,
+                ctx.clock.now(),
+                operator_key=args.operator,
+            )
+    except DomainError as e:
+        print(e.detail, file=sys.stderr)
+        for err in e.errors:
+            print(f"  --{err['field']}: {err['message']}", file=sys.stderr)
+        return 1
+    print(f"user {user.username} ({user.role}) created in {user.tenant_id}")
+    return 0
+
+
+def cmd_plan_show(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlmodel import Session, col, select
+
+    from dispatcher.models import Vehicle
+    from dispatcher.operations import manifest
+
+    ctx = _ctx(settings)
+    tenant = args.tenant or next(iter(ctx.tenant_files))
+    cfg = ctx.config(tenant)
+    day = date.fromisoformat(args.date) if args.date else ctx.clock.now().astimezone(cfg.tz).date()
+    with Session(ctx.engine) as session:
+        vehicles = session.exec(
+            select(Vehicle).where(Vehicle.tenant_id == tenant).order_by(col(Vehicle.id))
+        ).all()
+    out = [manifest(ctx, tenant, v.id, day) for v in vehicles]  # type: ignore[arg-type]
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return 0
+    print(f"plan of {tenant} for {day} (version {out[0]['plan_version'] if out else 0})")
+    for m in out:
+        print(f"\n{m['vehicle']}: {len(m['stops'])} stops")
+        for s in m["stops"]:
+            t = s["planned_time"][11:16]
+            w = s["window"]
+            win = f"{(w['start'] or '')[11:16]}–{w['end'][11:16]}"
+            where = s["place_name"] or f"{s['lat']:.4f},{s['lon']:.4f}"
+            mark = "✓" if s["done"] else " "
+            print(
+                f"  {mark} {t} {s['kind']:8} ride {s['ride_id']:<5} party {s['party_size']} "
+                f"window {win:12} {where}"
+            )
+    return 0
+
+
+def cmd_reoptimize(args: argparse.Namespace, settings: Settings) -> int:
+    from dispatcher.operations import reoptimize
+
+    ctx = _ctx(settings)
+    tenant = args.tenant or next(iter(ctx.tenant_files))
+    day = date.fromisoformat(args.date) if args.date else None
+    print(json.dumps(reoptimize(ctx, tenant, day, time_limit_s=args.seconds), default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="noriai", description="Noriai dispatch platform")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the API server and the scheduler")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--no-scheduler", action="store_true", help="do not start the background scheduler")
+    s.set_defaults(fn=cmd_serve)
+    s = sub.add_parser("migrate", help="bring the database schema up to date")
+    s.set_defaults(fn=cmd_migrate)
+    s = sub.add_parser("seed-demo", help="load the demo municipality if its residents are missing")
+    s.add_argument("--residents", type=int, default=300)
+    s.set_defaults(fn=cmd_seed_demo)
+    t = sub.add_parser("tenant", help="tenant files").add_subparsers(dest="tenant_command", required=True)
+    s = t.add_parser("validate", help="check a tenant file and list every problem with its location")
+    s.add_argument("file")
+    s.set_defaults(fn=cmd_tenant_validate)
+    u = sub.add_parser("user", help="staff users").add_subparsers(dest="user_command", required=True)
+    s = u.add_parser("create", help="create a staff user")
+    s.add_argument("--tenant", required=True)
+    s.add_argument("--role", required=True, choices=["admin", "operator", "driver", "municipality"])
+    s.add_argument("--username", required=True)
+    s.add_argument("--password", required=True)
+    s.add_argument("--operator", help="operator id (drivers)")
+    s.set_defaults(fn=cmd_user_create)
+    pl = sub.add_parser("plan", help="plans").add_subparsers(dest="plan_command", required=True)
+    s = pl.add_parser("show", help="print every vehicle's stops of a day")
+    s.add_argument("--date")
+    s.add_argument("--tenant")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_plan_show)
+    s = sub.add_parser("reoptimize", help="re-optimize a day's plan now")
+    s.add_argument("--date")
+    s.add_argument("--tenant")
+    s.add_argument("--seconds", type=float, default=5.0)
+    s.set_defaults(fn=cmd_reoptimize)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.fn(args, Settings()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

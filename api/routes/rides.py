@@ -1,0 +1,107 @@
+"""Ride bookings: book with an Idempotency-Key, read, list, cancel."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse
+from sqlmodel import Session, col, select
+
+from api.deps import get_ctx, get_session, require
+from dispatcher.auth import Principal
+from dispatcher.booking import RideRequest, book, refusal_error, ride_view
+from dispatcher.context import Dispatcher
+from dispatcher.errors import InvalidRequest, NotFound, field_error
+from dispatcher.models import Ride, RideStatus, Role, Vehicle
+from dispatcher.operations import cancel
+
+router = APIRouter(prefix="/api/v1/rides", tags=["rides"])
+
+
+def _keys(session: Session, tenant_id: str) -> dict[int, str]:
+    return {v.id: v.key for v in session.exec(select(Vehicle).where(Vehicle.tenant_id == tenant_id))}  # type: ignore[misc]
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Book a same-day ride: 201 with the pickup window, or 409 with alternatives",
+    responses={
+        409: {"description": "No vehicle fits; problem details with alternatives"},
+        422: {"description": "Bad input; problem details naming each field"},
+    },
+)
+def create_ride(
+    body: RideRequest,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+    session: Session = Depends(get_session),
+) -> JSONResponse:
+    if not idempotency_key or not idempotency_key.strip():
+        raise InvalidRequest(
+            "Send an Idempotency-Key header (a new random value per booking) so that a retry "
+            "cannot book twice.",
+            [field_error("Idempotency-Key", "is required")],
+        )
+    result = book(ctx, p.tenant_id, body, idempotency_key.strip(), p.actor)
+    cfg = ctx.config(p.tenant_id)
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    if result.ride.status == RideStatus.refused:
+        err = refusal_error(result.ride, cfg)
+        raise err
+    keys = _keys(session, p.tenant_id)
+    return JSONResponse(
+        ride_view(result.ride, cfg, keys.get(result.ride.vehicle_id or 0)),
+        status_code=201,
+        headers={**headers, "Location": f"/api/v1/rides/{result.ride.id}"},
+    )
+
+
+@router.get("", summary="Rides of a day, optionally of one resident")
+def list_rides(
+    date_: date | None = Query(None, alias="date", description="YYYY-MM-DD; default today"),
+    resident_id: int | None = Query(None, ge=1),
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+    session: Session = Depends(get_session),
+) -> list[dict[str, object]]:
+    cfg = ctx.config(p.tenant_id)
+    day = date_ or ctx.clock.now().astimezone(cfg.tz).date()
+    stmt = select(Ride).where(Ride.tenant_id == p.tenant_id, Ride.service_date == day)
+    if resident_id is not None:
+        stmt = stmt.where(Ride.resident_id == resident_id)
+    keys = _keys(session, p.tenant_id)
+    return [ride_view(r, cfg, keys.get(r.vehicle_id or 0)) for r in session.exec(stmt.order_by(col(Ride.id)))]
+
+
+def _ride(session: Session, p: Principal, ride_id: int) -> Ride:
+    ride = session.get(Ride, ride_id)
+    if ride is None or ride.tenant_id != p.tenant_id:
+        raise NotFound(f"No ride {ride_id}.")
+    return ride
+
+
+@router.get("/{ride_id}", summary="One ride")
+def get_ride(
+    ride_id: int,
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+    session: Session = Depends(get_session),
+) -> dict[str, object]:
+    ride = _ride(session, p, ride_id)
+    return ride_view(ride, ctx.config(p.tenant_id), _keys(session, p.tenant_id).get(ride.vehicle_id or 0))
+
+
+@router.post("/{ride_id}/cancel", summary="Cancel a ride before pickup")
+def cancel_ride(
+    ride_id: int,
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+    session: Session = Depends(get_session),
+) -> dict[str, object]:
+    _ride(session, p, ride_id)
+    ride = cancel(ctx, p.tenant_id, ride_id, p.actor)
+    ctx.after_change(p.tenant_id)
+    return ride_view(ride, ctx.config(p.tenant_id), _keys(session, p.tenant_id).get(ride.vehicle_id or 0))

@@ -1,0 +1,83 @@
+"""Vehicles, their manifests and drivers' reports."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query
+from sqlmodel import Session, col, select
+
+from api.deps import get_ctx, get_principal, get_session, require
+from dispatcher.auth import Principal
+from dispatcher.context import Dispatcher
+from dispatcher.errors import Forbidden, NotFound
+from dispatcher.models import Operator, Role, Vehicle
+from dispatcher.operations import VehicleEvent, manifest, vehicle_event
+from dispatcher.timeline import local_date
+
+router = APIRouter(prefix="/api/v1/vehicles", tags=["vehicles"])
+
+
+def _vehicle_for(session: Session, p: Principal, vehicle_id: int) -> Vehicle:
+    v = session.get(Vehicle, vehicle_id)
+    if v is None or v.tenant_id != p.tenant_id:
+        raise NotFound(f"No vehicle {vehicle_id}.")
+    if p.role == Role.driver and v.operator_id != p.operator_id:
+        raise Forbidden("Drivers see only their own company's vehicles.")
+    return v
+
+
+@router.get("", summary="Active vehicles of the caller's municipality")
+def list_vehicles(
+    p: Principal = Depends(get_principal), session: Session = Depends(get_session)
+) -> list[dict[str, object]]:
+    ops = {o.id: o for o in session.exec(select(Operator).where(Operator.tenant_id == p.tenant_id))}
+    rows = session.exec(
+        select(Vehicle)
+        .where(Vehicle.tenant_id == p.tenant_id, Vehicle.active == True)  # noqa: E712
+        .order_by(col(Vehicle.id))
+    )
+    return [
+        {
+            "id": v.id,
+            "key": v.key,
+            "name": v.name,
+            "operator": ops[v.operator_id].key,
+            "operator_name": ops[v.operator_id].name,
+            "seats": v.seats,
+            "wheelchair_places": v.wheelchair_places,
+            "depot": {"lat": v.depot_lat, "lon": v.depot_lon},
+            "shift": {"start": v.shift_start, "end": v.shift_end},
+        }
+        for v in rows
+    ]
+
+
+@router.get("/{vehicle_id}/manifest", summary="A vehicle's stops of a day in visiting order")
+def get_manifest(
+    vehicle_id: int,
+    date_: date | None = Query(None, alias="date", description="YYYY-MM-DD; default today"),
+    p: Principal = Depends(require(Role.operator, Role.driver)),
+    session: Session = Depends(get_session),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> dict[str, object]:
+    _vehicle_for(session, p, vehicle_id)
+    day = date_ or local_date(ctx.clock.now(), ctx.config(p.tenant_id).tz)
+    return manifest(ctx, p.tenant_id, vehicle_id, day)
+
+
+@router.post(
+    "/{vehicle_id}/events", summary="A driver's report: arrived, picked_up, no_show, dropped_off, position"
+)
+def post_event(
+    vehicle_id: int,
+    body: VehicleEvent,
+    p: Principal = Depends(require(Role.operator, Role.driver)),
+    session: Session = Depends(get_session),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> dict[str, object]:
+    _vehicle_for(session, p, vehicle_id)
+    result = vehicle_event(ctx, p.tenant_id, vehicle_id, body, p.actor)
+    if body.type == "no_show":
+        ctx.after_change(p.tenant_id)
+    return result

@@ -1,0 +1,488 @@
+"""Booking a same-day ride: check the request, quote by cheapest feasible insertion, commit.
+
+One call to `book` runs in one transaction holding the tenant's write lock, so the plan it inserts
+into is the plan it stores, and concurrent bookings queue rather than overwrite each other. Every
+promise already given stays feasible: the new plan of the chosen vehicle passes the exact checker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from shapely.geometry import Point as ShapelyPoint
+from sqlmodel import Session, select
+
+from dispatcher.context import Dispatcher
+from dispatcher.db import lock_tenant
+from dispatcher.errors import Conflict, DomainError, InvalidRequest, field_error
+from dispatcher.events import record
+from dispatcher.models import Resident, Ride, RideStatus, Vehicle
+from dispatcher.plan import (
+    apply_route,
+    build_problem,
+    current_plan,
+    ride_stops,
+    save_plan,
+    seats_needed,
+    service_seconds,
+)
+from dispatcher.tenant_config import TenantConfig
+from dispatcher.timeline import at_local, ceil_minute, floor_minute, iso_local, local_date
+from routing.geo import Point, haversine_m
+from routing.insertion import Insertion, cheapest_insertion
+from routing.schedule import route_travel
+
+
+class Location(BaseModel):
+    """Either coordinates or a named place of the tenant."""
+
+    model_config = ConfigDict(extra="forbid")
+    lat: float | None = Field(default=None, ge=-90, le=90, description="latitude, degrees")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="longitude, degrees")
+    place_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Location:
+        coords = self.lat is not None or self.lon is not None
+        if self.place_id is not None and coords:
+            raise ValueError("give either lat and lon, or place_id, not both")
+        if self.place_id is None and (self.lat is None or self.lon is None):
+            raise ValueError("give both lat and lon, or a place_id")
+        return self
+
+
+class RideRequest(BaseModel):
+    """A ride request. Exactly one of pickup_after and arrive_by; instants with an offset."""
+
+    model_config = ConfigDict(extra="forbid")
+    resident_id: int = Field(ge=1)
+    origin: Location
+    destination: Location
+    pickup_after: AwareDatetime | None = None
+    arrive_by: AwareDatetime | None = None
+    party_size: int = Field(default=1, ge=1, le=99, description="persons riding, rider included")
+    wheelchair: bool = False
+
+    @model_validator(mode="after")
+    def _one_time(self) -> RideRequest:
+        if (self.pickup_after is None) == (self.arrive_by is None):
+            raise ValueError("give exactly one of pickup_after or arrive_by")
+        return self
+
+    def fingerprint(self) -> str:
+        """A hash of the request's meaning, to recognise a replay under the same Idempotency-Key."""
+        data = self.model_dump(mode="json")
+        for k in ("pickup_after", "arrive_by"):
+            v = getattr(self, k)
+            data[k] = None if v is None else v.timestamp()
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class Booked:
+    """The outcome of `book`: the ride, and whether it replays an earlier request."""
+
+    ride: Ride
+    replayed: bool
+
+
+def eligibility_categories(resident: Resident, cfg: TenantConfig, on: date) -> set[str]:
+    """The resident's categories on a date, with age_65_plus derived from the birth date."""
+    cats = set(resident.categories or [])
+    b = resident.birth_date
+    age = on.year - b.year - ((on.month, on.day) < (b.month, b.day))
+    if age >= cfg.eligibility.min_age:
+        cats.add("age_65_plus")
+    return cats
+
+
+def fare_yen(resident: Resident, cfg: TenantConfig, on: date, party_size: int) -> int:
+    """Fare of one ride (yen): the rider's best applicable fare plus companions' fares."""
+    cats = eligibility_categories(resident, cfg, on)
+    own = min([cfg.fares.standard_yen] + [r.yen for r in cfg.fares.reduced if r.category in cats])
+    return own + (party_size - 1) * cfg.fares.companion_yen
+
+
+def _resolve(loc: Location, cfg: TenantConfig, field: str, errors: list[dict[str, str]]) -> Point | None:
+    if loc.place_id is not None:
+        place = cfg.place(loc.place_id)
+        if place is None:
+            errors.append(
+                field_error(
+                    f"{field}.place_id", f"unknown place {loc.place_id!r}; GET /api/v1/places lists them"
+                )
+            )
+            return None
+        return Point(place.lat, place.lon)
+    assert loc.lat is not None and loc.lon is not None
+    p = Point(loc.lat, loc.lon)
+    if not cfg.area_shape().covers(ShapelyPoint(p.lon, p.lat)):
+        errors.append(field_error(field, f"({p.lat}, {p.lon}) is outside the service area of {cfg.name}"))
+        return None
+    return p
+
+
+@dataclass
+class Checked:
+    """A request that passed every rule, with its derived promise parameters."""
+
+    resident: Resident
+    origin: Point
+    destination: Point
+    day: date
+    window_start: datetime
+    window_end: datetime
+    latest_arrival: datetime
+    direct_s: float
+    max_ride_s: float
+    fare: int
+
+
+def check_request(
+    ctx: Dispatcher, session: Session, cfg: TenantConfig, req: RideRequest, now: datetime
+) -> Checked:
+    """Apply the tenant's booking rules; raises InvalidRequest naming every bad field."""
+    tz = cfg.tz
+    errors: list[dict[str, str]] = []
+    today = local_date(now, tz)
+    resident = session.get(Resident, req.resident_id)
+    if resident is None or resident.tenant_id != cfg.id or not resident.active:
+        errors.append(field_error("resident_id", f"no registered resident with id {req.resident_id}"))
+        resident = None
+    elif not (eligibility_categories(resident, cfg, today) & set(cfg.eligibility.any_of)):
+        errors.append(
+            field_error(
+                "resident_id",
+                "the resident is not eligible: the service is for "
+                + ", ".join(cfg.eligibility.any_of)
+                + " (update the registration if this has changed)",
+            )
+        )
+    origin = _resolve(req.origin, cfg, "origin", errors)
+    destination = _resolve(req.destination, cfg, "destination", errors)
+    if origin and destination and haversine_m(origin, destination) < 50:
+        errors.append(field_error("destination", "is the same place as the origin"))
+
+    b = cfg.booking
+    if req.party_size > b.max_party_size:
+        errors.append(field_error("party_size", f"at most {b.max_party_size} persons per booking"))
+    else:
+        seats, chairs = seats_needed(req.party_size, req.wheelchair)
+        fleet = session.exec(select(Vehicle).where(Vehicle.tenant_id == cfg.id, Vehicle.active == True)).all()  # noqa: E712
+        if not any(v.seats >= seats and v.wheelchair_places >= chairs for v in fleet):
+            what = "a wheelchair and " if chairs else ""
+            errors.append(field_error("party_size", f"no vehicle takes {what}{seats} seated persons"))
+
+    field = "pickup_after" if req.pickup_after is not None else "arrive_by"
+    asked: datetime = req.pickup_after or req.arrive_by  # type: ignore[assignment]
+    day = local_date(asked, tz)
+    hours = cfg.service_hours.get(("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day.weekday()])
+    earliest = ceil_minute(now + timedelta(minutes=b.min_lead_minutes))
+    if asked < now - timedelta(minutes=1):
+        errors.append(
+            field_error(
+                field, f"{asked.astimezone(tz):%H:%M} is in the past; it is now {now.astimezone(tz):%H:%M}"
+            )
+        )
+    elif b.same_day_only and day != today:
+        errors.append(field_error(field, f"rides can be booked for today ({today.isoformat()}) only"))
+    elif hours is None or day in cfg.closed_dates:
+        errors.append(field_error(field, f"there is no service on {day.isoformat()}"))
+    if errors:
+        raise InvalidRequest("The ride request has problems; correct the fields listed in errors.", errors)
+    assert resident and origin and destination and hours
+
+    direct = float(ctx.travel(cfg.id).matrix([origin, destination])[0, 1])
+    max_ride = direct * b.max_ride.factor + 60 * b.max_ride.plus_minutes
+    boarding = 60 * (b.wheelchair_boarding_minutes if req.wheelchair else b.boarding_minutes)
+    window = timedelta(minutes=b.pickup_window_minutes)
+    if req.pickup_after is not None:
+        start = max(ceil_minute(req.pickup_after), earliest)
+        end = start + window
+        latest = ceil_minute(end + timedelta(seconds=boarding + max_ride))
+    else:
+        latest = floor_minute(req.arrive_by)  # type: ignore[arg-type]
+        end = floor_minute(latest - timedelta(seconds=boarding + direct * b.max_ride.factor))
+        start = end - window
+        if end < earliest:
+            soonest = (earliest + timedelta(seconds=boarding + direct * b.max_ride.factor)).astimezone(tz)
+            raise InvalidRequest(
+                "The ride request has problems; correct the fields listed in errors.",
+                [
+                    field_error(
+                        "arrive_by", f"too soon: the earliest possible arrival is about {soonest:%H:%M}"
+                    )
+                ],
+            )
+        start = max(start, earliest)
+    open_at, close_at = at_local(day, hours.start, tz), at_local(day, hours.end, tz)
+    if start < open_at or latest > close_at:
+        raise InvalidRequest(
+            "The ride request has problems; correct the fields listed in errors.",
+            [
+                field_error(
+                    field, f"the ride must lie within service hours {hours.start:%H:%M}–{hours.end:%H:%M}"
+                )
+            ],
+        )
+    return Checked(
+        resident,
+        origin,
+        destination,
+        day,
+        start,
+        end,
+        latest,
+        direct,
+        max_ride,
+        fare_yen(resident, cfg, day, req.party_size),
+    )
+
+
+def _try_insert(
+    ctx: Dispatcher, cfg: TenantConfig, problem: Any, ride: Ride, builder: Any
+) -> Insertion | None:
+    p, d = ride_stops(
+        cfg,
+        ride,
+        problem.day,
+        builder.index[_pt(ride.origin_lat, ride.origin_lon)],
+        builder.index[_pt(ride.destination_lat, ride.destination_lon)],
+    )
+    return cheapest_insertion(problem.routes, p, d, problem.travel)
+
+
+def _pt(lat: float, lon: float) -> Point:
+    return Point(round(lat, 7), round(lon, 7))
+
+
+def _alternatives(
+    ctx: Dispatcher,
+    cfg: TenantConfig,
+    problem: Any,
+    builder: Any,
+    ride: Ride,
+    checked: Checked,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Nearby pickup windows that do fit, nearest to the requested one first."""
+    tz = cfg.tz
+    alt = cfg.booking.alternatives
+    hours = cfg.service_hours[("mon", "tue", "wed", "thu", "fri", "sat", "sun")[checked.day.weekday()]]
+    assert hours is not None
+    open_at, close_at = at_local(checked.day, hours.start, tz), at_local(checked.day, hours.end, tz)
+    earliest = ceil_minute(now + timedelta(minutes=cfg.booking.min_lead_minutes))
+    found: list[dict[str, Any]] = []
+    offsets = []
+    for k in range(1, alt.max_offset_minutes // alt.step_minutes + 1):
+        offsets += [k * alt.step_minutes, -k * alt.step_minutes]
+    for minutes in offsets:
+        if len(found) >= alt.count:
+            break
+        delta = timedelta(minutes=minutes)
+        start, end, latest = (
+            checked.window_start + delta,
+            checked.window_end + delta,
+            checked.latest_arrival + delta,
+        )
+        if start < max(earliest, open_at) or latest > close_at:
+            continue
+        ride.pickup_window_start, ride.pickup_window_end, ride.latest_arrival = start, end, latest
+        if _try_insert(ctx, cfg, problem, ride, builder) is not None:
+            found.append(
+                {
+                    "pickup_window": {"start": iso_local(start, tz), "end": iso_local(end, tz)},
+                    "latest_arrival": iso_local(latest, tz),
+                    "pickup_after": iso_local(start, tz),
+                }
+            )
+    found.sort(key=lambda a: a["pickup_after"])
+    return found
+
+
+def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str, actor: str) -> Booked:
+    """Check, quote and commit a ride request in one locked transaction.
+
+    Returns the confirmed (or refused) ride; raises InvalidRequest for bad input (nothing stored),
+    Conflict when the key was used for a different request.
+    """
+    now = ctx.clock.now()
+    fingerprint = req.fingerprint()
+    cfg = ctx.config(tenant_id)
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        try:
+            lock_tenant(session, tenant_id)
+            previous = session.exec(
+                select(Ride).where(Ride.tenant_id == tenant_id, Ride.idempotency_key == idempotency_key)
+            ).first()
+            if previous is not None:
+                session.rollback()
+                if previous.request_hash != fingerprint:
+                    raise InvalidRequest(
+                        "This Idempotency-Key was already used for a different ride request; "
+                        "send a new key for a new request.",
+                        [field_error("Idempotency-Key", "reused with a different body")],
+                    )
+                return Booked(previous, True)
+            checked = check_request(ctx, session, cfg, req, now)
+            ride = Ride(
+                tenant_id=tenant_id,
+                resident_id=req.resident_id,
+                service_date=checked.day,
+                status=RideStatus.requested.value,
+                origin_lat=checked.origin.lat,
+                origin_lon=checked.origin.lon,
+                origin_place_id=req.origin.place_id,
+                destination_lat=checked.destination.lat,
+                destination_lon=checked.destination.lon,
+                destination_place_id=req.destination.place_id,
+                pickup_after=req.pickup_after,
+                arrive_by=req.arrive_by,
+                party_size=req.party_size,
+                wheelchair=req.wheelchair,
+                direct_seconds=checked.direct_s,
+                max_ride_seconds=checked.max_ride_s,
+                pickup_window_start=checked.window_start,
+                pickup_window_end=checked.window_end,
+                latest_arrival=checked.latest_arrival,
+                fare_yen=checked.fare,
+                idempotency_key=idempotency_key,
+                request_hash=fingerprint,
+                created_by=actor,
+                created_at=now,
+            )
+            session.add(ride)
+            session.flush()  # assigns ride.id
+            record(
+                session,
+                tenant_id,
+                now,
+                actor,
+                "ride.requested",
+                "ride",
+                ride.id,
+                after=req.model_dump(mode="json"),
+            )
+            state = current_plan(session, tenant_id, checked.day)
+            problem, builder = build_problem(
+                ctx, session, cfg, checked.day, state, now, [checked.origin, checked.destination]
+            )
+            problem.rides[ride.id] = ride  # type: ignore[index]
+            ins = _try_insert(ctx, cfg, problem, ride, builder)
+            if ins is None:
+                alternatives = _alternatives(ctx, cfg, problem, builder, ride, checked, now)
+                ride.pickup_window_start, ride.pickup_window_end = checked.window_start, checked.window_end
+                ride.latest_arrival = checked.latest_arrival
+                ride.status = RideStatus.refused.value
+                ride.fare_yen = None
+                ride.refusal_reason = "no_vehicle_available"
+                ride.alternatives = alternatives
+                record(
+                    session,
+                    tenant_id,
+                    now,
+                    actor,
+                    "ride.refused",
+                    "ride",
+                    ride.id,
+                    before={"status": "requested"},
+                    after={"status": "refused", "reason": ride.refusal_reason, "alternatives": alternatives},
+                )
+            else:
+                vehicle = problem.vehicles[ins.route_index]
+                apply_route(cfg, state, vehicle.id, ins.stops, ins.schedule, checked.day, problem.rides)  # type: ignore[arg-type]
+                total = sum(
+                    ins.schedule.travel
+                    if i == ins.route_index
+                    else route_travel(r.vehicle, r.stops, problem.travel)
+                    for i, r in enumerate(problem.routes)
+                )
+                ride.status = RideStatus.confirmed.value
+                pv = save_plan(session, tenant_id, checked.day, state, f"ride {ride.id} booked", now, total)
+                record(
+                    session,
+                    tenant_id,
+                    now,
+                    actor,
+                    "ride.confirmed",
+                    "ride",
+                    ride.id,
+                    before={"status": "requested"},
+                    after={
+                        "status": "confirmed",
+                        "vehicle_id": vehicle.id,
+                        "plan_version": pv.version,
+                        "pickup_window": [
+                            ride.pickup_window_start.isoformat(),
+                            ride.pickup_window_end.isoformat(),
+                        ],  # type: ignore[union-attr]
+                        "latest_arrival": ride.latest_arrival.isoformat(),
+                        "fare_yen": ride.fare_yen,
+                    },
+                )  # type: ignore[union-attr]
+            session.commit()
+            return Booked(ride, False)
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def refusal_error(ride: Ride, cfg: TenantConfig) -> DomainError:
+    """The 409 problem for a refused ride, with its alternatives."""
+    tz = cfg.tz
+    when = f"{ride.pickup_window_start.astimezone(tz):%H:%M}–{ride.pickup_window_end.astimezone(tz):%H:%M}"  # type: ignore[union-attr]
+    alts = ride.alternatives or []
+    hint = (
+        " Other pickup windows that fit are listed in alternatives."
+        if alts
+        else " No nearby pickup window fits either; try another time or call the operator."
+    )
+    return Conflict(
+        f"No vehicle can take this ride with pickup {when} while keeping every promise already given.{hint}",
+        title="No vehicle available",
+        reason="no_vehicle_available",
+        ride_id=ride.id,
+        alternatives=alts,
+    )
+
+
+def ride_view(ride: Ride, cfg: TenantConfig, vehicle_key: str | None = None) -> dict[str, Any]:
+    """The API representation of a ride (local times with offset)."""
+    tz = cfg.tz
+    return {
+        "id": ride.id,
+        "status": ride.status,
+        "resident_id": ride.resident_id,
+        "service_date": ride.service_date.isoformat(),
+        "origin": {"lat": ride.origin_lat, "lon": ride.origin_lon, "place_id": ride.origin_place_id},
+        "destination": {
+            "lat": ride.destination_lat,
+            "lon": ride.destination_lon,
+            "place_id": ride.destination_place_id,
+        },
+        "pickup_after": iso_local(ride.pickup_after, tz),
+        "arrive_by": iso_local(ride.arrive_by, tz),
+        "party_size": ride.party_size,
+        "wheelchair": ride.wheelchair,
+        "pickup_window": {
+            "start": iso_local(ride.pickup_window_start, tz),
+            "end": iso_local(ride.pickup_window_end, tz),
+        },
+        "latest_arrival": iso_local(ride.latest_arrival, tz),
+        "fare_yen": ride.fare_yen,
+        "vehicle_id": ride.vehicle_id,
+        "vehicle": vehicle_key,
+        "planned_pickup": iso_local(ride.planned_pickup, tz),
+        "planned_dropoff": iso_local(ride.planned_dropoff, tz),
+        "direct_minutes": round(ride.direct_seconds / 60, 1),
+        "refusal_reason": ride.refusal_reason,
+        "created_at": iso_local(ride.created_at, tz),
+    }
+
+
+__all__ = ["RideRequest", "Location", "book", "ride_view", "refusal_error", "service_seconds"]

@@ -1,0 +1,83 @@
+"""Engine, sessions, migrations and the per-tenant write lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, update
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from dispatcher.models import Tenant
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for a SQLite file (created with its folder) or a PostgreSQL URL.
+
+    SQLite runs in WAL mode with foreign keys on and a 30 s busy timeout, so concurrent bookings
+    queue for the write lock instead of failing.
+    """
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if u.database and u.database != ":memory:":
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":
+        u = u.set(drivername="postgresql+psycopg")
+    return create_engine(u, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database schema to the newest migration."""
+    command.upgrade(alembic_config(engine), "head")
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def lock_tenant(session: Session, tenant_id: str) -> int:
+    """Take the tenant's write lock for the rest of the transaction; returns the new lock sequence.
+
+    The first statement of the transaction is an UPDATE of the tenant row: on PostgreSQL it holds
+    the row lock until commit, on SQLite it takes the database's write lock at once (as BEGIN
+    IMMEDIATE would). Plan-changing transactions of one tenant therefore run one after another.
+    """
+    session.exec(  # type: ignore[call-overload]
+        update(Tenant).where(Tenant.id == tenant_id).values(lock_seq=Tenant.lock_seq + 1)
+    )
+    tenant = session.get(Tenant, tenant_id, populate_existing=True)
+    if tenant is None:
+        raise LookupError(f"unknown tenant {tenant_id}")
+    return tenant.lock_seq

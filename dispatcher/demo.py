@@ -1,0 +1,183 @@
+"""The demo municipality: tenant, fleet, a few hundred fictional residents and demo logins.
+
+Residents are generated from a fixed seed, so every machine gets the same people. Their names are
+fictional combinations of common names; homes lie around the demo's community halls.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session, func, select
+
+from dispatcher.auth import create_user
+from dispatcher.models import Driver, Household, Operator, Resident, User
+from dispatcher.tenant_config import TenantConfig
+from dispatcher.tenants import sync_tenant
+
+FAMILY = [
+    ("伊藤", "いとう"),
+    ("小池", "こいけ"),
+    ("酒井", "さかい"),
+    ("宮下", "みやした"),
+    ("北原", "きたはら"),
+    ("田中", "たなか"),
+    ("中村", "なかむら"),
+    ("小林", "こばやし"),
+    ("丸山", "まるやま"),
+    ("春日", "かすが"),
+    ("唐木", "からき"),
+    ("矢島", "やじま"),
+    ("伊東", "いとう"),
+    ("池上", "いけがみ"),
+    ("竹松", "たけまつ"),
+    ("有賀", "あるが"),
+    ("平澤", "ひらさわ"),
+    ("中島", "なかじま"),
+    ("原", "はら"),
+    ("北澤", "きたざわ"),
+]
+GIVEN = [
+    ("和子", "かずこ"),
+    ("幸子", "さちこ"),
+    ("節子", "せつこ"),
+    ("弘子", "ひろこ"),
+    ("久子", "ひさこ"),
+    ("洋子", "ようこ"),
+    ("光子", "みつこ"),
+    ("照子", "てるこ"),
+    ("文子", "ふみこ"),
+    ("美代子", "みよこ"),
+    ("千代子", "ちよこ"),
+    ("静江", "しずえ"),
+    ("清", "きよし"),
+    ("茂", "しげる"),
+    ("勇", "いさむ"),
+    ("博", "ひろし"),
+    ("正", "ただし"),
+    ("実", "みのる"),
+    ("進", "すすむ"),
+    ("武", "たけし"),
+    ("正男", "まさお"),
+    ("一郎", "いちろう"),
+    ("義雄", "よしお"),
+    ("昭", "あきら"),
+]
+DEMO_PASSWORD = "noriai-demo"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: str
+    password: str
+
+
+def generate_residents(
+    cfg: TenantConfig, count: int, seed: int, today: date
+) -> list[tuple[Household, list[Resident]]]:
+    """Households with 1-2 residents around the tenant's community halls (or places)."""
+    rng = random.Random(seed)
+    area = cfg.area_shape()
+    centres = [p for p in cfg.places if p.kind == "community_hall"] or cfg.places
+    out: list[tuple[Household, list[Resident]]] = []
+    made = 0
+    while made < count:
+        c = rng.choice(centres)
+        while True:
+            r_m, a = rng.uniform(100, 1800), rng.uniform(0, 2 * math.pi)
+            lat = c.lat + r_m * math.cos(a) / 111_320
+            lon = c.lon + r_m * math.sin(a) / (111_320 * math.cos(math.radians(c.lat)))
+            from shapely.geometry import Point as SP
+
+            if area.covers(SP(lon, lat)):
+                break
+        family = rng.choice(FAMILY)
+        phone = f"0265-{rng.randint(70, 99):02d}-{rng.randint(0, 9999):04d}"
+        hh = Household(
+            tenant_id=cfg.id,
+            address=f"{c.name}付近 {rng.randint(1, 3000)}番地",
+            lat=lat,
+            lon=lon,
+            phone=phone,
+        )
+        members = []
+        for _ in range(1 if rng.random() < 0.55 else 2):
+            given = rng.choice(GIVEN)
+            age = rng.choices(
+                [rng.randint(58, 64), rng.randint(65, 79), rng.randint(80, 96)], [0.1, 0.5, 0.4]
+            )[0]
+            birth = date(today.year - age, rng.randint(1, 12), rng.randint(1, 28))
+            cats = []
+            if rng.random() < 0.35:
+                cats.append("licence_surrendered")
+            if rng.random() < 0.08:
+                cats.append("disability")
+            wheelchair = "disability" in cats and rng.random() < 0.4
+            members.append(
+                Resident(
+                    tenant_id=cfg.id,
+                    family_name=family[0],
+                    given_name=given[0],
+                    family_kana=family[1],
+                    given_kana=given[1],
+                    birth_date=birth,
+                    phone=phone,
+                    lat=lat,
+                    lon=lon,
+                    categories=cats,
+                    wheelchair=wheelchair,
+                    notes="車いす" if wheelchair else "",
+                    registered_at=datetime(2020, 4, 1, tzinfo=cfg.tz),
+                )
+            )
+            made += 1
+        out.append((hh, members))
+    return out
+
+
+def seed_demo(
+    session: Session, cfg: TenantConfig, now: datetime, residents: int = 300, seed: int = 2020
+) -> list[DemoLogin]:
+    """Load the demo tenant if its residents are missing; returns the demo logins (created or existing)."""
+    sync_tenant(session, cfg, now)
+    session.flush()
+    have = session.exec(select(func.count()).select_from(Resident).where(Resident.tenant_id == cfg.id)).one()
+    if have == 0:
+        for hh, members in generate_residents(cfg, residents, seed, now.astimezone(cfg.tz).date()):
+            session.add(hh)
+            session.flush()
+            for m in members:
+                m.household_id = hh.id
+                session.add(m)
+    logins = [
+        DemoLogin(f"{cfg.id}-admin", "admin", DEMO_PASSWORD),
+        DemoLogin(f"{cfg.id}-operator", "operator", DEMO_PASSWORD),
+        DemoLogin(f"{cfg.id}-city", "municipality", DEMO_PASSWORD),
+    ]
+    operators = session.exec(select(Operator).where(Operator.tenant_id == cfg.id).order_by(Operator.id)).all()
+    for op in operators:
+        logins.append(DemoLogin(f"{cfg.id}-driver-{op.key}", "driver", DEMO_PASSWORD))
+    for login in logins:
+        if session.exec(select(User).where(User.username == login.username)).first():
+            continue
+        op_key = login.username.removeprefix(f"{cfg.id}-driver-") if login.role == "driver" else None
+        user = create_user(
+            session,
+            cfg.id,
+            login.role,
+            login.username,
+            login.password,
+            now,
+            operator_key=op_key,
+            actor="system:seed-demo",
+        )
+        if login.role == "driver":
+            op = next(o for o in operators if o.key == op_key)
+            session.add(
+                Driver(tenant_id=cfg.id, operator_id=op.id, user_id=user.id, name=f"{op.name} 運転手")
+            )  # type: ignore[arg-type]
+    return logins

@@ -1,0 +1,253 @@
+"""Database tables (SQLModel). Money is integer yen; instants are stored in UTC, timezone-aware.
+
+Every table carries `tenant_id`; every query in the dispatcher filters on it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetimes on every backend: stored as UTC, read back with tzinfo=UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use timezone-aware instants")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def ts(**kw: Any) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), **kw))
+
+
+def js(**kw: Any) -> Any:
+    return Field(sa_column=Column(JSON, **kw))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Role(StrEnum):
+    admin = "admin"
+    operator = "operator"
+    driver = "driver"
+    municipality = "municipality"
+
+
+class RideStatus(StrEnum):
+    requested = "requested"
+    confirmed = "confirmed"
+    vehicle_arrived = "vehicle_arrived"
+    on_board = "on_board"
+    completed = "completed"
+    refused = "refused"
+    cancelled = "cancelled"
+    no_show = "no_show"
+
+
+# The ride lifecycle: which status may follow which.
+RIDE_TRANSITIONS: dict[RideStatus, frozenset[RideStatus]] = {
+    RideStatus.requested: frozenset({RideStatus.confirmed, RideStatus.refused}),
+    RideStatus.confirmed: frozenset(
+        {RideStatus.vehicle_arrived, RideStatus.on_board, RideStatus.cancelled, RideStatus.no_show}
+    ),
+    RideStatus.vehicle_arrived: frozenset({RideStatus.on_board, RideStatus.no_show, RideStatus.cancelled}),
+    RideStatus.on_board: frozenset({RideStatus.completed}),
+    RideStatus.completed: frozenset(),
+    RideStatus.refused: frozenset(),
+    RideStatus.cancelled: frozenset(),
+    RideStatus.no_show: frozenset(),
+}
+OPEN_RIDE_STATUSES = (RideStatus.confirmed, RideStatus.vehicle_arrived, RideStatus.on_board)
+
+
+class Tenant(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    municipality_code: str = Field(max_length=6)
+    config: dict[str, Any] = js(nullable=False)
+    lock_seq: int = Field(default=0, description="bumped by every plan-changing transaction")
+    created_at: datetime = ts(nullable=False)
+
+
+class Household(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    address: str = ""
+    lat: float
+    lon: float
+    phone: str = ""
+
+
+class Resident(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    household_id: int | None = Field(default=None, foreign_key="household.id")
+    family_name: str
+    given_name: str
+    family_kana: str = ""
+    given_kana: str = ""
+    birth_date: date
+    phone: str = ""
+    lat: float
+    lon: float
+    categories: list[str] = js(nullable=False)  # licence_surrendered, disability
+    wheelchair: bool = False
+    notes: str = ""
+    active: bool = True
+    registered_at: datetime = ts(nullable=False)
+
+
+class Operator(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    key: str
+    name: str
+    phone: str = ""
+
+
+class Vehicle(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    operator_id: int = Field(foreign_key="operator.id")
+    key: str
+    name: str = ""
+    seats: int
+    wheelchair_places: int = 0
+    depot_lat: float
+    depot_lon: float
+    shift_start: str  # HH:MM local time
+    shift_end: str
+    active: bool = True
+    last_lat: float | None = None
+    last_lon: float | None = None
+    last_position_at: datetime | None = ts(nullable=True)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    username: str = Field(unique=True, max_length=64)
+    password_hash: str
+    role: str
+    operator_id: int | None = Field(default=None, foreign_key="operator.id")
+    display_name: str = ""
+    active: bool = True
+    created_at: datetime = ts(nullable=False)
+
+
+class Driver(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    operator_id: int = Field(foreign_key="operator.id")
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    name: str
+    phone: str = ""
+
+
+class ApiToken(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    created_at: datetime = ts(nullable=False)
+    expires_at: datetime = ts(nullable=False)
+    revoked_at: datetime | None = ts(nullable=True)
+
+
+class Ride(SQLModel, table=True):
+    """A ride booking: what was asked, what was promised, and what happened."""
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key"),
+        Index("ix_ride_tenant_date", "tenant_id", "service_date"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    resident_id: int = Field(foreign_key="resident.id", index=True)
+    service_date: date
+    status: str = Field(default=RideStatus.requested.value, max_length=20)
+    origin_lat: float
+    origin_lon: float
+    origin_place_id: str | None = None
+    destination_lat: float
+    destination_lon: float
+    destination_place_id: str | None = None
+    pickup_after: datetime | None = ts(nullable=True)
+    arrive_by: datetime | None = ts(nullable=True)
+    party_size: int = 1
+    wheelchair: bool = False
+    direct_seconds: float = 0.0
+    max_ride_seconds: float = 0.0
+    pickup_window_start: datetime | None = ts(nullable=True)
+    pickup_window_end: datetime | None = ts(nullable=True)
+    latest_arrival: datetime | None = ts(nullable=True)
+    fare_yen: int | None = None
+    vehicle_id: int | None = Field(default=None, foreign_key="vehicle.id")
+    planned_pickup: datetime | None = ts(nullable=True)
+    planned_dropoff: datetime | None = ts(nullable=True)
+    refusal_reason: str | None = None
+    alternatives: list[dict[str, Any]] | None = js(nullable=True)
+    idempotency_key: str = Field(max_length=200)
+    request_hash: str = Field(max_length=64)
+    created_by: str = ""
+    created_at: datetime = ts(nullable=False)
+    arrived_at: datetime | None = ts(nullable=True)
+    picked_up_at: datetime | None = ts(nullable=True)
+    dropped_off_at: datetime | None = ts(nullable=True)
+    cancelled_at: datetime | None = ts(nullable=True)
+
+
+class PlanVersion(SQLModel, table=True):
+    """One version of a tenant's plan for a service day.
+
+    routes: {vehicle id: [{"ride_id", "kind", "planned_time" (ISO-8601), "done": bool}, ...]} in
+    visiting order; done stops stay in front of pending ones. travel_seconds: total planned
+    driving time of the pending part.
+    """
+
+    __table_args__ = (UniqueConstraint("tenant_id", "service_date", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    service_date: date
+    version: int
+    reason: str
+    travel_seconds: float = 0.0
+    routes: dict[str, Any] = js(nullable=False)
+    created_at: datetime = ts(nullable=False)
+
+
+class Event(SQLModel, table=True):
+    """Append-only record of every change of state: who, when, what, before and after."""
+
+    __table_args__ = (Index("ix_event_tenant_at", "tenant_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    at: datetime = ts(nullable=False)
+    actor: str
+    kind: str = Field(max_length=64)
+    entity: str = Field(max_length=32)
+    entity_id: str = Field(max_length=64)
+    before: dict[str, Any] | None = js(nullable=True)
+    after: dict[str, Any] | None = js(nullable=True)

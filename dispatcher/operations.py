@@ -1,0 +1,346 @@
+"""What happens to a ride after booking: cancellation, drivers' reports, manifests, re-optimization.
+
+Each state change runs under the tenant's write lock, checks the ride lifecycle (illegal transitions
+are refused with 409), updates the live plan and records an event.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlmodel import Session, col, select
+
+from dispatcher.context import Dispatcher
+from dispatcher.db import lock_tenant
+from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
+from dispatcher.events import record
+from dispatcher.models import RIDE_TRANSITIONS, Resident, Ride, RideStatus, Vehicle
+from dispatcher.plan import PlanState, apply_route, build_problem, current_plan, save_plan
+from dispatcher.tenant_config import TenantConfig
+from dispatcher.timeline import iso_local, local_date
+from routing.optimizer import optimize
+from routing.schedule import check, route_travel
+
+log = logging.getLogger(__name__)
+
+
+def transition(ride: Ride, to: RideStatus) -> None:
+    """Move a ride to a new status, or raise Conflict naming the illegal step."""
+    current = RideStatus(ride.status)
+    if to not in RIDE_TRANSITIONS[current]:
+        raise Conflict(
+            f"Ride {ride.id} is {current.value}; it cannot become {to.value}.",
+            title="Illegal ride transition",
+            ride_status=current.value,
+        )
+    ride.status = to.value
+
+
+def _locked_ride(session: Session, tenant_id: str, ride_id: int) -> Ride:
+    lock_tenant(session, tenant_id)
+    ride = session.get(Ride, ride_id, populate_existing=True)
+    if ride is None or ride.tenant_id != tenant_id:
+        raise NotFound(f"No ride {ride_id}.")
+    return ride
+
+
+def _replan_vehicle(
+    ctx: Dispatcher,
+    session: Session,
+    cfg: TenantConfig,
+    day: date,
+    state: PlanState,
+    now: datetime,
+    vehicle_id: int,
+) -> None:
+    """Recompute planned times of one vehicle after its stops changed (removals keep feasibility)."""
+    problem, _ = build_problem(ctx, session, cfg, day, state, now)
+    for v, route in zip(problem.vehicles, problem.routes, strict=True):
+        if v.id != vehicle_id:
+            continue
+        sched = check(route.vehicle, route.stops, problem.travel)
+        if sched.feasible:
+            apply_route(cfg, state, vehicle_id, route.stops, sched, day, problem.rides)
+        else:  # the vehicle is running late: keep the order, report it (issue: delays)
+            log.warning("vehicle %s: plan no longer feasible (%s)", vehicle_id, sched.reason)
+
+
+def cancel(ctx: Dispatcher, tenant_id: str, ride_id: int, actor: str) -> Ride:
+    """Cancel a confirmed ride and take its stops out of the plan."""
+    cfg = ctx.config(tenant_id)
+    now = ctx.clock.now()
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        ride = _locked_ride(session, tenant_id, ride_id)
+        before = ride.status
+        transition(ride, RideStatus.cancelled)
+        ride.cancelled_at = now
+        state = current_plan(session, tenant_id, ride.service_date)
+        _remove_stops(state, ride.id, kinds=("pickup", "dropoff"))  # type: ignore[arg-type]
+        if ride.vehicle_id is not None:
+            _replan_vehicle(ctx, session, cfg, ride.service_date, state, now, ride.vehicle_id)
+        save_plan(session, tenant_id, ride.service_date, state, f"ride {ride.id} cancelled", now, 0.0)
+        record(
+            session,
+            tenant_id,
+            now,
+            actor,
+            "ride.cancelled",
+            "ride",
+            ride.id,
+            before={"status": before},
+            after={"status": ride.status},
+        )
+        session.commit()
+        return ride
+
+
+def _remove_stops(state: PlanState, ride_id: int, kinds: tuple[str, ...]) -> None:
+    for vid, stops in state.routes.items():
+        state.routes[vid] = [
+            s for s in stops if not (s["ride_id"] == ride_id and s["kind"] in kinds and not s.get("done"))
+        ]
+
+
+def _mark_done(state: PlanState, vehicle_id: int, ride_id: int, kind: str, at: datetime) -> None:
+    stops = state.routes.get(vehicle_id, [])
+    entry = next((s for s in stops if s["ride_id"] == ride_id and s["kind"] == kind), None)
+    if entry is None:
+        return
+    stops.remove(entry)
+    entry = {**entry, "done": True, "done_at": at.isoformat()}
+    n_done = sum(1 for s in stops if s.get("done"))
+    stops.insert(n_done, entry)
+
+
+class VehicleEvent(BaseModel):
+    """A driver's report. ride_id is needed for ride events; lat and lon for a position."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["arrived", "picked_up", "no_show", "dropped_off", "position"]
+    ride_id: int | None = Field(default=None, ge=1)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> VehicleEvent:
+        if self.type == "position" and (self.lat is None or self.lon is None):
+            raise ValueError("a position report needs lat and lon")
+        if self.type != "position" and self.ride_id is None:
+            raise ValueError(f"a {self.type} report needs ride_id")
+        return self
+
+
+_EVENT_STATUS = {
+    "arrived": RideStatus.vehicle_arrived,
+    "picked_up": RideStatus.on_board,
+    "no_show": RideStatus.no_show,
+    "dropped_off": RideStatus.completed,
+}
+
+
+def vehicle_event(
+    ctx: Dispatcher, tenant_id: str, vehicle_id: int, ev: VehicleEvent, actor: str
+) -> dict[str, Any]:
+    """Apply a driver's report to the ride, the vehicle and the plan."""
+    cfg = ctx.config(tenant_id)
+    now = ctx.clock.now()
+    at = ev.at.astimezone(now.tzinfo) if ev.at and ev.at.tzinfo else now
+    if at > now:
+        raise InvalidRequest(
+            "The event time lies in the future.", [field_error("at", "must not be in the future")]
+        )
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        lock_tenant(session, tenant_id)
+        vehicle = session.get(Vehicle, vehicle_id)
+        if vehicle is None or vehicle.tenant_id != tenant_id:
+            raise NotFound(f"No vehicle {vehicle_id}.")
+        if ev.type == "position":
+            before = {"lat": vehicle.last_lat, "lon": vehicle.last_lon}
+            vehicle.last_lat, vehicle.last_lon, vehicle.last_position_at = ev.lat, ev.lon, at
+            record(
+                session,
+                tenant_id,
+                at,
+                actor,
+                "vehicle.position",
+                "vehicle",
+                vehicle_id,
+                before=before,
+                after={"lat": ev.lat, "lon": ev.lon},
+            )
+            session.commit()
+            return {"vehicle_id": vehicle_id, "type": ev.type, "at": iso_local(at, cfg.tz)}
+        ride = session.get(Ride, ev.ride_id, populate_existing=True)
+        if ride is None or ride.tenant_id != tenant_id:
+            raise NotFound(f"No ride {ev.ride_id}.")
+        if ride.vehicle_id != vehicle_id:
+            raise Conflict(f"Ride {ride.id} is not assigned to this vehicle.", title="Wrong vehicle")
+        before_status = ride.status
+        target = _EVENT_STATUS[ev.type]
+        if ev.type == "dropped_off" and ride.status != RideStatus.on_board:
+            raise Conflict(
+                f"Ride {ride.id} is {ride.status}: a rider is dropped off only after being picked up.",
+                title="Illegal ride transition",
+                ride_status=ride.status,
+            )
+        transition(ride, target)
+        state = current_plan(session, tenant_id, ride.service_date)
+        if ev.type == "arrived":
+            ride.arrived_at = at
+        elif ev.type == "picked_up":
+            ride.picked_up_at = at
+            _mark_done(state, vehicle_id, ride.id, "pickup", at)  # type: ignore[arg-type]
+        elif ev.type == "no_show":
+            _remove_stops(state, ride.id, kinds=("pickup", "dropoff"))  # type: ignore[arg-type]
+        else:
+            ride.dropped_off_at = at
+            _mark_done(state, vehicle_id, ride.id, "dropoff", at)  # type: ignore[arg-type]
+        vehicle.last_lat, vehicle.last_lon = (
+            (ride.destination_lat, ride.destination_lon)
+            if ev.type == "dropped_off"
+            else (ride.origin_lat, ride.origin_lon)
+        )
+        vehicle.last_position_at = at
+        _replan_vehicle(ctx, session, cfg, ride.service_date, state, now, vehicle_id)
+        save_plan(session, tenant_id, ride.service_date, state, f"ride {ride.id} {ev.type}", now, 0.0)
+        record(
+            session,
+            tenant_id,
+            at,
+            actor,
+            f"ride.{ev.type}",
+            "ride",
+            ride.id,
+            before={"status": before_status},
+            after={"status": ride.status, "vehicle_id": vehicle_id},
+        )
+        session.commit()
+        return {
+            "vehicle_id": vehicle_id,
+            "type": ev.type,
+            "ride_id": ride.id,
+            "status": ride.status,
+            "at": iso_local(at, cfg.tz),
+        }
+
+
+def manifest(ctx: Dispatcher, tenant_id: str, vehicle_id: int, day: date) -> dict[str, Any]:
+    """A vehicle's stops of the day in visiting order, done ones first."""
+    cfg = ctx.config(tenant_id)
+    tz = cfg.tz
+    with Session(ctx.engine) as session:
+        vehicle = session.get(Vehicle, vehicle_id)
+        if vehicle is None or vehicle.tenant_id != tenant_id:
+            raise NotFound(f"No vehicle {vehicle_id}.")
+        state = current_plan(session, tenant_id, day)
+        entries = state.routes.get(vehicle_id, [])
+        ids = {e["ride_id"] for e in entries}
+        rides = {r.id: r for r in session.exec(select(Ride).where(col(Ride.id).in_(ids)))} if ids else {}
+        residents = (
+            {
+                p.id: p
+                for p in session.exec(
+                    select(Resident).where(col(Resident.id).in_({r.resident_id for r in rides.values()}))
+                )
+            }
+            if rides
+            else {}
+        )
+        places = {p.id: p for p in cfg.places}
+        stops = []
+        for e in entries:
+            r = rides[e["ride_id"]]
+            res = residents.get(r.resident_id)
+            pickup = e["kind"] == "pickup"
+            place_id = r.origin_place_id if pickup else r.destination_place_id
+            stops.append(
+                {
+                    "ride_id": r.id,
+                    "kind": e["kind"],
+                    "lat": r.origin_lat if pickup else r.destination_lat,
+                    "lon": r.origin_lon if pickup else r.destination_lon,
+                    "place_id": place_id,
+                    "place_name": places[place_id].name if place_id in places else None,
+                    "planned_time": iso_local(datetime.fromisoformat(e["planned_time"]), tz),
+                    "window": {
+                        "start": iso_local(r.pickup_window_start, tz) if pickup else None,
+                        "end": iso_local(r.pickup_window_end if pickup else r.latest_arrival, tz),
+                    },
+                    "party_size": r.party_size,
+                    "wheelchair": r.wheelchair,
+                    "rider": f"{res.family_name} {res.given_name}" if res else None,
+                    "phone": res.phone if res else None,
+                    "notes": res.notes if res else "",
+                    "ride_status": r.status,
+                    "done": bool(e.get("done")),
+                }
+            )
+        return {
+            "vehicle_id": vehicle_id,
+            "vehicle": vehicle.key,
+            "date": day.isoformat(),
+            "plan_version": state.version,
+            "stops": stops,
+        }
+
+
+def reoptimize(
+    ctx: Dispatcher,
+    tenant_id: str,
+    day: date | None = None,
+    time_limit_s: float = 5.0,
+    actor: str = "system:reoptimizer",
+) -> dict[str, Any]:
+    """Rebuild the day's pending plan with OR-Tools; store it only if feasible and cheaper.
+
+    The solve runs outside the lock on a snapshot; the result is stored only if the plan did not
+    change meanwhile.
+    """
+    cfg = ctx.config(tenant_id)
+    now = ctx.clock.now()
+    day = day or local_date(now, cfg.tz)
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        state = current_plan(session, tenant_id, day)
+        if not any(state.pending(v) for v in state.routes):
+            return {"status": "nothing to do", "version": state.version}
+        problem, _ = build_problem(ctx, session, cfg, day, state, now)
+    before = sum(route_travel(r.vehicle, r.stops, problem.travel) for r in problem.routes)
+    if not all(check(r.vehicle, r.stops, problem.travel).feasible for r in problem.routes):
+        log.warning("tenant %s: current plan infeasible (a vehicle is late); re-optimizing anyway", tenant_id)
+    result = optimize(problem.routes, problem.travel, time_limit_s=time_limit_s)
+    if result is None:
+        return {"status": "no feasible plan found", "version": state.version, "travel_seconds": before}
+    if result.travel >= before - 1.0:
+        return {"status": "kept", "version": state.version, "travel_seconds": before}
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        lock_tenant(session, tenant_id)
+        latest = current_plan(session, tenant_id, day)
+        if latest.version != state.version:
+            session.rollback()
+            return {"status": "plan changed meanwhile", "version": latest.version}
+        rides = {r.id: r for r in session.exec(select(Ride).where(col(Ride.id).in_(list(problem.rides))))}
+        for v, stops, sched in zip(problem.vehicles, result.stops, result.schedules, strict=True):
+            apply_route(cfg, latest, v.id, stops, sched, day, rides)  # type: ignore[arg-type]
+        pv = save_plan(session, tenant_id, day, latest, "re-optimized", now, result.travel)
+        record(
+            session,
+            tenant_id,
+            now,
+            actor,
+            "plan.reoptimized",
+            "plan",
+            f"{day}/{pv.version}",
+            before={"travel_seconds": round(before, 1), "version": state.version},
+            after={"travel_seconds": round(result.travel, 1), "version": pv.version},
+        )
+        session.commit()
+        return {
+            "status": "replaced",
+            "version": pv.version,
+            "travel_seconds": result.travel,
+            "before_seconds": before,
+        }

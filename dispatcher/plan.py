@@ -1,0 +1,271 @@
+"""The live plan of a tenant's service day: loading it, turning it into a routing problem, saving
+new versions.
+
+A plan version lists, per vehicle, its stops in visiting order; stops already done stay in front
+(with `done: true`), pending stops follow. The routing problem covers only the pending part: each
+vehicle starts where it is now (its last reported position, its last done stop or its depot), riders
+on board are `OnBoard`, and every promised window is a hard time window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from dispatcher.context import Dispatcher
+from dispatcher.models import OPEN_RIDE_STATUSES, PlanVersion, Ride, RideStatus, Vehicle
+from dispatcher.tenant_config import TenantConfig
+from dispatcher.timeline import at_local, from_seconds, parse_hhmm, to_seconds
+from routing.geo import Point
+from routing.insertion import Route
+from routing.schedule import OnBoard, Schedule, Stop, VehicleState
+
+
+@dataclass
+class PlanState:
+    """The current plan version (None before the day's first booking) and its routes."""
+
+    version: int
+    routes: dict[int, list[dict[str, Any]]]
+
+    def pending(self, vehicle_id: int) -> list[dict[str, Any]]:
+        return [s for s in self.routes.get(vehicle_id, []) if not s.get("done")]
+
+    def done(self, vehicle_id: int) -> list[dict[str, Any]]:
+        return [s for s in self.routes.get(vehicle_id, []) if s.get("done")]
+
+
+def current_plan(session: Session, tenant_id: str, day: date) -> PlanState:
+    pv = session.exec(
+        select(PlanVersion)
+        .where(PlanVersion.tenant_id == tenant_id, PlanVersion.service_date == day)
+        .order_by(col(PlanVersion.version).desc())
+        .limit(1)
+    ).first()
+    if pv is None:
+        return PlanState(0, {})
+    return PlanState(pv.version, {int(k): list(v) for k, v in pv.routes.items()})
+
+
+def save_plan(
+    session: Session,
+    tenant_id: str,
+    day: date,
+    state: PlanState,
+    reason: str,
+    now: datetime,
+    travel_seconds: float,
+) -> PlanVersion:
+    pv = PlanVersion(
+        tenant_id=tenant_id,
+        service_date=day,
+        version=state.version + 1,
+        reason=reason,
+        travel_seconds=travel_seconds,
+        routes={str(k): v for k, v in state.routes.items() if v},
+        created_at=now,
+    )
+    session.add(pv)
+    state.version = pv.version
+    return pv
+
+
+def service_seconds(cfg: TenantConfig, ride: Ride, kind: str) -> float:
+    """Dwell time (s) at a ride's pickup (boarding) or drop-off (alighting)."""
+    b = cfg.booking
+    if kind == "pickup":
+        return 60.0 * (b.wheelchair_boarding_minutes if ride.wheelchair else b.boarding_minutes)
+    return 60.0 * b.alighting_minutes
+
+
+def seats_needed(party_size: int, wheelchair: bool) -> tuple[int, int]:
+    """(ordinary seats, wheelchair places) a party occupies."""
+    return (party_size - 1, 1) if wheelchair else (party_size, 0)
+
+
+@dataclass
+class Problem:
+    """The routing view of a plan: routes in vehicle order, the points and the travel matrix."""
+
+    day: date
+    vehicles: list[Vehicle]
+    routes: list[Route]
+    points: list[Point]
+    travel: list[list[float]]
+    rides: dict[int, Ride]
+    stop_index: dict[Point, int] = field(default_factory=dict)
+
+    def location(self, point: Point) -> int:
+        return self.stop_index[point]
+
+
+class ProblemBuilder:
+    """Collects points, then builds the travel matrix once for all of them."""
+
+    def __init__(self) -> None:
+        self.points: list[Point] = []
+        self.index: dict[Point, int] = {}
+
+    def loc(self, lat: float, lon: float) -> int:
+        p = Point(round(lat, 7), round(lon, 7))
+        i = self.index.get(p)
+        if i is None:
+            i = self.index[p] = len(self.points)
+            self.points.append(p)
+        return i
+
+
+def ride_stops(
+    cfg: TenantConfig, ride: Ride, day: date, pickup_loc: int, dropoff_loc: int
+) -> tuple[Stop, Stop]:
+    tz = cfg.tz
+    seats, chairs = seats_needed(ride.party_size, ride.wheelchair)
+    assert ride.id is not None and ride.pickup_window_start and ride.pickup_window_end
+    assert ride.latest_arrival is not None
+    p = Stop(
+        request_id=ride.id,
+        kind="pickup",
+        location=pickup_loc,
+        earliest=to_seconds(ride.pickup_window_start, day, tz),
+        latest=to_seconds(ride.pickup_window_end, day, tz),
+        service=service_seconds(cfg, ride, "pickup"),
+        seats=seats,
+        wheelchairs=chairs,
+        max_ride=ride.max_ride_seconds,
+    )
+    d = Stop(
+        request_id=ride.id,
+        kind="dropoff",
+        location=dropoff_loc,
+        earliest=0.0,
+        latest=to_seconds(ride.latest_arrival, day, tz),
+        service=service_seconds(cfg, ride, "dropoff"),
+        seats=seats,
+        wheelchairs=chairs,
+    )
+    return p, d
+
+
+def build_problem(
+    ctx: Dispatcher,
+    session: Session,
+    cfg: TenantConfig,
+    day: date,
+    state: PlanState,
+    now: datetime,
+    extra_points: list[Point] = (),  # type: ignore[assignment]
+) -> tuple[Problem, ProblemBuilder]:
+    """The routing problem of the pending plan; extra points get matrix rows too."""
+    tz = cfg.tz
+    vehicles = list(
+        session.exec(
+            select(Vehicle)
+            .where(Vehicle.tenant_id == cfg.id, Vehicle.active == True)  # noqa: E712
+            .order_by(col(Vehicle.id))
+        )
+    )
+    ride_ids = {s["ride_id"] for stops in state.routes.values() for s in stops}
+    rides: dict[int, Ride] = {}
+    if ride_ids:
+        for r in session.exec(select(Ride).where(col(Ride.id).in_(ride_ids))):
+            rides[r.id] = r  # type: ignore[index]
+    b = ProblemBuilder()
+    now_s = to_seconds(now, day, tz)
+    route_parts = []
+    for v in vehicles:
+        assert v.id is not None
+        shift_start = to_seconds(at_local(day, parse_hhmm(v.shift_start), tz), day, tz)
+        shift_end = to_seconds(at_local(day, parse_hhmm(v.shift_end), tz), day, tz)
+        depot = b.loc(v.depot_lat, v.depot_lon)
+        done = state.done(v.id)
+        if (
+            v.last_lat is not None
+            and v.last_position_at
+            and v.last_position_at.astimezone(tz).date() == day
+            and now_s >= shift_start
+        ):
+            start = b.loc(v.last_lat, v.last_lon)  # type: ignore[arg-type]
+        elif done:
+            last = rides[done[-1]["ride_id"]]
+            start = (
+                b.loc(last.origin_lat, last.origin_lon)
+                if done[-1]["kind"] == "pickup"
+                else b.loc(last.destination_lat, last.destination_lon)
+            )
+        else:
+            start = depot
+        onboard = []
+        for r in rides.values():
+            if r.vehicle_id == v.id and r.status == RideStatus.on_board and r.picked_up_at:
+                seats, chairs = seats_needed(r.party_size, r.wheelchair)
+                onboard.append(
+                    OnBoard(r.id, to_seconds(r.picked_up_at, day, tz), seats, chairs, r.max_ride_seconds)  # type: ignore[arg-type]
+                )
+        stops: list[Stop] = []
+        fixed = 0
+        for k, entry in enumerate(state.pending(v.id)):
+            r = rides[entry["ride_id"]]
+            p_loc = b.loc(r.origin_lat, r.origin_lon)
+            d_loc = b.loc(r.destination_lat, r.destination_lon)
+            p, d = ride_stops(cfg, r, day, p_loc, d_loc)
+            stops.append(p if entry["kind"] == "pickup" else d)
+            if k == 0 and entry["kind"] == "pickup" and r.status == RideStatus.vehicle_arrived:
+                fixed = 1
+        vs = VehicleState(
+            id=v.id,
+            start_location=start,
+            start_time=max(shift_start, now_s),
+            end_location=depot,
+            end_time=shift_end,
+            seats=v.seats,
+            wheelchairs=v.wheelchair_places,
+            onboard=tuple(onboard),
+        )
+        route_parts.append((vs, stops, fixed))
+    for p in extra_points:
+        b.loc(p.lat, p.lon)
+    matrix = ctx.travel(cfg.id).matrix(b.points).tolist() if b.points else []
+    routes = [Route(vs, tuple(stops), fixed) for vs, stops, fixed in route_parts]
+    problem = Problem(day, vehicles, routes, b.points, matrix, rides, b.index)
+    return problem, b
+
+
+def apply_route(
+    cfg: TenantConfig,
+    state: PlanState,
+    vehicle_id: int,
+    stops: tuple[Stop, ...] | list[Stop],
+    schedule: Schedule,
+    day: date,
+    rides: dict[int, Ride],
+) -> None:
+    """Replace a vehicle's pending stops and stamp planned times on the plan and on the rides."""
+    tz = cfg.tz
+    entries = state.done(vehicle_id)
+    for s, t in zip(stops, schedule.times, strict=True):
+        at = from_seconds(t, day, tz)
+        entries.append(
+            {"ride_id": s.request_id, "kind": s.kind, "planned_time": at.isoformat(), "done": False}
+        )
+        ride = rides[s.request_id]
+        ride.vehicle_id = vehicle_id
+        if s.kind == "pickup":
+            ride.planned_pickup = at
+        else:
+            ride.planned_dropoff = at
+    state.routes[vehicle_id] = entries
+
+
+def open_rides(session: Session, tenant_id: str, day: date) -> list[Ride]:
+    return list(
+        session.exec(
+            select(Ride).where(
+                Ride.tenant_id == tenant_id,
+                Ride.service_date == day,
+                col(Ride.status).in_([s.value for s in OPEN_RIDE_STATUSES]),
+            )
+        )
+    )

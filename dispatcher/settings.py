@@ -1,0 +1,34 @@
+"""Settings from the environment (and an optional `.env` file)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dispatcher.clock import Clock, OffsetClock, WallClock
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEMO_TENANT_FILE = PACKAGE_DIR / "demo" / "ina-demo.yaml"
+
+
+class Settings(BaseSettings):
+    """Noriai's settings; every field can be set by the environment variable in its alias."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(default="sqlite:///var/noriai.db", alias="DATABASE_URL")
+    tenant_file: Path = Field(default=DEMO_TENANT_FILE, alias="NORIAI_TENANT_FILE")
+    now: datetime | None = Field(default=None, alias="NORIAI_NOW")
+    host: str = Field(default="127.0.0.1", alias="NORIAI_HOST")
+    port: int = Field(default=8000, alias="NORIAI_PORT")
+    reoptimize_minutes: float = Field(default=5.0, gt=0, alias="NORIAI_REOPTIMIZE_MINUTES")
+    reoptimize_seconds_limit: float = Field(default=5.0, gt=0, alias="NORIAI_SOLVER_SECONDS")
+    token_hours: float = Field(default=12.0, gt=0, alias="NORIAI_TOKEN_HOURS")
+    cache_dir: Path = Field(default=Path("var/cache"), alias="NORIAI_CACHE_DIR")
+
+    def clock(self) -> Clock:
+        """The wall clock, or one starting at NORIAI_NOW and running in real time."""
+        return OffsetClock(self.now) if self.now is not None else WallClock()

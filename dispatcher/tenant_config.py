@@ -1,0 +1,312 @@
+"""The tenant file: one municipality's whole configuration, validated with every error located.
+
+The format is documented field by field in `docs/tenant.md`. `load_tenant(path)` returns a
+`TenantConfig` or raises `TenantConfigError` whose `.problems` are lines such as
+`operators[1].vehicles[0].seats: must be ≥ 1`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from shapely.geometry import Point as ShapelyPoint
+from shapely.geometry import Polygon
+from shapely.ops import unary_union
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CATEGORIES = ("age_65_plus", "licence_surrendered", "disability")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LatLon(Strict):
+    lat: float = Field(ge=-90, le=90, description="latitude, WGS84 degrees")
+    lon: float = Field(ge=-180, le=180, description="longitude, WGS84 degrees")
+
+
+class Area(Strict):
+    name: str = Field(min_length=1)
+    polygon: list[tuple[float, float]] = Field(
+        min_length=3, description="[lat, lon] corners in degrees, in order"
+    )
+
+
+class Hours(Strict):
+    start: time
+    end: time
+
+
+class MaxRide(Strict):
+    factor: float = Field(ge=1.0, description="times the direct driving time")
+    plus_minutes: float = Field(ge=0, description="minutes added to factor x direct time")
+
+
+class Alternatives(Strict):
+    step_minutes: int = Field(default=15, ge=5, le=120)
+    max_offset_minutes: int = Field(default=90, ge=0, le=600)
+    count: int = Field(default=4, ge=0, le=10)
+
+
+class Booking(Strict):
+    same_day_only: bool = True
+    min_lead_minutes: int = Field(default=15, ge=0, le=24 * 60)
+    pickup_window_minutes: int = Field(default=15, ge=5, le=120)
+    max_ride: MaxRide = MaxRide(factor=1.5, plus_minutes=10)
+    max_party_size: int = Field(default=4, ge=1, le=20)
+    boarding_minutes: float = Field(default=2.0, ge=0, le=30)
+    wheelchair_boarding_minutes: float = Field(default=5.0, ge=0, le=60)
+    alighting_minutes: float = Field(default=1.0, ge=0, le=30)
+    alternatives: Alternatives = Alternatives()
+
+
+class ReducedFare(Strict):
+    category: Literal["age_65_plus", "licence_surrendered", "disability"]
+    yen: int = Field(ge=0)
+
+
+class Fares(Strict):
+    standard_yen: int = Field(ge=0, description="yen per person per ride")
+    companion_yen: int = Field(ge=0, description="yen per accompanying person per ride")
+    reduced: list[ReducedFare] = []
+
+
+class Eligibility(Strict):
+    any_of: list[Literal["age_65_plus", "licence_surrendered", "disability"]] = Field(min_length=1)
+    min_age: int = Field(default=65, ge=0, le=120)
+
+
+class Place(Strict):
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = Field(min_length=1)
+    kana: str = ""
+    kind: Literal[
+        "hospital",
+        "clinic",
+        "supermarket",
+        "station",
+        "city_hall",
+        "community_hall",
+        "post_office",
+        "bank",
+        "school",
+        "other",
+    ]
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Shift(Strict):
+    start: time
+    end: time
+
+
+class Vehicle(Strict):
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = ""
+    seats: int = Field(ge=1, le=60, description="seats for riders (driver excluded)")
+    wheelchair_places: int = Field(default=0, ge=0, le=10)
+    depot: LatLon
+    shift: Shift
+
+
+class Operator(Strict):
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = Field(min_length=1)
+    phone: str = ""
+    vehicles: list[Vehicle] = Field(min_length=1)
+
+
+class TravelTime(Strict):
+    model: Literal["straight_line", "osm"] = "straight_line"
+    profile: Literal["urban", "rural", "mountain"] = "rural"
+    speed_kmh: float | None = Field(default=None, gt=0, le=130)
+    circuity: float | None = Field(default=None, ge=1.0, le=3.0)
+    file: str | None = Field(default=None, description="OSM file, relative to the tenant file")
+
+
+class TenantConfig(Strict):
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = Field(min_length=1)
+    municipality_code: str = Field(pattern=r"^[0-9]{6}$")
+    timezone: str = "Asia/Tokyo"
+    service_area: list[Area] = Field(min_length=1)
+    service_hours: dict[str, Hours | None]
+    closed_dates: list[date] = []
+    booking: Booking = Booking()
+    fares: Fares
+    eligibility: Eligibility
+    places: list[Place] = []
+    operators: list[Operator] = Field(min_length=1)
+    travel_time: TravelTime = TravelTime()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Asia/Tokyo)") from e
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def area_shape(self) -> Any:
+        """The service area as one shapely geometry in (lon, lat) order."""
+        return unary_union([_polygon(a.polygon) for a in self.service_area])
+
+    def place(self, place_id: str) -> Place | None:
+        return next((p for p in self.places if p.id == place_id), None)
+
+
+class TenantConfigError(Exception):
+    """A tenant file with problems; `problems` holds one located message each."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _polygon(corners: list[tuple[float, float]]) -> Polygon:
+    return Polygon([(lon, lat) for lat, lon in corners])
+
+
+def location(loc: tuple[Any, ...]) -> str:
+    """('operators', 1, 'vehicles', 0, 'seats') -> 'operators[1].vehicles[0].seats'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(file)"
+
+
+_MESSAGES = {
+    "greater_than_equal": lambda c: f"must be ≥ {c['ge']}",
+    "greater_than": lambda c: f"must be > {c['gt']}",
+    "less_than_equal": lambda c: f"must be ≤ {c['le']}",
+    "less_than": lambda c: f"must be < {c['lt']}",
+    "missing": lambda c: "is required",
+    "extra_forbidden": lambda c: "is not a known field (check the spelling in docs/tenant.md)",
+    "too_short": lambda c: f"needs at least {c['min_length']} entries",
+    "string_too_short": lambda c: "must not be empty",
+    "string_pattern_mismatch": lambda c: (
+        "must be lower-case letters, digits and '-'"
+        if "a-z" in c["pattern"]
+        else f"must match {c['pattern']}"
+    ),
+    "time_parsing": lambda c: "must be a time of day such as 08:30",
+    "time_type": lambda c: "must be a time of day such as 08:30",
+}
+
+
+def _message(err: dict[str, Any]) -> str:
+    fn = _MESSAGES.get(err["type"])
+    if fn is not None:
+        try:
+            return fn(err.get("ctx", {}))
+        except KeyError:
+            pass
+    msg = err["msg"]
+    return msg.removeprefix("Value error, ")
+
+
+def _semantic_problems(cfg: TenantConfig, base_dir: Path | None) -> list[str]:
+    problems: list[str] = []
+    for i, a in enumerate(cfg.service_area):
+        poly = _polygon(a.polygon)
+        if not poly.is_valid:
+            problems.append(f"service_area[{i}].polygon: edges cross each other (list corners in order)")
+    for day in cfg.service_hours:
+        if day not in WEEKDAYS:
+            problems.append(f"service_hours.{day}: unknown weekday (use {', '.join(WEEKDAYS)})")
+    for day, h in cfg.service_hours.items():
+        if h is not None and h.start >= h.end:
+            problems.append(f"service_hours.{day}: start must be before end")
+    area = cfg.area_shape() if not problems else None
+    seen: dict[str, str] = {}
+
+    def unique(kind: str, ident: str, where: str) -> None:
+        if ident in seen:
+            problems.append(f"{where}.id: {ident!r} is already used by {seen[ident]}")
+        else:
+            seen[ident] = where
+
+    for i, p in enumerate(cfg.places):
+        unique("place", p.id, f"places[{i}]")
+        if area is not None and not area.covers(ShapelyPoint(p.lon, p.lat)):
+            problems.append(f"places[{i}]: ({p.lat}, {p.lon}) lies outside the service area")
+    for i, op in enumerate(cfg.operators):
+        unique("operator", op.id, f"operators[{i}]")
+        for j, v in enumerate(op.vehicles):
+            where = f"operators[{i}].vehicles[{j}]"
+            unique("vehicle", v.id, where)
+            if v.shift.start >= v.shift.end:
+                problems.append(f"{where}.shift: start must be before end")
+            if area is not None and not area.covers(ShapelyPoint(v.depot.lon, v.depot.lat)):
+                problems.append(f"{where}.depot: lies outside the service area")
+    for i, r in enumerate(cfg.fares.reduced):
+        if r.yen > cfg.fares.standard_yen:
+            problems.append(f"fares.reduced[{i}].yen: must not exceed standard_yen")
+    tt = cfg.travel_time
+    if tt.model == "osm":
+        if not tt.file:
+            problems.append("travel_time.file: is required when model is osm")
+        else:
+            path = Path(tt.file)
+            if base_dir is not None and not path.is_absolute():
+                path = base_dir / path
+            if not path.exists():
+                problems.append(f"travel_time.file: {tt.file} does not exist")
+            elif not path.name.lower().endswith((".osm", ".osm.bz2", ".osm.pbf", ".xml")):
+                problems.append("travel_time.file: must be .osm, .osm.bz2 or .osm.pbf")
+    if not any(h is not None for h in cfg.service_hours.values()):
+        problems.append("service_hours: at least one weekday needs hours")
+    return problems
+
+
+def parse_tenant(data: Any, base_dir: Path | None = None) -> TenantConfig:
+    """Validate already-parsed tenant data; raises TenantConfigError with every problem."""
+    if not isinstance(data, dict):
+        raise TenantConfigError(["(file): must be a mapping of fields (see docs/tenant.md)"])
+    try:
+        cfg = TenantConfig.model_validate(data)
+    except ValidationError as e:
+        raise TenantConfigError([f"{location(err['loc'])}: {_message(err)}" for err in e.errors()]) from None
+    problems = _semantic_problems(cfg, base_dir)
+    if problems:
+        raise TenantConfigError(problems)
+    return cfg
+
+
+def load_tenant(path: str | Path) -> TenantConfig:
+    """Read and validate a YAML tenant file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TenantConfigError([f"(file): {path} does not exist"]) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        raise TenantConfigError([f"{where}: not valid YAML ({getattr(e, 'problem', e)})"]) from None
+    return parse_tenant(data, path.parent)
+
+
+def osm_path(cfg: TenantConfig, tenant_file: Path | None) -> Path | None:
+    """The OSM file of a tenant using the road-network model, resolved against its tenant file."""
+    if cfg.travel_time.model != "osm" or not cfg.travel_time.file:
+        return None
+    p = Path(cfg.travel_time.file)
+    if not p.is_absolute() and tenant_file is not None:
+        p = tenant_file.parent / p
+    return p

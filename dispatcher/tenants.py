@@ -1,0 +1,78 @@
+"""Loading a tenant file into the database: the tenant row, its operators and vehicles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from dispatcher.events import record
+from dispatcher.models import Operator, Tenant, Vehicle
+from dispatcher.tenant_config import TenantConfig
+
+
+def sync_tenant(session: Session, cfg: TenantConfig, now: datetime, actor: str = "system:config") -> Tenant:
+    """Create or update the tenant and its fleet from its configuration (idempotent).
+
+    Vehicles missing from the file are deactivated, never deleted: past rides refer to them.
+    """
+    data = cfg.model_dump(mode="json")
+    tenant = session.get(Tenant, cfg.id)
+    if tenant is None:
+        tenant = Tenant(
+            id=cfg.id, name=cfg.name, municipality_code=cfg.municipality_code, config=data, created_at=now
+        )
+        session.add(tenant)
+        session.flush()
+        record(session, cfg.id, now, actor, "tenant.created", "tenant", cfg.id, after={"name": cfg.name})
+    elif tenant.config != data:
+        tenant.name, tenant.municipality_code, tenant.config = cfg.name, cfg.municipality_code, data
+        record(session, cfg.id, now, actor, "tenant.updated", "tenant", cfg.id)
+    operators = {o.key: o for o in session.exec(select(Operator).where(Operator.tenant_id == cfg.id))}
+    vehicles = {v.key: v for v in session.exec(select(Vehicle).where(Vehicle.tenant_id == cfg.id))}
+    seen: set[str] = set()
+    for oc in cfg.operators:
+        op = operators.get(oc.id)
+        if op is None:
+            op = Operator(tenant_id=cfg.id, key=oc.id, name=oc.name, phone=oc.phone)
+            session.add(op)
+            session.flush()
+            record(session, cfg.id, now, actor, "operator.created", "operator", op.id, after={"key": oc.id})
+        else:
+            op.name, op.phone = oc.name, oc.phone
+        for vc in oc.vehicles:
+            seen.add(vc.id)
+            fields = dict(
+                operator_id=op.id,
+                name=vc.name or vc.id,
+                seats=vc.seats,
+                wheelchair_places=vc.wheelchair_places,
+                depot_lat=vc.depot.lat,
+                depot_lon=vc.depot.lon,
+                shift_start=vc.shift.start.strftime("%H:%M"),
+                shift_end=vc.shift.end.strftime("%H:%M"),
+                active=True,
+            )
+            v = vehicles.get(vc.id)
+            if v is None:
+                v = Vehicle(tenant_id=cfg.id, key=vc.id, **fields)
+                session.add(v)
+                session.flush()
+                record(
+                    session,
+                    cfg.id,
+                    now,
+                    actor,
+                    "vehicle.created",
+                    "vehicle",
+                    v.id,
+                    after={"key": vc.id, **fields},
+                )
+            else:
+                for k, val in fields.items():
+                    setattr(v, k, val)
+    for key, v in vehicles.items():
+        if key not in seen and v.active:
+            v.active = False
+            record(session, cfg.id, now, actor, "vehicle.deactivated", "vehicle", v.id)
+    return tenant

@@ -1,0 +1,40 @@
+"""Geographic helpers: points and great-circle distances.
+
+Coordinates are WGS84 degrees; distances are metres.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """A WGS84 position: latitude and longitude in degrees."""
+
+    lat: float
+    lon: float
+
+
+def haversine_m(a: Point, b: Point) -> float:
+    """Great-circle distance between two points, in metres."""
+    la1, lo1, la2, lo2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
+    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def haversine_matrix_m(
+    lats_a: np.ndarray, lons_a: np.ndarray, lats_b: np.ndarray, lons_b: np.ndarray
+) -> np.ndarray:
+    """Great-circle distances in metres between every point of A (rows) and of B (columns)."""
+    la1 = np.radians(lats_a)[:, None]
+    lo1 = np.radians(lons_a)[:, None]
+    la2 = np.radians(lats_b)[None, :]
+    lo2 = np.radians(lons_b)[None, :]
+    h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))

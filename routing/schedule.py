@@ -1,0 +1,215 @@
+"""The exact schedule checker for one vehicle's stop sequence.
+
+Given where a vehicle is and when, who is on board and the ordered stops it still has to visit,
+decide whether *any* schedule meets every time window, every ride-time limit, the capacities by seat
+type and the shift, and return the earliest such schedule.
+
+All constraints are difference constraints between service start times (waiting is allowed), so the
+earliest schedule is the least fixpoint of a Bellman-Ford relaxation: a forward pass pushes times
+later along the route, and every ride-time limit that is exceeded raises the lower bound of its
+pickup. If the least solution breaks an upper bound, or does not settle within n + 2 rounds (a
+positive cycle), no schedule exists. The check is exact, not a heuristic.
+
+Units: times and durations in seconds on one common axis (the dispatcher uses seconds since the
+service day's local midnight); loads in persons.
+
+Every solver and the insertion heuristic share this checker; tests use it to verify any plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+EPS = 1e-6
+INF = float("inf")
+
+StopKind = Literal["pickup", "dropoff"]
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """One stop of a request.
+
+    location: index into the travel-time matrix.
+    earliest, latest: window for the start of service (s).
+    service: dwell time at the stop (s): boarding or alighting.
+    seats, wheelchairs: persons of the request using ordinary seats and wheelchair places.
+    max_ride: ride-time limit of the request (s), from the end of service at the pickup to the start
+    of service at the drop-off; INF when unlimited.
+    """
+
+    request_id: int
+    kind: StopKind
+    location: int
+    earliest: float = 0.0
+    latest: float = INF
+    service: float = 0.0
+    seats: int = 1
+    wheelchairs: int = 0
+    max_ride: float = INF
+
+
+@dataclass(frozen=True, slots=True)
+class OnBoard:
+    """A request already picked up: its ride started (end of boarding) at `ride_start` seconds."""
+
+    request_id: int
+    ride_start: float
+    seats: int = 1
+    wheelchairs: int = 0
+    max_ride: float = INF
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleState:
+    """Where and when a vehicle can start the rest of its route, and what it can carry.
+
+    start_location / end_location: indices into the travel-time matrix (current position, depot).
+    start_time: earliest departure from the start location (s).
+    end_time: latest arrival at the end location (end of shift, s).
+    max_duration: longest allowed time from departure to return (s), INF when only the shift counts.
+    """
+
+    id: int
+    start_location: int
+    start_time: float
+    end_location: int
+    end_time: float = INF
+    seats: int = 4
+    wheelchairs: int = 0
+    onboard: tuple[OnBoard, ...] = ()
+    max_duration: float = INF
+
+
+@dataclass(slots=True)
+class Schedule:
+    """The outcome of a check.
+
+    feasible: whether a schedule exists; reason says why not.
+    times: start of service at each stop (s), the earliest feasible schedule.
+    departure: departure from the start location (s); end: arrival at the end location (s).
+    travel: total driving time of the route (s).
+    """
+
+    feasible: bool
+    reason: str = ""
+    times: list[float] = field(default_factory=list)
+    departure: float = 0.0
+    end: float = 0.0
+    travel: float = 0.0
+
+
+def route_travel(vehicle: VehicleState, stops: Sequence[Stop], travel: Sequence[Sequence[float]]) -> float:
+    """Total driving time (s) of start -> stops -> end."""
+    total = 0.0
+    prev = vehicle.start_location
+    for s in stops:
+        total += travel[prev][s.location]
+        prev = s.location
+    return total + travel[prev][vehicle.end_location]
+
+
+def check_structure(vehicle: VehicleState, stops: Sequence[Stop]) -> str:
+    """Pairing and capacity problems of a sequence ('' when there are none)."""
+    seats = sum(o.seats for o in vehicle.onboard)
+    chairs = sum(o.wheelchairs for o in vehicle.onboard)
+    if seats > vehicle.seats or chairs > vehicle.wheelchairs:
+        return "riders on board exceed the vehicle's capacity"
+    aboard = {o.request_id for o in vehicle.onboard}
+    picked: set[int] = set()
+    dropped: set[int] = set()
+    for i, s in enumerate(stops):
+        if s.kind == "pickup":
+            if s.request_id in picked or s.request_id in aboard:
+                return f"stop {i}: request {s.request_id} is picked up twice"
+            picked.add(s.request_id)
+            aboard.add(s.request_id)
+            seats += s.seats
+            chairs += s.wheelchairs
+            if seats > vehicle.seats:
+                return f"stop {i}: {seats} seated riders exceed {vehicle.seats} seats"
+            if chairs > vehicle.wheelchairs:
+                return f"stop {i}: {chairs} wheelchairs exceed {vehicle.wheelchairs} places"
+        else:
+            if s.request_id not in aboard or s.request_id in dropped:
+                return f"stop {i}: request {s.request_id} is dropped off without being on board"
+            aboard.discard(s.request_id)
+            dropped.add(s.request_id)
+            seats -= s.seats
+            chairs -= s.wheelchairs
+    if aboard:
+        return f"requests {sorted(aboard)} are never dropped off"
+    return ""
+
+
+def check(vehicle: VehicleState, stops: Sequence[Stop], travel: Sequence[Sequence[float]]) -> Schedule:
+    """Decide exactly whether the sequence has a feasible schedule and return the earliest one."""
+    problem = check_structure(vehicle, stops)
+    if problem:
+        return Schedule(False, problem)
+    return _schedule(vehicle, stops, travel)
+
+
+def _schedule(vehicle: VehicleState, stops: Sequence[Stop], travel: Sequence[Sequence[float]]) -> Schedule:
+    n = len(stops)
+    lo = [s.earliest for s in stops]
+    hi = [s.latest for s in stops]
+    # Ride-time limits of riders already on board are plain deadlines on their drop-offs.
+    onboard = {o.request_id: o for o in vehicle.onboard}
+    pickup_at: dict[int, int] = {}
+    pairs: list[tuple[int, int]] = []
+    for i, s in enumerate(stops):
+        if s.kind == "pickup":
+            pickup_at[s.request_id] = i
+        elif s.request_id in pickup_at:
+            pairs.append((pickup_at[s.request_id], i))
+        elif s.request_id in onboard:
+            o = onboard[s.request_id]
+            hi[i] = min(hi[i], o.ride_start + o.max_ride)
+    for i in range(n):
+        if lo[i] > hi[i] + EPS:
+            return Schedule(False, f"stop {i}: empty time window")
+    # Legs: the time from the start of service at stop i-1 (or departure) to the start at stop i.
+    legs = []
+    prev_loc, prev_service = vehicle.start_location, 0.0
+    for s in stops:
+        legs.append(prev_service + travel[prev_loc][s.location])
+        prev_loc, prev_service = s.location, s.service
+    last_leg = prev_service + travel[prev_loc][vehicle.end_location]
+    dep_lo = vehicle.start_time
+    times = [0.0] * n
+    for _ in range(n + 2):
+        t = dep_lo
+        for i in range(n):
+            t = max(lo[i], t + legs[i])
+            if t > hi[i] + EPS:
+                s = stops[i]
+                return Schedule(
+                    False,
+                    f"stop {i} ({s.kind} of request {s.request_id}) cannot be reached before its latest time",
+                )
+            times[i] = t
+        end = t + last_leg
+        if end > vehicle.end_time + EPS:
+            return Schedule(False, "the vehicle cannot return before the end of its shift")
+        changed = False
+        for p, d in pairs:
+            limit = stops[p].max_ride
+            ride = times[d] - (times[p] + stops[p].service)
+            if ride > limit + EPS:
+                lo[p] = times[d] - stops[p].service - limit
+                changed = True
+        if end - dep_lo > vehicle.max_duration + EPS:
+            dep_lo = end - vehicle.max_duration
+            changed = True
+        if not changed:
+            return Schedule(
+                True,
+                times=list(times),
+                departure=dep_lo,
+                end=end,
+                travel=route_travel(vehicle, stops, travel),
+            )
+    return Schedule(False, "ride-time limits cannot all be met in this order")
