@@ -232,7 +232,7 @@ def _semantic_problems(cfg: TenantConfig, base_dir: Path | None) -> list[str]:
     for day, h in cfg.service_hours.items():
         if h is not None and h.start >= h.end:
             problems.append(f"service_hours.{day}: start must be before end")
-    area = cfg.area_shape() if not problems else None
+    area = None if any(p.startswith("service_area") for p in problems) else cfg.area_shape()
     seen: dict[str, str] = {}
 
     def unique(kind: str, ident: str, where: str) -> None:

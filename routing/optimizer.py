@@ -132,11 +132,11 @@ def optimize(
                     )
             else:  # drop-off of a rider on board: pinned to this vehicle with a deadline
                 o = onboard[s.request_id]
-                model.SetAllowedVehiclesForIndex([v], idx)
+                model.VehicleVar(idx).SetValue(v)
                 if o.max_ride != INF:
                     time.CumulVar(idx).SetMax(min(_floor(s.latest), _floor(o.ride_start + o.max_ride)))
             if k < r.fixed:  # committed stops keep their place at the head of the route
-                model.SetAllowedVehiclesForIndex([v], idx)
+                model.VehicleVar(idx).SetValue(v)
                 model.NextVar(prev).SetValues([idx])
                 prev = idx
 
