@@ -43,7 +43,7 @@ def test_stream_of_requests_keeps_every_route_feasible(seed: int, n_vehicles: in
         ins = cheapest_insertion(routes, pick, drop, travel)
         # brute force over every position pair of every vehicle
         best = None
-        for r, route in enumerate(routes):
+        for route in routes:
             for cost, i, j in insertion_candidates(route, pick, drop, travel):
                 stops = route.stops[:i] + (pick,) + route.stops[i:j] + (drop,) + route.stops[j:]
                 if check(route.vehicle, stops, travel).feasible and (best is None or cost < best - 1e-9):
