@@ -206,19 +206,25 @@ def check_request(
         end = start + window
         latest = ceil_minute(end + timedelta(seconds=boarding + max_ride))
     else:
+        # Pick up early enough for a shared ride (direct x factor); when that moment has passed,
+        # as soon as possible, provided a direct ride from then still arrives in time.
         latest = floor_minute(req.arrive_by)  # type: ignore[arg-type]
         end = floor_minute(latest - timedelta(seconds=boarding + direct * b.max_ride.factor))
         start = end - window
         if end < earliest:
-            soonest = (earliest + timedelta(seconds=boarding + direct * b.max_ride.factor)).astimezone(tz)
-            raise InvalidRequest(
-                "The ride request has problems; correct the fields listed in errors.",
-                [
-                    field_error(
-                        "arrive_by", f"too soon: the earliest possible arrival is about {soonest:%H:%M}"
-                    )
-                ],
-            )
+            start, end = earliest, earliest + window
+            soonest = ceil_minute(earliest + timedelta(seconds=boarding + direct))
+            if soonest > latest:
+                raise InvalidRequest(
+                    "The ride request has problems; correct the fields listed in errors.",
+                    [
+                        field_error(
+                            "arrive_by",
+                            f"too soon: the earliest possible arrival is {soonest.astimezone(tz):%H:%M}",
+                        )
+                    ],
+                )
+            end = min(end, floor_minute(latest - timedelta(seconds=boarding + direct)))
         start = max(start, earliest)
     open_at, close_at = at_local(day, hours.start, tz), at_local(day, hours.end, tz)
     if start < open_at or latest > close_at:

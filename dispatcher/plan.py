@@ -180,23 +180,22 @@ def build_problem(
         shift_start = to_seconds(at_local(day, parse_hhmm(v.shift_start), tz), day, tz)
         shift_end = to_seconds(at_local(day, parse_hhmm(v.shift_end), tz), day, tz)
         depot = b.loc(v.depot_lat, v.depot_lon)
+        # Where the vehicle was last known to be, and since when: a position report, else its
+        # last done stop, else its depot at the start of the shift.
         done = state.done(v.id)
-        if (
-            v.last_lat is not None
-            and v.last_position_at
-            and v.last_position_at.astimezone(tz).date() == day
-            and now_s >= shift_start
-        ):
-            start = b.loc(v.last_lat, v.last_lon)  # type: ignore[arg-type]
-        elif done:
+        start, since = depot, shift_start
+        if done:
             last = rides[done[-1]["ride_id"]]
             start = (
                 b.loc(last.origin_lat, last.origin_lon)
                 if done[-1]["kind"] == "pickup"
                 else b.loc(last.destination_lat, last.destination_lon)
             )
-        else:
-            start = depot
+            since = to_seconds(datetime.fromisoformat(done[-1]["done_at"]), day, tz)
+        if v.last_lat is not None and v.last_position_at is not None:
+            reported = to_seconds(v.last_position_at, day, tz)
+            if reported >= since and v.last_position_at.astimezone(tz).date() == day:
+                start, since = b.loc(v.last_lat, v.last_lon), reported  # type: ignore[arg-type]
         onboard = []
         for r in rides.values():
             if r.vehicle_id == v.id and r.status == RideStatus.on_board and r.picked_up_at:
@@ -217,9 +216,10 @@ def build_problem(
         vs = VehicleState(
             id=v.id,
             start_location=start,
-            start_time=max(shift_start, now_s),
+            start_time=max(shift_start, since),
             end_location=depot,
             end_time=shift_end,
+            not_before=now_s,
             seats=v.seats,
             wheelchairs=v.wheelchair_places,
             onboard=tuple(onboard),

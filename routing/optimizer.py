@@ -99,13 +99,14 @@ def optimize(
     for v, veh in enumerate(vehicles):
         s_idx, e_idx = model.Start(v), model.End(v)
         time.CumulVar(s_idx).SetMin(_ceil(veh.start_time))
-        time.CumulVar(e_idx).SetMax(_floor(veh.end_time))
+        time.CumulVar(e_idx).SetRange(_ceil(veh.not_before), _floor(veh.end_time))
         if veh.max_duration != INF:
             solver.Add(time.CumulVar(e_idx) - time.CumulVar(s_idx) <= _floor(veh.max_duration))
         seats_dim.CumulVar(s_idx).SetValue(sum(o.seats for o in veh.onboard))
         chairs_dim.CumulVar(s_idx).SetValue(sum(o.wheelchairs for o in veh.onboard))
         model.AddVariableMinimizedByFinalizer(time.CumulVar(s_idx))
 
+    not_before = min(v.not_before for v in vehicles)  # "now": no stop is served earlier
     pickup_node: dict[int, int] = {}
     node_of_stop: list[int] = []
     owner: list[int] = []  # vehicle whose current route holds the stop
@@ -117,7 +118,7 @@ def optimize(
             node_of_stop.append(node)
             owner.append(v)
             idx = manager.NodeToIndex(node)
-            time.CumulVar(idx).SetRange(_ceil(s.earliest), _floor(s.latest))
+            time.CumulVar(idx).SetRange(_ceil(max(s.earliest, not_before)), _floor(s.latest))
             if s.kind == "pickup":
                 pickup_node[s.request_id] = node
             elif s.request_id in pickup_node:

@@ -66,8 +66,10 @@ class OnBoard:
 class VehicleState:
     """Where and when a vehicle can start the rest of its route, and what it can carry.
 
-    start_location / end_location: indices into the travel-time matrix (current position, depot).
-    start_time: earliest departure from the start location (s).
+    start_location / end_location: indices into the travel-time matrix (last known position, depot).
+    start_time: earliest departure from the start location (s): when the vehicle was last there.
+    not_before: no stop can be served before this time (s), usually now; a vehicle that left its
+    last stop earlier is somewhere on the road and has not reported its next stop yet.
     end_time: latest arrival at the end location (end of shift, s).
     max_duration: longest allowed time from departure to return (s), INF when only the shift counts.
     """
@@ -77,6 +79,7 @@ class VehicleState:
     start_time: float
     end_location: int
     end_time: float = INF
+    not_before: float = 0.0
     seats: int = 4
     wheelchairs: int = 0
     onboard: tuple[OnBoard, ...] = ()
@@ -154,7 +157,7 @@ def check(vehicle: VehicleState, stops: Sequence[Stop], travel: Sequence[Sequenc
 
 def _schedule(vehicle: VehicleState, stops: Sequence[Stop], travel: Sequence[Sequence[float]]) -> Schedule:
     n = len(stops)
-    lo = [s.earliest for s in stops]
+    lo = [max(s.earliest, vehicle.not_before) for s in stops]
     hi = [s.latest for s in stops]
     # Ride-time limits of riders already on board are plain deadlines on their drop-offs.
     onboard = {o.request_id: o for o in vehicle.onboard}
@@ -191,7 +194,7 @@ def _schedule(vehicle: VehicleState, stops: Sequence[Stop], travel: Sequence[Seq
                     f"stop {i} ({s.kind} of request {s.request_id}) cannot be reached before its latest time",
                 )
             times[i] = t
-        end = t + last_leg
+        end = max(t + last_leg, vehicle.not_before)
         if end > vehicle.end_time + EPS:
             return Schedule(False, "the vehicle cannot return before the end of its shift")
         changed = False

@@ -115,8 +115,10 @@ def lp_feasible(v: VehicleState, stops: list[Stop], travel: list[list[float]]) -
         le({prev_var: 1, i + 1: -1}, -(prev_s + travel[prev][s.location]))
         prev, prev_s, prev_var = s.location, s.service, i + 1
     le({prev_var: 1, n + 1: -1}, -(prev_s + travel[prev][v.end_location]))
-    bounds = [(v.start_time, None)] + [(s.earliest, None if s.latest == INF else s.latest) for s in stops]
-    bounds.append((None, None if v.end_time == INF else v.end_time))
+    bounds = [(v.start_time, None)] + [
+        (max(s.earliest, v.not_before), None if s.latest == INF else s.latest) for s in stops
+    ]
+    bounds.append((v.not_before, None if v.end_time == INF else v.end_time))
     if v.max_duration != INF:
         le({n + 1: 1, 0: -1}, v.max_duration)
     pick = {}
@@ -200,7 +202,7 @@ def test_checker_agrees_with_linear_programming(case) -> None:  # type: ignore[n
         t = v.start_time if not stops else s.departure
         prev, prev_s = v.start_location, 0.0
         for stop, b in zip(stops, s.times, strict=True):
-            assert b >= stop.earliest - 1e-6 and b <= stop.latest + 1e-6
+            assert b >= max(stop.earliest, v.not_before) - 1e-6 and b <= stop.latest + 1e-6
             assert b >= t + prev_s + travel[prev][stop.location] - 1e-6
             t, prev, prev_s = b, stop.location, stop.service
         picks = {
