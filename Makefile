@@ -23,6 +23,7 @@ run: $(VENV)/.run-deps
 	$(BIN)/noriai serve
 
 test: $(VENV)/.test-deps
+	./scripts/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

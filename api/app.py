@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api import problems
 from api.routes import auth, directory, rides, vehicles
@@ -64,7 +65,10 @@ def create_app(
             if sched is not None:
                 sched.shutdown(wait=False)
 
-    app = FastAPI(
+    # Swagger UI and ReDoc are served from the package, never from a CDN.
+    # ReDoc is left out: its bundle fetches a logo from the internet.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="Noriai API",
         version="1",
         summary="Same-day shared rides for rural municipalities.",

@@ -1,0 +1,203 @@
+"""Acceptance: `noriai serve` (what `make run` starts) serves the API and its docs, offline.
+
+The docs pages are opened in Debian's Chromium through Playwright; every request the page makes
+must stay on the local server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def noriai(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        "NORIAI_NOW": "2026-11-24T08:00:00+09:00",
+        "NORIAI_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    assert noriai("migrate", env=env).returncode == 0
+    seeded = noriai("seed-demo", env=env)
+    assert seeded.returncode == 0, seeded.stderr
+    assert "ina-demo-operator" in seeded.stdout and "noriai-demo" in seeded.stdout
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("server did not start")
+            time.sleep(0.2)
+        yield base, env
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+        print(out)
+
+
+def test_serve_prints_urls_and_serves_openapi(served: tuple[str, dict[str, str]]) -> None:
+    base, env = served
+    schema = httpx.get(f"{base}/openapi.json").json()
+    for path in [
+        "/api/v1/auth/token",
+        "/api/v1/rides",
+        "/api/v1/rides/{ride_id}",
+        "/api/v1/rides/{ride_id}/cancel",
+        "/api/v1/vehicles",
+        "/api/v1/vehicles/{vehicle_id}/manifest",
+        "/api/v1/vehicles/{vehicle_id}/events",
+        "/api/v1/residents",
+        "/api/v1/places",
+    ]:
+        assert path in schema["paths"], path
+    # the clock starts at NORIAI_NOW and runs on
+    now = httpx.get(f"{base}/healthz").json()["now"]
+    assert now.startswith("2026-11-23T23:0")
+
+
+def test_docs_page_renders_without_internet(served: tuple[str, dict[str, str]]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, _ = served
+    hosts: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            pg = browser.new_page(viewport={"width": 390, "height": 844})
+            pg.on("request", lambda r: hosts.append(urlparse(r.url).hostname or ""))
+            pg.goto(base + "/docs")
+            pg.get_by_text("/api/v1/rides").first.wait_for(timeout=30_000)
+            assert "Noriai API" in pg.title()
+        finally:
+            browser.close()
+    # only the local server (data: URLs have no host)
+    assert "127.0.0.1" in hosts and set(hosts) <= {"127.0.0.1", ""}, set(hosts)
+
+
+def test_cli_user_create_and_plan_show(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "NORIAI_NOW": "2026-11-24T08:00:00+09:00",
+    }
+    assert noriai("seed-demo", "--residents", "20", env=env).returncode == 0
+    ok = noriai(
+        "user",
+        "create",
+        "--tenant",
+        "ina-demo",
+        "--role",
+        "operator",
+        "--username",
+        "tanaka",
+        "--password",
+        "a-long-password",
+        env=env,
+    )
+    assert ok.returncode == 0, ok.stderr
+    dup = noriai(
+        "user",
+        "create",
+        "--tenant",
+        "ina-demo",
+        "--role",
+        "operator",
+        "--username",
+        "tanaka",
+        "--password",
+        "a-long-password",
+        env=env,
+    )
+    assert dup.returncode == 1 and "--username: 'tanaka' is taken" in dup.stderr
+    weak = noriai(
+        "user",
+        "create",
+        "--tenant",
+        "nowhere",
+        "--role",
+        "driver",
+        "--username",
+        "x",
+        "--password",
+        "short",
+        env=env,
+    )
+    assert weak.returncode == 1 and "--tenant" in weak.stderr and "--password" in weak.stderr
+    # a booking through the API, then the plan on the command line
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from dispatcher.settings import Settings
+
+    with TestClient(
+        create_app(Settings(DATABASE_URL=env["DATABASE_URL"], NORIAI_NOW=env["NORIAI_NOW"]), scheduler=False)
+    ) as c:
+        tok = c.post("/api/v1/auth/token", data={"username": "tanaka", "password": "a-long-password"}).json()
+        h = {"Authorization": f"Bearer {tok['access_token']}", "Idempotency-Key": "cli-1"}
+        res = c.get("/api/v1/residents", params={"limit": 50}, headers=h).json()
+        rid = next(r["id"] for r in res if r["eligible"])
+        r = c.post(
+            "/api/v1/rides",
+            headers=h,
+            json={
+                "resident_id": rid,
+                "origin": {"place_id": "hall-tera"},
+                "destination": {"place_id": "central-hospital"},
+                "pickup_after": "2026-11-24T10:00:00+09:00",
+            },
+        )
+        assert r.status_code == 201, r.text
+    shown = noriai("plan", "show", "--date", "2026-11-24", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert (
+        f"ride {r.json()['id']}" in shown.stdout and "pickup" in shown.stdout and "中央病院" in shown.stdout
+    )
