@@ -27,7 +27,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     print("Noriai is running.", flush=True)
     for label, path in [
         ("API docs (Swagger UI)", "/docs"),
-        ("API docs (ReDoc)", "/redoc"),
         ("OpenAPI schema", "/openapi.json"),
         ("Health", "/healthz"),
     ]:

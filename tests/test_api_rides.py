@@ -289,3 +289,44 @@ def test_auth_roles_and_errors(client: TestClient, operator: dict[str, str], ctx
     vehicles = client.get("/api/v1/vehicles", headers=operator).json()
     assert len(vehicles) == 8 and {"id", "operator", "seats", "wheelchair_places"} <= set(vehicles[0])
     assert client.get("/api/v1/rides/999999", headers=operator).status_code == 404
+
+
+def test_another_municipality_sees_nothing_of_this_one(
+    client: TestClient, operator: dict[str, str], ctx: Dispatcher
+) -> None:
+    import yaml
+
+    from dispatcher.auth import create_user
+    from dispatcher.db import session_scope
+    from dispatcher.settings import DEMO_TENANT_FILE
+    from dispatcher.tenant_config import parse_tenant
+    from dispatcher.tenants import sync_tenant
+
+    data = yaml.safe_load(DEMO_TENANT_FILE.read_text(encoding="utf-8"))
+    data["id"], data["name"] = "other-town", "よその町"
+    for op in data["operators"]:
+        op["id"] = "other-" + op["id"]
+        for v in op["vehicles"]:
+            v["id"] = "other-" + v["id"]
+    other = parse_tenant(data)
+    with session_scope(ctx.engine) as s:
+        sync_tenant(s, other, ctx.clock.now())
+        create_user(s, "other-town", "operator", "other-operator", "other-password", ctx.clock.now())
+    ride = post_ride(client, operator, ride_body(eligible_resident(ctx))).json()
+    foreign = token_headers(client, "other-operator", "other-password")
+    assert client.get(f"/api/v1/rides/{ride['id']}", headers=foreign).status_code == 404
+    assert client.post(f"/api/v1/rides/{ride['id']}/cancel", headers=foreign).status_code == 404
+    assert client.get(f"/api/v1/vehicles/{ride['vehicle_id']}/manifest", headers=foreign).status_code == 404
+    event = {"type": "arrived", "ride_id": ride["id"]}
+    assert (
+        client.post(f"/api/v1/vehicles/{ride['vehicle_id']}/events", json=event, headers=foreign).status_code
+        == 404
+    )
+    assert client.get("/api/v1/residents", headers=foreign).json() == []
+    assert client.get("/api/v1/rides", params={"date": DAY.isoformat()}, headers=foreign).json() == []
+    own_vehicles = {v["id"] for v in client.get("/api/v1/vehicles", headers=foreign).json()}
+    assert own_vehicles and ride["vehicle_id"] not in own_vehicles
+    # booking one of this town's residents from the other town fails as an unknown resident
+    r = post_ride(client, foreign, ride_body(ride["resident_id"]))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "resident_id"
+    assert client.get(f"/api/v1/rides/{ride['id']}", headers=operator).json()["status"] == "confirmed"
