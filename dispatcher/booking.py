@@ -23,6 +23,7 @@ from dispatcher.errors import Conflict, DomainError, InvalidRequest, field_error
 from dispatcher.events import record
 from dispatcher.models import Resident, Ride, RideStatus, Vehicle
 from dispatcher.plan import (
+    Problem,
     apply_route,
     build_problem,
     current_plan,
@@ -250,28 +251,20 @@ def check_request(
     )
 
 
-def _try_insert(
-    ctx: Dispatcher, cfg: TenantConfig, problem: Any, ride: Ride, builder: Any
-) -> Insertion | None:
+def _try_insert(cfg: TenantConfig, problem: Problem, ride: Ride) -> Insertion | None:
     p, d = ride_stops(
         cfg,
         ride,
         problem.day,
-        builder.index[_pt(ride.origin_lat, ride.origin_lon)],
-        builder.index[_pt(ride.destination_lat, ride.destination_lon)],
+        problem.location(ride.origin_lat, ride.origin_lon),
+        problem.location(ride.destination_lat, ride.destination_lon),
     )
     return cheapest_insertion(problem.routes, p, d, problem.travel)
 
 
-def _pt(lat: float, lon: float) -> Point:
-    return Point(round(lat, 7), round(lon, 7))
-
-
 def _alternatives(
-    ctx: Dispatcher,
     cfg: TenantConfig,
-    problem: Any,
-    builder: Any,
+    problem: Problem,
     ride: Ride,
     checked: Checked,
     now: datetime,
@@ -299,7 +292,7 @@ def _alternatives(
         if start < max(earliest, open_at) or latest > close_at:
             continue
         ride.pickup_window_start, ride.pickup_window_end, ride.latest_arrival = start, end, latest
-        if _try_insert(ctx, cfg, problem, ride, builder) is not None:
+        if _try_insert(cfg, problem, ride) is not None:
             found.append(
                 {
                     "pickup_window": {"start": iso_local(start, tz), "end": iso_local(end, tz)},
@@ -375,13 +368,13 @@ def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str
                 after=req.model_dump(mode="json"),
             )
             state = current_plan(session, tenant_id, checked.day)
-            problem, builder = build_problem(
+            problem = build_problem(
                 ctx, session, cfg, checked.day, state, now, [checked.origin, checked.destination]
             )
             problem.rides[ride.id] = ride  # type: ignore[index]
-            ins = _try_insert(ctx, cfg, problem, ride, builder)
+            ins = _try_insert(cfg, problem, ride)
             if ins is None:
-                alternatives = _alternatives(ctx, cfg, problem, builder, ride, checked, now)
+                alternatives = _alternatives(cfg, problem, ride, checked, now)
                 ride.pickup_window_start, ride.pickup_window_end = checked.window_start, checked.window_end
                 ride.latest_arrival = checked.latest_arrival
                 ride.status = RideStatus.refused.value

@@ -57,7 +57,7 @@ def _replan_vehicle(
     vehicle_id: int,
 ) -> None:
     """Recompute planned times of one vehicle after its stops changed (removals keep feasibility)."""
-    problem, _ = build_problem(ctx, session, cfg, day, state, now)
+    problem = build_problem(ctx, session, cfg, day, state, now)
     for v, route in zip(problem.vehicles, problem.routes, strict=True):
         if v.id != vehicle_id:
             continue
@@ -307,7 +307,7 @@ def reoptimize(
         state = current_plan(session, tenant_id, day)
         if not any(state.pending(v) for v in state.routes):
             return {"status": "nothing to do", "version": state.version}
-        problem, _ = build_problem(ctx, session, cfg, day, state, now)
+        problem = build_problem(ctx, session, cfg, day, state, now)
     before = sum(route_travel(r.vehicle, r.stops, problem.travel) for r in problem.routes)
     if not all(check(r.vehicle, r.stops, problem.travel).feasible for r in problem.routes):
         log.warning("tenant %s: current plan infeasible (a vehicle is late); re-optimizing anyway", tenant_id)

@@ -96,10 +96,15 @@ class Problem:
     points: list[Point]
     travel: list[list[float]]
     rides: dict[int, Ride]
-    stop_index: dict[Point, int] = field(default_factory=dict)
+    index: dict[Point, int] = field(default_factory=dict)
 
-    def location(self, point: Point) -> int:
-        return self.stop_index[point]
+    def location(self, lat: float, lon: float) -> int:
+        """The matrix index of a point given to build_problem."""
+        return self.index[_key(lat, lon)]
+
+
+def _key(lat: float, lon: float) -> Point:
+    return Point(round(lat, 7), round(lon, 7))
 
 
 class ProblemBuilder:
@@ -110,7 +115,7 @@ class ProblemBuilder:
         self.index: dict[Point, int] = {}
 
     def loc(self, lat: float, lon: float) -> int:
-        p = Point(round(lat, 7), round(lon, 7))
+        p = _key(lat, lon)
         i = self.index.get(p)
         if i is None:
             i = self.index[p] = len(self.points)
@@ -157,7 +162,7 @@ def build_problem(
     state: PlanState,
     now: datetime,
     extra_points: list[Point] = (),  # type: ignore[assignment]
-) -> tuple[Problem, ProblemBuilder]:
+) -> Problem:
     """The routing problem of the pending plan; extra points get matrix rows too."""
     tz = cfg.tz
     vehicles = list(
@@ -229,8 +234,7 @@ def build_problem(
         b.loc(p.lat, p.lon)
     matrix = ctx.travel(cfg.id).matrix(b.points).tolist() if b.points else []
     routes = [Route(vs, tuple(stops), fixed) for vs, stops, fixed in route_parts]
-    problem = Problem(day, vehicles, routes, b.points, matrix, rides, b.index)
-    return problem, b
+    return Problem(day, vehicles, routes, b.points, matrix, rides, b.index)
 
 
 def apply_route(

@@ -27,7 +27,7 @@ def verify_plan(ctx: Dispatcher, tenant_id: str, day: date) -> dict[str, int]:
             r.id: r
             for r in session.exec(select(Ride).where(Ride.tenant_id == tenant_id, Ride.service_date == day))
         }
-        problem, _ = build_problem(ctx, session, cfg, day, state, ctx.clock.now())
+        problem = build_problem(ctx, session, cfg, day, state, ctx.clock.now())
     seen: Counter[tuple[int, str]] = Counter()
     for vid, stops in state.routes.items():
         order: dict[int, list[str]] = {}

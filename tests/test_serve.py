@@ -130,7 +130,7 @@ def test_cli_user_create_and_plan_show(tmp_path: Path) -> None:
         "NORIAI_NOW": "2026-11-24T08:00:00+09:00",
     }
     assert noriai("seed-demo", "--residents", "20", env=env).returncode == 0
-    ok = noriai(
+    create = [
         "user",
         "create",
         "--tenant",
@@ -141,22 +141,10 @@ def test_cli_user_create_and_plan_show(tmp_path: Path) -> None:
         "tanaka",
         "--password",
         "a-long-password",
-        env=env,
-    )
+    ]
+    ok = noriai(*create, env=env)
     assert ok.returncode == 0, ok.stderr
-    dup = noriai(
-        "user",
-        "create",
-        "--tenant",
-        "ina-demo",
-        "--role",
-        "operator",
-        "--username",
-        "tanaka",
-        "--password",
-        "a-long-password",
-        env=env,
-    )
+    dup = noriai(*create, env=env)
     assert dup.returncode == 1 and "--username: 'tanaka' is taken" in dup.stderr
     weak = noriai(
         "user",
