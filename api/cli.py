@@ -146,6 +146,33 @@ def cmd_reoptimize(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench_darp(args: argparse.Namespace, settings: Settings) -> int:
+    from routing.bench import HEADER, as_json, row, run_darp, summary
+
+    print(
+        f"DARP benchmark: {args.instances}, time limit {args.time_limit} s, {args.workers} workers",
+        flush=True,
+    )
+    print(HEADER, flush=True)
+    results = run_darp(
+        args.instances,
+        args.only,
+        args.time_limit,
+        args.workers,
+        args.seed,
+        args.iterations,
+        progress=lambda r: print(row(r), flush=True),
+    )
+    print(summary(results))
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(
+                as_json(results, args.time_limit, args.workers, args.seed, args.iterations), f, indent=1
+            )
+        print(f"results written to {args.out}")
+    return 0 if all(r.feasible for r in results) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="noriai", description="Noriai dispatch platform")
     sub = p.add_subparsers(dest="command", required=True)
@@ -182,6 +209,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tenant")
     s.add_argument("--seconds", type=float, default=5.0)
     s.set_defaults(fn=cmd_reoptimize)
+    bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
+    s = bench.add_parser(
+        "darp", help="solve Cordeau dial-a-ride instances and compare with best-known results"
+    )
+    s.add_argument("--instances", default="../shared/benchmarks/darp", help="folder of instance files")
+    s.add_argument("--only", help="glob of instance names, e.g. 'a8-*'")
+    s.add_argument("--time-limit", type=float, default=30.0, help="seconds per instance")
+    s.add_argument("--workers", type=int, default=2, help="parallel searches per instance (best is kept)")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--iterations", type=int, help="deterministic mode: stop after this many iterations")
+    s.add_argument("--out", help="write the results as JSON here")
+    s.set_defaults(fn=cmd_bench_darp)
     return p
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -228,6 +228,8 @@ def check_request(
             end = min(end, floor_minute(latest - timedelta(seconds=boarding + direct)))
         start = max(start, earliest)
     open_at, close_at = at_local(day, hours.start, tz), at_local(day, hours.end, tz)
+    if req.arrive_by is not None and start < open_at <= end:
+        start = open_at  # an early appointment: pick up from opening time
     if start < open_at or latest > close_at:
         raise InvalidRequest(
             "The ride request has problems; correct the fields listed in errors.",
@@ -259,7 +261,9 @@ def _try_insert(cfg: TenantConfig, problem: Problem, ride: Ride) -> Insertion | 
         problem.location(ride.origin_lat, ride.origin_lon),
         problem.location(ride.destination_lat, ride.destination_lon),
     )
-    return cheapest_insertion(problem.routes, p, d, problem.travel)
+    active = [k for k, v in enumerate(problem.vehicles) if v.active]
+    ins = cheapest_insertion([problem.routes[k] for k in active], p, d, problem.travel)
+    return None if ins is None else replace(ins, route_index=active[ins.route_index])
 
 
 def _alternatives(
@@ -310,12 +314,12 @@ def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str
     Returns the confirmed (or refused) ride; raises InvalidRequest for bad input (nothing stored),
     Conflict when the key was used for a different request.
     """
-    now = ctx.clock.now()
     fingerprint = req.fingerprint()
     cfg = ctx.config(tenant_id)
     with Session(ctx.engine, expire_on_commit=False) as session:
         try:
             lock_tenant(session, tenant_id)
+            now = ctx.clock.now()  # read under the lock: queued bookings see the time they run
             previous = session.exec(
                 select(Ride).where(Ride.tenant_id == tenant_id, Ride.idempotency_key == idempotency_key)
             ).first()

@@ -7,22 +7,23 @@ are refused with 409), updates the live plan and records an event.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import lock_tenant
 from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
-from dispatcher.models import RIDE_TRANSITIONS, Resident, Ride, RideStatus, Vehicle
+from dispatcher.models import RIDE_TRANSITIONS, Resident, Ride, RideStatus, Tenant, Vehicle
 from dispatcher.plan import PlanState, apply_route, build_problem, current_plan, save_plan
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import iso_local, local_date
-from routing.optimizer import optimize
-from routing.schedule import check, route_travel
+from routing.insertion import Route
+from routing.schedule import Stop, check, route_travel
+from routing.search import SearchOptions, improve
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,18 @@ def _remove_stops(state: PlanState, ride_id: int, kinds: tuple[str, ...]) -> Non
         ]
 
 
+def _move_to_front(state: PlanState, vehicle_id: int, ride_id: int, kind: str) -> None:
+    """Put a pending stop first among the vehicle's pending stops (the vehicle is there now)."""
+    stops = state.routes.get(vehicle_id, [])
+    entry = next(
+        (s for s in stops if s["ride_id"] == ride_id and s["kind"] == kind and not s.get("done")), None
+    )
+    if entry is None:
+        return
+    stops.remove(entry)
+    stops.insert(sum(1 for s in stops if s.get("done")), entry)
+
+
 def _mark_done(state: PlanState, vehicle_id: int, ride_id: int, kind: str, at: datetime) -> None:
     stops = state.routes.get(vehicle_id, [])
     entry = next((s for s in stops if s["ride_id"] == ride_id and s["kind"] == kind), None)
@@ -123,7 +136,7 @@ class VehicleEvent(BaseModel):
     ride_id: int | None = Field(default=None, ge=1)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    at: datetime | None = None
+    at: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _needs(self) -> VehicleEvent:
@@ -147,17 +160,23 @@ def vehicle_event(
 ) -> dict[str, Any]:
     """Apply a driver's report to the ride, the vehicle and the plan."""
     cfg = ctx.config(tenant_id)
-    now = ctx.clock.now()
-    at = ev.at.astimezone(now.tzinfo) if ev.at and ev.at.tzinfo else now
-    if at > now:
-        raise InvalidRequest(
-            "The event time lies in the future.", [field_error("at", "must not be in the future")]
-        )
     with Session(ctx.engine, expire_on_commit=False) as session:
         lock_tenant(session, tenant_id)
+        now = ctx.clock.now()
+        at = ev.at.astimezone(now.tzinfo) if ev.at is not None else now
         vehicle = session.get(Vehicle, vehicle_id)
         if vehicle is None or vehicle.tenant_id != tenant_id:
             raise NotFound(f"No vehicle {vehicle_id}.")
+        if at > now + timedelta(seconds=5):
+            raise InvalidRequest(
+                "The event time lies in the future.", [field_error("at", "must not be in the future")]
+            )
+        if vehicle.last_position_at is not None and at < vehicle.last_position_at:
+            last = vehicle.last_position_at.astimezone(cfg.tz)
+            raise InvalidRequest(
+                "Reports of a vehicle must arrive in order.",
+                [field_error("at", f"is earlier than this vehicle's last report ({last:%H:%M:%S})")],
+            )
         if ev.type == "position":
             before = {"lat": vehicle.last_lat, "lon": vehicle.last_lon}
             vehicle.last_lat, vehicle.last_lon, vehicle.last_position_at = ev.lat, ev.lon, at
@@ -191,6 +210,7 @@ def vehicle_event(
         state = current_plan(session, tenant_id, ride.service_date)
         if ev.type == "arrived":
             ride.arrived_at = at
+            _move_to_front(state, vehicle_id, ride.id, "pickup")  # type: ignore[arg-type]
         elif ev.type == "picked_up":
             ride.picked_up_at = at
             _mark_done(state, vehicle_id, ride.id, "pickup", at)  # type: ignore[arg-type]
@@ -294,47 +314,78 @@ def reoptimize(
     day: date | None = None,
     time_limit_s: float = 5.0,
     actor: str = "system:reoptimizer",
+    seed: int = 1,
 ) -> dict[str, Any]:
-    """Rebuild the day's pending plan with OR-Tools; store it only if feasible and cheaper.
+    """Rebuild the day's pending plan (`routing.search.improve`); store it only if it keeps every
+    promise and is cheaper, or repairs a plan that a late vehicle made infeasible.
 
-    The solve runs outside the lock on a snapshot; the result is stored only if the plan did not
-    change meanwhile.
+    The solve runs outside the lock on a snapshot. The result is stored only if nothing changed
+    meanwhile (the tenant's lock sequence, which every plan-changing or position-reporting
+    transaction bumps) and after every route passed the checker again at the time of storing.
     """
     cfg = ctx.config(tenant_id)
     now = ctx.clock.now()
     day = day or local_date(now, cfg.tz)
     with Session(ctx.engine, expire_on_commit=False) as session:
+        snapshot_seq = session.exec(select(Tenant.lock_seq).where(Tenant.id == tenant_id)).one()
         state = current_plan(session, tenant_id, day)
         if not any(state.pending(v) for v in state.routes):
             return {"status": "nothing to do", "version": state.version}
         problem = build_problem(ctx, session, cfg, day, state, now)
     before = sum(route_travel(r.vehicle, r.stops, problem.travel) for r in problem.routes)
-    if not all(check(r.vehicle, r.stops, problem.travel).feasible for r in problem.routes):
-        log.warning("tenant %s: current plan infeasible (a vehicle is late); re-optimizing anyway", tenant_id)
-    result = optimize(problem.routes, problem.travel, time_limit_s=time_limit_s)
-    if result is None:
+    routes, unplaced = [], []
+    broken = []
+    for v, r in zip(problem.vehicles, problem.routes, strict=True):
+        if v.active and check(r.vehicle, r.stops, problem.travel).feasible:
+            routes.append(r)
+            continue
+        # a late (or withdrawn) vehicle: its movable requests go back into the pool
+        onboard = {o.request_id for o in r.vehicle.onboard}
+        keep = {s.request_id for k, s in enumerate(r.stops) if k < r.fixed or s.request_id in onboard}
+        stripped = tuple(s for s in r.stops if s.request_id in keep)
+        unplaced += _pairs(s for s in r.stops if s.request_id not in keep)
+        if not check(r.vehicle, stripped, problem.travel).feasible:
+            broken.append(v.key)
+        routes.append(Route(r.vehicle, stripped, r.fixed))
+    if broken:
+        log.warning("tenant %s: vehicles %s cannot keep their riders' promises", tenant_id, broken)
+        return {"status": "cannot repair", "vehicles": broken, "version": state.version}
+    result = improve(
+        routes, problem.travel, unplaced=unplaced, options=SearchOptions(time_limit_s=time_limit_s, seed=seed)
+    )
+    required = {p.request_id for p, _ in unplaced}
+    if set(result.unserved) & required:
         return {"status": "no feasible plan found", "version": state.version, "travel_seconds": before}
-    if result.travel >= before - 1.0:
+    if not unplaced and result.travel >= before - 1.0:
         return {"status": "kept", "version": state.version, "travel_seconds": before}
     with Session(ctx.engine, expire_on_commit=False) as session:
-        lock_tenant(session, tenant_id)
-        latest = current_plan(session, tenant_id, day)
-        if latest.version != state.version:
+        seq = lock_tenant(session, tenant_id)
+        if seq != snapshot_seq + 1:
             session.rollback()
-            return {"status": "plan changed meanwhile", "version": latest.version}
-        rides = {r.id: r for r in session.exec(select(Ride).where(col(Ride.id).in_(list(problem.rides))))}
-        for v, stops, sched in zip(problem.vehicles, result.stops, result.schedules, strict=True):
-            apply_route(cfg, latest, v.id, stops, sched, day, rides)  # type: ignore[arg-type]
-        pv = save_plan(session, tenant_id, day, latest, "re-optimized", now, result.travel)
+            return {"status": "plan changed meanwhile", "version": state.version}
+        stamp = ctx.clock.now()
+        latest = current_plan(session, tenant_id, day)
+        for v, stops in zip(problem.vehicles, result.stops, strict=True):
+            latest.routes[v.id] = latest.done(v.id) + [  # type: ignore[index]
+                {"ride_id": s.request_id, "kind": s.kind, "done": False} for s in stops
+            ]
+        fresh = build_problem(ctx, session, cfg, day, latest, stamp)
+        for v, route in zip(fresh.vehicles, fresh.routes, strict=True):
+            sched = check(route.vehicle, route.stops, fresh.travel)
+            if not sched.feasible:  # time moved on during the solve and the plan no longer fits
+                session.rollback()
+                return {"status": "plan went stale", "version": state.version}
+            apply_route(cfg, latest, v.id, route.stops, sched, day, fresh.rides)  # type: ignore[arg-type]
+        pv = save_plan(session, tenant_id, day, latest, "re-optimized", stamp, result.travel)
         record(
             session,
             tenant_id,
-            now,
+            stamp,
             actor,
             "plan.reoptimized",
             "plan",
             f"{day}/{pv.version}",
-            before={"travel_seconds": round(before, 1), "version": state.version},
+            before={"travel_seconds": round(before, 1), "version": state.version, "repaired": len(unplaced)},
             after={"travel_seconds": round(result.travel, 1), "version": pv.version},
         )
         session.commit()
@@ -343,4 +394,17 @@ def reoptimize(
             "version": pv.version,
             "travel_seconds": result.travel,
             "before_seconds": before,
+            "repaired_requests": len(unplaced),
         }
+
+
+def _pairs(stops: Any) -> list[tuple[Stop, Stop]]:
+    """(pickup, drop-off) pairs of a stop sequence that holds both stops of each request."""
+    picks: dict[int, Stop] = {}
+    out = []
+    for s in stops:
+        if s.kind == "pickup":
+            picks[s.request_id] = s
+        else:
+            out.append((picks[s.request_id], s))
+    return out

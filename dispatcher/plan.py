@@ -166,12 +166,10 @@ def build_problem(
     """The routing problem of the pending plan; extra points get matrix rows too."""
     tz = cfg.tz
     vehicles = list(
-        session.exec(
-            select(Vehicle)
-            .where(Vehicle.tenant_id == cfg.id, Vehicle.active == True)  # noqa: E712
-            .order_by(col(Vehicle.id))
-        )
+        session.exec(select(Vehicle).where(Vehicle.tenant_id == cfg.id).order_by(col(Vehicle.id)))
     )
+    # a deactivated vehicle keeps the stops it still has (until they are done or moved)
+    vehicles = [v for v in vehicles if v.active or state.pending(v.id)]  # type: ignore[arg-type]
     ride_ids = {s["ride_id"] for stops in state.routes.values() for s in stops}
     rides: dict[int, Ride] = {}
     if ride_ids:
@@ -216,8 +214,9 @@ def build_problem(
             d_loc = b.loc(r.destination_lat, r.destination_lon)
             p, d = ride_stops(cfg, r, day, p_loc, d_loc)
             stops.append(p if entry["kind"] == "pickup" else d)
-            if k == 0 and entry["kind"] == "pickup" and r.status == RideStatus.vehicle_arrived:
-                fixed = 1
+            # pickups the vehicle has arrived at stay at the head of its route, in order
+            if k == fixed and entry["kind"] == "pickup" and r.status == RideStatus.vehicle_arrived:
+                fixed += 1
         vs = VehicleState(
             id=v.id,
             start_location=start,

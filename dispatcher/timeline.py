@@ -15,13 +15,13 @@ def midnight(day: date, tz: ZoneInfo) -> datetime:
 
 
 def to_seconds(instant: datetime, day: date, tz: ZoneInfo) -> float:
-    """Seconds since local midnight of `day`."""
-    return (instant - midnight(day, tz)).total_seconds()
+    """Elapsed seconds since local midnight of `day` (in UTC, so daylight-saving days count right)."""
+    return (instant.astimezone(UTC) - midnight(day, tz).astimezone(UTC)).total_seconds()
 
 
 def from_seconds(seconds: float, day: date, tz: ZoneInfo) -> datetime:
-    """The UTC instant `seconds` after local midnight of `day`."""
-    return (midnight(day, tz) + timedelta(seconds=seconds)).astimezone(UTC)
+    """The UTC instant `seconds` (elapsed) after local midnight of `day`."""
+    return midnight(day, tz).astimezone(UTC) + timedelta(seconds=seconds)
 
 
 def at_local(day: date, clock_time: time, tz: ZoneInfo) -> datetime:

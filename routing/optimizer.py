@@ -68,9 +68,24 @@ def optimize(
     routes: the current plan; all its stops must stay served. optional: (pickup, drop-off) pairs
     not yet in any route, served when possible (each unserved one costs far more than any detour).
     The current sequences are the initial solution when they are feasible in the integer model, so
-    the result is never worse than the current plan in the solver's objective.
+    the result is never worse than the current plan in the solver's objective. A model that is
+    infeasible from the start (a window already passed, a shift already over) gives None.
     """
     opt = options or SolverOptions(time_limit_s=time_limit_s, use_current_as_start=use_current_as_start)
+    try:
+        return _optimize(routes, travel, optional, opt)
+    except Exception as e:  # OR-Tools reports an empty domain while the model is built
+        if "CP Solver fail" in str(e):
+            return None
+        raise
+
+
+def _optimize(
+    routes: Sequence[Route],
+    travel: Sequence[Sequence[float]],
+    optional: Sequence[tuple[Stop, Stop]],
+    opt: SolverOptions,
+) -> OptimizedPlan | None:
     vehicles = [r.vehicle for r in routes]
     nv = len(vehicles)
     if nv == 0:

@@ -1,0 +1,448 @@
+"""Adaptive large-neighbourhood search for the dial-a-ride problem.
+
+Destroy and repair in the manner of Ropke, Cordeau & Laporte (2007): each iteration removes a few
+requests (random, worst, related ("Shaw") or a whole route) and reinserts them with a greedy or a
+regret-k heuristic; operators are chosen by adaptive weights and new solutions are accepted by
+simulated annealing. Candidate insertions are screened by necessary conditions (time windows
+against the earliest schedule and the latest start times, capacity over the ride) before the exact
+checker decides; every route kept is one the checker accepts.
+
+Riders on board and committed stops never move between vehicles: they are immovable, the search
+only inserts around them. Units are the input's (seconds in production, minutes in benchmarks).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time as _time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from routing.insertion import Route
+from routing.schedule import INF, Schedule, Stop, VehicleState, _schedule, check, route_travel
+
+EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class AlnsOptions:
+    """Search settings.
+
+    time_limit_s: wall-clock limit (s); iterations: stop after this many (deterministic mode: the
+    same seed and input give the same result on any machine). seed: random seed.
+    """
+
+    time_limit_s: float = 10.0
+    iterations: int | None = None
+    seed: int = 1
+    min_remove: int = 2
+    max_remove_share: float = 0.3
+    max_remove: int = 40
+    start_temperature_share: float = 0.03  # a solution this much worse is accepted with p = 0.5
+    unserved_weight: float = 0.0  # added per unserved request; 0 = automatic (far above any detour)
+
+
+@dataclass
+class AlnsResult:
+    """Routes (verified), their schedules, total travel, unserved request ids and statistics."""
+
+    stops: list[tuple[Stop, ...]]
+    schedules: list[Schedule]
+    travel: float
+    unserved: list[int]
+    iterations: int
+    seconds: float
+    first_feasible_seconds: float | None
+    history: list[tuple[float, float]] = field(default_factory=list)  # (seconds, best cost)
+
+
+class _RouteState:
+    """A route with its cached schedule and the quantities the insertion screen needs."""
+
+    __slots__ = ("vehicle", "stops", "fixed", "sched", "latest", "load_seats", "load_chairs", "travel")
+
+    def __init__(
+        self,
+        vehicle: VehicleState,
+        stops: list[Stop],
+        fixed: int,
+        sched: Schedule,
+        travel: Sequence[Sequence[float]],
+    ) -> None:
+        self.vehicle, self.stops, self.fixed, self.sched = vehicle, stops, fixed, sched
+        self.travel = sched.travel
+        n = len(stops)
+        # latest start of service at each stop so that the rest of the route keeps its windows
+        latest = [0.0] * n
+        nxt_t = vehicle.end_time
+        nxt_loc = vehicle.end_location
+        for k in range(n - 1, -1, -1):
+            s = stops[k]
+            latest[k] = min(s.latest, nxt_t - s.service - travel[s.location][nxt_loc])
+            nxt_t, nxt_loc = latest[k], s.location
+        self.latest = latest
+        seats = sum(o.seats for o in vehicle.onboard)
+        chairs = sum(o.wheelchairs for o in vehicle.onboard)
+        ls, lc = [seats], [chairs]  # load on the leg *before* stop k (k = 0..n)
+        for s in stops:
+            sign = 1 if s.kind == "pickup" else -1
+            seats += sign * s.seats
+            chairs += sign * s.wheelchairs
+            ls.append(seats)
+            lc.append(chairs)
+        self.load_seats, self.load_chairs = ls, lc
+
+
+class Alns:
+    """The search over a fixed problem: vehicles, movable requests and immovable stops."""
+
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        optional: Sequence[tuple[Stop, Stop]],
+        travel: Sequence[Sequence[float]],
+        options: AlnsOptions,
+        unplaced: Sequence[tuple[Stop, Stop]] = (),
+    ) -> None:
+        self.travel = travel
+        self.opt = options
+        self.rng = random.Random(options.seed)
+        self.vehicles = [r.vehicle for r in routes]
+        self.required: set[int] = set()
+        self.pairs: dict[int, tuple[Stop, Stop]] = {}
+        self.immovable: set[int] = set()
+        self.fixed = [r.fixed for r in routes]
+        for r in routes:
+            onboard = {o.request_id for o in r.vehicle.onboard}
+            picks = {s.request_id: s for s in r.stops if s.kind == "pickup"}
+            for k, s in enumerate(r.stops):
+                if s.kind == "dropoff":
+                    if s.request_id in onboard or k < r.fixed:
+                        self.immovable.add(s.request_id)
+                    else:
+                        self.pairs[s.request_id] = (picks[s.request_id], s)
+                        self.required.add(s.request_id)
+                elif k < r.fixed:
+                    self.immovable.add(s.request_id)
+        for p, d in list(optional) + list(unplaced):
+            self.pairs[p.request_id] = (p, d)
+        self.required |= {p.request_id for p, _ in unplaced}
+        scale = max((max(row) for row in travel), default=1.0) or 1.0
+        self.unserved_weight = options.unserved_weight or 10.0 * scale * 4
+        self.required_penalty = 1000.0 * self.unserved_weight
+        # relatedness: positions and times of each request (for Shaw removal)
+        self.routes: list[_RouteState] = []
+        for v, r in enumerate(routes):
+            self.routes.append(self._state(v, list(r.stops)))
+        self.unassigned: set[int] = {p.request_id for p, _ in list(optional) + list(unplaced)}
+
+    # -- bookkeeping -------------------------------------------------------------------------
+    def _state(self, v: int, stops: list[Stop]) -> _RouteState:
+        sched = check(self.vehicles[v], stops, self.travel)
+        if not sched.feasible:
+            raise ValueError(f"vehicle {self.vehicles[v].id}: starting route infeasible ({sched.reason})")
+        return _RouteState(self.vehicles[v], stops, self.fixed[v], sched, self.travel)
+
+    def cost(self, routes: list[_RouteState] | None = None, unassigned: set[int] | None = None) -> float:
+        routes = self.routes if routes is None else routes
+        unassigned = self.unassigned if unassigned is None else unassigned
+        pen = sum(self.required_penalty if r in self.required else self.unserved_weight for r in unassigned)
+        return sum(r.travel for r in routes) + pen
+
+    # -- insertion ---------------------------------------------------------------------------
+    def best_in_route(self, v: int, rid: int) -> tuple[float, list[Stop], Schedule] | None:
+        """Cheapest feasible insertion of a request into one route (exact)."""
+        st = self.routes[v]
+        p, d = self.pairs[rid]
+        veh = st.vehicle
+        if p.seats > veh.seats or p.wheelchairs > veh.wheelchairs:
+            return None
+        travel = self.travel
+        stops = st.stops
+        n = len(stops)
+        times = st.sched.times
+        latest = st.latest
+        ls, lc = st.load_seats, st.load_chairs
+        locs = [veh.start_location] + [s.location for s in stops] + [veh.end_location]
+        pl, dl = p.location, d.location
+        cands: list[tuple[float, int, int]] = []
+        dep = st.sched.departure
+        for i in range(st.fixed, n + 1):
+            prev_loc = locs[i]
+            prev_t = dep if i == 0 else times[i - 1]
+            prev_s = 0.0 if i == 0 else stops[i - 1].service
+            a_p = max(p.earliest, veh.not_before, prev_t + prev_s + travel[prev_loc][pl])
+            if a_p > p.latest + EPS:
+                if prev_t > p.latest:
+                    break
+                continue
+            if ls[i] + p.seats > veh.seats or lc[i] + p.wheelchairs > veh.wheelchairs:
+                continue
+            base_i = travel[prev_loc][locs[i + 1]]
+            add_p = travel[prev_loc][pl] + travel[pl][locs[i + 1]] - base_i
+            # the pickup can start no later than this, so the ride lasts at least a_d - p_late - service
+            p_late = p.latest if i == n else min(p.latest, latest[i] - p.service - travel[pl][locs[i + 1]])
+            ride_floor = p_late + p.service + p.max_ride
+            # d directly after p
+            a_d = a_p + p.service + travel[pl][dl]
+            if a_d <= d.latest + EPS and a_d <= min(a_p + p.service + p.max_ride, ride_floor) + EPS:
+                ok = True
+                if i < n:
+                    nk = max(stops[i].earliest, a_d + d.service + travel[dl][locs[i + 1]])
+                    ok = nk <= latest[i] + EPS
+                else:
+                    ok = a_d + d.service + travel[dl][veh.end_location] <= veh.end_time + EPS
+                if ok:
+                    cost = travel[prev_loc][pl] + travel[pl][dl] + travel[dl][locs[i + 1]] - base_i
+                    cands.append((cost, i, i))
+            # d later: propagate the delayed schedule through stops i..j-1
+            if i < n:
+                t = max(stops[i].earliest, a_p + p.service + travel[pl][locs[i + 1]])
+                if t > latest[i] + EPS:
+                    continue
+                for j in range(i + 1, n + 1):
+                    k = j - 1  # the stop just before gap j
+                    if ls[j] + p.seats > veh.seats or lc[j] + p.wheelchairs > veh.wheelchairs:
+                        break
+                    if j - 1 > i:
+                        t = max(stops[k].earliest, t + stops[k - 1].service + travel[locs[k]][locs[k + 1]])
+                        if t > latest[k] + EPS:
+                            break
+                    a_d = max(d.earliest, t + stops[k].service + travel[locs[k + 1]][dl])
+                    if a_d > d.latest + EPS or a_d > ride_floor + EPS:
+                        break
+                    if j < n:
+                        nk = max(stops[j].earliest, a_d + d.service + travel[dl][locs[j + 1]])
+                        if nk > latest[j] + EPS:
+                            continue
+                    elif a_d + d.service + travel[dl][veh.end_location] > veh.end_time + EPS:
+                        continue
+                    base_j = travel[locs[j]][locs[j + 1]]
+                    cost = add_p + travel[locs[j]][dl] + travel[dl][locs[j + 1]] - base_j
+                    cands.append((cost, i, j))
+        if not cands:
+            return None
+        cands.sort()
+        for cost, i, j in cands:
+            new = stops[:i] + [p] + stops[i:j] + [d] + stops[j:]
+            sched = _schedule(veh, new, travel)  # the structure is right by construction
+            if sched.feasible:
+                return cost, new, sched
+        return None
+
+    def _all_best(
+        self, rid: int, cache: dict[tuple[int, int], tuple[float, list[Stop], Schedule] | None]
+    ) -> list[tuple[float, int]]:
+        out = []
+        for v in range(len(self.routes)):
+            key = (rid, v)
+            if key not in cache:
+                cache[key] = self.best_in_route(v, rid)
+            b = cache[key]
+            if b is not None:
+                out.append((b[0], v))
+        out.sort()
+        return out
+
+    def repair(self, regret: int, noise: float) -> None:
+        """Insert unassigned requests: regret-k (k >= 2) or greedy (k = 1)."""
+        cache: dict[tuple[int, int], tuple[float, list[Stop], Schedule] | None] = {}
+        pending = set(self.unassigned)
+        while pending:
+            best_key = None
+            best_choice = None
+            for rid in sorted(pending):
+                opts = self._all_best(rid, cache)
+                if not opts:
+                    continue
+                cost = opts[0][0]
+                if noise:
+                    cost *= 1 + self.rng.uniform(-noise, noise)
+                if regret <= 1:
+                    key = (-cost,)
+                else:
+                    reg = sum(
+                        (opts[k][0] if k < len(opts) else opts[0][0] * 4 + 1e6) - opts[0][0]
+                        for k in range(1, regret)
+                    )
+                    key = (reg, -cost)
+                if best_key is None or key > best_key:
+                    best_key, best_choice = key, (rid, opts[0][1])
+            if best_choice is None:
+                break
+            rid, v = best_choice
+            _, new, sched = cache[(rid, v)]  # type: ignore[misc]
+            self.routes[v] = _RouteState(self.vehicles[v], new, self.fixed[v], sched, self.travel)
+            pending.discard(rid)
+            self.unassigned.discard(rid)
+            for key in [k for k in cache if k[1] == v]:
+                del cache[key]
+
+    # -- removal -----------------------------------------------------------------------------
+    def _assigned(self) -> list[int]:
+        return [
+            s.request_id
+            for r in self.routes
+            for s in r.stops
+            if s.kind == "pickup" and s.request_id not in self.immovable
+        ]
+
+    def _remove(self, rids: set[int]) -> None:
+        for v, st in enumerate(self.routes):
+            if any(s.request_id in rids for s in st.stops):
+                kept = [s for s in st.stops if s.request_id not in rids]
+                self.routes[v] = self._state(v, kept)
+        self.unassigned |= rids
+
+    def remove_random(self, q: int) -> None:
+        assigned = self._assigned()
+        self._remove(set(self.rng.sample(assigned, min(q, len(assigned)))))
+
+    def remove_worst(self, q: int) -> None:
+        gains = []
+        travel = self.travel
+        for st in self.routes:
+            locs = [st.vehicle.start_location] + [s.location for s in st.stops] + [st.vehicle.end_location]
+            saving: dict[int, float] = {}
+            for k, s in enumerate(st.stops):
+                if s.request_id in self.immovable:
+                    continue
+                a, b, c = locs[k], locs[k + 1], locs[k + 2]
+                saving[s.request_id] = (
+                    saving.get(s.request_id, 0.0) + travel[a][b] + travel[b][c] - travel[a][c]
+                )
+            gains.extend((g, rid) for rid, g in saving.items())
+        gains.sort(reverse=True)
+        chosen: set[int] = set()
+        while gains and len(chosen) < q:
+            k = int(len(gains) * self.rng.random() ** 4)  # biased to the worst
+            chosen.add(gains.pop(k)[1])
+        self._remove(chosen)
+
+    def remove_related(self, q: int) -> None:
+        assigned = self._assigned()
+        if not assigned:
+            return
+        seed = self.rng.choice(assigned)
+        sp, sd = self.pairs[seed]
+        travel = self.travel
+
+        def window_mid(s: Stop) -> float:
+            return s.earliest if s.latest == INF else (s.earliest + s.latest) / 2
+
+        rel = []
+        for rid in assigned:
+            p, d = self.pairs[rid]
+            r = (
+                travel[sp.location][p.location]
+                + travel[sd.location][d.location]
+                + 0.5 * (abs(window_mid(sp) - window_mid(p)) + abs(window_mid(sd) - window_mid(d)))
+            )
+            rel.append((r, rid))
+        rel.sort()
+        chosen: set[int] = set()
+        while rel and len(chosen) < q:
+            k = int(len(rel) * self.rng.random() ** 6)
+            chosen.add(rel.pop(k)[1])
+        self._remove(chosen)
+
+    def remove_route(self, q: int) -> None:
+        movable = [
+            v for v, st in enumerate(self.routes) if any(s.request_id not in self.immovable for s in st.stops)
+        ]
+        if not movable:
+            return
+        v = self.rng.choice(movable)
+        self._remove({s.request_id for s in self.routes[v].stops if s.request_id not in self.immovable})
+
+    # -- the search --------------------------------------------------------------------------
+    def run(self) -> AlnsResult:
+        t0 = _time.perf_counter()
+        opt = self.opt
+        self.repair(regret=2, noise=0.0)
+        first_feasible = (_time.perf_counter() - t0) if not (self.unassigned & self.required) else None
+        best_routes, best_un = list(self.routes), set(self.unassigned)
+        best_cost = cur_cost = self.cost()
+        history = [(_time.perf_counter() - t0, best_cost)]
+        destroy = [self.remove_random, self.remove_worst, self.remove_related, self.remove_route]
+        repairs = [(1, 0.0), (2, 0.0), (3, 0.0), (1, 0.05), (2, 0.05)]
+        dw = [1.0] * len(destroy)
+        rw = [1.0] * len(repairs)
+        ds = [0.0] * len(destroy)
+        rs = [0.0] * len(repairs)
+        dn = [0] * len(destroy)
+        rn = [0] * len(repairs)
+        n_req = max(1, len(self.pairs))
+        t_start = opt.start_temperature_share * max(best_cost, 1.0) / math.log(2)
+        it = 0
+        while True:
+            elapsed = _time.perf_counter() - t0
+            if opt.iterations is not None:
+                if it >= opt.iterations:
+                    break
+                progress = it / opt.iterations
+            else:
+                if elapsed >= opt.time_limit_s:
+                    break
+                progress = elapsed / opt.time_limit_s
+            it += 1
+            temperature = t_start * (1 - progress) ** 2 + 1e-9
+            saved_routes, saved_un = list(self.routes), set(self.unassigned)
+            di = self.rng.choices(range(len(destroy)), dw)[0]
+            ri = self.rng.choices(range(len(repairs)), rw)[0]
+            hi = max(opt.min_remove, min(opt.max_remove, int(opt.max_remove_share * n_req)))
+            q = self.rng.randint(min(opt.min_remove, hi), hi)
+            destroy[di](q)
+            self.repair(*repairs[ri])
+            new_cost = self.cost()
+            score = 0.0
+            if new_cost < best_cost - EPS:
+                best_cost, best_routes, best_un = new_cost, list(self.routes), set(self.unassigned)
+                history.append((_time.perf_counter() - t0, best_cost))
+                if first_feasible is None and not (self.unassigned & self.required):
+                    first_feasible = _time.perf_counter() - t0
+                score = 33.0
+                cur_cost = new_cost
+            elif new_cost < cur_cost - EPS:
+                score, cur_cost = 9.0, new_cost
+            elif self.rng.random() < math.exp(-(new_cost - cur_cost) / temperature):
+                score, cur_cost = 3.0, new_cost
+            else:
+                self.routes, self.unassigned = saved_routes, saved_un
+            ds[di] += score
+            rs[ri] += score
+            dn[di] += 1
+            rn[ri] += 1
+            if it % 100 == 0:  # adapt the weights
+                for w, s, c in ((dw, ds, dn), (rw, rs, rn)):
+                    for k in range(len(w)):
+                        if c[k]:
+                            w[k] = max(0.05, 0.8 * w[k] + 0.2 * s[k] / c[k])
+                        s[k], c[k] = 0.0, 0
+        schedules = [check(st.vehicle, st.stops, self.travel) for st in best_routes]
+        assert all(s.feasible for s in schedules)
+        return AlnsResult(
+            stops=[tuple(st.stops) for st in best_routes],
+            schedules=schedules,
+            travel=sum(route_travel(st.vehicle, st.stops, self.travel) for st in best_routes),
+            unserved=sorted(best_un),
+            iterations=it,
+            seconds=_time.perf_counter() - t0,
+            first_feasible_seconds=first_feasible,
+            history=history,
+        )
+
+
+def solve(
+    routes: Sequence[Route],
+    travel: Sequence[Sequence[float]],
+    optional: Sequence[tuple[Stop, Stop]] = (),
+    options: AlnsOptions | None = None,
+    unplaced: Sequence[tuple[Stop, Stop]] = (),
+) -> AlnsResult:
+    """Improve the routes and insert the optional requests where possible; every route verified.
+
+    unplaced: requests that must be served but are in no route yet (their promises stand).
+    """
+    return Alns(routes, optional, travel, options or AlnsOptions(), unplaced).run()
