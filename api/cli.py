@@ -173,6 +173,14 @@ def cmd_bench_darp(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if all(r.feasible for r in results) else 1
 
 
+def cmd_bench_dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from simulations.dispatch_bench import report, run
+
+    result = run(args.vehicles, args.bookings, args.seed, args.database_url)
+    print(report(result))
+    return 0 if result.plan_ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="noriai", description="Noriai dispatch platform")
     sub = p.add_subparsers(dest="command", required=True)
@@ -221,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--iterations", type=int, help="deterministic mode: stop after this many iterations")
     s.add_argument("--out", help="write the results as JSON here")
     s.set_defaults(fn=cmd_bench_darp)
+    s = bench.add_parser("dispatch", help="quote latency of the booking path with a large fleet")
+    s.add_argument("--vehicles", type=int, default=100)
+    s.add_argument("--bookings", type=int, default=1000)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
+    s.set_defaults(fn=cmd_bench_dispatch)
     return p
 
 

@@ -25,8 +25,8 @@ from dispatcher.models import Resident, Ride, RideStatus, Vehicle
 from dispatcher.plan import (
     Problem,
     apply_route,
-    build_problem,
-    current_plan,
+    live_problem,
+    remember,
     ride_stops,
     save_plan,
     seats_needed,
@@ -35,7 +35,7 @@ from dispatcher.plan import (
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, ceil_minute, floor_minute, iso_local, local_date
 from routing.geo import Point, haversine_m
-from routing.insertion import Insertion, cheapest_insertion
+from routing.insertion import Insertion, Route, cheapest_insertion
 from routing.schedule import route_travel
 
 
@@ -318,7 +318,7 @@ def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str
     cfg = ctx.config(tenant_id)
     with Session(ctx.engine, expire_on_commit=False) as session:
         try:
-            lock_tenant(session, tenant_id)
+            seq = lock_tenant(session, tenant_id)
             now = ctx.clock.now()  # read under the lock: queued bookings see the time they run
             previous = session.exec(
                 select(Ride).where(Ride.tenant_id == tenant_id, Ride.idempotency_key == idempotency_key)
@@ -371,9 +371,8 @@ def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str
                 ride.id,
                 after=req.model_dump(mode="json"),
             )
-            state = current_plan(session, tenant_id, checked.day)
-            problem = build_problem(
-                ctx, session, cfg, checked.day, state, now, [checked.origin, checked.destination]
+            state, problem = live_problem(
+                ctx, session, cfg, checked.day, seq, now, [checked.origin, checked.destination]
             )
             problem.rides[ride.id] = ride  # type: ignore[index]
             ins = _try_insert(cfg, problem, ride)
@@ -398,7 +397,9 @@ def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str
                 )
             else:
                 vehicle = problem.vehicles[ins.route_index]
-                apply_route(cfg, state, vehicle.id, ins.stops, ins.schedule, checked.day, problem.rides)  # type: ignore[arg-type]
+                apply_route(cfg, state, vehicle.id, ins.stops, ins.schedule, checked.day, session)  # type: ignore[arg-type]
+                old = problem.routes[ins.route_index]
+                problem.routes[ins.route_index] = Route(old.vehicle, ins.stops, old.fixed)
                 total = sum(
                     ins.schedule.travel
                     if i == ins.route_index
@@ -429,6 +430,7 @@ def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str
                     },
                 )  # type: ignore[union-attr]
             session.commit()
+            remember(ctx, cfg, checked.day, seq, state, problem)
             return Booked(ride, False)
         except BaseException:
             session.rollback()

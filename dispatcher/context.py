@@ -31,6 +31,7 @@ class Dispatcher:
     token_hours: float = 12.0
     on_change: Callable[[str], None] | None = None
     tenant_files: dict[str, Path] = field(default_factory=dict)
+    views: dict[tuple[str, object], object] = field(default_factory=dict)  # plan.LiveView by (tenant, day)
     _configs: dict[str, TenantConfig] = field(default_factory=dict)
     _travel: dict[str, TravelTimes] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

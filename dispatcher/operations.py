@@ -64,7 +64,7 @@ def _replan_vehicle(
             continue
         sched = check(route.vehicle, route.stops, problem.travel)
         if sched.feasible:
-            apply_route(cfg, state, vehicle_id, route.stops, sched, day, problem.rides)
+            apply_route(cfg, state, vehicle_id, route.stops, sched, day, session)
         else:  # the vehicle is running late: keep the order, report it (issue: delays)
             log.warning("vehicle %s: plan no longer feasible (%s)", vehicle_id, sched.reason)
 
@@ -375,7 +375,7 @@ def reoptimize(
             if not sched.feasible:  # time moved on during the solve and the plan no longer fits
                 session.rollback()
                 return {"status": "plan went stale", "version": state.version}
-            apply_route(cfg, latest, v.id, route.stops, sched, day, fresh.rides)  # type: ignore[arg-type]
+            apply_route(cfg, latest, v.id, route.stops, sched, day, session)  # type: ignore[arg-type]
         pv = save_plan(session, tenant_id, day, latest, "re-optimized", stamp, result.travel)
         record(
             session,

@@ -9,7 +9,7 @@ on board are `OnBoard`, and every promised window is a hard time window.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from dispatcher.timeline import at_local, from_seconds, parse_hhmm, to_seconds
 from routing.geo import Point
 from routing.insertion import Route
 from routing.schedule import OnBoard, Schedule, Stop, VehicleState
+from routing.traveltime import LazyMatrix
 
 
 @dataclass
@@ -86,6 +87,26 @@ def seats_needed(party_size: int, wheelchair: bool) -> tuple[int, int]:
     return (party_size - 1, 1) if wheelchair else (party_size, 0)
 
 
+# What the routing view needs of a ride: loaded as plain rows, not ORM objects (it is read on
+# every quote for every ride of the day).
+RIDE_COLUMNS = (
+    Ride.id,
+    Ride.status,
+    Ride.vehicle_id,
+    Ride.origin_lat,
+    Ride.origin_lon,
+    Ride.destination_lat,
+    Ride.destination_lon,
+    Ride.pickup_window_start,
+    Ride.pickup_window_end,
+    Ride.latest_arrival,
+    Ride.party_size,
+    Ride.wheelchair,
+    Ride.max_ride_seconds,
+    Ride.picked_up_at,
+)
+
+
 @dataclass
 class Problem:
     """The routing view of a plan: routes in vehicle order, the points and the travel matrix."""
@@ -94,13 +115,20 @@ class Problem:
     vehicles: list[Vehicle]
     routes: list[Route]
     points: list[Point]
-    travel: list[list[float]]
-    rides: dict[int, Ride]
+    travel: LazyMatrix
+    rides: dict[int, Any]  # RIDE_COLUMNS rows (or Ride objects) by id
     index: dict[Point, int] = field(default_factory=dict)
 
     def location(self, lat: float, lon: float) -> int:
-        """The matrix index of a point given to build_problem."""
+        """The matrix index of a point given to build_problem (or added since)."""
         return self.index[_key(lat, lon)]
+
+    def add_point(self, point: Point) -> int:
+        key = _key(point.lat, point.lon)
+        i = self.index.get(key)
+        if i is None:
+            i = self.index[key] = self.travel.add(key)
+        return i
 
 
 def _key(lat: float, lon: float) -> Point:
@@ -124,8 +152,9 @@ class ProblemBuilder:
 
 
 def ride_stops(
-    cfg: TenantConfig, ride: Ride, day: date, pickup_loc: int, dropoff_loc: int
+    cfg: TenantConfig, ride: Any, day: date, pickup_loc: int, dropoff_loc: int
 ) -> tuple[Stop, Stop]:
+    """The pickup and drop-off stops of a ride (a Ride or a RIDE_COLUMNS row)."""
     tz = cfg.tz
     seats, chairs = seats_needed(ride.party_size, ride.wheelchair)
     assert ride.id is not None and ride.pickup_window_start and ride.pickup_window_end
@@ -171,10 +200,13 @@ def build_problem(
     # a deactivated vehicle keeps the stops it still has (until they are done or moved)
     vehicles = [v for v in vehicles if v.active or state.pending(v.id)]  # type: ignore[arg-type]
     ride_ids = {s["ride_id"] for stops in state.routes.values() for s in stops}
-    rides: dict[int, Ride] = {}
+    rides: dict[int, Any] = {}
+    onboard_of: dict[int, list[Any]] = {}
     if ride_ids:
-        for r in session.exec(select(Ride).where(col(Ride.id).in_(ride_ids))):
-            rides[r.id] = r  # type: ignore[index]
+        for r in session.exec(select(*RIDE_COLUMNS).where(col(Ride.id).in_(ride_ids))):  # type: ignore[call-overload]
+            rides[r.id] = r
+            if r.status == RideStatus.on_board and r.picked_up_at is not None:
+                onboard_of.setdefault(r.vehicle_id, []).append(r)
     b = ProblemBuilder()
     now_s = to_seconds(now, day, tz)
     route_parts = []
@@ -200,12 +232,11 @@ def build_problem(
             if reported >= since and v.last_position_at.astimezone(tz).date() == day:
                 start, since = b.loc(v.last_lat, v.last_lon), reported  # type: ignore[arg-type]
         onboard = []
-        for r in rides.values():
-            if r.vehicle_id == v.id and r.status == RideStatus.on_board and r.picked_up_at:
-                seats, chairs = seats_needed(r.party_size, r.wheelchair)
-                onboard.append(
-                    OnBoard(r.id, to_seconds(r.picked_up_at, day, tz), seats, chairs, r.max_ride_seconds)  # type: ignore[arg-type]
-                )
+        for r in onboard_of.get(v.id, []):
+            seats, chairs = seats_needed(r.party_size, r.wheelchair)
+            onboard.append(
+                OnBoard(r.id, to_seconds(r.picked_up_at, day, tz), seats, chairs, r.max_ride_seconds)
+            )
         stops: list[Stop] = []
         fixed = 0
         for k, entry in enumerate(state.pending(v.id)):
@@ -231,9 +262,54 @@ def build_problem(
         route_parts.append((vs, stops, fixed))
     for p in extra_points:
         b.loc(p.lat, p.lon)
-    matrix = ctx.travel(cfg.id).matrix(b.points).tolist() if b.points else []
+    matrix = LazyMatrix(ctx.travel(cfg.id).duration, b.points)
     routes = [Route(vs, tuple(stops), fixed) for vs, stops, fixed in route_parts]
-    return Problem(day, vehicles, routes, b.points, matrix, rides, b.index)
+    return Problem(day, vehicles, routes, matrix.points, matrix, rides, b.index)
+
+
+@dataclass
+class LiveView:
+    """A tenant day's plan and routing problem as of lock sequence `seq` (kept in memory)."""
+
+    seq: int
+    state: PlanState
+    problem: Problem
+
+
+def live_problem(
+    ctx: Dispatcher,
+    session: Session,
+    cfg: TenantConfig,
+    day: date,
+    seq: int,
+    now: datetime,
+    extra_points: list[Point],
+) -> tuple[PlanState, Problem]:
+    """The plan and routing problem under the tenant lock taken with sequence `seq`.
+
+    When this process stored the view at seq - 1, nobody else has changed anything since (every
+    plan-changing transaction bumps the sequence under the same lock), so the remembered view is
+    reused with the clock moved on; otherwise it is loaded from the database. The returned state
+    and problem are copies: changing them does not touch the remembered view.
+    """
+    view = ctx.views.get((cfg.id, day))
+    if view is None or view.seq != seq - 1:
+        state = current_plan(session, cfg.id, day)
+        return state, build_problem(ctx, session, cfg, day, state, now, extra_points)
+    now_s = to_seconds(now, day, cfg.tz)
+    old = view.problem
+    routes = [Route(replace(r.vehicle, not_before=now_s), r.stops, r.fixed) for r in old.routes]
+    problem = Problem(day, old.vehicles, routes, old.points, old.travel, dict(old.rides), old.index)
+    for p in extra_points:
+        problem.add_point(p)
+    return PlanState(view.state.version, dict(view.state.routes)), problem
+
+
+def remember(
+    ctx: Dispatcher, cfg: TenantConfig, day: date, seq: int, state: PlanState, problem: Problem
+) -> None:
+    """Keep the view as committed at lock sequence `seq` for the next transaction."""
+    ctx.views[(cfg.id, day)] = LiveView(seq, state, problem)
 
 
 def apply_route(
@@ -243,10 +319,12 @@ def apply_route(
     stops: tuple[Stop, ...] | list[Stop],
     schedule: Schedule,
     day: date,
-    rides: dict[int, Ride],
+    session: Session,
 ) -> None:
     """Replace a vehicle's pending stops and stamp planned times on the plan and on the rides."""
     tz = cfg.tz
+    ids = {s.request_id for s in stops}
+    rides = {r.id: r for r in session.exec(select(Ride).where(col(Ride.id).in_(ids)))} if ids else {}
     entries = state.done(vehicle_id)
     for s, t in zip(stops, schedule.times, strict=True):
         at = from_seconds(t, day, tz)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from dispatcher.db import lock_tenant
 from dispatcher.events import record
 from dispatcher.models import Operator, Tenant, Vehicle
 from dispatcher.tenant_config import TenantConfig
@@ -28,6 +29,8 @@ def sync_tenant(session: Session, cfg: TenantConfig, now: datetime, actor: str =
     elif tenant.config != data:
         tenant.name, tenant.municipality_code, tenant.config = cfg.name, cfg.municipality_code, data
         record(session, cfg.id, now, actor, "tenant.updated", "tenant", cfg.id)
+    session.flush()
+    lock_tenant(session, cfg.id)  # the fleet may change: plans held in memory must be reloaded
     operators = {o.key: o for o in session.exec(select(Operator).where(Operator.tenant_id == cfg.id))}
     vehicles = {v.key: v for v in session.exec(select(Vehicle).where(Vehicle.tenant_id == cfg.id))}
     seen: set[str] = set()

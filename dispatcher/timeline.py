@@ -7,6 +7,7 @@ dispatcher stores timezone-aware instants. These helpers translate with the tena
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -14,14 +15,19 @@ def midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz)
 
 
+@lru_cache(maxsize=256)
+def midnight_utc(day: date, tz: ZoneInfo) -> datetime:
+    return midnight(day, tz).astimezone(UTC)
+
+
 def to_seconds(instant: datetime, day: date, tz: ZoneInfo) -> float:
     """Elapsed seconds since local midnight of `day` (in UTC, so daylight-saving days count right)."""
-    return (instant.astimezone(UTC) - midnight(day, tz).astimezone(UTC)).total_seconds()
+    return (instant.astimezone(UTC) - midnight_utc(day, tz)).total_seconds()
 
 
 def from_seconds(seconds: float, day: date, tz: ZoneInfo) -> datetime:
     """The UTC instant `seconds` (elapsed) after local midnight of `day`."""
-    return midnight(day, tz).astimezone(UTC) + timedelta(seconds=seconds)
+    return midnight_utc(day, tz) + timedelta(seconds=seconds)
 
 
 def at_local(day: date, clock_time: time, tz: ZoneInfo) -> datetime:

@@ -19,8 +19,8 @@ import time as _time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from routing.insertion import Route
-from routing.schedule import INF, Schedule, Stop, VehicleState, _schedule, check, route_travel
+from routing.insertion import Route, RouteState, best_insertion
+from routing.schedule import INF, Schedule, Stop, check, route_travel
 
 EPS = 1e-6
 
@@ -55,43 +55,6 @@ class AlnsResult:
     seconds: float
     first_feasible_seconds: float | None
     history: list[tuple[float, float]] = field(default_factory=list)  # (seconds, best cost)
-
-
-class _RouteState:
-    """A route with its cached schedule and the quantities the insertion screen needs."""
-
-    __slots__ = ("vehicle", "stops", "fixed", "sched", "latest", "load_seats", "load_chairs", "travel")
-
-    def __init__(
-        self,
-        vehicle: VehicleState,
-        stops: list[Stop],
-        fixed: int,
-        sched: Schedule,
-        travel: Sequence[Sequence[float]],
-    ) -> None:
-        self.vehicle, self.stops, self.fixed, self.sched = vehicle, stops, fixed, sched
-        self.travel = sched.travel
-        n = len(stops)
-        # latest start of service at each stop so that the rest of the route keeps its windows
-        latest = [0.0] * n
-        nxt_t = vehicle.end_time
-        nxt_loc = vehicle.end_location
-        for k in range(n - 1, -1, -1):
-            s = stops[k]
-            latest[k] = min(s.latest, nxt_t - s.service - travel[s.location][nxt_loc])
-            nxt_t, nxt_loc = latest[k], s.location
-        self.latest = latest
-        seats = sum(o.seats for o in vehicle.onboard)
-        chairs = sum(o.wheelchairs for o in vehicle.onboard)
-        ls, lc = [seats], [chairs]  # load on the leg *before* stop k (k = 0..n)
-        for s in stops:
-            sign = 1 if s.kind == "pickup" else -1
-            seats += sign * s.seats
-            chairs += sign * s.wheelchairs
-            ls.append(seats)
-            lc.append(chairs)
-        self.load_seats, self.load_chairs = ls, lc
 
 
 class Alns:
@@ -132,19 +95,19 @@ class Alns:
         self.unserved_weight = options.unserved_weight or 10.0 * scale * 4
         self.required_penalty = 1000.0 * self.unserved_weight
         # relatedness: positions and times of each request (for Shaw removal)
-        self.routes: list[_RouteState] = []
+        self.routes: list[RouteState] = []
         for v, r in enumerate(routes):
             self.routes.append(self._state(v, list(r.stops)))
         self.unassigned: set[int] = {p.request_id for p, _ in list(optional) + list(unplaced)}
 
     # -- bookkeeping -------------------------------------------------------------------------
-    def _state(self, v: int, stops: list[Stop]) -> _RouteState:
+    def _state(self, v: int, stops: list[Stop]) -> RouteState:
         sched = check(self.vehicles[v], stops, self.travel)
         if not sched.feasible:
             raise ValueError(f"vehicle {self.vehicles[v].id}: starting route infeasible ({sched.reason})")
-        return _RouteState(self.vehicles[v], stops, self.fixed[v], sched, self.travel)
+        return RouteState(self.vehicles[v], stops, self.fixed[v], sched, self.travel)
 
-    def cost(self, routes: list[_RouteState] | None = None, unassigned: set[int] | None = None) -> float:
+    def cost(self, routes: list[RouteState] | None = None, unassigned: set[int] | None = None) -> float:
         routes = self.routes if routes is None else routes
         unassigned = self.unassigned if unassigned is None else unassigned
         pen = sum(self.required_penalty if r in self.required else self.unserved_weight for r in unassigned)
@@ -153,83 +116,8 @@ class Alns:
     # -- insertion ---------------------------------------------------------------------------
     def best_in_route(self, v: int, rid: int) -> tuple[float, list[Stop], Schedule] | None:
         """Cheapest feasible insertion of a request into one route (exact)."""
-        st = self.routes[v]
         p, d = self.pairs[rid]
-        veh = st.vehicle
-        if p.seats > veh.seats or p.wheelchairs > veh.wheelchairs:
-            return None
-        travel = self.travel
-        stops = st.stops
-        n = len(stops)
-        times = st.sched.times
-        latest = st.latest
-        ls, lc = st.load_seats, st.load_chairs
-        locs = [veh.start_location] + [s.location for s in stops] + [veh.end_location]
-        pl, dl = p.location, d.location
-        cands: list[tuple[float, int, int]] = []
-        dep = st.sched.departure
-        for i in range(st.fixed, n + 1):
-            prev_loc = locs[i]
-            prev_t = dep if i == 0 else times[i - 1]
-            prev_s = 0.0 if i == 0 else stops[i - 1].service
-            a_p = max(p.earliest, veh.not_before, prev_t + prev_s + travel[prev_loc][pl])
-            if a_p > p.latest + EPS:
-                if prev_t > p.latest:
-                    break
-                continue
-            if ls[i] + p.seats > veh.seats or lc[i] + p.wheelchairs > veh.wheelchairs:
-                continue
-            base_i = travel[prev_loc][locs[i + 1]]
-            add_p = travel[prev_loc][pl] + travel[pl][locs[i + 1]] - base_i
-            # the pickup can start no later than this, so the ride lasts at least a_d - p_late - service
-            p_late = p.latest if i == n else min(p.latest, latest[i] - p.service - travel[pl][locs[i + 1]])
-            ride_floor = p_late + p.service + p.max_ride
-            # d directly after p
-            a_d = a_p + p.service + travel[pl][dl]
-            if a_d <= d.latest + EPS and a_d <= min(a_p + p.service + p.max_ride, ride_floor) + EPS:
-                ok = True
-                if i < n:
-                    nk = max(stops[i].earliest, a_d + d.service + travel[dl][locs[i + 1]])
-                    ok = nk <= latest[i] + EPS
-                else:
-                    ok = a_d + d.service + travel[dl][veh.end_location] <= veh.end_time + EPS
-                if ok:
-                    cost = travel[prev_loc][pl] + travel[pl][dl] + travel[dl][locs[i + 1]] - base_i
-                    cands.append((cost, i, i))
-            # d later: propagate the delayed schedule through stops i..j-1
-            if i < n:
-                t = max(stops[i].earliest, a_p + p.service + travel[pl][locs[i + 1]])
-                if t > latest[i] + EPS:
-                    continue
-                for j in range(i + 1, n + 1):
-                    k = j - 1  # the stop just before gap j
-                    if ls[j] + p.seats > veh.seats or lc[j] + p.wheelchairs > veh.wheelchairs:
-                        break
-                    if j - 1 > i:
-                        t = max(stops[k].earliest, t + stops[k - 1].service + travel[locs[k]][locs[k + 1]])
-                        if t > latest[k] + EPS:
-                            break
-                    a_d = max(d.earliest, t + stops[k].service + travel[locs[k + 1]][dl])
-                    if a_d > d.latest + EPS or a_d > ride_floor + EPS:
-                        break
-                    if j < n:
-                        nk = max(stops[j].earliest, a_d + d.service + travel[dl][locs[j + 1]])
-                        if nk > latest[j] + EPS:
-                            continue
-                    elif a_d + d.service + travel[dl][veh.end_location] > veh.end_time + EPS:
-                        continue
-                    base_j = travel[locs[j]][locs[j + 1]]
-                    cost = add_p + travel[locs[j]][dl] + travel[dl][locs[j + 1]] - base_j
-                    cands.append((cost, i, j))
-        if not cands:
-            return None
-        cands.sort()
-        for cost, i, j in cands:
-            new = stops[:i] + [p] + stops[i:j] + [d] + stops[j:]
-            sched = _schedule(veh, new, travel)  # the structure is right by construction
-            if sched.feasible:
-                return cost, new, sched
-        return None
+        return best_insertion(self.routes[v], p, d, self.travel)
 
     def _all_best(
         self, rid: int, cache: dict[tuple[int, int], tuple[float, list[Stop], Schedule] | None]
@@ -273,7 +161,7 @@ class Alns:
                 break
             rid, v = best_choice
             _, new, sched = cache[(rid, v)]  # type: ignore[misc]
-            self.routes[v] = _RouteState(self.vehicles[v], new, self.fixed[v], sched, self.travel)
+            self.routes[v] = RouteState(self.vehicles[v], new, self.fixed[v], sched, self.travel)
             pending.discard(rid)
             self.unassigned.discard(rid)
             for key in [k for k in cache if k[1] == v]:

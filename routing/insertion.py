@@ -1,8 +1,9 @@
 """Cheapest feasible insertion of one request into a set of vehicle routes.
 
-Candidates (vehicle, pickup position, drop-off position) are ranked by the added driving time, which
-needs no schedule, and then checked in that order with the exact checker; the first feasible one is
-the cheapest feasible insertion. Units: seconds.
+For each route, candidate positions (pickup gap, drop-off gap) are screened by necessary conditions,
+ranked by the driving time they add, and checked in that order with the exact checker; the first
+feasible one is the route's cheapest feasible insertion, and the cheapest over all routes wins.
+Units: the travel matrix's (seconds in the dispatcher).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from routing.schedule import Schedule, Stop, VehicleState, check
+from routing.schedule import Schedule, Stop, VehicleState, _schedule, check
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,59 +38,156 @@ class Insertion:
     added_travel: float
 
 
-def insertion_candidates(
-    route: Route, pickup: Stop, dropoff: Stop, travel: Sequence[Sequence[float]]
-) -> list[tuple[float, int, int]]:
-    """All (added driving time, pickup position, drop-off position) for one route, unsorted.
+EPS = 1e-6
 
-    Positions index the gap before stops[k] (k = len(stops) is the end of the route). Pickup and
-    drop-off placed in the same gap means the drop-off follows the pickup directly.
+
+class RouteState:
+    """A feasible route with its schedule and what the insertion screen needs: the latest start
+    of service at each stop that keeps the rest of the route's windows, and the load on each leg."""
+
+    __slots__ = ("vehicle", "stops", "fixed", "sched", "latest", "load_seats", "load_chairs", "travel")
+
+    def __init__(
+        self,
+        vehicle: VehicleState,
+        stops: list[Stop],
+        fixed: int,
+        sched: Schedule,
+        travel: Sequence[Sequence[float]],
+    ) -> None:
+        self.vehicle, self.stops, self.fixed, self.sched = vehicle, stops, fixed, sched
+        self.travel = sched.travel
+        n = len(stops)
+        # latest start of service at each stop so that the rest of the route keeps its windows
+        latest = [0.0] * n
+        nxt_t = vehicle.end_time
+        nxt_loc = vehicle.end_location
+        for k in range(n - 1, -1, -1):
+            s = stops[k]
+            latest[k] = min(s.latest, nxt_t - s.service - travel[s.location][nxt_loc])
+            nxt_t, nxt_loc = latest[k], s.location
+        self.latest = latest
+        seats = sum(o.seats for o in vehicle.onboard)
+        chairs = sum(o.wheelchairs for o in vehicle.onboard)
+        ls, lc = [seats], [chairs]  # load on the leg *before* stop k (k = 0..n)
+        for s in stops:
+            sign = 1 if s.kind == "pickup" else -1
+            seats += sign * s.seats
+            chairs += sign * s.wheelchairs
+            ls.append(seats)
+            lc.append(chairs)
+        self.load_seats, self.load_chairs = ls, lc
+
+
+def best_insertion(
+    st: RouteState, p: Stop, d: Stop, travel: Sequence[Sequence[float]]
+) -> tuple[float, list[Stop], Schedule] | None:
+    """Cheapest feasible insertion of a pickup and its drop-off into one route, exact.
+
+    Candidates are screened by necessary conditions first: the pickup's and drop-off's windows
+    against the route's earliest schedule, the delay against each later stop's latest start,
+    capacity over the ride, and a ride-time lower bound. The breaks assume travel times obey the
+    triangle inequality (true for straight-line and shortest-path times); without it they only
+    cost optimality, never feasibility, since the exact checker decides every kept candidate.
+    Returns (added driving time, new stop list, schedule) or None.
     """
-    v = route.vehicle
-    locs = [v.start_location] + [s.location for s in route.stops] + [v.end_location]
-    n = len(route.stops)
-    p, d = pickup.location, dropoff.location
-    pd = travel[p][d]
-    # gap k lies between locs[k] and locs[k + 1]
-    base = [travel[locs[k]][locs[k + 1]] for k in range(n + 1)]
-    add_p = [travel[locs[k]][p] + travel[p][locs[k + 1]] - base[k] for k in range(n + 1)]
-    add_d = [travel[locs[k]][d] + travel[d][locs[k + 1]] - base[k] for k in range(n + 1)]
-    out: list[tuple[float, int, int]] = []
-    for i in range(route.fixed, n + 1):
-        # same gap: prev -> p -> d -> next
-        out.append((travel[locs[i]][p] + pd + travel[d][locs[i + 1]] - base[i], i, i))
-        for j in range(i + 1, n + 1):
-            out.append((add_p[i] + add_d[j], i, j))
-    return out
+    veh = st.vehicle
+    if p.seats > veh.seats or p.wheelchairs > veh.wheelchairs:
+        return None
+    stops = st.stops
+    n = len(stops)
+    times = st.sched.times
+    latest = st.latest
+    ls, lc = st.load_seats, st.load_chairs
+    locs = [veh.start_location] + [s.location for s in stops] + [veh.end_location]
+    pl, dl = p.location, d.location
+    cands: list[tuple[float, int, int]] = []
+    dep = st.sched.departure
+    for i in range(st.fixed, n + 1):
+        prev_loc = locs[i]
+        prev_t = dep if i == 0 else times[i - 1]
+        prev_s = 0.0 if i == 0 else stops[i - 1].service
+        a_p = max(p.earliest, veh.not_before, prev_t + prev_s + travel[prev_loc][pl])
+        if a_p > p.latest + EPS:
+            if prev_t > p.latest:
+                break
+            continue
+        if ls[i] + p.seats > veh.seats or lc[i] + p.wheelchairs > veh.wheelchairs:
+            continue
+        base_i = travel[prev_loc][locs[i + 1]]
+        add_p = travel[prev_loc][pl] + travel[pl][locs[i + 1]] - base_i
+        # the pickup can start no later than this, so the ride lasts at least a_d - p_late - service
+        p_late = p.latest if i == n else min(p.latest, latest[i] - p.service - travel[pl][locs[i + 1]])
+        ride_floor = p_late + p.service + p.max_ride
+        # d directly after p
+        a_d = a_p + p.service + travel[pl][dl]
+        if a_d <= d.latest + EPS and a_d <= min(a_p + p.service + p.max_ride, ride_floor) + EPS:
+            ok = True
+            if i < n:
+                nk = max(stops[i].earliest, a_d + d.service + travel[dl][locs[i + 1]])
+                ok = nk <= latest[i] + EPS
+            else:
+                ok = a_d + d.service + travel[dl][veh.end_location] <= veh.end_time + EPS
+            if ok:
+                cost = travel[prev_loc][pl] + travel[pl][dl] + travel[dl][locs[i + 1]] - base_i
+                cands.append((cost, i, i))
+        # d later: propagate the delayed schedule through stops i..j-1
+        if i < n:
+            t = max(stops[i].earliest, a_p + p.service + travel[pl][locs[i + 1]])
+            if t > latest[i] + EPS:
+                continue
+            for j in range(i + 1, n + 1):
+                k = j - 1  # the stop just before gap j
+                if ls[j] + p.seats > veh.seats or lc[j] + p.wheelchairs > veh.wheelchairs:
+                    break
+                if j - 1 > i:
+                    t = max(stops[k].earliest, t + stops[k - 1].service + travel[locs[k]][locs[k + 1]])
+                    if t > latest[k] + EPS:
+                        break
+                a_d = max(d.earliest, t + stops[k].service + travel[locs[k + 1]][dl])
+                if a_d > d.latest + EPS or a_d > ride_floor + EPS:
+                    break
+                if j < n:
+                    nk = max(stops[j].earliest, a_d + d.service + travel[dl][locs[j + 1]])
+                    if nk > latest[j] + EPS:
+                        continue
+                elif a_d + d.service + travel[dl][veh.end_location] > veh.end_time + EPS:
+                    continue
+                base_j = travel[locs[j]][locs[j + 1]]
+                cost = add_p + travel[locs[j]][dl] + travel[dl][locs[j + 1]] - base_j
+                cands.append((cost, i, j))
+    if not cands:
+        return None
+    cands.sort()
+    for cost, i, j in cands:
+        new = stops[:i] + [p] + stops[i:j] + [d] + stops[j:]
+        sched = _schedule(veh, new, travel)  # the structure is right by construction
+        if sched.feasible:
+            return cost, new, sched
+    return None
 
 
 def cheapest_insertion(
-    routes: Sequence[Route],
-    pickup: Stop,
-    dropoff: Stop,
-    travel: Sequence[Sequence[float]],
-    max_checks: int | None = None,
+    routes: Sequence[Route], pickup: Stop, dropoff: Stop, travel: Sequence[Sequence[float]]
 ) -> Insertion | None:
     """The cheapest feasible insertion of the pair over all routes, or None when none fits.
 
-    max_checks bounds how many candidates are checked exactly (None: all, which is exact).
+    A route that is already infeasible (a late vehicle) takes nothing new.
     """
-    candidates: list[tuple[float, int, int, int]] = []
+    best: tuple[float, int, list[Stop], Schedule] | None = None
     for r, route in enumerate(routes):
         v = route.vehicle
         if pickup.seats > v.seats or pickup.wheelchairs > v.wheelchairs:
             continue
-        candidates.extend(
-            (cost, r, i, j) for cost, i, j in insertion_candidates(route, pickup, dropoff, travel)
+        sched = check(v, route.stops, travel)
+        if not sched.feasible:
+            continue
+        found = best_insertion(
+            RouteState(v, list(route.stops), route.fixed, sched, travel), pickup, dropoff, travel
         )
-    candidates.sort()
-    for k, (cost, r, i, j) in enumerate(candidates):
-        if max_checks is not None and k >= max_checks:
-            break
-        route = routes[r]
-        old = route.stops
-        stops = old[:i] + (pickup,) + old[i:j] + (dropoff,) + old[j:]
-        schedule = check(route.vehicle, stops, travel)
-        if schedule.feasible:
-            return Insertion(r, stops, schedule, cost)
-    return None
+        if found is not None and (best is None or found[0] < best[0] - 1e-9):
+            best = (found[0], r, found[1], found[2])
+    if best is None:
+        return None
+    cost, r, stops, sched = best
+    return Insertion(r, tuple(stops), sched, cost)

@@ -96,6 +96,7 @@ class RoadNetwork:
         self.path = Path(path)
         self._rows: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._max_rows = max_cached_rows
+        self._snaps: dict[Point, tuple[int, float]] = {}
         data = self._load(cache_dir)
         self.lat: np.ndarray = data["lat"]
         self.lon: np.ndarray = data["lon"]
@@ -202,6 +203,23 @@ class RoadNetwork:
         times[same] = 0.0
         dists[same] = 0.0
         return times, dists
+
+    def duration(self, a: Point, b: Point) -> float:
+        """Driving duration (s) from a to b, the last metres at 10 km/h included."""
+        if a == b:
+            return 0.0
+        (na, da), (nb, db) = self._snap_cached(a), self._snap_cached(b)
+        times, _ = self._row(na)
+        return float(times[nb]) + (da + db) / (ACCESS_SPEED_KMH / 3.6)
+
+    def _snap_cached(self, p: Point) -> tuple[int, float]:
+        hit = self._snaps.get(p)
+        if hit is None:
+            idx, dist = self.snap([p])
+            hit = self._snaps[p] = (int(idx[0]), float(dist[0]))
+            if len(self._snaps) > 100_000:
+                self._snaps.clear()
+        return hit
 
     def matrix(self, points: Sequence[Point]) -> np.ndarray:
         """Driving durations (s) between points; legs to and from the road at 10 km/h included."""

@@ -7,13 +7,13 @@ over an OpenStreetMap road graph. Durations are seconds, distances metres.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from routing.geo import Point, haversine_matrix_m
+from routing.geo import Point, haversine_m, haversine_matrix_m
 
 
 class TravelTimes(Protocol):
@@ -25,6 +25,10 @@ class TravelTimes(Protocol):
 
     def distance_matrix(self, points: Sequence[Point]) -> np.ndarray:
         """Square matrix of driving distances in metres; row = from, column = to."""
+        ...
+
+    def duration(self, a: Point, b: Point) -> float:
+        """Driving duration from a to b in seconds."""
         ...
 
 
@@ -64,4 +68,47 @@ class StraightLine:
 
     def duration(self, a: Point, b: Point) -> float:
         """Driving duration from a to b in seconds."""
-        return float(self.matrix([a, b])[0, 1])
+        if a == b:
+            return 0.0
+        return haversine_m(a, b) * self.circuity / (self.speed_kmh / 3.6)
+
+
+class _LazyRow(dict):  # type: ignore[type-arg]
+    """One row of a LazyMatrix: durations from one point, computed on first access."""
+
+    __slots__ = ("_origin", "_matrix")
+
+    def __init__(self, matrix: LazyMatrix, origin: int) -> None:
+        super().__init__()
+        self._matrix, self._origin = matrix, origin
+
+    def __missing__(self, j: int) -> float:
+        m = self._matrix
+        value = m.duration(m.points[self._origin], m.points[j])
+        self[j] = value
+        return value
+
+
+class LazyMatrix:
+    """A travel-time matrix whose entries are computed when first read (`m[i][j]`, seconds).
+
+    A quote touches only the legs of the current routes and the new points' rows, a small part of
+    the full square matrix, so the dispatcher uses this instead of computing every pair.
+    """
+
+    def __init__(self, duration: Callable[[Point, Point], float], points: Sequence[Point]) -> None:
+        self.duration = duration
+        self.points = list(points)
+        self._rows = [_LazyRow(self, i) for i in range(len(self.points))]
+
+    def add(self, point: Point) -> int:
+        """Append a point; returns its index."""
+        self.points.append(point)
+        self._rows.append(_LazyRow(self, len(self._rows)))
+        return len(self._rows) - 1
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def __getitem__(self, i: int) -> _LazyRow:
+        return self._rows[i]

@@ -3,12 +3,39 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routing.insertion import Route, cheapest_insertion, insertion_candidates
+from routing.insertion import Route, cheapest_insertion
 from routing.schedule import Stop, VehicleState, check, route_travel
+
+
+def insertion_candidates(  # brute force: every position pair
+    route: Route, pickup: Stop, dropoff: Stop, travel: Sequence[Sequence[float]]
+) -> list[tuple[float, int, int]]:
+    """All (added driving time, pickup position, drop-off position) for one route, unsorted.
+
+    Positions index the gap before stops[k] (k = len(stops) is the end of the route). Pickup and
+    drop-off placed in the same gap means the drop-off follows the pickup directly.
+    """
+    v = route.vehicle
+    locs = [v.start_location] + [s.location for s in route.stops] + [v.end_location]
+    n = len(route.stops)
+    p, d = pickup.location, dropoff.location
+    pd = travel[p][d]
+    # gap k lies between locs[k] and locs[k + 1]
+    base = [travel[locs[k]][locs[k + 1]] for k in range(n + 1)]
+    add_p = [travel[locs[k]][p] + travel[p][locs[k + 1]] - base[k] for k in range(n + 1)]
+    add_d = [travel[locs[k]][d] + travel[d][locs[k + 1]] - base[k] for k in range(n + 1)]
+    out: list[tuple[float, int, int]] = []
+    for i in range(route.fixed, n + 1):
+        # same gap: prev -> p -> d -> next
+        out.append((travel[locs[i]][p] + pd + travel[d][locs[i + 1]] - base[i], i, i))
+        for j in range(i + 1, n + 1):
+            out.append((add_p[i] + add_d[j], i, j))
+    return out
 
 
 def grid_travel(n: int, seed: int) -> tuple[list[list[float]], random.Random]:

@@ -167,3 +167,33 @@ def test_time_axis_counts_elapsed_seconds_on_daylight_saving_days() -> None:
     assert from_seconds(11 * 3600, day, ny) == noon_local
     tokyo = ZoneInfo("Asia/Tokyo")
     assert to_seconds(DAY_START + timedelta(hours=1), DAY, tokyo) == 9 * 3600
+
+
+def test_a_remembered_plan_is_reused_only_when_nobody_else_changed_anything(
+    sqlite_ctx: Dispatcher, clock: SimClock, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    import dispatcher.plan as plan
+    from dispatcher.booking import Location, RideRequest, book
+    from dispatcher.context import Dispatcher as Ctx
+
+    ctx = sqlite_ctx
+    other = Ctx(engine=ctx.engine, clock=clock)  # a second server process on the same database
+    loads = []
+    real = plan.build_problem
+    monkeypatch.setattr(plan, "build_problem", lambda *a, **k: loads.append(1) or real(*a, **k))
+
+    def booking(k: int) -> None:
+        req = RideRequest(resident_id=eligible_resident(ctx, offset=k), origin=Location(place_id="hall-tera"),
+                          destination=Location(place_id="central-hospital"),
+                          pickup_after=DAY_START.replace(hour=9 + k))
+        assert book(ctx, "ina-demo", req, str(uuid.uuid4()), "test").ride.status == "confirmed"
+
+    booking(0)
+    booking(1)
+    assert len(loads) == 1  # the second booking reused the first one's view
+    vehicle_event(other, "ina-demo", 1, VehicleEvent(type="position", **FAR_AWAY), "driver")
+    booking(2)
+    assert len(loads) == 2  # the other process changed something: reloaded
+    verify_plan(ctx, "ina-demo", DAY)

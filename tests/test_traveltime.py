@@ -83,3 +83,17 @@ def test_snapping_picks_the_nearest_node(tmp_path: Path) -> None:
     p = Point(float(net.lat[node]) + 1e-6, float(net.lon[node]))
     idx, dist = net.snap([p])
     assert idx[0] == node and dist[0] < 1.0
+
+
+def test_lazy_matrix_matches_the_full_matrix(tmp_path: Path) -> None:
+    from routing.traveltime import LazyMatrix
+
+    pts = [Point(35.80 + 0.01 * k, 137.95 + 0.013 * (k % 3)) for k in range(6)]
+    line = StraightLine.for_profile("rural")
+    lazy = LazyMatrix(line.duration, pts)
+    assert np.allclose([[lazy[i][j] for j in range(6)] for i in range(6)], line.matrix(pts))
+    if (OSM / "aguascalientes.osm.bz2").exists():
+        net = RoadNetwork(OSM / "aguascalientes.osm.bz2", cache_dir=tmp_path)
+        sample = _sample_points(net, 5, 3)
+        lazy = LazyMatrix(net.duration, sample)
+        assert np.allclose([[lazy[i][j] for j in range(5)] for i in range(5)], net.matrix(sample))
