@@ -181,6 +181,13 @@ def cmd_bench_dispatch(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if result.plan_ok else 1
 
 
+def cmd_bench_scale(args: argparse.Namespace, settings: Settings) -> int:
+    from simulations.scale_bench import run
+
+    print(run(args.requests, args.vehicles, args.seed, args.seconds))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="noriai", description="Noriai dispatch platform")
     sub = p.add_subparsers(dest="command", required=True)
@@ -235,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
     s.set_defaults(fn=cmd_bench_dispatch)
+    s = bench.add_parser("scale", help="a generated city-scale day solved from scratch")
+    s.add_argument("--requests", type=int, default=1000)
+    s.add_argument("--vehicles", type=int, default=60)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--seconds", type=float, default=60.0, help="time limit of the search")
+    s.set_defaults(fn=cmd_bench_scale)
     return p
 
 

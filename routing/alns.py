@@ -167,6 +167,22 @@ class Alns:
             for key in [k for k in cache if k[1] == v]:
                 del cache[key]
 
+    def construct(self) -> None:
+        """Insert unassigned requests one by one in order of their earliest time (cheapest
+        feasible insertion each): a quick first plan for large days."""
+
+        def start(rid: int) -> float:
+            p, d = self.pairs[rid]
+            return min(p.latest, d.latest - p.max_ride) if p.max_ride != INF else p.latest
+
+        for rid in sorted(self.unassigned, key=lambda r: (start(r), r)):
+            options = [(b[0], v, b) for v in range(len(self.routes)) if (b := self.best_in_route(v, rid))]
+            if not options:
+                continue
+            _, v, (_, new, sched) = min(options, key=lambda o: (o[0], o[1]))
+            self.routes[v] = RouteState(self.vehicles[v], new, self.fixed[v], sched, self.travel)
+            self.unassigned.discard(rid)
+
     # -- removal -----------------------------------------------------------------------------
     def _assigned(self) -> list[int]:
         return [
@@ -248,6 +264,8 @@ class Alns:
     def run(self) -> AlnsResult:
         t0 = _time.perf_counter()
         opt = self.opt
+        if len(self.unassigned) > 80:
+            self.construct()  # regret repair is quadratic in the number of requests
         self.repair(regret=2, noise=0.0)
         first_feasible = (_time.perf_counter() - t0) if not (self.unassigned & self.required) else None
         best_routes, best_un = list(self.routes), set(self.unassigned)

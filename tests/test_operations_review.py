@@ -185,9 +185,12 @@ def test_a_remembered_plan_is_reused_only_when_nobody_else_changed_anything(
     monkeypatch.setattr(plan, "build_problem", lambda *a, **k: loads.append(1) or real(*a, **k))
 
     def booking(k: int) -> None:
-        req = RideRequest(resident_id=eligible_resident(ctx, offset=k), origin=Location(place_id="hall-tera"),
-                          destination=Location(place_id="central-hospital"),
-                          pickup_after=DAY_START.replace(hour=9 + k))
+        req = RideRequest(
+            resident_id=eligible_resident(ctx, offset=k),
+            origin=Location(place_id="hall-tera"),
+            destination=Location(place_id="central-hospital"),
+            pickup_after=DAY_START.replace(hour=9 + k),
+        )
         assert book(ctx, "ina-demo", req, str(uuid.uuid4()), "test").ride.status == "confirmed"
 
     booking(0)
