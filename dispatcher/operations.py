@@ -23,7 +23,7 @@ from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import iso_local, local_date
 from routing.insertion import Route
 from routing.schedule import Stop, check, route_travel
-from routing.search import SearchOptions, improve
+from routing.search import SearchOptions, improve, objective
 
 log = logging.getLogger(__name__)
 
@@ -350,13 +350,19 @@ def reoptimize(
     if broken:
         log.warning("tenant %s: vehicles %s cannot keep their riders' promises", tenant_id, broken)
         return {"status": "cannot repair", "vehicles": broken, "version": state.version}
+    weight = cfg.booking.excess_ride_weight
     result = improve(
-        routes, problem.travel, unplaced=unplaced, options=SearchOptions(time_limit_s=time_limit_s, seed=seed)
+        routes,
+        problem.travel,
+        unplaced=unplaced,
+        options=SearchOptions(time_limit_s=time_limit_s, seed=seed, ride_weight=weight),
     )
     required = {p.request_id for p, _ in unplaced}
     if set(result.unserved) & required:
         return {"status": "no feasible plan found", "version": state.version, "travel_seconds": before}
-    if not unplaced and result.travel >= before - 1.0:
+    current = [check(r.vehicle, r.stops, problem.travel) for r in problem.routes]
+    before_obj = objective([r.stops for r in problem.routes], current, problem.travel, weight)
+    if not unplaced and objective(result.stops, result.schedules, problem.travel, weight) >= before_obj - 1.0:
         return {"status": "kept", "version": state.version, "travel_seconds": before}
     with Session(ctx.engine, expire_on_commit=False) as session:
         seq = lock_tenant(session, tenant_id)

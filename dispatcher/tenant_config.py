@@ -64,6 +64,7 @@ class Booking(Strict):
     wheelchair_boarding_minutes: float = Field(default=5.0, ge=0, le=60)
     alighting_minutes: float = Field(default=1.0, ge=0, le=30)
     alternatives: Alternatives = Alternatives()
+    excess_ride_weight: float = Field(default=0.1, ge=0, le=10)
 
 
 class ReducedFare(Strict):

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from routing.insertion import Route, RouteState, best_insertion
-from routing.schedule import INF, Schedule, Stop, check, route_travel
+from routing.schedule import INF, Schedule, Stop, check, excess_ride, route_travel
 
 EPS = 1e-6
 
@@ -40,6 +40,7 @@ class AlnsOptions:
     max_remove_share: float = 0.3
     max_remove: int = 40
     start_temperature_share: float = 0.03  # a solution this much worse is accepted with p = 0.5
+    ride_weight: float = 0.0  # objective: travel + ride_weight x riders' excess ride time
     unserved_weight: float = 0.0  # added per unserved request; 0 = automatic (far above any detour)
 
 
@@ -111,6 +112,9 @@ class Alns:
         routes = self.routes if routes is None else routes
         unassigned = self.unassigned if unassigned is None else unassigned
         pen = sum(self.required_penalty if r in self.required else self.unserved_weight for r in unassigned)
+        if self.opt.ride_weight:
+            w = self.opt.ride_weight
+            return sum(r.travel + w * excess_ride(r.stops, r.sched.times, self.travel) for r in routes) + pen
         return sum(r.travel for r in routes) + pen
 
     # -- insertion ---------------------------------------------------------------------------

@@ -216,3 +216,17 @@ def _schedule(vehicle: VehicleState, stops: Sequence[Stop], travel: Sequence[Seq
                 travel=route_travel(vehicle, stops, travel),
             )
     return Schedule(False, "ride-time limits cannot all be met in this order")
+
+
+def excess_ride(stops: Sequence[Stop], times: Sequence[float], travel: Sequence[Sequence[float]]) -> float:
+    """Riders' total time on board beyond their direct drive, for requests picked up in this
+    sequence (same units as travel)."""
+    picked: dict[int, tuple[Stop, float]] = {}
+    total = 0.0
+    for s, t in zip(stops, times, strict=True):
+        if s.kind == "pickup":
+            picked[s.request_id] = (s, t)
+        elif s.request_id in picked:
+            p, tp = picked.pop(s.request_id)
+            total += max(0.0, t - tp - p.service - travel[p.location][s.location])
+    return total

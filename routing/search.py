@@ -17,20 +17,22 @@ from dataclasses import dataclass
 from routing.alns import AlnsOptions, solve
 from routing.insertion import Route
 from routing.optimizer import SolverOptions, optimize
-from routing.schedule import Schedule, Stop
+from routing.schedule import Schedule, Stop, excess_ride
 
 
 @dataclass(frozen=True)
 class SearchOptions:
     """time_limit_s: wall clock (s) for both stages; polish_share: part of it for OR-Tools.
     iterations: deterministic mode (ALNS iterations; OR-Tools then stops after polish_solutions
-    improving solutions instead of by time). seed: random seed of the ALNS."""
+    improving solutions instead of by time). seed: random seed of the ALNS. ride_weight: the
+    objective is driving time + ride_weight x riders' time on board beyond their direct drive."""
 
     time_limit_s: float = 5.0
     polish_share: float = 0.3
     seed: int = 1
     iterations: int | None = None
     polish_solutions: int = 2000
+    ride_weight: float = 0.0
 
 
 @dataclass
@@ -57,6 +59,21 @@ def solver_scale(travel: Sequence[Sequence[float]]) -> float:
     return float(10 ** max(0, math.ceil(math.log10(1000.0 / typical))))
 
 
+def objective(
+    stops: Sequence[Sequence[Stop]],
+    schedules: Sequence[Schedule],
+    travel: Sequence[Sequence[float]],
+    ride_weight: float,
+) -> float:
+    """Driving time plus ride_weight x riders' excess ride time, over all routes."""
+    total = sum(sc.travel for sc in schedules)
+    if ride_weight:
+        total += ride_weight * sum(
+            excess_ride(st, sc.times, travel) for st, sc in zip(stops, schedules, strict=True)
+        )
+    return total
+
+
 def improve(
     routes: Sequence[Route],
     travel: Sequence[Sequence[float]],
@@ -74,7 +91,10 @@ def improve(
         optional=optional,
         unplaced=unplaced,
         options=AlnsOptions(
-            time_limit_s=opt.time_limit_s * (1 - opt.polish_share), iterations=opt.iterations, seed=opt.seed
+            time_limit_s=opt.time_limit_s * (1 - opt.polish_share),
+            iterations=opt.iterations,
+            seed=opt.seed,
+            ride_weight=opt.ride_weight,
         ),
     )
     best_stops, best_sched, best_travel, unserved = alns.stops, alns.schedules, alns.travel, alns.unserved

@@ -15,7 +15,9 @@ from routing.schedule import check
 from routing.search import SearchOptions, improve
 
 DARP = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "darp"
-needs_darp = pytest.mark.skipif(not (DARP / "a2-16.txt").exists(), reason="benchmarks not beside the checkout")
+needs_darp = pytest.mark.skipif(
+    not (DARP / "a2-16.txt").exists(), reason="benchmarks not beside the checkout"
+)
 
 
 @needs_darp
@@ -29,8 +31,26 @@ def test_reader_and_best_known() -> None:
 @needs_darp
 def test_bench_darp_command_prints_table_and_writes_routes(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
-    r = subprocess.run([sys.executable, "-m", "api.cli", "bench", "darp", "--instances", str(DARP), "--only",
-                        "a2-16", "--time-limit", "3", "--out", str(out)], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "bench",
+            "darp",
+            "--instances",
+            str(DARP),
+            "--only",
+            "a2-16",
+            "--time-limit",
+            "3",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert "instance" in r.stdout and "best-known" in r.stdout and "a2-16" in r.stdout
     assert "fully served 1/1" in r.stdout and "mean gap" in r.stdout
@@ -52,8 +72,12 @@ def test_same_seed_same_plan() -> None:
     travel = inst.travel()
 
     def once(seed: int):  # type: ignore[no-untyped-def]
-        return improve([Route(v, ()) for v in inst.fleet()], travel, optional=inst.pairs(),
-                       options=SearchOptions(iterations=150, seed=seed, polish_solutions=200))
+        return improve(
+            [Route(v, ()) for v in inst.fleet()],
+            travel,
+            optional=inst.pairs(),
+            options=SearchOptions(iterations=150, seed=seed, polish_solutions=200),
+        )
 
     a, b = once(7), once(7)
     assert a.stops == b.stops and a.travel == b.travel and not a.unserved
@@ -80,3 +104,26 @@ def test_dispatch_bench_books_through_the_real_path() -> None:
     assert result.confirmed + result.refused + result.invalid == 60 and result.confirmed >= 40
     assert result.plan_ok
     assert "p95" in report(result)
+
+
+@needs_darp
+def test_ride_time_weight_shortens_riders_time_on_board() -> None:
+    from routing.schedule import excess_ride
+
+    inst = read_cordeau(DARP / "b4-24.txt")
+    travel = inst.travel()
+
+    def excess(weight: float) -> tuple[float, float]:
+        r = improve(
+            [Route(v, ()) for v in inst.fleet()],
+            travel,
+            optional=inst.pairs(),
+            options=SearchOptions(iterations=300, seed=3, polish_share=0, ride_weight=weight),
+        )
+        assert not r.unserved
+        return r.travel, sum(
+            excess_ride(st, sc.times, travel) for st, sc in zip(r.stops, r.schedules, strict=True)
+        )
+
+    (_, e0), (_, e1) = excess(0.0), excess(2.0)
+    assert e1 < e0  # riders spend less time on board beyond their direct drive
