@@ -360,10 +360,11 @@ def reoptimize(
     required = {p.request_id for p, _ in unplaced}
     if set(result.unserved) & required:
         return {"status": "no feasible plan found", "version": state.version, "travel_seconds": before}
-    current = [check(r.vehicle, r.stops, problem.travel) for r in problem.routes]
-    before_obj = objective([r.stops for r in problem.routes], current, problem.travel, weight)
-    if not unplaced and objective(result.stops, result.schedules, problem.travel, weight) >= before_obj - 1.0:
-        return {"status": "kept", "version": state.version, "travel_seconds": before}
+    if not unplaced:  # every current route is feasible: compare objectives
+        current = [check(r.vehicle, r.stops, problem.travel) for r in problem.routes]
+        before_obj = objective([r.stops for r in problem.routes], current, problem.travel, weight)
+        if objective(result.stops, result.schedules, problem.travel, weight) >= before_obj - 1.0:
+            return {"status": "kept", "version": state.version, "travel_seconds": before}
     with Session(ctx.engine, expire_on_commit=False) as session:
         seq = lock_tenant(session, tenant_id)
         if seq != snapshot_seq + 1:
@@ -400,6 +401,8 @@ def reoptimize(
             "version": pv.version,
             "travel_seconds": result.travel,
             "before_seconds": before,
+            "objective": objective(result.stops, result.schedules, problem.travel, weight),
+            "before_objective": None if unplaced else before_obj,
             "repaired_requests": len(unplaced),
         }
 
