@@ -268,7 +268,7 @@ class Alns:
     def run(self) -> AlnsResult:
         t0 = _time.perf_counter()
         opt = self.opt
-        if len(self.unassigned) > 80:
+        if len(self.unassigned) > 150:
             self.construct()  # regret repair is quadratic in the number of requests
         self.repair(regret=2, noise=0.0)
         first_feasible = (_time.perf_counter() - t0) if not (self.unassigned & self.required) else None
