@@ -14,6 +14,7 @@ is verified by the exact checker (`routing.schedule.check`) on real-valued times
 from __future__ import annotations
 
 import math
+import time as _time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -86,6 +87,7 @@ def _optimize(
     optional: Sequence[tuple[Stop, Stop]],
     opt: SolverOptions,
 ) -> OptimizedPlan | None:
+    t0 = _time.perf_counter()  # the time limit covers building the model too
     vehicles = [r.vehicle for r in routes]
     nv = len(vehicles)
     if nv == 0:
@@ -194,7 +196,8 @@ def _optimize(
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(FIRST_SOLUTION, opt.first_solution)
     params.local_search_metaheuristic = getattr(METAHEURISTIC, opt.metaheuristic)
-    params.time_limit.FromMilliseconds(max(1, int(opt.time_limit_s * 1000)))
+    left = opt.time_limit_s - (_time.perf_counter() - t0)
+    params.time_limit.FromMilliseconds(max(1, int(left * 1000)))
     if opt.solution_limit is not None:
         params.solution_limit = opt.solution_limit
 
