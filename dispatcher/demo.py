@@ -14,7 +14,8 @@ from datetime import date, datetime
 from sqlmodel import Session, func, select
 
 from dispatcher.auth import create_user
-from dispatcher.models import Driver, Household, Operator, Resident, User
+from dispatcher.catalogue import seed_catalogue
+from dispatcher.models import Driver, Household, Membership, Operator, Resident, User
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.tenants import sync_tenant
 
@@ -147,12 +148,25 @@ def seed_demo(
     session.flush()
     have = session.exec(select(func.count()).select_from(Resident).where(Resident.tenant_id == cfg.id)).one()
     if have == 0:
-        for hh, members in generate_residents(cfg, residents, seed, now.astimezone(cfg.tz).date()):
+        rng = random.Random(seed + 1)
+        today = now.astimezone(cfg.tz).date()
+        for hh, members in generate_residents(cfg, residents, seed, today):
             session.add(hh)
             session.flush()
             for m in members:
                 m.household_id = hh.id
                 session.add(m)
+            if cfg.shopping is not None and rng.random() < 0.5:  # half the households shop with us
+                session.add(
+                    Membership(
+                        tenant_id=cfg.id,
+                        household_id=hh.id,
+                        starts_on=date(2020, 8, 1),
+                        fee_yen=cfg.shopping.membership_yen_per_month,
+                    )
+                )
+    if cfg.shopping is not None:
+        seed_catalogue(session, cfg.id)
     logins = [
         DemoLogin(f"{cfg.id}-admin", "admin", DEMO_PASSWORD),
         DemoLogin(f"{cfg.id}-operator", "operator", DEMO_PASSWORD),

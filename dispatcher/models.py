@@ -251,3 +251,98 @@ class Event(SQLModel, table=True):
     entity_id: str = Field(max_length=64)
     before: dict[str, Any] | None = js(nullable=True)
     after: dict[str, Any] | None = js(nullable=True)
+
+
+class OrderStatus(StrEnum):
+    placed = "placed"
+    locked = "locked"
+    picked = "picked"
+    at_base = "at_base"
+    in_flight = "in_flight"
+    on_the_road = "on_the_road"
+    at_hall = "at_hall"
+    handed_over = "handed_over"
+    cancelled = "cancelled"
+
+
+# The order lifecycle: which status may follow which.
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.placed: frozenset({OrderStatus.locked, OrderStatus.cancelled}),
+    OrderStatus.locked: frozenset({OrderStatus.picked}),
+    OrderStatus.picked: frozenset({OrderStatus.at_base}),
+    OrderStatus.at_base: frozenset({OrderStatus.in_flight, OrderStatus.on_the_road}),
+    OrderStatus.in_flight: frozenset({OrderStatus.at_hall, OrderStatus.on_the_road}),
+    OrderStatus.on_the_road: frozenset({OrderStatus.at_hall, OrderStatus.handed_over}),
+    OrderStatus.at_hall: frozenset({OrderStatus.handed_over}),
+    OrderStatus.handed_over: frozenset(),
+    OrderStatus.cancelled: frozenset(),
+}
+
+
+class Seller(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    key: str
+    name: str
+    place_id: str | None = None
+
+
+class Product(SQLModel, table=True):
+    """A catalogue item. price_yen per unit; weight_g per unit (packed)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    seller_id: int = Field(foreign_key="seller.id")
+    name: str
+    kana: str = ""
+    category: str = Field(max_length=32, index=True)
+    price_yen: int
+    weight_g: int
+    available: bool = True
+
+
+class Membership(SQLModel, table=True):
+    """A household's shopping membership; ends_on None while it runs. fee_yen per month."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    starts_on: date
+    ends_on: date | None = None
+    fee_yen: int
+
+
+class ShopOrder(SQLModel, table=True):
+    """A household's grocery order for one delivery day. Totals in yen and grams."""
+
+    __tablename__ = "shop_order"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key"),
+        Index("ix_shop_order_tenant_date", "tenant_id", "delivery_date"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    household_id: int = Field(foreign_key="household.id", index=True)
+    delivery_date: date
+    status: str = Field(default=OrderStatus.placed.value, max_length=20)
+    total_yen: int
+    weight_g: int
+    idempotency_key: str = Field(max_length=200)
+    request_hash: str = Field(max_length=64)
+    created_by: str = ""
+    created_at: datetime = ts(nullable=False)
+    cancelled_at: datetime | None = ts(nullable=True)
+
+
+class OrderLine(SQLModel, table=True):
+    """One product of an order, with the price and weight it had when ordered."""
+
+    __tablename__ = "shop_order_line"
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id", index=True)
+    product_id: int = Field(foreign_key="product.id")
+    name: str
+    unit_price_yen: int
+    quantity: int
+    unit_weight_g: int

@@ -124,6 +124,27 @@ class Operator(Strict):
     vehicles: list[Vehicle] = Field(min_length=1)
 
 
+class Seller(Strict):
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = Field(min_length=1)
+    place_id: str | None = None
+
+
+class Shopping(Strict):
+    """Shopping with delivery: ordering rules and who sells."""
+
+    cutoff: time = Field(default=time(11, 0), description="orders for today close at this local time")
+    delivery_deadline: time = Field(default=time(17, 0), description="goods reach the hall by then")
+    delivery_days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default=["mon", "tue", "wed", "thu", "fri", "sat"], min_length=1
+    )
+    membership_yen_per_month: int = Field(default=1000, ge=0)
+    seller_commission_percent: float = Field(default=10.0, ge=0, le=100)
+    max_lines_per_order: int = Field(default=30, ge=1, le=200)
+    max_quantity_per_line: int = Field(default=20, ge=1, le=999)
+    sellers: list[Seller] = Field(default=[], description="supermarkets selling through the service")
+
+
 class TravelTime(Strict):
     model: Literal["straight_line", "osm"] = "straight_line"
     profile: Literal["urban", "rural", "mountain"] = "rural"
@@ -146,6 +167,7 @@ class TenantConfig(Strict):
     places: list[Place] = []
     operators: list[Operator] = Field(min_length=1)
     travel_time: TravelTime = TravelTime()
+    shopping: Shopping | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -255,6 +277,14 @@ def _semantic_problems(cfg: TenantConfig, base_dir: Path | None) -> list[str]:
                 problems.append(f"{where}.shift: start must be before end")
             if area is not None and not area.covers(ShapelyPoint(v.depot.lon, v.depot.lat)):
                 problems.append(f"{where}.depot: lies outside the service area")
+    if cfg.shopping is not None:
+        sh = cfg.shopping
+        if sh.cutoff >= sh.delivery_deadline:
+            problems.append("shopping.cutoff: must be before delivery_deadline")
+        for i, sel in enumerate(sh.sellers):
+            unique("seller", sel.id, f"shopping.sellers[{i}]")
+            if sel.place_id is not None and cfg.place(sel.place_id) is None:
+                problems.append(f"shopping.sellers[{i}].place_id: unknown place {sel.place_id!r}")
     for i, r in enumerate(cfg.fares.reduced):
         if r.yen > cfg.fares.standard_yen:
             problems.append(f"fares.reduced[{i}].yen: must not exceed standard_yen")

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from dispatcher.db import lock_tenant
 from dispatcher.events import record
-from dispatcher.models import Operator, Tenant, Vehicle
+from dispatcher.models import Operator, Seller, Tenant, Vehicle
 from dispatcher.tenant_config import TenantConfig
 
 
@@ -74,6 +74,19 @@ def sync_tenant(session: Session, cfg: TenantConfig, now: datetime, actor: str =
             else:
                 for k, val in fields.items():
                     setattr(v, k, val)
+    if cfg.shopping is not None:
+        sellers = {x.key: x for x in session.exec(select(Seller).where(Seller.tenant_id == cfg.id))}
+        for sc in cfg.shopping.sellers:
+            seller = sellers.get(sc.id)
+            if seller is None:
+                seller = Seller(tenant_id=cfg.id, key=sc.id, name=sc.name, place_id=sc.place_id)
+                session.add(seller)
+                session.flush()
+                record(
+                    session, cfg.id, now, actor, "seller.created", "seller", seller.id, after={"key": sc.id}
+                )
+            else:
+                seller.name, seller.place_id = sc.name, sc.place_id
     for key, v in vehicles.items():
         if key not in seen and v.active:
             v.active = False

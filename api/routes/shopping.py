@@ -1,0 +1,86 @@
+"""Shopping: the catalogue and grocery orders (operators take orders by phone; the TV page later)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse
+
+from api.deps import get_ctx, get_principal, require
+from dispatcher.auth import Principal
+from dispatcher.context import Dispatcher
+from dispatcher.errors import InvalidRequest, field_error
+from dispatcher.models import Role
+from dispatcher.shopping import (
+    OrderRequest,
+    cancel_order,
+    catalogue,
+    get_order,
+    list_orders,
+    order_view,
+    place_order,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["shopping"])
+
+
+@router.get("/catalog", summary="Available products, optionally of one category")
+def get_catalog(
+    category: str | None = Query(None, max_length=32),
+    p: Principal = Depends(get_principal),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> list[dict[str, object]]:
+    return catalogue(ctx, p.tenant_id, category)
+
+
+@router.post(
+    "/orders",
+    status_code=201,
+    summary="Place a grocery order for today's delivery (before the cut-off)",
+    responses={409: {"description": "Ordering closed: problem details with next_delivery_date"}},
+)
+def create_order(
+    body: OrderRequest,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> JSONResponse:
+    if not idempotency_key or not idempotency_key.strip():
+        raise InvalidRequest(
+            "Send an Idempotency-Key header (a new random value per order) so that a retry "
+            "cannot order twice.",
+            [field_error("Idempotency-Key", "is required")],
+        )
+    placed = place_order(ctx, p.tenant_id, body, idempotency_key.strip(), p.actor)
+    headers = {"Location": f"/api/v1/orders/{placed.order.id}"}
+    if placed.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(
+        order_view(placed.order, placed.lines, ctx.config(p.tenant_id)), status_code=201, headers=headers
+    )
+
+
+@router.get("/orders", summary="Orders of a delivery day and/or a household")
+def get_orders(
+    date_: date | None = Query(None, alias="date", description="delivery date YYYY-MM-DD"),
+    household_id: int | None = Query(None, ge=1),
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> list[dict[str, object]]:
+    return list_orders(ctx, p.tenant_id, date_, household_id)
+
+
+@router.get("/orders/{order_id}", summary="One order with its lines")
+def get_one(
+    order_id: int, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
+) -> dict[str, object]:
+    return get_order(ctx, p.tenant_id, order_id)
+
+
+@router.post("/orders/{order_id}/cancel", summary="Cancel an order before the cut-off")
+def cancel(
+    order_id: int, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
+) -> dict[str, object]:
+    cancel_order(ctx, p.tenant_id, order_id, p.actor)
+    return get_order(ctx, p.tenant_id, order_id)
