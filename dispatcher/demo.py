@@ -104,6 +104,7 @@ def generate_residents(
             lat=lat,
             lon=lon,
             phone=phone,
+            hall_id=c.id if c.kind == "community_hall" else None,  # homes are generated around halls
         )
         members = []
         for _ in range(1 if rng.random() < 0.55 else 2):

@@ -96,6 +96,9 @@ class Household(SQLModel, table=True):
     lat: float
     lon: float
     phone: str = ""
+    hall_id: str | None = Field(
+        default=None, max_length=64, description="community hall (place id) it belongs to"
+    )
 
 
 class Resident(SQLModel, table=True):

@@ -9,6 +9,7 @@ on board are `OnBoard`, and every promised window is a hard time window.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -136,19 +137,49 @@ def _key(lat: float, lon: float) -> Point:
 
 
 class ProblemBuilder:
-    """Collects points, then builds the travel matrix once for all of them."""
+    """Collects the problem's points into a lazily computed travel matrix."""
 
-    def __init__(self) -> None:
-        self.points: list[Point] = []
+    def __init__(self, matrix: LazyMatrix) -> None:
+        self.matrix = matrix
         self.index: dict[Point, int] = {}
 
     def loc(self, lat: float, lon: float) -> int:
         p = _key(lat, lon)
         i = self.index.get(p)
         if i is None:
-            i = self.index[p] = len(self.points)
-            self.points.append(p)
+            i = self.index[p] = self.matrix.add(p)
         return i
+
+
+log = logging.getLogger(__name__)
+GRACE_S = 300.0  # a promise that can no longer be kept becomes "as soon as possible" + 5 min
+
+
+def relax_broken_promises(
+    vs: VehicleState, stops: list[Stop], travel: LazyMatrix
+) -> tuple[VehicleState, list[Stop]]:
+    """A rider on board whose latest arrival or ride-time limit reality has already broken (a
+    slow boarding, a traffic jam) cannot be planned around and cannot change vehicle: that promise
+    becomes "as soon as possible" — the time the vehicle would reach the drop-off directly from
+    where it is, plus a short grace — so the rest of the plan stays plannable and that rider comes
+    first. Riders still waiting keep their promises strictly: a late vehicle's route stays
+    infeasible until re-optimization moves them to a vehicle that can keep them."""
+    aboard = {o.request_id: o for o in vs.onboard}
+    if not aboard:
+        return vs, stops
+    ready = max(vs.start_time, vs.not_before)
+    out, onboard = [], []
+    for s in stops:
+        o = aboard.get(s.request_id)
+        if o is not None:
+            soonest = max(ready, vs.start_time + travel[vs.start_location][s.location])
+            if min(s.latest, o.ride_start + o.max_ride) < soonest:
+                log.warning("vehicle %s: rider of ride %s is late; dropping off first", vs.id, s.request_id)
+                s = replace(s, latest=max(s.latest, soonest + GRACE_S))
+                aboard[s.request_id] = replace(o, max_ride=max(o.max_ride, soonest + GRACE_S - o.ride_start))
+        out.append(s)
+    onboard = [aboard[o.request_id] for o in vs.onboard]
+    return replace(vs, onboard=tuple(onboard)), out
 
 
 def ride_stops(
@@ -207,7 +238,8 @@ def build_problem(
             rides[r.id] = r
             if r.status == RideStatus.on_board and r.picked_up_at is not None:
                 onboard_of.setdefault(r.vehicle_id, []).append(r)
-    b = ProblemBuilder()
+    matrix = LazyMatrix(ctx.travel(cfg.id).duration, [])
+    b = ProblemBuilder(matrix)
     now_s = to_seconds(now, day, tz)
     route_parts = []
     for v in vehicles:
@@ -259,10 +291,10 @@ def build_problem(
             wheelchairs=v.wheelchair_places,
             onboard=tuple(onboard),
         )
+        vs, stops = relax_broken_promises(vs, stops, matrix)
         route_parts.append((vs, stops, fixed))
     for p in extra_points:
         b.loc(p.lat, p.lon)
-    matrix = LazyMatrix(ctx.travel(cfg.id).duration, b.points)
     routes = [Route(vs, tuple(stops), fixed) for vs, stops, fixed in route_parts]
     return Problem(day, vehicles, routes, matrix.points, matrix, rides, b.index)
 

@@ -145,6 +145,46 @@ class Shopping(Strict):
     sellers: list[Seller] = Field(default=[], description="supermarkets selling through the service")
 
 
+class Drone(Strict):
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = ""
+    payload_kg: float = Field(gt=0, le=100)
+    cruise_speed_ms: float = Field(gt=0, le=60, description="m/s")
+    endurance_min: float = Field(gt=0, le=300, description="minutes of flight on a full battery")
+    reserve_min: float = Field(ge=0, le=120, description="minutes that must remain on landing back")
+    turnaround_min: float = Field(ge=0, le=240, description="battery swap and loading between flights")
+    max_wind_ms: float = Field(default=10.0, gt=0, le=40, description="no flight above this wind (m/s)")
+    flies_in_rain: bool = False
+
+
+class DroneHall(Strict):
+    place_id: str = Field(min_length=1, description="a place of kind community_hall")
+    landing: LatLon
+
+
+class Corridor(Strict):
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    from_: str = Field(alias="from", min_length=1, description="'base' or a hall's place_id")
+    to: str = Field(min_length=1)
+    altitude_m: float = Field(gt=0, le=150, description="metres above ground")
+    path: list[tuple[float, float]] = Field(min_length=2, description="[lat, lon] points from 'from' to 'to'")
+
+
+class NoFly(Strict):
+    name: str = Field(min_length=1)
+    polygon: list[tuple[float, float]] = Field(min_length=3, description="[lat, lon] corners")
+
+
+class Drones(Strict):
+    """Drone delivery: the base, the drones, the halls they land at, corridors, no-fly zones."""
+
+    base: Place
+    fleet: list[Drone] = Field(min_length=1)
+    halls: list[DroneHall] = Field(min_length=1)
+    corridors: list[Corridor] = Field(min_length=1)
+    no_fly: list[NoFly] = []
+
+
 class TravelTime(Strict):
     model: Literal["straight_line", "osm"] = "straight_line"
     profile: Literal["urban", "rural", "mountain"] = "rural"
@@ -168,6 +208,7 @@ class TenantConfig(Strict):
     operators: list[Operator] = Field(min_length=1)
     travel_time: TravelTime = TravelTime()
     shopping: Shopping | None = None
+    drones: Drones | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -285,6 +326,8 @@ def _semantic_problems(cfg: TenantConfig, base_dir: Path | None) -> list[str]:
             unique("seller", sel.id, f"shopping.sellers[{i}]")
             if sel.place_id is not None and cfg.place(sel.place_id) is None:
                 problems.append(f"shopping.sellers[{i}].place_id: unknown place {sel.place_id!r}")
+    if cfg.drones is not None:
+        problems += _airspace_problems(cfg, cfg.drones)
     for i, r in enumerate(cfg.fares.reduced):
         if r.yen > cfg.fares.standard_yen:
             problems.append(f"fares.reduced[{i}].yen: must not exceed standard_yen")
@@ -302,6 +345,48 @@ def _semantic_problems(cfg: TenantConfig, base_dir: Path | None) -> list[str]:
                 problems.append("travel_time.file: must be .osm, .osm.bz2 or .osm.pbf")
     if not any(h is not None for h in cfg.service_hours.values()):
         problems.append("service_hours: at least one weekday needs hours")
+    return problems
+
+
+def _airspace_problems(cfg: TenantConfig, dr: Drones) -> list[str]:
+    from routing.airspace import Corridor as Path_
+    from routing.airspace import NoFlyZone, crossed_zones, flight_range_m
+    from routing.geo import Point as GeoPoint
+    from routing.geo import haversine_m
+
+    problems: list[str] = []
+    ends = {"base": GeoPoint(dr.base.lat, dr.base.lon)}
+    for i, h in enumerate(dr.halls):
+        place = cfg.place(h.place_id)
+        if place is None or place.kind != "community_hall":
+            problems.append(f"drones.halls[{i}].place_id: {h.place_id!r} is not a community_hall in places")
+        ends[h.place_id] = GeoPoint(h.landing.lat, h.landing.lon)
+    zones = [NoFlyZone(z.name, tuple(GeoPoint(a, b) for a, b in z.polygon)) for z in dr.no_fly]
+    for i, z in enumerate(zones):
+        if not z.polygon().is_valid:
+            problems.append(f"drones.no_fly[{i}].polygon: edges cross each other (list corners in order)")
+    best_range = max(flight_range_m(d.cruise_speed_ms, d.endurance_min, d.reserve_min) for d in dr.fleet)
+    seen: set[str] = set()
+    for i, c in enumerate(dr.corridors):
+        where = f"drones.corridors[{i}]"
+        if c.id in seen:
+            problems.append(f"{where}.id: {c.id!r} is already used")
+        seen.add(c.id)
+        path = tuple(GeoPoint(a, b) for a, b in c.path)
+        for end, field, point in ((c.from_, "from", path[0]), (c.to, "to", path[-1])):
+            if end not in ends:
+                problems.append(f"{where}.{field}: {end!r} is neither 'base' nor a hall in drones.halls")
+            elif haversine_m(ends[end], point) > 30:
+                problems.append(f"{where}.path: must start and end at the landing points of 'from' and 'to'")
+        corridor = Path_(c.id, c.from_, c.to, c.altitude_m, path)
+        crossed = crossed_zones(corridor, zones) if all(z.polygon().is_valid for z in zones) else []
+        if crossed:
+            problems.append(f"{where} ({c.id}): crosses the no-fly zone {', '.join(crossed)}")
+        if 2 * corridor.length_m > best_range:
+            problems.append(
+                f"{where} ({c.id}): {corridor.length_m / 1000:.1f} km each way exceeds every drone's range "
+                f"with its reserve ({best_range / 1000:.1f} km in all)"
+            )
     return problems
 
 

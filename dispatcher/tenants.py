@@ -17,7 +17,7 @@ def sync_tenant(session: Session, cfg: TenantConfig, now: datetime, actor: str =
 
     Vehicles missing from the file are deactivated, never deleted: past rides refer to them.
     """
-    data = cfg.model_dump(mode="json")
+    data = cfg.model_dump(mode="json", by_alias=True)
     tenant = session.get(Tenant, cfg.id)
     if tenant is None:
         tenant = Tenant(

@@ -79,7 +79,8 @@ def generate_requests(
         else:
             book_at = start + timedelta(minutes=rng.uniform(0, 420))
             pickup = book_at + timedelta(minutes=rng.uniform(20, 60))
-        pickup = pickup.replace(second=0, microsecond=0)
+        # the last pickups of the day leave time for the longest ride before closing
+        pickup = min(pickup, start + timedelta(hours=7, minutes=30)).replace(second=0, microsecond=0)
         home = {"lat": res["home"]["lat"], "lon": res["home"]["lon"]}
         to_place = rng.random() >= 0.33
         origin, dest = (home, {"place_id": place["id"]}) if to_place else ({"place_id": place["id"]}, home)

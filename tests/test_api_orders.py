@@ -21,14 +21,18 @@ def member_household(ctx: Dispatcher, member: bool = True) -> int:
 
 
 def order(client: TestClient, headers: dict[str, str], body: dict, key: str | None = None):  # type: ignore[no-untyped-def,type-arg]
-    return client.post("/api/v1/orders", json=body, headers={**headers, "Idempotency-Key": key or str(uuid.uuid4())})
+    return client.post(
+        "/api/v1/orders", json=body, headers={**headers, "Idempotency-Key": key or str(uuid.uuid4())}
+    )
 
 
 def counts(ctx: Dispatcher) -> tuple[int, int, int]:
     with Session(ctx.engine) as s:
-        return (s.exec(select(func.count()).select_from(ShopOrder)).one(),
-                s.exec(select(func.count()).select_from(OrderLine)).one(),
-                s.exec(select(func.count()).select_from(Event)).one())
+        return (
+            s.exec(select(func.count()).select_from(ShopOrder)).one(),
+            s.exec(select(func.count()).select_from(OrderLine)).one(),
+            s.exec(select(func.count()).select_from(Event)).one(),
+        )
 
 
 def test_catalogue_has_the_demo_range(client: TestClient, operator: dict[str, str]) -> None:
@@ -39,12 +43,15 @@ def test_catalogue_has_the_demo_range(client: TestClient, operator: dict[str, st
     assert fruit and {i["category"] for i in fruit} == {"果物"}
 
 
-def test_order_before_cutoff_totals_and_idempotency(client: TestClient, operator: dict[str, str],
-                                                     ctx: Dispatcher) -> None:
+def test_order_before_cutoff_totals_and_idempotency(
+    client: TestClient, operator: dict[str, str], ctx: Dispatcher
+) -> None:
     items = client.get("/api/v1/catalog", headers=operator).json()
     a, b = items[0], items[5]
-    body = {"household_id": member_household(ctx), "lines": [{"product_id": a["id"], "quantity": 2},
-                                                            {"product_id": b["id"], "quantity": 1}]}
+    body = {
+        "household_id": member_household(ctx),
+        "lines": [{"product_id": a["id"], "quantity": 2}, {"product_id": b["id"], "quantity": 1}],
+    }
     r = order(client, operator, body, key="o-1")
     assert r.status_code == 201, r.text
     o = r.json()
@@ -55,7 +62,9 @@ def test_order_before_cutoff_totals_and_idempotency(client: TestClient, operator
     assert again.json()["id"] == o["id"] and again.headers["Idempotent-Replayed"] == "true"
     other = order(client, operator, {**body, "lines": [{"product_id": a["id"], "quantity": 3}]}, key="o-1")
     assert other.status_code == 422
-    listed = client.get("/api/v1/orders", params={"date": DAY_START.date().isoformat()}, headers=operator).json()
+    listed = client.get(
+        "/api/v1/orders", params={"date": DAY_START.date().isoformat()}, headers=operator
+    ).json()
     assert [x["id"] for x in listed] == [o["id"]]
     assert client.get(f"/api/v1/orders/{o['id']}", headers=operator).json()["lines"][0]["quantity"] == 2
 
@@ -79,36 +88,48 @@ def test_after_cutoff_order_and_cancel_are_refused_and_nothing_changes(
     assert client.get(f"/api/v1/orders/{placed['id']}", headers=operator).json()["status"] == "placed"
 
 
-def test_saturday_evening_order_points_to_monday(client: TestClient, operator: dict[str, str],
-                                                  ctx: Dispatcher, clock: SimClock) -> None:
+def test_saturday_evening_order_points_to_monday(
+    client: TestClient, operator: dict[str, str], ctx: Dispatcher, clock: SimClock
+) -> None:
     item = client.get("/api/v1/catalog", headers=operator).json()[0]
     clock.set(DAY_START.replace(day=28, hour=15))  # Saturday afternoon; no delivery on Sunday
     operator = token_headers(client, "ina-demo-operator")  # a new shift, a new sign-in
-    r = order(client, operator, {"household_id": member_household(ctx),
-                                 "lines": [{"product_id": item["id"], "quantity": 1}]})
+    r = order(
+        client,
+        operator,
+        {"household_id": member_household(ctx), "lines": [{"product_id": item["id"], "quantity": 1}]},
+    )
     assert r.status_code == 409 and r.json()["next_delivery_date"] == "2026-11-30"
 
 
 def test_cancel_before_cutoff(client: TestClient, operator: dict[str, str], ctx: Dispatcher) -> None:
     item = client.get("/api/v1/catalog", headers=operator).json()[0]
-    o = order(client, operator, {"household_id": member_household(ctx),
-                                 "lines": [{"product_id": item["id"], "quantity": 1}]}).json()
+    o = order(
+        client,
+        operator,
+        {"household_id": member_household(ctx), "lines": [{"product_id": item["id"], "quantity": 1}]},
+    ).json()
     r = client.post(f"/api/v1/orders/{o['id']}/cancel", headers=operator)
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     assert client.post(f"/api/v1/orders/{o['id']}/cancel", headers=operator).status_code == 409
 
 
-def test_bad_orders_name_the_field_and_store_nothing(client: TestClient, operator: dict[str, str],
-                                                     ctx: Dispatcher) -> None:
+def test_bad_orders_name_the_field_and_store_nothing(
+    client: TestClient, operator: dict[str, str], ctx: Dispatcher
+) -> None:
     item = client.get("/api/v1/catalog", headers=operator).json()[0]
     line = [{"product_id": item["id"], "quantity": 1}]
     cases = {
         "household_id": {"household_id": 999_999, "lines": line},
         "household_id ": {"household_id": member_household(ctx, member=False), "lines": line},
-        "lines[0].product_id": {"household_id": member_household(ctx), "lines": [{"product_id": 999_999,
-                                                                                   "quantity": 1}]},
-        "lines[0].quantity": {"household_id": member_household(ctx), "lines": [{"product_id": item["id"],
-                                                                                 "quantity": 0}]},
+        "lines[0].product_id": {
+            "household_id": member_household(ctx),
+            "lines": [{"product_id": 999_999, "quantity": 1}],
+        },
+        "lines[0].quantity": {
+            "household_id": member_household(ctx),
+            "lines": [{"product_id": item["id"], "quantity": 0}],
+        },
         "lines": {"household_id": member_household(ctx), "lines": []},
     }
     before = counts(ctx)
@@ -118,3 +139,11 @@ def test_bad_orders_name_the_field_and_store_nothing(client: TestClient, operato
         assert field.strip() in [e["field"] for e in r.json()["errors"]], (field, r.json())
     assert client.post("/api/v1/orders", json=cases["lines"], headers=operator).status_code == 422
     assert counts(ctx) == before
+
+
+def test_every_demo_household_belongs_to_a_hall(ctx: Dispatcher) -> None:
+    cfg = ctx.config("ina-demo")
+    halls = {p.id for p in cfg.places if p.kind == "community_hall"}
+    with Session(ctx.engine) as s:
+        households = s.exec(select(Household)).all()
+    assert households and all(h.hall_id in halls for h in households)

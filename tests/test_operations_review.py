@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -200,3 +201,31 @@ def test_a_remembered_plan_is_reused_only_when_nobody_else_changed_anything(
     booking(2)
     assert len(loads) == 2  # the other process changed something: reloaded
     verify_plan(ctx, "ina-demo", DAY)
+
+
+def test_only_riders_on_board_with_broken_promises_are_relaxed() -> None:
+    from dispatcher.plan import GRACE_S, relax_broken_promises
+    from routing.schedule import OnBoard, check
+    from routing.traveltime import LazyMatrix
+
+    travel = LazyMatrix(lambda a, b: abs(a.lat - b.lat) * 100_000, [])
+    for k in range(4):
+        travel.add(__import__("routing.geo", fromlist=["Point"]).Point(35.0 + 0.01 * k, 138.0))
+    late = OnBoard(1, ride_start=0.0, max_ride=600.0)  # on board since 0 s, may ride 600 s
+    fine = OnBoard(2, ride_start=0.0, max_ride=10_000.0)
+    vs = VehicleState(0, 0, 1000.0, 0, 50_000.0, not_before=1000.0, onboard=(late, fine))
+    stops = [
+        Stop(1, "dropoff", 2, 0, 1500.0),
+        Stop(2, "dropoff", 3, 0, 9000.0),
+        Stop(3, "pickup", 1, 0, 1200.0),
+        Stop(3, "dropoff", 2, 0, 9000.0),
+    ]
+    assert not check(vs, stops, travel).feasible
+    vs2, stops2 = relax_broken_promises(vs, stops, travel)
+    soonest = 1000.0 + 2000.0  # 0.02 degrees at 100 km per degree
+    assert stops2[0].latest == pytest.approx(soonest + GRACE_S)
+    assert vs2.onboard[0].ride_start + vs2.onboard[0].max_ride == pytest.approx(soonest + GRACE_S)
+    assert stops2[1:] == stops[1:] and vs2.onboard[1] == fine  # promises still keepable stay
+    # the waiting rider's pickup (window ends 1200 s, unreachable) stays strict: still infeasible
+    assert not check(vs2, stops2, travel).feasible
+    assert check(vs2, stops2[:2], travel).feasible
