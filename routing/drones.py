@@ -1,0 +1,260 @@
+"""Drone delivery flights: packing the day's orders into flights along the corridor graph, putting
+the flights on drones, and exporting each flight as a QGroundControl `.plan` mission.
+
+A flight starts at the base, follows corridors to one hall or to several halls on one branch
+(landing at each to unload), and returns the same way. Orders that cannot fly — heavier than any
+drone's payload, at a hall without a corridor, on a no-go weather day, or when no drone has time
+before the deadline — are listed for the ground with the reason.
+
+Units: weights kg, distances m, speeds m/s, times seconds since local midnight (plans) or minutes
+(drone specs, as in the tenant file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from routing.airspace import Corridor, NoFlyZone
+from routing.geo import Point
+
+LANDING_S = 180.0  # seconds on the ground at a hall: land, unload, take off
+
+
+@dataclass(frozen=True)
+class DroneSpec:
+    id: str
+    payload_kg: float
+    cruise_speed_ms: float
+    endurance_min: float
+    reserve_min: float
+    turnaround_min: float
+    can_fly: bool = True  # go/no-go for the day's weather
+
+    def max_flight_s(self) -> float:
+        return 60.0 * (self.endurance_min - self.reserve_min)
+
+
+@dataclass(frozen=True)
+class Parcel:
+    order_id: int
+    hall: str
+    weight_kg: float
+
+
+@dataclass
+class Flight:
+    """One sortie: base -> halls (in order) -> base."""
+
+    id: int
+    drone: str
+    depart_s: float
+    return_s: float
+    halls: list[str]
+    parcels: list[Parcel]
+    distance_m: float
+    arrivals_s: dict[str, float] = field(default_factory=dict)  # hall -> landing time
+
+    @property
+    def payload_kg(self) -> float:
+        return sum(p.weight_kg for p in self.parcels)
+
+
+@dataclass
+class DeliveryPlan:
+    flights: list[Flight]
+    ground: list[tuple[Parcel, str]]  # (parcel, reason it goes by ground)
+
+
+def branch_path(graph: nx.Graph, hall: str) -> list[str] | None:
+    """Nodes from the base to the hall along the shortest corridor path (None: unreachable)."""
+    try:
+        return nx.shortest_path(graph, "base", hall, weight="length_m")
+    except (nx.NetworkXNoPath, nx.NodeNotFound):
+        return None
+
+
+def _distance(graph: nx.Graph, path: Sequence[str]) -> float:
+    return sum(graph[a][b]["length_m"] for a, b in zip(path, path[1:], strict=False))
+
+
+def plan_flights(
+    parcels: Sequence[Parcel],
+    drones: Sequence[DroneSpec],
+    graph: nx.Graph,
+    start_s: float,
+    deadline_s: float,
+    no_go_reason: str = "",
+) -> DeliveryPlan:
+    """Pack parcels into flights and schedule them on the drones (largest loads and farthest
+    halls first, each flight on the drone free earliest that can carry it)."""
+    ground: list[tuple[Parcel, str]] = []
+    flyable = [d for d in drones if d.can_fly]
+    if no_go_reason or not flyable:
+        return DeliveryPlan([], [(p, no_go_reason or "no drone may fly today") for p in parcels])
+    max_payload = max(d.payload_kg for d in flyable)
+    small_payload = min(d.payload_kg for d in flyable)
+    paths: dict[str, list[str] | None] = {}
+    by_hall: dict[str, list[Parcel]] = {}
+    for p in parcels:
+        if p.hall not in paths:
+            paths[p.hall] = branch_path(graph, p.hall)
+        if paths[p.hall] is None:
+            ground.append((p, "no corridor reaches this hall"))
+        elif p.weight_kg > max_payload:
+            ground.append((p, f"{p.weight_kg:.1f} kg is more than any drone carries ({max_payload:.1f} kg)"))
+        else:
+            by_hall.setdefault(p.hall, []).append(p)
+    # loads: a flight's parcels go to the halls on one branch, the farthest hall last
+    loads: list[tuple[list[str], list[Parcel]]] = []
+    remaining = {h: sorted(ps, key=lambda p: -p.weight_kg) for h, ps in by_hall.items()}
+    for hall in sorted(remaining, key=lambda h: -_distance(graph, paths[h])):  # type: ignore[arg-type]
+        while remaining[hall]:
+            branch = [n for n in paths[hall] if n != "base"]  # type: ignore[union-attr]
+            load: list[Parcel] = []
+            # pack for the smallest drone so any drone can take the load; a parcel only the
+            # larger drones carry makes a load of the larger size
+            space = small_payload if remaining[hall][0].weight_kg <= small_payload else max_payload
+            for h in reversed(branch):  # the far hall first, then halls on the way
+                for p in list(remaining.get(h, [])):
+                    if p.weight_kg <= space + 1e-9:
+                        load.append(p)
+                        space -= p.weight_kg
+                        remaining[h].remove(p)
+            stops = [h for h in branch if any(p.hall == h for p in load)]
+            loads.append((stops, load))
+    # schedule loads on drones
+    free_at = {d.id: start_s for d in flyable}
+    flights: list[Flight] = []
+    for stops, load in sorted(loads, key=lambda sl: -sum(p.weight_kg for p in sl[1])):
+        far = stops[-1]
+        path = paths[far]
+        assert path is not None
+        distance = 2 * _distance(graph, path)
+        weight = sum(p.weight_kg for p in load)
+        best = None
+        for d in flyable:
+            flight_s = distance / d.cruise_speed_ms + LANDING_S * len(stops)
+            if d.payload_kg + 1e-9 < weight or flight_s > d.max_flight_s():
+                continue
+            depart = free_at[d.id]
+            if depart + flight_s > deadline_s:
+                continue
+            if best is None or depart + flight_s < best[0]:
+                best = (depart + flight_s, d, depart, flight_s)
+        if best is None:
+            reason = (
+                "no drone can fly it before the deadline"
+                if any(d.payload_kg >= weight for d in flyable)
+                else "too heavy together"
+            )
+            ground.extend((p, reason) for p in load)
+            continue
+        end, d, depart, flight_s = best
+        arrivals, t, prev = {}, depart, "base"
+        for h in stops:
+            leg = _distance(graph, nx.shortest_path(graph, prev, h, weight="length_m"))
+            t += leg / d.cruise_speed_ms
+            arrivals[h] = t
+            t += LANDING_S
+            prev = h
+        flights.append(Flight(len(flights) + 1, d.id, depart, end, stops, load, distance, arrivals))
+        free_at[d.id] = end + 60.0 * d.turnaround_min
+    flights.sort(key=lambda f: (f.depart_s, f.drone))
+    for k, f in enumerate(flights, start=1):
+        f.id = k
+    return DeliveryPlan(flights, ground)
+
+
+def _legs(graph: nx.Graph, nodes: Sequence[str]) -> list[tuple[list[Point], float]]:
+    """Waypoints and altitude of each corridor between consecutive nodes, oriented a -> b."""
+    legs = []
+    for a, b in zip(nodes, nodes[1:], strict=False):
+        path = nx.shortest_path(graph, a, b, weight="length_m")
+        for u, v in zip(path, path[1:], strict=False):
+            c: Corridor = graph[u][v]["corridor"]
+            points = list(c.path) if c.a == u else list(reversed(c.path))
+            legs.append((points, c.altitude_m))
+    return legs
+
+
+def _item(
+    seq: int, command: int, point: Point, alt: float, params: Sequence[float] = (0, 0, 0, 0)
+) -> dict[str, Any]:
+    return {
+        "AMSLAltAboveTerrain": None,
+        "Altitude": alt,
+        "AltitudeMode": 1,
+        "autoContinue": True,
+        "command": command,
+        "doJumpId": seq,
+        "frame": 3,  # MAV_FRAME_GLOBAL_RELATIVE_ALT
+        "params": [*params, point.lat, point.lon, alt],
+        "type": "SimpleItem",
+    }
+
+
+MAV_CMD_NAV_WAYPOINT = 16
+MAV_CMD_NAV_LAND = 21
+MAV_CMD_NAV_TAKEOFF = 22
+
+
+def qgc_plan(
+    flight: Flight, graph: nx.Graph, base: Point, zones: Sequence[NoFlyZone], cruise_speed_ms: float
+) -> dict[str, Any]:
+    """The flight as a QGroundControl `.plan` (JSON): for every leg take off, fly the corridor's
+    waypoints at its altitude, land; no-fly zones as exclusion polygons of the geofence."""
+    nodes = ["base", *flight.halls, *reversed(flight.halls[:-1]), "base"]
+    items: list[dict[str, Any]] = []
+    for a, b in zip(nodes, nodes[1:], strict=False):
+        legs = _legs(graph, [a, b])
+        first = legs[0][0][0]
+        alt = legs[0][1]
+        items.append(_item(len(items) + 1, MAV_CMD_NAV_TAKEOFF, first, alt))
+        for points, altitude in legs:
+            for p in points[1:-1]:
+                items.append(_item(len(items) + 1, MAV_CMD_NAV_WAYPOINT, p, altitude))
+        last = legs[-1][0][-1]
+        items.append(_item(len(items) + 1, MAV_CMD_NAV_LAND, last, 0.0))
+    return {
+        "fileType": "Plan",
+        "version": 1,
+        "groundStation": "Noriai",
+        "mission": {
+            "cruiseSpeed": cruise_speed_ms,
+            "firmwareType": 12,  # PX4
+            "globalPlanAltitudeMode": 1,
+            "hoverSpeed": 5,
+            "items": items,
+            "plannedHomePosition": [base.lat, base.lon, 0],
+            "vehicleType": 2,  # multirotor
+            "version": 2,
+        },
+        "geoFence": {
+            "circles": [],
+            "polygons": [
+                {"inclusion": False, "polygon": [[p.lat, p.lon] for p in z.corners], "version": 1}
+                for z in zones
+            ],
+            "version": 2,
+        },
+        "rallyPoints": {"points": [], "version": 2},
+    }
+
+
+def geojson(flight: Flight, graph: nx.Graph) -> dict[str, Any]:
+    """The flight's path as a GeoJSON Feature (LineString, lon/lat order) for maps."""
+    nodes = ["base", *flight.halls, *reversed(flight.halls[:-1]), "base"]
+    coords: list[list[float]] = []
+    for points, _alt in _legs(graph, nodes):
+        for p in points:
+            if not coords or coords[-1] != [p.lon, p.lat]:
+                coords.append([p.lon, p.lat])
+    return {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": coords},
+        "properties": {"flight": flight.id, "drone": flight.drone, "halls": flight.halls},
+    }
