@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from api import problems
-from api.routes import auth, directory, rides, shopping, vehicles
+from api.routes import auth, delivery, directory, rides, shopping, vehicles
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
 from dispatcher.db import make_engine, migrate, session_scope
@@ -78,7 +78,7 @@ def create_app(
     )
     app.state.ctx = ctx or build_dispatcher(settings, clock)
     problems.install(app)
-    for r in (auth.router, directory.router, vehicles.router, rides.router, shopping.router):
+    for r in (auth.router, directory.router, vehicles.router, rides.router, shopping.router, delivery.router):
         app.include_router(r)
 
     @app.get("/healthz", tags=["service"], summary="Liveness: the API answers and the database is reachable")

@@ -188,6 +188,26 @@ def cmd_bench_scale(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_delivery_plan(args: argparse.Namespace, settings: Settings) -> int:
+    from dispatcher.delivery import plan_delivery
+    from dispatcher.errors import DomainError
+
+    ctx = _ctx(settings)
+    tenant = args.tenant or next(iter(ctx.tenant_files))
+    day = (
+        date.fromisoformat(args.date)
+        if args.date
+        else ctx.clock.now().astimezone(ctx.config(tenant).tz).date()
+    )
+    try:
+        summary = plan_delivery(ctx, tenant, day, wind_ms=args.wind, rain=args.rain, actor="user:cli")
+    except DomainError as e:
+        print(e.detail, file=sys.stderr)
+        return 1
+    print(json.dumps(summary, ensure_ascii=False, indent=1))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="noriai", description="Noriai dispatch platform")
     sub = p.add_subparsers(dest="command", required=True)
@@ -224,6 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tenant")
     s.add_argument("--seconds", type=float, default=5.0)
     s.set_defaults(fn=cmd_reoptimize)
+    dl = sub.add_parser("delivery", help="shopping deliveries").add_subparsers(
+        dest="delivery_command", required=True
+    )
+    s = dl.add_parser("plan", help="lock the day's orders and plan flights (after the cut-off)")
+    s.add_argument("--date")
+    s.add_argument("--tenant")
+    s.add_argument("--wind", type=float, default=0.0, help="forecast wind, m/s")
+    s.add_argument("--rain", action="store_true", help="rain forecast")
+    s.set_defaults(fn=cmd_delivery_plan)
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
     s = bench.add_parser(
         "darp", help="solve Cordeau dial-a-ride instances and compare with best-known results"

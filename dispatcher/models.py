@@ -336,6 +336,9 @@ class ShopOrder(SQLModel, table=True):
     created_by: str = ""
     created_at: datetime = ts(nullable=False)
     cancelled_at: datetime | None = ts(nullable=True)
+    delivery_mode: str | None = Field(default=None, max_length=10)  # drone | ground, set by the plan
+    ground_reason: str | None = None
+    flight_id: int | None = None
 
 
 class OrderLine(SQLModel, table=True):
@@ -349,3 +352,27 @@ class OrderLine(SQLModel, table=True):
     unit_price_yen: int
     quantity: int
     unit_weight_g: int
+
+
+class Flight(SQLModel, table=True):
+    """A planned drone sortie of a delivery day. Times UTC; payload grams; distance metres.
+
+    plan: the QGroundControl .plan document; path: GeoJSON Feature of the route."""
+
+    __table_args__ = (Index("ix_flight_tenant_date", "tenant_id", "service_date"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    service_date: date
+    number: int
+    drone: str
+    depart_at: datetime = ts(nullable=False)
+    return_at: datetime = ts(nullable=False)
+    halls: list[str] = js(nullable=False)
+    arrivals: dict[str, str] = js(nullable=False)  # hall -> ISO instant of landing
+    order_ids: list[int] = js(nullable=False)
+    payload_g: int
+    distance_m: float
+    status: str = Field(default="planned", max_length=20)
+    plan: dict[str, Any] = js(nullable=False)
+    path: dict[str, Any] = js(nullable=False)
+    active: bool = True  # False once a newer plan of the day replaced it

@@ -1,0 +1,73 @@
+"""Drone flights, their mission files, pick lists and hand-over lists of a delivery day."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from api.deps import get_ctx, require
+from dispatcher.auth import Principal
+from dispatcher.context import Dispatcher
+from dispatcher.delivery import flight, flight_view, flights, handovers, picklists
+from dispatcher.models import Role
+from dispatcher.timeline import local_date
+
+router = APIRouter(prefix="/api/v1", tags=["delivery"])
+
+
+def _day(ctx: Dispatcher, p: Principal, day: date | None) -> date:
+    return day or local_date(ctx.clock.now(), ctx.config(p.tenant_id).tz)
+
+
+@router.get("/flights", summary="The day's drone flights")
+def list_flights(
+    date_: date | None = Query(None, alias="date"),
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> list[dict[str, object]]:
+    return flights(ctx, p.tenant_id, _day(ctx, p, date_))
+
+
+@router.get("/flights/{flight_id}", summary="One flight: drone, departure, halls, orders, payload, times")
+def get_flight(
+    flight_id: int, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
+) -> dict[str, object]:
+    return flight_view(flight(ctx, p.tenant_id, flight_id), ctx.config(p.tenant_id))
+
+
+@router.get(
+    "/flights/{flight_id}/plan", summary="The flight as a QGroundControl .plan file", response_class=Response
+)
+def get_plan(
+    flight_id: int, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
+) -> Response:
+    f = flight(ctx, p.tenant_id, flight_id)
+    name = f"{f.service_date.isoformat()}-flight{f.number}-{f.drone}.plan"
+    return Response(
+        json.dumps(f.plan, ensure_ascii=False, indent=1),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/handovers", summary="Per hall: households, bags, mode and landing time")
+def get_handovers(
+    date_: date | None = Query(None, alias="date"),
+    hall_id: str | None = Query(None, max_length=64),
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> list[dict[str, object]]:
+    return handovers(ctx, p.tenant_id, _day(ctx, p, date_), hall_id)
+
+
+@router.get("/picklists", summary="Per seller: products and quantities to pick")
+def get_picklists(
+    date_: date | None = Query(None, alias="date"),
+    seller_id: str | None = Query(None, max_length=64),
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> list[dict[str, object]]:
+    return picklists(ctx, p.tenant_id, _day(ctx, p, date_), seller_id)

@@ -1,0 +1,306 @@
+"""The daily delivery plan: after the cut-off, lock the day's orders, fly what can fly, list the
+rest for the ground with reasons, and publish pick lists (per seller) and hand-over lists (per hall).
+
+Runs as `noriai delivery plan --date D` (and, later, as the scheduler's cut-off job). Planning the
+same day again replaces that day's flights; orders keep their lock.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from dispatcher.context import Dispatcher
+from dispatcher.errors import Conflict, NotFound
+from dispatcher.events import record
+from dispatcher.models import Flight, Household, OrderLine, OrderStatus, Product, Seller, ShopOrder
+from dispatcher.shopping import shopping_rules
+from dispatcher.tenant_config import TenantConfig
+from dispatcher.timeline import at_local, from_seconds, iso_local, to_seconds
+from routing.airspace import Corridor, NoFlyZone, corridor_graph
+from routing.drones import DroneSpec, Parcel, geojson, plan_flights, qgc_plan
+from routing.geo import Point
+
+PICKING_MINUTES = 60  # from the cut-off until the goods are at the base
+
+
+def airspace(cfg: TenantConfig, wind_ms: float = 0.0, rain: bool = False):  # type: ignore[no-untyped-def]
+    """(corridor graph, no-fly zones, drones with the day's go/no-go, base point) of a tenant."""
+    dr = cfg.drones
+    if dr is None:
+        raise NotFound(f"{cfg.name} has no drone delivery.")
+    graph = corridor_graph(
+        [Corridor(c.id, c.from_, c.to, c.altitude_m, tuple(Point(*p) for p in c.path)) for c in dr.corridors]
+    )
+    zones = [NoFlyZone(z.name, tuple(Point(*p) for p in z.polygon)) for z in dr.no_fly]
+    drones = [
+        DroneSpec(
+            d.id,
+            d.payload_kg,
+            d.cruise_speed_ms,
+            d.endurance_min,
+            d.reserve_min,
+            d.turnaround_min,
+            can_fly=wind_ms <= d.max_wind_ms and (d.flies_in_rain or not rain),
+        )
+        for d in dr.fleet
+    ]
+    return graph, zones, drones, Point(dr.base.lat, dr.base.lon)
+
+
+def plan_delivery(
+    ctx: Dispatcher,
+    tenant_id: str,
+    day: date,
+    wind_ms: float = 0.0,
+    rain: bool = False,
+    actor: str = "system:delivery",
+) -> dict[str, Any]:
+    """Plan the day's deliveries; returns a summary (flights, orders by drone, orders by ground
+    with their reasons, planning seconds)."""
+    t0 = time.perf_counter()
+    cfg = ctx.config(tenant_id)
+    sh = shopping_rules(cfg)
+    tz = cfg.tz
+    now = ctx.clock.now()
+    cutoff = at_local(day, sh.cutoff, tz)
+    if now < cutoff:
+        raise Conflict(
+            f"Ordering for {day.isoformat()} is open until {sh.cutoff:%H:%M}; plan after the cut-off.",
+            title="Too early to plan",
+            reason="before_cutoff",
+        )
+    graph, zones, drones, base = airspace(cfg, wind_ms, rain)
+    no_go = ""
+    if not any(d.can_fly for d in drones):
+        no_go = f"no-go weather (wind {wind_ms:g} m/s{', rain' if rain else ''}): goods go by ground"
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        orders = list(
+            session.exec(
+                select(ShopOrder).where(
+                    ShopOrder.tenant_id == tenant_id,
+                    ShopOrder.delivery_date == day,
+                    col(ShopOrder.status).in_([OrderStatus.placed.value, OrderStatus.locked.value]),
+                )
+            )
+        )
+        halls = (
+            {
+                h.id: h.hall_id
+                for h in session.exec(
+                    select(Household).where(col(Household.id).in_([o.household_id for o in orders]))
+                )
+            }
+            if orders
+            else {}
+        )
+        for o in orders:
+            if o.status == OrderStatus.placed:
+                o.status = OrderStatus.locked.value
+                record(
+                    session,
+                    tenant_id,
+                    now,
+                    actor,
+                    "order.locked",
+                    "order",
+                    o.id,
+                    before={"status": "placed"},
+                    after={"status": "locked"},
+                )
+        parcels = [Parcel(o.id, halls.get(o.household_id) or "", o.weight_g / 1000.0) for o in orders]  # type: ignore[arg-type]
+        start = to_seconds(cutoff + timedelta(minutes=PICKING_MINUTES), day, tz)
+        deadline = to_seconds(at_local(day, sh.delivery_deadline, tz), day, tz)
+        plan = plan_flights(parcels, drones, graph, start, deadline, no_go_reason=no_go)
+        for old in session.exec(
+            select(Flight).where(
+                Flight.tenant_id == tenant_id, Flight.service_date == day, col(Flight.active).is_(True)
+            )
+        ):
+            old.active = False
+        speeds = {d.id: d.cruise_speed_ms for d in drones}
+        by_order = {o.id: o for o in orders}
+        for f in plan.flights:
+            row = Flight(
+                tenant_id=tenant_id,
+                service_date=day,
+                number=f.id,
+                drone=f.drone,
+                depart_at=from_seconds(f.depart_s, day, tz),
+                return_at=from_seconds(f.return_s, day, tz),
+                halls=f.halls,
+                arrivals={h: from_seconds(t, day, tz).isoformat() for h, t in f.arrivals_s.items()},
+                order_ids=[p.order_id for p in f.parcels],
+                payload_g=int(round(f.payload_kg * 1000)),
+                distance_m=round(f.distance_m, 1),
+                plan=qgc_plan(f, graph, base, zones, speeds[f.drone]),
+                path=geojson(f, graph),
+            )
+            session.add(row)
+            session.flush()
+            for p in f.parcels:
+                o = by_order[p.order_id]
+                o.delivery_mode, o.flight_id, o.ground_reason = "drone", row.id, None
+        for p, reason in plan.ground:
+            o = by_order[p.order_id]
+            o.delivery_mode, o.flight_id, o.ground_reason = "ground", None, reason
+        summary = {
+            "date": day.isoformat(),
+            "flights": len(plan.flights),
+            "orders": len(orders),
+            "by_drone": sum(len(f.parcels) for f in plan.flights),
+            "by_ground": len(plan.ground),
+            "ground_reasons": sorted({r for _, r in plan.ground}),
+            "weather": {"wind_ms": wind_ms, "rain": rain},
+        }
+        record(session, tenant_id, now, actor, "delivery.planned", "delivery", day.isoformat(), after=summary)
+        session.commit()
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    return summary
+
+
+def flight_view(f: Flight, cfg: TenantConfig) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "date": f.service_date.isoformat(),
+        "number": f.number,
+        "drone": f.drone,
+        "departure": iso_local(f.depart_at, cfg.tz),
+        "return": iso_local(f.return_at, cfg.tz),
+        "halls": f.halls,
+        "arrivals": f.arrivals,
+        "orders": f.order_ids,
+        "payload_kg": f.payload_g / 1000,
+        "distance_km": round(f.distance_m / 1000, 2),
+        "status": f.status,
+    }
+
+
+def flights(ctx: Dispatcher, tenant_id: str, day: date) -> list[dict[str, Any]]:
+    cfg = ctx.config(tenant_id)
+    with Session(ctx.engine) as s:
+        rows = s.exec(
+            select(Flight)
+            .where(Flight.tenant_id == tenant_id, Flight.service_date == day, col(Flight.active).is_(True))
+            .order_by(col(Flight.number))
+        )
+        return [flight_view(f, cfg) for f in rows]
+
+
+def flight(ctx: Dispatcher, tenant_id: str, flight_id: int) -> Flight:
+    with Session(ctx.engine) as s:
+        f = s.get(Flight, flight_id)
+    if f is None or f.tenant_id != tenant_id:
+        raise NotFound(f"No flight {flight_id}.")
+    return f
+
+
+def picklists(ctx: Dispatcher, tenant_id: str, day: date, seller_key: str | None) -> list[dict[str, Any]]:
+    """Per seller: each product with its total quantity and the orders it goes to."""
+    with Session(ctx.engine) as s:
+        sellers = {x.id: x for x in s.exec(select(Seller).where(Seller.tenant_id == tenant_id))}
+        orders = {
+            o.id: o
+            for o in s.exec(
+                select(ShopOrder).where(
+                    ShopOrder.tenant_id == tenant_id,
+                    ShopOrder.delivery_date == day,
+                    ShopOrder.status != OrderStatus.cancelled.value,
+                )
+            )
+        }
+        lines = (
+            s.exec(
+                select(OrderLine, Product)
+                .join(Product, OrderLine.product_id == Product.id)
+                .where(col(OrderLine.order_id).in_(list(orders)))
+            ).all()
+            if orders
+            else []
+        )
+    out: dict[int, dict[str, Any]] = {}
+    for line, product in lines:
+        seller = sellers[product.seller_id]
+        if seller_key and seller.key != seller_key:
+            continue
+        sheet = out.setdefault(
+            seller.id, {"seller": seller.key, "name": seller.name, "date": day.isoformat(), "items": {}}
+        )  # type: ignore[arg-type]
+        item = sheet["items"].setdefault(
+            product.id, {"product_id": product.id, "name": line.name, "quantity": 0, "orders": []}
+        )
+        item["quantity"] += line.quantity
+        item["orders"].append({"order_id": line.order_id, "quantity": line.quantity})
+    return [
+        {**sheet, "items": sorted(sheet["items"].values(), key=lambda i: i["name"])} for sheet in out.values()
+    ]
+
+
+def handovers(ctx: Dispatcher, tenant_id: str, day: date, hall_id: str | None) -> list[dict[str, Any]]:
+    """Per hall: which household gets which bags, how they come and when they land."""
+    cfg = ctx.config(tenant_id)
+    with Session(ctx.engine) as s:
+        orders = list(
+            s.exec(
+                select(ShopOrder)
+                .where(
+                    ShopOrder.tenant_id == tenant_id,
+                    ShopOrder.delivery_date == day,
+                    ShopOrder.status != OrderStatus.cancelled.value,
+                )
+                .order_by(col(ShopOrder.id))
+            )
+        )
+        households = (
+            {
+                h.id: h
+                for h in s.exec(
+                    select(Household).where(col(Household.id).in_([o.household_id for o in orders]))
+                )
+            }
+            if orders
+            else {}
+        )
+        fl = {
+            f.id: f
+            for f in s.exec(
+                select(Flight).where(col(Flight.id).in_([o.flight_id for o in orders if o.flight_id]))
+            )
+        }
+        lines: dict[int, list[OrderLine]] = {}
+        for line in s.exec(select(OrderLine).where(col(OrderLine.order_id).in_([o.id for o in orders]))):
+            lines.setdefault(line.order_id, []).append(line)
+    halls: dict[str, dict[str, Any]] = {}
+    for o in orders:
+        hh = households[o.household_id]
+        if hall_id and hh.hall_id != hall_id:
+            continue
+        place = cfg.place(hh.hall_id or "")
+        sheet = halls.setdefault(
+            hh.hall_id or "-",
+            {
+                "hall_id": hh.hall_id,
+                "hall": place.name if place else None,
+                "date": day.isoformat(),
+                "deliveries": [],
+            },
+        )
+        f = fl.get(o.flight_id or 0)
+        sheet["deliveries"].append(
+            {
+                "order_id": o.id,
+                "household_id": hh.id,
+                "address": hh.address,
+                "phone": hh.phone,
+                "items": [{"name": x.name, "quantity": x.quantity} for x in lines.get(o.id, [])],
+                "weight_kg": o.weight_g / 1000,
+                "mode": o.delivery_mode,
+                "ground_reason": o.ground_reason,
+                "arrives": f.arrivals.get(hh.hall_id or "") if f else None,
+                "status": o.status,
+            }
+        )
+    return list(halls.values())

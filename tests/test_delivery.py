@@ -1,0 +1,116 @@
+"""The delivery day on SQLite and PostgreSQL: 60 orders, the cut-off, flights, pick lists,
+hand-over lists and mission files through the API."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+
+from fastapi.testclient import TestClient
+from shapely.geometry import LineString
+from sqlmodel import Session, select
+
+from dispatcher.clock import SimClock
+from dispatcher.context import Dispatcher
+from dispatcher.delivery import airspace, plan_delivery
+from dispatcher.models import Household, Membership, ShopOrder
+from routing.drones import LANDING_S
+from tests.conftest import DAY_START
+
+DAY = DAY_START.date()
+
+
+def place_orders(
+    client: TestClient, operator: dict[str, str], ctx: Dispatcher, n: int, seed: int
+) -> list[int]:
+    rng = random.Random(seed)
+    cfg = ctx.config("ina-demo")
+    drone_halls = {h.place_id for h in cfg.drones.halls}  # type: ignore[union-attr]
+    with Session(ctx.engine) as s:
+        members = {m.household_id for m in s.exec(select(Membership))}
+        households = [h for h in s.exec(select(Household).order_by(Household.id)) if h.id in members]
+    valley = [h for h in households if h.hall_id in drone_halls]
+    others = [h for h in households if h.hall_id not in drone_halls]
+    items = [i for i in client.get("/api/v1/catalog", headers=operator).json() if i["weight_g"] <= 1500]
+    ids = []
+    for k in range(n):
+        hh = rng.choice(valley if k % 10 else others)  # most orders from the drone valley
+        lines = [{"product_id": it["id"], "quantity": 1} for it in rng.sample(items, rng.randint(1, 3))]
+        r = client.post(
+            "/api/v1/orders",
+            json={"household_id": hh.id, "lines": lines},
+            headers={**operator, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    return ids
+
+
+def test_delivery_day(client: TestClient, operator: dict[str, str], ctx: Dispatcher, clock: SimClock) -> None:
+    ids = place_orders(client, operator, ctx, 60, seed=4)
+    early = client.get("/api/v1/flights", params={"date": DAY.isoformat()}, headers=operator).json()
+    assert early == []
+    clock.set(DAY_START.replace(hour=11, minute=5))
+    summary = plan_delivery(ctx, "ina-demo", DAY)
+    assert summary["orders"] == 60 and summary["by_drone"] + summary["by_ground"] == 60
+    assert summary["by_drone"] >= 45 and summary["seconds"] < 10
+    cfg = ctx.config("ina-demo")
+    graph, zones, drones, base = airspace(cfg)
+    specs = {d.id: d for d in drones}
+    flights = client.get("/api/v1/flights", params={"date": DAY.isoformat()}, headers=operator).json()
+    assert len(flights) == summary["flights"]
+    flown = set()
+    for f in flights:
+        d = specs[f["drone"]]
+        assert f["payload_kg"] <= d.payload_kg
+        minutes = f["distance_km"] * 1000 / d.cruise_speed_ms / 60 + LANDING_S / 60 * len(f["halls"])
+        assert minutes <= d.endurance_min - d.reserve_min + 0.01
+        assert f["return"] <= "2026-11-24T17:00:00+09:00"
+        flown |= set(f["orders"])
+        doc = json.loads(client.get(f"/api/v1/flights/{f['id']}/plan", headers=operator).content)
+        cmds = [i["command"] for i in doc["mission"]["items"]]
+        assert cmds[0] == 22 and cmds[-1] == 21 and set(cmds) <= {16, 21, 22}
+        assert doc["geoFence"]["polygons"]
+        path = LineString([(i["params"][5], i["params"][4]) for i in doc["mission"]["items"]])
+        assert not any(path.intersects(z.polygon()) for z in zones)
+    with Session(ctx.engine) as s:
+        orders = s.exec(select(ShopOrder).where(ShopOrder.delivery_date == DAY)).all()
+    assert {o.id for o in orders} == set(ids) and all(o.status == "locked" for o in orders)
+    assert {o.id for o in orders if o.delivery_mode == "drone"} == flown
+    assert all(o.ground_reason for o in orders if o.delivery_mode == "ground")
+    # pick lists: every ordered unit once; hand-over lists: every order once under its hall
+    picks = client.get("/api/v1/picklists", params={"date": DAY.isoformat()}, headers=operator).json()
+    ordered = sum(
+        x["quantity"]
+        for o in ids
+        for x in client.get(f"/api/v1/orders/{o}", headers=operator).json()["lines"]
+    )
+    assert sum(i["quantity"] for sheet in picks for i in sheet["items"]) == ordered
+    hand = client.get("/api/v1/handovers", params={"date": DAY.isoformat()}, headers=operator).json()
+    assert sorted(d["order_id"] for sheet in hand for d in sheet["deliveries"]) == sorted(ids)
+    for sheet in hand:
+        for d in sheet["deliveries"]:
+            assert d["mode"] in ("drone", "ground")
+            if d["mode"] == "drone":
+                assert d["arrives"] and d["arrives"] <= "2026-11-24T08:00:00+00:00"  # 17:00 JST
+    # planning again replaces the day's flights instead of adding to them
+    plan_delivery(ctx, "ina-demo", DAY)
+    assert len(
+        client.get("/api/v1/flights", params={"date": DAY.isoformat()}, headers=operator).json()
+    ) == len(flights)
+
+
+def test_no_go_weather_and_planning_before_the_cutoff(
+    client: TestClient, operator: dict[str, str], ctx: Dispatcher, clock: SimClock
+) -> None:
+    place_orders(client, operator, ctx, 8, seed=5)
+    try:
+        plan_delivery(ctx, "ina-demo", DAY)
+        raise AssertionError("planned before the cut-off")
+    except Exception as e:  # noqa: BLE001
+        assert getattr(e, "status", None) == 409 and "11:00" in str(e)
+    clock.set(DAY_START.replace(hour=11, minute=1))
+    summary = plan_delivery(ctx, "ina-demo", DAY, wind_ms=15.0, rain=True)
+    assert summary["flights"] == 0 and summary["by_ground"] == 8
+    assert summary["ground_reasons"] == ["no-go weather (wind 15 m/s, rain): goods go by ground"]
