@@ -23,6 +23,7 @@ from dispatcher.errors import Conflict, DomainError, InvalidRequest, field_error
 from dispatcher.events import record
 from dispatcher.models import Resident, Ride, RideStatus, Vehicle
 from dispatcher.plan import (
+    PlanState,
     Problem,
     apply_route,
     live_problem,
@@ -308,6 +309,50 @@ def _alternatives(
     return found
 
 
+def commit_insertion(
+    session: Session,
+    cfg: TenantConfig,
+    day: date,
+    state: PlanState,
+    problem: Problem,
+    ins: Insertion,
+    ride: Ride,
+    now: datetime,
+    actor: str,
+) -> None:
+    """Store an insertion found for a ride: the vehicle's new route, the ride confirmed, a new
+    plan version and the event (inside the caller's locked transaction)."""
+    vehicle = problem.vehicles[ins.route_index]
+    apply_route(cfg, state, vehicle.id, ins.stops, ins.schedule, day, session)  # type: ignore[arg-type]
+    old = problem.routes[ins.route_index]
+    problem.routes[ins.route_index] = Route(old.vehicle, ins.stops, old.fixed)
+    total = sum(
+        ins.schedule.travel if i == ins.route_index else route_travel(r.vehicle, r.stops, problem.travel)
+        for i, r in enumerate(problem.routes)
+    )
+    ride.status = RideStatus.confirmed.value
+    pv = save_plan(session, cfg.id, day, state, f"ride {ride.id} booked", now, total)
+    tz = cfg.tz
+    record(
+        session,
+        cfg.id,
+        now,
+        actor,
+        "ride.confirmed",
+        "ride",
+        ride.id,
+        before={"status": "requested"},
+        after={
+            "status": "confirmed",
+            "vehicle_id": vehicle.id,
+            "plan_version": pv.version,
+            "pickup_window": [iso_local(ride.pickup_window_start, tz), iso_local(ride.pickup_window_end, tz)],
+            "latest_arrival": iso_local(ride.latest_arrival, tz),
+            "fare_yen": ride.fare_yen,
+        },
+    )
+
+
 def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str, actor: str) -> Booked:
     """Check, quote and commit a ride request in one locked transaction.
 
@@ -396,39 +441,7 @@ def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str
                     after={"status": "refused", "reason": ride.refusal_reason, "alternatives": alternatives},
                 )
             else:
-                vehicle = problem.vehicles[ins.route_index]
-                apply_route(cfg, state, vehicle.id, ins.stops, ins.schedule, checked.day, session)  # type: ignore[arg-type]
-                old = problem.routes[ins.route_index]
-                problem.routes[ins.route_index] = Route(old.vehicle, ins.stops, old.fixed)
-                total = sum(
-                    ins.schedule.travel
-                    if i == ins.route_index
-                    else route_travel(r.vehicle, r.stops, problem.travel)
-                    for i, r in enumerate(problem.routes)
-                )
-                ride.status = RideStatus.confirmed.value
-                pv = save_plan(session, tenant_id, checked.day, state, f"ride {ride.id} booked", now, total)
-                record(
-                    session,
-                    tenant_id,
-                    now,
-                    actor,
-                    "ride.confirmed",
-                    "ride",
-                    ride.id,
-                    before={"status": "requested"},
-                    after={
-                        "status": "confirmed",
-                        "vehicle_id": vehicle.id,
-                        "plan_version": pv.version,
-                        "pickup_window": [
-                            ride.pickup_window_start.isoformat(),
-                            ride.pickup_window_end.isoformat(),
-                        ],  # type: ignore[union-attr]
-                        "latest_arrival": ride.latest_arrival.isoformat(),
-                        "fare_yen": ride.fare_yen,
-                    },
-                )  # type: ignore[union-attr]
+                commit_insertion(session, cfg, checked.day, state, problem, ins, ride, now, actor)
             session.commit()
             remember(ctx, cfg, checked.day, seq, state, problem)
             return Booked(ride, False)

@@ -16,7 +16,17 @@ from sqlmodel import Session, col, select
 from dispatcher.context import Dispatcher
 from dispatcher.errors import Conflict, NotFound
 from dispatcher.events import record
-from dispatcher.models import Flight, Household, OrderLine, OrderStatus, Product, Seller, ShopOrder
+from dispatcher.models import (
+    Flight,
+    Household,
+    OrderLine,
+    OrderStatus,
+    Product,
+    Ride,
+    RideStatus,
+    Seller,
+    ShopOrder,
+)
 from dispatcher.shopping import shopping_rules
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, from_seconds, iso_local, to_seconds
@@ -156,10 +166,67 @@ def plan_delivery(
             "ground_reasons": sorted({r for _, r in plan.ground}),
             "weather": {"wind_ms": wind_ms, "rain": rain},
         }
+        session.commit()
+    summary["by_taxi"], summary["needs_car_run"] = _ground_by_taxi(ctx, cfg, day, plan.ground, base, actor)
+    with Session(ctx.engine) as session:
         record(session, tenant_id, now, actor, "delivery.planned", "delivery", day.isoformat(), after=summary)
         session.commit()
     summary["seconds"] = round(time.perf_counter() - t0, 3)
     return summary
+
+
+def _ground_by_taxi(
+    ctx: Dispatcher, cfg: TenantConfig, day: date, ground: list[tuple[Parcel, str]], base: Point, actor: str
+) -> tuple[int, int]:
+    """Put the ground orders, one job per hall, into taxis' idle time; what does not fit is
+    marked for a support worker's car run. Returns (orders by taxi, orders needing a car run)."""
+    from dispatcher.freight import book_freight
+    from dispatcher.operations import cancel
+
+    sh = shopping_rules(cfg)
+    with Session(ctx.engine) as session:  # a new plan replaces the day's earlier freight jobs
+        stale = session.exec(
+            select(Ride.id).where(
+                Ride.tenant_id == cfg.id,
+                Ride.service_date == day,
+                Ride.kind == "freight",
+                Ride.status == RideStatus.confirmed.value,
+            )
+        ).all()
+    for rid in stale:
+        cancel(ctx, cfg.id, rid, actor)
+    by_hall: dict[str, list[Parcel]] = {}
+    for p, _reason in ground:
+        by_hall.setdefault(p.hall, []).append(p)
+    ready = at_local(day, sh.cutoff, cfg.tz) + timedelta(minutes=PICKING_MINUTES)
+    deadline = at_local(day, sh.delivery_deadline, cfg.tz)
+    taxi = car = 0
+    for hall, parcels in sorted(by_hall.items()):
+        ride = book_freight(
+            ctx,
+            cfg.id,
+            day,
+            base,
+            hall,
+            [p.order_id for p in parcels],
+            sum(p.weight_kg for p in parcels),
+            ready,
+            deadline,
+            actor,
+        )
+        with Session(ctx.engine) as session:
+            for p in parcels:
+                o = session.get(ShopOrder, p.order_id)
+                assert o is not None
+                if ride is not None:
+                    o.freight_ride_id = ride.id
+                    taxi += 1
+                else:
+                    o.freight_ride_id = None
+                    o.ground_reason = f"{o.ground_reason}; no taxi has idle time before the deadline: car run"
+                    car += 1
+            session.commit()
+    return taxi, car
 
 
 def flight_view(f: Flight, cfg: TenantConfig) -> dict[str, Any]:

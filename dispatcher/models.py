@@ -188,7 +188,9 @@ class Ride(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenant.id")
-    resident_id: int = Field(foreign_key="resident.id", index=True)
+    resident_id: int | None = Field(default=None, foreign_key="resident.id", index=True)  # None for freight
+    kind: str = Field(default="passenger", max_length=10)  # passenger | freight (groceries to a hall)
+    cargo: dict[str, Any] | None = js(nullable=True)  # freight: {"orders": [...], "hall_id", "weight_kg"}
     service_date: date
     status: str = Field(default=RideStatus.requested.value, max_length=20)
     origin_lat: float
@@ -339,6 +341,7 @@ class ShopOrder(SQLModel, table=True):
     delivery_mode: str | None = Field(default=None, max_length=10)  # drone | ground, set by the plan
     ground_reason: str | None = None
     flight_id: int | None = None
+    freight_ride_id: int | None = None  # the taxi ride carrying it when it goes by ground
 
 
 class OrderLine(SQLModel, table=True):

@@ -292,6 +292,8 @@ def manifest(ctx: Dispatcher, tenant_id: str, vehicle_id: int, day: date) -> dic
                     },
                     "party_size": r.party_size,
                     "wheelchair": r.wheelchair,
+                    "ride_kind": r.kind,
+                    "cargo": r.cargo,
                     "rider": f"{res.family_name} {res.given_name}" if res else None,
                     "phone": res.phone if res else None,
                     "notes": res.notes if res else "",

@@ -14,9 +14,10 @@ from sqlmodel import Session, select
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.delivery import airspace, plan_delivery
-from dispatcher.models import Household, Membership, ShopOrder
+from dispatcher.models import Household, Membership, Ride, ShopOrder
 from routing.drones import LANDING_S
 from tests.conftest import DAY_START
+from tests.planning import verify_plan
 
 DAY = DAY_START.date()
 
@@ -114,3 +115,21 @@ def test_no_go_weather_and_planning_before_the_cutoff(
     summary = plan_delivery(ctx, "ina-demo", DAY, wind_ms=15.0, rain=True)
     assert summary["flights"] == 0 and summary["by_ground"] == 8
     assert summary["ground_reasons"] == ["no-go weather (wind 15 m/s, rain): goods go by ground"]
+    # the goods ride in taxis' idle time: freight jobs in the taxi plans, every promise kept
+    assert summary["by_taxi"] + summary["needs_car_run"] == 8 and summary["by_taxi"] >= 6
+    with Session(ctx.engine) as s:
+        freight = s.exec(select(Ride).where(Ride.kind == "freight", Ride.status == "confirmed")).all()
+        orders = s.exec(select(ShopOrder).where(ShopOrder.delivery_date == DAY)).all()
+    assert {o.freight_ride_id for o in orders if o.freight_ride_id} == {r.id for r in freight}
+    for r in freight:
+        assert r.latest_arrival <= DAY_START.replace(hour=17) and r.planned_dropoff <= r.latest_arrival
+        manifest = client.get(f"/api/v1/vehicles/{r.vehicle_id}/manifest", headers=operator).json()
+        cargo = [x for x in manifest["stops"] if x["ride_id"] == r.id]
+        assert [x["kind"] for x in cargo] == ["pickup", "dropoff"] and cargo[0]["ride_kind"] == "freight"
+    verify_plan(ctx, "ina-demo", DAY)
+    # planning again replaces the freight jobs instead of adding more
+    plan_delivery(ctx, "ina-demo", DAY, wind_ms=15.0, rain=True)
+    with Session(ctx.engine) as s:
+        again = s.exec(select(Ride).where(Ride.kind == "freight", Ride.status == "confirmed")).all()
+    assert len(again) == len(freight)
+    verify_plan(ctx, "ina-demo", DAY)
