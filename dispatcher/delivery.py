@@ -243,6 +243,7 @@ def flight_view(f: Flight, cfg: TenantConfig) -> dict[str, Any]:
         "payload_kg": f.payload_g / 1000,
         "distance_km": round(f.distance_m / 1000, 2),
         "status": f.status,
+        "path": f.path,  # GeoJSON Feature for maps
     }
 
 

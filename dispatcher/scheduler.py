@@ -7,7 +7,7 @@ Later issues add the shopping cut-off, publishing, statistics, billing and watch
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import Session, select
@@ -48,6 +48,47 @@ def reoptimize_all(ctx: Dispatcher, time_limit_s: float) -> dict[str, object]:
     return out
 
 
+def plan_deliveries_due(ctx: Dispatcher) -> dict[str, object]:
+    """The cut-off job: for every tenant with shopping and drones whose cut-off has passed today,
+    plan today's deliveries once (re-planning later is a deliberate operator action)."""
+    from dispatcher.delivery import plan_delivery
+
+    now = ctx.clock.now()
+    with Session(ctx.engine) as session:
+        tenants = list(session.exec(select(Tenant.id)))
+    out: dict[str, object] = {}
+    for tid in tenants:
+        cfg = ctx.config(tid)
+        if cfg.shopping is None or cfg.drones is None:
+            continue
+        today = now.astimezone(cfg.tz).date()
+        if now < at_local(today, cfg.shopping.cutoff, cfg.tz) or _delivery_planned(ctx, tid, today):
+            out[tid] = "not due"
+            continue
+        try:
+            out[tid] = plan_delivery(ctx, tid, today, actor="system:cutoff")
+        except Exception:  # one tenant's failure must not stop the others
+            log.exception("delivery planning failed for tenant %s", tid)
+            out[tid] = "failed"
+    return out
+
+
+def _delivery_planned(ctx: Dispatcher, tenant_id: str, day: date) -> bool:
+    from dispatcher.models import Event
+
+    with Session(ctx.engine) as session:
+        return (
+            session.exec(
+                select(Event.id).where(
+                    Event.tenant_id == tenant_id,
+                    Event.kind == "delivery.planned",
+                    Event.entity_id == day.isoformat(),
+                )
+            ).first()
+            is not None
+        )
+
+
 def start_scheduler(ctx: Dispatcher, every_minutes: float, time_limit_s: float) -> BackgroundScheduler:
     """Start the background scheduler with the re-optimization job."""
     sched = BackgroundScheduler(
@@ -60,6 +101,10 @@ def start_scheduler(ctx: Dispatcher, every_minutes: float, time_limit_s: float) 
         args=[ctx, time_limit_s],
         id="reoptimize",
         replace_existing=True,
+    )
+    # checks every minute; plans each tenant's delivery day once, right after its cut-off
+    sched.add_job(
+        plan_deliveries_due, "interval", minutes=1, args=[ctx], id="delivery-cutoff", replace_existing=True
     )
     sched.start()
     return sched
