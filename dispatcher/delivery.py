@@ -26,10 +26,11 @@ from dispatcher.models import (
     RideStatus,
     Seller,
     ShopOrder,
+    Weather,
 )
 from dispatcher.shopping import shopping_rules
 from dispatcher.tenant_config import TenantConfig
-from dispatcher.timeline import at_local, from_seconds, iso_local, to_seconds
+from dispatcher.timeline import at_local, from_seconds, iso_local, parse_hhmm, to_seconds
 from routing.airspace import Corridor, NoFlyZone, corridor_graph
 from routing.drones import DroneSpec, Parcel, geojson, plan_flights, qgc_plan
 from routing.geo import Point
@@ -83,10 +84,24 @@ def plan_delivery(
             title="Too early to plan",
             reason="before_cutoff",
         )
-    graph, zones, drones, base = airspace(cfg, wind_ms, rain)
+    graph, zones, drones, base = airspace(cfg)
+    slots = forecast(ctx, tenant_id, day)
+    if wind_ms or rain:  # a whole-day forecast given on the command line
+        slots = [*slots, {"start": "00:00", "end": "23:59", "wind_ms": wind_ms, "rain": rain}]
+    start = to_seconds(cutoff + timedelta(minutes=PICKING_MINUTES), day, tz)
+    deadline = to_seconds(at_local(day, sh.delivery_deadline, tz), day, tz)
+    closed: dict[str, list[tuple[float, float]]] = {}
+    for d in cfg.drones.fleet:  # type: ignore[union-attr]
+        for slot in slots:
+            if slot["wind_ms"] > d.max_wind_ms or (slot["rain"] and not d.flies_in_rain):
+                a = to_seconds(at_local(day, parse_hhmm(slot["start"]), tz), day, tz)
+                b = to_seconds(at_local(day, parse_hhmm(slot["end"]), tz), day, tz)
+                closed.setdefault(d.id, []).append((a, b))
     no_go = ""
-    if not any(d.can_fly for d in drones):
-        no_go = f"no-go weather (wind {wind_ms:g} m/s{', rain' if rain else ''}): goods go by ground"
+    if all(_covers(closed.get(d.id, []), start, deadline) for d in drones):
+        worst = max(slots, key=lambda x: (x["wind_ms"], x["rain"]))
+        rain_text = ", rain" if worst["rain"] else ""
+        no_go = f"no-go weather (wind {worst['wind_ms']:g} m/s{rain_text}): goods go by ground"
     with Session(ctx.engine, expire_on_commit=False) as session:
         orders = list(
             session.exec(
@@ -122,9 +137,7 @@ def plan_delivery(
                     after={"status": "locked"},
                 )
         parcels = [Parcel(o.id, halls.get(o.household_id) or "", o.weight_g / 1000.0) for o in orders]  # type: ignore[arg-type]
-        start = to_seconds(cutoff + timedelta(minutes=PICKING_MINUTES), day, tz)
-        deadline = to_seconds(at_local(day, sh.delivery_deadline, tz), day, tz)
-        plan = plan_flights(parcels, drones, graph, start, deadline, no_go_reason=no_go)
+        plan = plan_flights(parcels, drones, graph, start, deadline, no_go_reason=no_go, closed=closed)
         for old in session.exec(
             select(Flight).where(
                 Flight.tenant_id == tenant_id, Flight.service_date == day, col(Flight.active).is_(True)
@@ -164,7 +177,7 @@ def plan_delivery(
             "by_drone": sum(len(f.parcels) for f in plan.flights),
             "by_ground": len(plan.ground),
             "ground_reasons": sorted({r for _, r in plan.ground}),
-            "weather": {"wind_ms": wind_ms, "rain": rain},
+            "weather": slots,
         }
         session.commit()
     summary["by_taxi"], summary["needs_car_run"] = _ground_by_taxi(ctx, cfg, day, plan.ground, base, actor)
@@ -227,6 +240,56 @@ def _ground_by_taxi(
                     car += 1
             session.commit()
     return taxi, car
+
+
+def _covers(intervals: list[tuple[float, float]], start: float, end: float) -> bool:
+    """Whether the intervals together cover [start, end]."""
+    t = start
+    for a, b in sorted(intervals):
+        if a > t:
+            return False
+        t = max(t, b)
+        if t >= end:
+            return True
+    return t >= end
+
+
+def forecast(ctx: Dispatcher, tenant_id: str, day: date) -> list[dict[str, Any]]:
+    """The day's weather slots as entered (empty: fine weather assumed)."""
+    with Session(ctx.engine) as s:
+        row = s.exec(
+            select(Weather).where(Weather.tenant_id == tenant_id, Weather.service_date == day)
+        ).first()
+    return list(row.slots) if row else []
+
+
+def set_forecast(ctx: Dispatcher, tenant_id: str, day: date, slots: list[dict[str, Any]], actor: str) -> None:
+    """Store (replace) the day's weather slots."""
+    now = ctx.clock.now()
+    with Session(ctx.engine) as s:
+        row = s.exec(
+            select(Weather).where(Weather.tenant_id == tenant_id, Weather.service_date == day)
+        ).first()
+        before = list(row.slots) if row else None
+        if row is None:
+            row = Weather(
+                tenant_id=tenant_id, service_date=day, slots=slots, updated_at=now, updated_by=actor
+            )
+            s.add(row)
+        else:
+            row.slots, row.updated_at, row.updated_by = slots, now, actor
+        record(
+            s,
+            tenant_id,
+            now,
+            actor,
+            "weather.set",
+            "weather",
+            day.isoformat(),
+            before={"slots": before} if before is not None else None,
+            after={"slots": slots},
+        )
+        s.commit()
 
 
 def flight_view(f: Flight, cfg: TenantConfig) -> dict[str, Any]:

@@ -379,3 +379,16 @@ class Flight(SQLModel, table=True):
     plan: dict[str, Any] = js(nullable=False)
     path: dict[str, Any] = js(nullable=False)
     active: bool = True  # False once a newer plan of the day replaced it
+
+
+class Weather(SQLModel, table=True):
+    """The forecast a delivery day is planned with: slots [{"start": "HH:MM", "end": "HH:MM",
+    "wind_ms": m/s, "rain": bool}] in local time."""
+
+    __table_args__ = (UniqueConstraint("tenant_id", "service_date"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    service_date: date
+    slots: list[dict[str, Any]] = js(nullable=False)
+    updated_at: datetime = ts(nullable=False)
+    updated_by: str = ""

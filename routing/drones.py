@@ -12,7 +12,7 @@ Units: weights kg, distances m, speeds m/s, times seconds since local midnight (
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,9 +88,14 @@ def plan_flights(
     start_s: float,
     deadline_s: float,
     no_go_reason: str = "",
+    closed: Mapping[str, Sequence[tuple[float, float]]] | None = None,
 ) -> DeliveryPlan:
     """Pack parcels into flights and schedule them on the drones (largest loads and farthest
-    halls first, each flight on the drone free earliest that can carry it)."""
+    halls first, each flight on the drone free earliest that can carry it).
+
+    closed: per drone id, (start, end) intervals in which it must not be airborne (weather
+    no-go slots); a flight waits until its whole sortie fits between them."""
+    closed = closed or {}
     ground: list[tuple[Parcel, str]] = []
     flyable = [d for d in drones if d.can_fly]
     if no_go_reason or not flyable:
@@ -141,13 +146,19 @@ def plan_flights(
             if d.payload_kg + 1e-9 < weight or flight_s > d.max_flight_s():
                 continue
             depart = free_at[d.id]
+            moved = True
+            while moved:  # wait out every no-go slot the sortie would overlap
+                moved = False
+                for a, b in closed.get(d.id, ()):
+                    if depart < b and a < depart + flight_s:
+                        depart, moved = b, True
             if depart + flight_s > deadline_s:
                 continue
             if best is None or depart + flight_s < best[0]:
                 best = (depart + flight_s, d, depart, flight_s)
         if best is None:
             reason = (
-                "no drone can fly it before the deadline"
+                "no drone can fly it before the deadline (weather or drone time)"
                 if any(d.payload_kg >= weight for d in flyable)
                 else "too heavy together"
             )

@@ -149,3 +149,28 @@ def test_cutoff_job_plans_each_day_once(
     assert plan_deliveries_due(ctx) == {"ina-demo": "not due"}  # idempotent: once a day
     flights = client.get("/api/v1/flights", params={"date": DAY.isoformat()}, headers=operator).json()
     assert all(f["path"]["geometry"]["type"] == "LineString" for f in flights)
+
+
+def test_weather_slots_ground_or_delay_flights(
+    client: TestClient, operator: dict[str, str], ctx: Dispatcher, clock: SimClock
+) -> None:
+    place_orders(client, operator, ctx, 12, seed=7)
+    bad = client.put(
+        f"/api/v1/weather/{DAY.isoformat()}",
+        json={"slots": [{"start": "14:00", "end": "12:00", "wind_ms": 3}]},
+        headers=operator,
+    )
+    assert bad.status_code == 422 and "start must be before end" in bad.text
+    storm = {"slots": [{"start": "12:00", "end": "14:30", "wind_ms": 13.5, "rain": False}]}
+    r = client.put(f"/api/v1/weather/{DAY.isoformat()}", json=storm, headers=operator)
+    assert r.status_code == 200 and r.json()["slots"][0]["wind_ms"] == 13.5
+    clock.set(DAY_START.replace(hour=11, minute=2))
+    summary = plan_delivery(ctx, "ina-demo", DAY)
+    assert summary["weather"] == storm["slots"] and summary["flights"] >= 1
+    for f in client.get("/api/v1/flights", params={"date": DAY.isoformat()}, headers=operator).json():
+        assert f["departure"] >= "2026-11-24T14:30:00+09:00"  # every sortie waits out the storm
+    all_day = {"slots": [{"start": "08:00", "end": "18:00", "wind_ms": 20, "rain": True}]}
+    client.put(f"/api/v1/weather/{DAY.isoformat()}", json=all_day, headers=operator)
+    grounded = plan_delivery(ctx, "ina-demo", DAY)
+    assert grounded["flights"] == 0 and grounded["by_ground"] == 12
+    assert grounded["ground_reasons"] == ["no-go weather (wind 20 m/s, rain): goods go by ground"]

@@ -104,3 +104,16 @@ def test_graph_paths_reach_far_halls_through_near_ones() -> None:
         "hall-sugishima",
         "hall-ichinose",
     ]
+
+
+def test_flights_wait_out_no_go_weather_slots() -> None:
+    parcels = day_parcels(12, 4)
+    storm = (12 * 3600, 14 * 3600)  # 12:00-14:00 too windy for every drone
+    plan = plan_flights(parcels, DRONES, GRAPH, 12 * 3600, 17 * 3600, closed={d.id: [storm] for d in DRONES})
+    assert plan.flights
+    for f in plan.flights:  # no sortie overlaps the storm
+        assert f.return_s <= storm[0] or f.depart_s >= storm[1]
+    late = plan_flights(
+        parcels, DRONES, GRAPH, 12 * 3600, 17 * 3600, closed={d.id: [(12 * 3600, 17 * 3600)] for d in DRONES}
+    )
+    assert not late.flights and all("weather" in r for _, r in late.ground)

@@ -7,11 +7,12 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import get_ctx, require
 from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
-from dispatcher.delivery import flight, flight_view, flights, handovers, picklists
+from dispatcher.delivery import flight, flight_view, flights, forecast, handovers, picklists, set_forecast
 from dispatcher.models import Role
 from dispatcher.timeline import local_date
 
@@ -71,3 +72,42 @@ def get_picklists(
     ctx: Dispatcher = Depends(get_ctx),
 ) -> list[dict[str, object]]:
     return picklists(ctx, p.tenant_id, _day(ctx, p, date_), seller_id)
+
+
+class WeatherSlot(BaseModel):
+    """Forecast for a part of the day (local times)."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM")
+    end: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM")
+    wind_ms: float = Field(ge=0, le=80, description="wind speed, m/s")
+    rain: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WeatherSlot:
+        if self.start >= self.end:
+            raise ValueError("start must be before end")
+        return self
+
+
+class WeatherDay(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slots: list[WeatherSlot] = Field(max_length=48)
+
+
+@router.put("/weather/{day}", summary="Enter the day's weather forecast (replaces the earlier one)")
+def put_weather(
+    day: date,
+    body: WeatherDay,
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> dict[str, object]:
+    set_forecast(ctx, p.tenant_id, day, [s.model_dump() for s in body.slots], p.actor)
+    return {"date": day.isoformat(), "slots": forecast(ctx, p.tenant_id, day)}
+
+
+@router.get("/weather/{day}", summary="The day's weather forecast as entered")
+def get_weather(
+    day: date, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
+) -> dict[str, object]:
+    return {"date": day.isoformat(), "slots": forecast(ctx, p.tenant_id, day)}

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 07:16:54.562089
+Create Date: 2026-11-22 07:22:02.088115
 """
 from alembic import op
 import sqlalchemy as sa
@@ -54,6 +54,17 @@ def upgrade() -> None:
     with op.batch_alter_table('seller', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_seller_tenant_id'), ['tenant_id'], unique=False)
 
+    op.create_table('weather',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tenant_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('service_date', sa.Date(), nullable=False),
+    sa.Column('slots', sa.JSON(), nullable=False),
+    sa.Column('updated_at', dispatcher.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tenant_id', 'service_date')
+    )
     op.create_table('membership',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tenant_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -172,6 +183,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_membership_household_id'))
 
     op.drop_table('membership')
+    op.drop_table('weather')
     with op.batch_alter_table('seller', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_seller_tenant_id'))
 
