@@ -89,6 +89,7 @@ def plan_flights(
     deadline_s: float,
     no_go_reason: str = "",
     closed: Mapping[str, Sequence[tuple[float, float]]] | None = None,
+    time_limit_s: float = 5.0,
 ) -> DeliveryPlan:
     """Pack parcels into flights and schedule them on the drones (largest loads and farthest
     halls first, each flight on the drone free earliest that can carry it).
@@ -131,32 +132,17 @@ def plan_flights(
                         remaining[h].remove(p)
             stops = [h for h in branch if any(p.hall == h for p in load)]
             loads.append((stops, load))
-    # schedule loads on drones
-    free_at = {d.id: start_s for d in flyable}
+    # schedule loads on drones: CP-SAT for the fewest grounded parcels and the earliest finish,
+    # the greedy list schedule when CP-SAT finds nothing in its time limit
+    timing = [_timings(graph, paths, stops, load, flyable) for stops, load in loads]
+    assignment = _schedule_cpsat(timing, flyable, start_s, deadline_s, closed, time_limit_s)
+    if assignment is None:
+        assignment = _schedule_greedy(timing, flyable, start_s, deadline_s, closed)
     flights: list[Flight] = []
-    for stops, load in sorted(loads, key=lambda sl: -sum(p.weight_kg for p in sl[1])):
-        far = stops[-1]
-        path = paths[far]
-        assert path is not None
-        distance = 2 * _distance(graph, path)
-        weight = sum(p.weight_kg for p in load)
-        best = None
-        for d in flyable:
-            flight_s = distance / d.cruise_speed_ms + LANDING_S * len(stops)
-            if d.payload_kg + 1e-9 < weight or flight_s > d.max_flight_s():
-                continue
-            depart = free_at[d.id]
-            moved = True
-            while moved:  # wait out every no-go slot the sortie would overlap
-                moved = False
-                for a, b in closed.get(d.id, ()):
-                    if depart < b and a < depart + flight_s:
-                        depart, moved = b, True
-            if depart + flight_s > deadline_s:
-                continue
-            if best is None or depart + flight_s < best[0]:
-                best = (depart + flight_s, d, depart, flight_s)
-        if best is None:
+    specs = {d.id: d for d in flyable}
+    for k, (stops, load) in enumerate(loads):
+        if k not in assignment:
+            weight = sum(p.weight_kg for p in load)
             reason = (
                 "no drone can fly it before the deadline (weather or drone time)"
                 if any(d.payload_kg >= weight for d in flyable)
@@ -164,7 +150,9 @@ def plan_flights(
             )
             ground.extend((p, reason) for p in load)
             continue
-        end, d, depart, flight_s = best
+        drone_id, depart = assignment[k]
+        d = specs[drone_id]
+        flight_s = timing[k][drone_id]
         arrivals, t, prev = {}, depart, "base"
         for h in stops:
             leg = _distance(graph, nx.shortest_path(graph, prev, h, weight="length_m"))
@@ -172,12 +160,131 @@ def plan_flights(
             arrivals[h] = t
             t += LANDING_S
             prev = h
-        flights.append(Flight(len(flights) + 1, d.id, depart, end, stops, load, distance, arrivals))
-        free_at[d.id] = end + 60.0 * d.turnaround_min
+        distance = 2 * _distance(graph, paths[stops[-1]])  # type: ignore[arg-type]
+        flights.append(Flight(0, d.id, depart, depart + flight_s, stops, load, distance, arrivals))
     flights.sort(key=lambda f: (f.depart_s, f.drone))
     for k, f in enumerate(flights, start=1):
         f.id = k
     return DeliveryPlan(flights, ground)
+
+
+def _timings(
+    graph: nx.Graph,
+    paths: Mapping[str, list[str] | None],
+    stops: list[str],
+    load: list[Parcel],
+    drones: Sequence[DroneSpec],
+) -> dict[str, float]:
+    """Flight seconds of a load on each drone that can carry it and fly it with its reserve."""
+    distance = 2 * _distance(graph, paths[stops[-1]])  # type: ignore[arg-type]
+    weight = sum(p.weight_kg for p in load)
+    out = {}
+    for d in drones:
+        flight_s = distance / d.cruise_speed_ms + LANDING_S * len(stops)
+        if d.payload_kg + 1e-9 >= weight and flight_s <= d.max_flight_s():
+            out[d.id] = flight_s
+    return out
+
+
+def _wait_out(depart: float, flight_s: float, closed: Sequence[tuple[float, float]]) -> float:
+    moved = True
+    while moved:  # wait out every no-go slot the sortie would overlap
+        moved = False
+        for a, b in closed:
+            if depart < b and a < depart + flight_s:
+                depart, moved = b, True
+    return depart
+
+
+def _schedule_greedy(
+    timing: list[dict[str, float]],
+    drones: Sequence[DroneSpec],
+    start_s: float,
+    deadline_s: float,
+    closed: Mapping[str, Sequence[tuple[float, float]]],
+) -> dict[int, tuple[str, float]]:
+    """Longest loads first, each on the drone that finishes it earliest."""
+    free_at = {d.id: start_s for d in drones}
+    turn = {d.id: 60.0 * d.turnaround_min for d in drones}
+    out: dict[int, tuple[str, float]] = {}
+    for k in sorted(range(len(timing)), key=lambda i: -max(timing[i].values(), default=0)):
+        best = None
+        for drone_id, flight_s in timing[k].items():
+            depart = _wait_out(free_at[drone_id], flight_s, closed.get(drone_id, ()))
+            if depart + flight_s <= deadline_s and (best is None or depart + flight_s < best[0]):
+                best = (depart + flight_s, drone_id, depart)
+        if best is not None:
+            end, drone_id, depart = best
+            out[k] = (drone_id, depart)
+            free_at[drone_id] = end + turn[drone_id]
+    return out
+
+
+def _schedule_cpsat(
+    timing: list[dict[str, float]],
+    drones: Sequence[DroneSpec],
+    start_s: float,
+    deadline_s: float,
+    closed: Mapping[str, Sequence[tuple[float, float]]],
+    time_limit_s: float,
+) -> dict[int, tuple[str, float]] | None:
+    """Assign and sequence loads on drones with OR-Tools CP-SAT: every sortie within the day's
+    flying window and outside no-go slots, one sortie at a time per drone with its turnaround;
+    minimise the loads left to the ground, then the time the last drone lands. Seconds, rounded up."""
+    import math
+
+    from ortools.sat.python import cp_model
+
+    if not timing:
+        return {}
+    m = cp_model.CpModel()
+    lo, hi = int(math.ceil(start_s)), int(math.floor(deadline_s))
+    finish = m.NewIntVar(lo, hi, "finish")
+    chosen: dict[tuple[int, str], tuple[Any, Any]] = {}
+    dropped = []
+    air: dict[str, list[Any]] = {d.id: [] for d in drones}
+    busy: dict[str, list[Any]] = {d.id: [] for d in drones}
+    turn = {d.id: int(math.ceil(60 * d.turnaround_min)) for d in drones}
+    for k, options in enumerate(timing):
+        lits = []
+        for drone_id, flight_s in options.items():
+            dur = int(math.ceil(flight_s))
+            if lo + dur > hi:
+                continue
+            x = m.NewBoolVar(f"x{k}_{drone_id}")
+            st = m.NewIntVar(lo, hi - dur, f"s{k}_{drone_id}")
+            air[drone_id].append(m.NewOptionalIntervalVar(st, dur, st + dur, x, f"a{k}_{drone_id}"))
+            busy[drone_id].append(
+                m.NewOptionalIntervalVar(
+                    st, dur + turn[drone_id], st + dur + turn[drone_id], x, f"b{k}_{drone_id}"
+                )
+            )
+            m.Add(finish >= st + dur).OnlyEnforceIf(x)
+            chosen[(k, drone_id)] = (x, st)
+            lits.append(x)
+        drop = m.NewBoolVar(f"drop{k}")
+        m.AddExactlyOne([*lits, drop])
+        dropped.append(drop)
+    for d in drones:
+        fixed = [
+            m.NewIntervalVar(int(a), int(math.ceil(b - a)), int(math.ceil(b)), f"nogo_{d.id}_{i}")
+            for i, (a, b) in enumerate(closed.get(d.id, ()))
+            if b > a
+        ]
+        m.AddNoOverlap(air[d.id] + fixed)
+        m.AddNoOverlap(busy[d.id])
+    m.Minimize(100_000 * sum(dropped) + finish)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.num_workers = 2
+    solver.parameters.random_seed = 1
+    if solver.Solve(m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    out = {}
+    for (k, drone_id), (x, st) in chosen.items():
+        if solver.Value(x):
+            out[k] = (drone_id, float(solver.Value(st)))
+    return out
 
 
 def _legs(graph: nx.Graph, nodes: Sequence[str]) -> list[tuple[list[Point], float]]:

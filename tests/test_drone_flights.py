@@ -117,3 +117,15 @@ def test_flights_wait_out_no_go_weather_slots() -> None:
         parcels, DRONES, GRAPH, 12 * 3600, 17 * 3600, closed={d.id: [(12 * 3600, 17 * 3600)] for d in DRONES}
     )
     assert not late.flights and all("weather" in r for _, r in late.ground)
+
+
+def test_greedy_fallback_schedule_respects_turnaround_and_slots() -> None:
+    from routing.drones import _schedule_greedy
+
+    timing = [{"drone-1": 1200.0, "drone-3": 1500.0}, {"drone-1": 900.0}, {"drone-1": 600.0}]
+    out = _schedule_greedy(timing, DRONES, 43200.0, 61200.0, {"drone-1": [(43200.0, 45000.0)]})
+    one = sorted((dep, timing[k][d]) for k, (d, dep) in out.items() if d == "drone-1")
+    assert all(dep >= 45000.0 for dep, _ in one)  # waited out the no-go slot
+    for (a, fa), (b, _) in zip(one, one[1:], strict=False):
+        assert b >= a + fa + 15 * 60  # turnaround between sorties
+    assert set(out) == {0, 1, 2}
