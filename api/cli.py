@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("migrate", help="bring the database schema up to date")
     s.set_defaults(fn=cmd_migrate)
     s = sub.add_parser("seed-demo", help="load the demo municipality if its residents are missing")
-    s.add_argument("--residents", type=int, default=300)
+    s.add_argument("--residents", type=int, default=400)
     s.set_defaults(fn=cmd_seed_demo)
     t = sub.add_parser("tenant", help="tenant files").add_subparsers(dest="tenant_command", required=True)
     s = t.add_parser("validate", help="check a tenant file and list every problem with its location")

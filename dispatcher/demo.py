@@ -142,7 +142,7 @@ def generate_residents(
 
 
 def seed_demo(
-    session: Session, cfg: TenantConfig, now: datetime, residents: int = 300, seed: int = 2020
+    session: Session, cfg: TenantConfig, now: datetime, residents: int = 400, seed: int = 2020
 ) -> list[DemoLogin]:
     """Load the demo tenant if its residents are missing; returns the demo logins (created or existing)."""
     sync_tenant(session, cfg, now)
@@ -157,7 +157,7 @@ def seed_demo(
             for m in members:
                 m.household_id = hh.id
                 session.add(m)
-            if cfg.shopping is not None and rng.random() < 0.5:  # half the households shop with us
+            if cfg.shopping is not None and rng.random() < 0.8:  # most households shop with us
                 session.add(
                     Membership(
                         tenant_id=cfg.id,

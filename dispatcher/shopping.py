@@ -236,6 +236,58 @@ def cancel_order(ctx: Dispatcher, tenant_id: str, order_id: int, actor: str) -> 
         return order
 
 
+def advance_order(ctx: Dispatcher, tenant_id: str, order_id: int, to: str, actor: str) -> ShopOrder:
+    """Move an order along its lifecycle (picked, at_base, in_flight, on_the_road, at_hall,
+    handed_over); an illegal step is refused with 409 and the reason."""
+    from dispatcher.models import ORDER_TRANSITIONS
+
+    now = ctx.clock.now()
+    try:
+        target = OrderStatus(to)
+    except ValueError:
+        raise InvalidRequest(
+            "Unknown order status.",
+            [field_error("status", f"must be one of {', '.join(s.value for s in OrderStatus)}")],
+        ) from None
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        order = session.get(ShopOrder, order_id)
+        if order is None or order.tenant_id != tenant_id:
+            raise NotFound(f"No order {order_id}.")
+        current = OrderStatus(order.status)
+        if target == OrderStatus.cancelled:
+            raise Conflict(
+                "Cancel with POST /api/v1/orders/{id}/cancel (allowed before the cut-off).",
+                title="Illegal order transition",
+                order_status=current.value,
+            )
+        if target not in ORDER_TRANSITIONS[current]:
+            raise Conflict(
+                f"Order {order_id} is {current.value}; it cannot become {target.value}.",
+                title="Illegal order transition",
+                order_status=current.value,
+            )
+        if target == OrderStatus.in_flight and order.delivery_mode != "drone":
+            raise Conflict(
+                f"Order {order_id} goes by ground, not by drone.",
+                title="Illegal order transition",
+                order_status=current.value,
+            )
+        order.status = target.value
+        record(
+            session,
+            tenant_id,
+            now,
+            actor,
+            f"order.{target.value}",
+            "order",
+            order.id,
+            before={"status": current.value},
+            after={"status": target.value},
+        )
+        session.commit()
+        return order
+
+
 def order_view(order: ShopOrder, lines: list[OrderLine], cfg: TenantConfig) -> dict[str, Any]:
     return {
         "id": order.id,

@@ -75,7 +75,7 @@ def clock() -> SimClock:
     return SimClock(DAY_START)
 
 
-def make_ctx(url: str, clock: SimClock, residents: int = 300) -> Dispatcher:
+def make_ctx(url: str, clock: SimClock, residents: int = 400) -> Dispatcher:
     settings = Settings(DATABASE_URL=url, NORIAI_TENANT_FILE=DEMO_TENANT_FILE, NORIAI_CACHE_DIR="var/cache")
     ctx = build_dispatcher(settings, clock)
     cfg = ctx.config("ina-demo")

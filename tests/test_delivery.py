@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.delivery import airspace, plan_delivery
-from dispatcher.models import Household, Membership, Ride, ShopOrder
+from dispatcher.models import Event, Household, Membership, Ride, ShopOrder
 from routing.drones import LANDING_S
 from tests.conftest import DAY_START
 from tests.planning import verify_plan
@@ -96,6 +96,7 @@ def test_delivery_day(client: TestClient, operator: dict[str, str], ctx: Dispatc
             assert d["mode"] in ("drone", "ground")
             if d["mode"] == "drone":
                 assert d["arrives"] and d["arrives"] <= "2026-11-24T08:00:00+00:00"  # 17:00 JST
+    verify_plan(ctx, "ina-demo", DAY)  # the taxi plans that took freight keep every promise
     # planning again replaces the day's flights instead of adding to them
     plan_delivery(ctx, "ina-demo", DAY)
     assert len(
@@ -174,3 +175,43 @@ def test_weather_slots_ground_or_delay_flights(
     grounded = plan_delivery(ctx, "ina-demo", DAY)
     assert grounded["flights"] == 0 and grounded["by_ground"] == 12
     assert grounded["ground_reasons"] == ["no-go weather (wind 20 m/s, rain): goods go by ground"]
+
+
+def test_order_lifecycle_after_planning(
+    client: TestClient, operator: dict[str, str], ctx: Dispatcher, clock: SimClock
+) -> None:
+    ids = place_orders(client, operator, ctx, 10, seed=8)
+    clock.set(DAY_START.replace(hour=11, minute=3))
+    plan_delivery(ctx, "ina-demo", DAY)
+    with Session(ctx.engine) as s:
+        drone = next(o.id for o in s.exec(select(ShopOrder)) if o.delivery_mode == "drone" and o.id in ids)
+        ground = next(o.id for o in s.exec(select(ShopOrder)) if o.delivery_mode == "ground" and o.id in ids)
+
+    def to(order_id: int, status: str):  # type: ignore[no-untyped-def]
+        return client.post(f"/api/v1/orders/{order_id}/status", json={"status": status}, headers=operator)
+
+    assert to(drone, "at_hall").status_code == 409  # cannot skip picking and the flight
+    for status in ("picked", "at_base", "in_flight", "at_hall", "handed_over"):
+        r = to(drone, status)
+        assert r.status_code == 200 and r.json()["status"] == status, r.text
+    assert to(ground, "picked").status_code == 200 and to(ground, "at_base").status_code == 200
+    refused = to(ground, "in_flight")
+    assert refused.status_code == 409 and "by ground" in refused.json()["detail"]
+    assert to(ground, "on_the_road").status_code == 200 and to(ground, "handed_over").status_code == 200
+    assert to(ground, "nonsense").status_code == 422
+    with Session(ctx.engine) as s:
+        kinds = [
+            e.kind
+            for e in s.exec(
+                select(Event).where(Event.entity == "order", Event.entity_id == str(drone)).order_by(Event.id)
+            )
+        ]
+    assert kinds == [
+        "order.placed",
+        "order.locked",
+        "order.picked",
+        "order.at_base",
+        "order.in_flight",
+        "order.at_hall",
+        "order.handed_over",
+    ]

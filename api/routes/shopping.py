@@ -6,6 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import get_ctx, get_principal, require
 from dispatcher.auth import Principal
@@ -14,6 +15,7 @@ from dispatcher.errors import InvalidRequest, field_error
 from dispatcher.models import Role
 from dispatcher.shopping import (
     OrderRequest,
+    advance_order,
     cancel_order,
     catalogue,
     get_order,
@@ -75,6 +77,22 @@ def get_orders(
 def get_one(
     order_id: int, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
 ) -> dict[str, object]:
+    return get_order(ctx, p.tenant_id, order_id)
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str = Field(description="picked, at_base, in_flight, on_the_road, at_hall or handed_over")
+
+
+@router.post("/orders/{order_id}/status", summary="Move an order along its lifecycle (409 if illegal)")
+def change_status(
+    order_id: int,
+    body: StatusChange,
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> dict[str, object]:
+    advance_order(ctx, p.tenant_id, order_id, body.status, p.actor)
     return get_order(ctx, p.tenant_id, order_id)
 
 
