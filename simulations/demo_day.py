@@ -93,7 +93,7 @@ def generate_requests(
             "wheelchair": res["wheelchair"],
         }
         if to_place and place["kind"] in ("hospital", "clinic") and rng.random() < 0.5:
-            body["arrive_by"] = (pickup + timedelta(minutes=30)).isoformat()
+            body["arrive_by"] = (pickup + timedelta(minutes=60)).isoformat()  # an appointment an hour on
         else:
             body["pickup_after"] = pickup.isoformat()
         out.append(Request(book_at, body))
