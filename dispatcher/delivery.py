@@ -38,8 +38,9 @@ from routing.geo import Point
 PICKING_MINUTES = 60  # from the cut-off until the goods are at the base
 
 
-def airspace(cfg: TenantConfig, wind_ms: float = 0.0, rain: bool = False):  # type: ignore[no-untyped-def]
-    """(corridor graph, no-fly zones, drones with the day's go/no-go, base point) of a tenant."""
+def airspace(cfg: TenantConfig):  # type: ignore[no-untyped-def]
+    """(corridor graph, no-fly zones, drones, base point) of a tenant; weather is applied per slot
+    by plan_delivery."""
     dr = cfg.drones
     if dr is None:
         raise NotFound(f"{cfg.name} has no drone delivery.")
@@ -55,7 +56,6 @@ def airspace(cfg: TenantConfig, wind_ms: float = 0.0, rain: bool = False):  # ty
             d.endurance_min,
             d.reserve_min,
             d.turnaround_min,
-            can_fly=wind_ms <= d.max_wind_ms and (d.flies_in_rain or not rain),
         )
         for d in dr.fleet
     ]
