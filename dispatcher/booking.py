@@ -31,7 +31,6 @@ from dispatcher.plan import (
     ride_stops,
     save_plan,
     seats_needed,
-    service_seconds,
 )
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, ceil_minute, floor_minute, iso_local, local_date
@@ -183,7 +182,7 @@ def check_request(
     field = "pickup_after" if req.pickup_after is not None else "arrive_by"
     asked: datetime = req.pickup_after or req.arrive_by  # type: ignore[assignment]
     day = local_date(asked, tz)
-    hours = cfg.service_hours.get(("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day.weekday()])
+    hours = cfg.hours_on(day)
     earliest = ceil_minute(now + timedelta(minutes=b.min_lead_minutes))
     if asked < now - timedelta(minutes=1):
         errors.append(
@@ -193,7 +192,7 @@ def check_request(
         )
     elif b.same_day_only and day != today:
         errors.append(field_error(field, f"rides can be booked for today ({today.isoformat()}) only"))
-    elif hours is None or day in cfg.closed_dates:
+    elif hours is None:
         errors.append(field_error(field, f"there is no service on {day.isoformat()}"))
     if errors:
         raise InvalidRequest("The ride request has problems; correct the fields listed in errors.", errors)
@@ -254,7 +253,8 @@ def check_request(
     )
 
 
-def _try_insert(cfg: TenantConfig, problem: Problem, ride: Ride) -> Insertion | None:
+def try_insert(cfg: TenantConfig, problem: Problem, ride: Ride) -> Insertion | None:
+    """The cheapest feasible insertion of a ride (passenger or freight) into the active fleet."""
     p, d = ride_stops(
         cfg,
         ride,
@@ -277,7 +277,7 @@ def _alternatives(
     """Nearby pickup windows that do fit, nearest to the requested one first."""
     tz = cfg.tz
     alt = cfg.booking.alternatives
-    hours = cfg.service_hours[("mon", "tue", "wed", "thu", "fri", "sat", "sun")[checked.day.weekday()]]
+    hours = cfg.hours_on(checked.day)
     assert hours is not None
     open_at, close_at = at_local(checked.day, hours.start, tz), at_local(checked.day, hours.end, tz)
     earliest = ceil_minute(now + timedelta(minutes=cfg.booking.min_lead_minutes))
@@ -297,7 +297,7 @@ def _alternatives(
         if start < max(earliest, open_at) or latest > close_at:
             continue
         ride.pickup_window_start, ride.pickup_window_end, ride.latest_arrival = start, end, latest
-        if _try_insert(cfg, problem, ride) is not None:
+        if try_insert(cfg, problem, ride) is not None:
             found.append(
                 {
                     "pickup_window": {"start": iso_local(start, tz), "end": iso_local(end, tz)},
@@ -420,7 +420,7 @@ def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str
                 ctx, session, cfg, checked.day, seq, now, [checked.origin, checked.destination]
             )
             problem.rides[ride.id] = ride  # type: ignore[index]
-            ins = _try_insert(cfg, problem, ride)
+            ins = try_insert(cfg, problem, ride)
             if ins is None:
                 alternatives = _alternatives(cfg, problem, ride, checked, now)
                 ride.pickup_window_start, ride.pickup_window_end = checked.window_start, checked.window_end
@@ -501,6 +501,3 @@ def ride_view(ride: Ride, cfg: TenantConfig, vehicle_key: str | None = None) -> 
         "refusal_reason": ride.refusal_reason,
         "created_at": iso_local(ride.created_at, tz),
     }
-
-
-__all__ = ["RideRequest", "Location", "book", "ride_view", "refusal_error", "service_seconds"]

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
-from dispatcher.booking import _try_insert, commit_insertion
+from dispatcher.booking import commit_insertion, try_insert
 from dispatcher.context import Dispatcher
 from dispatcher.db import lock_tenant
 from dispatcher.events import record
@@ -82,7 +82,7 @@ def book_freight(
         session.flush()
         state, problem = live_problem(ctx, session, cfg, day, seq, now, [pickup, drop])
         problem.rides[ride.id] = ride  # type: ignore[index]
-        ins = _try_insert(cfg, problem, ride)
+        ins = try_insert(cfg, problem, ride)
         if ins is None:
             session.rollback()
             return None

@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.models import OPEN_RIDE_STATUSES, PlanVersion, Ride, RideStatus, Vehicle
+from dispatcher.models import PlanVersion, Ride, RideStatus, Vehicle
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, from_seconds, parse_hhmm, to_seconds
 from routing.geo import Point
@@ -110,12 +110,11 @@ RIDE_COLUMNS = (
 
 @dataclass
 class Problem:
-    """The routing view of a plan: routes in vehicle order, the points and the travel matrix."""
+    """The routing view of a plan: routes in vehicle order and the travel matrix over its points."""
 
     day: date
     vehicles: list[Vehicle]
     routes: list[Route]
-    points: list[Point]
     travel: LazyMatrix
     rides: dict[int, Any]  # RIDE_COLUMNS rows (or Ride objects) by id
     index: dict[Point, int] = field(default_factory=dict)
@@ -296,7 +295,7 @@ def build_problem(
     for p in extra_points:
         b.loc(p.lat, p.lon)
     routes = [Route(vs, tuple(stops), fixed) for vs, stops, fixed in route_parts]
-    return Problem(day, vehicles, routes, matrix.points, matrix, rides, b.index)
+    return Problem(day, vehicles, routes, matrix, rides, b.index)
 
 
 @dataclass
@@ -331,7 +330,7 @@ def live_problem(
     now_s = to_seconds(now, day, cfg.tz)
     old = view.problem
     routes = [Route(replace(r.vehicle, not_before=now_s), r.stops, r.fixed) for r in old.routes]
-    problem = Problem(day, old.vehicles, routes, old.points, old.travel, dict(old.rides), old.index)
+    problem = Problem(day, old.vehicles, routes, old.travel, dict(old.rides), old.index)
     for p in extra_points:
         problem.add_point(p)
     return PlanState(view.state.version, dict(view.state.routes)), problem
@@ -370,15 +369,3 @@ def apply_route(
         else:
             ride.planned_dropoff = at
     state.routes[vehicle_id] = entries
-
-
-def open_rides(session: Session, tenant_id: str, day: date) -> list[Ride]:
-    return list(
-        session.exec(
-            select(Ride).where(
-                Ride.tenant_id == tenant_id,
-                Ride.service_date == day,
-                col(Ride.status).in_([s.value for s in OPEN_RIDE_STATUSES]),
-            )
-        )
-    )

@@ -18,14 +18,13 @@ from dispatcher.operations import reoptimize
 from dispatcher.timeline import at_local
 
 log = logging.getLogger(__name__)
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def in_service_hours(ctx: Dispatcher, tenant_id: str, now: datetime) -> bool:
     cfg = ctx.config(tenant_id)
     local = now.astimezone(cfg.tz)
-    hours = cfg.service_hours.get(WEEKDAYS[local.weekday()])
-    if hours is None or local.date() in cfg.closed_dates:
+    hours = cfg.hours_on(local.date())
+    if hours is None:
         return False
     return at_local(local.date(), hours.start, cfg.tz) <= now <= at_local(local.date(), hours.end, cfg.tz)
 

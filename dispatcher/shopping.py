@@ -22,10 +22,8 @@ from dispatcher.context import Dispatcher
 from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Household, Membership, OrderLine, OrderStatus, Product, Seller, ShopOrder
-from dispatcher.tenant_config import Shopping, TenantConfig
+from dispatcher.tenant_config import WEEKDAYS, Shopping, TenantConfig
 from dispatcher.timeline import at_local, iso_local, local_date
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class LineRequest(BaseModel):

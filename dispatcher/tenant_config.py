@@ -223,6 +223,12 @@ class TenantConfig(Strict):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def hours_on(self, day: date) -> Hours | None:
+        """Service hours of a date (None: no service — a weekday without hours or a closed date)."""
+        if day in self.closed_dates:
+            return None
+        return self.service_hours.get(WEEKDAYS[day.weekday()])
+
     def area_shape(self) -> Any:
         """The service area as one shapely geometry in (lon, lat) order."""
         return unary_union([_polygon(a.polygon) for a in self.service_area])

@@ -17,7 +17,7 @@ import math
 import random
 import time as _time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from routing.insertion import Route, RouteState, best_insertion
 from routing.schedule import INF, Schedule, Stop, check, excess_ride, route_travel
@@ -55,7 +55,6 @@ class AlnsResult:
     iterations: int
     seconds: float
     first_feasible_seconds: float | None
-    history: list[tuple[float, float]] = field(default_factory=list)  # (seconds, best cost)
 
 
 class Alns:
@@ -274,7 +273,6 @@ class Alns:
         first_feasible = (_time.perf_counter() - t0) if not (self.unassigned & self.required) else None
         best_routes, best_un = list(self.routes), set(self.unassigned)
         best_cost = cur_cost = self.cost()
-        history = [(_time.perf_counter() - t0, best_cost)]
         destroy = [self.remove_random, self.remove_worst, self.remove_related, self.remove_route]
         repairs = [(1, 0.0), (2, 0.0), (3, 0.0), (1, 0.05), (2, 0.05)]
         dw = [1.0] * len(destroy)
@@ -309,7 +307,6 @@ class Alns:
             score = 0.0
             if new_cost < best_cost - EPS:
                 best_cost, best_routes, best_un = new_cost, list(self.routes), set(self.unassigned)
-                history.append((_time.perf_counter() - t0, best_cost))
                 if first_feasible is None and not (self.unassigned & self.required):
                     first_feasible = _time.perf_counter() - t0
                 score = 33.0
@@ -340,7 +337,6 @@ class Alns:
             iterations=it,
             seconds=_time.perf_counter() - t0,
             first_feasible_seconds=first_feasible,
-            history=history,
         )
 
 
