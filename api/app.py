@@ -10,8 +10,8 @@ from datetime import datetime
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from api import problems
-from api.routes import auth, delivery, directory, rides, shopping, vehicles
+from api import pages, problems
+from api.routes import auth, board, delivery, devices, directory, me, rides, shopping, vehicles
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
 from dispatcher.db import make_engine, migrate, session_scope
@@ -78,8 +78,21 @@ def create_app(
     )
     app.state.ctx = ctx or build_dispatcher(settings, clock)
     problems.install(app)
-    for r in (auth.router, directory.router, vehicles.router, rides.router, shopping.router, delivery.router):
+    for r in (
+        auth.router,
+        directory.router,
+        vehicles.router,
+        rides.router,
+        shopping.router,
+        delivery.router,
+        board.router,
+        devices.router,
+        me.router,
+        me.session_router,
+        pages.router,
+    ):
         app.include_router(r)
+    app.mount("/static", pages.static, name="static")
 
     @app.get("/healthz", tags=["service"], summary="Liveness: the API answers and the database is reachable")
     def healthz() -> dict[str, str]:

@@ -8,10 +8,12 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
-from dispatcher.auth import Principal, principal_for
+from dispatcher.auth import HouseholdPrincipal, Principal, principal_for
 from dispatcher.context import Dispatcher
+from dispatcher.devices import device_for, household_principal
 from dispatcher.errors import DomainError, Forbidden
 from dispatcher.models import Role
+from dispatcher.pins import resident_principal
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -48,3 +50,29 @@ def require(*roles: Role) -> Callable[..., Principal]:
         return p
 
     return dep
+
+
+def get_household(
+    token: str | None = Depends(oauth2), ctx: Dispatcher = Depends(get_ctx)
+) -> HouseholdPrincipal:
+    """A paired set-top box or a resident signed in on the phone page."""
+    if token:
+        with Session(ctx.engine) as session:
+            device = device_for(session, token)
+            if device is not None:
+                if device.household_id is None:
+                    raise DomainError(
+                        "このテレビはまだ登録されていません。画面の番号をオペレーターに伝えてください。",
+                        status=403,
+                        title="Device not paired",
+                    )
+                now = ctx.clock.now()
+                if device.last_seen_at is None or (now - device.last_seen_at).total_seconds() > 300:
+                    device.last_seen_at = now  # "seen" at most every five minutes: no write per request
+                    session.add(device)
+                    session.commit()
+                return household_principal(session, device)
+            hp = resident_principal(session, token, ctx.clock.now())
+            if hp is not None:
+                return hp
+    raise DomainError("サインインしてください。", status=401, title="Not signed in")

@@ -136,3 +136,20 @@ def principal_for(session: Session, token: str, now: datetime) -> Principal | No
     if user is None or not user.active:
         return None
     return Principal(user.id, user.username, user.tenant_id, Role(user.role), user.operator_id)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class HouseholdPrincipal:
+    """A resident channel: a paired set-top box (the whole household) or a resident signed in on
+    the smartphone page (that resident). `resident_ids`: who it may book for."""
+
+    tenant_id: str
+    household_id: int
+    resident_ids: tuple[int, ...]
+    actor: str  # device:<id> or resident:<id>
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh opaque bearer token and the hash that is stored for it."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_token(token)

@@ -19,9 +19,9 @@ from sqlmodel import Session, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import lock_tenant
-from dispatcher.errors import Conflict, DomainError, InvalidRequest, field_error
+from dispatcher.errors import Conflict, DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
-from dispatcher.models import Resident, Ride, RideStatus, Vehicle
+from dispatcher.models import Resident, Ride, RideStatus, Tenant, Vehicle
 from dispatcher.plan import (
     PlanState,
     Problem,
@@ -33,7 +33,7 @@ from dispatcher.plan import (
     seats_needed,
 )
 from dispatcher.tenant_config import TenantConfig
-from dispatcher.timeline import at_local, ceil_minute, floor_minute, iso_local, local_date
+from dispatcher.timeline import at_local, ceil_minute, floor_minute, from_seconds, iso_local, local_date
 from routing.geo import Point, haversine_m
 from routing.insertion import Insertion, Route, cheapest_insertion
 from routing.schedule import route_travel
@@ -450,6 +450,61 @@ def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str
             raise
 
 
+def quote(ctx: Dispatcher, tenant_id: str, req: RideRequest) -> dict[str, Any]:
+    """What booking `req` now would promise, without storing anything.
+
+    {"available": True, "pickup_window", "latest_arrival", "fare_yen", "planned_pickup"} or
+    {"available": False, "alternatives": [...]}. Bad input raises InvalidRequest as `book` does. The
+    booking itself may still differ if someone else books in between; `book` decides.
+    """
+    cfg = ctx.config(tenant_id)
+    tz = cfg.tz
+    with Session(ctx.engine) as session:
+        tenant = session.get(Tenant, tenant_id)
+        assert tenant is not None
+        now = ctx.clock.now()
+        checked = check_request(ctx, session, cfg, req, now)
+        ride = Ride(
+            id=-1,  # never stored: a stand-in id for the stops
+            tenant_id=tenant_id,
+            resident_id=req.resident_id,
+            service_date=checked.day,
+            origin_lat=checked.origin.lat,
+            origin_lon=checked.origin.lon,
+            destination_lat=checked.destination.lat,
+            destination_lon=checked.destination.lon,
+            party_size=req.party_size,
+            wheelchair=req.wheelchair,
+            direct_seconds=checked.direct_s,
+            max_ride_seconds=checked.max_ride_s,
+            pickup_window_start=checked.window_start,
+            pickup_window_end=checked.window_end,
+            latest_arrival=checked.latest_arrival,
+            idempotency_key="",
+            request_hash="",
+            created_at=now,
+        )
+        # The view stored at this sequence is current: nobody holds the lock for a quote.
+        _, problem = live_problem(
+            ctx, session, cfg, checked.day, tenant.lock_seq + 1, now, [checked.origin, checked.destination]
+        )
+        ins = try_insert(cfg, problem, ride)
+        if ins is None:
+            return {"available": False, "alternatives": _alternatives(cfg, problem, ride, checked, now)}
+        pickup = next(t for s, t in zip(ins.stops, ins.schedule.times, strict=True) if s.request_id == -1)
+        return {
+            "available": True,
+            "pickup_window": {
+                "start": iso_local(checked.window_start, tz),
+                "end": iso_local(checked.window_end, tz),
+            },
+            "latest_arrival": iso_local(checked.latest_arrival, tz),
+            "fare_yen": checked.fare,
+            "planned_pickup": iso_local(from_seconds(pickup, checked.day, tz), tz),
+            "direct_minutes": round(checked.direct_s / 60, 1),
+        }
+
+
 def refusal_error(ride: Ride, cfg: TenantConfig) -> DomainError:
     """The 409 problem for a refused ride, with its alternatives."""
     tz = cfg.tz
@@ -501,3 +556,43 @@ def ride_view(ride: Ride, cfg: TenantConfig, vehicle_key: str | None = None) -> 
         "refusal_reason": ride.refusal_reason,
         "created_at": iso_local(ride.created_at, tz),
     }
+
+
+def change_ride(
+    ctx: Dispatcher,
+    tenant_id: str,
+    ride_id: int,
+    req: RideRequest,
+    idempotency_key: str,
+    actor: str,
+    reason: str,
+) -> tuple[Booked, Ride | None]:
+    """Change a confirmed ride: book the new request first, and only when it is confirmed cancel
+    the old one (reason recorded). A refused change leaves the old booking as it was.
+
+    Returns (the new booking, the cancelled old ride or None when the change was refused). The old
+    ride still holds its seat while the new one is quoted, so a change to a nearby time on a full
+    vehicle can be refused although it would fit once the old ride is gone.
+    """
+    from dispatcher.operations import cancel
+
+    with Session(ctx.engine) as session:
+        old = session.get(Ride, ride_id)
+        if old is None or old.tenant_id != tenant_id:
+            raise NotFound(f"No ride {ride_id}.")
+        if old.status != RideStatus.confirmed:
+            raise Conflict(
+                f"Ride {ride_id} is {old.status}; only a confirmed ride before pickup can be changed."
+            )
+        if old.resident_id != req.resident_id:
+            raise InvalidRequest(
+                "A change keeps the rider.", [field_error("resident_id", f"must be {old.resident_id}")]
+            )
+    booked = book(ctx, tenant_id, req, idempotency_key, actor)
+    if booked.ride.status != RideStatus.confirmed:
+        return booked, None
+    with Session(ctx.engine) as session:
+        if session.get(Ride, ride_id).status != RideStatus.confirmed:  # type: ignore[union-attr]
+            return booked, None  # a replay: the old ride was cancelled by the first call
+    old_ride = cancel(ctx, tenant_id, ride_id, actor, reason=f"changed to ride {booked.ride.id}: {reason}")
+    return booked, old_ride

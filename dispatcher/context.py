@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from dispatcher.clock import Clock
-from dispatcher.errors import NotFound
+from dispatcher.errors import InvalidRequest, NotFound, field_error
 from dispatcher.models import Tenant
 from dispatcher.tenant_config import TenantConfig, osm_path, parse_tenant
 from routing.roadnetwork import RoadNetwork
@@ -51,6 +51,18 @@ class Dispatcher:
         with self._lock:
             self._configs[tenant_id] = cfg
         return cfg
+
+    def default_tenant(self) -> str:
+        """The tenant a page serves when none is named: the one this server was started with."""
+        if len(self.tenant_files) == 1:
+            return next(iter(self.tenant_files))
+        with Session(self.engine) as s:
+            ids = list(s.exec(select(Tenant.id)))
+        if len(ids) == 1:
+            return ids[0]
+        raise InvalidRequest(
+            "This server serves several municipalities; name one.", [field_error("tenant_id", "is required")]
+        )
 
     def forget(self, tenant_id: str) -> None:
         """Drop cached rules after the tenant's configuration changed."""

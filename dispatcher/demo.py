@@ -77,6 +77,19 @@ class DemoLogin:
     password: str
 
 
+def favourites(cfg: TenantConfig, lat: float, lon: float) -> list[str]:
+    """The nearest hospital or clinic, supermarket and station (or city office) to a home."""
+    out = []
+    for kinds in (("hospital", "clinic"), ("supermarket",), ("station", "city_hall")):
+        near = sorted(
+            (p for p in cfg.places if p.kind in kinds),
+            key=lambda p: (p.lat - lat) ** 2 + ((p.lon - lon) * math.cos(math.radians(lat))) ** 2,
+        )
+        if near:
+            out.append(near[0].id)
+    return out
+
+
 def generate_residents(
     cfg: TenantConfig, count: int, seed: int, today: date
 ) -> list[tuple[Household, list[Resident]]]:
@@ -134,6 +147,7 @@ def generate_residents(
                     wheelchair=wheelchair,
                     notes="車いす" if wheelchair else "",
                     registered_at=datetime(2020, 4, 1, tzinfo=cfg.tz),
+                    favourite_places=favourites(cfg, lat, lon),
                 )
             )
             made += 1

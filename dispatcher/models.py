@@ -118,6 +118,7 @@ class Resident(SQLModel, table=True):
     notes: str = ""
     active: bool = True
     registered_at: datetime = ts(nullable=False)
+    favourite_places: list[str] = js(nullable=False, server_default="[]")  # place ids, most used first
 
 
 class Operator(SQLModel, table=True):
@@ -392,3 +393,58 @@ class Weather(SQLModel, table=True):
     slots: list[dict[str, Any]] = js(nullable=False)
     updated_at: datetime = ts(nullable=False)
     updated_by: str = ""
+
+
+class Device(SQLModel, table=True):
+    """A cable-TV set-top box. It shows `code` until an operator links it to a household; it
+    authenticates with a bearer token (only its hash is kept) until revoked."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    household_id: int | None = Field(default=None, foreign_key="household.id", index=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    code: str | None = Field(default=None, max_length=8, index=True)
+    code_expires_at: datetime | None = ts(nullable=True)
+    created_at: datetime = ts(nullable=False)
+    paired_at: datetime | None = ts(nullable=True)
+    paired_by: str = ""
+    revoked_at: datetime | None = ts(nullable=True)
+    last_seen_at: datetime | None = ts(nullable=True)
+
+
+class ResidentPin(SQLModel, table=True):
+    """A resident's PIN for the smartphone page (argon2 hash); locked after repeated failures."""
+
+    __tablename__ = "resident_pin"
+    resident_id: int = Field(foreign_key="resident.id", primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    pin_hash: str
+    failures: int = 0
+    locked_at: datetime | None = ts(nullable=True)
+    set_at: datetime = ts(nullable=False)
+    set_by: str = ""
+
+
+class ResidentSession(SQLModel, table=True):
+    """A signed-in smartphone page: bearer token (hash) of a resident, valid until expires_at."""
+
+    __tablename__ = "resident_session"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    resident_id: int = Field(foreign_key="resident.id", index=True)
+    created_at: datetime = ts(nullable=False)
+    expires_at: datetime = ts(nullable=False)
+    revoked_at: datetime | None = ts(nullable=True)
+
+
+class ResidentNote(SQLModel, table=True):
+    """An operator's note about a resident (what to remember on the next call)."""
+
+    __tablename__ = "resident_note"
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    resident_id: int = Field(foreign_key="resident.id", index=True)
+    text: str
+    author: str
+    created_at: datetime = ts(nullable=False)

@@ -69,8 +69,8 @@ def _replan_vehicle(
             log.warning("vehicle %s: plan no longer feasible (%s)", vehicle_id, sched.reason)
 
 
-def cancel(ctx: Dispatcher, tenant_id: str, ride_id: int, actor: str) -> Ride:
-    """Cancel a confirmed ride and take its stops out of the plan."""
+def cancel(ctx: Dispatcher, tenant_id: str, ride_id: int, actor: str, reason: str | None = None) -> Ride:
+    """Cancel a confirmed ride and take its stops out of the plan; `reason` goes into the event."""
     cfg = ctx.config(tenant_id)
     now = ctx.clock.now()
     with Session(ctx.engine, expire_on_commit=False) as session:
@@ -92,7 +92,7 @@ def cancel(ctx: Dispatcher, tenant_id: str, ride_id: int, actor: str) -> Ride:
             "ride",
             ride.id,
             before={"status": before},
-            after={"status": ride.status},
+            after={"status": ride.status, "reason": reason} if reason else {"status": ride.status},
         )
         session.commit()
         return ride

@@ -2,54 +2,20 @@
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import uvicorn
 from sqlmodel import Session, select
 
-from api.app import create_app
 from dispatcher.context import Dispatcher
 from dispatcher.demo import DEMO_PASSWORD
 from dispatcher.models import Ride
 from tests.conftest import DAY_START
+from tests.live import Server
 from tests.planning import verify_plan
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """uvicorn serving the app in a background thread on a loopback port."""
-
-    def __init__(self, ctx: Dispatcher) -> None:
-        self.port = _free_port()
-        config = uvicorn.Config(
-            create_app(ctx=ctx, scheduler=False), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.05)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 def test_twenty_simultaneous_bookings(ctx: Dispatcher) -> None:

@@ -5,13 +5,20 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, or_, select
 
 from api.deps import get_ctx, get_principal, get_session, require
 from dispatcher.auth import Principal
 from dispatcher.booking import eligibility_categories
 from dispatcher.context import Dispatcher
-from dispatcher.models import Resident, Role
+from dispatcher.db import session_scope
+from dispatcher.devices import household_devices
+from dispatcher.errors import InvalidRequest, NotFound, field_error
+from dispatcher.events import record
+from dispatcher.models import Household, Resident, ResidentPin, Role
+from dispatcher.notes import add_note, notes_of
+from dispatcher.pins import set_pin
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 
@@ -67,3 +74,120 @@ def places(
     p: Principal = Depends(get_principal), ctx: Dispatcher = Depends(get_ctx)
 ) -> list[dict[str, object]]:
     return [pl.model_dump() for pl in ctx.config(p.tenant_id).places]
+
+
+def _one(session: Session, p: Principal, resident_id: int) -> Resident:
+    r = session.get(Resident, resident_id)
+    if r is None or r.tenant_id != p.tenant_id:
+        raise NotFound(f"No resident {resident_id}.")
+    return r
+
+
+@router.get(
+    "/residents/{resident_id}", summary="One resident with household, favourites, PIN state, boxes, notes"
+)
+def resident(
+    resident_id: int,
+    p: Principal = Depends(require(Role.operator)),
+    session: Session = Depends(get_session),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> dict[str, object]:
+    cfg = ctx.config(p.tenant_id)
+    r = _one(session, p, resident_id)
+    out = _resident(r, cfg, ctx.clock.now().astimezone(cfg.tz).date())
+    hh = session.get(Household, r.household_id) if r.household_id else None
+    members = session.exec(
+        select(Resident).where(Resident.household_id == r.household_id, Resident.active == True)  # noqa: E712
+    ).all()
+    pin = session.get(ResidentPin, r.id)
+    out.update(
+        {
+            "address": hh.address if hh else "",
+            "household": [{"id": m.id, "name": f"{m.family_name} {m.given_name}"} for m in members],
+            "favourites": list(r.favourite_places or []),
+            "pin": None if pin is None else {"locked": pin.locked_at is not None, "failures": pin.failures},
+            "devices": household_devices(session, p.tenant_id, r.household_id, cfg.tz)
+            if r.household_id
+            else [],
+            "notes_log": notes_of(session, p.tenant_id, r.id, cfg.tz),  # type: ignore[arg-type]
+        }
+    )
+    return out
+
+
+class PinBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pin: str = Field(min_length=1, max_length=16, description="4 to 8 digits")
+
+
+@router.put(
+    "/residents/{resident_id}/pin", status_code=204, summary="Set a resident's phone-page PIN (unlocks)"
+)
+def put_pin(
+    resident_id: int,
+    body: PinBody,
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> None:
+    with session_scope(ctx.engine) as session:
+        set_pin(session, p.tenant_id, resident_id, body.pin, ctx.clock.now(), p.actor)
+
+
+class NoteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(max_length=4000)
+
+
+@router.post(
+    "/residents/{resident_id}/notes", status_code=201, summary="Add an operator's note about a resident"
+)
+def post_note(
+    resident_id: int,
+    body: NoteBody,
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> list[dict[str, object]]:
+    cfg = ctx.config(p.tenant_id)
+    with session_scope(ctx.engine) as session:
+        add_note(session, p.tenant_id, resident_id, body.text, ctx.clock.now(), p.actor)
+        session.flush()
+        return notes_of(session, p.tenant_id, resident_id, cfg.tz)
+
+
+class FavouritesBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    place_ids: list[str] = Field(max_length=9, description="most used first; the TV shows them as 1-9")
+
+
+@router.put("/residents/{resident_id}/favourites", summary="Set a resident's favourite places")
+def put_favourites(
+    resident_id: int,
+    body: FavouritesBody,
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> list[str]:
+    cfg = ctx.config(p.tenant_id)
+    unknown = [f"place_ids[{i}]" for i, pid in enumerate(body.place_ids) if cfg.place(pid) is None]
+    if unknown:
+        raise InvalidRequest(
+            "Unknown places; GET /api/v1/places lists them.",
+            [field_error(f, "unknown place") for f in unknown],
+        )
+    now = ctx.clock.now()
+    with session_scope(ctx.engine) as session:
+        r = _one(session, p, resident_id)
+        before = list(r.favourite_places or [])
+        r.favourite_places = list(dict.fromkeys(body.place_ids))
+        session.add(r)
+        record(
+            session,
+            p.tenant_id,
+            now,
+            p.actor,
+            "resident.favourites_set",
+            "resident",
+            r.id,
+            before={"favourites": before},
+            after={"favourites": r.favourite_places},
+        )
+        return r.favourite_places

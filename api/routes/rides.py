@@ -6,11 +6,12 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, get_session, require
 from dispatcher.auth import Principal
-from dispatcher.booking import RideRequest, book, refusal_error, ride_view
+from dispatcher.booking import RideRequest, book, change_ride, quote, refusal_error, ride_view
 from dispatcher.context import Dispatcher
 from dispatcher.errors import InvalidRequest, NotFound, field_error
 from dispatcher.models import Ride, RideStatus, Role, Vehicle
@@ -59,6 +60,55 @@ def create_ride(
     )
 
 
+@router.post("/quote", summary="What a booking would promise now (nothing is stored)")
+def quote_ride(
+    body: RideRequest,
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> dict[str, object]:
+    return quote(ctx, p.tenant_id, body)
+
+
+class ChangeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    request: RideRequest
+    reason: str = Field(min_length=1, max_length=500, description="why (kept in the event log)")
+
+
+@router.post(
+    "/{ride_id}/change",
+    status_code=201,
+    summary="Change a confirmed ride: the new booking replaces it only if it is confirmed",
+    responses={409: {"description": "The new request does not fit; the old ride stays as it was"}},
+)
+def change(
+    ride_id: int,
+    body: ChangeBody,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+    session: Session = Depends(get_session),
+) -> JSONResponse:
+    if not idempotency_key or not idempotency_key.strip():
+        raise InvalidRequest(
+            "Send an Idempotency-Key header so that a retry cannot book twice.",
+            [field_error("Idempotency-Key", "is required")],
+        )
+    _ride(session, p, ride_id)
+    booked, old = change_ride(
+        ctx, p.tenant_id, ride_id, body.request, idempotency_key.strip(), p.actor, body.reason.strip()
+    )
+    cfg = ctx.config(p.tenant_id)
+    if booked.ride.status == RideStatus.refused:
+        raise refusal_error(booked.ride, cfg)
+    ctx.after_change(p.tenant_id)
+    keys = _keys(session, p.tenant_id)
+    return JSONResponse(
+        {**ride_view(booked.ride, cfg, keys.get(booked.ride.vehicle_id or 0)), "replaces": ride_id},
+        status_code=201,
+    )
+
+
 @router.get("", summary="Rides of a day, optionally of one resident")
 def list_rides(
     date_: date | None = Query(None, alias="date", description="YYYY-MM-DD; default today"),
@@ -94,14 +144,21 @@ def get_ride(
     return ride_view(ride, ctx.config(p.tenant_id), _keys(session, p.tenant_id).get(ride.vehicle_id or 0))
 
 
-@router.post("/{ride_id}/cancel", summary="Cancel a ride before pickup")
+class CancelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(None, max_length=500, description="why (kept in the event log)")
+
+
+@router.post("/{ride_id}/cancel", summary="Cancel a ride before pickup, with a reason for the log")
 def cancel_ride(
     ride_id: int,
+    body: CancelBody | None = None,
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
     session: Session = Depends(get_session),
 ) -> dict[str, object]:
     _ride(session, p, ride_id)
-    ride = cancel(ctx, p.tenant_id, ride_id, p.actor)
+    reason = body.reason.strip() if body and body.reason and body.reason.strip() else None
+    ride = cancel(ctx, p.tenant_id, ride_id, p.actor, reason=reason)
     ctx.after_change(p.tenant_id)
     return ride_view(ride, ctx.config(p.tenant_id), _keys(session, p.tenant_id).get(ride.vehicle_id or 0))

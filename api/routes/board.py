@@ -1,0 +1,20 @@
+"""The operator's live board of today."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from api.deps import get_ctx, require
+from dispatcher.auth import Principal
+from dispatcher.board import board
+from dispatcher.context import Dispatcher
+from dispatcher.models import Role
+
+router = APIRouter(prefix="/api/v1", tags=["operations"])
+
+
+@router.get("/board", summary="Today: every vehicle's next stops and late risks; refused requests")
+def get_board(
+    p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
+) -> dict[str, object]:
+    return board(ctx, p.tenant_id)

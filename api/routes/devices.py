@@ -1,0 +1,82 @@
+"""Set-top boxes: a box registers itself and shows a code; an operator pairs it or revokes it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import get_ctx, oauth2, require
+from dispatcher.auth import Principal
+from dispatcher.context import Dispatcher
+from dispatcher.db import session_scope
+from dispatcher.devices import (
+    device_for,
+    device_status,
+    household_devices,
+    pair_device,
+    register_device,
+    revoke_device,
+)
+from dispatcher.errors import DomainError
+from dispatcher.models import Role
+
+router = APIRouter(prefix="/api/v1", tags=["set-top boxes"])
+Ctx = Annotated[Dispatcher, Depends(get_ctx)]
+Operator = Annotated[Principal, Depends(require(Role.operator))]
+
+
+class NewDevice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tenant_id: str | None = Field(None, description="default: the server's only tenant")
+
+
+@router.post(
+    "/tv/devices", status_code=201, summary="A new set-top box: its token (shown once) and pairing code"
+)
+def new_device(body: NewDevice, ctx: Ctx) -> dict[str, object]:
+    tenant_id = body.tenant_id or ctx.default_tenant()
+    now = ctx.clock.now()
+    with session_scope(ctx.engine) as session:
+        token, device = register_device(session, tenant_id, now)
+        return {"token": token, **device_status(session, device, now, ctx.config(tenant_id).tz)}
+
+
+@router.get("/tv/device", summary="The calling box: paired, or the code it should show")
+def my_device(ctx: Ctx, token: str | None = Depends(oauth2)) -> dict[str, object]:
+    with session_scope(ctx.engine) as session:
+        device = device_for(session, token) if token else None
+        if device is None:
+            raise DomainError(
+                "このテレビの登録が取り消されました。新しい番号を表示します。",
+                status=401,
+                title="Unknown device",
+            )
+        return device_status(session, device, ctx.clock.now(), ctx.config(device.tenant_id).tz)
+
+
+class Pairing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=4, max_length=12, description="the code the TV screen shows")
+    household_id: int = Field(ge=1)
+
+
+@router.post("/devices/pair", summary="Link the box showing a code to a household (operator)")
+def pair(body: Pairing, p: Operator, ctx: Ctx) -> dict[str, object]:
+    with session_scope(ctx.engine) as session:
+        device = pair_device(session, p.tenant_id, body.code, body.household_id, ctx.clock.now(), p.actor)
+        return {"id": device.id, "household_id": device.household_id}
+
+
+@router.get("/devices", summary="The boxes of a household")
+def devices(p: Operator, ctx: Ctx, household_id: int = Query(ge=1)) -> list[dict[str, object]]:
+    with session_scope(ctx.engine) as session:
+        return household_devices(session, p.tenant_id, household_id, ctx.config(p.tenant_id).tz)
+
+
+@router.post("/devices/{device_id}/revoke", summary="Revoke a box's token (it must be paired again)")
+def revoke(device_id: int, p: Operator, ctx: Ctx) -> dict[str, object]:
+    with session_scope(ctx.engine) as session:
+        d = revoke_device(session, p.tenant_id, device_id, ctx.clock.now(), p.actor)
+        return {"id": d.id, "revoked": True}

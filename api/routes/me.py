@@ -1,0 +1,187 @@
+"""The resident channels' API: what a paired TV box or a resident's phone may see and do.
+
+Everything is scoped to the caller's household (a box: every member; a phone: that resident).
+Errors carry plain-Japanese `detail`, shown on the screen as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+
+from api.deps import get_ctx, get_household
+from api.resident_messages import in_japanese
+from dispatcher import resident_view
+from dispatcher.auth import HouseholdPrincipal
+from dispatcher.booking import RideRequest, book, quote, refusal_error
+from dispatcher.context import Dispatcher
+from dispatcher.db import session_scope
+from dispatcher.errors import Forbidden, InvalidRequest, NotFound, field_error
+from dispatcher.models import Ride, ShopOrder
+from dispatcher.operations import cancel
+from dispatcher.pins import sign_in, sign_out
+from dispatcher.shopping import LineRequest, OrderRequest, cancel_order, catalogue, place_order
+
+router = APIRouter(prefix="/api/v1/me", tags=["resident channels"])
+Household = Annotated[HouseholdPrincipal, Depends(get_household)]
+Ctx = Annotated[Dispatcher, Depends(get_ctx)]
+
+
+def _key(value: str | None) -> str:
+    if not value or not value.strip():
+        raise InvalidRequest(
+            "画面を開きなおして、もう一度ためしてください。",
+            [field_error("Idempotency-Key", "is required")],
+        )
+    return value.strip()
+
+
+def _own(hp: HouseholdPrincipal, resident_id: int) -> None:
+    if resident_id not in hp.resident_ids:
+        raise Forbidden(
+            "この方の予約はできません。", errors=[field_error("resident_id", "not of this household")]
+        )
+
+
+@router.get("", summary="The household: members, favourite places, places, shopping state")
+def me(hp: Household, ctx: Ctx) -> dict[str, object]:
+    return resident_view.overview(ctx, hp)
+
+
+@router.post("/quote", summary="What a ride would promise now (nothing is stored)")
+def ride_quote(body: RideRequest, hp: Household, ctx: Ctx) -> dict[str, object]:
+    _own(hp, body.resident_id)
+    with in_japanese():
+        return quote(ctx, hp.tenant_id, body)
+
+
+@router.post("/rides", status_code=201, summary="Book a ride for a member of the household")
+def ride_book(
+    body: RideRequest,
+    hp: Household,
+    ctx: Ctx,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
+) -> JSONResponse:
+    _own(hp, body.resident_id)
+    with in_japanese():
+        result = book(ctx, hp.tenant_id, body, _key(idempotency_key), hp.actor)
+        cfg = ctx.config(hp.tenant_id)
+        if result.ride.status != "confirmed":
+            raise refusal_error(result.ride, cfg)
+    card = resident_view.ride_card(result.ride, cfg, "", None, ctx.clock.now())
+    return JSONResponse(card, status_code=201)
+
+
+@router.get("/rides", summary="Today's rides of the household and return trips to offer")
+def ride_list(hp: Household, ctx: Ctx) -> dict[str, object]:
+    return resident_view.rides(ctx, hp)
+
+
+@router.post("/rides/{ride_id}/cancel", summary="Cancel a ride of the household before pickup")
+def ride_cancel(ride_id: int, hp: Household, ctx: Ctx) -> dict[str, object]:
+    with Session(ctx.engine) as session:
+        ride = session.get(Ride, ride_id)
+        if ride is None or ride.tenant_id != hp.tenant_id or ride.resident_id not in hp.resident_ids:
+            raise NotFound("その予約は見つかりません。")
+    with in_japanese():
+        cancel(ctx, hp.tenant_id, ride_id, hp.actor, reason="cancelled by the resident")
+    ctx.after_change(hp.tenant_id)
+    return resident_view.rides(ctx, hp)
+
+
+@router.get("/catalog", summary="Products, optionally of one category")
+def products(
+    hp: Household, ctx: Ctx, category: str | None = Query(None, max_length=32)
+) -> list[dict[str, object]]:
+    with in_japanese():
+        return catalogue(ctx, hp.tenant_id, category)
+
+
+@router.get("/catalog/categories", summary="Categories with their number of products, in catalogue order")
+def categories(hp: Household, ctx: Ctx) -> list[dict[str, object]]:
+    with in_japanese():
+        items = catalogue(ctx, hp.tenant_id, None)
+    counts: dict[str, int] = {}
+    for p in items:
+        counts[str(p["category"])] = counts.get(str(p["category"]), 0) + 1
+    return [{"category": c, "count": n} for c, n in counts.items()]
+
+
+class CartRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lines: list[LineRequest] = Field(min_length=1, max_length=200)
+
+
+@router.post("/orders", status_code=201, summary="Order groceries for the household")
+def order_place(
+    body: CartRequest,
+    hp: Household,
+    ctx: Ctx,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
+) -> dict[str, object]:
+    with in_japanese():
+        placed = place_order(
+            ctx,
+            hp.tenant_id,
+            OrderRequest(household_id=hp.household_id, lines=body.lines),
+            _key(idempotency_key),
+            hp.actor,
+        )
+    return resident_view.order_card(placed.order, placed.lines, ctx.config(hp.tenant_id))
+
+
+@router.get("/orders", summary="Today's and upcoming orders of the household")
+def order_list(hp: Household, ctx: Ctx) -> list[dict[str, object]]:
+    return resident_view.orders(ctx, hp)
+
+
+@router.post("/orders/{order_id}/cancel", summary="Cancel an order before the cut-off")
+def order_cancel(order_id: int, hp: Household, ctx: Ctx) -> list[dict[str, object]]:
+    with Session(ctx.engine) as session:
+        order = session.get(ShopOrder, order_id)
+        if order is None or order.tenant_id != hp.tenant_id or order.household_id != hp.household_id:
+            raise NotFound("その注文は見つかりません。")
+    with in_japanese():
+        cancel_order(ctx, hp.tenant_id, order_id, hp.actor)
+    return resident_view.orders(ctx, hp)
+
+
+@router.get("/notices", summary="Today's messages: confirmations, taxi arriving, groceries at the hall")
+def notices(hp: Household, ctx: Ctx) -> list[dict[str, object]]:
+    return resident_view.notices(ctx, hp)
+
+
+class PinSignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tenant_id: str | None = Field(None, description="default: the server's only tenant")
+    resident_id: int = Field(ge=1, description="the resident number (利用者番号)")
+    pin: str = Field(min_length=1, max_length=16)
+
+
+session_router = APIRouter(prefix="/api/v1/m", tags=["resident channels"])
+
+
+@session_router.post("/session", summary="Phone page sign-in with resident number and PIN")
+def pin_session(body: PinSignIn, ctx: Ctx) -> dict[str, object]:
+    tenant_id = body.tenant_id or ctx.default_tenant()
+    with session_scope(ctx.engine) as session:
+        token, resident = sign_in(
+            session, tenant_id, body.resident_id, body.pin, ctx.clock.now(), ctx.token_hours
+        )
+        return {
+            "access_token": token,
+            "token_type": "bearer",
+            "name": f"{resident.family_name} {resident.given_name}",
+        }
+
+
+@session_router.post("/session/end", status_code=204, summary="Sign out of the phone page")
+def pin_session_end(ctx: Ctx, authorization: str | None = Header(None)) -> None:
+    token = (authorization or "").removeprefix("Bearer ").strip()
+    if token:
+        with session_scope(ctx.engine) as session:
+            sign_out(session, token, ctx.clock.now())

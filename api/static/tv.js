@@ -1,0 +1,856 @@
+/* The TV page: everything with the remote control alone.
+ *
+ * Keys: arrows move the focus, Enter (決定) chooses, Backspace / Escape (戻る) goes back, digits
+ * choose numbered items or type a quantity, the colour keys open the four menus:
+ * 青 タクシー予約, 赤 買い物, 緑 予約の確認, 黄 お知らせ (Hybridcast/ARIB VK codes 406, 403, 404,
+ * 405, or F1-F4 on a keyboard). Each screen says what the keys do in the bar at the bottom.
+ *
+ * The box keeps a device token in localStorage; until an operator pairs it with a household it
+ * shows a pairing code. All times come from the server's clock.
+ */
+"use strict";
+
+(function () {
+  var TOKEN_KEY = "noriai.device";
+  var KEY = {
+    UP: [38], DOWN: [40], LEFT: [37], RIGHT: [39], ENTER: [13],
+    BACK: [8, 27, 461, 10009],
+    BLUE: [406, 112], RED: [403, 113], GREEN: [404, 114], YELLOW: [405, 115]
+  };
+  var KEY_NAMES = {
+    ColorF3Blue: "BLUE", ColorF0Red: "RED", ColorF1Green: "GREEN", ColorF2Yellow: "YELLOW",
+    F1: "BLUE", F2: "RED", F3: "GREEN", F4: "YELLOW", GoBack: "BACK", BrowserBack: "BACK"
+  };
+
+  var state = {
+    token: null,
+    me: null,
+    offsetMs: 0, // server clock minus this box's clock
+    tzOffset: "+09:00",
+    stack: [], // screens to go back to
+    screen: null,
+    cart: {}, // product id -> {product, quantity}
+    seenNotices: {},
+    busy: false
+  };
+
+  var $screen = document.getElementById("screen");
+  var $keys = document.getElementById("keys");
+  var $banner = document.getElementById("banner");
+  var $clock = document.getElementById("clock");
+
+  /* ---------- small helpers ---------- */
+
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    attrs = attrs || {};
+    Object.keys(attrs).forEach(function (k) {
+      if (k === "text") e.textContent = attrs[k];
+      else if (k === "cls") e.className = attrs[k];
+      else if (k === "onselect") e.onselect_ = attrs[k];
+      else e.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) {
+      if (c === null || c === undefined) return;
+      e.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return e;
+  }
+
+  /* A focusable item; `n` (1-9, 0 for the tenth) lets a digit key choose it. */
+  function item(label, onselect, opts) {
+    opts = opts || {};
+    var attrs = { cls: "f " + (opts.cls || ""), tabindex: "-1", role: "button", onselect: onselect };
+    if (opts.id) attrs["data-id"] = opts.id;
+    var kids = [];
+    if (opts.n !== undefined) {
+      attrs["data-n"] = String(opts.n % 10);
+      kids.push(el("span", { cls: "n", text: String(opts.n % 10) }));
+      kids.push(" ");
+    }
+    if (opts.pic) kids.push(el("span", { cls: "pic", "aria-hidden": "true", text: opts.pic }));
+    if (typeof label === "string") kids.push(el("span", { text: label }));
+    else kids.push(label);
+    if (opts.sub) kids.push(el("div", { cls: "sub", text: opts.sub }));
+    return el("div", attrs, kids);
+  }
+
+  function randomKey() {
+    var a = new Uint32Array(4);
+    (window.crypto || window.msCrypto).getRandomValues(a);
+    return Array.prototype.map.call(a, function (x) { return x.toString(16); }).join("-");
+  }
+
+  function serverNow() { return new Date(Date.now() + state.offsetMs); }
+
+  /* Local wall-clock parts of an instant in the tenant's zone (from the server's offset). */
+  function localParts(d) {
+    var sign = state.tzOffset[0] === "-" ? -1 : 1;
+    var mins = sign * (parseInt(state.tzOffset.slice(1, 3), 10) * 60 + parseInt(state.tzOffset.slice(4, 6), 10));
+    var t = new Date(d.getTime() + mins * 60000);
+    return { y: t.getUTCFullYear(), mo: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours(), mi: t.getUTCMinutes() };
+  }
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function hhmm(d) { var p = localParts(d); return p.h + ":" + pad(p.mi); }
+  function isoLocal(d) {
+    var p = localParts(d);
+    return p.y + "-" + pad(p.mo) + "-" + pad(p.d) + "T" + pad(p.h) + ":" + pad(p.mi) + ":00" + state.tzOffset;
+  }
+  function atLocal(hhmmStr) { // today at HH:MM local, as a Date
+    var p = localParts(serverNow());
+    var s = p.y + "-" + pad(p.mo) + "-" + pad(p.d) + "T" + hhmmStr + ":00" + state.tzOffset;
+    return new Date(s);
+  }
+  function yen(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "円"; }
+  function short(iso) { return iso ? iso.slice(11, 16).replace(/^0/, "") : ""; }
+
+  /* ---------- the API ---------- */
+
+  function api(method, path, body, extraHeaders) {
+    var headers = { "Accept": "application/json" };
+    if (state.token) headers["Authorization"] = "Bearer " + state.token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    Object.keys(extraHeaders || {}).forEach(function (k) { headers[k] = extraHeaders[k]; });
+    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) })
+      .then(function (r) {
+        return r.text().then(function (t) {
+          var data = null;
+          try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
+          if (!r.ok) {
+            var err = new Error((data && data.detail) || "うまくいきませんでした。もう一度ためしてください。");
+            err.status = r.status;
+            err.data = data || {};
+            throw err;
+          }
+          return data;
+        });
+      }, function () {
+        var err = new Error("通信できません。しばらくしてから、もう一度ためしてください。");
+        err.status = 0;
+        err.data = {};
+        throw err;
+      });
+  }
+
+  /* ---------- focus and keys ---------- */
+
+  function focusables() {
+    return Array.prototype.slice.call($screen.querySelectorAll(".f"));
+  }
+
+  function focus(e) {
+    if (!e) return;
+    e.focus({ preventScroll: true });
+    if (e.scrollIntoView) e.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
+
+  /* Spatial navigation: the nearest focusable in the arrow's direction, preferring ones in line. */
+  function move(dir) {
+    var items = focusables();
+    var cur = document.activeElement;
+    if (items.indexOf(cur) < 0) { focus(items[0]); return; }
+    var a = cur.getBoundingClientRect();
+    var ax = a.left + a.width / 2, ay = a.top + a.height / 2;
+    var best = null, bestScore = Infinity;
+    items.forEach(function (c) {
+      if (c === cur) return;
+      var b = c.getBoundingClientRect();
+      var bx = b.left + b.width / 2, by = b.top + b.height / 2;
+      var primary, ortho, overlap;
+      if (dir === "UP" || dir === "DOWN") {
+        primary = dir === "UP" ? a.top - b.bottom : b.top - a.bottom;
+        if ((dir === "UP" ? by >= ay : by <= ay)) return;
+        overlap = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+        ortho = overlap > 0 ? 0 : Math.abs(bx - ax);
+      } else {
+        primary = dir === "LEFT" ? a.left - b.right : b.left - a.right;
+        if ((dir === "LEFT" ? bx >= ax : bx <= ax)) return;
+        overlap = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+        ortho = overlap > 0 ? 0 : Math.abs(by - ay);
+      }
+      var score = Math.max(primary, 0) + 2 * ortho;
+      if (score < bestScore) { bestScore = score; best = c; }
+    });
+    if (best) focus(best);
+  }
+
+  function keyOf(e) {
+    if (KEY_NAMES[e.key]) return KEY_NAMES[e.key];
+    var code = e.keyCode || e.which;
+    for (var name in KEY) { if (KEY[name].indexOf(code) >= 0) return name; }
+    if (code >= 48 && code <= 57) return "D" + (code - 48);
+    if (code >= 96 && code <= 105) return "D" + (code - 96);
+    return null;
+  }
+
+  document.addEventListener("keydown", function (e) {
+    var k = keyOf(e);
+    if (!k) return;
+    e.preventDefault();
+    if (state.busy) return;
+    var s = state.screen;
+    if (s && s.onkey && s.onkey(k) === true) return;
+    if (k === "UP" || k === "DOWN" || k === "LEFT" || k === "RIGHT") { move(k); return; }
+    if (k === "ENTER") {
+      var f = document.activeElement;
+      if (f && f.onselect_) f.onselect_();
+      return;
+    }
+    if (k === "BACK") { back(); return; }
+    if (k.charAt(0) === "D") {
+      var hit = $screen.querySelector('.f[data-n="' + k.slice(1) + '"]');
+      if (hit) { focus(hit); if (hit.onselect_) hit.onselect_(); }
+      return;
+    }
+    if (!state.me) return;
+    if (k === "BLUE") top(screens.rideWho);
+    else if (k === "RED") top(screens.shop);
+    else if (k === "GREEN") top(screens.mine);
+    else if (k === "YELLOW") top(screens.notices);
+  });
+
+  /* ---------- screens ---------- */
+
+  /* Show a screen: {render() -> element, keys: [[key, what]], focus: element, onkey}. */
+  function show(screen, push) {
+    if (push && state.screen) state.stack.push(state.screen);
+    state.screen = screen;
+    $screen.innerHTML = "";
+    var root = screen.render();
+    $screen.appendChild(root);
+    hints(screen.keys || [["↑↓←→", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]);
+    var first = screen.first || $screen.querySelector(".f[data-first]") || focusables()[0];
+    if (first) focus(first); else { $screen.setAttribute("tabindex", "-1"); $screen.focus(); }
+  }
+  function go(make, arg) { show(make(arg), true); }
+  function top(make, arg) { state.stack = [home()]; show(make(arg), false); }
+  function back() {
+    var prev = state.stack.pop();
+    if (prev) show(prev.refresh ? prev.refresh() : prev, false);
+  }
+  function hints(pairs) {
+    $keys.innerHTML = "";
+    pairs.forEach(function (p) {
+      var h = el("span", { cls: "hint" }, [el("span", { cls: "k", text: p[0] }), p[1]]);
+      $keys.appendChild(h);
+    });
+  }
+
+  function message(title, lines, buttons) {
+    return {
+      keys: [["↑↓", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]],
+      render: function () {
+        var box = el("div", {}, [el("h1", { text: title })]);
+        lines.forEach(function (l) { box.appendChild(el("p", { text: l })); });
+        var row = el("div", { cls: "list" });
+        (buttons || [["ホームへ", function () { state.stack = []; show(home(), false); }]]).forEach(function (b, i) {
+          row.appendChild(item(b[0], b[1], { n: i + 1 }));
+        });
+        box.appendChild(row);
+        return box;
+      }
+    };
+  }
+
+  function errorScreen(err) {
+    return message("できませんでした", [err.message], [["もどる", back]]);
+  }
+
+  function home() {
+    var me = state.me;
+    return {
+      refresh: home,
+      keys: [["色ボタン", "メニュー"], ["↑↓←→", "えらぶ"], ["決定", "すすむ"]],
+      render: function () {
+        var box = el("div", {}, [el("h1", { text: me.today_label + "　ようこそ" })]);
+        var menu = el("div", { cls: "menu" });
+        menu.appendChild(item(el("span", {}, [el("span", { cls: "chip blue" }), " 青　タクシー予約"]), function () { go(screens.rideWho); }, { cls: "blue", id: "menu-ride" }));
+        menu.appendChild(item(el("span", {}, [el("span", { cls: "chip red" }), " 赤　買い物"]), function () { go(screens.shop); }, { cls: "red", id: "menu-shop" }));
+        menu.appendChild(item(el("span", {}, [el("span", { cls: "chip green" }), " 緑　予約の確認"]), function () { go(screens.mine); }, { cls: "green", id: "menu-mine" }));
+        menu.appendChild(item(el("span", {}, [el("span", { cls: "chip yellow" }), " 黄　お知らせ"]), function () { go(screens.notices); }, { cls: "yellow", id: "menu-notices" }));
+        box.appendChild(menu);
+        var sh = me.shopping;
+        if (sh && sh.member) {
+          box.appendChild(el("p", { cls: "sub", text: sh.open ? "お買い物の注文は " + sh.cutoff + " まで（" + left(sh) + "）" : "今日の注文は締め切りました。次のお届けは " + sh.next_delivery_label + " です。" }));
+        }
+        return box;
+      }
+    };
+  }
+
+  function left(sh) {
+    var mins = Math.max(0, Math.floor((new Date(sh.cutoff_at) - serverNow()) / 60000));
+    var h = Math.floor(mins / 60), m = mins % 60;
+    return "あと " + (h ? h + "時間" : "") + m + "分";
+  }
+
+  var screens = {};
+
+  /* ----- ride booking: who -> where -> when -> confirm ----- */
+
+  screens.rideWho = function () {
+    var riders = state.me.members.filter(function (m) { return m.eligible; });
+    if (riders.length === 1) return screens.rideWhere({ rider: riders[0] });
+    if (!riders.length) return message("タクシー予約", ["この家には、タクシーを使う登録がある方がいません。", "オペレーターに電話してください。"]);
+    return {
+      render: function () {
+        var box = el("div", {}, [el("h1", { text: "だれが乗りますか" })]);
+        var list = el("div", { cls: "list" });
+        riders.forEach(function (m, i) {
+          list.appendChild(item(m.name + " さん", function () { go(screens.rideWhere, { rider: m }); }, { n: i + 1, id: "rider-" + m.id }));
+        });
+        box.appendChild(list);
+        return box;
+      },
+      keys: [["↑↓", "えらぶ"], ["数字", "番号でえらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]
+    };
+  };
+
+  screens.rideWhere = function (trip) {
+    var rider = trip.rider;
+    return {
+      render: function () {
+        var box = el("div", {}, [el("h1", { text: "どこへ行きますか（" + rider.given_name + "さん）" })]);
+        var list = el("div", { cls: "list scroll" });
+        var n = 1;
+        rider.favourites.forEach(function (p) {
+          list.appendChild(item(p.name, function () { go(screens.rideWhen, { rider: rider, from: "home", to: p }); }, { n: n++, id: "to-" + p.id }));
+        });
+        list.appendChild(item("ほかの行き先", function () { go(screens.ridePlaces, { rider: rider }); }, { n: n++, id: "to-other" }));
+        box.appendChild(list);
+        return box;
+      },
+      keys: [["↑↓", "えらぶ"], ["数字", "番号でえらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]
+    };
+  };
+
+  screens.ridePlaces = function (trip) {
+    var places = state.me.places;
+    return {
+      render: function () {
+        var box = el("div", {}, [el("h1", { text: "行き先をえらんでください" })]);
+        var list = el("div", { cls: "grid scroll tall" });
+        places.forEach(function (p) {
+          list.appendChild(item(p.name, function () { go(screens.rideWhen, { rider: trip.rider, from: "home", to: p }); }, { id: "to-" + p.id }));
+        });
+        box.appendChild(list);
+        return box;
+      }
+    };
+  };
+
+  screens.rideWhen = function (trip) {
+    var now = serverNow();
+    function pick(kind, minutes) {
+      return function () {
+        var t = new Date(now.getTime() + minutes * 60000);
+        go(screens.rideConfirm, Object.assign({}, trip, { when: kind, at: t }));
+      };
+    }
+    return {
+      render: function () {
+        var dest = trip.to ? trip.to.name : "自宅";
+        var box = el("div", {}, [el("h1", { text: "いつ出かけますか（" + dest + "へ）" })]);
+        var list = el("div", { cls: "list" });
+        list.appendChild(item("今すぐ", function () { go(screens.rideConfirm, Object.assign({}, trip, { when: "now", at: serverNow() })); }, { n: 1, id: "when-now" }));
+        list.appendChild(item("30分後", pick("after", 30), { n: 2, id: "when-30" }));
+        list.appendChild(item("1時間後", pick("after", 60), { n: 3, id: "when-60" }));
+        list.appendChild(item("出発の時刻をえらぶ", function () { go(screens.rideTime, Object.assign({}, trip, { when: "after" })); }, { n: 4, id: "when-pick" }));
+        list.appendChild(item("着きたい時刻をえらぶ", function () { go(screens.rideTime, Object.assign({}, trip, { when: "arrive" })); }, { n: 5, id: "when-arrive" }));
+        box.appendChild(list);
+        return box;
+      },
+      keys: [["↑↓", "えらぶ"], ["数字", "番号でえらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]
+    };
+  };
+
+  screens.rideTime = function (trip) {
+    var hours = state.me.service_hours || { start: "08:00", end: "17:00" };
+    var step = 10 * 60000;
+    var lo = Math.max(atLocal(hours.start).getTime(), Math.ceil((serverNow().getTime() + 30 * 60000) / step) * step);
+    var hi = atLocal(hours.end).getTime();
+    var t = trip.when === "arrive" ? Math.min(hi, lo + 60 * 60000) : lo;
+    var $t;
+    function set(v) { t = Math.max(lo, Math.min(hi, v)); $t.textContent = hhmm(new Date(t)); }
+    var s = {
+      keys: [["↑↓", "10分ずつ"], ["←→", "1時間ずつ"], ["決定", "この時刻にする"], ["戻る", "もどる"]],
+      render: function () {
+        $t = el("span", { cls: "time", id: "time-value", text: hhmm(new Date(t)) });
+        var box = el("div", {}, [
+          el("h1", { text: trip.when === "arrive" ? "何時に着きたいですか" : "何時に出かけますか" }),
+          el("p", { cls: "big" }, [$t]),
+          el("p", { cls: "sub", text: "↑↓で10分、←→で1時間かわります。" })
+        ]);
+        var ok = item("この時刻にする", function () { go(screens.rideConfirm, Object.assign({}, trip, { at: new Date(t) })); }, { id: "time-ok" });
+        box.appendChild(el("div", { cls: "list" }, [ok]));
+        return box;
+      },
+      onkey: function (k) {
+        if (k === "UP") { set(t + step); return true; }
+        if (k === "DOWN") { set(t - step); return true; }
+        if (k === "RIGHT") { set(t + 6 * step); return true; }
+        if (k === "LEFT") { set(t - 6 * step); return true; }
+        return false;
+      }
+    };
+    return s;
+  };
+
+  function rideRequest(trip) {
+    var rider = trip.rider;
+    var home = { lat: rider.home.lat, lon: rider.home.lon };
+    var req = {
+      resident_id: rider.id,
+      origin: trip.from === "home" ? home : { place_id: trip.from.id },
+      destination: trip.to ? { place_id: trip.to.id } : home,
+      party_size: 1,
+      wheelchair: !!rider.wheelchair
+    };
+    if (trip.when === "arrive") req.arrive_by = isoLocal(trip.at); else req.pickup_after = isoLocal(trip.at);
+    return req;
+  }
+
+  screens.rideConfirm = function (trip) {
+    var key = randomKey();
+    var req = rideRequest(trip);
+    var s = {
+      keys: [["←→", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]],
+      render: function () {
+        var box = el("div", {}, [el("h1", { text: "この予約でよいですか" }), el("p", { cls: "sub", text: "しらべています…" })]);
+        state.busy = true;
+        api("POST", "/api/v1/me/quote", req).then(function (q) {
+          state.busy = false;
+          if (state.screen !== s) return;
+          box.innerHTML = "";
+          var from = trip.from === "home" ? "自宅" : trip.from.name;
+          var to = trip.to ? trip.to.name : "自宅";
+          box.appendChild(el("h1", { text: "この予約でよいですか" }));
+          if (!q.available) {
+            box.appendChild(el("p", { cls: "warn", text: "その時間は、タクシーがいっぱいです。" }));
+            var alts = el("div", { cls: "row" });
+            q.alternatives.forEach(function (a, i) {
+              alts.appendChild(item(short(a.pickup_after) + " ごろ", function () {
+                go(screens.rideConfirm, Object.assign({}, trip, { when: "after", at: new Date(a.pickup_after) }));
+              }, { n: i + 1, id: "alt-" + i }));
+            });
+            if (!q.alternatives.length) box.appendChild(el("p", { text: "ほかの時刻をえらぶか、オペレーターに電話してください。" }));
+            box.appendChild(alts);
+            box.appendChild(el("div", { cls: "row" }, [item("やめる", back, { id: "cancel" })]));
+            focus(focusables()[0]);
+            return;
+          }
+          box.appendChild(el("p", { cls: "big", id: "quote-window", text: "迎え " + short(q.pickup_window.start) + "〜" + short(q.pickup_window.end) }));
+          box.appendChild(el("p", { text: trip.rider.given_name + "さん　" + from + " → " + to }));
+          box.appendChild(el("p", { text: short(q.latest_arrival) + " までに着きます　料金 " + yen(q.fare_yen) }));
+          var yes = item("予約する", function () { commit(); }, { id: "confirm" });
+          var no = item("やめる", back, { id: "cancel" });
+          box.appendChild(el("div", { cls: "row" }, [yes, no]));
+          focus(yes);
+        }, function (err) {
+          state.busy = false;
+          if (state.screen === s) show(errorScreen(err), false);
+        });
+        return box;
+      }
+    };
+    function commit() {
+      state.busy = true;
+      api("POST", "/api/v1/me/rides", req, { "Idempotency-Key": key }).then(function (ride) {
+        state.busy = false;
+        state.stack = [home()];
+        show(message("予約しました", [
+          trip.rider.given_name + "さん　" + ride.from + " → " + ride.to,
+          "迎えは " + ride.pickup_from + "〜" + ride.pickup_to + " です。家の前でお待ちください。",
+          "料金 " + yen(ride.fare_yen) + "（車の中でお支払いください）"
+        ], [["予約の確認へ", function () { top(screens.mine); }], ["ホームへ", function () { state.stack = []; show(home(), false); }]]), false);
+      }, function (err) {
+        state.busy = false;
+        if (err.status === 409 && err.data.alternatives) {
+          show(screens.rideConfirm(trip), false); // the plan changed meanwhile: quote again
+          return;
+        }
+        show(errorScreen(err), true);
+      });
+    }
+    return s;
+  };
+
+  /* ----- my bookings: rides and orders, cancel, return trips ----- */
+
+  screens.mine = function () {
+    var s = {
+      refresh: function () { return screens.mine(); },
+      render: function () {
+        var box = el("div", { cls: "scroll" }, [el("h1", { text: "予約の確認" }), el("p", { cls: "sub", text: "よみこんでいます…" })]);
+        state.busy = true;
+        Promise.all([api("GET", "/api/v1/me/rides"), state.me.shopping && state.me.shopping.member ? api("GET", "/api/v1/me/orders") : Promise.resolve([])]).then(function (res) {
+          state.busy = false;
+          if (state.screen !== s) return;
+          var rides = res[0], orders = res[1];
+          box.innerHTML = "";
+          box.appendChild(el("h1", { text: "予約の確認（今日）" }));
+          var list = el("div", { cls: "list" });
+          var n = 1;
+          rides.return_offers.forEach(function (o) {
+            var rider = state.me.members.filter(function (m) { return m.id === o.resident_id; })[0];
+            list.appendChild(item("帰りのタクシーを予約（" + o.from + " → 自宅）", function () {
+              go(screens.rideWhen, { rider: rider, from: { id: o.from_place_id, name: o.from }, to: null });
+            }, { n: n++, id: "return-" + o.after_ride, sub: o.rider + "さん" }));
+          });
+          if (!rides.rides.length) list.appendChild(el("p", { text: "今日のタクシーの予約はありません。" }));
+          rides.rides.forEach(function (r) {
+            var line = "タクシー " + r.pickup_from + "〜" + r.pickup_to + "　" + r.from + " → " + r.to;
+            var sub = r.rider + "さん　" + r.status_label + (r.eta_minutes !== null && r.eta_minutes <= 15 ? "　あと約" + r.eta_minutes + "分" : "");
+            list.appendChild(item(line, function () { go(screens.rideDetail, r); }, { n: n++, id: "ride-" + r.id, sub: sub }));
+          });
+          orders.forEach(function (o) {
+            list.appendChild(item("お買い物 " + o.delivery_label + "　" + yen(o.total_yen), function () { go(screens.orderDetail, o); }, { n: n++, id: "order-" + o.id, sub: o.status_label }));
+          });
+          box.appendChild(list);
+          focus(focusables()[0]);
+        }, function (err) { state.busy = false; show(errorScreen(err), false); });
+        return box;
+      },
+      keys: [["↑↓", "えらぶ"], ["数字", "番号でえらぶ"], ["決定", "くわしく"], ["戻る", "もどる"]]
+    };
+    return s;
+  };
+
+  screens.rideDetail = function (r) {
+    return {
+      render: function () {
+        var box = el("div", {}, [
+          el("h1", { text: "タクシーの予約（" + r.rider + "さん）" }),
+          el("p", { cls: "big", text: "迎え " + r.pickup_from + "〜" + r.pickup_to }),
+          el("p", { text: r.from + " → " + r.to + "　" + r.arrive_by + " までに着きます" }),
+          el("p", { text: "料金 " + yen(r.fare_yen) + "　" + r.status_label })
+        ]);
+        var row = el("div", { cls: "row" });
+        if (r.cancellable) row.appendChild(item("この予約を取り消す", function () { go(screens.rideCancel, r); }, { id: "ride-cancel" }));
+        row.appendChild(item("もどる", back, { id: "back" }));
+        box.appendChild(row);
+        return box;
+      },
+      keys: [["←→", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]
+    };
+  };
+
+  screens.rideCancel = function (r) {
+    var s = {
+      render: function () {
+        var box = el("div", {}, [
+          el("h1", { text: "本当に取り消しますか" }),
+          el("p", { text: r.pickup_from + "〜" + r.pickup_to + "　" + r.from + " → " + r.to })
+        ]);
+        var no = item("いいえ", back, { id: "no" });
+        var yes = item("はい、取り消す", function () {
+          state.busy = true;
+          api("POST", "/api/v1/me/rides/" + r.id + "/cancel").then(function () {
+            state.busy = false;
+            state.stack = [home()];
+            show(message("取り消しました", ["タクシーの予約（" + r.pickup_from + "〜" + r.pickup_to + "）を取り消しました。"], [["予約の確認へ", function () { top(screens.mine); }], ["ホームへ", function () { state.stack = []; show(home(), false); }]]), false);
+          }, function (err) { state.busy = false; show(errorScreen(err), true); });
+        }, { id: "yes" });
+        box.appendChild(el("div", { cls: "row" }, [no, yes]));
+        s.first = no; // the safe answer first
+        return box;
+      },
+      keys: [["←→", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]
+    };
+    return s;
+  };
+
+  screens.orderDetail = function (o) {
+    return {
+      render: function () {
+        var box = el("div", {}, [el("h1", { text: "お買い物 " + o.delivery_label + "　" + o.status_label })]);
+        var list = el("div", { cls: "card" });
+        o.items.slice(0, 5).forEach(function (x) { list.appendChild(el("p", { text: x.name + " × " + x.quantity })); });
+        if (o.items.length > 5) list.appendChild(el("p", { text: "ほか " + (o.items.length - 5) + " 品" }));
+        box.appendChild(list);
+        box.appendChild(el("p", { text: "合計 " + yen(o.total_yen) }));
+        var row = el("div", { cls: "row" });
+        if (o.cancellable) row.appendChild(item("この注文を取り消す", function () {
+          state.busy = true;
+          api("POST", "/api/v1/me/orders/" + o.id + "/cancel").then(function () {
+            state.busy = false;
+            state.stack = [home()];
+            show(message("取り消しました", ["お買い物の注文を取り消しました。"]), false);
+          }, function (err) { state.busy = false; show(errorScreen(err), true); });
+        }, { id: "order-cancel" }));
+        row.appendChild(item("もどる", back, { id: "back" }));
+        box.appendChild(row);
+        return box;
+      },
+      keys: [["←→", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]
+    };
+  };
+
+  /* ----- shopping: categories -> items -> quantity -> cart -> confirm ----- */
+
+  function cartCount() {
+    return Object.keys(state.cart).reduce(function (a, k) { return a + state.cart[k].quantity; }, 0);
+  }
+  function cartTotal() {
+    return Object.keys(state.cart).reduce(function (a, k) { return a + state.cart[k].quantity * state.cart[k].product.price_yen; }, 0);
+  }
+  function shopBar(title) {
+    var sh = state.me.shopping;
+    var bar = el("div", { cls: "bar" }, [
+      el("h1", { text: title }),
+      item("かごを見る（" + cartCount() + "）", function () { go(screens.cart); }, { id: "cart" })
+    ]);
+    var info = el("p", { cls: "sub", id: "cutoff", text: "注文は " + sh.cutoff + " まで（" + left(sh) + "）。" + sh.deliver_by + " ごろまでに公民館へ届けます。" });
+    return [bar, info];
+  }
+
+  screens.shop = function () {
+    var sh = state.me.shopping;
+    if (!sh || !sh.member) return message("買い物", ["お買い物の会員登録がありません。", "申しこみは、オペレーターに電話してください。"]);
+    var s = {
+      refresh: function () { return screens.shop(); },
+      render: function () {
+        var box = el("div", {});
+        if (!sh.open) {
+          box.appendChild(el("h1", { text: "買い物" }));
+          box.appendChild(el("p", { cls: "warn", id: "cutoff", text: "今日の注文は " + sh.cutoff + " で締め切りました。次のお届けは " + sh.next_delivery_label + " です。" }));
+          box.appendChild(el("p", { text: sh.next_delivery_label + " の " + sh.cutoff + " までに注文してください。" }));
+          box.appendChild(el("div", { cls: "list" }, [item("注文の確認", function () { go(screens.mine); }, { n: 1 }), item("ホームへ", back, { n: 2 })]));
+          return box;
+        }
+        shopBar("何を買いますか").forEach(function (x) { box.appendChild(x); });
+        var grid = el("div", { cls: "grid" });
+        box.appendChild(grid);
+        state.busy = true;
+        api("GET", "/api/v1/me/catalog/categories").then(function (cats) {
+          state.busy = false;
+          if (state.screen !== s) return;
+          cats.forEach(function (c, i) {
+            var it = item(c.category, function () { go(screens.items, c.category); }, { n: i < 10 ? i + 1 : undefined, id: "cat-" + i });
+            if (i === 0) it.setAttribute("data-first", "1");
+            grid.appendChild(it);
+          });
+          focus(grid.querySelector(".f"));
+        }, function (err) { state.busy = false; show(errorScreen(err), false); });
+        return box;
+      },
+      keys: [["↑↓←→", "えらぶ"], ["数字", "番号でえらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]
+    };
+    return s;
+  };
+
+  screens.items = function (category) {
+    var s = {
+      refresh: function () { return screens.items(category); },
+      render: function () {
+        var box = el("div", { cls: "col" });
+        shopBar(category).forEach(function (x) { box.appendChild(x); });
+        var grid = el("div", { cls: "grid scroll grow" });
+        box.appendChild(grid);
+        state.busy = true;
+        api("GET", "/api/v1/me/catalog?category=" + encodeURIComponent(category)).then(function (items) {
+          state.busy = false;
+          if (state.screen !== s) return;
+          items.forEach(function (p, i) {
+            var inCart = state.cart[p.id] ? "　かご " + state.cart[p.id].quantity : "";
+            var it = item(p.name, function () { go(screens.quantity, p); }, { pic: p.name.charAt(0), id: "item-" + p.id, sub: yen(p.price_yen) + inCart });
+            grid.appendChild(it);
+          });
+          focus(grid.querySelector(".f"));
+        }, function (err) { state.busy = false; show(errorScreen(err), false); });
+        return box;
+      },
+      keys: [["↑↓←→", "えらぶ"], ["決定", "数をきめる"], ["戻る", "もどる"]]
+    };
+    return s;
+  };
+
+  screens.quantity = function (p) {
+    var q = state.cart[p.id] ? state.cart[p.id].quantity : 1;
+    var typed = false;
+    var $q;
+    function set(v) { q = Math.max(0, Math.min(99, v)); $q.textContent = String(q); }
+    var s = {
+      keys: [["数字", "数を入れる"], ["↑↓", "1つずつ"], ["決定", "かごに入れる"], ["戻る", "もどる"]],
+      render: function () {
+        $q = el("span", { cls: "qty", id: "qty-value", text: String(q) });
+        var box = el("div", {}, [
+          el("h1", { text: p.name }),
+          el("p", { cls: "big" }, [el("span", { cls: "pic", "aria-hidden": "true", text: p.name.charAt(0) }), " " + yen(p.price_yen)]),
+          el("p", { cls: "big" }, ["数 ", $q]),
+          el("p", { cls: "sub", text: "数字ボタンで数を入れてください（0 でかごから出します）。" })
+        ]);
+        var ok = item("かごに入れる", function () {
+          if (q === 0) delete state.cart[p.id]; else state.cart[p.id] = { product: p, quantity: q };
+          back();
+        }, { id: "qty-ok" });
+        box.appendChild(el("div", { cls: "list" }, [ok]));
+        return box;
+      },
+      onkey: function (k) {
+        if (k.charAt(0) === "D") {
+          var d = parseInt(k.slice(1), 10);
+          set(typed && q < 10 ? q * 10 + d : d);
+          typed = true;
+          return true;
+        }
+        if (k === "UP") { set(q + 1); return true; }
+        if (k === "DOWN") { set(q - 1); return true; }
+        return false;
+      }
+    };
+    return s;
+  };
+
+  screens.cart = function () {
+    var s = {
+      refresh: function () { return screens.cart(); },
+      render: function () {
+        var box = el("div", { cls: "scroll" }, [el("h1", { text: "かごの中" })]);
+        var ids = Object.keys(state.cart);
+        if (!ids.length) {
+          box.appendChild(el("p", { text: "かごは空です。" }));
+          box.appendChild(el("div", { cls: "list" }, [item("もどる", back)]));
+          return box;
+        }
+        var list = el("div", { cls: "list" });
+        ids.forEach(function (id) {
+          var line = state.cart[id];
+          list.appendChild(item(line.product.name + " × " + line.quantity, function () { go(screens.quantity, line.product); }, { id: "line-" + id, sub: yen(line.product.price_yen * line.quantity) + "（決定で数をかえる）" }));
+        });
+        box.appendChild(el("p", { cls: "big", id: "cart-total", text: "合計 " + yen(cartTotal()) }));
+        var order = item("注文する", function () { go(screens.orderConfirm); }, { id: "order" });
+        order.setAttribute("data-first", "1");
+        box.appendChild(el("div", { cls: "row" }, [order, item("買い物をつづける", back, { id: "more" })]));
+        box.appendChild(list);
+        return box;
+      }
+    };
+    return s;
+  };
+
+  screens.orderConfirm = function () {
+    var key = randomKey();
+    var sh = state.me.shopping;
+    return {
+      render: function () {
+        var box = el("div", {}, [
+          el("h1", { text: "この注文でよいですか" }),
+          el("p", { cls: "big", text: Object.keys(state.cart).length + " 品　合計 " + yen(cartTotal()) }),
+          el("p", { text: "今日の " + sh.deliver_by + " ごろまでに、公民館へ届けます。" })
+        ]);
+        var yes = item("注文する", function () {
+          var lines = Object.keys(state.cart).map(function (id) { return { product_id: parseInt(id, 10), quantity: state.cart[id].quantity }; });
+          state.busy = true;
+          api("POST", "/api/v1/me/orders", { lines: lines }, { "Idempotency-Key": key }).then(function (o) {
+            state.busy = false;
+            state.cart = {};
+            state.stack = [home()];
+            show(message("注文しました", ["合計 " + yen(o.total_yen) + "（" + o.delivery_label + " のお届け）", "届いたら、お知らせします。"], [["予約の確認へ", function () { top(screens.mine); }], ["ホームへ", function () { state.stack = []; show(home(), false); }]]), false);
+          }, function (err) { state.busy = false; show(errorScreen(err), true); });
+        }, { id: "order-confirm" });
+        box.appendChild(el("div", { cls: "row" }, [yes, item("やめる", back, { id: "cancel" })]));
+        return box;
+      },
+      keys: [["←→", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]
+    };
+  };
+
+  /* ----- notices ----- */
+
+  screens.notices = function () {
+    var s = {
+      refresh: function () { return screens.notices(); },
+      render: function () {
+        var box = el("div", { cls: "scroll" }, [el("h1", { text: "お知らせ" })]);
+        state.busy = true;
+        api("GET", "/api/v1/me/notices").then(function (list) {
+          state.busy = false;
+          if (state.screen !== s) return;
+          if (!list.length) box.appendChild(el("p", { text: "今日のお知らせはありません。" }));
+          var l = el("div", { cls: "list" });
+          list.forEach(function (n) {
+            state.seenNotices[n.id] = true;
+            l.appendChild(item(n.text, function () {}, { id: n.id, sub: n.at }));
+          });
+          box.appendChild(l);
+          focus(focusables()[0]);
+        }, function (err) { state.busy = false; show(errorScreen(err), false); });
+        return box;
+      },
+      keys: [["↑↓", "よむ"], ["戻る", "もどる"], ["色ボタン", "メニュー"]]
+    };
+    return s;
+  };
+
+  /* ---------- start-up: pairing, then the household ---------- */
+
+  function pairingScreen(code) {
+    return {
+      keys: [["", "このままお待ちください"]],
+      render: function () {
+        return el("div", {}, [
+          el("h1", { text: "このテレビを登録します" }),
+          el("p", { text: "オペレーターに電話して、この番号を伝えてください。" }),
+          el("p", { cls: "huge", id: "pair-code", text: code.slice(0, 3) + " " + code.slice(3) }),
+          el("p", { cls: "sub", text: "登録がすむと、自動でメニューが出ます。" })
+        ]);
+      }
+    };
+  }
+
+  function startPairing() {
+    var p = state.token ? api("GET", "/api/v1/tv/device") : Promise.reject({ status: 401 });
+    return p.catch(function (err) {
+      if (err.status !== 401) throw err;
+      return api("POST", "/api/v1/tv/devices", {}).then(function (d) {
+        state.token = d.token;
+        localStorage.setItem(TOKEN_KEY, d.token);
+        return d;
+      });
+    }).then(function (d) {
+      if (d.paired) return loadHousehold();
+      show(pairingScreen(d.code), false);
+      setTimeout(startPairing, 5000);
+    });
+  }
+
+  function loadHousehold() {
+    return api("GET", "/api/v1/me").then(function (me) {
+      state.me = me;
+      state.tzOffset = me.now.slice(19);
+      state.offsetMs = new Date(me.now).getTime() - Date.now();
+      state.stack = [];
+      show(home(), false);
+      tick();
+    }, function (err) {
+      if (err.status === 401 || err.status === 403) return startPairing();
+      show(errorScreen(err), false);
+    });
+  }
+
+  function tick() {
+    if (state.me) $clock.textContent = hhmm(serverNow());
+  }
+
+  function pollNotices() {
+    if (!state.me) return;
+    api("GET", "/api/v1/me/notices").then(function (list) {
+      var fresh = list.filter(function (n) { return n.urgent && !state.seenNotices[n.id]; });
+      if (fresh.length) {
+        state.seenNotices[fresh[0].id] = true;
+        $banner.textContent = fresh[0].text;
+        $banner.hidden = false;
+        setTimeout(function () { $banner.hidden = true; }, 30000);
+      }
+    }, function (err) {
+      if (err.status === 401) { state.me = null; state.token = null; localStorage.removeItem(TOKEN_KEY); startPairing(); }
+    });
+  }
+
+  state.token = localStorage.getItem(TOKEN_KEY);
+  startPairing().catch(function (err) { show(errorScreen(err), false); });
+  setInterval(tick, 15000);
+  setInterval(pollNotices, 20000);
+  window.noriaiTV = { pollNotices: pollNotices, state: state };
+})();

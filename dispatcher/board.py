@@ -1,0 +1,96 @@
+"""The operator's live board of a day: every vehicle's next stops with late risks, and the
+requests that could not be served (unmet demand the operator may call back about)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from dispatcher.context import Dispatcher
+from dispatcher.models import Operator, Resident, Ride, RideStatus, Vehicle
+from dispatcher.operations import manifest
+from dispatcher.timeline import iso_local, local_date
+
+LATE_RISK_MINUTES = 5  # a stop planned less than this before its promise ends is at risk
+STALE_POSITION_MINUTES = 10  # a vehicle with work and no report for this long is flagged
+
+
+def board(ctx: Dispatcher, tenant_id: str, next_stops: int = 3) -> dict[str, Any]:
+    cfg = ctx.config(tenant_id)
+    tz = cfg.tz
+    now = ctx.clock.now()
+    day = local_date(now, tz)
+    with Session(ctx.engine) as session:
+        vehicles = session.exec(
+            select(Vehicle)
+            .where(Vehicle.tenant_id == tenant_id, col(Vehicle.active).is_(True))
+            .order_by(col(Vehicle.id))
+        ).all()
+        operators = {
+            o.id: o.name for o in session.exec(select(Operator).where(Operator.tenant_id == tenant_id))
+        }
+        refused = session.exec(
+            select(Ride)
+            .where(
+                Ride.tenant_id == tenant_id, Ride.service_date == day, Ride.status == RideStatus.refused.value
+            )
+            .order_by(col(Ride.created_at).desc())
+        ).all()
+        names = {
+            r.id: f"{r.family_name} {r.given_name}"
+            for r in session.exec(
+                select(Resident).where(
+                    col(Resident.id).in_({x.resident_id for x in refused if x.resident_id})
+                )
+            )
+        }
+    rows = []
+    for v in vehicles:
+        m = manifest(ctx, tenant_id, v.id, day)  # type: ignore[arg-type]
+        pending = [s for s in m["stops"] if not s["done"]]
+        for s in pending:
+            planned = datetime.fromisoformat(s["planned_time"])
+            limit = datetime.fromisoformat(s["window"]["end"])
+            s["slack_minutes"] = round((limit - planned).total_seconds() / 60)
+            s["late_risk"] = s["slack_minutes"] < LATE_RISK_MINUTES
+        stale = (
+            bool(pending)
+            and any(s["done"] for s in m["stops"])
+            and (
+                v.last_position_at is None
+                or (now - v.last_position_at).total_seconds() > 60 * STALE_POSITION_MINUTES
+            )
+        )
+        rows.append(
+            {
+                "id": v.id,
+                "key": v.key,
+                "name": v.name,
+                "operator": operators.get(v.operator_id, ""),
+                "last_position_at": iso_local(v.last_position_at, tz),
+                "position_stale": stale,
+                "pending": len(pending),
+                "done": len(m["stops"]) - len(pending),
+                "late_risk": any(s["late_risk"] for s in pending),
+                "next_stops": pending[:next_stops],
+            }
+        )
+    return {
+        "date": day.isoformat(),
+        "now": iso_local(now, tz),
+        "vehicles": rows,
+        "refused": [
+            {
+                "ride_id": r.id,
+                "resident_id": r.resident_id,
+                "rider": names.get(r.resident_id, ""),  # type: ignore[arg-type]
+                "asked_pickup_from": iso_local(r.pickup_window_start, tz),
+                "reason": r.refusal_reason,
+                "alternatives": [a["pickup_after"] for a in r.alternatives or []],
+                "at": iso_local(r.created_at, tz),
+            }
+            for r in refused
+        ],
+    }

@@ -1,0 +1,182 @@
+"""Set-top boxes: pairing a box with a household by a short code, its device token, revoking it.
+
+A new box asks for a device token; while it belongs to no household it shows a six-digit pairing
+code (valid `CODE_MINUTES`, renewed when it runs out). An operator, on the phone with the resident,
+enters the code and the household; from then on the box's token acts for that household until an
+operator revokes it. Only hashes of tokens are stored; every change is an event.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from dispatcher.auth import HouseholdPrincipal, hash_token, new_token
+from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
+from dispatcher.events import record
+from dispatcher.models import Device, Household, Resident, Tenant
+from dispatcher.timeline import iso_local
+
+CODE_MINUTES = 30
+MAX_UNPAIRED_PER_TENANT = 500  # a bound on boxes waiting for pairing, against floods of requests
+
+
+def _fresh_code(session: Session, tenant_id: str, now: datetime) -> str:
+    """A six-digit code no other waiting box of the tenant shows."""
+    for _ in range(50):
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        clash = session.exec(
+            select(Device).where(
+                Device.tenant_id == tenant_id,
+                Device.code == code,
+                col(Device.code_expires_at) > now,
+            )
+        ).first()
+        if clash is None:
+            return code
+    raise Conflict("No free pairing code; try again in a minute.")
+
+
+def register_device(session: Session, tenant_id: str, now: datetime) -> tuple[str, Device]:
+    """A new, unpaired box: returns its token (shown once) and the row with its pairing code."""
+    if session.get(Tenant, tenant_id) is None:
+        raise NotFound(f"unknown tenant {tenant_id!r}")
+    waiting = session.exec(
+        select(Device).where(
+            Device.tenant_id == tenant_id,
+            col(Device.household_id).is_(None),
+            col(Device.revoked_at).is_(None),
+            col(Device.code_expires_at) > now,
+        )
+    ).all()
+    if len(waiting) >= MAX_UNPAIRED_PER_TENANT:
+        raise Conflict("Too many boxes are waiting for pairing; try again later.", status=429)
+    token, token_hash = new_token()
+    device = Device(
+        tenant_id=tenant_id,
+        token_hash=token_hash,
+        code=_fresh_code(session, tenant_id, now),
+        code_expires_at=now + timedelta(minutes=CODE_MINUTES),
+        created_at=now,
+    )
+    session.add(device)
+    session.flush()
+    record(session, tenant_id, now, f"device:{device.id}", "device.registered", "device", device.id)
+    return token, device
+
+
+def device_for(session: Session, token: str) -> Device | None:
+    """The box holding this token, unless unknown or revoked."""
+    d = session.exec(select(Device).where(Device.token_hash == hash_token(token))).first()
+    return None if d is None or d.revoked_at is not None else d
+
+
+def device_status(session: Session, device: Device, now: datetime, tz: Any) -> dict[str, Any]:
+    """What the box shows: paired, or its pairing code (renewed when it ran out)."""
+    device.last_seen_at = now
+    if device.household_id is None and (device.code_expires_at is None or device.code_expires_at <= now):
+        device.code = _fresh_code(session, device.tenant_id, now)
+        device.code_expires_at = now + timedelta(minutes=CODE_MINUTES)
+    session.add(device)
+    return {
+        "device_id": device.id,
+        "paired": device.household_id is not None,
+        "code": None if device.household_id is not None else device.code,
+        "code_expires_at": None if device.household_id is not None else iso_local(device.code_expires_at, tz),
+    }
+
+
+def pair_device(
+    session: Session, tenant_id: str, code: str, household_id: int, now: datetime, actor: str
+) -> Device:
+    """Link the box showing `code` to a household (the operator's side of pairing)."""
+    code = code.strip().replace(" ", "").replace("-", "")
+    errors = []
+    household = session.get(Household, household_id)
+    if household is None or household.tenant_id != tenant_id:
+        errors.append(field_error("household_id", f"no household with id {household_id}"))
+    device = session.exec(
+        select(Device).where(
+            Device.tenant_id == tenant_id,
+            Device.code == code,
+            col(Device.household_id).is_(None),
+            col(Device.revoked_at).is_(None),
+        )
+    ).first()
+    if device is None or device.code_expires_at is None or device.code_expires_at <= now:
+        errors.append(
+            field_error("code", f"no box is showing the code {code!r}; read the code on the TV screen again")
+        )
+    if errors:
+        raise InvalidRequest("The box cannot be paired.", errors)
+    assert device is not None
+    device.household_id = household_id
+    device.paired_at, device.paired_by = now, actor
+    device.code, device.code_expires_at = None, None
+    session.add(device)
+    record(
+        session,
+        tenant_id,
+        now,
+        actor,
+        "device.paired",
+        "device",
+        device.id,
+        after={"household_id": household_id},
+    )
+    return device
+
+
+def revoke_device(session: Session, tenant_id: str, device_id: int, now: datetime, actor: str) -> Device:
+    """Revoke a box's token: it shows a new pairing code on its next start."""
+    device = session.get(Device, device_id)
+    if device is None or device.tenant_id != tenant_id:
+        raise NotFound(f"No device {device_id}.")
+    if device.revoked_at is not None:
+        raise Conflict(f"Device {device_id} is already revoked.")
+    device.revoked_at = now
+    session.add(device)
+    record(
+        session,
+        tenant_id,
+        now,
+        actor,
+        "device.revoked",
+        "device",
+        device.id,
+        before={"household_id": device.household_id},
+    )
+    return device
+
+
+def household_devices(session: Session, tenant_id: str, household_id: int, tz: Any) -> list[dict[str, Any]]:
+    rows = session.exec(
+        select(Device)
+        .where(Device.tenant_id == tenant_id, Device.household_id == household_id)
+        .order_by(col(Device.id))
+    )
+    return [
+        {
+            "id": d.id,
+            "household_id": d.household_id,
+            "paired_at": iso_local(d.paired_at, tz),
+            "paired_by": d.paired_by,
+            "last_seen_at": iso_local(d.last_seen_at, tz),
+            "revoked_at": iso_local(d.revoked_at, tz),
+        }
+        for d in rows
+    ]
+
+
+def household_principal(session: Session, device: Device) -> HouseholdPrincipal:
+    """The principal of a paired box: it may book for every active member of the household."""
+    assert device.household_id is not None
+    members = session.exec(
+        select(Resident.id)
+        .where(Resident.household_id == device.household_id, Resident.active == True)  # noqa: E712
+        .order_by(col(Resident.id))
+    ).all()
+    return HouseholdPrincipal(device.tenant_id, device.household_id, tuple(members), f"device:{device.id}")  # type: ignore[arg-type]

@@ -1,0 +1,146 @@
+"""Smartphone-page sign-in: a resident number and a PIN the operator sets (argon2 hash).
+
+`MAX_FAILURES` wrong PINs in a row lock the PIN until an operator sets a new one; a right PIN
+resets the count. Messages are plain Japanese: residents and their families read them.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, select
+
+from dispatcher.auth import HouseholdPrincipal, hash_token, new_token
+from dispatcher.errors import DomainError, InvalidRequest, NotFound, field_error
+from dispatcher.events import record
+from dispatcher.models import Resident, ResidentPin, ResidentSession
+
+MAX_FAILURES = 5
+_hasher = PasswordHasher()
+_DUMMY = _hasher.hash("000000")
+
+
+def set_pin(session: Session, tenant_id: str, resident_id: int, pin: str, now: datetime, actor: str) -> None:
+    """Set (or reset, which also unlocks) a resident's PIN: 4 to 8 digits."""
+    resident = session.get(Resident, resident_id)
+    if resident is None or resident.tenant_id != tenant_id:
+        raise NotFound(f"No resident {resident_id}.")
+    if not (pin.isdigit() and pin.isascii() and 4 <= len(pin) <= 8):
+        raise InvalidRequest("The PIN cannot be set.", [field_error("pin", "must be 4 to 8 digits")])
+    if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
+        raise InvalidRequest(
+            "The PIN cannot be set.",
+            [field_error("pin", "is too easy to guess (all the same digit or a run like 1234)")],
+        )
+    row = session.get(ResidentPin, resident_id)
+    was_locked = row is not None and row.locked_at is not None
+    if row is None:
+        row = ResidentPin(resident_id=resident_id, tenant_id=tenant_id, pin_hash="", set_at=now)
+    row.pin_hash, row.failures, row.locked_at, row.set_at, row.set_by = _hasher.hash(pin), 0, None, now, actor
+    session.add(row)
+    record(
+        session,
+        tenant_id,
+        now,
+        actor,
+        "resident.pin_set",
+        "resident",
+        resident_id,
+        after={"unlocked": was_locked},
+    )
+
+
+def sign_in(
+    session: Session, tenant_id: str, resident_id: int, pin: str, now: datetime, hours: float
+) -> tuple[str, Resident]:
+    """Check a PIN and open a session; raises 401 (wrong, with attempts left) or 423 (locked)."""
+    resident = session.get(Resident, resident_id)
+    row = session.get(ResidentPin, resident_id)
+    if resident is None or resident.tenant_id != tenant_id or not resident.active or row is None:
+        with suppress(VerificationError):
+            _hasher.verify(_DUMMY, pin + "x")  # same time as a real check
+        raise DomainError(
+            "利用者番号か暗証番号がちがいます。暗証番号がまだない方は、オペレーターに電話してください。",
+            status=401,
+            title="Sign-in failed",
+        )
+    if row.locked_at is not None:
+        raise DomainError(
+            f"暗証番号を{MAX_FAILURES}回まちがえたため、ロックされています。"
+            "オペレーターに電話して、新しい暗証番号を決めてください。",
+            status=423,
+            title="PIN locked",
+        )
+    try:
+        ok = _hasher.verify(row.pin_hash, pin)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        row.failures += 1
+        locked = row.failures >= MAX_FAILURES
+        if locked:
+            row.locked_at = now
+        session.add(row)
+        record(
+            session,
+            tenant_id,
+            now,
+            f"resident:{resident_id}",
+            "resident.pin_locked" if locked else "resident.pin_failed",
+            "resident",
+            resident_id,
+            after={"failures": row.failures},
+        )
+        session.commit()  # the count must stick even though the request fails
+        if locked:
+            raise DomainError(
+                f"暗証番号を{MAX_FAILURES}回まちがえたため、ロックしました。"
+                "オペレーターに電話して、新しい暗証番号を決めてください。",
+                status=423,
+                title="PIN locked",
+            )
+        left = MAX_FAILURES - row.failures
+        raise DomainError(
+            f"利用者番号か暗証番号がちがいます。あと{left}回まちがえると、ロックされます。",
+            status=401,
+            title="Sign-in failed",
+            attempts_left=left,
+        )
+    row.failures = 0
+    session.add(row)
+    token, token_hash = new_token()
+    session.add(
+        ResidentSession(
+            token_hash=token_hash,
+            tenant_id=tenant_id,
+            resident_id=resident_id,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
+    record(session, tenant_id, now, f"resident:{resident_id}", "resident.signed_in", "resident", resident_id)
+    return token, resident
+
+
+def resident_principal(session: Session, token: str, now: datetime) -> HouseholdPrincipal | None:
+    """The principal of a valid smartphone session, else None."""
+    s = session.exec(select(ResidentSession).where(ResidentSession.token_hash == hash_token(token))).first()
+    if s is None or s.revoked_at is not None or s.expires_at <= now:
+        return None
+    r = session.get(Resident, s.resident_id)
+    if r is None or not r.active or r.household_id is None:
+        return None
+    pin = session.get(ResidentPin, r.id)
+    if pin is None or pin.locked_at is not None or pin.set_at > s.created_at:
+        return None  # a new PIN or a lock ends the sessions opened before it
+    return HouseholdPrincipal(s.tenant_id, r.household_id, (r.id,), f"resident:{r.id}")  # type: ignore[arg-type]
+
+
+def sign_out(session: Session, token: str, now: datetime) -> None:
+    s = session.exec(select(ResidentSession).where(ResidentSession.token_hash == hash_token(token))).first()
+    if s is not None and s.revoked_at is None:
+        s.revoked_at = now
+        session.add(s)

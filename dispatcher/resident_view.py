@@ -1,0 +1,354 @@
+"""What a household sees on its TV or phone: members, places, today's rides, orders, notices.
+
+Plain Japanese labels are made here so the TV page, the phone page and the operator console say
+the same thing. Times are local HH:MM; money yen.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, or_, select
+
+from dispatcher.auth import HouseholdPrincipal
+from dispatcher.booking import eligibility_categories
+from dispatcher.context import Dispatcher
+from dispatcher.models import (
+    Event,
+    Household,
+    Membership,
+    OrderStatus,
+    Resident,
+    Ride,
+    RideStatus,
+    ShopOrder,
+)
+from dispatcher.shopping import _load, order_day
+from dispatcher.tenant_config import TenantConfig
+from dispatcher.timeline import at_local, iso_local, local_date
+from routing.geo import Point, haversine_m
+
+RIDE_LABELS = {
+    RideStatus.requested: "受付中",
+    RideStatus.confirmed: "予約済み",
+    RideStatus.vehicle_arrived: "タクシーが着きました",
+    RideStatus.on_board: "乗車中",
+    RideStatus.completed: "到着しました",
+    RideStatus.refused: "予約できませんでした",
+    RideStatus.cancelled: "取り消しました",
+    RideStatus.no_show: "乗車されませんでした",
+}
+ORDER_LABELS = {
+    OrderStatus.placed: "注文を受け付けました",
+    OrderStatus.locked: "お店で準備しています",
+    OrderStatus.picked: "お店で準備しています",
+    OrderStatus.at_base: "発送の準備をしています",
+    OrderStatus.in_flight: "ドローンで運んでいます",
+    OrderStatus.on_the_road: "車で運んでいます",
+    OrderStatus.at_hall: "公民館に届きました",
+    OrderStatus.handed_over: "お届けしました",
+    OrderStatus.cancelled: "取り消しました",
+}
+WEEKDAY_JA = "月火水木金土日"
+APPROACH_MINUTES = 10  # "the taxi arrives in about N minutes" from this many minutes before pickup
+
+
+def hhmm(instant: datetime | None, cfg: TenantConfig) -> str | None:
+    return None if instant is None else f"{instant.astimezone(cfg.tz):%H:%M}"
+
+
+def date_ja(day: date) -> str:
+    """11月24日（火）"""
+    return f"{day.month}月{day.day}日（{WEEKDAY_JA[day.weekday()]}）"
+
+
+def place_label(cfg: TenantConfig, place_id: str | None, lat: float, lon: float, home: Point | None) -> str:
+    if place_id:
+        p = cfg.place(place_id)
+        if p is not None:
+            return p.name
+    if home is not None and haversine_m(home, Point(lat, lon)) < 50:
+        return "自宅"
+    return "指定の場所"
+
+
+def _members(session: Session, hp: HouseholdPrincipal) -> list[Resident]:
+    return list(
+        session.exec(select(Resident).where(col(Resident.id).in_(hp.resident_ids)).order_by(col(Resident.id)))
+    )
+
+
+def shopping_state(cfg: TenantConfig, now: datetime) -> dict[str, Any] | None:
+    """Whether orders are open now, until when, and the next delivery day."""
+    if cfg.shopping is None:
+        return None
+    day, next_day = order_day(cfg, now)
+    sh = cfg.shopping
+    out: dict[str, Any] = {
+        "open": day is not None,
+        "cutoff": f"{sh.cutoff:%H:%M}",
+        "deliver_by": f"{sh.delivery_deadline:%H:%M}",
+        "next_delivery_date": next_day.isoformat(),
+        "next_delivery_label": date_ja(next_day),
+    }
+    if day is not None:
+        cutoff_at = at_local(day, sh.cutoff, cfg.tz)
+        out["cutoff_at"] = iso_local(cutoff_at, cfg.tz)
+        out["minutes_left"] = int((cutoff_at - now).total_seconds() // 60)
+    return out
+
+
+def overview(ctx: Dispatcher, hp: HouseholdPrincipal) -> dict[str, Any]:
+    """The household as its own screens show it (no other household's data)."""
+    cfg = ctx.config(hp.tenant_id)
+    now = ctx.clock.now()
+    today = local_date(now, cfg.tz)
+    with Session(ctx.engine) as session:
+        hh = session.get(Household, hp.household_id)
+        assert hh is not None
+        members = []
+        for r in _members(session, hp):
+            cats = eligibility_categories(r, cfg, today)
+            favs = [cfg.place(pid) for pid in r.favourite_places or []]
+            members.append(
+                {
+                    "id": r.id,
+                    "name": f"{r.family_name} {r.given_name}",
+                    "given_name": r.given_name,
+                    "wheelchair": r.wheelchair,
+                    "eligible": bool(cats & set(cfg.eligibility.any_of)),
+                    "home": {"lat": r.lat, "lon": r.lon},
+                    "favourites": [{"id": p.id, "name": p.name, "kind": p.kind} for p in favs if p],
+                }
+            )
+        member_now = (
+            session.exec(
+                select(Membership).where(
+                    Membership.household_id == hh.id,
+                    Membership.starts_on <= today,
+                    or_(col(Membership.ends_on).is_(None), col(Membership.ends_on) >= today),
+                )
+            ).first()
+            is not None
+        )
+    hours = cfg.hours_on(today)
+    shop = shopping_state(cfg, now)
+    if shop is not None:
+        shop["member"] = member_now
+    return {
+        "tenant": cfg.name,
+        "household_id": hh.id,
+        "home": {"lat": hh.lat, "lon": hh.lon, "address": hh.address},
+        "members": members,
+        "places": [{"id": p.id, "name": p.name, "kana": p.kana, "kind": p.kind} for p in cfg.places],
+        "now": iso_local(now, cfg.tz),
+        "today_label": date_ja(today),
+        "service_hours": None
+        if hours is None
+        else {"start": f"{hours.start:%H:%M}", "end": f"{hours.end:%H:%M}"},
+        "booking": {
+            "min_lead_minutes": cfg.booking.min_lead_minutes,
+            "max_party_size": cfg.booking.max_party_size,
+        },
+        "shopping": shop,
+    }
+
+
+def ride_card(ride: Ride, cfg: TenantConfig, name: str, home: Point | None, now: datetime) -> dict[str, Any]:
+    """One ride as a resident sees it."""
+    eta = None
+    if ride.status == RideStatus.confirmed and ride.planned_pickup is not None:
+        minutes = (ride.planned_pickup - now).total_seconds() / 60
+        eta = max(0, round(minutes))
+    return {
+        "id": ride.id,
+        "resident_id": ride.resident_id,
+        "rider": name,
+        "status": ride.status,
+        "status_label": RIDE_LABELS[RideStatus(ride.status)],
+        "from": place_label(cfg, ride.origin_place_id, ride.origin_lat, ride.origin_lon, home),
+        "to": place_label(cfg, ride.destination_place_id, ride.destination_lat, ride.destination_lon, home),
+        "to_place_id": ride.destination_place_id,
+        "pickup_from": hhmm(ride.pickup_window_start, cfg),
+        "pickup_to": hhmm(ride.pickup_window_end, cfg),
+        "planned_pickup": hhmm(ride.planned_pickup, cfg),
+        "arrive_by": hhmm(ride.latest_arrival, cfg),
+        "party_size": ride.party_size,
+        "fare_yen": ride.fare_yen,
+        "eta_minutes": eta,
+        "cancellable": ride.status == RideStatus.confirmed,
+        "alternatives": [a["pickup_after"] for a in ride.alternatives or []],
+    }
+
+
+def _todays_rides(session: Session, hp: HouseholdPrincipal, day: date) -> list[Ride]:
+    return list(
+        session.exec(
+            select(Ride)
+            .where(
+                Ride.tenant_id == hp.tenant_id,
+                Ride.service_date == day,
+                col(Ride.resident_id).in_(hp.resident_ids),
+            )
+            .order_by(col(Ride.pickup_window_start), col(Ride.id))
+        )
+    )
+
+
+def rides(ctx: Dispatcher, hp: HouseholdPrincipal) -> dict[str, Any]:
+    """Today's rides of the household (refused ones left out) and return trips to offer."""
+    cfg = ctx.config(hp.tenant_id)
+    now = ctx.clock.now()
+    today = local_date(now, cfg.tz)
+    with Session(ctx.engine) as session:
+        people = {r.id: r for r in _members(session, hp)}
+        rows = [r for r in _todays_rides(session, hp, today) if r.status != RideStatus.refused]
+    cards = []
+    for r in rows:
+        person = people.get(r.resident_id)  # type: ignore[arg-type]
+        home = Point(person.lat, person.lon) if person else None
+        cards.append(ride_card(r, cfg, person.given_name if person else "", home, now))
+    offers = []
+    for r in rows:
+        if r.status != RideStatus.completed or not r.destination_place_id:
+            continue
+        later = [
+            x
+            for x in rows
+            if x.resident_id == r.resident_id
+            and x.id != r.id
+            and x.origin_place_id == r.destination_place_id
+            and x.status not in (RideStatus.cancelled, RideStatus.no_show)
+        ]
+        if not later and cfg.place(r.destination_place_id) is not None:
+            person = people.get(r.resident_id)  # type: ignore[arg-type]
+            offers.append(
+                {
+                    "resident_id": r.resident_id,
+                    "rider": person.given_name if person else "",
+                    "from_place_id": r.destination_place_id,
+                    "from": cfg.place(r.destination_place_id).name,  # type: ignore[union-attr]
+                    "after_ride": r.id,
+                }
+            )
+    return {"rides": cards, "return_offers": offers}
+
+
+def order_card(order: ShopOrder, lines: list[Any], cfg: TenantConfig) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "delivery_date": order.delivery_date.isoformat(),
+        "delivery_label": date_ja(order.delivery_date),
+        "status": order.status,
+        "status_label": ORDER_LABELS[OrderStatus(order.status)],
+        "total_yen": order.total_yen,
+        "items": [
+            {"name": x.name, "quantity": x.quantity, "unit_price_yen": x.unit_price_yen} for x in lines
+        ],
+        "cancellable": order.status == OrderStatus.placed,
+        "by": "drone" if order.delivery_mode == "drone" else ("ground" if order.delivery_mode else None),
+    }
+
+
+def orders(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
+    """Today's and upcoming orders of the household, newest delivery first."""
+    cfg = ctx.config(hp.tenant_id)
+    today = local_date(ctx.clock.now(), cfg.tz)
+    with Session(ctx.engine) as session:
+        rows = session.exec(
+            select(ShopOrder)
+            .where(
+                ShopOrder.tenant_id == hp.tenant_id,
+                ShopOrder.household_id == hp.household_id,
+                ShopOrder.delivery_date >= today,
+            )
+            .order_by(col(ShopOrder.delivery_date).desc(), col(ShopOrder.id).desc())
+        ).all()
+        return [order_card(o, _load(session, o), cfg) for o in rows]
+
+
+def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
+    """Today's messages for the household, newest first: booking confirmations and cancellations,
+    the taxi about to arrive, the taxi at the door, groceries at the hall or delivered.
+
+    Each has a stable `id`, so a screen can tell which ones it has shown already."""
+    cfg = ctx.config(hp.tenant_id)
+    now = ctx.clock.now()
+    tz = cfg.tz
+    today = local_date(now, tz)
+    since = at_local(today, datetime.min.time(), tz)
+    out: list[dict[str, Any]] = []
+    with Session(ctx.engine) as session:
+        people = {r.id: r for r in _members(session, hp)}
+        day_rides = {r.id: r for r in _todays_rides(session, hp, today)}
+        order_rows = {
+            o.id: o
+            for o in session.exec(
+                select(ShopOrder).where(
+                    ShopOrder.tenant_id == hp.tenant_id,
+                    ShopOrder.household_id == hp.household_id,
+                    ShopOrder.delivery_date >= today - timedelta(days=1),
+                )
+            )
+        }
+        kinds = ("ride.confirmed", "ride.cancelled", "ride.arrived", "order.at_hall", "order.handed_over")
+        events = []
+        if day_rides or order_rows:
+            events = session.exec(
+                select(Event)
+                .where(
+                    Event.tenant_id == hp.tenant_id,
+                    Event.at >= since,
+                    col(Event.kind).in_(kinds),
+                    or_(
+                        (Event.entity == "ride") & col(Event.entity_id).in_([str(i) for i in day_rides]),
+                        (Event.entity == "order") & col(Event.entity_id).in_([str(i) for i in order_rows]),
+                    ),
+                )
+                .order_by(col(Event.at))
+            ).all()
+    for ev in events:
+        if ev.entity == "ride":
+            r = day_rides[int(ev.entity_id)]
+            who = people[r.resident_id].given_name if r.resident_id in people else ""  # type: ignore[index]
+            to = place_label(cfg, r.destination_place_id, r.destination_lat, r.destination_lon, None)
+            if ev.kind == "ride.confirmed":
+                text = (
+                    f"{who}さんのタクシーを予約しました。{hhmm(r.pickup_window_start, cfg)}〜"
+                    f"{hhmm(r.pickup_window_end, cfg)}に迎えに行きます（{to}まで）。"
+                )
+            elif ev.kind == "ride.cancelled":
+                text = (
+                    f"{who}さんの{hhmm(r.pickup_window_start, cfg)}のタクシー（{to}まで）を取り消しました。"
+                )
+            else:
+                text = f"{who}さんのタクシーが着きました。"
+        else:
+            o = order_rows[int(ev.entity_id)]
+            if ev.kind == "order.at_hall":
+                text = f"お買い物（{o.total_yen:,}円）が公民館に届きました。まもなくお届けします。"
+            else:
+                text = f"お買い物（{o.total_yen:,}円）をお届けしました。"
+        out.append(
+            {"id": f"ev-{ev.id}", "at": hhmm(ev.at, cfg), "kind": ev.kind, "text": text, "urgent": False}
+        )
+    for r in day_rides.values():
+        if r.status != RideStatus.confirmed or r.planned_pickup is None:
+            continue
+        minutes = (r.planned_pickup - now).total_seconds() / 60
+        if 0 <= minutes <= APPROACH_MINUTES:
+            who = people[r.resident_id].given_name if r.resident_id in people else ""  # type: ignore[index]
+            out.append(
+                {
+                    "id": f"approach-{r.id}",
+                    "at": hhmm(now, cfg),
+                    "kind": "ride.approaching",
+                    "text": f"{who}さんのタクシーは、あと約{max(1, round(minutes))}分で着きます。"
+                    "お出かけの準備をしてください。",
+                    "urgent": True,
+                }
+            )
+    out.reverse()
+    out.sort(key=lambda n: not n["urgent"])
+    return out

@@ -1,0 +1,145 @@
+"""Real servers and a real browser for the page tests: uvicorn on a loopback port, Debian's
+Chromium driven by Playwright (never a downloaded browser), and checks every page test shares:
+the request log (nothing outside the app), colour contrast, type size, the focused element."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import uvicorn
+
+from api.app import create_app
+from dispatcher.context import Dispatcher
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(os.environ.get("NORIAI_TEST_ARTIFACTS", "var/test-artifacts"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """uvicorn serving the app in a background thread on a loopback port."""
+
+    def __init__(self, ctx: Dispatcher) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(
+            create_app(ctx=ctx, scheduler=False), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def launch(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+class RequestLog:
+    """Every URL the page asked for; `outside(base)` lists those not served by the app."""
+
+    def __init__(self, page: Any) -> None:
+        self.urls: list[str] = []
+        page.on("request", lambda r: self.urls.append(r.url))
+
+    def outside(self, base: str) -> list[str]:
+        host = urlparse(base).netloc
+        return [u for u in self.urls if not u.startswith(("data:", "blob:")) and urlparse(u).netloc != host]
+
+
+# For each visible element with its own text: the text colour and the colour behind it (the
+# nearest ancestor with an opaque background, blended over the page), and the contrast ratio.
+CONTRAST_JS = """
+() => {
+  function rgba(s) {
+    const m = s.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return [0, 0, 0, 0];
+    const p = m[1].split(',').map(x => parseFloat(x));
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  }
+  function lum(c) {
+    const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+  }
+  function blend(top, under) {
+    const a = top[3];
+    return [0, 1, 2].map(i => top[i] * a + under[i] * (1 - a)).concat([1]);
+  }
+  function background(el) {
+    const stack = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) stack.push(c);
+      if (c[3] >= 1) break;
+    }
+    let bg = [255, 255, 255, 1];
+    for (let i = stack.length - 1; i >= 0; i--) bg = blend(stack[i], bg);
+    return bg;
+  }
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const r = el.getBoundingClientRect();
+    const st = getComputedStyle(el);
+    if (!r.width || !r.height || st.visibility === 'hidden' || el.closest('[hidden]')) continue;
+    const fg = blend(rgba(st.color), background(el));
+    const l1 = lum(fg), l2 = lum(background(el));
+    const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    out.push({text: el.textContent.trim().slice(0, 40), ratio: ratio, size: parseFloat(st.fontSize),
+              focused: el === document.activeElement || el.closest(':focus') !== null});
+  }
+  return out;
+}
+"""
+
+
+def text_styles(page: Any) -> list[dict[str, Any]]:
+    """Contrast ratio and font size (px) of every visible text on the page."""
+    return page.evaluate(CONTRAST_JS)
+
+
+def focused(page: Any) -> str:
+    """The data-id (or text) of the focused element."""
+    return page.evaluate(
+        "() => { const e = document.activeElement; "
+        "return e ? (e.getAttribute('data-id') || e.textContent.trim()) : ''; }"
+    )
+
+
+def shot(page: Any, folder: str, name: str) -> Path:
+    path = ARTIFACTS / folder / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    return path
