@@ -55,7 +55,10 @@ APPROACH_MINUTES = 10  # "the taxi arrives in about N minutes" from this many mi
 
 
 def hhmm(instant: datetime | None, cfg: TenantConfig) -> str | None:
-    return None if instant is None else f"{instant.astimezone(cfg.tz):%H:%M}"
+    if instant is None:
+        return None
+    t = instant.astimezone(cfg.tz)
+    return f"{t.hour}:{t.minute:02d}"  # 8:15, as people write it
 
 
 def date_ja(day: date) -> str:

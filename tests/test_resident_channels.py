@@ -104,7 +104,7 @@ def test_tv_quote_book_notice_cancel_and_order(
     r = client.post("/api/v1/me/rides", json=req, headers={**tv, **_key()})
     assert r.status_code == 201, r.text
     card = r.json()
-    assert card["status"] == "confirmed" and card["pickup_from"] == quote["pickup_window"]["start"][11:16]
+    assert card["status"] == "confirmed" and card["pickup_from"] == quote["pickup_window"]["start"][11:16].lstrip("0")
     rides = client.get("/api/v1/me/rides", headers=tv).json()["rides"]
     assert [x["id"] for x in rides] == [card["id"]] and rides[0]["to"] != "指定の場所"
     notices = client.get("/api/v1/me/notices", headers=tv).json()

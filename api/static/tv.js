@@ -69,9 +69,9 @@
       kids.push(" ");
     }
     if (opts.pic) kids.push(el("span", { cls: "pic", "aria-hidden": "true", text: opts.pic }));
-    if (typeof label === "string") kids.push(el("span", { text: label }));
-    else kids.push(label);
-    if (opts.sub) kids.push(el("div", { cls: "sub", text: opts.sub }));
+    var body = typeof label === "string" ? el("span", { text: label }) : label;
+    if (opts.sub) body = el("span", { cls: "body" }, [body, el("span", { cls: "sub", text: opts.sub })]);
+    kids.push(body);
     return el("div", attrs, kids);
   }
 
@@ -213,20 +213,35 @@
 
   /* Show a screen: {render() -> element, keys: [[key, what]], focus: element, onkey}. */
   function show(screen, push) {
-    if (push && state.screen) state.stack.push(state.screen);
+    if (push && state.screen) {
+      state.screen.lastFocus = document.activeElement && document.activeElement.getAttribute("data-id");
+      state.stack.push(state.screen);
+    }
     state.screen = screen;
     $screen.innerHTML = "";
     var root = screen.render();
     $screen.appendChild(root);
     hints(screen.keys || [["↑↓←→", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]);
-    var first = screen.first || $screen.querySelector(".f[data-first]") || focusables()[0];
+    var first = screen.first || remembered() || $screen.querySelector(".f[data-first]") || focusables()[0];
     if (first) focus(first); else { $screen.setAttribute("tabindex", "-1"); $screen.focus(); }
+  }
+  /* The item focused when the person left this screen, when it is still there. */
+  function remembered() {
+    var id = state.screen && state.screen.lastFocus;
+    return id ? $screen.querySelector('.f[data-id="' + id + '"]') : null;
+  }
+  /* After a screen's content arrived: focus what was focused before, else the first item. */
+  function settle(container) {
+    focus(remembered() || (container || $screen).querySelector(".f[data-first]") || (container || $screen).querySelector(".f"));
   }
   function go(make, arg) { show(make(arg), true); }
   function top(make, arg) { state.stack = [home()]; show(make(arg), false); }
   function back() {
     var prev = state.stack.pop();
-    if (prev) show(prev.refresh ? prev.refresh() : prev, false);
+    if (!prev) return;
+    var next = prev.refresh ? prev.refresh() : prev;
+    next.lastFocus = prev.lastFocus;
+    show(next, false);
   }
   function hints(pairs) {
     $keys.innerHTML = "";
@@ -269,10 +284,28 @@
         menu.appendChild(item(el("span", {}, [el("span", { cls: "chip green" }), " 緑　予約の確認"]), function () { go(screens.mine); }, { cls: "green", id: "menu-mine" }));
         menu.appendChild(item(el("span", {}, [el("span", { cls: "chip yellow" }), " 黄　お知らせ"]), function () { go(screens.notices); }, { cls: "yellow", id: "menu-notices" }));
         box.appendChild(menu);
-        var sh = me.shopping;
-        if (sh && sh.member) {
-          box.appendChild(el("p", { cls: "sub", text: sh.open ? "お買い物の注文は " + sh.cutoff + " まで（" + left(sh) + "）" : "今日の注文は締め切りました。次のお届けは " + sh.next_delivery_label + " です。" }));
-        }
+        var info = el("div", { cls: "list" });
+        box.appendChild(info);
+        // Fresh state each time home shows: the cut-off may have passed, a ride may have ended.
+        Promise.all([api("GET", "/api/v1/me"), api("GET", "/api/v1/me/rides")]).then(function (res) {
+          state.me = res[0];
+          var sh = state.me.shopping;
+          if (sh && sh.member) {
+            info.appendChild(el("p", { cls: "sub", id: "home-shop", text: sh.open ? "お買い物の注文は " + sh.cutoff + " まで（" + left(sh) + "）" : "今日の注文は締め切りました。次のお届けは " + sh.next_delivery_label + " です。" }));
+          }
+          res[1].rides.forEach(function (r) {
+            if (r.status === "confirmed" && r.eta_minutes !== null && r.eta_minutes <= 15) {
+              info.appendChild(el("p", { cls: "ok", text: r.rider + "さんのタクシーは、あと約" + Math.max(1, r.eta_minutes) + "分で着きます。" }));
+            }
+          });
+          res[1].return_offers.forEach(function (o) {
+            var rider = state.me.members.filter(function (m) { return m.id === o.resident_id; })[0];
+            if (!rider) return;
+            info.appendChild(item("帰りのタクシーを予約する（" + o.from + " → 自宅）", function () {
+              go(screens.rideWhen, { rider: rider, from: { id: o.from_place_id, name: o.from }, to: null });
+            }, { id: "return-" + o.after_ride, sub: o.rider + "さん" }));
+          });
+        }, function () {});
         return box;
       }
     };
@@ -417,9 +450,7 @@
       keys: [["←→", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]],
       render: function () {
         var box = el("div", {}, [el("h1", { text: "この予約でよいですか" }), el("p", { cls: "sub", text: "しらべています…" })]);
-        state.busy = true;
         api("POST", "/api/v1/me/quote", req).then(function (q) {
-          state.busy = false;
           if (state.screen !== s) return;
           box.innerHTML = "";
           var from = trip.from === "home" ? "自宅" : trip.from.name;
@@ -447,7 +478,6 @@
           box.appendChild(el("div", { cls: "row" }, [yes, no]));
           focus(yes);
         }, function (err) {
-          state.busy = false;
           if (state.screen === s) show(errorScreen(err), false);
         });
         return box;
@@ -482,9 +512,7 @@
       refresh: function () { return screens.mine(); },
       render: function () {
         var box = el("div", { cls: "scroll" }, [el("h1", { text: "予約の確認" }), el("p", { cls: "sub", text: "よみこんでいます…" })]);
-        state.busy = true;
         Promise.all([api("GET", "/api/v1/me/rides"), state.me.shopping && state.me.shopping.member ? api("GET", "/api/v1/me/orders") : Promise.resolve([])]).then(function (res) {
-          state.busy = false;
           if (state.screen !== s) return;
           var rides = res[0], orders = res[1];
           box.innerHTML = "";
@@ -507,8 +535,8 @@
             list.appendChild(item("お買い物 " + o.delivery_label + "　" + yen(o.total_yen), function () { go(screens.orderDetail, o); }, { n: n++, id: "order-" + o.id, sub: o.status_label }));
           });
           box.appendChild(list);
-          focus(focusables()[0]);
-        }, function (err) { state.busy = false; show(errorScreen(err), false); });
+          settle(list);
+        }, function (err) { if (state.screen === s) show(errorScreen(err), false); });
         return box;
       },
       keys: [["↑↓", "えらぶ"], ["数字", "番号でえらぶ"], ["決定", "くわしく"], ["戻る", "もどる"]]
@@ -621,17 +649,15 @@
         shopBar("何を買いますか").forEach(function (x) { box.appendChild(x); });
         var grid = el("div", { cls: "grid" });
         box.appendChild(grid);
-        state.busy = true;
         api("GET", "/api/v1/me/catalog/categories").then(function (cats) {
-          state.busy = false;
           if (state.screen !== s) return;
           cats.forEach(function (c, i) {
             var it = item(c.category, function () { go(screens.items, c.category); }, { n: i < 10 ? i + 1 : undefined, id: "cat-" + i });
             if (i === 0) it.setAttribute("data-first", "1");
             grid.appendChild(it);
           });
-          focus(grid.querySelector(".f"));
-        }, function (err) { state.busy = false; show(errorScreen(err), false); });
+          settle(grid);
+        }, function (err) { if (state.screen === s) show(errorScreen(err), false); });
         return box;
       },
       keys: [["↑↓←→", "えらぶ"], ["数字", "番号でえらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]
@@ -645,19 +671,17 @@
       render: function () {
         var box = el("div", { cls: "col" });
         shopBar(category).forEach(function (x) { box.appendChild(x); });
-        var grid = el("div", { cls: "grid scroll grow" });
+        var grid = el("div", { cls: "grid two scroll grow" });
         box.appendChild(grid);
-        state.busy = true;
         api("GET", "/api/v1/me/catalog?category=" + encodeURIComponent(category)).then(function (items) {
-          state.busy = false;
           if (state.screen !== s) return;
           items.forEach(function (p, i) {
             var inCart = state.cart[p.id] ? "　かご " + state.cart[p.id].quantity : "";
             var it = item(p.name, function () { go(screens.quantity, p); }, { pic: p.name.charAt(0), id: "item-" + p.id, sub: yen(p.price_yen) + inCart });
             grid.appendChild(it);
           });
-          focus(grid.querySelector(".f"));
-        }, function (err) { state.busy = false; show(errorScreen(err), false); });
+          settle(grid);
+        }, function (err) { if (state.screen === s) show(errorScreen(err), false); });
         return box;
       },
       keys: [["↑↓←→", "えらぶ"], ["決定", "数をきめる"], ["戻る", "もどる"]]
@@ -763,9 +787,7 @@
       refresh: function () { return screens.notices(); },
       render: function () {
         var box = el("div", { cls: "scroll" }, [el("h1", { text: "お知らせ" })]);
-        state.busy = true;
         api("GET", "/api/v1/me/notices").then(function (list) {
-          state.busy = false;
           if (state.screen !== s) return;
           if (!list.length) box.appendChild(el("p", { text: "今日のお知らせはありません。" }));
           var l = el("div", { cls: "list" });
@@ -775,7 +797,7 @@
           });
           box.appendChild(l);
           focus(focusables()[0]);
-        }, function (err) { state.busy = false; show(errorScreen(err), false); });
+        }, function (err) { if (state.screen === s) show(errorScreen(err), false); });
         return box;
       },
       keys: [["↑↓", "よむ"], ["戻る", "もどる"], ["色ボタン", "メニュー"]]

@@ -1,0 +1,980 @@
+/* The smartphone page (/m): a resident, or a family member on the resident's behalf.
+ *
+ * Sign in with the resident number (利用者番号) and the PIN the operator set; then a home screen
+ * with today's rides, orders and notices, booking and cancelling a taxi, and shopping before the
+ * cut-off. One column, large type, large tap targets, native form controls. Errors are the
+ * server's `detail`, which is plain Japanese on these endpoints.
+ *
+ * The session token is kept in localStorage ("noriai.phone"). All times come from the server's
+ * clock (GET /api/v1/me `now`), never from the phone's own clock.
+ */
+"use strict";
+
+(function () {
+  var STORE = "noriai.phone";
+  var CALL = "わからないときは、オペレーターに電話してください。";
+
+  var state = {
+    token: null,
+    name: "",
+    me: null,
+    offsetMs: 0, // server clock minus this phone's clock
+    tzOffset: "+09:00",
+    stack: [], // screens to go back to
+    screen: null,
+    guard: false, // a history entry is pushed so the phone's back button stays in the page
+    cart: {}, // product id -> {product, quantity}
+    lastOrder: null // {sig, key} of an order attempt that did not go through
+  };
+
+  var $screen = document.getElementById("screen");
+  var $clock = document.getElementById("clock");
+  var $flash = document.getElementById("flash");
+
+  /* ---------- small helpers ---------- */
+
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    attrs = attrs || {};
+    Object.keys(attrs).forEach(function (k) {
+      var v = attrs[k];
+      if (v === null || v === undefined || v === false) return;
+      if (k === "text") e.textContent = v;
+      else if (k === "cls") e.className = v;
+      else if (k.slice(0, 2) === "on" && typeof v === "function") e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? "" : v);
+    });
+    (children || []).forEach(function (c) {
+      if (c === null || c === undefined || c === false) return;
+      e.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return e;
+  }
+
+  function button(label, onclick, opts) {
+    opts = opts || {};
+    var kids = [el("span", { cls: "label", text: label })];
+    if (opts.sub) kids.push(el("span", { cls: "sub", text: opts.sub }));
+    return el("button", { type: opts.type || "button", cls: "btn " + (opts.cls || ""), "data-id": opts.id, onclick: onclick }, kids);
+  }
+
+  function h1(text) { return el("h1", { tabindex: "-1", text: text }); }
+  function para(text, cls) { return el("p", { cls: cls, text: text }); }
+  function errorBox(id) { return el("div", { cls: "box error", id: id, role: "alert", hidden: true }); }
+  function showError($box, message) {
+    $box.textContent = message;
+    $box.hidden = false;
+    $box.scrollIntoView({ block: "center" });
+  }
+
+  function randomKey() {
+    var a = new Uint32Array(4);
+    window.crypto.getRandomValues(a);
+    return Array.prototype.map.call(a, function (x) { return ("0000000" + x.toString(16)).slice(-8); }).join("");
+  }
+
+  function digits(s) { // full-width digits (a Japanese keyboard) count as digits
+    return String(s || "").replace(/[０-９]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) - 0xfee0); }).replace(/\s+/g, "");
+  }
+
+  function serverNow() { return new Date(Date.now() + state.offsetMs); }
+
+  /* Local wall-clock parts of an instant in the tenant's zone (from the server's offset). */
+  function localParts(d) {
+    var sign = state.tzOffset[0] === "-" ? -1 : 1;
+    var mins = sign * (parseInt(state.tzOffset.slice(1, 3), 10) * 60 + parseInt(state.tzOffset.slice(4, 6), 10));
+    var t = new Date(d.getTime() + mins * 60000);
+    return { y: t.getUTCFullYear(), mo: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours(), mi: t.getUTCMinutes() };
+  }
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function hhmm(d) { var p = localParts(d); return p.h + ":" + pad(p.mi); }
+  function isoLocal(d) {
+    var p = localParts(d);
+    return p.y + "-" + pad(p.mo) + "-" + pad(p.d) + "T" + pad(p.h) + ":" + pad(p.mi) + ":00" + state.tzOffset;
+  }
+  function atLocal(hm) { // today at HH:MM local, as a Date
+    var p = localParts(serverNow());
+    return new Date(p.y + "-" + pad(p.mo) + "-" + pad(p.d) + "T" + hm + ":00" + state.tzOffset);
+  }
+  function short(s) { // "08:30" or an ISO instant -> "8:30"
+    if (!s) return "";
+    if (s.length > 5) s = s.slice(11, 16);
+    return s.replace(/^0/, "");
+  }
+  function yen(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "円"; }
+  function minutesText(mins) {
+    var h = Math.floor(mins / 60), m = mins % 60;
+    return (h ? h + "時間" : "") + (h && !m ? "" : m + "分");
+  }
+
+  /* ---------- the API ---------- */
+
+  function api(method, path, body, extraHeaders) {
+    var headers = { "Accept": "application/json" };
+    if (state.token) headers["Authorization"] = "Bearer " + state.token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    Object.keys(extraHeaders || {}).forEach(function (k) { headers[k] = extraHeaders[k]; });
+    return fetch(path, {
+      method: method, headers: headers, cache: "no-store",
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).then(function (r) {
+      return r.text().then(function (t) {
+        var data = null;
+        try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
+        if (!r.ok) {
+          var err = new Error((data && data.detail) || "うまくいきませんでした。もう一度ためすか、オペレーターに電話してください。");
+          err.status = r.status;
+          err.data = data || {};
+          if (r.status === 401 && state.token && path.indexOf("/api/v1/m/session") !== 0) {
+            err.handled = true; // the session ended (expired, locked, or a new PIN): sign in again
+            signedOut("もう一度サインインしてください。");
+          }
+          throw err;
+        }
+        return data;
+      });
+    }, function () {
+      var err = new Error("通信できません。電波のよい所で、もう一度ためしてください。");
+      err.status = 0;
+      err.data = {};
+      throw err;
+    });
+  }
+
+  /* ---------- screens and the back button ---------- */
+
+  /* A screen is {name, render() -> element, refresh?() -> screen}. */
+  function show(screen) {
+    state.screen = screen;
+    $flash.hidden = true;
+    $screen.textContent = "";
+    $screen.appendChild(screen.render());
+    window.scrollTo(0, 0);
+    var head = $screen.querySelector("h1");
+    if (head) head.focus({ preventScroll: true });
+  }
+  function go(make, arg) {
+    state.stack.push(state.screen);
+    show(make(arg));
+    if (!state.guard) { history.pushState({ noriai: 1 }, ""); state.guard = true; }
+  }
+  function back() {
+    var prev = state.stack.pop();
+    if (!prev) prev = home();
+    show(prev.refresh ? prev.refresh() : prev);
+  }
+  function finish(screen) { // the end of a task: its result, with home behind it
+    state.stack = [home()];
+    show(screen);
+    if (!state.guard) { history.pushState({ noriai: 1 }, ""); state.guard = true; }
+  }
+  function goHome(message) {
+    state.stack = [];
+    show(home());
+    if (message) flash(message);
+  }
+  function flash(text) {
+    $flash.textContent = text;
+    $flash.hidden = false;
+  }
+  window.addEventListener("popstate", function () {
+    state.guard = false;
+    if (!state.me) return;
+    if (state.stack.length) {
+      back();
+      if (state.stack.length) { history.pushState({ noriai: 1 }, ""); state.guard = true; }
+    } else if (state.screen && state.screen.name !== "home") {
+      goHome();
+    }
+  });
+
+  function loading(title) {
+    return el("div", { cls: "stack", "aria-busy": "true" }, [h1(title), para("よみこんでいます…", "muted")]);
+  }
+
+  function message(title, lines, buttons) {
+    return {
+      name: "message",
+      render: function () {
+        var box = el("div", { cls: "stack" }, [h1(title)]);
+        lines.forEach(function (l) { box.appendChild(typeof l === "string" ? para(l) : l); });
+        (buttons || [["ホームへもどる", function () { goHome(); }, "primary", "home"]]).forEach(function (b) {
+          box.appendChild(button(b[0], b[1], { cls: b[2] || "secondary", id: b[3] }));
+        });
+        return box;
+      }
+    };
+  }
+
+  function failed(err) {
+    if (err.handled) return;
+    show(message("できませんでした", [el("p", { cls: "box error", role: "alert", text: err.message })], [
+      ["もどる", back, "secondary", "back"],
+      ["ホームへもどる", function () { goHome(); }, "secondary", "home"]
+    ]));
+  }
+
+  /* ---------- sign-in ---------- */
+
+  function signIn(notice) {
+    return {
+      name: "signin",
+      render: function () {
+        var $error = errorBox("signin-error");
+        var $rid = el("input", {
+          id: "resident-id", name: "resident_id", type: "text", inputmode: "numeric", pattern: "[0-9]*",
+          autocomplete: "username", maxlength: "10", "aria-describedby": "resident-id-help", required: true
+        });
+        var $pin = el("input", {
+          id: "pin", name: "pin", type: "password", inputmode: "numeric", pattern: "[0-9]*",
+          autocomplete: "current-password", maxlength: "8", required: true
+        });
+        var $show = el("input", {
+          id: "pin-show", type: "checkbox",
+          onchange: function () { $pin.type = $show.checked ? "tel" : "password"; }
+        });
+        var $submit = button("サインイン", null, { type: "submit", cls: "primary", id: "signin" });
+        var form = el("form", { cls: "stack", novalidate: true, autocomplete: "on" }, [
+          el("div", { cls: "field" }, [
+            el("label", { "for": "resident-id", text: "利用者番号" }),
+            el("p", { cls: "help", id: "resident-id-help", text: "登録のときにお知らせした番号です。" }),
+            $rid
+          ]),
+          el("div", { cls: "field" }, [
+            el("label", { "for": "pin", text: "暗証番号（数字4〜8けた）" }),
+            $pin,
+            el("label", { cls: "check", "for": "pin-show" }, [$show, " 暗証番号を見えるようにする"])
+          ]),
+          $error,
+          $submit
+        ]);
+        form.addEventListener("submit", function (e) {
+          e.preventDefault();
+          var rid = digits($rid.value), pin = digits($pin.value);
+          if (!rid || !/^[0-9]+$/.test(rid)) { showError($error, "利用者番号を数字で入れてください。"); $rid.focus(); return; }
+          if (!pin) { showError($error, "暗証番号を入れてください。"); $pin.focus(); return; }
+          $submit.disabled = true;
+          $submit.firstChild.textContent = "たしかめています…";
+          api("POST", "/api/v1/m/session", { resident_id: parseInt(rid, 10), pin: pin }).then(function (s) {
+            state.token = s.access_token;
+            state.name = s.name;
+            try { localStorage.setItem(STORE, JSON.stringify({ token: s.access_token, name: s.name })); } catch (x) { /* private mode */ }
+            return loadHousehold();
+          }).catch(function (err) {
+            $submit.disabled = false;
+            $submit.firstChild.textContent = "サインイン";
+            $pin.value = "";
+            $error.classList.toggle("locked", err.status === 423);
+            showError($error, err.message);
+            if (err.status !== 423) $pin.focus();
+          });
+        });
+        return el("div", { cls: "stack" }, [
+          h1("サインイン"),
+          notice ? el("p", { cls: "box ok", role: "status", text: notice }) : null,
+          para("利用者番号と暗証番号を入れて、「サインイン」を押してください。"),
+          form,
+          para("暗証番号がない方、わからない方は、オペレーターに電話してください。", "muted")
+        ]);
+      }
+    };
+  }
+
+  function signedOut(notice) {
+    state.token = null;
+    state.me = null;
+    state.stack = [];
+    state.cart = {};
+    try { localStorage.removeItem(STORE); } catch (x) { /* private mode */ }
+    $clock.textContent = "";
+    show(signIn(notice));
+  }
+
+  function signOutScreen() {
+    return message("サインアウトしますか", [
+      "次に使うときは、利用者番号と暗証番号がいります。"
+    ], [
+      ["サインアウトする", function () {
+        var p = state.token ? api("POST", "/api/v1/m/session/end") : Promise.resolve();
+        p.catch(function () { /* signing out on the phone is enough */ }).then(function () { signedOut("サインアウトしました。"); });
+      }, "primary", "signout-yes"],
+      ["もどる", back, "secondary", "back"]
+    ]);
+  }
+
+  function setMe(me) {
+    state.me = me;
+    state.tzOffset = me.now.slice(19) || "+09:00";
+    state.offsetMs = new Date(me.now).getTime() - Date.now();
+    tick();
+  }
+
+  function loadHousehold() {
+    return api("GET", "/api/v1/me").then(function (me) {
+      setMe(me);
+      goHome();
+    }, function (err) {
+      if (err.handled) return;
+      if (err.status === 401 || err.status === 403) { signedOut(); return; }
+      show(message("よみこめませんでした", [el("p", { cls: "box error", role: "alert", text: err.message })], [
+        ["もう一度ためす", function () { loadHousehold(); }, "primary", "retry"]
+      ]));
+    });
+  }
+
+  /* ---------- home: today at a glance ---------- */
+
+  function home() {
+    var s = {
+      name: "home",
+      refresh: function () { return home(); },
+      render: function () {
+        var me = state.me;
+        var box = el("div", { cls: "stack" }, [
+          el("p", { cls: "hello", text: (state.name || me.members[0].name) + " さん" }),
+          h1("今日は " + me.today_label)
+        ]);
+        box.appendChild(button("タクシーを予約", function () { go(rideForm, {}); }, { cls: "primary big", id: "menu-ride" }));
+        var sh = me.shopping;
+        if (sh && sh.member) {
+          box.appendChild(button("お買い物", function () { go(shop); }, {
+            cls: "shop big", id: "menu-shop",
+            sub: sh.open ? "注文は " + short(sh.cutoff) + " まで" : "次のお届けは " + sh.next_delivery_label
+          }));
+        }
+        var $today = el("section", { cls: "stack", "aria-busy": "true", "aria-labelledby": "today-h" }, [
+          el("h2", { id: "today-h", text: "今日の予定" }),
+          para("よみこんでいます…", "muted")
+        ]);
+        var $notices = el("section", { cls: "stack", "aria-labelledby": "notices-h" });
+        box.appendChild($today);
+        box.appendChild($notices);
+        box.appendChild(el("div", { cls: "stack footer" }, [
+          button("画面を新しくする", function () { reloadHome(); }, { cls: "secondary", id: "refresh" }),
+          button("サインアウト", function () { go(signOutScreen); }, { cls: "secondary", id: "signout" }),
+          para(CALL, "muted")
+        ]));
+        var wantOrders = sh && sh.member;
+        Promise.all([
+          api("GET", "/api/v1/me/rides"),
+          wantOrders ? api("GET", "/api/v1/me/orders") : Promise.resolve([]),
+          api("GET", "/api/v1/me/notices")
+        ]).then(function (res) {
+          if (state.screen !== s) return;
+          fillToday($today, res[0], res[1], res[2]);
+          fillNotices($notices, res[2]);
+        }, function (err) {
+          if (err.handled || state.screen !== s) return;
+          $today.removeAttribute("aria-busy");
+          $today.lastChild.replaceWith(el("p", { cls: "box error", role: "alert", text: err.message }));
+        });
+        return box;
+      }
+    };
+    return s;
+  }
+
+  function reloadHome() {
+    api("GET", "/api/v1/me").then(function (me) {
+      setMe(me);
+      if (state.screen && state.screen.name === "home") { var y = window.scrollY; show(home()); window.scrollTo(0, y); }
+    }, function () { /* keep what is shown; the next try may work */ });
+  }
+
+  function member(id) {
+    return state.me.members.filter(function (m) { return m.id === id; })[0] || state.me.members[0];
+  }
+
+  function fillToday($today, rides, orders, notices) {
+    $today.removeAttribute("aria-busy");
+    $today.lastChild.remove();
+    notices.filter(function (n) { return n.urgent; }).forEach(function (n) {
+      $today.appendChild(el("p", { cls: "box urgent", role: "alert", "data-id": n.id, text: n.text }));
+    });
+    rides.return_offers.forEach(function (o) {
+      $today.appendChild(el("div", { cls: "card offer" }, [
+        para(o.rider + "さん、" + o.from + " からの帰りのタクシーは、まだ予約していません。"),
+        button("帰りのタクシーを予約", function () {
+          go(rideForm, { rider: member(o.resident_id), from: { id: o.from_place_id, name: o.from }, toHome: true });
+        }, { cls: "primary", id: "return-" + o.after_ride, sub: o.from + " → 自宅" })
+      ]));
+    });
+    if (!rides.rides.length && !orders.length) {
+      $today.appendChild(para("今日の予約と注文は、まだありません。"));
+    }
+    rides.rides.forEach(function (r) { $today.appendChild(rideCard(r)); });
+    orders.forEach(function (o) { $today.appendChild(orderCard(o)); });
+  }
+
+  function fillNotices($box, notices) {
+    var plain = notices.filter(function (n) { return !n.urgent; });
+    $box.appendChild(el("h2", { id: "notices-h", text: "お知らせ" }));
+    if (!plain.length) { $box.appendChild(para("今日のお知らせはありません。", "muted")); return; }
+    var list = el("ul", { cls: "notices" });
+    plain.forEach(function (n) {
+      list.appendChild(el("li", { "data-id": n.id }, [el("span", { cls: "at", text: short(n.at) }), " ", n.text]));
+    });
+    $box.appendChild(list);
+  }
+
+  function rideCard(r) {
+    var live = r.status === "confirmed" || r.status === "vehicle_arrived" || r.status === "on_board";
+    var kids = [
+      el("p", { cls: "kind" }, [el("span", { text: "タクシー" }), el("span", { cls: "status st-" + r.status, "data-id": "status", text: r.status_label })]),
+      el("p", { cls: "when", "data-id": "window", text: "迎え " + short(r.pickup_from) + "〜" + short(r.pickup_to) }),
+      para(r.from + " → " + r.to),
+      para((r.rider ? r.rider + "さん" : "") + (r.party_size > 1 ? "ほか" + (r.party_size - 1) + "人" : "") + "　" +
+        (r.arrive_by ? short(r.arrive_by) + " までに着きます" : "")),
+      r.fare_yen !== null && r.fare_yen !== undefined ? para("料金 " + yen(r.fare_yen)) : null
+    ];
+    if (r.status === "confirmed" && r.eta_minutes !== null && r.eta_minutes <= 15) {
+      kids.push(el("p", { cls: "box urgent", text: "あと約" + Math.max(1, r.eta_minutes) + "分で迎えに行きます。" }));
+    }
+    if (r.cancellable) kids.push(button("この予約を取り消す", function () { go(cancelRide, r); }, { cls: "secondary", id: "cancel-ride-" + r.id }));
+    return el("article", { cls: "card" + (live ? "" : " past"), "data-id": "ride-" + r.id }, kids);
+  }
+
+  function orderCard(o) {
+    var names = o.items.slice(0, 3).map(function (x) { return x.name + "×" + x.quantity; }).join("、");
+    if (o.items.length > 3) names += " ほか" + (o.items.length - 3) + "品";
+    var kids = [
+      el("p", { cls: "kind" }, [el("span", { text: "お買い物" }), el("span", { cls: "status st-order-" + o.status, "data-id": "status", text: o.status_label })]),
+      el("p", { cls: "when", text: o.delivery_label + " のお届け" }),
+      para(names),
+      para("合計 " + yen(o.total_yen))
+    ];
+    if (o.cancellable) kids.push(button("この注文を取り消す", function () { go(cancelOrder, o); }, { cls: "secondary", id: "cancel-order-" + o.id }));
+    return el("article", { cls: "card" + (o.status === "cancelled" ? " past" : ""), "data-id": "order-" + o.id }, kids);
+  }
+
+  /* ---------- cancelling, with a confirm step ---------- */
+
+  function cancelRide(r) {
+    return message("この予約を取り消しますか", [
+      el("div", { cls: "card" }, [
+        el("p", { cls: "when", text: "迎え " + short(r.pickup_from) + "〜" + short(r.pickup_to) }),
+        para(r.from + " → " + r.to)
+      ])
+    ], [
+      ["いいえ、取り消さない", back, "secondary", "no"],
+      ["はい、取り消す", function (e) {
+        e.currentTarget.disabled = true;
+        api("POST", "/api/v1/me/rides/" + r.id + "/cancel").then(function () {
+          goHome("タクシーの予約（迎え " + short(r.pickup_from) + "〜" + short(r.pickup_to) + "）を取り消しました。");
+        }, failed);
+      }, "danger", "yes"]
+    ]);
+  }
+
+  function cancelOrder(o) {
+    return message("この注文を取り消しますか", [
+      el("div", { cls: "card" }, [el("p", { cls: "when", text: o.delivery_label + " のお届け" }), para("合計 " + yen(o.total_yen))])
+    ], [
+      ["いいえ、取り消さない", back, "secondary", "no"],
+      ["はい、取り消す", function (e) {
+        e.currentTarget.disabled = true;
+        api("POST", "/api/v1/me/orders/" + o.id + "/cancel").then(function () {
+          goHome("お買い物の注文（" + yen(o.total_yen) + "）を取り消しました。");
+        }, failed);
+      }, "danger", "yes"]
+    ]);
+  }
+
+  /* ---------- booking a ride ---------- */
+
+  function choice(name, value, label, checked, onchange) {
+    var input = el("input", { type: "radio", name: name, value: value, checked: !!checked, onchange: onchange });
+    return el("label", { cls: "choice", "data-id": name + "-" + value }, [input, el("span", { text: label })]);
+  }
+
+  function timeOptions(fromDate, toDate) {
+    var step = 10 * 60000;
+    var out = [];
+    for (var t = Math.ceil(fromDate.getTime() / step) * step; t <= toDate.getTime(); t += step) out.push(new Date(t));
+    return out;
+  }
+
+  /* opts: {rider, from: {id, name} (default: home), toHome} */
+  function rideForm(opts) {
+    opts = opts || {};
+    var me = state.me;
+    var riders = me.members.filter(function (m) { return m.eligible; });
+    if (!riders.length) {
+      return message("タクシーを予約", ["タクシーを使う登録がありません。", "登録は、オペレーターに電話してください。"]);
+    }
+    if (!me.service_hours) return message("タクシーを予約", ["今日はタクシーが走っていません。"]);
+    var trip = { rider: opts.rider && opts.rider.eligible ? opts.rider : riders[0], from: opts.from || null, to: opts.toHome ? "home" : null };
+    return {
+      name: "ride",
+      render: function () {
+        var $error = errorBox("ride-error");
+        var box = el("div", { cls: "stack" }, [h1("タクシーを予約")]);
+
+        if (riders.length > 1) {
+          var who = el("fieldset", { cls: "stack" }, [el("legend", { text: "だれが乗りますか" })]);
+          riders.forEach(function (m) {
+            who.appendChild(choice("rider", m.id, m.name + " さん", m === trip.rider, function () { trip.rider = m; renderDest(); }));
+          });
+          box.appendChild(who);
+        }
+
+        /* where to: favourites as big buttons, then every place in a select */
+        var dest = el("fieldset", { cls: "stack" }, [el("legend", { text: "どこへ行きますか" })]);
+        var $favs = el("div", { cls: "stack" });
+        var $select = el("select", { id: "dest-select", "aria-label": "ほかの行き先" });
+        function renderDest() {
+          $favs.textContent = "";
+          var picks = [];
+          if (trip.from) picks.push({ id: "home", name: "自宅" });
+          trip.rider.favourites.forEach(function (p) { picks.push(p); });
+          picks.forEach(function (p) {
+            var on = trip.to === (p.id === "home" ? "home" : p.id) || (trip.to && trip.to.id === p.id);
+            $favs.appendChild(el("button", {
+              type: "button", cls: "btn pick", "aria-pressed": on ? "true" : "false", "data-id": "to-" + p.id,
+              onclick: function () {
+                trip.to = p.id === "home" ? "home" : p;
+                $select.value = "";
+                renderDest();
+                $error.hidden = true;
+              }
+            }, [el("span", { cls: "tick", "aria-hidden": "true", text: on ? "✓" : "" }), el("span", { cls: "label", text: p.name })]));
+          });
+          $select.textContent = "";
+          $select.appendChild(el("option", { value: "", text: "ほかの行き先をえらぶ" }));
+          if (trip.from) $select.appendChild(el("option", { value: "home", text: "自宅" }));
+          me.places.forEach(function (p) { $select.appendChild(el("option", { value: p.id, text: p.name })); });
+          var inFavs = picks.some(function (p) { return trip.to && (trip.to === p.id || trip.to.id === p.id || (trip.to === "home" && p.id === "home")); });
+          $select.value = !trip.to || inFavs ? "" : (trip.to === "home" ? "home" : trip.to.id);
+          $select.classList.toggle("chosen", !!$select.value);
+        }
+        $select.addEventListener("change", function () {
+          var v = $select.value;
+          trip.to = v === "" ? null : v === "home" ? "home" : me.places.filter(function (p) { return p.id === v; })[0];
+          renderDest();
+          $error.hidden = true;
+        });
+        renderDest();
+        dest.appendChild($favs);
+        dest.appendChild(el("label", { cls: "small-label", "for": "dest-select", text: "上にないときは、ここからえらんでください" }));
+        dest.appendChild($select);
+        box.appendChild(dest);
+
+        /* where from */
+        var $from = el("select", { id: "from-select" }, [el("option", { value: "home", text: "自宅" })]);
+        me.places.forEach(function (p) { $from.appendChild(el("option", { value: p.id, text: p.name })); });
+        $from.value = trip.from ? trip.from.id : "home";
+        $from.addEventListener("change", function () {
+          var v = $from.value;
+          trip.from = v === "home" ? null : me.places.filter(function (p) { return p.id === v; })[0];
+          if (!trip.from && trip.to === "home") trip.to = null;
+          renderDest();
+        });
+        box.appendChild(el("div", { cls: "field" }, [el("label", { "for": "from-select", text: "乗る場所" }), $from]));
+
+        /* when */
+        var now = serverNow();
+        var hours = me.service_hours;
+        var lead = me.booking.min_lead_minutes;
+        var end = atLocal(hours.end);
+        var startAt = new Date(Math.max(now.getTime() + lead * 60000, atLocal(hours.start).getTime()));
+        var departs = timeOptions(startAt, new Date(end.getTime() - 20 * 60000));
+        var arrivals = timeOptions(new Date(startAt.getTime() + 20 * 60000), end);
+        var $depart = el("select", { id: "depart-time", "aria-label": "出発の時刻" });
+        departs.forEach(function (t) { $depart.appendChild(el("option", { value: isoLocal(t), text: hhmm(t) + " ごろに迎え" })); });
+        var $arrive = el("select", { id: "arrive-time", "aria-label": "着きたい時刻" });
+        arrivals.forEach(function (t) { $arrive.appendChild(el("option", { value: isoLocal(t), text: hhmm(t) + " までに着きたい" })); });
+        if (arrivals.length > 6) $arrive.selectedIndex = 6;
+        var when = el("fieldset", { cls: "stack" }, [el("legend", { text: "いつ乗りますか" })]);
+        var $departWrap = el("div", { cls: "sub-field", hidden: true }, [$depart]);
+        var $arriveWrap = el("div", { cls: "sub-field", hidden: true }, [$arrive]);
+        function whenChanged() {
+          var v = box.querySelector("input[name=when]:checked").value;
+          $departWrap.hidden = v !== "pick";
+          $arriveWrap.hidden = v !== "arrive";
+        }
+        when.appendChild(choice("when", "now", "今すぐ", true, whenChanged));
+        when.appendChild(choice("when", "30", "30分後", false, whenChanged));
+        when.appendChild(choice("when", "60", "1時間後", false, whenChanged));
+        if (departs.length) {
+          when.appendChild(choice("when", "pick", "出発の時刻をえらぶ", false, whenChanged));
+          when.appendChild($departWrap);
+        }
+        if (arrivals.length) {
+          when.appendChild(choice("when", "arrive", "着きたい時刻をえらぶ", false, whenChanged));
+          when.appendChild($arriveWrap);
+        }
+        box.appendChild(when);
+
+        /* how many */
+        var party = el("fieldset", { cls: "stack" }, [el("legend", { text: "何人で乗りますか（ご本人をふくめて）" })]);
+        var row = el("div", { cls: "row" });
+        for (var n = 1; n <= me.booking.max_party_size; n++) row.appendChild(choice("party", String(n), n + "人", n === 1));
+        party.appendChild(row);
+        box.appendChild(party);
+
+        var $chair = el("input", { id: "wheelchair", type: "checkbox", checked: !!trip.rider.wheelchair });
+        box.appendChild(el("label", { cls: "check", "for": "wheelchair" }, [$chair, " 車いすのまま乗る"]));
+
+        box.appendChild($error);
+        box.appendChild(button("空きをしらべる", function () {
+          if (!trip.to) { showError($error, "行き先をえらんでください。"); return; }
+          var w = box.querySelector("input[name=when]:checked").value;
+          var t = serverNow();
+          var req = {
+            resident_id: trip.rider.id,
+            origin: trip.from ? { place_id: trip.from.id } : { lat: trip.rider.home.lat, lon: trip.rider.home.lon },
+            destination: trip.to === "home" ? { lat: trip.rider.home.lat, lon: trip.rider.home.lon } : { place_id: trip.to.id },
+            party_size: parseInt(box.querySelector("input[name=party]:checked").value, 10),
+            wheelchair: $chair.checked
+          };
+          if (w === "30") req.pickup_after = isoLocal(new Date(t.getTime() + 30 * 60000));
+          else if (w === "60") req.pickup_after = isoLocal(new Date(t.getTime() + 60 * 60000));
+          else if (w === "pick") req.pickup_after = $depart.value;
+          else if (w === "arrive") req.arrive_by = $arrive.value;
+          else req.pickup_after = isoLocal(new Date(t.getTime() + 59999)); // now, to the next whole minute
+          go(rideQuote, {
+            req: req,
+            rider: trip.rider,
+            from: trip.from ? trip.from.name : "自宅",
+            to: trip.to === "home" ? "自宅" : trip.to.name
+          });
+        }, { cls: "primary", id: "quote" }));
+        box.appendChild(button("やめる", back, { cls: "secondary", id: "back" }));
+        return box;
+      }
+    };
+  }
+
+  function tripLines(t) {
+    var req = t.req;
+    return el("dl", { cls: "facts" }, [
+      el("dt", { text: "乗る人" }), el("dd", { text: t.rider.name + " さん" + (req.party_size > 1 ? "（ほか" + (req.party_size - 1) + "人）" : "") }),
+      el("dt", { text: "乗る場所" }), el("dd", { text: t.from }),
+      el("dt", { text: "行き先" }), el("dd", { text: t.to })
+    ]);
+  }
+
+  function alternativesBox(t, alts) {
+    var box = el("div", { cls: "stack" });
+    if (!alts.length) {
+      box.appendChild(para("近い時刻にも空きがありません。ほかの時刻をえらぶか、オペレーターに電話してください。"));
+      return box;
+    }
+    box.appendChild(para("この時刻なら予約できます。えらんでください。"));
+    alts.forEach(function (a, i) {
+      var label = a.pickup_window ? "迎え " + short(a.pickup_window.start) + "〜" + short(a.pickup_window.end) : short(a.pickup_after) + " ごろに迎え";
+      box.appendChild(button(label, function () {
+        var req = Object.assign({}, t.req, { pickup_after: a.pickup_after });
+        delete req.arrive_by;
+        go(rideQuote, Object.assign({}, t, { req: req }));
+      }, { cls: "secondary", id: "alt-" + i, sub: a.latest_arrival ? short(a.latest_arrival) + " までに着きます" : null }));
+    });
+    return box;
+  }
+
+  function rideQuote(t) {
+    var key = randomKey(); // one booking attempt: a retry after a lost answer books once
+    var s = {
+      name: "quote",
+      render: function () {
+        var box = loading("しらべています");
+        api("POST", "/api/v1/me/quote", t.req).then(function (q) {
+          if (state.screen !== s) return;
+          box.textContent = "";
+          box.removeAttribute("aria-busy");
+          if (!q.available) {
+            box.appendChild(h1("その時刻は予約できません"));
+            box.appendChild(el("p", { cls: "box warn", text: "その時間は、タクシーがいっぱいです。" }));
+            box.appendChild(tripLines(t));
+            box.appendChild(alternativesBox(t, q.alternatives || []));
+            box.appendChild(button("時刻をえらびなおす", back, { cls: "secondary", id: "back" }));
+            box.querySelector("h1").focus({ preventScroll: true });
+            return;
+          }
+          var $error = errorBox("book-error");
+          var $alts = el("div", { cls: "stack" });
+          var $book = button("予約する", function () {
+            $book.disabled = true;
+            $book.firstChild.textContent = "予約しています…";
+            api("POST", "/api/v1/me/rides", t.req, { "Idempotency-Key": key }).then(function (ride) {
+              finish(rideDone(ride, t));
+            }, function (err) {
+              if (err.handled) return;
+              $book.disabled = false;
+              $book.firstChild.textContent = "予約する";
+              showError($error, err.message);
+              if (err.status === 409 && err.data.alternatives) {
+                $book.hidden = true;
+                $alts.textContent = "";
+                $alts.appendChild(alternativesBox(t, err.data.alternatives));
+              } else if (err.status !== 0) {
+                key = randomKey(); // refused: a new try is a new request
+              }
+            });
+          }, { cls: "primary", id: "book" });
+          box.appendChild(h1("この予約でよいですか"));
+          box.appendChild(el("div", { cls: "box promise" }, [
+            el("p", { cls: "when", id: "quote-window", text: "迎え " + short(q.pickup_window.start) + "〜" + short(q.pickup_window.end) }),
+            para(short(q.latest_arrival) + " までに着きます"),
+            para("料金 " + yen(q.fare_yen), "fare")
+          ]));
+          box.appendChild(tripLines(t));
+          box.appendChild(para("迎えの時刻になったら、乗る場所でお待ちください。", "muted"));
+          box.appendChild($error);
+          box.appendChild($alts);
+          box.appendChild($book);
+          box.appendChild(button("やめる（もどる）", back, { cls: "secondary", id: "back" }));
+          box.querySelector("h1").focus({ preventScroll: true });
+        }, function (err) {
+          if (err.handled || state.screen !== s) return;
+          box.textContent = "";
+          box.removeAttribute("aria-busy");
+          box.appendChild(h1("予約できません"));
+          box.appendChild(el("p", { cls: "box error", role: "alert", id: "quote-error", text: err.message }));
+          box.appendChild(button("もどって、えらびなおす", back, { cls: "primary", id: "back" }));
+          box.appendChild(button("ホームへもどる", function () { goHome(); }, { cls: "secondary", id: "home" }));
+        });
+        return box;
+      }
+    };
+    return s;
+  }
+
+  function rideDone(ride, t) {
+    return message("予約しました", [
+      el("div", { cls: "box ok" }, [
+        el("p", { cls: "when", id: "done-window", text: "迎え " + short(ride.pickup_from) + "〜" + short(ride.pickup_to) }),
+        para(ride.from + " → " + ride.to),
+        para((ride.arrive_by ? short(ride.arrive_by) + " までに着きます　" : "") + "料金 " + yen(ride.fare_yen))
+      ]),
+      para(t.rider.given_name + "さん、迎えの時刻には " + ride.from + " でお待ちください。")
+    ]);
+  }
+
+  /* ---------- shopping ---------- */
+
+  function cartLines() {
+    return Object.keys(state.cart).map(function (id) { return { product_id: parseInt(id, 10), quantity: state.cart[id].quantity }; });
+  }
+  function cartCount() {
+    return Object.keys(state.cart).reduce(function (a, k) { return a + state.cart[k].quantity; }, 0);
+  }
+  function cartTotal() {
+    return Object.keys(state.cart).reduce(function (a, k) { return a + state.cart[k].quantity * state.cart[k].product.price_yen; }, 0);
+  }
+  function maxQuantity() { return (state.me.shopping && state.me.shopping.max_quantity_per_line) || 20; }
+
+  function leftText() {
+    var sh = state.me.shopping;
+    var mins = Math.max(0, Math.ceil((new Date(sh.cutoff_at) - serverNow()) / 60000));
+    return "あと " + minutesText(mins);
+  }
+
+  function cutoffBox() {
+    var sh = state.me.shopping;
+    return el("div", { cls: "box info", id: "cutoff" }, [
+      el("p", {}, ["注文は ", el("strong", { text: short(sh.cutoff) + " まで" }), "（", el("span", { cls: "left", "data-left": "1", text: leftText() }), "）"]),
+      para("今日の " + short(sh.deliver_by) + " ごろまでに届けます。")
+    ]);
+  }
+
+  /* Always in sight at the bottom while shopping: what is in the cart, back, and on to the cart. */
+  function cartBar() {
+    var n = cartCount();
+    return el("div", { cls: "cartbar", id: "cartbar" }, [
+      el("p", { id: "cart-summary", text: n ? "かご " + n + "点　" + yen(cartTotal()) : "かごは空です" }),
+      el("div", { cls: "pair" }, [
+        button("もどる", back, { cls: "secondary", id: "back" }),
+        n ? button("かごを見る", function () { go(cartScreen); }, { cls: "primary", id: "to-cart" }) : null
+      ])
+    ]);
+  }
+  function updateCartBar() {
+    var bar = document.getElementById("cartbar");
+    if (bar) bar.replaceWith(cartBar());
+  }
+
+  function shopClosed() {
+    var sh = state.me.shopping;
+    var afterCutoff = hhmm(serverNow()).replace(/^(\d):/, "0$1:") >= sh.cutoff;
+    return message("お買い物", [
+      el("p", { cls: "box warn", id: "closed", text: afterCutoff ? "今日の注文は " + short(sh.cutoff) + " で締め切りました。" : "今日は注文を受け付けていません。" }),
+      el("p", { cls: "big", id: "next-delivery", text: "次のお届けは " + sh.next_delivery_label + " です。" }),
+      para(sh.next_delivery_label + " の " + short(sh.cutoff) + " までに注文すると、その日の " + short(sh.deliver_by) + " ごろまでに届きます。")
+    ]);
+  }
+
+  /* The shop asks the server first: whether orders are open is the server's answer at this moment. */
+  function shop() {
+    var s = {
+      name: "shop-loading",
+      render: function () {
+        var box = loading("お買い物");
+        api("GET", "/api/v1/me").then(function (me) {
+          if (state.screen !== s) return;
+          setMe(me);
+          show(shopMenu());
+        }, failed);
+        return box;
+      }
+    };
+    return s;
+  }
+
+  function shopMenu() {
+    var sh = state.me.shopping;
+    if (!sh || !sh.member) {
+      return message("お買い物", ["お買い物の会員登録がありません。", "申しこみは、オペレーターに電話してください。"]);
+    }
+    if (!sh.open || new Date(sh.cutoff_at) <= serverNow()) return shopClosed();
+    var s = {
+      name: "shop",
+      refresh: function () { return shop(); },
+      render: function () {
+        var box = el("div", { cls: "stack" }, [h1("お買い物"), cutoffBox(), el("h2", { text: "品物の種類をえらんでください" })]);
+        var $grid = el("div", { cls: "grid", "aria-busy": "true" }, [para("よみこんでいます…", "muted")]);
+        box.appendChild($grid);
+        box.appendChild(cartBar());
+        api("GET", "/api/v1/me/catalog/categories").then(function (cats) {
+          if (state.screen !== s) return;
+          $grid.textContent = "";
+          $grid.removeAttribute("aria-busy");
+          cats.forEach(function (c, i) {
+            $grid.appendChild(button(c.category, function () { go(items, c.category); }, { cls: "secondary", id: "cat-" + i }));
+          });
+        }, failed);
+        return box;
+      }
+    };
+    return s;
+  }
+
+  function stepper(p, onchange) {
+    var q = state.cart[p.id] ? state.cart[p.id].quantity : 0;
+    var $q = el("output", { cls: "qty", "aria-live": "polite", text: String(q) });
+    function set(v) {
+      q = Math.max(0, Math.min(maxQuantity(), v));
+      if (q === 0) delete state.cart[p.id]; else state.cart[p.id] = { product: p, quantity: q };
+      $q.textContent = String(q);
+      $minus.disabled = q === 0;
+      $plus.disabled = q >= maxQuantity();
+      updateCartBar();
+      if (onchange) onchange(q);
+    }
+    var $minus = el("button", { type: "button", cls: "step", "aria-label": p.name + "を1つへらす", "data-id": "minus-" + p.id, disabled: q === 0, onclick: function () { set(q - 1); } }, ["−"]);
+    var $plus = el("button", { type: "button", cls: "step", "aria-label": p.name + "を1つふやす", "data-id": "plus-" + p.id, disabled: q >= maxQuantity(), onclick: function () { set(q + 1); } }, ["＋"]);
+    return el("div", { cls: "stepper" }, [$minus, $q, $plus]);
+  }
+
+  function items(category) {
+    var s = {
+      name: "items",
+      refresh: function () { return items(category); },
+      render: function () {
+        var box = el("div", { cls: "stack" }, [h1(category), cutoffBox()]);
+        var $list = el("ul", { cls: "products", "aria-busy": "true" }, [el("li", { cls: "muted", text: "よみこんでいます…" })]);
+        box.appendChild($list);
+        box.appendChild(cartBar());
+        api("GET", "/api/v1/me/catalog?category=" + encodeURIComponent(category)).then(function (products) {
+          if (state.screen !== s) return;
+          $list.textContent = "";
+          $list.removeAttribute("aria-busy");
+          products.forEach(function (p) {
+            $list.appendChild(el("li", { cls: "product", "data-id": "item-" + p.id }, [
+              el("div", { cls: "what" }, [el("span", { cls: "name", text: p.name }), el("span", { cls: "price", text: yen(p.price_yen) })]),
+              stepper(p)
+            ]));
+          });
+        }, failed);
+        return box;
+      }
+    };
+    return s;
+  }
+
+  function cartScreen() {
+    var s = {
+      name: "cart",
+      refresh: function () { return cartScreen(); },
+      render: function () {
+        var box = el("div", { cls: "stack" }, [h1("かごの中")]);
+        var ids = Object.keys(state.cart);
+        if (!ids.length) {
+          box.appendChild(para("かごは空です。"));
+          box.appendChild(button("品物をえらぶ", back, { cls: "primary", id: "back" }));
+          return box;
+        }
+        var sh = state.me.shopping;
+        var $total = el("p", { cls: "total", id: "cart-total" });
+        function total() { $total.textContent = "合計 " + yen(cartTotal()); }
+        var list = el("ul", { cls: "products" });
+        ids.forEach(function (id) {
+          var p = state.cart[id].product;
+          list.appendChild(el("li", { cls: "product", "data-id": "line-" + id }, [
+            el("div", { cls: "what" }, [el("span", { cls: "name", text: p.name }), el("span", { cls: "price", text: yen(p.price_yen) + "（1つ）" })]),
+            stepper(p, total)
+          ]));
+        });
+        total();
+        var $error = errorBox("order-error");
+        var $order = button("この内容で注文する", function () {
+          var lines = cartLines();
+          if (!lines.length) { showError($error, "かごは空です。品物をえらんでください。"); return; }
+          var sig = JSON.stringify(lines);
+          if (!state.lastOrder || state.lastOrder.sig !== sig) state.lastOrder = { sig: sig, key: randomKey() };
+          $order.disabled = true;
+          $order.firstChild.textContent = "注文しています…";
+          api("POST", "/api/v1/me/orders", { lines: lines }, { "Idempotency-Key": state.lastOrder.key }).then(function (o) {
+            state.cart = {};
+            state.lastOrder = null;
+            finish(message("注文しました", [
+              el("div", { cls: "box ok" }, [
+                el("p", { cls: "when", id: "order-done", text: "合計 " + yen(o.total_yen) }),
+                para(o.items.length + "品　" + o.delivery_label + " の " + short(sh.deliver_by) + " ごろまでに届けます。")
+              ]),
+              para("届いたら、お知らせします。")
+            ]));
+          }, function (err) {
+            if (err.handled) return;
+            if (err.status !== 0) state.lastOrder = null; // answered: a new try is a new order
+            $order.disabled = false;
+            $order.firstChild.textContent = "この内容で注文する";
+            showError($error, err.message);
+          });
+        }, { cls: "primary", id: "order" });
+        box.appendChild(list);
+        box.appendChild($total);
+        box.appendChild(cutoffBox());
+        box.appendChild($error);
+        box.appendChild($order);
+        box.appendChild(button("買い物をつづける", back, { cls: "secondary", id: "back" }));
+        return box;
+      }
+    };
+    return s;
+  }
+
+  /* ---------- the clock, and keeping home fresh ---------- */
+
+  function tick() {
+    if (!state.me) return;
+    $clock.textContent = "いま " + hhmm(serverNow());
+    Array.prototype.forEach.call(document.querySelectorAll("[data-left]"), function (e) { e.textContent = leftText(); });
+  }
+  setInterval(tick, 20000);
+  setInterval(function () {
+    if (state.me && state.screen && state.screen.name === "home" && document.visibilityState === "visible") reloadHome();
+  }, 60000);
+  document.addEventListener("visibilitychange", function () {
+    if (state.me && document.visibilityState === "visible" && state.screen && state.screen.name === "home") reloadHome();
+  });
+
+  /* ---------- start ---------- */
+
+  try {
+    var saved = JSON.parse(localStorage.getItem(STORE) || "null");
+    if (saved && saved.token) { state.token = saved.token; state.name = saved.name || ""; }
+  } catch (x) { /* nothing kept */ }
+  if (state.token) loadHousehold(); else show(signIn());
+  window.noriaiPhone = { state: state };
+})();
