@@ -26,6 +26,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     base = f"http://{host}:{port}"
     print("Noriai is running.", flush=True)
     for label, path in [
+        ("TV page (set-top box)", "/tv"),
+        ("Operator console", "/operator"),
+        ("Smartphone page", "/m"),
         ("API docs (Swagger UI)", "/docs"),
         ("OpenAPI schema", "/openapi.json"),
         ("Health", "/healthz"),
@@ -46,15 +49,18 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.db import session_scope
-    from dispatcher.demo import seed_demo
+    from dispatcher.demo import demo_phone_login, seed_demo
 
     ctx = _ctx(settings)
     cfg = ctx.config(next(iter(ctx.tenant_files)))
     with session_scope(ctx.engine) as session:
         logins = seed_demo(session, cfg, ctx.clock.now(), residents=args.residents)
+        resident_id, pin = demo_phone_login(session, cfg, ctx.clock.now())
     print(f"demo municipality {cfg.id} ({cfg.name}) is loaded. Demo logins (password {logins[0].password}):")
     for login in logins:
         print(f"  {login.role:13} {login.username}")
+    print(f"  smartphone page /m: resident number {resident_id}, PIN {pin}")
+    print("  TV page /tv: shows a pairing code; pair it in the operator console /operator")
     return 0
 
 

@@ -210,3 +210,18 @@ def seed_demo(
                 Driver(tenant_id=cfg.id, operator_id=op.id, user_id=user.id, name=f"{op.name} 運転手")
             )  # type: ignore[arg-type]
     return logins
+
+
+DEMO_PIN = "2580"
+
+
+def demo_phone_login(session: Session, cfg: TenantConfig, now: datetime) -> tuple[int, str]:
+    """The demo's smartphone-page login: the first resident with the demo PIN (set once)."""
+    from dispatcher.models import ResidentPin
+    from dispatcher.pins import set_pin
+
+    first = session.exec(select(Resident).where(Resident.tenant_id == cfg.id).order_by(Resident.id)).first()
+    assert first is not None and first.id is not None
+    if session.get(ResidentPin, first.id) is None:
+        set_pin(session, cfg.id, first.id, DEMO_PIN, now, "system:seed-demo")
+    return first.id, DEMO_PIN

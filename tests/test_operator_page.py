@@ -80,7 +80,7 @@ def test_operator_books_by_kana_and_the_ride_shows_on_the_tv(sqlite_ctx: Dispatc
     with Server(ctx) as base, sync_playwright() as p:
         browser = launch(p)
         try:
-            op = browser.new_page(viewport={"width": 1366, "height": 768})
+            op = browser.new_page(viewport={"width": 1366, "height": 768}, locale="ja-JP")
             log = RequestLog(op)
             problems: list[str] = []
             op.on("console", lambda m: _script_error(m, problems))
@@ -133,7 +133,7 @@ def test_operator_books_by_kana_and_the_ride_shows_on_the_tv(sqlite_ctx: Dispatc
             assert httpx.get(base + "/api/v1/tv/device", headers=tv_auth).json()["paired"] is True
 
             # --- the booking on the resident's TV (green key = 予約の確認)
-            tv_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+            tv_ctx = browser.new_context(viewport={"width": 1280, "height": 720}, locale="ja-JP")
             tv_ctx.add_init_script(f"localStorage.setItem('noriai.device', {json.dumps(box['token'])})")
             tv = tv_ctx.new_page()
             tv_log = RequestLog(tv)

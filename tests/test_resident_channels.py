@@ -104,7 +104,9 @@ def test_tv_quote_book_notice_cancel_and_order(
     r = client.post("/api/v1/me/rides", json=req, headers={**tv, **_key()})
     assert r.status_code == 201, r.text
     card = r.json()
-    assert card["status"] == "confirmed" and card["pickup_from"] == quote["pickup_window"]["start"][11:16].lstrip("0")
+    assert card["status"] == "confirmed" and card["pickup_from"] == quote["pickup_window"]["start"][
+        11:16
+    ].lstrip("0")
     rides = client.get("/api/v1/me/rides", headers=tv).json()["rides"]
     assert [x["id"] for x in rides] == [card["id"]] and rides[0]["to"] != "指定の場所"
     notices = client.get("/api/v1/me/notices", headers=tv).json()
@@ -232,3 +234,37 @@ def test_operator_quote_change_cancel_with_reason_notes_and_board(
     city = token_headers(client, "ina-demo-city")
     assert client.get("/api/v1/board", headers=city).status_code == 403  # aggregates only for the city
     assert client.get(f"/api/v1/residents/{rider.id}", headers=city).status_code == 403
+
+
+def test_groceries_at_the_hall_become_a_notice(
+    client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock
+) -> None:  # type: ignore[no-untyped-def]
+    from dispatcher.delivery import plan_delivery
+    from tests.conftest import DAY_START
+
+    with Session(ctx.engine) as s:
+        from dispatcher.models import Membership
+
+        hh = s.exec(select(Membership.household_id).order_by(col(Membership.id))).first()
+    tv = pair_tv(client, operator, hh)  # type: ignore[arg-type]
+    item = client.get("/api/v1/me/catalog", headers=tv).json()[0]
+    placed = client.post(
+        "/api/v1/me/orders",
+        json={"lines": [{"product_id": item["id"], "quantity": 2}]},
+        headers={**tv, **_key()},
+    )
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["id"]
+    clock.set(DAY_START.replace(hour=11, minute=5))
+    plan_delivery(ctx, "ina-demo", DAY_START.date())
+    mode = client.get(f"/api/v1/orders/{order_id}", headers=operator).json()
+    assert not any("公民館" in n["text"] for n in client.get("/api/v1/me/notices", headers=tv).json())
+    order = client.get("/api/v1/me/orders", headers=tv).json()[0]
+    assert order["status_label"] == "お店で準備しています" and not order["cancellable"]
+    via = "in_flight" if order["by"] == "drone" else "on_the_road"
+    for step in ("picked", "at_base", via, "at_hall"):
+        r = client.post(f"/api/v1/orders/{order_id}/status", json={"status": step}, headers=operator)
+        assert r.status_code == 200, (step, r.text, mode)
+    notices = client.get("/api/v1/me/notices", headers=tv).json()
+    assert any("公民館に届きました" in n["text"] for n in notices), notices
+    assert client.get("/api/v1/me/orders", headers=tv).json()[0]["status_label"] == "公民館に届きました"

@@ -46,6 +46,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     seeded = noriai("seed-demo", env=env)
     assert seeded.returncode == 0, seeded.stderr
     assert "ina-demo-operator" in seeded.stdout and "noriai-demo" in seeded.stdout
+    assert "smartphone page /m: resident number 1, PIN 2580" in seeded.stdout
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
@@ -88,6 +89,13 @@ def test_serve_prints_urls_and_serves_openapi(served: tuple[str, dict[str, str]]
         "/api/v1/places",
     ]:
         assert path in schema["paths"], path
+    # every page is served, with a policy that lets it load nothing from elsewhere
+    for page in ("/tv", "/operator", "/m"):
+        r = httpx.get(f"{base}{page}")
+        assert r.status_code == 200 and "<html" in r.text, page
+        assert "default-src 'self'" in r.headers["content-security-policy"]
+    # the demo resident signs in on the phone page with the PIN printed by seed-demo
+    assert httpx.post(f"{base}/api/v1/m/session", json={"resident_id": 1, "pin": "2580"}).status_code == 200
     # the clock starts at NORIAI_NOW and runs on
     now = httpx.get(f"{base}/healthz").json()["now"]
     assert now.startswith("2026-11-23T23:0")

@@ -768,6 +768,7 @@
         clear(res);
         show(res, true);
         res.className = "quote";
+        res.removeAttribute("data-ride");
         if (q.available) {
           state.quoted = req;
           $("book-btn").disabled = false;
@@ -845,6 +846,7 @@
           clear(res);
           show(res, true);
           res.className = "quote warn-box";
+          res.removeAttribute("data-ride");
           res.appendChild(el("p", { cls: "strong", text: err.message }));
           alternatives(res, err.data.alternatives);
           loadRides();
@@ -907,6 +909,15 @@
     return li;
   }
 
+  /* The booking confirmation no longer holds once that ride was changed or cancelled. */
+  function forget(rideId) {
+    const res = $("quote-result");
+    if (res.getAttribute("data-ride") === String(rideId)) {
+      show(res, false);
+      res.removeAttribute("data-ride");
+    }
+  }
+
   function cancelForm(ride, slot) {
     clear(slot);
     const reason = el("input", { list: "reasons", maxlength: "500", placeholder: "取り消しの理由（必ず入れてください）", "aria-label": "取り消しの理由", cls: "reason" });
@@ -916,7 +927,7 @@
       if (!text) { err.textContent = "理由を入れてください（記録に残ります）。"; err.hidden = false; reason.focus(); return; }
       go.disabled = true;
       api("POST", "/api/v1/rides/" + ride.id + "/cancel", { reason: text }).then(
-        () => { toast("予約 No." + ride.id + " を取り消しました。"); loadRides(); refreshBoard(); },
+        () => { toast("予約 No." + ride.id + " を取り消しました。"); forget(ride.id); loadRides(); refreshBoard(); },
         (e) => { err.textContent = e.message; err.hidden = false; go.disabled = false; }
       );
     }, { cls: "danger small", "data-id": "cancel-confirm" });
@@ -952,6 +963,7 @@
       api("POST", "/api/v1/rides/" + ride.id + "/change", { request: req, reason: text }, { "Idempotency-Key": newKey() }).then(
         (nr) => {
           toast("変更しました：新しい迎え " + hm(nr.pickup_window.start) + "〜" + hm(nr.pickup_window.end) + "（予約番号 " + nr.id + "）");
+          forget(ride.id);
           loadRides();
           refreshBoard();
         },
