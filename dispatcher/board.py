@@ -36,7 +36,7 @@ def board(ctx: Dispatcher, tenant_id: str, next_stops: int = 3) -> dict[str, Any
             .where(
                 Ride.tenant_id == tenant_id, Ride.service_date == day, Ride.status == RideStatus.refused.value
             )
-            .order_by(col(Ride.created_at).desc())
+            .order_by(col(Ride.created_at).desc(), col(Ride.id).desc())
         ).all()
         names = {
             r.id: f"{r.family_name} {r.given_name}"

@@ -17,14 +17,13 @@ from dispatcher.context import Dispatcher
 from dispatcher.models import (
     Event,
     Household,
-    Membership,
     OrderStatus,
     Resident,
     Ride,
     RideStatus,
     ShopOrder,
 )
-from dispatcher.shopping import _load, order_day
+from dispatcher.shopping import _load, order_day, shopping_member
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, iso_local, local_date
 from routing.geo import Point, haversine_m
@@ -94,6 +93,8 @@ def shopping_state(cfg: TenantConfig, now: datetime) -> dict[str, Any] | None:
         "deliver_by": f"{sh.delivery_deadline:%H:%M}",
         "next_delivery_date": next_day.isoformat(),
         "next_delivery_label": date_ja(next_day),
+        "max_lines_per_order": sh.max_lines_per_order,
+        "max_quantity_per_line": sh.max_quantity_per_line,
     }
     if day is not None:
         cutoff_at = at_local(day, sh.cutoff, cfg.tz)
@@ -125,22 +126,14 @@ def overview(ctx: Dispatcher, hp: HouseholdPrincipal) -> dict[str, Any]:
                     "favourites": [{"id": p.id, "name": p.name, "kind": p.kind} for p in favs if p],
                 }
             )
-        member_now = (
-            session.exec(
-                select(Membership).where(
-                    Membership.household_id == hh.id,
-                    Membership.starts_on <= today,
-                    or_(col(Membership.ends_on).is_(None), col(Membership.ends_on) >= today),
-                )
-            ).first()
-            is not None
-        )
+        member_now = shopping_member(session, hh.id, today)  # type: ignore[arg-type]
     hours = cfg.hours_on(today)
     shop = shopping_state(cfg, now)
     if shop is not None:
         shop["member"] = member_now
     return {
         "tenant": cfg.name,
+        "call_centre_phone": cfg.call_centre_phone,
         "household_id": hh.id,
         "home": {"lat": hh.lat, "lon": hh.lon, "address": hh.address},
         "members": members,
@@ -183,6 +176,15 @@ def ride_card(ride: Ride, cfg: TenantConfig, name: str, home: Point | None, now:
         "cancellable": ride.status == RideStatus.confirmed,
         "alternatives": [a["pickup_after"] for a in ride.alternatives or []],
     }
+
+
+def booked_card(ctx: Dispatcher, ride: Ride) -> dict[str, Any]:
+    """The card of a ride just booked, with its rider's name and home."""
+    cfg = ctx.config(ride.tenant_id)
+    with Session(ctx.engine) as session:
+        person = session.get(Resident, ride.resident_id)
+    home = Point(person.lat, person.lon) if person else None
+    return ride_card(ride, cfg, person.given_name if person else "", home, ctx.clock.now())
 
 
 def _todays_rides(session: Session, hp: HouseholdPrincipal, day: date) -> list[Ride]:

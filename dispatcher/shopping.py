@@ -73,6 +73,20 @@ def order_day(cfg: TenantConfig, now: datetime) -> tuple[date | None, date]:
     raise InvalidRequest("The tenant has no delivery day in the coming year.")
 
 
+def shopping_member(session: Session, household_id: int, day: date) -> bool:
+    """Whether the household's shopping membership runs on `day`."""
+    return (
+        session.exec(
+            select(Membership).where(
+                Membership.household_id == household_id,
+                Membership.starts_on <= day,
+                or_(col(Membership.ends_on).is_(None), col(Membership.ends_on) >= day),
+            )
+        ).first()
+        is not None
+    )
+
+
 @dataclass
 class Placed:
     order: ShopOrder
@@ -116,13 +130,7 @@ def place_order(ctx: Dispatcher, tenant_id: str, req: OrderRequest, key: str, ac
         household = session.get(Household, req.household_id)
         if household is None or household.tenant_id != tenant_id:
             errors.append(field_error("household_id", f"no household with id {req.household_id}"))
-        elif not session.exec(
-            select(Membership).where(
-                Membership.household_id == req.household_id,
-                Membership.starts_on <= day,
-                or_(col(Membership.ends_on).is_(None), col(Membership.ends_on) >= day),
-            )
-        ).first():
+        elif not shopping_member(session, req.household_id, day):
             errors.append(field_error("household_id", "the household has no shopping membership"))
         if len(req.lines) > sh.max_lines_per_order:
             errors.append(field_error("lines", f"at most {sh.max_lines_per_order} lines per order"))

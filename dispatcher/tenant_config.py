@@ -198,6 +198,11 @@ class TenantConfig(Strict):
     name: str = Field(min_length=1)
     municipality_code: str = Field(pattern=r"^[0-9]{6}$")
     timezone: str = "Asia/Tokyo"
+    call_centre_phone: str = Field(
+        default="",
+        max_length=32,
+        description="the number residents call for an operator (shown on their pages)",
+    )
     service_area: list[Area] = Field(min_length=1)
     service_hours: dict[str, Hours | None]
     closed_dates: list[date] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -23,7 +24,7 @@ from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.demo import DEMO_PASSWORD
 from dispatcher.models import Event, Membership, Resident, ResidentNote, Ride, ShopOrder, Vehicle
-from tests.live import RequestLog, Server, launch, shot
+from tests.live import RequestLog, Server, launch, shot, text_styles
 
 FOLDER = "operator"
 TIMEOUT_MS = 15_000
@@ -46,6 +47,14 @@ def _rider(ctx: Dispatcher) -> Resident:
         and r.household_id in members
         and kana[(r.family_kana, r.given_kana)] == 1
     )
+
+
+def _readable(page: Page) -> None:
+    """Every visible text meets WCAG AA contrast (4.5:1) and is at least 13 px."""
+    styles = text_styles(page)
+    assert len(styles) > 20
+    bad = [s for s in styles if s["ratio"] < 4.5 or s["size"] < 13]
+    assert not bad, bad
 
 
 def _script_error(message: Any, into: list[str]) -> None:
@@ -93,6 +102,7 @@ def test_operator_books_by_kana_and_the_ride_shows_on_the_tv(sqlite_ctx: Dispatc
             op.fill("#login-pass", "wrong-password")
             op.click("#login-submit")
             expect(op.locator("#login-error")).to_contain_text("パスワードが違います")
+            shot(op, FOLDER, "00-sign-in-refused")
             op.fill("#login-pass", DEMO_PASSWORD)
             op.click("#login-submit")
             expect(op.locator("#search")).to_be_visible()
@@ -123,6 +133,7 @@ def test_operator_books_by_kana_and_the_ride_shows_on_the_tv(sqlite_ctx: Dispatc
             assert ride.created_by == "user:ina-demo-operator" and vehicle is not None
             expect(op.locator(f'#ride-list [data-id="ride-{ride.id}"]')).to_contain_text("予約済み")
             shot(op, FOLDER, "03-booked")
+            _readable(op)
 
             # --- pair the resident's TV by the code it shows
             box = httpx.post(base + "/api/v1/tv/devices", json={}).json()
@@ -148,11 +159,13 @@ def test_operator_books_by_kana_and_the_ride_shows_on_the_tv(sqlite_ctx: Dispatc
 
             # --- the board: the booked vehicle's next stop is this pickup
             op.click("#tab-board")
-            stop = op.locator(f'[data-id="vehicle-{vehicle.key}"] li[data-ride="{ride.id}"][data-kind="pickup"]')
+            row = op.locator(f'[data-id="vehicle-{vehicle.key}"]')
+            stop = row.locator(f'li[data-ride="{ride.id}"][data-kind="pickup"]')
             expect(stop).to_contain_text(f"{rider.family_name} {rider.given_name}")
             expect(stop).to_contain_text("余裕")
             expect(op.locator("#refused-list")).to_contain_text("ありません")
             shot(op, FOLDER, "05-board")
+            _readable(op)
             op.click("#tab-residents")
 
             # --- a note
@@ -160,9 +173,8 @@ def test_operator_books_by_kana_and_the_ride_shows_on_the_tv(sqlite_ctx: Dispatc
             op.click("#note-add")
             expect(op.locator("#note-list li").first).to_contain_text("耳が遠いのでゆっくり話す")
             with Session(ctx.engine) as s:
-                assert s.exec(select(ResidentNote.text).where(ResidentNote.resident_id == rider.id)).all() == [
-                    "耳が遠いのでゆっくり話す"
-                ]
+                notes = s.exec(select(ResidentNote.text).where(ResidentNote.resident_id == rider.id)).all()
+            assert notes == ["耳が遠いのでゆっくり話す"]
 
             # --- change the time with a reason: the new ride replaces the old one
             op.click(f'[data-id="change-{ride.id}"]')
@@ -188,7 +200,9 @@ def test_operator_books_by_kana_and_the_ride_shows_on_the_tv(sqlite_ctx: Dispatc
             with Session(ctx.engine) as s:
                 reasons = [
                     e.after["reason"]  # type: ignore[index]
-                    for e in s.exec(select(Event).where(Event.kind == "ride.cancelled").order_by(col(Event.id)))
+                    for e in s.exec(
+                        select(Event).where(Event.kind == "ride.cancelled").order_by(col(Event.id))
+                    )
                 ]
             assert reasons == [f"changed to ride {new.id}: 病院の予約が変わった", "本人から電話"]
 
@@ -227,6 +241,91 @@ def test_operator_books_by_kana_and_the_ride_shows_on_the_tv(sqlite_ctx: Dispatc
         finally:
             browser.close()
     assert time.monotonic() - started < 60
+
+
+def test_a_full_fleet_offers_alternatives_and_the_board_lists_refusals(sqlite_ctx: Dispatcher) -> None:
+    ctx = sqlite_ctx
+    with Session(ctx.engine) as s:  # one vehicle on duty: it fills up quickly
+        for v in s.exec(select(Vehicle).order_by(col(Vehicle.id))).all()[1:]:
+            v.active = False
+            s.add(v)
+        s.commit()
+        others = s.exec(select(Resident).order_by(col(Resident.id)).limit(40)).all()
+    rider = _rider(ctx)
+    fav = rider.favourite_places[0]
+    with Server(ctx) as base, sync_playwright() as p:
+        api = httpx.Client(base_url=base)
+        login = {"username": "ina-demo-operator", "password": DEMO_PASSWORD}
+        tok = api.post("/api/v1/auth/token", data=login)
+        auth = {"Authorization": f"Bearer {tok.json()['access_token']}"}
+        now = "2026-11-24T08:00:00+09:00"
+        mine = {
+            "resident_id": rider.id,
+            "origin": {"lat": rider.lat, "lon": rider.lon},
+            "destination": {"place_id": fav},
+            "pickup_after": now,
+        }
+        refused: list[Resident] = []
+        for r in (x for x in others if x.household_id != rider.household_id):
+            if not api.post("/api/v1/rides/quote", json=mine, headers=auth).json()["available"]:
+                break
+            req = {**mine, "resident_id": r.id, "origin": {"lat": r.lat, "lon": r.lon}}
+            key = {"Idempotency-Key": uuid.uuid4().hex}
+            booked = api.post("/api/v1/rides", json=req, headers={**auth, **key})
+            if booked.status_code == 409:
+                refused.append(r)
+        assert not api.post("/api/v1/rides/quote", json=mine, headers=auth).json()["available"]
+        assert refused, "the single vehicle should have refused someone"
+
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="ja-JP")
+            log = RequestLog(page)
+            page.set_default_timeout(TIMEOUT_MS)
+            # A signed-in tab (token in sessionStorage) reopens on the resident in the address.
+            token = json.dumps({"token": tok.json()["access_token"], "user": "ina-demo-operator"})
+            page.add_init_script(f"sessionStorage.setItem('noriai.operator', {json.dumps(token)})")
+            page.goto(f"{base}/operator")
+            # a phone number typed without hyphens finds the resident
+            page.fill("#search", rider.phone.replace("-", ""))
+            page.click(f'[data-id="resident-{rider.id}"]')
+            expect(page.locator("#r-id")).to_have_text(str(rider.id))
+
+            # after the service hours: the rule is explained in Japanese
+            page.click(f'[data-id="fav-{fav}"]')
+            page.check("#when-arrive")
+            page.fill("#when-time", "18:00")
+            page.click("#quote-btn")
+            expect(page.locator("#book-error")).to_contain_text("運行時間（08:00–17:00）の中で")
+
+            # 今すぐ does not fit: the alternatives are offered and one click quotes the first
+            page.check("#when-now")
+            page.click("#quote-btn")
+            expect(page.locator("#quote-result")).to_contain_text("空いている車両がありません")
+            first = page.locator('[data-id="alt-0"]')
+            window = first.inner_text().removeprefix("迎え ")
+            shot(page, FOLDER, "10-alternatives")
+            first.click()
+            expect(page.locator("#quote-window")).to_have_text(f"迎え {window}")
+            expect(page.locator("#when-pickup")).to_be_checked()
+            page.click("#book-btn")
+            expect(page.locator("#booked-window")).to_have_text(f"迎え {window}")
+
+            # the refused requests of the day; a name opens that resident
+            page.click("#tab-board")
+            names = page.locator("#refused-list li button.link")
+            expect(names).to_have_count(len(refused))
+            expected = sorted(f"{r.family_name} {r.given_name}" for r in refused)
+            assert sorted(names.all_inner_texts()) == expected
+            shot(page, FOLDER, "11-board-refusals")
+            who = names.last.inner_text()
+            names.last.click()
+            expect(page.locator("#r-name")).to_have_text(who)
+            expect(page.locator("#residents-view")).to_be_visible()
+            assert log.outside(base) == []
+        finally:
+            browser.close()
+            api.close()
 
 
 def _vehicles(ctx: Dispatcher) -> list[Any]:

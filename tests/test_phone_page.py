@@ -1,6 +1,7 @@
 """The smartphone page (/m) in Debian's Chromium at 390x844 against a real server and database:
-sign in with a resident number and PIN, book a ride and cancel it, order groceries, the shop after
-the cut-off, and five wrong PINs locking the account. Every screen is checked for horizontal
+sign in with a resident number and PIN, book a ride and cancel it, order groceries, the return trip
+offered after a ride, the shop after the cut-off, a refusal shown in the server's words, sign out,
+and five wrong PINs locking the account. Every screen is checked for horizontal
 scrolling, text contrast (WCAG AA, 4.5:1) and type size (18 px or more); nothing is loaded from
 outside the app. Screenshots go to var/test-artifacts/phone/."""
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -50,6 +51,35 @@ def _set_pin(ctx: Dispatcher, resident_id: int) -> None:
         assert r.status_code == 204, r.text
 
 
+def _ride_there_and_drop_off(ctx: Dispatcher, clock: SimClock, rider: Resident, place_id: str) -> int:
+    """An operator books a ride from home to a place; the driver reports it done (the clock follows)."""
+    with client_for(ctx) as client:
+        operator = token_headers(client, "ina-demo-operator")
+        now = clock.now()
+        body = {
+            "resident_id": rider.id,
+            "origin": {"lat": rider.lat, "lon": rider.lon},
+            "destination": {"place_id": place_id},
+            "pickup_after": (now + timedelta(minutes=20)).isoformat(),
+        }
+        r = client.post("/api/v1/rides", json=body, headers={**operator, "Idempotency-Key": "phone-out"})
+        assert r.status_code == 201, r.text
+        ride_id = r.json()["id"]
+        with Session(ctx.engine) as s:
+            ride = s.get(Ride, ride_id)
+            assert ride is not None and ride.planned_pickup and ride.planned_dropoff
+            vehicle, pickup, dropoff = ride.vehicle_id, ride.planned_pickup, ride.planned_dropoff
+        for kind, at in (("arrived", pickup), ("picked_up", pickup), ("dropped_off", dropoff)):
+            clock.set(at)
+            ev = client.post(
+                f"/api/v1/vehicles/{vehicle}/events",
+                json={"type": kind, "ride_id": ride_id, "at": at.isoformat()},
+                headers=operator,
+            )
+            assert ev.status_code == 200, ev.text
+    return ride_id
+
+
 @pytest.fixture
 def phone(sqlite_ctx: Dispatcher) -> Iterator[tuple[Page, str, RequestLog, list[str]]]:
     """A phone-sized page on a live server, with its request log and the page's errors."""
@@ -66,9 +96,11 @@ def phone(sqlite_ctx: Dispatcher) -> Iterator[tuple[Page, str, RequestLog, list[
         # Script errors and CSP violations; a refused request (401, 422, 423) is expected here.
         page.on(
             "console",
-            lambda m: errors.append(m.text)
-            if m.type == "error" and "the server responded with a status of 4" not in m.text
-            else None,
+            lambda m: (
+                errors.append(m.text)
+                if m.type == "error" and "the server responded with a status of 4" not in m.text
+                else None
+            ),
         )
         try:
             yield page, base, log, errors
@@ -79,7 +111,7 @@ def phone(sqlite_ctx: Dispatcher) -> Iterator[tuple[Page, str, RequestLog, list[
 def check(page: Page, name: str, full: bool = False) -> None:
     """No sideways scrolling, every text readable (contrast, size), and a screenshot (of the whole
     page too when `full`)."""
-    page.wait_for_load_state("networkidle")
+    page.wait_for_function("!document.querySelector('[aria-busy=\"true\"]')")  # all loaded
     assert page.evaluate("document.scrollingElement.scrollWidth") <= WIDTH, name
     styles = text_styles(page)
     assert styles, name
@@ -198,8 +230,32 @@ def test_phone_page_books_cancels_and_orders_at_390x844(
     assert order.status == "placed" and total == f"合計 {order.total_yen:,}円"
     assert sorted(x.quantity for x in lines) == [1, 1, 2]
     by_id(page, "home").click()
-    expect(by_id(page, f"order-{order.id}").locator('[data-id="status"]')).to_have_text("注文を受け付けました")
+    status = by_id(page, f"order-{order.id}").locator('[data-id="status"]')
+    expect(status).to_have_text("注文を受け付けました")
     check(page, "13-home-with-order", full=True)
+
+    # After a ride to a place has ended, home offers the taxi back, which books a ride home.
+    out_id = _ride_there_and_drop_off(sqlite_ctx, clock, rider, favourite.id)
+    by_id(page, "refresh").click()
+    offer = by_id(page, f"return-{out_id}")
+    expect(offer).to_contain_text(f"{favourite.name} → 自宅")
+    expect(by_id(page, f"ride-{out_id}").locator('[data-id="status"]')).to_have_text("到着しました")
+    check(page, "14-home-return-offer")
+    offer.click()
+    expect(by_id(page, "to-home")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#from-select")).to_have_value(favourite.id)
+    page.get_by_text("1時間後", exact=True).click()
+    by_id(page, "quote").click()
+    expect(page.locator("#quote-window")).to_be_visible()
+    check(page, "15-return-quote")
+    by_id(page, "book").click()
+    expect(page.locator("h1")).to_have_text("予約しました")
+    by_id(page, "home").click()
+    with Session(sqlite_ctx.engine) as s:
+        back = s.exec(select(Ride).where(Ride.origin_place_id == favourite.id)).one()
+    assert back.status == "confirmed" and back.resident_id == rider.id and back.destination_place_id is None
+    expect(by_id(page, f"ride-{back.id}")).to_contain_text(f"{favourite.name} → 自宅")
+    expect(by_id(page, f"return-{out_id}")).to_have_count(0)
 
     # After the cut-off the shop shows the next delivery day instead of ordering.
     clock.set(datetime(2026, 11, 24, 11, 30, tzinfo=JST))
@@ -207,18 +263,25 @@ def test_phone_page_books_cancels_and_orders_at_390x844(
     expect(page.locator("#next-delivery")).to_have_text("次のお届けは 11月25日（水） です。")
     expect(page.locator("#closed")).to_contain_text("11:00 で締め切りました")
     expect(by_id(page, "cat-0")).to_have_count(0)
-    check(page, "14-shop-after-cutoff")
+    check(page, "16-shop-after-cutoff")
 
     # A request the server refuses shows its plain-Japanese reason.
+    by_id(page, "home").click()
+    by_id(page, "menu-ride").click()
+    by_id(page, f"to-{favourite.id}").click()
+    page.select_option("#from-select", favourite.id)
+    by_id(page, "quote").click()
+    expect(page.locator("#quote-error")).to_have_text("出発と行き先が同じ場所です。")
+    check(page, "17-ride-refused")
+
+    # Late in the day the page says booking is over instead of offering times that cannot work.
     clock.set(datetime(2026, 11, 24, 16, 50, tzinfo=JST))
     by_id(page, "home").click()
     by_id(page, "refresh").click()
     expect(page.locator("#clock")).to_have_text("いま 16:50")
     by_id(page, "menu-ride").click()
-    by_id(page, f"to-{favourite.id}").click()
-    by_id(page, "quote").click()  # "今すぐ": too late to arrive before service ends at 17:00
-    expect(page.locator("#quote-error")).to_contain_text("運行時間の中で時刻を選んでください")
-    check(page, "15-ride-refused")
+    expect(page.locator("#rides-closed")).to_be_visible()
+    check(page, "18-rides-closed")
 
     # Sign out ends the session on the server too.
     token = page.evaluate("JSON.parse(localStorage.getItem('noriai.phone')).token")

@@ -268,3 +268,56 @@ def test_groceries_at_the_hall_become_a_notice(
     notices = client.get("/api/v1/me/notices", headers=tv).json()
     assert any("公民館に届きました" in n["text"] for n in notices), notices
     assert client.get("/api/v1/me/orders", headers=tv).json()[0]["status_label"] == "公民館に届きました"
+
+
+def test_after_arriving_at_a_place_the_return_trip_is_offered_and_books_home(
+    client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock
+) -> None:  # type: ignore[no-untyped-def]
+    hh, (rider, *_) = _household(ctx, 1)
+    tv = pair_tv(client, operator, hh)
+    ride = client.post(
+        "/api/v1/me/rides", json=_ride_req(rider.id, rider, minutes=20), headers={**tv, **_key()}
+    )
+    assert ride.status_code == 201, ride.text
+    ride_id = ride.json()["id"]
+    with Session(ctx.engine) as s:
+        r = s.get(Ride, ride_id)
+        vehicle, pickup, dropoff = r.vehicle_id, r.planned_pickup, r.planned_dropoff  # type: ignore[union-attr]
+    assert client.get("/api/v1/me/rides", headers=tv).json()["return_offers"] == []
+    for kind, at in (("arrived", pickup), ("picked_up", pickup), ("dropped_off", dropoff)):
+        clock.set(at)
+        ev = client.post(
+            f"/api/v1/vehicles/{vehicle}/events",
+            json={"type": kind, "ride_id": ride_id, "at": at.isoformat()},
+            headers=operator,
+        )
+        assert ev.status_code == 200, ev.text
+    offers = client.get("/api/v1/me/rides", headers=tv).json()["return_offers"]
+    assert [(o["after_ride"], o["from_place_id"]) for o in offers] == [(ride_id, rider.favourite_places[0])]
+    home = {"lat": rider.lat, "lon": rider.lon}
+    back = client.post(
+        "/api/v1/me/rides",
+        json={
+            "resident_id": rider.id,
+            "origin": {"place_id": offers[0]["from_place_id"]},
+            "destination": home,
+            "pickup_after": (dropoff + timedelta(minutes=60)).isoformat(),
+        },
+        headers={**tv, **_key()},
+    )
+    assert back.status_code == 201 and back.json()["to"] == "自宅", back.text
+    assert client.get("/api/v1/me/rides", headers=tv).json()["return_offers"] == []  # taken
+
+
+def test_operator_search_by_katakana_full_kana_name_and_phone_digits(
+    client: TestClient, ctx: Dispatcher, operator: dict[str, str]
+) -> None:
+    _, (r, *_) = _household(ctx, 1)
+    kata = "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in r.family_kana)
+    for q in (kata, f"{r.family_kana} {r.given_kana}", r.phone.replace("-", ""), r.family_name):
+        found = client.get("/api/v1/residents", params={"q": q, "limit": 500}, headers=operator).json()
+        assert r.id in [f["id"] for f in found], q
+    detail = client.get(f"/api/v1/residents/{r.id}", headers=operator).json()
+    assert isinstance(detail["shopping_member"], bool)
+    nobody = client.get("/api/v1/residents", params={"q": "該当なしの名前"}, headers=operator).json()
+    assert nobody == []

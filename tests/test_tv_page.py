@@ -224,6 +224,30 @@ def test_tv_colour_keys_vk_codes_notices_cutoff_and_full_hd(
             vk(406)
             page.wait_for_selector(f"[data-id=rider-{people[0].id}]:focus")
 
+            # Digits choose numbered items; an arrival time picked with the arrow keys.
+            page.keyboard.press("Enter")
+            page.wait_for_selector(f"[data-id=to-{people[0].favourite_places[0]}]:focus")
+            page.keyboard.press("1")
+            page.wait_for_selector("[data-id=when-now]:focus")
+            page.keyboard.press("5")  # 着きたい時刻をえらぶ
+            page.wait_for_selector("#time-value")
+            h, m = map(int, (page.text_content("#time-value") or "").split(":"))
+            lead = ctx.config("ina-demo").booking.min_lead_minutes
+            assert 60 * h + m >= 8 * 60 + lead + 60  # an hour after the earliest bookable pickup
+            for key in ("ArrowUp", "ArrowUp", "ArrowRight", "ArrowDown"):  # +10 +10 +60 -10 minutes
+                page.keyboard.press(key)
+            t = 60 * h + m + 70
+            picked = f"{t // 60}:{t % 60:02d}"
+            assert page.text_content("#time-value") == picked
+            assert focused(page) == "time-ok"
+            page.keyboard.press("Enter")
+            page.wait_for_selector("[data-id=confirm]:focus")
+            assert f"{picked} までに着きます" in (page.text_content("#screen") or "")
+            shot(page, FOLDER, "fullhd-arrive-by")
+            for _ in range(5):
+                page.keyboard.press("Backspace")
+            page.wait_for_selector('[data-id="menu-ride"]:focus')
+
             # A ride booked by phone; five minutes before its planned pickup the TV says so.
             rider = people[0]
             booked = op.post(
@@ -246,9 +270,10 @@ def test_tv_colour_keys_vk_codes_notices_cutoff_and_full_hd(
             shot(page, FOLDER, "fullhd-banner")
 
             # After the cut-off: the next delivery day instead of the catalogue.
-            clock.set(DAY_START.replace(hour=11, minute=30))
+            clock.set(DAY_START.replace(hour=11, minute=30, second=17, microsecond=123456))
             page.reload()
             page.wait_for_selector('[data-id="menu-ride"]:focus')
+            assert page.text_content("#clock") == "11:30"  # server time with microseconds, read right
             page.keyboard.press("F2")
             page.wait_for_selector("#cutoff")
             text = page.text_content("#cutoff") or ""

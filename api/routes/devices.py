@@ -40,7 +40,12 @@ def new_device(body: NewDevice, ctx: Ctx) -> dict[str, object]:
     now = ctx.clock.now()
     with session_scope(ctx.engine) as session:
         token, device = register_device(session, tenant_id, now)
-        return {"token": token, **device_status(session, device, now, ctx.config(tenant_id).tz)}
+        cfg = ctx.config(tenant_id)
+        return {
+            "token": token,
+            **device_status(session, device, now, cfg.tz),
+            "call_centre_phone": cfg.call_centre_phone,
+        }
 
 
 @router.get("/tv/device", summary="The calling box: paired, or the code it should show")
@@ -53,7 +58,11 @@ def my_device(ctx: Ctx, token: str | None = Depends(oauth2)) -> dict[str, object
                 status=401,
                 title="Unknown device",
             )
-        return device_status(session, device, ctx.clock.now(), ctx.config(device.tenant_id).tz)
+        cfg = ctx.config(device.tenant_id)
+        return {
+            **device_status(session, device, ctx.clock.now(), cfg.tz),
+            "call_centre_phone": cfg.call_centre_phone,
+        }
 
 
 class Pairing(BaseModel):

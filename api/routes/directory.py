@@ -6,7 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, func, or_, select
 
 from api.deps import get_ctx, get_principal, get_session, require
 from dispatcher.auth import Principal
@@ -19,6 +19,7 @@ from dispatcher.events import record
 from dispatcher.models import Household, Resident, ResidentPin, Role
 from dispatcher.notes import add_note, notes_of
 from dispatcher.pins import set_pin
+from dispatcher.shopping import shopping_member
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 
@@ -34,15 +35,20 @@ def residents(
     cfg = ctx.config(p.tenant_id)
     stmt = select(Resident).where(Resident.tenant_id == p.tenant_id, Resident.active == True)  # noqa: E712
     if q:
-        like = f"%{q.strip()}%"
+        q = q.strip().replace(" ", "").replace("\u3000", "")
+        like = f"%{q}%"
+        # kana are stored in hiragana; an operator may type katakana
+        hira = "%" + "".join(chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c for c in q) + "%"
         stmt = stmt.where(
             or_(
                 col(Resident.family_name).like(like),
                 col(Resident.given_name).like(like),
-                col(Resident.family_kana).like(like),
-                col(Resident.given_kana).like(like),
+                col(Resident.family_kana).like(hira),
+                col(Resident.given_kana).like(hira),
                 (Resident.family_name + Resident.given_name).like(like),
+                (Resident.family_kana + Resident.given_kana).like(hira),
                 col(Resident.phone).like(like),
+                func.replace(col(Resident.phone), "-", "").like(like.replace("-", "")),
             )
         )
     today = ctx.clock.now().astimezone(cfg.tz).date()
@@ -94,7 +100,8 @@ def resident(
 ) -> dict[str, object]:
     cfg = ctx.config(p.tenant_id)
     r = _one(session, p, resident_id)
-    out = _resident(r, cfg, ctx.clock.now().astimezone(cfg.tz).date())
+    today = ctx.clock.now().astimezone(cfg.tz).date()
+    out = _resident(r, cfg, today)
     hh = session.get(Household, r.household_id) if r.household_id else None
     members = session.exec(
         select(Resident).where(Resident.household_id == r.household_id, Resident.active == True)  # noqa: E712
@@ -106,6 +113,7 @@ def resident(
             "household": [{"id": m.id, "name": f"{m.family_name} {m.given_name}"} for m in members],
             "favourites": list(r.favourite_places or []),
             "pin": None if pin is None else {"locked": pin.locked_at is not None, "failures": pin.failures},
+            "shopping_member": shopping_member(session, r.household_id, today) if r.household_id else False,
             "devices": household_devices(session, p.tenant_id, r.household_id, cfg.tz)
             if r.household_id
             else [],

@@ -72,8 +72,7 @@ def ride_book(
         cfg = ctx.config(hp.tenant_id)
         if result.ride.status != "confirmed":
             raise refusal_error(result.ride, cfg)
-    card = resident_view.ride_card(result.ride, cfg, "", None, ctx.clock.now())
-    return JSONResponse(card, status_code=201)
+    return JSONResponse(resident_view.booked_card(ctx, result.ride), status_code=201)
 
 
 @router.get("/rides", summary="Today's rides of the household and return trips to offer")

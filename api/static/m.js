@@ -77,6 +77,8 @@
     return String(s || "").replace(/[０-９]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) - 0xfee0); }).replace(/\s+/g, "");
   }
 
+  /* An ISO instant with its offset; fractions of a second cut to milliseconds (what every browser parses). */
+  function parseIso(s) { return new Date(String(s).replace(/(\.\d{3})\d+/, "$1")); }
   function serverNow() { return new Date(Date.now() + state.offsetMs); }
 
   /* Local wall-clock parts of an instant in the tenant's zone (from the server's offset). */
@@ -144,11 +146,12 @@
   /* ---------- screens and the back button ---------- */
 
   /* A screen is {name, render() -> element, refresh?() -> screen}. */
-  function show(screen) {
+  function show(screen, quiet) {
     state.screen = screen;
-    $flash.hidden = true;
     $screen.textContent = "";
     $screen.appendChild(screen.render());
+    if (quiet) return; // a refresh of the same screen: keep the place, the focus and the message
+    $flash.hidden = true;
     window.scrollTo(0, 0);
     var head = $screen.querySelector("h1");
     if (head) head.focus({ preventScroll: true });
@@ -304,8 +307,9 @@
 
   function setMe(me) {
     state.me = me;
-    state.tzOffset = me.now.slice(19) || "+09:00";
-    state.offsetMs = new Date(me.now).getTime() - Date.now();
+    var zone = /([+-]\d\d:\d\d)$/.exec(me.now); // "…T09:02:13.5+09:00": seconds may carry a fraction
+    state.tzOffset = zone ? zone[1] : "+00:00";
+    state.offsetMs = parseIso(me.now).getTime() - Date.now();
     tick();
   }
 
@@ -324,7 +328,8 @@
 
   /* ---------- home: today at a glance ---------- */
 
-  function home() {
+  /* data: [rides, orders, notices] when already fetched */
+  function home(data) {
     var s = {
       name: "home",
       refresh: function () { return home(); },
@@ -350,20 +355,17 @@
         box.appendChild($today);
         box.appendChild($notices);
         box.appendChild(el("div", { cls: "stack footer" }, [
-          button("画面を新しくする", function () { reloadHome(); }, { cls: "secondary", id: "refresh" }),
+          button("画面を新しくする", function () { loadHousehold(); }, { cls: "secondary", id: "refresh" }),
           button("サインアウト", function () { go(signOutScreen); }, { cls: "secondary", id: "signout" }),
           para(CALL, "muted")
         ]));
-        var wantOrders = sh && sh.member;
-        Promise.all([
-          api("GET", "/api/v1/me/rides"),
-          wantOrders ? api("GET", "/api/v1/me/orders") : Promise.resolve([]),
-          api("GET", "/api/v1/me/notices")
-        ]).then(function (res) {
+        var done = function (res) {
           if (state.screen !== s) return;
           fillToday($today, res[0], res[1], res[2]);
           fillNotices($notices, res[2]);
-        }, function (err) {
+        };
+        if (data) done(data);
+        else homeData().then(done, function (err) {
           if (err.handled || state.screen !== s) return;
           $today.removeAttribute("aria-busy");
           $today.lastChild.replaceWith(el("p", { cls: "box error", role: "alert", text: err.message }));
@@ -374,10 +376,22 @@
     return s;
   }
 
+  function homeData() {
+    var sh = state.me.shopping;
+    return Promise.all([
+      api("GET", "/api/v1/me/rides"),
+      sh && sh.member ? api("GET", "/api/v1/me/orders") : Promise.resolve([]),
+      api("GET", "/api/v1/me/notices")
+    ]);
+  }
+
+  /* Every minute on the home screen: fetch everything first, then redraw in place. */
   function reloadHome() {
     api("GET", "/api/v1/me").then(function (me) {
       setMe(me);
-      if (state.screen && state.screen.name === "home") { var y = window.scrollY; show(home()); window.scrollTo(0, y); }
+      return homeData();
+    }).then(function (data) {
+      if (state.screen && state.screen.name === "home") show(home(data), true);
     }, function () { /* keep what is shown; the next try may work */ });
   }
 
@@ -440,6 +454,7 @@
     var kids = [
       el("p", { cls: "kind" }, [el("span", { text: "お買い物" }), el("span", { cls: "status st-order-" + o.status, "data-id": "status", text: o.status_label })]),
       el("p", { cls: "when", text: o.delivery_label + " のお届け" }),
+      state.me.shopping && o.status !== "cancelled" && o.status !== "handed_over" ? para(short(state.me.shopping.deliver_by) + " ごろまでに届けます") : null,
       para(names),
       para("合計 " + yen(o.total_yen))
     ];
@@ -494,6 +509,29 @@
     return out;
   }
 
+  /* The times a ride can be asked for now: "in N minutes" choices, pickup times and arrival times
+     (10-minute steps) inside today's service hours. The server has the last word; this only
+     leaves out what cannot work (a pickup later than 20 minutes before the end of service). */
+  function rideTimes() {
+    var me = state.me;
+    var now = serverNow().getTime();
+    var lead = me.booking.min_lead_minutes * 60000;
+    var open = atLocal(me.service_hours.start).getTime();
+    var end = atLocal(me.service_hours.end).getTime();
+    var lastPickup = end - 20 * 60000;
+    var relative = [{ value: "now", label: "今すぐ", minutes: 0 }, { value: "30", label: "30分後", minutes: 30 }, { value: "60", label: "1時間後", minutes: 60 }]
+      .filter(function (r) {
+        var t = Math.max(now + r.minutes * 60000, now + lead);
+        return t >= open && t <= lastPickup;
+      });
+    var first = Math.max(now + lead, open);
+    return {
+      relative: relative,
+      departs: timeOptions(new Date(first), new Date(lastPickup)),
+      arrivals: timeOptions(new Date(first + 20 * 60000), new Date(end))
+    };
+  }
+
   /* opts: {rider, from: {id, name} (default: home), toHome} */
   function rideForm(opts) {
     opts = opts || {};
@@ -503,6 +541,13 @@
       return message("タクシーを予約", ["タクシーを使う登録がありません。", "登録は、オペレーターに電話してください。"]);
     }
     if (!me.service_hours) return message("タクシーを予約", ["今日はタクシーが走っていません。"]);
+    var times = rideTimes();
+    if (!times.relative.length && !times.departs.length && !times.arrivals.length) {
+      return message("タクシーを予約", [
+        el("p", { cls: "box warn", id: "rides-closed", text: "今日のタクシーの予約は、もう受け付けていません。" }),
+        "タクシーは " + short(me.service_hours.start) + "〜" + short(me.service_hours.end) + " に走ります。次の運行日に予約してください。"
+      ]);
+    }
     var trip = { rider: opts.rider && opts.rider.eligible ? opts.rider : riders[0], from: opts.from || null, to: opts.toHome ? "home" : null };
     return {
       name: "ride",
@@ -535,6 +580,7 @@
                 trip.to = p.id === "home" ? "home" : p;
                 $select.value = "";
                 renderDest();
+                $favs.querySelector('[data-id="to-' + p.id + '"]').focus(); // the drawn-again button
                 $error.hidden = true;
               }
             }, [el("span", { cls: "tick", "aria-hidden": "true", text: on ? "✓" : "" }), el("span", { cls: "label", text: p.name })]));
@@ -572,37 +618,30 @@
         box.appendChild(el("div", { cls: "field" }, [el("label", { "for": "from-select", text: "乗る場所" }), $from]));
 
         /* when */
-        var now = serverNow();
-        var hours = me.service_hours;
-        var lead = me.booking.min_lead_minutes;
-        var end = atLocal(hours.end);
-        var startAt = new Date(Math.max(now.getTime() + lead * 60000, atLocal(hours.start).getTime()));
-        var departs = timeOptions(startAt, new Date(end.getTime() - 20 * 60000));
-        var arrivals = timeOptions(new Date(startAt.getTime() + 20 * 60000), end);
         var $depart = el("select", { id: "depart-time", "aria-label": "出発の時刻" });
-        departs.forEach(function (t) { $depart.appendChild(el("option", { value: isoLocal(t), text: hhmm(t) + " ごろに迎え" })); });
+        times.departs.forEach(function (t) { $depart.appendChild(el("option", { value: isoLocal(t), text: hhmm(t) + " ごろに迎え" })); });
         var $arrive = el("select", { id: "arrive-time", "aria-label": "着きたい時刻" });
-        arrivals.forEach(function (t) { $arrive.appendChild(el("option", { value: isoLocal(t), text: hhmm(t) + " までに着きたい" })); });
-        if (arrivals.length > 6) $arrive.selectedIndex = 6;
+        times.arrivals.forEach(function (t) { $arrive.appendChild(el("option", { value: isoLocal(t), text: hhmm(t) + " までに着きたい" })); });
+        if (times.arrivals.length > 6) $arrive.selectedIndex = 6;
         var when = el("fieldset", { cls: "stack" }, [el("legend", { text: "いつ乗りますか" })]);
         var $departWrap = el("div", { cls: "sub-field", hidden: true }, [$depart]);
         var $arriveWrap = el("div", { cls: "sub-field", hidden: true }, [$arrive]);
         function whenChanged() {
-          var v = box.querySelector("input[name=when]:checked").value;
+          var v = when.querySelector("input[name=when]:checked").value;
           $departWrap.hidden = v !== "pick";
           $arriveWrap.hidden = v !== "arrive";
         }
-        when.appendChild(choice("when", "now", "今すぐ", true, whenChanged));
-        when.appendChild(choice("when", "30", "30分後", false, whenChanged));
-        when.appendChild(choice("when", "60", "1時間後", false, whenChanged));
-        if (departs.length) {
+        times.relative.forEach(function (r, i) { when.appendChild(choice("when", r.value, r.label, i === 0, whenChanged)); });
+        if (times.departs.length) {
           when.appendChild(choice("when", "pick", "出発の時刻をえらぶ", false, whenChanged));
           when.appendChild($departWrap);
         }
-        if (arrivals.length) {
+        if (times.arrivals.length) {
           when.appendChild(choice("when", "arrive", "着きたい時刻をえらぶ", false, whenChanged));
           when.appendChild($arriveWrap);
         }
+        if (!when.querySelector("input:checked")) when.querySelector("input").checked = true;
+        whenChanged();
         box.appendChild(when);
 
         /* how many */
@@ -618,7 +657,7 @@
         box.appendChild($error);
         box.appendChild(button("空きをしらべる", function () {
           if (!trip.to) { showError($error, "行き先をえらんでください。"); return; }
-          var w = box.querySelector("input[name=when]:checked").value;
+          var w = when.querySelector("input[name=when]:checked").value;
           var t = serverNow();
           var req = {
             resident_id: trip.rider.id,
@@ -744,10 +783,10 @@
     return message("予約しました", [
       el("div", { cls: "box ok" }, [
         el("p", { cls: "when", id: "done-window", text: "迎え " + short(ride.pickup_from) + "〜" + short(ride.pickup_to) }),
-        para(ride.from + " → " + ride.to),
+        para(t.from + " → " + t.to),
         para((ride.arrive_by ? short(ride.arrive_by) + " までに着きます　" : "") + "料金 " + yen(ride.fare_yen))
       ]),
-      para(t.rider.given_name + "さん、迎えの時刻には " + ride.from + " でお待ちください。")
+      para(t.rider.given_name + "さん、迎えの時刻には" + t.from + "でお待ちください。")
     ]);
   }
 
@@ -766,7 +805,7 @@
 
   function leftText() {
     var sh = state.me.shopping;
-    var mins = Math.max(0, Math.ceil((new Date(sh.cutoff_at) - serverNow()) / 60000));
+    var mins = Math.max(0, Math.ceil((parseIso(sh.cutoff_at) - serverNow()) / 60000));
     return "あと " + minutesText(mins);
   }
 
@@ -826,7 +865,7 @@
     if (!sh || !sh.member) {
       return message("お買い物", ["お買い物の会員登録がありません。", "申しこみは、オペレーターに電話してください。"]);
     }
-    if (!sh.open || new Date(sh.cutoff_at) <= serverNow()) return shopClosed();
+    if (!sh.open || parseIso(sh.cutoff_at) <= serverNow()) return shopClosed();
     var s = {
       name: "shop",
       refresh: function () { return shop(); },

@@ -351,6 +351,13 @@
     clearInterval(state.boardTimer);
     clearInterval(state.clockTimer);
     state.resident = null;
+    state.catalog = null;
+    // nothing of the last caller stays on screen for whoever signs in next
+    $("search").value = "";
+    clear($("results"));
+    show($("resident"), false);
+    show($("detail-empty"), true);
+    if (history.replaceState) history.replaceState(null, "", location.pathname);
     tickClock();
     showLogin(message);
   }
@@ -561,6 +568,8 @@
           ["note-error", "order-error", "pair-error", "pin-error", "book-error"].forEach(hideError);
           closeOrderForm();
           $("detail").scrollTop = 0;
+          const first = $("fav-row").querySelector("button") || $("dest");
+          if (document.activeElement === $("search") || (document.activeElement && document.activeElement.classList.contains("result"))) first.focus();
         }
         loadRides();
         loadOrders();
@@ -860,10 +869,15 @@
 
   /* ---------- today's rides: change and cancel with a reason ---------- */
 
-  function loadRides() {
+  /* `quiet`: a background refresh, which leaves the list alone while a change or cancel form is open. */
+  function loadRides(quiet) {
     const r = state.resident;
+    if (quiet && $("ride-list").querySelector(".row-form .inline")) return Promise.resolve();
     return api("GET", "/api/v1/rides?resident_id=" + r.id + "&date=" + today()).then(
-      (rides) => { if (state.resident && state.resident.id === r.id) renderRides(rides); },
+      (rides) => {
+        if (quiet && $("ride-list").querySelector(".row-form .inline")) return;
+        if (state.resident && state.resident.id === r.id) renderRides(rides);
+      },
       (err) => renderRidesError(err)
     );
   }
@@ -922,6 +936,7 @@
     clear(slot);
     const reason = el("input", { list: "reasons", maxlength: "500", placeholder: "取り消しの理由（必ず入れてください）", "aria-label": "取り消しの理由", cls: "reason" });
     const err = el("p", { cls: "error", role: "alert", hidden: true });
+    reason.addEventListener("input", () => { err.hidden = true; });
     const go = button("取り消す", () => {
       const text = reason.value.trim();
       if (!text) { err.textContent = "理由を入れてください（記録に残ります）。"; err.hidden = false; reason.focus(); return; }
@@ -945,6 +960,7 @@
     const reason = el("input", { list: "reasons", maxlength: "500", placeholder: "変更の理由（必ず入れてください）", "aria-label": "変更の理由", cls: "reason" });
     const err = el("p", { cls: "error", role: "alert", hidden: true });
     const alts = el("div", { cls: "alts" });
+    reason.addEventListener("input", () => { err.hidden = true; });
     const go = button("変更する", () => {
       const text = reason.value.trim();
       err.hidden = true;
@@ -1233,7 +1249,11 @@
   function refreshBoard() {
     if (!state.token) return Promise.resolve();
     return api("GET", "/api/v1/board").then(
-      (b) => { hideError("board-error"); renderBoard(b); },
+      (b) => {
+        hideError("board-error");
+        renderBoard(b);
+        if (state.resident && state.tab === "residents") loadRides(true); // statuses move on
+      },
       (err) => showError("board-error", err)
     );
   }
@@ -1270,6 +1290,12 @@
         el("td", {}, [stops]),
       ]));
     });
+    const working = b.vehicles.filter((v) => v.pending).length;
+    const pending = b.vehicles.reduce((a, v) => a + v.pending, 0);
+    const sum = clear($("board-summary"));
+    sum.appendChild(el("span", { text: "車両 " + b.vehicles.length + "台（予定あり " + working + "台）・これからの停車 " + pending }));
+    if (risks) sum.appendChild(el("span", { cls: "badge warn", text: "遅れ注意 " + risks }));
+    if (b.refused.length) sum.appendChild(el("span", { cls: "badge caution", text: "お断り " + b.refused.length }));
     const refused = clear($("refused-list"));
     if (!b.refused.length) refused.appendChild(el("li", { cls: "muted", text: "ありません。" }));
     b.refused.forEach((x) => {

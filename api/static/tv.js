@@ -81,6 +81,11 @@
     return Array.prototype.map.call(a, function (x) { return x.toString(16); }).join("-");
   }
 
+  /* An ISO-8601 instant from the server (it may carry microseconds) as a Date. */
+  function parseInstant(iso) {
+    return new Date(iso.replace(/(\.\d{3})\d+/, "$1"));
+  }
+
   function serverNow() { return new Date(Date.now() + state.offsetMs); }
 
   /* Local wall-clock parts of an instant in the tenant's zone (from the server's offset). */
@@ -268,7 +273,9 @@
   }
 
   function errorScreen(err) {
-    return message("できませんでした", [err.message], [["もどる", back]]);
+    var lines = [err.message];
+    if (state.me && state.me.call_centre_phone) lines.push(callLine(state.me.call_centre_phone));
+    return message("できませんでした", lines, [["もどる", back]]);
   }
 
   function home() {
@@ -312,7 +319,7 @@
   }
 
   function left(sh) {
-    var mins = Math.max(0, Math.floor((new Date(sh.cutoff_at) - serverNow()) / 60000));
+    var mins = Math.max(0, Math.floor((parseInstant(sh.cutoff_at) - serverNow()) / 60000));
     var h = Math.floor(mins / 60), m = mins % 60;
     return "あと " + (h ? h + "時間" : "") + m + "分";
   }
@@ -350,6 +357,7 @@
           list.appendChild(item(p.name, function () { go(screens.rideWhen, { rider: rider, from: "home", to: p }); }, { n: n++, id: "to-" + p.id }));
         });
         list.appendChild(item("ほかの行き先", function () { go(screens.ridePlaces, { rider: rider }); }, { n: n++, id: "to-other" }));
+        list.appendChild(item("自宅へ帰る（乗る場所をえらぶ）", function () { go(screens.ridePlaces, { rider: rider, home: true }); }, { n: n++, id: "to-home" }));
         box.appendChild(list);
         return box;
       },
@@ -361,10 +369,11 @@
     var places = state.me.places;
     return {
       render: function () {
-        var box = el("div", {}, [el("h1", { text: "行き先をえらんでください" })]);
+        var box = el("div", {}, [el("h1", { text: trip.home ? "どこから乗りますか（自宅へ帰る）" : "行き先をえらんでください" })]);
         var list = el("div", { cls: "grid scroll tall" });
         places.forEach(function (p) {
-          list.appendChild(item(p.name, function () { go(screens.rideWhen, { rider: trip.rider, from: "home", to: p }); }, { id: "to-" + p.id }));
+          var next = trip.home ? { rider: trip.rider, from: p, to: null } : { rider: trip.rider, from: "home", to: p };
+          list.appendChild(item(p.name, function () { go(screens.rideWhen, next); }, { id: "place-" + p.id }));
         });
         box.appendChild(list);
         return box;
@@ -400,7 +409,8 @@
   screens.rideTime = function (trip) {
     var hours = state.me.service_hours || { start: "08:00", end: "17:00" };
     var step = 10 * 60000;
-    var lo = Math.max(atLocal(hours.start).getTime(), Math.ceil((serverNow().getTime() + 30 * 60000) / step) * step);
+    var lead = (state.me.booking.min_lead_minutes || 0) * 60000;
+    var lo = Math.max(atLocal(hours.start).getTime(), Math.ceil((serverNow().getTime() + lead) / step) * step);
     var hi = atLocal(hours.end).getTime();
     var t = trip.when === "arrive" ? Math.min(hi, lo + 60 * 60000) : lo;
     var $t;
@@ -461,7 +471,7 @@
             var alts = el("div", { cls: "row" });
             q.alternatives.forEach(function (a, i) {
               alts.appendChild(item(short(a.pickup_after) + " ごろ", function () {
-                go(screens.rideConfirm, Object.assign({}, trip, { when: "after", at: new Date(a.pickup_after) }));
+                go(screens.rideConfirm, Object.assign({}, trip, { when: "after", at: parseInstant(a.pickup_after) }));
               }, { n: i + 1, id: "alt-" + i }));
             });
             if (!q.alternatives.length) box.appendChild(el("p", { text: "ほかの時刻をえらぶか、オペレーターに電話してください。" }));
@@ -807,13 +817,18 @@
 
   /* ---------- start-up: pairing, then the household ---------- */
 
-  function pairingScreen(code) {
+  function callLine(phone) {
+    return phone ? "オペレーターの電話 " + phone : "";
+  }
+
+  function pairingScreen(code, phone) {
     return {
       keys: [["", "このままお待ちください"]],
       render: function () {
         return el("div", {}, [
           el("h1", { text: "このテレビを登録します" }),
           el("p", { text: "オペレーターに電話して、この番号を伝えてください。" }),
+          phone ? el("p", { cls: "big", id: "call-phone", text: callLine(phone) }) : null,
           el("p", { cls: "huge", id: "pair-code", text: code.slice(0, 3) + " " + code.slice(3) }),
           el("p", { cls: "sub", text: "登録がすむと、自動でメニューが出ます。" })
         ]);
@@ -832,7 +847,7 @@
       });
     }).then(function (d) {
       if (d.paired) return loadHousehold();
-      show(pairingScreen(d.code), false);
+      show(pairingScreen(d.code, d.call_centre_phone), false);
       setTimeout(startPairing, 5000);
     });
   }
@@ -840,8 +855,9 @@
   function loadHousehold() {
     return api("GET", "/api/v1/me").then(function (me) {
       state.me = me;
-      state.tzOffset = me.now.slice(19);
-      state.offsetMs = new Date(me.now).getTime() - Date.now();
+      var m = /([+-]\d{2}:\d{2})$/.exec(me.now);
+      state.tzOffset = m ? m[1] : "+09:00";
+      state.offsetMs = parseInstant(me.now).getTime() - Date.now();
       state.stack = [];
       show(home(), false);
       tick();
