@@ -21,11 +21,13 @@ from dispatcher.context import Dispatcher
 from dispatcher.db import lock_tenant
 from dispatcher.errors import Conflict, DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
-from dispatcher.models import Resident, Ride, RideStatus, Tenant, Vehicle
+from dispatcher.models import Resident, Ride, RideStatus, Vehicle
 from dispatcher.plan import (
     PlanState,
     Problem,
     apply_route,
+    build_problem,
+    current_plan,
     live_problem,
     remember,
     ride_stops,
@@ -82,6 +84,9 @@ class RideRequest(BaseModel):
             v = getattr(self, k)
             data[k] = None if v is None else v.timestamp()
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+PAST_GRACE_MINUTES = 10
 
 
 @dataclass
@@ -184,7 +189,10 @@ def check_request(
     day = local_date(asked, tz)
     hours = cfg.hours_on(day)
     earliest = ceil_minute(now + timedelta(minutes=b.min_lead_minutes))
-    if asked < now - timedelta(minutes=1):
+    # "Now" chosen on a screen a few minutes ago still means now (the window starts at the
+    # earliest bookable minute anyway); an arrival deadline in the past is an error.
+    grace = timedelta(minutes=PAST_GRACE_MINUTES if req.pickup_after is not None else 1)
+    if asked < now - grace:
         errors.append(
             field_error(
                 field, f"{asked.astimezone(tz):%H:%M} is in the past; it is now {now.astimezone(tz):%H:%M}"
@@ -353,13 +361,27 @@ def commit_insertion(
     )
 
 
-def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str, actor: str) -> Booked:
+def book(
+    ctx: Dispatcher,
+    tenant_id: str,
+    req: RideRequest,
+    idempotency_key: str,
+    actor: str,
+    replaces: int | None = None,
+    reason: str = "",
+) -> Booked:
     """Check, quote and commit a ride request in one locked transaction.
 
     Returns the confirmed (or refused) ride; raises InvalidRequest for bad input (nothing stored),
     Conflict when the key was used for a different request.
+
+    With `replaces` (a change of a confirmed ride), the old ride's stops are taken out before the
+    new request is inserted, and the old ride is cancelled (with `reason`) in the same transaction
+    only when the new one is confirmed; a refused change leaves the old ride as it was.
     """
     fingerprint = req.fingerprint()
+    if replaces is not None:
+        fingerprint = hashlib.sha256(f"{fingerprint}:replaces:{replaces}".encode()).hexdigest()
     cfg = ctx.config(tenant_id)
     with Session(ctx.engine, expire_on_commit=False) as session:
         try:
@@ -377,6 +399,7 @@ def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str
                         [field_error("Idempotency-Key", "reused with a different body")],
                     )
                 return Booked(previous, True)
+            old = _replaceable(session, tenant_id, replaces, req) if replaces is not None else None
             checked = check_request(ctx, session, cfg, req, now)
             ride = Ride(
                 tenant_id=tenant_id,
@@ -416,9 +439,20 @@ def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str
                 ride.id,
                 after=req.model_dump(mode="json"),
             )
-            state, problem = live_problem(
-                ctx, session, cfg, checked.day, seq, now, [checked.origin, checked.destination]
-            )
+            if old is None:
+                state, problem = live_problem(
+                    ctx, session, cfg, checked.day, seq, now, [checked.origin, checked.destination]
+                )
+            else:  # the plan without the ride being changed
+                from dispatcher.operations import remove_stops, replan_vehicle
+
+                state = current_plan(session, tenant_id, checked.day)
+                remove_stops(state, old.id, ("pickup", "dropoff"))  # type: ignore[arg-type]
+                if old.vehicle_id is not None:
+                    replan_vehicle(ctx, session, cfg, checked.day, state, now, old.vehicle_id)
+                problem = build_problem(
+                    ctx, session, cfg, checked.day, state, now, [checked.origin, checked.destination]
+                )
             problem.rides[ride.id] = ride  # type: ignore[index]
             ins = try_insert(cfg, problem, ride)
             if ins is None:
@@ -429,6 +463,11 @@ def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str
                 ride.fare_yen = None
                 ride.refusal_reason = "no_vehicle_available"
                 ride.alternatives = alternatives
+                if old is not None:
+                    # A refused change stores nothing: the old ride and the plan stay as they were.
+                    answer = Ride(**{**ride.model_dump(), "id": None})
+                    session.rollback()
+                    return Booked(answer, False)
                 record(
                     session,
                     tenant_id,
@@ -441,6 +480,22 @@ def book(ctx: Dispatcher, tenant_id: str, req: RideRequest, idempotency_key: str
                     after={"status": "refused", "reason": ride.refusal_reason, "alternatives": alternatives},
                 )
             else:
+                if old is not None:
+                    before = old.status
+                    old.status = RideStatus.cancelled.value
+                    old.cancelled_at = now
+                    session.add(old)
+                    record(
+                        session,
+                        tenant_id,
+                        now,
+                        actor,
+                        "ride.cancelled",
+                        "ride",
+                        old.id,
+                        before={"status": before},
+                        after={"status": old.status, "reason": f"changed to ride {ride.id}: {reason}"},
+                    )
                 commit_insertion(session, cfg, checked.day, state, problem, ins, ride, now, actor)
             session.commit()
             remember(ctx, cfg, checked.day, seq, state, problem)
@@ -460,8 +515,6 @@ def quote(ctx: Dispatcher, tenant_id: str, req: RideRequest) -> dict[str, Any]:
     cfg = ctx.config(tenant_id)
     tz = cfg.tz
     with Session(ctx.engine) as session:
-        tenant = session.get(Tenant, tenant_id)
-        assert tenant is not None
         now = ctx.clock.now()
         checked = check_request(ctx, session, cfg, req, now)
         ride = Ride(
@@ -484,9 +537,15 @@ def quote(ctx: Dispatcher, tenant_id: str, req: RideRequest) -> dict[str, Any]:
             request_hash="",
             created_at=now,
         )
-        # The view stored at this sequence is current: nobody holds the lock for a quote.
-        _, problem = live_problem(
-            ctx, session, cfg, checked.day, tenant.lock_seq + 1, now, [checked.origin, checked.destination]
+        # Built afresh: a quote holds no lock, so it must not touch the view bookings reuse.
+        problem = build_problem(
+            ctx,
+            session,
+            cfg,
+            checked.day,
+            current_plan(session, tenant_id, checked.day),
+            now,
+            [checked.origin, checked.destination],
         )
         ins = try_insert(cfg, problem, ride)
         if ins is None:
@@ -558,6 +617,20 @@ def ride_view(ride: Ride, cfg: TenantConfig, vehicle_key: str | None = None) -> 
     }
 
 
+def _replaceable(session: Session, tenant_id: str, ride_id: int, req: RideRequest) -> Ride:
+    """The confirmed ride a change replaces (same rider), else a clear refusal."""
+    old = session.get(Ride, ride_id)
+    if old is None or old.tenant_id != tenant_id or old.kind != "passenger":
+        raise NotFound(f"No ride {ride_id}.")
+    if old.status != RideStatus.confirmed:
+        raise Conflict(f"Ride {ride_id} is {old.status}; only a confirmed ride before pickup can be changed.")
+    if old.resident_id != req.resident_id:
+        raise InvalidRequest(
+            "A change keeps the rider.", [field_error("resident_id", f"must be {old.resident_id}")]
+        )
+    return old
+
+
 def change_ride(
     ctx: Dispatcher,
     tenant_id: str,
@@ -566,33 +639,8 @@ def change_ride(
     idempotency_key: str,
     actor: str,
     reason: str,
-) -> tuple[Booked, Ride | None]:
-    """Change a confirmed ride: book the new request first, and only when it is confirmed cancel
-    the old one (reason recorded). A refused change leaves the old booking as it was.
+) -> Booked:
+    """Change a confirmed ride to a new request in one transaction (see `book` with `replaces`).
 
-    Returns (the new booking, the cancelled old ride or None when the change was refused). The old
-    ride still holds its seat while the new one is quoted, so a change to a nearby time on a full
-    vehicle can be refused although it would fit once the old ride is gone.
-    """
-    from dispatcher.operations import cancel
-
-    with Session(ctx.engine) as session:
-        old = session.get(Ride, ride_id)
-        if old is None or old.tenant_id != tenant_id:
-            raise NotFound(f"No ride {ride_id}.")
-        if old.status != RideStatus.confirmed:
-            raise Conflict(
-                f"Ride {ride_id} is {old.status}; only a confirmed ride before pickup can be changed."
-            )
-        if old.resident_id != req.resident_id:
-            raise InvalidRequest(
-                "A change keeps the rider.", [field_error("resident_id", f"must be {old.resident_id}")]
-            )
-    booked = book(ctx, tenant_id, req, idempotency_key, actor)
-    if booked.ride.status != RideStatus.confirmed:
-        return booked, None
-    with Session(ctx.engine) as session:
-        if session.get(Ride, ride_id).status != RideStatus.confirmed:  # type: ignore[union-attr]
-            return booked, None  # a replay: the old ride was cancelled by the first call
-    old_ride = cancel(ctx, tenant_id, ride_id, actor, reason=f"changed to ride {booked.ride.id}: {reason}")
-    return booked, old_ride
+    A retry with the same key returns the first outcome."""
+    return book(ctx, tenant_id, req, idempotency_key, actor, replaces=ride_id, reason=reason)

@@ -12,7 +12,8 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, func, select
 
 from dispatcher.auth import HouseholdPrincipal, hash_token, new_token
 from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
@@ -22,6 +23,7 @@ from dispatcher.timeline import iso_local
 
 CODE_MINUTES = 30
 MAX_UNPAIRED_PER_TENANT = 500  # a bound on boxes waiting for pairing, against floods of requests
+UNPAIRED_HOURS = 24  # an unpaired box's token lapses after this long
 
 
 def _fresh_code(session: Session, tenant_id: str, now: datetime) -> str:
@@ -44,15 +46,25 @@ def register_device(session: Session, tenant_id: str, now: datetime) -> tuple[st
     """A new, unpaired box: returns its token (shown once) and the row with its pairing code."""
     if session.get(Tenant, tenant_id) is None:
         raise NotFound(f"unknown tenant {tenant_id!r}")
+    # Boxes never paired within a day are forgotten (a box still on shows a new code next time).
+    session.execute(
+        delete(Device).where(
+            col(Device.tenant_id) == tenant_id,
+            col(Device.household_id).is_(None),
+            col(Device.created_at) < now - timedelta(hours=UNPAIRED_HOURS),
+        )
+    )
     waiting = session.exec(
-        select(Device).where(
+        select(func.count())
+        .select_from(Device)
+        .where(
             Device.tenant_id == tenant_id,
             col(Device.household_id).is_(None),
             col(Device.revoked_at).is_(None),
             col(Device.code_expires_at) > now,
         )
-    ).all()
-    if len(waiting) >= MAX_UNPAIRED_PER_TENANT:
+    ).one()
+    if waiting >= MAX_UNPAIRED_PER_TENANT:
         raise Conflict("Too many boxes are waiting for pairing; try again later.", status=429)
     token, token_hash = new_token()
     device = Device(
@@ -72,6 +84,11 @@ def device_for(session: Session, token: str) -> Device | None:
     """The box holding this token, unless unknown or revoked."""
     d = session.exec(select(Device).where(Device.token_hash == hash_token(token))).first()
     return None if d is None or d.revoked_at is not None else d
+
+
+def lapsed(device: Device, now: datetime) -> bool:
+    """An unpaired box past UNPAIRED_HOURS: it must register again (and show a new code)."""
+    return device.household_id is None and device.created_at < now - timedelta(hours=UNPAIRED_HOURS)
 
 
 def device_status(session: Session, device: Device, now: datetime, tz: Any) -> dict[str, Any]:
@@ -104,9 +121,10 @@ def pair_device(
             Device.code == code,
             col(Device.household_id).is_(None),
             col(Device.revoked_at).is_(None),
+            col(Device.code_expires_at) > now,
         )
     ).first()
-    if device is None or device.code_expires_at is None or device.code_expires_at <= now:
+    if device is None:
         errors.append(
             field_error("code", f"no box is showing the code {code!r}; read the code on the TV screen again")
         )

@@ -48,7 +48,7 @@ def _locked_ride(session: Session, tenant_id: str, ride_id: int) -> Ride:
     return ride
 
 
-def _replan_vehicle(
+def replan_vehicle(
     ctx: Dispatcher,
     session: Session,
     cfg: TenantConfig,
@@ -79,9 +79,9 @@ def cancel(ctx: Dispatcher, tenant_id: str, ride_id: int, actor: str, reason: st
         transition(ride, RideStatus.cancelled)
         ride.cancelled_at = now
         state = current_plan(session, tenant_id, ride.service_date)
-        _remove_stops(state, ride.id, kinds=("pickup", "dropoff"))  # type: ignore[arg-type]
+        remove_stops(state, ride.id, kinds=("pickup", "dropoff"))  # type: ignore[arg-type]
         if ride.vehicle_id is not None:
-            _replan_vehicle(ctx, session, cfg, ride.service_date, state, now, ride.vehicle_id)
+            replan_vehicle(ctx, session, cfg, ride.service_date, state, now, ride.vehicle_id)
         save_plan(session, tenant_id, ride.service_date, state, f"ride {ride.id} cancelled", now, 0.0)
         record(
             session,
@@ -98,7 +98,7 @@ def cancel(ctx: Dispatcher, tenant_id: str, ride_id: int, actor: str, reason: st
         return ride
 
 
-def _remove_stops(state: PlanState, ride_id: int, kinds: tuple[str, ...]) -> None:
+def remove_stops(state: PlanState, ride_id: int, kinds: tuple[str, ...]) -> None:
     for vid, stops in state.routes.items():
         state.routes[vid] = [
             s for s in stops if not (s["ride_id"] == ride_id and s["kind"] in kinds and not s.get("done"))
@@ -215,7 +215,7 @@ def vehicle_event(
             ride.picked_up_at = at
             _mark_done(state, vehicle_id, ride.id, "pickup", at)  # type: ignore[arg-type]
         elif ev.type == "no_show":
-            _remove_stops(state, ride.id, kinds=("pickup", "dropoff"))  # type: ignore[arg-type]
+            remove_stops(state, ride.id, kinds=("pickup", "dropoff"))  # type: ignore[arg-type]
         else:
             ride.dropped_off_at = at
             _mark_done(state, vehicle_id, ride.id, "dropoff", at)  # type: ignore[arg-type]
@@ -225,7 +225,7 @@ def vehicle_event(
             else (ride.origin_lat, ride.origin_lon)
         )
         vehicle.last_position_at = at
-        _replan_vehicle(ctx, session, cfg, ride.service_date, state, now, vehicle_id)
+        replan_vehicle(ctx, session, cfg, ride.service_date, state, now, vehicle_id)
         save_plan(session, tenant_id, ride.service_date, state, f"ride {ride.id} {ev.type}", now, 0.0)
         record(
             session,

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from dispatcher.auth import HouseholdPrincipal, hash_token, new_token
 from dispatcher.errors import DomainError, InvalidRequest, NotFound, field_error
@@ -67,23 +68,35 @@ def sign_in(
             status=401,
             title="Sign-in failed",
         )
+    locked_msg = (
+        f"暗証番号を{MAX_FAILURES}回まちがえたため、ロックされています。"
+        "オペレーターに電話して、新しい暗証番号を決めてください。"
+    )
     if row.locked_at is not None:
-        raise DomainError(
-            f"暗証番号を{MAX_FAILURES}回まちがえたため、ロックされています。"
-            "オペレーターに電話して、新しい暗証番号を決めてください。",
-            status=423,
-            title="PIN locked",
-        )
+        raise DomainError(locked_msg, status=423, title="PIN locked")
+    # Count the attempt before the (slow) check, atomically: parallel guesses each count.
+    # RETURNING gives this attempt's own number, whatever other requests do meanwhile.
+    attempt = session.execute(
+        update(ResidentPin)
+        .where(col(ResidentPin.resident_id) == resident_id, col(ResidentPin.locked_at).is_(None))
+        .values(failures=ResidentPin.failures + 1)
+        .returning(ResidentPin.failures)
+    ).scalar()
+    session.commit()
+    if attempt is None or attempt > MAX_FAILURES:  # locked meanwhile, or over the limit in flight
+        raise DomainError(locked_msg, status=423, title="PIN locked")
     try:
         ok = _hasher.verify(row.pin_hash, pin)
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
-        row.failures += 1
-        locked = row.failures >= MAX_FAILURES
+        locked = attempt >= MAX_FAILURES
         if locked:
-            row.locked_at = now
-        session.add(row)
+            session.execute(
+                update(ResidentPin)
+                .where(col(ResidentPin.resident_id) == resident_id, col(ResidentPin.locked_at).is_(None))
+                .values(locked_at=now)
+            )
         record(
             session,
             tenant_id,
@@ -92,7 +105,7 @@ def sign_in(
             "resident.pin_locked" if locked else "resident.pin_failed",
             "resident",
             resident_id,
-            after={"failures": row.failures},
+            after={"failures": attempt},
         )
         session.commit()  # the count must stick even though the request fails
         if locked:
@@ -102,7 +115,7 @@ def sign_in(
                 status=423,
                 title="PIN locked",
             )
-        left = MAX_FAILURES - row.failures
+        left = MAX_FAILURES - attempt
         raise DomainError(
             f"利用者番号か暗証番号がちがいます。あと{left}回まちがえると、ロックされます。",
             status=401,

@@ -225,6 +225,9 @@ def rides(ctx: Dispatcher, hp: HouseholdPrincipal) -> dict[str, Any]:
             and x.id != r.id
             and x.origin_place_id == r.destination_place_id
             and x.status not in (RideStatus.cancelled, RideStatus.no_show)
+            and r.dropped_off_at is not None
+            and x.pickup_window_end is not None
+            and x.pickup_window_end > r.dropped_off_at
         ]
         if not later and cfg.place(r.destination_place_id) is not None:
             person = people.get(r.resident_id)  # type: ignore[arg-type]
@@ -271,6 +274,11 @@ def orders(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
             .order_by(col(ShopOrder.delivery_date).desc(), col(ShopOrder.id).desc())
         ).all()
         return [order_card(o, _load(session, o), cfg) for o in rows]
+
+
+def _status(day_rides: dict[int, Ride], ev: Event) -> str | None:
+    r = day_rides.get(int(ev.entity_id)) if ev.entity == "ride" else None
+    return None if r is None else r.status
 
 
 def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
@@ -335,8 +343,12 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
                 text = f"お買い物（{o.total_yen:,}円）が公民館に届きました。まもなくお届けします。"
             else:
                 text = f"お買い物（{o.total_yen:,}円）をお届けしました。"
+        # The taxi at the door and groceries at the hall call for attention while they are true.
+        urgent = (ev.kind == "ride.arrived" and _status(day_rides, ev) == RideStatus.vehicle_arrived) or (
+            ev.kind == "order.at_hall" and order_rows[int(ev.entity_id)].status == OrderStatus.at_hall
+        )
         out.append(
-            {"id": f"ev-{ev.id}", "at": hhmm(ev.at, cfg), "kind": ev.kind, "text": text, "urgent": False}
+            {"id": f"ev-{ev.id}", "at": hhmm(ev.at, cfg), "kind": ev.kind, "text": text, "urgent": urgent}
         )
     for r in day_rides.values():
         if r.status != RideStatus.confirmed or r.planned_pickup is None:

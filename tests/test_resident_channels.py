@@ -193,14 +193,36 @@ def test_operator_quote_change_cancel_with_reason_notes_and_board(
     assert client.post("/api/v1/rides/quote", json=req, headers=operator).json()["available"]
     first = client.post("/api/v1/rides", json=req, headers={**operator, **_key()}).json()
     later = _ride_req(rider.id, rider, minutes=120)
+    change_key = _key()
     ch = client.post(
         f"/api/v1/rides/{first['id']}/change",
         json={"request": later, "reason": "病院の予約が変わった"},
-        headers={**operator, **_key()},
+        headers={**operator, **change_key},
     )
     assert ch.status_code == 201, ch.text
     assert ch.json()["replaces"] == first["id"]
     assert client.get(f"/api/v1/rides/{first['id']}", headers=operator).json()["status"] == "cancelled"
+    # a retry of the same change (same key) answers the same, and changes nothing more
+    again = client.post(
+        f"/api/v1/rides/{first['id']}/change",
+        json={"request": later, "reason": "病院の予約が変わった"},
+        headers={**operator, **change_key},
+    )
+    assert again.status_code == 201 and again.json()["id"] == ch.json()["id"], again.text
+    with Session(ctx.engine) as s:
+        from dispatcher.plan import current_plan
+        from tests.conftest import DAY_START
+
+        plan = current_plan(s, "ina-demo", DAY_START.date())
+        in_plan = {e["ride_id"] for stops in plan.routes.values() for e in stops}
+    assert in_plan == {ch.json()["id"]}  # the old ride's stops left the plan in the same change
+    # a change of a ride that is no longer confirmed is refused and stores nothing
+    refused = client.post(
+        f"/api/v1/rides/{first['id']}/change",
+        json={"request": later, "reason": "x"},
+        headers={**operator, **_key()},
+    )
+    assert refused.status_code == 409
     assert (
         client.post(
             f"/api/v1/rides/{ch.json()['id']}/cancel", json={"reason": "本人から電話"}, headers=operator
@@ -321,3 +343,57 @@ def test_operator_search_by_katakana_full_kana_name_and_phone_digits(
     assert isinstance(detail["shopping_member"], bool)
     nobody = client.get("/api/v1/residents", params={"q": "該当なしの名前"}, headers=operator).json()
     assert nobody == []
+
+
+def test_parallel_wrong_pins_cannot_beat_the_lockout(ctx: Dispatcher) -> None:
+    """Twenty wrong PINs sent at once against a real server: the lock holds, the right PIN fails."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from dispatcher.db import session_scope
+    from dispatcher.pins import set_pin
+    from tests.live import Server
+
+    _, (rider, *_) = _household(ctx, 1)
+    with session_scope(ctx.engine) as s:
+        set_pin(s, "ina-demo", rider.id, "2580", ctx.clock.now(), "test")  # type: ignore[arg-type]
+    with Server(ctx) as base:
+        barrier = threading.Barrier(20)
+
+        def guess(k: int) -> int:
+            barrier.wait()
+            r = httpx.post(f"{base}/api/v1/m/session", json={"resident_id": rider.id, "pin": f"{k + 3000}"})
+            return r.status_code
+
+        with ThreadPoolExecutor(20) as pool:
+            codes = list(pool.map(guess, range(20)))
+        assert codes.count(401) <= 4 and codes.count(423) >= 16, codes
+        right = httpx.post(f"{base}/api/v1/m/session", json={"resident_id": rider.id, "pin": "2580"})
+        assert right.status_code == 423
+    with Session(ctx.engine) as s:
+        pin = s.get(ResidentPin, rider.id)
+        assert pin is not None and pin.locked_at is not None
+
+
+def test_now_chosen_a_few_minutes_ago_still_books(
+    client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock
+) -> None:  # type: ignore[no-untyped-def]
+    """An elderly resident takes time on the confirm screen: "now" from five minutes ago is still now."""
+    hh, (rider, *_) = _household(ctx, 1)
+    tv = pair_tv(client, operator, hh)
+    clock.set(clock.now() + timedelta(minutes=70))
+    asked = clock.now() - timedelta(minutes=5)
+    r = client.post(
+        "/api/v1/me/rides",
+        json={**_ride_req(rider.id, rider), "pickup_after": asked.isoformat()},
+        headers={**tv, **_key()},
+    )
+    assert r.status_code == 201, r.text
+    lead = ctx.config("ina-demo").booking.min_lead_minutes
+    h, m = map(int, r.json()["pickup_from"].split(":"))
+    local = clock.now().astimezone(ctx.config("ina-demo").tz)
+    assert h * 60 + m >= local.hour * 60 + local.minute + lead
+    late = {**_ride_req(rider.id, rider), "pickup_after": (clock.now() - timedelta(minutes=15)).isoformat()}
+    assert client.post("/api/v1/me/rides", json=late, headers={**tv, **_key()}).status_code == 422

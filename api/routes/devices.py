@@ -15,6 +15,7 @@ from dispatcher.devices import (
     device_for,
     device_status,
     household_devices,
+    lapsed,
     pair_device,
     register_device,
     revoke_device,
@@ -52,7 +53,7 @@ def new_device(body: NewDevice, ctx: Ctx) -> dict[str, object]:
 def my_device(ctx: Ctx, token: str | None = Depends(oauth2)) -> dict[str, object]:
     with session_scope(ctx.engine) as session:
         device = device_for(session, token) if token else None
-        if device is None:
+        if device is None or lapsed(device, ctx.clock.now()):
             raise DomainError(
                 "このテレビの登録が取り消されました。新しい番号を表示します。",
                 status=401,

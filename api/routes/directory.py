@@ -103,9 +103,17 @@ def resident(
     today = ctx.clock.now().astimezone(cfg.tz).date()
     out = _resident(r, cfg, today)
     hh = session.get(Household, r.household_id) if r.household_id else None
-    members = session.exec(
-        select(Resident).where(Resident.household_id == r.household_id, Resident.active == True)  # noqa: E712
-    ).all()
+    members = (
+        session.exec(
+            select(Resident).where(
+                Resident.tenant_id == p.tenant_id,
+                Resident.household_id == r.household_id,
+                Resident.active == True,  # noqa: E712
+            )
+        ).all()
+        if r.household_id is not None
+        else [r]
+    )
     pin = session.get(ResidentPin, r.id)
     out.update(
         {

@@ -95,12 +95,14 @@ def change(
             [field_error("Idempotency-Key", "is required")],
         )
     _ride(session, p, ride_id)
-    booked, old = change_ride(
+    booked = change_ride(
         ctx, p.tenant_id, ride_id, body.request, idempotency_key.strip(), p.actor, body.reason.strip()
     )
     cfg = ctx.config(p.tenant_id)
     if booked.ride.status == RideStatus.refused:
-        raise refusal_error(booked.ride, cfg)
+        err = refusal_error(booked.ride, cfg)
+        err.detail += f" Ride {ride_id} stays as it was."
+        raise err
     ctx.after_change(p.tenant_id)
     keys = _keys(session, p.tenant_id)
     return JSONResponse(

@@ -961,6 +961,7 @@
     const err = el("p", { cls: "error", role: "alert", hidden: true });
     const alts = el("div", { cls: "alts" });
     reason.addEventListener("input", () => { err.hidden = true; });
+    let changeKey = newKey(); // kept while an answer is lost on the network, so a retry cannot book twice
     const go = button("変更する", () => {
       const text = reason.value.trim();
       err.hidden = true;
@@ -976,7 +977,7 @@
       };
       req[arrive.checked ? "arrive_by" : "pickup_after"] = isoToday(time.value);
       go.disabled = true;
-      api("POST", "/api/v1/rides/" + ride.id + "/change", { request: req, reason: text }, { "Idempotency-Key": newKey() }).then(
+      api("POST", "/api/v1/rides/" + ride.id + "/change", { request: req, reason: text }, { "Idempotency-Key": changeKey }).then(
         (nr) => {
           toast("変更しました：新しい迎え " + hm(nr.pickup_window.start) + "〜" + hm(nr.pickup_window.end) + "（予約番号 " + nr.id + "）");
           forget(ride.id);
@@ -985,6 +986,7 @@
         },
         (e) => {
           go.disabled = false;
+          if (e.status) changeKey = newKey(); // a definite answer: the next try is a new request
           err.textContent = e.message + (e.status === 409 ? "　元の予約はそのままです。" : "");
           err.hidden = false;
           (e.data.alternatives || []).forEach((a, i) => {

@@ -76,8 +76,10 @@
   }
 
   function randomKey() {
+    var c = window.crypto || window.msCrypto;
     var a = new Uint32Array(4);
-    (window.crypto || window.msCrypto).getRandomValues(a);
+    if (c && c.getRandomValues) c.getRandomValues(a);
+    else for (var i = 0; i < 4; i++) a[i] = Math.floor(Math.random() * 4294967296) ^ Date.now();
     return Array.prototype.map.call(a, function (x) { return x.toString(16); }).join("-");
   }
 
@@ -116,7 +118,11 @@
     if (state.token) headers["Authorization"] = "Bearer " + state.token;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     Object.keys(extraHeaders || {}).forEach(function (k) { headers[k] = extraHeaders[k]; });
-    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    var request = fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    var timeout = new Promise(function (_, reject) {
+      setTimeout(function () { reject(new Error("timeout")); }, 20000); // set-top box networks hang
+    });
+    return Promise.race([request, timeout])
       .then(function (r) {
         return r.text().then(function (t) {
           var data = null;
@@ -251,7 +257,7 @@
   function hints(pairs) {
     $keys.innerHTML = "";
     pairs.forEach(function (p) {
-      var h = el("span", { cls: "hint" }, [el("span", { cls: "k", text: p[0] }), p[1]]);
+      var h = el("span", { cls: "hint" }, [p[0] ? el("span", { cls: "k", text: p[0] }) : null, p[1]]);
       $keys.appendChild(h);
     });
   }
@@ -295,7 +301,7 @@
         box.appendChild(info);
         // Fresh state each time home shows: the cut-off may have passed, a ride may have ended.
         Promise.all([api("GET", "/api/v1/me"), api("GET", "/api/v1/me/rides")]).then(function (res) {
-          state.me = res[0];
+          setMe(res[0]);
           var sh = state.me.shopping;
           if (sh && sh.member) {
             info.appendChild(el("p", { cls: "sub", id: "home-shop", text: sh.open ? "お買い物の注文は " + sh.cutoff + " まで（" + left(sh) + "）" : "今日の注文は締め切りました。次のお届けは " + sh.next_delivery_label + " です。" }));
@@ -382,10 +388,9 @@
   };
 
   screens.rideWhen = function (trip) {
-    var now = serverNow();
     function pick(kind, minutes) {
       return function () {
-        var t = new Date(now.getTime() + minutes * 60000);
+        var t = new Date(serverNow().getTime() + minutes * 60000);
         go(screens.rideConfirm, Object.assign({}, trip, { when: kind, at: t }));
       };
     }
@@ -412,6 +417,7 @@
     var lead = (state.me.booking.min_lead_minutes || 0) * 60000;
     var lo = Math.max(atLocal(hours.start).getTime(), Math.ceil((serverNow().getTime() + lead) / step) * step);
     var hi = atLocal(hours.end).getTime();
+    if (lo > hi) return message("時刻をえらぶ", ["今日の予約は、もう受け付けていません。"], [["もどる", back]]);
     var t = trip.when === "arrive" ? Math.min(hi, lo + 60 * 60000) : lo;
     var $t;
     function set(v) { t = Math.max(lo, Math.min(hi, v)); $t.textContent = hhmm(new Date(t)); }
@@ -494,6 +500,7 @@
       }
     };
     function commit() {
+      if (trip.when === "now") req.pickup_after = isoLocal(serverNow()); // minutes may have passed
       state.busy = true;
       api("POST", "/api/v1/me/rides", req, { "Idempotency-Key": key }).then(function (ride) {
         state.busy = false;
@@ -849,22 +856,32 @@
       if (d.paired) return loadHousehold();
       show(pairingScreen(d.code, d.call_centre_phone), false);
       setTimeout(startPairing, 5000);
+    }, function (err) {
+      // No network yet (boxes start before it), a restart, too many boxes: show it and try again.
+      show(message("つながるのを待っています", [err.message, "このままお待ちください。"], []), false);
+      setTimeout(startPairing, 10000);
     });
   }
 
   function loadHousehold() {
     return api("GET", "/api/v1/me").then(function (me) {
-      state.me = me;
-      var m = /([+-]\d{2}:\d{2})$/.exec(me.now);
-      state.tzOffset = m ? m[1] : "+09:00";
-      state.offsetMs = parseInstant(me.now).getTime() - Date.now();
+      setMe(me);
       state.stack = [];
       show(home(), false);
       tick();
     }, function (err) {
       if (err.status === 401 || err.status === 403) return startPairing();
-      show(errorScreen(err), false);
+      show(message("つながるのを待っています", [err.message, "このままお待ちください。"], []), false);
+      setTimeout(loadHousehold, 10000);
     });
+  }
+
+  /* The household's state, and the server's clock and zone it was read with. */
+  function setMe(me) {
+    state.me = me;
+    var m = /([+-]\d{2}:\d{2})$/.exec(me.now);
+    state.tzOffset = m ? m[1] : "+09:00";
+    state.offsetMs = parseInstant(me.now).getTime() - Date.now();
   }
 
   function tick() {
