@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from dispatcher.auth import HouseholdPrincipal, Principal, principal_for
 from dispatcher.context import Dispatcher
 from dispatcher.devices import device_for, household_principal
-from dispatcher.errors import DomainError, Forbidden
+from dispatcher.errors import DomainError, Forbidden, InvalidRequest, field_error
 from dispatcher.models import Role
 from dispatcher.pins import resident_principal
 
@@ -76,3 +76,16 @@ def get_household(
             if hp is not None:
                 return hp
     raise DomainError("サインインしてください。", status=401, title="Not signed in")
+
+
+def idempotency_key(
+    value: str | None = Header(None, alias="Idempotency-Key", max_length=200),
+) -> str:
+    """The request's Idempotency-Key header, which every booking and order must carry."""
+    if not value or not value.strip():
+        raise InvalidRequest(
+            "Send an Idempotency-Key header (a new random value per booking or order) so that a retry "
+            "cannot book twice.",
+            [field_error("Idempotency-Key", "is required")],
+        )
+    return value.strip()

@@ -28,24 +28,24 @@ SECURITY_HEADERS = {
 }
 
 
-def _page(request: Request, name: str, title: str) -> HTMLResponse:
+def _page(request: Request, page: str, title: str) -> HTMLResponse:
     ctx = request.app.state.ctx
     cfg = ctx.config(ctx.default_tenant())
-    resp = templates.TemplateResponse(request, name, {"title": title, "tenant": cfg})
+    resp = templates.TemplateResponse(request, f"{page}.html", {"title": title, "tenant": cfg, "page": page})
     resp.headers.update(SECURITY_HEADERS)
     return resp
 
 
 @router.get("/tv", response_class=HTMLResponse)
 def tv(request: Request) -> HTMLResponse:
-    return _page(request, "tv.html", "のりあい テレビ")
+    return _page(request, "tv", "のりあい テレビ")
 
 
 @router.get("/operator", response_class=HTMLResponse)
 def operator(request: Request) -> HTMLResponse:
-    return _page(request, "operator.html", "のりあい オペレーター")
+    return _page(request, "operator", "のりあい オペレーター")
 
 
 @router.get("/m", response_class=HTMLResponse)
 def phone(request: Request) -> HTMLResponse:
-    return _page(request, "m.html", "のりあい")
+    return _page(request, "m", "のりあい")

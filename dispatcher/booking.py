@@ -149,6 +149,38 @@ class Checked:
     fare: int
 
 
+def new_ride(
+    tenant_id: str, req: RideRequest, checked: Checked, now: datetime, key: str, fingerprint: str, actor: str
+) -> Ride:
+    """A requested ride with the promise parameters its check derived (not yet stored)."""
+    return Ride(
+        tenant_id=tenant_id,
+        resident_id=req.resident_id,
+        service_date=checked.day,
+        status=RideStatus.requested.value,
+        origin_lat=checked.origin.lat,
+        origin_lon=checked.origin.lon,
+        origin_place_id=req.origin.place_id,
+        destination_lat=checked.destination.lat,
+        destination_lon=checked.destination.lon,
+        destination_place_id=req.destination.place_id,
+        pickup_after=req.pickup_after,
+        arrive_by=req.arrive_by,
+        party_size=req.party_size,
+        wheelchair=req.wheelchair,
+        direct_seconds=checked.direct_s,
+        max_ride_seconds=checked.max_ride_s,
+        pickup_window_start=checked.window_start,
+        pickup_window_end=checked.window_end,
+        latest_arrival=checked.latest_arrival,
+        fare_yen=checked.fare,
+        idempotency_key=key,
+        request_hash=fingerprint,
+        created_by=actor,
+        created_at=now,
+    )
+
+
 def check_request(
     ctx: Dispatcher, session: Session, cfg: TenantConfig, req: RideRequest, now: datetime
 ) -> Checked:
@@ -401,32 +433,7 @@ def book(
                 return Booked(previous, True)
             old = _replaceable(session, tenant_id, replaces, req) if replaces is not None else None
             checked = check_request(ctx, session, cfg, req, now)
-            ride = Ride(
-                tenant_id=tenant_id,
-                resident_id=req.resident_id,
-                service_date=checked.day,
-                status=RideStatus.requested.value,
-                origin_lat=checked.origin.lat,
-                origin_lon=checked.origin.lon,
-                origin_place_id=req.origin.place_id,
-                destination_lat=checked.destination.lat,
-                destination_lon=checked.destination.lon,
-                destination_place_id=req.destination.place_id,
-                pickup_after=req.pickup_after,
-                arrive_by=req.arrive_by,
-                party_size=req.party_size,
-                wheelchair=req.wheelchair,
-                direct_seconds=checked.direct_s,
-                max_ride_seconds=checked.max_ride_s,
-                pickup_window_start=checked.window_start,
-                pickup_window_end=checked.window_end,
-                latest_arrival=checked.latest_arrival,
-                fare_yen=checked.fare,
-                idempotency_key=idempotency_key,
-                request_hash=fingerprint,
-                created_by=actor,
-                created_at=now,
-            )
+            ride = new_ride(tenant_id, req, checked, now, idempotency_key, fingerprint, actor)
             session.add(ride)
             session.flush()  # assigns ride.id
             record(
@@ -517,26 +524,8 @@ def quote(ctx: Dispatcher, tenant_id: str, req: RideRequest) -> dict[str, Any]:
     with Session(ctx.engine) as session:
         now = ctx.clock.now()
         checked = check_request(ctx, session, cfg, req, now)
-        ride = Ride(
-            id=-1,  # never stored: a stand-in id for the stops
-            tenant_id=tenant_id,
-            resident_id=req.resident_id,
-            service_date=checked.day,
-            origin_lat=checked.origin.lat,
-            origin_lon=checked.origin.lon,
-            destination_lat=checked.destination.lat,
-            destination_lon=checked.destination.lon,
-            party_size=req.party_size,
-            wheelchair=req.wheelchair,
-            direct_seconds=checked.direct_s,
-            max_ride_seconds=checked.max_ride_s,
-            pickup_window_start=checked.window_start,
-            pickup_window_end=checked.window_end,
-            latest_arrival=checked.latest_arrival,
-            idempotency_key="",
-            request_hash="",
-            created_at=now,
-        )
+        ride = new_ride(tenant_id, req, checked, now, "", "", "")
+        ride.id = -1  # never stored: a stand-in id for the stops
         # Built afresh: a quote holds no lock, so it must not touch the view bookings reuse.
         problem = build_problem(
             ctx,

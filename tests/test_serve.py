@@ -7,7 +7,6 @@ must stay on the local server.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.live import launch
 
 
 def _free_port() -> int:
@@ -107,18 +106,7 @@ def test_docs_page_renders_without_internet(served: tuple[str, dict[str, str]]) 
     base, _ = served
     hosts: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch(p)
         try:
             pg = browser.new_page(viewport={"width": 390, "height": 844})
             pg.on("request", lambda r: hosts.append(urlparse(r.url).hostname or ""))

@@ -13,14 +13,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from api.deps import get_ctx, get_household
+from api.deps import get_ctx, get_household, idempotency_key
 from api.resident_messages import in_japanese
 from dispatcher import resident_view
 from dispatcher.auth import HouseholdPrincipal
 from dispatcher.booking import RideRequest, book, quote, refusal_error
 from dispatcher.context import Dispatcher
 from dispatcher.db import session_scope
-from dispatcher.errors import Forbidden, InvalidRequest, NotFound, field_error
+from dispatcher.errors import Forbidden, NotFound, field_error
 from dispatcher.models import Ride, ShopOrder
 from dispatcher.operations import cancel
 from dispatcher.pins import sign_in, sign_out
@@ -29,15 +29,6 @@ from dispatcher.shopping import LineRequest, OrderRequest, cancel_order, catalog
 router = APIRouter(prefix="/api/v1/me", tags=["resident channels"])
 Household = Annotated[HouseholdPrincipal, Depends(get_household)]
 Ctx = Annotated[Dispatcher, Depends(get_ctx)]
-
-
-def _key(value: str | None) -> str:
-    if not value or not value.strip():
-        raise InvalidRequest(
-            "画面を開きなおして、もう一度ためしてください。",
-            [field_error("Idempotency-Key", "is required")],
-        )
-    return value.strip()
 
 
 def _own(hp: HouseholdPrincipal, resident_id: int) -> None:
@@ -64,11 +55,11 @@ def ride_book(
     body: RideRequest,
     hp: Household,
     ctx: Ctx,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
+    key: str = Depends(idempotency_key),
 ) -> JSONResponse:
     _own(hp, body.resident_id)
     with in_japanese():
-        result = book(ctx, hp.tenant_id, body, _key(idempotency_key), hp.actor)
+        result = book(ctx, hp.tenant_id, body, key, hp.actor)
         cfg = ctx.config(hp.tenant_id)
         if result.ride.status != "confirmed":
             raise refusal_error(result.ride, cfg)
@@ -120,14 +111,14 @@ def order_place(
     body: CartRequest,
     hp: Household,
     ctx: Ctx,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
+    key: str = Depends(idempotency_key),
 ) -> dict[str, object]:
     with in_japanese():
         placed = place_order(
             ctx,
             hp.tenant_id,
             OrderRequest(household_id=hp.household_id, lines=body.lines),
-            _key(idempotency_key),
+            key,
             hp.actor,
         )
     return resident_view.order_card(placed.order, placed.lines, ctx.config(hp.tenant_id))

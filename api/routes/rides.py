@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
-from api.deps import get_ctx, get_session, require
+from api.deps import get_ctx, get_session, idempotency_key, require
 from dispatcher.auth import Principal
 from dispatcher.booking import RideRequest, book, change_ride, quote, refusal_error, ride_view
 from dispatcher.context import Dispatcher
-from dispatcher.errors import InvalidRequest, NotFound, field_error
+from dispatcher.errors import NotFound
 from dispatcher.models import Ride, RideStatus, Role, Vehicle
 from dispatcher.operations import cancel
 
@@ -35,18 +35,12 @@ def _keys(session: Session, tenant_id: str) -> dict[int, str]:
 )
 def create_ride(
     body: RideRequest,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
+    key: str = Depends(idempotency_key),
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
     session: Session = Depends(get_session),
 ) -> JSONResponse:
-    if not idempotency_key or not idempotency_key.strip():
-        raise InvalidRequest(
-            "Send an Idempotency-Key header (a new random value per booking) so that a retry "
-            "cannot book twice.",
-            [field_error("Idempotency-Key", "is required")],
-        )
-    result = book(ctx, p.tenant_id, body, idempotency_key.strip(), p.actor)
+    result = book(ctx, p.tenant_id, body, key, p.actor)
     cfg = ctx.config(p.tenant_id)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     if result.ride.status == RideStatus.refused:
@@ -84,20 +78,13 @@ class ChangeBody(BaseModel):
 def change(
     ride_id: int,
     body: ChangeBody,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
+    key: str = Depends(idempotency_key),
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
     session: Session = Depends(get_session),
 ) -> JSONResponse:
-    if not idempotency_key or not idempotency_key.strip():
-        raise InvalidRequest(
-            "Send an Idempotency-Key header so that a retry cannot book twice.",
-            [field_error("Idempotency-Key", "is required")],
-        )
     _ride(session, p, ride_id)
-    booked = change_ride(
-        ctx, p.tenant_id, ride_id, body.request, idempotency_key.strip(), p.actor, body.reason.strip()
-    )
+    booked = change_ride(ctx, p.tenant_id, ride_id, body.request, key, p.actor, body.reason.strip())
     cfg = ctx.config(p.tenant_id)
     if booked.ride.status == RideStatus.refused:
         err = refusal_error(booked.ride, cfg)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import get_ctx, get_principal, require
+from api.deps import get_ctx, get_principal, idempotency_key, require
 from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
-from dispatcher.errors import InvalidRequest, field_error
 from dispatcher.models import Role
 from dispatcher.shopping import (
     OrderRequest,
@@ -44,17 +43,11 @@ def get_catalog(
 )
 def create_order(
     body: OrderRequest,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
+    key: str = Depends(idempotency_key),
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> JSONResponse:
-    if not idempotency_key or not idempotency_key.strip():
-        raise InvalidRequest(
-            "Send an Idempotency-Key header (a new random value per order) so that a retry "
-            "cannot order twice.",
-            [field_error("Idempotency-Key", "is required")],
-        )
-    placed = place_order(ctx, p.tenant_id, body, idempotency_key.strip(), p.actor)
+    placed = place_order(ctx, p.tenant_id, body, key, p.actor)
     headers = {"Location": f"/api/v1/orders/{placed.order.id}"}
     if placed.replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -18,8 +18,6 @@
     token: null,
     name: "",
     me: null,
-    offsetMs: 0, // server clock minus this phone's clock
-    tzOffset: "+09:00",
     stack: [], // screens to go back to
     screen: null,
     guard: false, // a history entry is pushed so the phone's back button stays in the page
@@ -77,33 +75,9 @@
     return String(s || "").replace(/[０-９]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) - 0xfee0); }).replace(/\s+/g, "");
   }
 
-  /* An ISO instant with its offset; fractions of a second cut to milliseconds (what every browser parses). */
-  function parseIso(s) { return new Date(String(s).replace(/(\.\d{3})\d+/, "$1")); }
-  function serverNow() { return new Date(Date.now() + state.offsetMs); }
-
-  /* Local wall-clock parts of an instant in the tenant's zone (from the server's offset). */
-  function localParts(d) {
-    var sign = state.tzOffset[0] === "-" ? -1 : 1;
-    var mins = sign * (parseInt(state.tzOffset.slice(1, 3), 10) * 60 + parseInt(state.tzOffset.slice(4, 6), 10));
-    var t = new Date(d.getTime() + mins * 60000);
-    return { y: t.getUTCFullYear(), mo: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours(), mi: t.getUTCMinutes() };
-  }
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function hhmm(d) { var p = localParts(d); return p.h + ":" + pad(p.mi); }
-  function isoLocal(d) {
-    var p = localParts(d);
-    return p.y + "-" + pad(p.mo) + "-" + pad(p.d) + "T" + pad(p.h) + ":" + pad(p.mi) + ":00" + state.tzOffset;
-  }
-  function atLocal(hm) { // today at HH:MM local, as a Date
-    var p = localParts(serverNow());
-    return new Date(p.y + "-" + pad(p.mo) + "-" + pad(p.d) + "T" + hm + ":00" + state.tzOffset);
-  }
-  function short(s) { // "08:30" or an ISO instant -> "8:30"
-    if (!s) return "";
-    if (s.length > 5) s = s.slice(11, 16);
-    return s.replace(/^0/, "");
-  }
-  function yen(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "円"; }
+  var T = window.NoriaiTime; // the server's clock and zone (servertime.js)
+  var parseIso = T.parse, serverNow = T.now, hhmm = T.hhmm, isoLocal = T.iso, atLocal = T.at;
+  var short = T.short, yen = T.yen;
   function minutesText(mins) {
     var h = Math.floor(mins / 60), m = mins % 60;
     return (h ? h + "時間" : "") + (h && !m ? "" : m + "分");
@@ -307,9 +281,7 @@
 
   function setMe(me) {
     state.me = me;
-    var zone = /([+-]\d\d:\d\d)$/.exec(me.now); // "…T09:02:13.5+09:00": seconds may carry a fraction
-    state.tzOffset = zone ? zone[1] : "+00:00";
-    state.offsetMs = parseIso(me.now).getTime() - Date.now();
+    T.sync(me.now);
     tick();
   }
 

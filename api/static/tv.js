@@ -25,8 +25,6 @@
   var state = {
     token: null,
     me: null,
-    offsetMs: 0, // server clock minus this box's clock
-    tzOffset: "+09:00",
     stack: [], // screens to go back to
     screen: null,
     cart: {}, // product id -> {product, quantity}
@@ -83,33 +81,9 @@
     return Array.prototype.map.call(a, function (x) { return x.toString(16); }).join("-");
   }
 
-  /* An ISO-8601 instant from the server (it may carry microseconds) as a Date. */
-  function parseInstant(iso) {
-    return new Date(iso.replace(/(\.\d{3})\d+/, "$1"));
-  }
-
-  function serverNow() { return new Date(Date.now() + state.offsetMs); }
-
-  /* Local wall-clock parts of an instant in the tenant's zone (from the server's offset). */
-  function localParts(d) {
-    var sign = state.tzOffset[0] === "-" ? -1 : 1;
-    var mins = sign * (parseInt(state.tzOffset.slice(1, 3), 10) * 60 + parseInt(state.tzOffset.slice(4, 6), 10));
-    var t = new Date(d.getTime() + mins * 60000);
-    return { y: t.getUTCFullYear(), mo: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours(), mi: t.getUTCMinutes() };
-  }
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function hhmm(d) { var p = localParts(d); return p.h + ":" + pad(p.mi); }
-  function isoLocal(d) {
-    var p = localParts(d);
-    return p.y + "-" + pad(p.mo) + "-" + pad(p.d) + "T" + pad(p.h) + ":" + pad(p.mi) + ":00" + state.tzOffset;
-  }
-  function atLocal(hhmmStr) { // today at HH:MM local, as a Date
-    var p = localParts(serverNow());
-    var s = p.y + "-" + pad(p.mo) + "-" + pad(p.d) + "T" + hhmmStr + ":00" + state.tzOffset;
-    return new Date(s);
-  }
-  function yen(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "円"; }
-  function short(iso) { return iso ? iso.slice(11, 16).replace(/^0/, "") : ""; }
+  var T = window.NoriaiTime; // the server's clock and zone (servertime.js)
+  var parseInstant = T.parse, serverNow = T.now, hhmm = T.hhmm, isoLocal = T.iso, atLocal = T.at;
+  var yen = T.yen, short = T.short;
 
   /* ---------- the API ---------- */
 
@@ -879,9 +853,7 @@
   /* The household's state, and the server's clock and zone it was read with. */
   function setMe(me) {
     state.me = me;
-    var m = /([+-]\d{2}:\d{2})$/.exec(me.now);
-    state.tzOffset = m ? m[1] : "+09:00";
-    state.offsetMs = parseInstant(me.now).getTime() - Date.now();
+    T.sync(me.now);
   }
 
   function tick() {
