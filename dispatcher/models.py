@@ -51,6 +51,9 @@ class Role(StrEnum):
     operator = "operator"
     driver = "driver"
     municipality = "municipality"
+    drone_operator = "drone_operator"
+    support_worker = "support_worker"  # community support worker (集落支援員): hand-overs at halls
+    seller = "seller"  # supermarket staff: pick lists of their own shop
 
 
 class RideStatus(StrEnum):
@@ -147,6 +150,7 @@ class Vehicle(SQLModel, table=True):
     last_lat: float | None = None
     last_lon: float | None = None
     last_position_at: datetime | None = ts(nullable=True)
+    delayed_until: datetime | None = ts(nullable=True)  # a driver's reported delay: no stop before
 
 
 class User(SQLModel, table=True):
@@ -159,6 +163,8 @@ class User(SQLModel, table=True):
     display_name: str = ""
     active: bool = True
     created_at: datetime = ts(nullable=False)
+    seller_id: int | None = Field(default=None, foreign_key="seller.id")  # a seller's shop
+    hall_id: str | None = Field(default=None, max_length=64)  # a support worker's hall (None: all)
 
 
 class Driver(SQLModel, table=True):
@@ -277,7 +283,7 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.locked: frozenset({OrderStatus.picked}),
     OrderStatus.picked: frozenset({OrderStatus.at_base}),
     OrderStatus.at_base: frozenset({OrderStatus.in_flight, OrderStatus.on_the_road}),
-    OrderStatus.in_flight: frozenset({OrderStatus.at_hall, OrderStatus.on_the_road}),
+    OrderStatus.in_flight: frozenset({OrderStatus.at_hall, OrderStatus.on_the_road, OrderStatus.at_base}),
     OrderStatus.on_the_road: frozenset({OrderStatus.at_hall, OrderStatus.handed_over}),
     OrderStatus.at_hall: frozenset({OrderStatus.handed_over}),
     OrderStatus.handed_over: frozenset(),
@@ -377,6 +383,7 @@ class Flight(SQLModel, table=True):
     payload_g: int
     distance_m: float
     status: str = Field(default="planned", max_length=20)
+    landed: dict[str, str] = js(nullable=False, server_default="{}")  # hall -> ISO instant it landed
     plan: dict[str, Any] = js(nullable=False)
     path: dict[str, Any] = js(nullable=False)
     active: bool = True  # False once a newer plan of the day replaced it
@@ -448,3 +455,36 @@ class ResidentNote(SQLModel, table=True):
     text: str
     author: str
     created_at: datetime = ts(nullable=False)
+
+
+class FlightStatus(StrEnum):
+    planned = "planned"
+    loaded = "loaded"
+    departed = "departed"
+    returned = "returned"
+    aborted = "aborted"
+    cancelled = "cancelled"  # replaced by a newer plan of the day
+
+
+# The flight lifecycle as the drone operator reports it; landing at a hall happens while departed.
+FLIGHT_TRANSITIONS: dict[FlightStatus, frozenset[FlightStatus]] = {
+    FlightStatus.planned: frozenset({FlightStatus.loaded, FlightStatus.aborted}),
+    FlightStatus.loaded: frozenset({FlightStatus.departed, FlightStatus.aborted}),
+    FlightStatus.departed: frozenset({FlightStatus.returned, FlightStatus.aborted}),
+    FlightStatus.returned: frozenset(),
+    FlightStatus.aborted: frozenset(),
+    FlightStatus.cancelled: frozenset(),
+}
+
+
+class PickReady(SQLModel, table=True):
+    """A seller's pick list of a delivery day marked ready for collection."""
+
+    __tablename__ = "pick_ready"
+    __table_args__ = (UniqueConstraint("tenant_id", "seller_id", "service_date"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    seller_id: int = Field(foreign_key="seller.id")
+    service_date: date
+    ready_at: datetime = ts(nullable=False)
+    ready_by: str

@@ -22,7 +22,7 @@ from dispatcher.plan import PlanState, apply_route, build_problem, current_plan,
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import iso_local, local_date
 from routing.insertion import Route
-from routing.schedule import Stop, check, route_travel
+from routing.schedule import Stop, check, forecast, route_travel
 from routing.search import SearchOptions, improve, objective
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,11 @@ def replan_vehicle(
     now: datetime,
     vehicle_id: int,
 ) -> None:
-    """Recompute planned times of one vehicle after its stops changed (removals keep feasibility)."""
+    """Recompute planned times of one vehicle after its stops or its whereabouts changed.
+
+    Returns the ids of rides whose promise the vehicle can no longer keep in this order (empty
+    when on time). A late vehicle's times become the forecast of when it will really get there,
+    so manifests and residents' screens show the truth; re-optimization may then move riders."""
     problem = build_problem(ctx, session, cfg, day, state, now)
     for v, route in zip(problem.vehicles, problem.routes, strict=True):
         if v.id != vehicle_id:
@@ -65,8 +69,15 @@ def replan_vehicle(
         sched = check(route.vehicle, route.stops, problem.travel)
         if sched.feasible:
             apply_route(cfg, state, vehicle_id, route.stops, sched, day, session)
-        else:  # the vehicle is running late: keep the order, report it (issue: delays)
-            log.warning("vehicle %s: plan no longer feasible (%s)", vehicle_id, sched.reason)
+            return []
+        late_plan = forecast(route.vehicle, route.stops, problem.travel)
+        apply_route(cfg, state, vehicle_id, route.stops, late_plan, day, session)
+        late = sorted(
+            {s.request_id for s, t in zip(route.stops, late_plan.times, strict=True) if t > s.latest + 1e-6}
+        )
+        log.warning("vehicle %s running late (%s): rides %s", vehicle_id, sched.reason, late)
+        return late
+    return []
 
 
 def cancel(ctx: Dispatcher, tenant_id: str, ride_id: int, actor: str, reason: str | None = None) -> Ride:
@@ -132,8 +143,9 @@ class VehicleEvent(BaseModel):
     """A driver's report. ride_id is needed for ride events; lat and lon for a position."""
 
     model_config = ConfigDict(extra="forbid")
-    type: Literal["arrived", "picked_up", "no_show", "dropped_off", "position"]
+    type: Literal["arrived", "picked_up", "no_show", "dropped_off", "position", "delay"]
     ride_id: int | None = Field(default=None, ge=1)
+    minutes: int | None = Field(default=None, ge=1, le=180, description="delay: minutes behind, from now")
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     at: AwareDatetime | None = None
@@ -142,7 +154,9 @@ class VehicleEvent(BaseModel):
     def _needs(self) -> VehicleEvent:
         if self.type == "position" and (self.lat is None or self.lon is None):
             raise ValueError("a position report needs lat and lon")
-        if self.type != "position" and self.ride_id is None:
+        if self.type == "delay" and self.minutes is None:
+            raise ValueError("a delay report needs minutes")
+        if self.type not in ("position", "delay") and self.ride_id is None:
             raise ValueError(f"a {self.type} report needs ride_id")
         return self
 
@@ -177,22 +191,8 @@ def vehicle_event(
                 "Reports of a vehicle must arrive in order.",
                 [field_error("at", f"is earlier than this vehicle's last report ({last:%H:%M:%S})")],
             )
-        if ev.type == "position":
-            before = {"lat": vehicle.last_lat, "lon": vehicle.last_lon}
-            vehicle.last_lat, vehicle.last_lon, vehicle.last_position_at = ev.lat, ev.lon, at
-            record(
-                session,
-                tenant_id,
-                at,
-                actor,
-                "vehicle.position",
-                "vehicle",
-                vehicle_id,
-                before=before,
-                after={"lat": ev.lat, "lon": ev.lon},
-            )
-            session.commit()
-            return {"vehicle_id": vehicle_id, "type": ev.type, "at": iso_local(at, cfg.tz)}
+        if ev.type in ("position", "delay"):
+            return _whereabouts(ctx, session, cfg, vehicle, ev, at, now, actor)
         ride = session.get(Ride, ev.ride_id, populate_existing=True)
         if ride is None or ride.tenant_id != tenant_id:
             raise NotFound(f"No ride {ev.ride_id}.")
@@ -206,7 +206,10 @@ def vehicle_event(
                 title="Illegal ride transition",
                 ride_status=ride.status,
             )
+        if ev.type == "no_show":
+            _may_give_up(cfg, ride, at)
         transition(ride, target)
+        vehicle.delayed_until = None  # a reported stop supersedes an estimated delay
         state = current_plan(session, tenant_id, ride.service_date)
         if ev.type == "arrived":
             ride.arrived_at = at
@@ -225,7 +228,7 @@ def vehicle_event(
             else (ride.origin_lat, ride.origin_lon)
         )
         vehicle.last_position_at = at
-        replan_vehicle(ctx, session, cfg, ride.service_date, state, now, vehicle_id)
+        late = replan_vehicle(ctx, session, cfg, ride.service_date, state, now, vehicle_id)
         save_plan(session, tenant_id, ride.service_date, state, f"ride {ride.id} {ev.type}", now, 0.0)
         record(
             session,
@@ -245,7 +248,86 @@ def vehicle_event(
             "ride_id": ride.id,
             "status": ride.status,
             "at": iso_local(at, cfg.tz),
+            "late_rides": late,
         }
+
+
+def _may_give_up(cfg: TenantConfig, ride: Ride, at: datetime) -> None:
+    """A no-show is accepted only after the driver arrived and waited the tenant's no-show time
+    from arrival (or from the start of the pickup window, when the driver came early)."""
+    if ride.status != RideStatus.vehicle_arrived or ride.arrived_at is None:
+        raise Conflict(
+            f"Ride {ride.id} is {ride.status}: report arrival at the pickup first, then wait.",
+            title="Illegal ride transition",
+            ride_status=ride.status,
+        )
+    start = max(ride.arrived_at, ride.pickup_window_start or ride.arrived_at)
+    wait_until = start + timedelta(minutes=cfg.booking.no_show_wait_minutes)
+    if at < wait_until:
+        raise Conflict(
+            f"Wait for the rider until {wait_until.astimezone(cfg.tz):%H:%M} "
+            f"({cfg.booking.no_show_wait_minutes} minutes) before reporting a no-show.",
+            title="Too early for a no-show",
+            wait_until=iso_local(wait_until, cfg.tz),
+        )
+
+
+PLAN_SHIFT_SECONDS = 120  # a position report stores a new plan version only when times move this much
+
+
+def _whereabouts(
+    ctx: Dispatcher,
+    session: Session,
+    cfg: TenantConfig,
+    vehicle: Vehicle,
+    ev: VehicleEvent,
+    at: datetime,
+    now: datetime,
+    actor: str,
+) -> dict[str, Any]:
+    """A position report or a reported delay: the vehicle's pending stops get new planned times
+    (a new plan version when they move noticeably); the rides it can no longer serve in time are
+    returned so the caller can re-optimize."""
+    assert vehicle.id is not None
+    day = local_date(now, cfg.tz)
+    if ev.type == "position":
+        before: dict[str, Any] = {"lat": vehicle.last_lat, "lon": vehicle.last_lon}
+        vehicle.last_lat, vehicle.last_lon, vehicle.last_position_at = ev.lat, ev.lon, at
+        after: dict[str, Any] = {"lat": ev.lat, "lon": ev.lon}
+    else:
+        before = {"delayed_until": iso_local(vehicle.delayed_until, cfg.tz)}
+        vehicle.delayed_until = at + timedelta(minutes=ev.minutes or 0)
+        after = {"delayed_until": iso_local(vehicle.delayed_until, cfg.tz), "minutes": ev.minutes}
+    session.add(vehicle)
+    session.flush()
+    state = current_plan(session, cfg.id, day)
+    old_times = {(e["ride_id"], e["kind"]): e["planned_time"] for e in state.pending(vehicle.id)}
+    late: list[int] = []
+    if old_times:
+        late = replan_vehicle(ctx, session, cfg, day, state, now, vehicle.id)
+        moved = max(
+            (
+                abs((datetime.fromisoformat(e["planned_time"]) - datetime.fromisoformat(old)).total_seconds())
+                for e in state.pending(vehicle.id)
+                if (old := old_times.get((e["ride_id"], e["kind"]))) is not None
+            ),
+            default=0.0,
+        )
+        if ev.type == "delay" or moved >= PLAN_SHIFT_SECONDS:
+            save_plan(session, cfg.id, day, state, f"vehicle {vehicle.id} {ev.type}", now, 0.0)
+    record(
+        session,
+        cfg.id,
+        at,
+        actor,
+        f"vehicle.{ev.type}" if ev.type == "delay" else "vehicle.position",
+        "vehicle",
+        vehicle.id,
+        before=before,
+        after={**after, "late_rides": late} if late else after,
+    )
+    session.commit()
+    return {"vehicle_id": vehicle.id, "type": ev.type, "at": iso_local(at, cfg.tz), "late_rides": late}
 
 
 def manifest(ctx: Dispatcher, tenant_id: str, vehicle_id: int, day: date) -> dict[str, Any]:

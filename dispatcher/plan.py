@@ -262,6 +262,8 @@ def build_problem(
             reported = to_seconds(v.last_position_at, day, tz)
             if reported >= since and v.last_position_at.astimezone(tz).date() == day:
                 start, since = b.loc(v.last_lat, v.last_lon), reported  # type: ignore[arg-type]
+        if v.delayed_until is not None and v.delayed_until.astimezone(tz).date() == day:
+            since = max(since, to_seconds(v.delayed_until, day, tz))  # held up where it is
         onboard = []
         for r in onboard_of.get(v.id, []):
             seats, chairs = seats_needed(r.party_size, r.wheelchair)

@@ -353,6 +353,19 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
     for r in day_rides.values():
         if r.status != RideStatus.confirmed or r.planned_pickup is None:
             continue
+        if r.pickup_window_end is not None and r.planned_pickup > r.pickup_window_end:
+            who = people[r.resident_id].given_name if r.resident_id in people else ""  # type: ignore[index]
+            out.append(
+                {
+                    "id": f"late-{r.id}-{hhmm(r.planned_pickup, cfg)}",  # a new estimate is a new notice
+                    "at": hhmm(now, cfg),
+                    "kind": "ride.late",
+                    "text": f"{who}さんのタクシーが遅れています。"
+                    f"迎えは{hhmm(r.planned_pickup, cfg)}ごろになる見込みです。すみません。",
+                    "urgent": True,
+                }
+            )
+            continue
         minutes = (r.planned_pickup - now).total_seconds() / 60
         if 0 <= minutes <= APPROACH_MINUTES:
             who = people[r.resident_id].given_name if r.resident_id in people else ""  # type: ignore[index]

@@ -230,3 +230,24 @@ def excess_ride(stops: Sequence[Stop], times: Sequence[float], travel: Sequence[
             p, tp = picked.pop(s.request_id)
             total += max(0.0, t - tp - p.service - travel[p.location][s.location])
     return total
+
+
+def forecast(vehicle: VehicleState, stops: Sequence[Stop], travel: Sequence[Sequence[float]]) -> Schedule:
+    """When the stops can no longer all be served in time: the times the vehicle will actually
+    reach them, in this order, as soon as it can (earliest bounds kept, latest ones ignored).
+    `feasible` is False and `reason` names the first stop served after its latest time (s)."""
+    t = max(vehicle.start_time, vehicle.not_before)
+    here = vehicle.start_location
+    times: list[float] = []
+    late = ""
+    driven = 0.0
+    for s in stops:
+        leg = travel[here][s.location]
+        driven += leg
+        t = max(t + leg, s.earliest, vehicle.not_before)
+        times.append(t)
+        if t > s.latest + EPS and not late:
+            late = f"{s.kind} of request {s.request_id} at {t:.0f}s, after its latest {s.latest:.0f}s"
+        t += s.service
+        here = s.location
+    return Schedule(False, late or "on time", times, vehicle.start_time, t, driven)

@@ -67,7 +67,8 @@ def get_manifest(
 
 
 @router.post(
-    "/{vehicle_id}/events", summary="A driver's report: arrived, picked_up, no_show, dropped_off, position"
+    "/{vehicle_id}/events",
+    summary="A driver's report: arrived, picked_up, no_show, dropped_off, position, delay (minutes)",
 )
 def post_event(
     vehicle_id: int,
@@ -78,6 +79,6 @@ def post_event(
 ) -> dict[str, object]:
     _vehicle_for(session, p, vehicle_id)
     result = vehicle_event(ctx, p.tenant_id, vehicle_id, body, p.actor)
-    if body.type == "no_show":
-        ctx.after_change(p.tenant_id)
+    if body.type == "no_show" or result.get("late_rides"):
+        ctx.after_change(p.tenant_id)  # a freed seat, or a promise at risk: re-optimize soon
     return result

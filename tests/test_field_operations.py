@@ -1,0 +1,136 @@
+"""Issue 6 acceptance on both databases: drivers' reports flow back into the plan.
+
+A reported delay moves the later stops' planned times and the resident's TV notice; a no-show is
+accepted only after the tenant's waiting time, frees the seat, and the checker accepts the plan;
+illegal sequences answer 409 and change nothing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, func, select
+
+from dispatcher.context import Dispatcher
+from dispatcher.models import Event, PlanVersion, Resident, Ride
+from tests.conftest import DAY_START
+from tests.planning import verify_plan
+from tests.test_resident_channels import pair_tv
+
+
+def _single(ctx: Dispatcher, n: int) -> list[Resident]:
+    """n residents who live alone (each a household of one), near each other."""
+    with Session(ctx.engine) as s:
+        rows = s.exec(select(Resident).order_by(col(Resident.id))).all()
+    by_hh: dict[int, list[Resident]] = {}
+    for r in rows:
+        by_hh.setdefault(r.household_id, []).append(r)  # type: ignore[arg-type]
+    alone = [m[0] for m in by_hh.values() if len(m) == 1 and m[0].favourite_places]
+    first = alone[0]
+    alone.sort(key=lambda r: (r.lat - first.lat) ** 2 + (r.lon - first.lon) ** 2)
+    return alone[:n]
+
+
+def _book(client: TestClient, operator: dict[str, str], r: Resident, minutes: int) -> dict:
+    body = {
+        "resident_id": r.id,
+        "origin": {"lat": r.lat, "lon": r.lon},
+        "destination": {"place_id": r.favourite_places[0]},
+        "pickup_after": (DAY_START + timedelta(minutes=minutes)).isoformat(),
+    }
+    res = client.post("/api/v1/rides", json=body, headers={**operator, "Idempotency-Key": uuid.uuid4().hex})
+    assert res.status_code == 201, res.text
+    return res.json()
+
+
+def _counts(ctx: Dispatcher) -> tuple[int, int]:
+    with Session(ctx.engine) as s:
+        return (
+            s.exec(select(func.count()).select_from(Event)).one(),
+            s.exec(select(func.count()).select_from(PlanVersion)).one(),
+        )
+
+
+def test_delay_moves_later_stops_and_the_residents_notice(
+    client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock
+) -> None:  # type: ignore[no-untyped-def]
+    a, b = _single(ctx, 2)
+    ra = _book(client, operator, a, 30)
+    rb = _book(client, operator, b, 40)
+    vehicle = ra["vehicle_id"]
+    tv = pair_tv(client, operator, b.household_id)  # type: ignore[arg-type]
+    before_card = client.get("/api/v1/me/rides", headers=tv).json()["rides"][0]
+    before_notices = {n["id"] for n in client.get("/api/v1/me/notices", headers=tv).json()}
+    with Session(ctx.engine) as s:
+        planned_before = {r.id: r.planned_pickup for r in s.exec(select(Ride))}
+
+    ev = client.post(
+        f"/api/v1/vehicles/{vehicle}/events", json={"type": "delay", "minutes": 40}, headers=operator
+    )
+    assert ev.status_code == 200, ev.text
+    with Session(ctx.engine) as s:
+        rides = {r.id: r for r in s.exec(select(Ride))}
+    moved = [
+        (rides[i].planned_pickup - planned_before[i]).total_seconds() / 60  # type: ignore[operator]
+        for i in rides
+        if rides[i].vehicle_id == vehicle
+    ]
+    assert moved and min(moved) >= 10, moved  # every later stop moved (the first had 30 minutes' slack)
+    assert ev.json()["late_rides"], "a 40-minute delay breaks a promise: re-optimization is asked for"
+    after_card = client.get("/api/v1/me/rides", headers=tv).json()["rides"][0]
+    assert after_card["planned_pickup"] != before_card["planned_pickup"]
+    late = [n for n in client.get("/api/v1/me/notices", headers=tv).json() if n["id"] not in before_notices]
+    if (
+        rides[rb["id"]].vehicle_id == vehicle
+        and rides[rb["id"]].planned_pickup > rides[rb["id"]].pickup_window_end
+    ):  # type: ignore[operator]
+        assert late and "遅れています" in late[0]["text"] and late[0]["urgent"]
+    else:
+        assert late or after_card["eta_minutes"] != before_card["eta_minutes"]
+    with Session(ctx.engine) as s:
+        kinds = [e.kind for e in s.exec(select(Event).where(Event.entity == "vehicle"))]
+    assert "vehicle.delay" in kinds
+
+
+def test_no_show_after_waiting_frees_the_seat_and_the_plan_checks(
+    client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock
+) -> None:  # type: ignore[no-untyped-def]
+    a, b = _single(ctx, 2)
+    ra = _book(client, operator, a, 30)
+    _book(client, operator, b, 35)
+    vehicle = ra["vehicle_id"]
+    events = f"/api/v1/vehicles/{vehicle}/events"
+    with Session(ctx.engine) as s:
+        ride = s.get(Ride, ra["id"])
+        start = ride.pickup_window_start  # type: ignore[union-attr]
+
+    # Illegal sequences: 409 and nothing changes.
+    clock.set(start)
+    for body in (
+        {"type": "dropped_off", "ride_id": ra["id"]},  # dropped off before picked up
+        {"type": "no_show", "ride_id": ra["id"]},  # no-show without having arrived
+    ):
+        before = _counts(ctx)
+        r = client.post(events, json=body, headers=operator)
+        assert r.status_code == 409, (body, r.text)
+        assert _counts(ctx) == before
+    assert (
+        client.post(events, json={"type": "arrived", "ride_id": ra["id"]}, headers=operator).status_code
+        == 200
+    )
+    clock.set(start + timedelta(minutes=2))
+    before = _counts(ctx)
+    early = client.post(events, json={"type": "no_show", "ride_id": ra["id"]}, headers=operator)
+    assert early.status_code == 409 and "wait_until" in early.json(), early.text
+    assert _counts(ctx) == before
+    wait = ctx.config("ina-demo").booking.no_show_wait_minutes
+    clock.set(start + timedelta(minutes=wait))
+    ok = client.post(events, json={"type": "no_show", "ride_id": ra["id"]}, headers=operator)
+    assert ok.status_code == 200, ok.text
+    with Session(ctx.engine) as s:
+        assert s.get(Ride, ra["id"]).status == "no_show"  # type: ignore[union-attr]
+    counts = verify_plan(ctx, "ina-demo", DAY_START.date())
+    assert counts  # the checker accepts every route of the new plan
+    manifest = client.get(f"/api/v1/vehicles/{vehicle}/manifest", headers=operator).json()
+    assert ra["id"] not in [s["ride_id"] for s in manifest["stops"]]
