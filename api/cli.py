@@ -7,6 +7,7 @@ import json
 import sys
 from datetime import date
 
+from dispatcher.models import Role
 from dispatcher.settings import Settings
 
 
@@ -98,6 +99,8 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
                 args.password,
                 ctx.clock.now(),
                 operator_key=args.operator,
+                seller_key=args.seller,
+                hall_id=args.hall,
             )
     except DomainError as e:
         print(e.detail, file=sys.stderr)
@@ -234,10 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
     u = sub.add_parser("user", help="staff users").add_subparsers(dest="user_command", required=True)
     s = u.add_parser("create", help="create a staff user")
     s.add_argument("--tenant", required=True)
-    s.add_argument("--role", required=True, choices=["admin", "operator", "driver", "municipality"])
+    s.add_argument("--role", required=True, choices=[r.value for r in Role])
     s.add_argument("--username", required=True)
     s.add_argument("--password", required=True)
     s.add_argument("--operator", help="operator id (drivers)")
+    s.add_argument("--seller", help="seller id (sellers)")
+    s.add_argument("--hall", help="community hall place id (support workers; default: every hall)")
     s.set_defaults(fn=cmd_user_create)
     pl = sub.add_parser("plan", help="plans").add_subparsers(dest="plan_command", required=True)
     s = pl.add_parser("show", help="print every vehicle's stops of a day")

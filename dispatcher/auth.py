@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from dispatcher.errors import DomainError, InvalidRequest, field_error
 from dispatcher.events import record
-from dispatcher.models import ApiToken, Operator, Role, Tenant, User
+from dispatcher.models import ApiToken, Operator, Role, Seller, Tenant, User
 
 _hasher = PasswordHasher()
 # A real hash to verify against when the user does not exist, so timing does not reveal names.
@@ -29,6 +29,8 @@ class Principal:
     tenant_id: str
     role: Role
     operator_id: int | None
+    seller_id: int | None = None  # a seller's shop
+    hall_id: str | None = None  # a support worker's hall (None: every hall)
 
     @property
     def actor(self) -> str:
@@ -49,6 +51,8 @@ def create_user(
     operator_key: str | None = None,
     display_name: str = "",
     actor: str = "system:cli",
+    seller_key: str | None = None,
+    hall_id: str | None = None,
 ) -> User:
     """Create a staff user; raises InvalidRequest with the field at fault."""
     errors = []
@@ -74,6 +78,19 @@ def create_user(
             errors.append(field_error("operator", f"unknown operator {operator_key!r}"))
         else:
             operator_id = op.id
+    seller_id = None
+    if seller_key:
+        sel = session.exec(
+            select(Seller).where(Seller.tenant_id == tenant_id, Seller.key == seller_key)
+        ).first()
+        if sel is None:
+            errors.append(field_error("seller", f"unknown seller {seller_key!r}"))
+        else:
+            seller_id = sel.id
+    if role_v == Role.seller and not seller_key:
+        errors.append(field_error("seller", "a seller user needs the seller (shop) it works for"))
+    if role_v == Role.driver and not operator_key:
+        errors.append(field_error("operator", "a driver needs the taxi operator it drives for"))
     if errors:
         raise InvalidRequest("The user cannot be created.", errors)
     user = User(
@@ -82,6 +99,8 @@ def create_user(
         password_hash=_hasher.hash(password),
         role=role_v.value,
         operator_id=operator_id,
+        seller_id=seller_id,
+        hall_id=hall_id,
         display_name=display_name or username,  # type: ignore[union-attr]
         created_at=now,
     )
@@ -135,7 +154,15 @@ def principal_for(session: Session, token: str, now: datetime) -> Principal | No
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    return Principal(user.id, user.username, user.tenant_id, Role(user.role), user.operator_id)  # type: ignore[arg-type]
+    return Principal(
+        user.id,  # type: ignore[arg-type]
+        user.username,
+        user.tenant_id,
+        Role(user.role),
+        user.operator_id,
+        user.seller_id,
+        user.hall_id,
+    )
 
 
 @dataclass(frozen=True)

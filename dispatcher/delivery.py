@@ -302,6 +302,7 @@ def flight_view(f: Flight, cfg: TenantConfig) -> dict[str, Any]:
         "return": iso_local(f.return_at, cfg.tz),
         "halls": f.halls,
         "arrivals": f.arrivals,
+        "landed": f.landed or {},
         "orders": f.order_ids,
         "payload_kg": f.payload_g / 1000,
         "distance_km": round(f.distance_m / 1000, 2),

@@ -190,10 +190,17 @@ def seed_demo(
     operators = session.exec(select(Operator).where(Operator.tenant_id == cfg.id).order_by(Operator.id)).all()
     for op in operators:
         logins.append(DemoLogin(f"{cfg.id}-driver-{op.key}", "driver", DEMO_PASSWORD))
+    if cfg.drones is not None:
+        logins.append(DemoLogin(f"{cfg.id}-drone", "drone_operator", DEMO_PASSWORD))
+    if cfg.shopping is not None:
+        logins.append(DemoLogin(f"{cfg.id}-support", "support_worker", DEMO_PASSWORD))
+        for sel in cfg.shopping.sellers:
+            logins.append(DemoLogin(f"{cfg.id}-seller-{sel.id}", "seller", DEMO_PASSWORD))
     for login in logins:
         if session.exec(select(User).where(User.username == login.username)).first():
             continue
         op_key = login.username.removeprefix(f"{cfg.id}-driver-") if login.role == "driver" else None
+        seller_key = login.username.removeprefix(f"{cfg.id}-seller-") if login.role == "seller" else None
         user = create_user(
             session,
             cfg.id,
@@ -203,6 +210,7 @@ def seed_demo(
             now,
             operator_key=op_key,
             actor="system:seed-demo",
+            seller_key=seller_key,
         )
         if login.role == "driver":
             op = next(o for o in operators if o.key == op_key)

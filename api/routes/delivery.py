@@ -13,7 +13,11 @@ from api.deps import get_ctx, require
 from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
 from dispatcher.delivery import flight, flight_view, flights, forecast, handovers, picklists, set_forecast
+from dispatcher.errors import Forbidden, InvalidRequest, field_error
+from dispatcher.flight_ops import FlightStep, flight_step
 from dispatcher.models import Role
+from dispatcher.picking import confirm_handover, mark_ready, ready_sellers, seller_key
+from dispatcher.shopping import get_order
 from dispatcher.timeline import local_date
 
 router = APIRouter(prefix="/api/v1", tags=["delivery"])
@@ -26,7 +30,7 @@ def _day(ctx: Dispatcher, p: Principal, day: date | None) -> date:
 @router.get("/flights", summary="The day's drone flights")
 def list_flights(
     date_: date | None = Query(None, alias="date"),
-    p: Principal = Depends(require(Role.operator)),
+    p: Principal = Depends(require(Role.operator, Role.drone_operator)),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> list[dict[str, object]]:
     return flights(ctx, p.tenant_id, _day(ctx, p, date_))
@@ -34,7 +38,9 @@ def list_flights(
 
 @router.get("/flights/{flight_id}", summary="One flight: drone, departure, halls, orders, payload, times")
 def get_flight(
-    flight_id: int, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
+    flight_id: int,
+    p: Principal = Depends(require(Role.operator, Role.drone_operator)),
+    ctx: Dispatcher = Depends(get_ctx),
 ) -> dict[str, object]:
     return flight_view(flight(ctx, p.tenant_id, flight_id), ctx.config(p.tenant_id))
 
@@ -43,7 +49,9 @@ def get_flight(
     "/flights/{flight_id}/plan", summary="The flight as a QGroundControl .plan file", response_class=Response
 )
 def get_plan(
-    flight_id: int, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
+    flight_id: int,
+    p: Principal = Depends(require(Role.operator, Role.drone_operator)),
+    ctx: Dispatcher = Depends(get_ctx),
 ) -> Response:
     f = flight(ctx, p.tenant_id, flight_id)
     name = f"{f.service_date.isoformat()}-flight{f.number}-{f.drone}.plan"
@@ -54,24 +62,83 @@ def get_plan(
     )
 
 
+@router.post(
+    "/flights/{flight_id}/steps", summary="Drone operator: loaded, departed, landed, returned, aborted"
+)
+def post_flight_step(
+    flight_id: int,
+    body: FlightStep,
+    p: Principal = Depends(require(Role.operator, Role.drone_operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> dict[str, object]:
+    out = flight_step(ctx, p.tenant_id, flight_id, body, p.actor)
+    if out.get("ground"):
+        ctx.after_change(p.tenant_id)
+    return out
+
+
 @router.get("/handovers", summary="Per hall: households, bags, mode and landing time")
 def get_handovers(
     date_: date | None = Query(None, alias="date"),
     hall_id: str | None = Query(None, max_length=64),
-    p: Principal = Depends(require(Role.operator)),
+    p: Principal = Depends(require(Role.operator, Role.support_worker)),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> list[dict[str, object]]:
+    if p.hall_id is not None:  # a support worker of one hall sees that hall only
+        hall_id = p.hall_id
     return handovers(ctx, p.tenant_id, _day(ctx, p, date_), hall_id)
+
+
+@router.post("/handovers/{order_id}/confirm", summary="Support worker: the bags reached the household")
+def post_handover(
+    order_id: int,
+    p: Principal = Depends(require(Role.operator, Role.support_worker)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> dict[str, object]:
+    confirm_handover(ctx, p.tenant_id, order_id, p.hall_id, p.actor)
+    return get_order(ctx, p.tenant_id, order_id)
 
 
 @router.get("/picklists", summary="Per seller: products and quantities to pick")
 def get_picklists(
     date_: date | None = Query(None, alias="date"),
     seller_id: str | None = Query(None, max_length=64),
-    p: Principal = Depends(require(Role.operator)),
+    p: Principal = Depends(require(Role.operator, Role.seller)),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> list[dict[str, object]]:
-    return picklists(ctx, p.tenant_id, _day(ctx, p, date_), seller_id)
+    day = _day(ctx, p, date_)
+    if p.role == Role.seller:  # a seller sees its own shop's list only
+        seller_id = _seller_key(ctx, p)
+    ready = ready_sellers(ctx, p.tenant_id, day)
+    return [
+        {**sheet, "ready_at": ready.get(sheet["seller"])}
+        for sheet in picklists(ctx, p.tenant_id, day, seller_id)
+    ]
+
+
+def _seller_key(ctx: Dispatcher, p: Principal) -> str:
+    key = seller_key(ctx, p.tenant_id, p.seller_id)
+    if key is None:
+        raise Forbidden("This seller account is not linked to a shop.")
+    return key
+
+
+class ReadyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    day: date | None = Field(None, description="delivery date; default today")
+    seller_id: str | None = Field(None, max_length=64, description="operators only: which seller")
+
+
+@router.post("/picklists/ready", summary="Seller: the day's goods are picked and ready for collection")
+def post_ready(
+    body: ReadyBody,
+    p: Principal = Depends(require(Role.operator, Role.seller)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> dict[str, object]:
+    key = _seller_key(ctx, p) if p.role == Role.seller else body.seller_id
+    if not key:
+        raise InvalidRequest("Which seller?", [field_error("seller_id", "is required for operators")])
+    return mark_ready(ctx, p.tenant_id, key, _day(ctx, p, body.day), p.actor)
 
 
 class WeatherSlot(BaseModel):

@@ -1,0 +1,117 @@
+"""Issue 6 acceptance on both databases: the delivery afternoon as the field reports it.
+
+Sellers mark their pick lists ready (orders become picked), the drone operator loads, takes off
+after the checklist, lands at each hall and returns; support workers confirm hand-overs. An aborted
+flight's orders go into a ground plan (taxi freight) the same afternoon. Illegal steps answer 409
+and change nothing."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, func, select
+
+from dispatcher.clock import SimClock
+from dispatcher.context import Dispatcher
+from dispatcher.delivery import plan_delivery
+from dispatcher.models import Event, Ride, ShopOrder
+from tests.conftest import DAY_START, token_headers
+from tests.planning import verify_plan
+from tests.test_delivery import DAY, place_orders
+
+CHECKS = {"battery": True, "weather": True, "corridor": True}
+
+
+def _events(ctx: Dispatcher) -> int:
+    with Session(ctx.engine) as s:
+        return s.exec(select(func.count()).select_from(Event)).one()
+
+
+def _refused(client: TestClient, url: str, body: dict, headers: dict[str, str], ctx: Dispatcher) -> dict:
+    before = _events(ctx)
+    r = client.post(url, json=body, headers=headers)
+    assert r.status_code == 409, (url, body, r.text)
+    assert _events(ctx) == before  # nothing changed
+    return r.json()
+
+
+def _ready_all(client: TestClient, ctx: Dispatcher) -> None:
+    for sel in ctx.config("ina-demo").shopping.sellers:  # type: ignore[union-attr]
+        seller = token_headers(client, f"ina-demo-seller-{sel.id}")
+        sheets = client.get("/api/v1/picklists", headers=seller).json()
+        assert [s["seller"] for s in sheets] in ([sel.id], [])  # a seller sees only its own list
+        r = client.post("/api/v1/picklists/ready", json={}, headers=seller)
+        assert r.status_code == 200, r.text
+        again = client.post("/api/v1/picklists/ready", json={}, headers=seller)
+        assert again.status_code == 409
+
+
+def test_fly_land_hand_over_and_abort_to_ground(
+    client: TestClient, operator: dict[str, str], ctx: Dispatcher, clock: SimClock
+) -> None:
+    place_orders(client, operator, ctx, 30, seed=7)
+    seller0 = token_headers(client, f"ina-demo-seller-{ctx.config('ina-demo').shopping.sellers[0].id}")  # type: ignore[union-attr]
+    early = client.post("/api/v1/picklists/ready", json={}, headers=seller0)
+    assert early.status_code == 409  # before the cut-off the list is not final
+    clock.set(DAY_START.replace(hour=11, minute=5))
+    plan_delivery(ctx, "ina-demo", DAY)
+    drone = token_headers(client, "ina-demo-drone")
+    support = token_headers(client, "ina-demo-support")
+    flights = client.get("/api/v1/flights", headers=drone).json()
+    assert len(flights) >= 2
+    first, second = flights[0], flights[1]
+    url = f"/api/v1/flights/{first['id']}/steps"
+
+    # Loading before the sellers are ready, landing before take-off: refused, nothing changes.
+    _refused(client, url, {"action": "loaded"}, drone, ctx)
+    _refused(client, url, {"action": "landed", "hall_id": first["halls"][0]}, drone, ctx)
+    clock.set(DAY_START.replace(hour=11, minute=50))
+    _ready_all(client, ctx)
+    with Session(ctx.engine) as s:
+        statuses = {o.status for o in s.exec(select(ShopOrder).where(col(ShopOrder.id).in_(first["orders"])))}
+    assert statuses == {"picked"}
+
+    assert client.post(url, json={"action": "loaded"}, headers=drone).status_code == 200
+    no_checks = client.post(url, json={"action": "departed", "checklist": {"battery": True}}, headers=drone)
+    assert no_checks.status_code == 422  # the checklist must be complete
+    assert (
+        client.post(url, json={"action": "departed", "checklist": CHECKS}, headers=drone).status_code == 200
+    )
+    handover = f"/api/v1/handovers/{first['orders'][0]}/confirm"
+    assert "still in the air" in _refused(client, handover, {}, support, ctx)["detail"]
+    assert client.get(f"/api/v1/flights/{first['id']}/plan", headers=drone).status_code == 200
+    _refused(client, url, {"action": "returned"}, drone, ctx)  # halls left to land at
+    for hall in first["halls"]:
+        r = client.post(url, json={"action": "landed", "hall_id": hall}, headers=drone)
+        assert r.status_code == 200, r.text
+    assert client.post(url, json={"action": "returned"}, headers=drone).status_code == 200
+    _refused(client, url, {"action": "landed", "hall_id": first["halls"][0]}, drone, ctx)  # back at base
+    for oid in first["orders"]:
+        r = client.post(f"/api/v1/handovers/{oid}/confirm", json={}, headers=support)
+        assert r.status_code == 200 and r.json()["status"] == "handed_over", r.text
+    sheets = client.get("/api/v1/handovers", headers=support).json()
+    done = {d["order_id"]: d["status"] for sh in sheets for d in sh["deliveries"]}
+    assert all(done[o] == "handed_over" for o in first["orders"])
+
+    # The second flight takes off and is aborted: its orders go by taxi this afternoon.
+    url2 = f"/api/v1/flights/{second['id']}/steps"
+    for step in ({"action": "loaded"}, {"action": "departed", "checklist": CHECKS}):
+        assert client.post(url2, json=step, headers=drone).status_code == 200
+    clock.set(DAY_START.replace(hour=12, minute=30))
+    r = client.post(url2, json={"action": "aborted", "reason": "強風"}, headers=drone)
+    assert r.status_code == 200, r.text
+    ground = r.json()["ground"]
+    assert ground["by_taxi"] and not ground["car_run"]
+    with Session(ctx.engine) as s:
+        orders = list(s.exec(select(ShopOrder).where(col(ShopOrder.id).in_(second["orders"]))))
+        assert {o.status for o in orders} == {"at_base"} and {o.delivery_mode for o in orders} == {"ground"}
+        rides = {o.freight_ride_id for o in orders}
+        assert None not in rides
+        freight = list(s.exec(select(Ride).where(col(Ride.id).in_(rides))))
+        assert {f.status for f in freight} == {"confirmed"} and {f.kind for f in freight} == {"freight"}
+        assert all(f.planned_dropoff.astimezone(ctx.config("ina-demo").tz).hour < 17 for f in freight)  # type: ignore[union-attr]
+    verify_plan(ctx, "ina-demo", DAY)  # the taxi plan with the freight passes the checker
+    _refused(
+        client, url2, {"action": "departed", "checklist": CHECKS}, drone, ctx
+    )  # an aborted flight is over
+    city = token_headers(client, "ina-demo-city")
+    assert client.post(url2, json={"action": "aborted"}, headers=city).status_code == 403
