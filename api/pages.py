@@ -1,4 +1,6 @@
-"""The pages: the TV page (/tv), the operator console (/operator), the smartphone page (/m).
+"""The pages: the TV page (/tv), the operator console (/operator), the smartphone page (/m), and
+the field pages: drivers (/driver), the drone operator (/drone), support workers (/support), sellers
+(/seller).
 
 Each page is a server-rendered shell (Jinja2) with its own script and style from /static; the
 scripts talk to the JSON API. Nothing is loaded from outside the app: no CDN, no web fonts.
@@ -49,3 +51,23 @@ def operator(request: Request) -> HTMLResponse:
 @router.get("/m", response_class=HTMLResponse)
 def phone(request: Request) -> HTMLResponse:
     return _page(request, "m", "のりあい")
+
+
+@router.get("/driver", response_class=HTMLResponse)
+def driver(request: Request) -> HTMLResponse:
+    return _page(request, "driver", "のりあい 運転手")
+
+
+@router.get("/drone", response_class=HTMLResponse)
+def drone(request: Request) -> HTMLResponse:
+    return _page(request, "drone", "のりあい ドローン")
+
+
+@router.get("/support", response_class=HTMLResponse)
+def support(request: Request) -> HTMLResponse:
+    return _page(request, "support", "のりあい 集落支援員")
+
+
+@router.get("/seller", response_class=HTMLResponse)
+def seller(request: Request) -> HTMLResponse:
+    return _page(request, "seller", "のりあい 販売店")

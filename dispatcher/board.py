@@ -3,13 +3,13 @@ requests that could not be served (unmet demand the operator may call back about
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.models import Operator, Resident, Ride, RideStatus, Vehicle
+from dispatcher.models import Operator, Resident, Ride, RideStatus, ShopOrder, Vehicle
 from dispatcher.operations import manifest
 from dispatcher.timeline import iso_local, local_date
 
@@ -81,6 +81,7 @@ def board(ctx: Dispatcher, tenant_id: str, next_stops: int = 3) -> dict[str, Any
         "date": day.isoformat(),
         "now": iso_local(now, tz),
         "vehicles": rows,
+        "deliveries": _deliveries(ctx, tenant_id, day),
         "refused": [
             {
                 "ride_id": r.id,
@@ -93,4 +94,29 @@ def board(ctx: Dispatcher, tenant_id: str, next_stops: int = 3) -> dict[str, Any
             }
             for r in refused
         ],
+    }
+
+
+def _deliveries(ctx: Dispatcher, tenant_id: str, day: date) -> dict[str, Any] | None:
+    """The delivery afternoon: flights with their status, sellers ready, orders by status."""
+    cfg = ctx.config(tenant_id)
+    if cfg.shopping is None:
+        return None
+    from dispatcher.delivery import flights
+    from dispatcher.picking import ready_sellers
+
+    with Session(ctx.engine) as session:
+        counts: dict[str, int] = {}
+        for status in session.exec(
+            select(ShopOrder.status).where(ShopOrder.tenant_id == tenant_id, ShopOrder.delivery_date == day)
+        ):
+            counts[status] = counts.get(status, 0) + 1
+    return {
+        "flights": [
+            {k: f[k] for k in ("id", "number", "drone", "status", "departure", "return", "halls", "landed")}
+            for f in (flights(ctx, tenant_id, day) if cfg.drones is not None else [])
+        ],
+        "sellers_ready": ready_sellers(ctx, tenant_id, day),
+        "sellers": [s.id for s in cfg.shopping.sellers],
+        "orders_by_status": counts,
     }

@@ -22,6 +22,7 @@ from dispatcher.models import (
     OrderLine,
     OrderStatus,
     Product,
+    Resident,
     Ride,
     RideStatus,
     Seller,
@@ -405,6 +406,11 @@ def handovers(ctx: Dispatcher, tenant_id: str, day: date, hall_id: str | None) -
         lines: dict[int, list[OrderLine]] = {}
         for line in s.exec(select(OrderLine).where(col(OrderLine.order_id).in_([o.id for o in orders]))):
             lines.setdefault(line.order_id, []).append(line)
+        names: dict[int, list[str]] = {}
+        for r in s.exec(
+            select(Resident).where(col(Resident.household_id).in_([o.household_id for o in orders]))
+        ):
+            names.setdefault(r.household_id, []).append(f"{r.family_name} {r.given_name}")  # type: ignore[arg-type]
     halls: dict[str, dict[str, Any]] = {}
     for o in orders:
         hh = households[o.household_id]
@@ -425,6 +431,7 @@ def handovers(ctx: Dispatcher, tenant_id: str, day: date, hall_id: str | None) -
             {
                 "order_id": o.id,
                 "household_id": hh.id,
+                "names": names.get(hh.id, []),  # type: ignore[arg-type]
                 "address": hh.address,
                 "phone": hh.phone,
                 "items": [{"name": x.name, "quantity": x.quantity} for x in lines.get(o.id, [])],

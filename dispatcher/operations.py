@@ -380,6 +380,7 @@ def manifest(ctx: Dispatcher, tenant_id: str, vehicle_id: int, day: date) -> dic
                     "phone": res.phone if res else None,
                     "notes": res.notes if res else "",
                     "ride_status": r.status,
+                    "arrived_at": iso_local(r.arrived_at, tz),
                     "done": bool(e.get("done")),
                 }
             )
@@ -387,7 +388,10 @@ def manifest(ctx: Dispatcher, tenant_id: str, vehicle_id: int, day: date) -> dic
             "vehicle_id": vehicle_id,
             "vehicle": vehicle.key,
             "date": day.isoformat(),
+            "now": iso_local(ctx.clock.now(), tz),
             "plan_version": state.version,
+            "no_show_wait_minutes": cfg.booking.no_show_wait_minutes,
+            "delayed_until": iso_local(vehicle.delayed_until, tz),
             "stops": stops,
         }
 
