@@ -37,6 +37,8 @@ def list_vehicles(
         .where(Vehicle.tenant_id == p.tenant_id, Vehicle.active == True)  # noqa: E712
         .order_by(col(Vehicle.id))
     )
+    if p.role == Role.driver:  # a driver sees the vehicles of the company it drives for
+        rows = (v for v in rows if v.operator_id == p.operator_id)
     return [
         {
             "id": v.id,
