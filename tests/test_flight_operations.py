@@ -113,5 +113,10 @@ def test_fly_land_hand_over_and_abort_to_ground(
     _refused(
         client, url2, {"action": "departed", "checklist": CHECKS}, drone, ctx
     )  # an aborted flight is over
+    board = client.get("/api/v1/board", headers=operator).json()["deliveries"]
+    status = {f["id"]: f["status"] for f in board["flights"]}
+    assert status[first["id"]] == "returned" and status[second["id"]] == "aborted"
+    assert len(board["sellers_ready"]) == len(board["sellers"])
+    assert board["orders_by_status"]["handed_over"] == len(first["orders"])
     city = token_headers(client, "ina-demo-city")
     assert client.post(url2, json={"action": "aborted"}, headers=city).status_code == 403
