@@ -65,6 +65,8 @@ def test_delay_moves_later_stops_and_the_residents_notice(
     with Session(ctx.engine) as s:
         planned_before = {r.id: r.planned_pickup for r in s.exec(select(Ride))}
 
+    asked: list[str] = []
+    ctx.on_change = asked.append  # what the scheduler listens to
     ev = client.post(
         f"/api/v1/vehicles/{vehicle}/events", json={"type": "delay", "minutes": 40}, headers=operator
     )
@@ -78,6 +80,7 @@ def test_delay_moves_later_stops_and_the_residents_notice(
     ]
     assert moved and min(moved) >= 10, moved  # every later stop moved (the first had 30 minutes' slack)
     assert ev.json()["late_rides"], "a 40-minute delay breaks a promise: re-optimization is asked for"
+    assert asked == ["ina-demo"]
     after_card = client.get("/api/v1/me/rides", headers=tv).json()["rides"][0]
     assert after_card["planned_pickup"] != before_card["planned_pickup"]
     late = [n for n in client.get("/api/v1/me/notices", headers=tv).json() if n["id"] not in before_notices]
