@@ -8,7 +8,7 @@ same day again replaces that day's flights; orders keep their lock.
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -17,6 +17,7 @@ from dispatcher.context import Dispatcher
 from dispatcher.errors import Conflict, NotFound
 from dispatcher.events import record
 from dispatcher.models import (
+    Event,
     Flight,
     Household,
     OrderLine,
@@ -293,6 +294,11 @@ def set_forecast(ctx: Dispatcher, tenant_id: str, day: date, slots: list[dict[st
         s.commit()
 
 
+def _local_times(times: dict[str, str], cfg: TenantConfig) -> dict[str, str | None]:
+    """hall -> stored ISO instant, as local time with offset."""
+    return {k: iso_local(datetime.fromisoformat(v), cfg.tz) for k, v in times.items()}
+
+
 def flight_view(f: Flight, cfg: TenantConfig) -> dict[str, Any]:
     return {
         "id": f.id,
@@ -302,8 +308,8 @@ def flight_view(f: Flight, cfg: TenantConfig) -> dict[str, Any]:
         "departure": iso_local(f.depart_at, cfg.tz),
         "return": iso_local(f.return_at, cfg.tz),
         "halls": f.halls,
-        "arrivals": f.arrivals,
-        "landed": f.landed or {},
+        "arrivals": _local_times(f.arrivals, cfg),
+        "landed": _local_times(f.landed or {}, cfg),
         "orders": f.order_ids,
         "payload_kg": f.payload_g / 1000,
         "distance_km": round(f.distance_m / 1000, 2),
@@ -406,6 +412,16 @@ def handovers(ctx: Dispatcher, tenant_id: str, day: date, hall_id: str | None) -
         lines: dict[int, list[OrderLine]] = {}
         for line in s.exec(select(OrderLine).where(col(OrderLine.order_id).in_([o.id for o in orders]))):
             lines.setdefault(line.order_id, []).append(line)
+        handed = {
+            int(e.entity_id): iso_local(e.at, cfg.tz)
+            for e in s.exec(
+                select(Event).where(
+                    Event.tenant_id == tenant_id,
+                    Event.kind == "order.handed_over",
+                    col(Event.entity_id).in_([str(o.id) for o in orders]),
+                )
+            )
+        }
         names: dict[int, list[str]] = {}
         for r in s.exec(
             select(Resident).where(col(Resident.household_id).in_([o.household_id for o in orders]))
@@ -438,8 +454,9 @@ def handovers(ctx: Dispatcher, tenant_id: str, day: date, hall_id: str | None) -
                 "weight_kg": o.weight_g / 1000,
                 "mode": o.delivery_mode,
                 "ground_reason": o.ground_reason,
-                "arrives": f.arrivals.get(hh.hall_id or "") if f else None,
+                "arrives": _local_times(f.arrivals, cfg).get(hh.hall_id or "") if f else None,
                 "status": o.status,
+                "handed_over_at": handed.get(o.id),  # type: ignore[arg-type]
             }
         )
     return list(halls.values())

@@ -56,7 +56,7 @@ def replan_vehicle(
     state: PlanState,
     now: datetime,
     vehicle_id: int,
-) -> None:
+) -> list[int]:
     """Recompute planned times of one vehicle after its stops or its whereabouts changed.
 
     Returns the ids of rides whose promise the vehicle can no longer keep in this order (empty
@@ -228,6 +228,8 @@ def vehicle_event(
             else (ride.origin_lat, ride.origin_lon)
         )
         vehicle.last_position_at = at
+        if ride.kind == "freight" and ev.type in ("picked_up", "dropped_off"):
+            _carry(session, tenant_id, ride, ev.type, at, actor)
         late = replan_vehicle(ctx, session, cfg, ride.service_date, state, now, vehicle_id)
         save_plan(session, tenant_id, ride.service_date, state, f"ride {ride.id} {ev.type}", now, 0.0)
         record(
@@ -250,6 +252,37 @@ def vehicle_event(
             "at": iso_local(at, cfg.tz),
             "late_rides": late,
         }
+
+
+def _carry(session: Session, tenant_id: str, ride: Ride, step: str, at: datetime, actor: str) -> None:
+    """Groceries riding in a taxi: loaded at the base they are on the road, unloaded at the hall
+    they are at the hall (ready for the support worker)."""
+    from dispatcher.models import OrderStatus, ShopOrder
+
+    moves = (
+        {OrderStatus.picked: OrderStatus.on_the_road, OrderStatus.at_base: OrderStatus.on_the_road}
+        if step == "picked_up"
+        else {OrderStatus.on_the_road: OrderStatus.at_hall}
+    )
+    ids = (ride.cargo or {}).get("orders", [])
+    for order in session.exec(select(ShopOrder).where(col(ShopOrder.id).in_(ids))) if ids else []:
+        to = moves.get(OrderStatus(order.status))
+        if to is None:
+            continue
+        before = order.status
+        order.status = to.value
+        session.add(order)
+        record(
+            session,
+            tenant_id,
+            at,
+            actor,
+            f"order.{to.value}",
+            "order",
+            order.id,
+            before={"status": before},
+            after={"status": to.value, "freight_ride_id": ride.id},
+        )
 
 
 def _may_give_up(cfg: TenantConfig, ride: Ride, at: datetime) -> None:
