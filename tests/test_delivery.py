@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from datetime import datetime
 
 from fastapi.testclient import TestClient
 from shapely.geometry import LineString
@@ -95,7 +96,7 @@ def test_delivery_day(client: TestClient, operator: dict[str, str], ctx: Dispatc
         for d in sheet["deliveries"]:
             assert d["mode"] in ("drone", "ground")
             if d["mode"] == "drone":
-                assert d["arrives"] and d["arrives"] <= "2026-11-24T08:00:00+00:00"  # 17:00 JST
+                assert d["arrives"] and datetime.fromisoformat(d["arrives"]) <= DAY_START.replace(hour=17)
     verify_plan(ctx, "ina-demo", DAY)  # the taxi plans that took freight keep every promise
     # planning again replaces the day's flights instead of adding to them
     plan_delivery(ctx, "ina-demo", DAY)
