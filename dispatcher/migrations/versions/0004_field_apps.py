@@ -33,10 +33,13 @@ def upgrade() -> None:
     with op.batch_alter_table('flight', schema=None) as batch_op:
         batch_op.add_column(sa.Column('landed', sa.JSON(), server_default='{}', nullable=False))
 
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('seller_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('hall_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
-        batch_op.create_foreign_key('fk_user_seller_id', 'seller', ['seller_id'], ['id'])
+    # Plain ADD COLUMN (no batch): SQLite adds the columns in place; a batch rebuild of "user"
+    # fails under foreign_keys=ON once tokens and drivers point at it.
+    if op.get_bind().dialect.name == 'sqlite':  # SQLite cannot add a constraint without a rebuild
+        op.add_column('user', sa.Column('seller_id', sa.Integer(), nullable=True))
+    else:
+        op.add_column('user', sa.Column('seller_id', sa.Integer(), sa.ForeignKey('seller.id', name='fk_user_seller_id'), nullable=True))
+    op.add_column('user', sa.Column('hall_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
 
     with op.batch_alter_table('vehicle', schema=None) as batch_op:
         batch_op.add_column(sa.Column('delayed_until', dispatcher.models.UTCDateTime(timezone=True), nullable=True))
@@ -49,13 +52,10 @@ def downgrade() -> None:
     with op.batch_alter_table('vehicle', schema=None) as batch_op:
         batch_op.drop_column('delayed_until')
 
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        # WARNING: constraint name is None; this directive will fail as
-        # rendered.  Add a name, or use a naming convention; see
-        # https://alembic.sqlalchemy.org/en/latest/naming.html
-        batch_op.drop_constraint('fk_user_seller_id', type_='foreignkey')
-        batch_op.drop_column('hall_id')
-        batch_op.drop_column('seller_id')
+    if op.get_bind().dialect.name != 'sqlite':
+        op.drop_constraint('fk_user_seller_id', 'user', type_='foreignkey')
+    op.drop_column('user', 'hall_id')
+    op.drop_column('user', 'seller_id')
 
     with op.batch_alter_table('flight', schema=None) as batch_op:
         batch_op.drop_column('landed')
