@@ -7,6 +7,7 @@ a step that does not follow from the flight's state is refused with 409 and chan
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
+from dispatcher.db import lock_tenant
 from dispatcher.delivery import flight_view
 from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
@@ -22,6 +24,7 @@ from dispatcher.shopping import shopping_rules
 from dispatcher.timeline import at_local
 from routing.geo import Point
 
+log = logging.getLogger(__name__)
 CHECKLIST = ("battery", "weather", "corridor")  # what the operator confirms before take-off
 
 
@@ -80,7 +83,8 @@ def flight_step(
     now = ctx.clock.now()
     ground: list[int] = []
     with Session(ctx.engine, expire_on_commit=False) as session:
-        flight = session.get(Flight, flight_id)
+        lock_tenant(session, tenant_id)  # steps of one flight (two halls, a double tap) one at a time
+        flight = session.get(Flight, flight_id, populate_existing=True)
         if flight is None or flight.tenant_id != tenant_id:
             raise NotFound(f"No flight {flight_id}.")
         if not flight.active:
@@ -196,6 +200,7 @@ def flight_step(
                 "status": target.value,
                 **({"checklist": step.checklist} if step.checklist else {}),
                 **({"reason": step.reason} if step.reason else {}),
+                **({"orders_to_ground": ground} if ground else {}),
             },
         )
         session.commit()
@@ -226,18 +231,22 @@ def _ground(
         by_hall.setdefault(halls[o.id] or "", []).append(o)
     out: dict[str, Any] = {"by_taxi": [], "car_run": []}
     for hall, group in sorted(by_hall.items()):
-        ride = book_freight(
-            ctx,
-            tenant_id,
-            flight.service_date,
-            base,
-            hall,
-            [o.id for o in group],  # type: ignore[misc]
-            sum(o.weight_g for o in group) / 1000,
-            now + timedelta(minutes=5),  # loading the car at the base
-            deadline,
-            actor,
-        )
+        try:
+            ride = book_freight(
+                ctx,
+                tenant_id,
+                flight.service_date,
+                base,
+                hall,
+                [o.id for o in group],  # type: ignore[misc]
+                sum(o.weight_g for o in group) / 1000,
+                now + timedelta(minutes=5),  # loading the car at the base
+                deadline,
+                actor,
+            )
+        except Exception:  # noqa: BLE001 - a failed booking must not strand the orders: car run
+            log.exception("freight for hall %s of aborted flight %s failed", hall, flight.id)
+            ride = None
         with Session(ctx.engine) as session:
             for o in group:
                 row = session.get(ShopOrder, o.id)
@@ -248,6 +257,16 @@ def _ground(
                         f"{row.ground_reason}; no taxi can take it before the deadline: car run"
                     )
                 session.add(row)
+                record(
+                    session,
+                    tenant_id,
+                    now,
+                    actor,
+                    "order.ground",
+                    "order",
+                    o.id,
+                    after={"freight_ride_id": row.freight_ride_id, "reason": row.ground_reason},
+                )
             session.commit()
         key = "by_taxi" if ride else "car_run"
         out[key].append(

@@ -281,7 +281,7 @@ class OrderStatus(StrEnum):
 ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.placed: frozenset({OrderStatus.locked, OrderStatus.cancelled}),
     OrderStatus.locked: frozenset({OrderStatus.picked}),
-    OrderStatus.picked: frozenset({OrderStatus.at_base}),
+    OrderStatus.picked: frozenset({OrderStatus.at_base, OrderStatus.on_the_road}),  # taxi from the base
     OrderStatus.at_base: frozenset({OrderStatus.in_flight, OrderStatus.on_the_road}),
     OrderStatus.in_flight: frozenset({OrderStatus.at_hall, OrderStatus.on_the_road, OrderStatus.at_base}),
     OrderStatus.on_the_road: frozenset({OrderStatus.at_hall, OrderStatus.handed_over}),

@@ -21,6 +21,7 @@ from dispatcher.models import RIDE_TRANSITIONS, Resident, Ride, RideStatus, Tena
 from dispatcher.plan import PlanState, apply_route, build_problem, current_plan, save_plan
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import iso_local, local_date
+from routing.geo import Point, haversine_m
 from routing.insertion import Route
 from routing.schedule import Stop, check, forecast, route_travel
 from routing.search import SearchOptions, improve, objective
@@ -75,6 +76,8 @@ def replan_vehicle(
         late = sorted(
             {s.request_id for s, t in zip(route.stops, late_plan.times, strict=True) if t > s.latest + 1e-6}
         )
+        if not late:  # a ride-time limit breaks rather than a window: every movable rider is at risk
+            late = sorted({s.request_id for s in route.stops})
         log.warning("vehicle %s running late (%s): rides %s", vehicle_id, sched.reason, late)
         return late
     return []
@@ -175,6 +178,8 @@ def vehicle_event(
     """Apply a driver's report to the ride, the vehicle and the plan."""
     cfg = ctx.config(tenant_id)
     with Session(ctx.engine, expire_on_commit=False) as session:
+        # Every report bumps the sequence, a position too: the bookings' remembered view holds
+        # where each vehicle is, and must be reloaded when that changes.
         lock_tenant(session, tenant_id)
         now = ctx.clock.now()
         at = ev.at.astimezone(now.tzinfo) if ev.at is not None else now
@@ -208,6 +213,8 @@ def vehicle_event(
             )
         if ev.type == "no_show":
             _may_give_up(cfg, ride, at)
+        if ride.kind == "freight" and ev.type == "picked_up":
+            _cargo_ready(session, ride)
         transition(ride, target)
         vehicle.delayed_until = None  # a reported stop supersedes an estimated delay
         state = current_plan(session, tenant_id, ride.service_date)
@@ -252,6 +259,24 @@ def vehicle_event(
             "at": iso_local(at, cfg.tz),
             "late_rides": late,
         }
+
+
+def _cargo_ready(session: Session, ride: Ride) -> None:
+    """A taxi loads groceries only when their sellers have picked them."""
+    from dispatcher.models import OrderStatus, ShopOrder
+
+    ids = (ride.cargo or {}).get("orders", [])
+    waiting = [
+        o.id
+        for o in (session.exec(select(ShopOrder).where(col(ShopOrder.id).in_(ids))) if ids else [])
+        if o.status == OrderStatus.locked
+    ]
+    if waiting:
+        raise Conflict(
+            f"Orders {waiting} are not picked yet: their seller has not marked them ready.",
+            title="Illegal ride transition",
+            orders=waiting,
+        )
 
 
 def _carry(session: Session, tenant_id: str, ride: Ride, step: str, at: datetime, actor: str) -> None:
@@ -306,6 +331,7 @@ def _may_give_up(cfg: TenantConfig, ride: Ride, at: datetime) -> None:
 
 
 PLAN_SHIFT_SECONDS = 120  # a position report stores a new plan version only when times move this much
+MOVING_METRES = 150  # a position this far from the last one means the vehicle is moving
 
 
 def _whereabouts(
@@ -318,14 +344,24 @@ def _whereabouts(
     now: datetime,
     actor: str,
 ) -> dict[str, Any]:
-    """A position report or a reported delay: the vehicle's pending stops get new planned times
-    (a new plan version when they move noticeably); the rides it can no longer serve in time are
-    returned so the caller can re-optimize."""
+    """A position report or a reported delay: the vehicle's pending stops get new planned times.
+
+    A delay, or a position that moves planned times by PLAN_SHIFT_SECONDS or more, stores a new plan
+    version (and bumps the tenant's lock sequence); the rides the vehicle can no longer serve in
+    time are returned so the caller can re-optimize. Any other position report stores just the
+    position: the plan and the rides' times stay as they were, so a fleet's reports every 30 s do
+    not flood the plan history."""
     assert vehicle.id is not None
     day = local_date(now, cfg.tz)
+    delayed_before = vehicle.delayed_until
     if ev.type == "position":
         before: dict[str, Any] = {"lat": vehicle.last_lat, "lon": vehicle.last_lon}
+        moving = vehicle.last_lat is not None and (
+            haversine_m(Point(vehicle.last_lat, vehicle.last_lon), Point(ev.lat, ev.lon)) > MOVING_METRES  # type: ignore[arg-type]
+        )
         vehicle.last_lat, vehicle.last_lon, vehicle.last_position_at = ev.lat, ev.lon, at
+        if moving:
+            vehicle.delayed_until = None  # on the move again: the position tells where it is now
         after: dict[str, Any] = {"lat": ev.lat, "lon": ev.lon}
     else:
         before = {"delayed_until": iso_local(vehicle.delayed_until, cfg.tz)}
@@ -336,6 +372,7 @@ def _whereabouts(
     state = current_plan(session, cfg.id, day)
     old_times = {(e["ride_id"], e["kind"]): e["planned_time"] for e in state.pending(vehicle.id)}
     late: list[int] = []
+    save = False
     if old_times:
         late = replan_vehicle(ctx, session, cfg, day, state, now, vehicle.id)
         moved = max(
@@ -346,8 +383,18 @@ def _whereabouts(
             ),
             default=0.0,
         )
-        if ev.type == "delay" or moved >= PLAN_SHIFT_SECONDS:
-            save_plan(session, cfg.id, day, state, f"vehicle {vehicle.id} {ev.type}", now, 0.0)
+        save = ev.type == "delay" or moved >= PLAN_SHIFT_SECONDS
+    if save:
+        save_plan(session, cfg.id, day, state, f"vehicle {vehicle.id} {ev.type}", now, 0.0)
+    else:  # keep only the position: undo the replanned times on the rides
+        late = []
+        session.rollback()
+        lock_tenant(session, cfg.id)  # (the rollback let go of it)
+        vehicle = session.get(Vehicle, vehicle.id, populate_existing=True)  # type: ignore[assignment]
+        vehicle.last_lat, vehicle.last_lon, vehicle.last_position_at = ev.lat, ev.lon, at
+        if delayed_before is not None and ev.type == "position" and moving:
+            vehicle.delayed_until = None
+        session.add(vehicle)
     record(
         session,
         cfg.id,
@@ -424,7 +471,9 @@ def manifest(ctx: Dispatcher, tenant_id: str, vehicle_id: int, day: date) -> dic
             "now": iso_local(ctx.clock.now(), tz),
             "plan_version": state.version,
             "no_show_wait_minutes": cfg.booking.no_show_wait_minutes,
-            "delayed_until": iso_local(vehicle.delayed_until, tz),
+            "delayed_until": iso_local(vehicle.delayed_until, tz)
+            if vehicle.delayed_until is not None and vehicle.delayed_until > ctx.clock.now()
+            else None,
             "stops": stops,
         }
 

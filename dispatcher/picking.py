@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
+from dispatcher.db import lock_tenant
 from dispatcher.errors import Conflict, Forbidden, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Household, OrderLine, OrderStatus, PickReady, Product, Seller, ShopOrder
@@ -34,6 +35,7 @@ def mark_ready(ctx: Dispatcher, tenant_id: str, key: str, day: date, actor: str)
     now = ctx.clock.now()
     cutoff = at_local(day, sh.cutoff, cfg.tz)
     with Session(ctx.engine, expire_on_commit=False) as session:
+        lock_tenant(session, tenant_id)  # two sellers at once must both see each other ready
         seller = session.exec(select(Seller).where(Seller.tenant_id == tenant_id, Seller.key == key)).first()
         if seller is None or seller.id is None:
             raise InvalidRequest("Which seller?", [field_error("seller_id", f"unknown seller {key!r}")])

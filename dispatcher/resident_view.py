@@ -357,7 +357,8 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
             who = people[r.resident_id].given_name if r.resident_id in people else ""  # type: ignore[index]
             out.append(
                 {
-                    "id": f"late-{r.id}-{hhmm(r.planned_pickup, cfg)}",  # a new estimate is a new notice
+                    # a notice per 10 minutes of lateness: estimates that move a minute do not blink
+                    "id": f"late-{r.id}-{(r.planned_pickup - r.pickup_window_end).seconds // 600}",
                     "at": hhmm(now, cfg),
                     "kind": "ride.late",
                     "text": f"{who}さんのタクシーが遅れています。"

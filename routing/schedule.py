@@ -236,7 +236,7 @@ def forecast(vehicle: VehicleState, stops: Sequence[Stop], travel: Sequence[Sequ
     """When the stops can no longer all be served in time: the times the vehicle will actually
     reach them, in this order, as soon as it can (earliest bounds kept, latest ones ignored).
     `feasible` is False and `reason` names the first stop served after its latest time (s)."""
-    t = max(vehicle.start_time, vehicle.not_before)
+    t = vehicle.start_time  # it left its start then (as `check` assumes); not_before bounds service
     here = vehicle.start_location
     times: list[float] = []
     late = ""
