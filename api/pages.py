@@ -38,36 +38,26 @@ def _page(request: Request, page: str, title: str) -> HTMLResponse:
     return resp
 
 
-@router.get("/tv", response_class=HTMLResponse)
-def tv(request: Request) -> HTMLResponse:
-    return _page(request, "tv", "のりあい テレビ")
+# path -> (page name: template, script and style; window title)
+PAGES: dict[str, tuple[str, str]] = {
+    "/tv": ("tv", "のりあい テレビ"),
+    "/operator": ("operator", "のりあい オペレーター"),
+    "/m": ("m", "のりあい"),
+    "/driver": ("driver", "のりあい 運転手"),
+    "/drone": ("drone", "のりあい ドローン"),
+    "/support": ("support", "のりあい 集落支援員"),
+    "/seller": ("seller", "のりあい 販売店"),
+}
 
 
-@router.get("/operator", response_class=HTMLResponse)
-def operator(request: Request) -> HTMLResponse:
-    return _page(request, "operator", "のりあい オペレーター")
+def _route(page: str, title: str):  # type: ignore[no-untyped-def]
+    def show(request: Request) -> HTMLResponse:
+        return _page(request, page, title)
+
+    return show
 
 
-@router.get("/m", response_class=HTMLResponse)
-def phone(request: Request) -> HTMLResponse:
-    return _page(request, "m", "のりあい")
-
-
-@router.get("/driver", response_class=HTMLResponse)
-def driver(request: Request) -> HTMLResponse:
-    return _page(request, "driver", "のりあい 運転手")
-
-
-@router.get("/drone", response_class=HTMLResponse)
-def drone(request: Request) -> HTMLResponse:
-    return _page(request, "drone", "のりあい ドローン")
-
-
-@router.get("/support", response_class=HTMLResponse)
-def support(request: Request) -> HTMLResponse:
-    return _page(request, "support", "のりあい 集落支援員")
-
-
-@router.get("/seller", response_class=HTMLResponse)
-def seller(request: Request) -> HTMLResponse:
-    return _page(request, "seller", "のりあい 販売店")
+for _path, (_name, _title) in PAGES.items():
+    router.add_api_route(
+        _path, _route(_name, _title), methods=["GET"], response_class=HTMLResponse, name=_name
+    )
