@@ -14,34 +14,7 @@ var NoriaiField = (function () {
   var T = window.NoriaiTime;
   var WEEKDAYS = "日月火水木金土";
 
-  function el(tag, attrs, children) {
-    var e = document.createElement(tag);
-    attrs = attrs || {};
-    Object.keys(attrs).forEach(function (k) {
-      var v = attrs[k];
-      if (v === null || v === undefined || v === false) return;
-      if (k === "text") e.textContent = v;
-      else if (k === "cls") e.className = v;
-      else if (k.slice(0, 2) === "on" && typeof v === "function") e.addEventListener(k.slice(2), v);
-      else e.setAttribute(k, v === true ? "" : v);
-    });
-    (children || []).forEach(function (c) {
-      if (c === null || c === undefined || c === false) return;
-      e.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
-    });
-    return e;
-  }
-
-  /* A full-width button: a label, and an optional smaller second line (opts.sub). */
-  function button(label, onclick, opts) {
-    opts = opts || {};
-    var kids = [el("span", { cls: "label", text: label })];
-    if (opts.sub) kids.push(el("span", { cls: "sub", text: opts.sub }));
-    return el("button", {
-      type: opts.type || "button", cls: "btn " + (opts.cls || ""), "data-id": opts.id,
-      disabled: opts.disabled, onclick: onclick
-    }, kids);
-  }
+  var el = NoriaiDom.el, button = NoriaiDom.button; // dom.js
 
   /* "2026-11-24" (or a Date of the server's clock) -> "11月24日（火）" */
   function dayLabel(day) {
