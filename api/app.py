@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from api import pages, problems
-from api.routes import auth, board, delivery, devices, directory, me, rides, shopping, vehicles
+from api.routes import auth, board, delivery, devices, directory, me, rides, shopping, stats, vehicles
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
 from dispatcher.db import make_engine, migrate, session_scope
@@ -89,6 +89,7 @@ def create_app(
         devices.router,
         me.router,
         me.session_router,
+        stats.router,
         pages.router,
     ):
         app.include_router(r)

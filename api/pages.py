@@ -1,6 +1,6 @@
 """The pages: the TV page (/tv), the operator console (/operator), the smartphone page (/m), and
 the field pages: drivers (/driver), the drone operator (/drone), support workers (/support), sellers
-(/seller).
+(/seller); the municipality's dashboard (/municipality).
 
 Each page is a server-rendered shell (Jinja2) with its own script and style from /static; the
 scripts talk to the JSON API. Nothing is loaded from outside the app: no CDN, no web fonts.
@@ -47,6 +47,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "/drone": ("drone", "のりあい ドローン"),
     "/support": ("support", "のりあい 集落支援員"),
     "/seller": ("seller", "のりあい 販売店"),
+    "/municipality": ("municipality", "のりあい 市の統計"),
 }
 
 

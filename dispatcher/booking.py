@@ -501,7 +501,11 @@ def book(
                         "ride",
                         old.id,
                         before={"status": before},
-                        after={"status": old.status, "reason": f"changed to ride {ride.id}: {reason}"},
+                        after={
+                            "status": old.status,
+                            "reason": f"changed to ride {ride.id}: {reason}",
+                            "replaced_by": ride.id,
+                        },
                     )
                 commit_insertion(session, cfg, checked.day, state, problem, ins, ride, now, actor)
             session.commit()

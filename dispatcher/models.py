@@ -253,7 +253,10 @@ class PlanVersion(SQLModel, table=True):
 class Event(SQLModel, table=True):
     """Append-only record of every change of state: who, when, what, before and after."""
 
-    __table_args__ = (Index("ix_event_tenant_at", "tenant_id", "at"),)
+    __table_args__ = (
+        Index("ix_event_tenant_at", "tenant_id", "at"),
+        Index("ix_event_tenant_entity", "tenant_id", "entity", "entity_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenant.id")
     at: datetime = ts(nullable=False)
@@ -488,3 +491,118 @@ class PickReady(SQLModel, table=True):
     service_date: date
     ready_at: datetime = ts(nullable=False)
     ready_by: str
+
+
+class ScheduledJob(SQLModel, table=True):
+    """One job of a tenant's daily timeline (see dispatcher/jobs.py): when it is due next and how
+    its last run went. The scheduler's persistent job store: it survives restarts, so missed fire
+    times are known after downtime."""
+
+    __tablename__ = "scheduled_job"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    name: str = Field(max_length=64)
+    trigger: str = ""  # human-readable, e.g. "daily 11:00" (the code holds the real trigger)
+    next_run_at: datetime | None = ts(nullable=True)
+    last_due_at: datetime | None = ts(nullable=True)  # the fire time the last run served
+    last_started_at: datetime | None = ts(nullable=True)
+    last_finished_at: datetime | None = ts(nullable=True)
+    last_status: str = Field(default="", max_length=16)  # ok | failed | skipped | missed
+    last_detail: dict[str, Any] | None = js(nullable=True)
+    runs: int = 0
+    missed: int = 0  # fire times folded into a later run (coalesced) or past their grace time
+
+
+class JobRun(SQLModel, table=True):
+    """The run history: one row per fire time served. The unique key makes a fire time run once,
+    even with two scheduler processes on one database."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("tenant_id", "job", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    job: str = Field(max_length=64)
+    due_at: datetime = ts(nullable=False)
+    started_at: datetime = ts(nullable=False)
+    finished_at: datetime | None = ts(nullable=True)
+    status: str = Field(default="running", max_length=16)  # running | ok | failed | missed
+    coalesced: int = 0  # earlier fire times this run stood in for
+    detail: dict[str, Any] | None = js(nullable=True)
+
+
+class Subscription(SQLModel, table=True):
+    """A partner that receives published events: an outbound webhook (HMAC-SHA256 signed with
+    `secret`) or an e-mail address. operator_id limits manifests to one taxi company's vehicles."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    channel: str = Field(max_length=8)  # webhook | email
+    target: str = Field(max_length=500)  # URL or e-mail address
+    events: list[str] = js(nullable=False)
+    secret: str = Field(default="", max_length=128)
+    operator_id: int | None = Field(default=None, foreign_key="operator.id")
+    description: str = ""
+    active: bool = True
+    created_at: datetime = ts(nullable=False)
+    created_by: str = ""
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One event for one subscription, sent until delivered or out of attempts (backoff between)."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    subscription_id: int = Field(foreign_key="subscription.id", index=True)
+    event_type: str = Field(max_length=64)
+    event_id: str = Field(max_length=64)  # the same for every subscription of one event
+    payload: dict[str, Any] = js(nullable=False)
+    created_at: datetime = ts(nullable=False)
+    status: str = Field(default="pending", max_length=12)  # pending | delivered | failed
+    attempts: int = 0
+    next_attempt_at: datetime | None = ts(nullable=True)
+    delivered_at: datetime | None = ts(nullable=True)
+    last_error: str = ""
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """The delivery log: every try of an outbox message, with the answer or the error."""
+
+    __tablename__ = "delivery_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="outbox_message.id", index=True)
+    at: datetime = ts(nullable=False)
+    number: int
+    status_code: int | None = None
+    error: str = ""
+    duration_ms: float = 0.0
+
+
+class Publication(SQLModel, table=True):
+    """What was published to whom it concerns: a vehicle's manifest or the day's flight plans, by
+    content hash, so a change is published once and an unchanged one not again."""
+
+    __table_args__ = (Index("ix_publication_key", "tenant_id", "kind", "service_date", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    kind: str = Field(max_length=16)  # manifest | flightplan
+    service_date: date
+    key: str = Field(max_length=64)  # vehicle id, or "all" for the day's flights
+    content_hash: str = Field(max_length=64)
+    published_at: datetime = ts(nullable=False)
+    reason: str = ""
+
+
+class DailyStats(SQLModel, table=True):
+    """The nightly statistics of one service day (ridership and shopping figures as JSON)."""
+
+    __tablename__ = "daily_stats"
+    __table_args__ = (UniqueConstraint("tenant_id", "service_date"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    service_date: date
+    ridership: dict[str, Any] = js(nullable=False)
+    shopping: dict[str, Any] = js(nullable=False)
+    computed_at: datetime = ts(nullable=False)

@@ -188,6 +188,15 @@ class Drones(Strict):
     no_fly: list[NoFly] = []
 
 
+class Publishing(Strict):
+    """When the scheduler publishes work and figures (local times)."""
+
+    morning_minutes_before: int = Field(
+        default=30, ge=0, le=600, description="manifests go out this many minutes before service starts"
+    )
+    statistics_at: time = Field(default=time(2, 0), description="the previous day's statistics are closed then")
+
+
 class TravelTime(Strict):
     model: Literal["straight_line", "osm"] = "straight_line"
     profile: Literal["urban", "rural", "mountain"] = "rural"
@@ -206,6 +215,12 @@ class TenantConfig(Strict):
         max_length=32,
         description="the number residents call for an operator (shown on their pages)",
     )
+    website: str = Field(
+        default="",
+        max_length=300,
+        pattern=r"^(https?://\S+)?$",
+        description="the municipality's page about the service (open data: GTFS agency_url)",
+    )
     service_area: list[Area] = Field(min_length=1)
     service_hours: dict[str, Hours | None]
     closed_dates: list[date] = []
@@ -217,6 +232,7 @@ class TenantConfig(Strict):
     travel_time: TravelTime = TravelTime()
     shopping: Shopping | None = None
     drones: Drones | None = None
+    publishing: Publishing = Publishing()
 
     @field_validator("timezone")
     @classmethod
@@ -280,6 +296,8 @@ _MESSAGES = {
     "string_pattern_mismatch": lambda c: (
         "must be lower-case letters, digits and '-'"
         if "a-z" in c["pattern"]
+        else "must be a web address starting with https://"
+        if "https?" in c["pattern"]
         else f"must match {c['pattern']}"
     ),
     "time_parsing": lambda c: "must be a time of day such as 08:30",

@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -102,12 +103,21 @@ def generate_requests(
 
 
 class Drivers:
-    """Drivers who report each stop at its planned time (arrival, boarding, alighting)."""
+    """Drivers who report each stop at its planned time (arrival, boarding, alighting).
+
+    Riders of rides for which `absent(ride_id)` is true do not come out: the driver waits the
+    tenant's no-show time after arriving, then reports a no-show."""
 
     def __init__(
-        self, client: TestClient, clock: SimClock, headers: dict[int, dict[str, str]], boarding: timedelta
+        self,
+        client: TestClient,
+        clock: SimClock,
+        headers: dict[int, dict[str, str]],
+        boarding: timedelta,
+        absent: Callable[[int], bool] | None = None,
     ) -> None:
         self.client, self.clock, self.headers, self.boarding = client, clock, headers, boarding
+        self.absent = absent or (lambda _ride_id: False)
         self.posted = 0
 
     def _next_action(self, until: datetime) -> tuple[datetime, int, dict[str, Any]] | None:
@@ -118,7 +128,17 @@ class Drivers:
             if nxt is None:
                 continue
             when = datetime.fromisoformat(nxt["planned_time"])
-            if nxt["kind"] == "pickup" and nxt["ride_status"] == "vehicle_arrived":
+            if (
+                nxt["kind"] == "pickup"
+                and nxt["ride_status"] == "vehicle_arrived"
+                and self.absent(nxt["ride_id"])
+            ):
+                start = max(
+                    datetime.fromisoformat(nxt["arrived_at"]), datetime.fromisoformat(nxt["window"]["start"])
+                )
+                when = max(start + timedelta(minutes=m["no_show_wait_minutes"]), self.clock.now())
+                ev = {"type": "no_show", "ride_id": nxt["ride_id"]}
+            elif nxt["kind"] == "pickup" and nxt["ride_status"] == "vehicle_arrived":
                 when = max(when + self.boarding, self.clock.now())
                 ev = {"type": "picked_up", "ride_id": nxt["ride_id"]}
             elif nxt["kind"] == "pickup":
@@ -142,8 +162,18 @@ class Drivers:
             self.clock.set(until)
 
 
-def run_day(client: TestClient, clock: SimClock, n: int = 100, seed: int = 1) -> DayResult:
-    """Book n requests through the API over the day, with drivers driving the plan meanwhile."""
+def run_day(
+    client: TestClient,
+    clock: SimClock,
+    n: int = 100,
+    seed: int = 1,
+    until: datetime | None = None,
+    absent: Callable[[int], bool] | None = None,
+) -> DayResult:
+    """Book n requests through the API over the day, with drivers driving the plan meanwhile.
+
+    until: drivers go on driving after the last booking until then (e.g. the end of service);
+    absent: which rides' riders will not show up (by ride id, see `Drivers`)."""
     from dispatcher.demo import DEMO_PASSWORD
 
     def login(user: str) -> dict[str, str]:
@@ -162,6 +192,7 @@ def run_day(client: TestClient, clock: SimClock, n: int = 100, seed: int = 1) ->
         clock,
         {v["id"]: driver_tokens[v["operator"]] for v in vehicles},
         boarding=timedelta(minutes=2),
+        absent=absent,
     )
     result = DayResult()
     for req in generate_requests(residents, places, start, n, seed):
@@ -169,6 +200,8 @@ def run_day(client: TestClient, clock: SimClock, n: int = 100, seed: int = 1) ->
         t0 = time.perf_counter()
         r = client.post("/api/v1/rides", json=req.body, headers={**op, "Idempotency-Key": str(uuid.uuid4())})
         result.answers.append((req, r.status_code, r.json(), time.perf_counter() - t0))
+    if until is not None:
+        drivers.drive_until(until)
     result.events_posted = drivers.posted
     result.manifests = {
         v["id"]: client.get(f"/api/v1/vehicles/{v['id']}/manifest", headers=op).json() for v in vehicles

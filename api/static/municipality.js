@@ -1,0 +1,334 @@
+/* The municipality's dashboard: sign in (municipality viewer), choose a period, see the figures as
+   tiles, charts and tables; download every table as CSV, all of them as one Excel workbook, and
+   print the monthly report. Read-only: nothing here changes anything. The token lives in
+   sessionStorage. */
+"use strict";
+
+(() => {
+  const TOKEN_KEY = "noriai.municipality";
+  const $ = (id) => document.getElementById(id);
+  const state = { token: null, user: null, today: null, dash: null };
+
+  /* ---------- the API ---------- */
+
+  function japanese(status, data) {
+    if (status === 401) return "ユーザー名かパスワードがちがいます。";
+    if (status === 403) return "このユーザーは市町村の統計を見られません。";
+    if (status === 422 && data.errors && data.errors.length) {
+      const f = data.errors[0].field;
+      if (f === "to" || f === "from") return "期間を確認してください（はじめ ≦ おわり、800日以内）。";
+    }
+    return (data && data.detail) || "エラーが起きました（" + status + "）。";
+  }
+
+  function request(path, opts) {
+    const o = opts || {};
+    const h = Object.assign({}, o.headers || {});
+    if (state.token) h.Authorization = "Bearer " + state.token;
+    return fetch(path, { method: o.method || "GET", headers: h, body: o.body }).then(
+      (r) => {
+        if (r.ok) return r;
+        return r.text().then((t) => {
+          let data = {};
+          try { data = t ? JSON.parse(t) : {}; } catch (e) { data = {}; }
+          const err = new Error(japanese(r.status, data));
+          err.status = r.status;
+          if (r.status === 401 && path.indexOf("/auth/token") < 0) {
+            signOut("ログインの有効期限が切れました。もう一度ログインしてください。");
+          }
+          throw err;
+        });
+      },
+      () => { throw new Error("サーバーと通信できません。ネットワークを確認して、もう一度ためしてください。"); }
+    );
+  }
+
+  function query() {
+    return "from=" + $("from").value + "&to=" + $("to").value + "&group=" + $("group").value;
+  }
+
+  /* ---------- sign-in ---------- */
+
+  function show(id, on) { $(id).hidden = !on; }
+
+  function showLogin(message) {
+    show("report", false);
+    show("logout", false);
+    $("who").textContent = "";
+    show("login-view", true);
+    const e = $("login-error");
+    e.textContent = message || "";
+    e.hidden = !message;
+    $("login-user").focus();
+  }
+
+  function signOut(message) {
+    state.token = null;
+    state.dash = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    $("tiles").replaceChildren();
+    $("tables").replaceChildren();
+    showLogin(message);
+  }
+
+  $("login-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const username = $("login-user").value.trim();
+    const password = $("login-pass").value;
+    if (!username || !password) {
+      showLogin("ユーザー名とパスワードを入れてください。");
+      return;
+    }
+    $("login-submit").disabled = true;
+    request("/api/v1/auth/token", { method: "POST", body: new URLSearchParams({ username, password }) })
+      .then((r) => r.json())
+      .then((t) => {
+        state.token = t.access_token;
+        state.user = username;
+        sessionStorage.setItem(TOKEN_KEY, JSON.stringify({ token: state.token, user: username }));
+        $("login-pass").value = "";
+        return start();
+      })
+      .catch((err) => showLogin(err.message))
+      .finally(() => { $("login-submit").disabled = false; });
+  });
+  $("logout").addEventListener("click", () => signOut(""));
+
+  function start() {
+    return load("").then(() => {
+      show("login-view", false);
+      show("report", true);
+      show("logout", true);
+      $("who").textContent = state.user;
+    }, (err) => {
+      if (err.status === 403) {
+        state.token = null;
+        sessionStorage.removeItem(TOKEN_KEY);
+      }
+      if (err.status !== 401) showLogin(err.message);
+    });
+  }
+
+  /* ---------- the period ---------- */
+
+  function iso(d) {
+    return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
+  }
+  function parse(s) { const p = s.split("-").map(Number); return new Date(p[0], p[1] - 1, p[2]); }
+
+  document.querySelectorAll("[data-range]").forEach((b) => b.addEventListener("click", () => {
+    const today = parse(state.today);
+    let a = new Date(today.getFullYear(), today.getMonth(), 1), z = today;
+    if (b.dataset.range === "last-month") {
+      a = new Date(today.getFullYear(), today.getMonth() - 1, 1);
+      z = new Date(today.getFullYear(), today.getMonth(), 0);
+    } else if (b.dataset.range === "last-7") {
+      a = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 6);
+    } else if (b.dataset.range === "this-year") {  // the Japanese fiscal year starts on 1 April
+      a = new Date(today.getMonth() >= 3 ? today.getFullYear() : today.getFullYear() - 1, 3, 1);
+      $("group").value = "month";
+    }
+    $("from").value = iso(a);
+    $("to").value = iso(z);
+    load(query()).catch(() => {});
+  }));
+
+  $("controls").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    if (!$("from").value || !$("to").value) {
+      fail(new Error("期間のはじめとおわりを入れてください。"));
+      return;
+    }
+    load(query()).catch(() => {});
+  });
+
+  function fail(err) {
+    $("report-error").textContent = err.message;
+    $("report-error").hidden = false;
+  }
+
+  function load(q) {
+    $("show").disabled = true;
+    return request("/api/v1/stats/dashboard" + (q ? "?" + q : ""))
+      .then((r) => r.json())
+      .then((dash) => {
+        $("report-error").hidden = true;
+        state.dash = dash;
+        if (!state.today) state.today = dash.to;
+        $("from").value = dash.from;
+        $("to").value = dash.to;
+        $("group").value = dash.group;
+        render(dash);
+      })
+      .catch((err) => { fail(err); throw err; })
+      .finally(() => { $("show").disabled = false; });
+  }
+
+  /* ---------- numbers ---------- */
+
+  const nf = new Intl.NumberFormat("ja-JP", { maximumFractionDigits: 0 });
+  const nf2 = new Intl.NumberFormat("ja-JP", { maximumFractionDigits: 2 });
+  function shown(v, kind) {
+    if (v === null || v === undefined) return null;
+    if (kind === "rate") return (v * 100).toFixed(1) + "%";
+    if (kind === "yen") return "¥" + nf.format(v);
+    if (kind === "float") return nf2.format(v);
+    if (kind === "text") return String(v);
+    return nf.format(v);
+  }
+  function jpDate(s) { const d = parse(s); return d.getFullYear() + "年" + (d.getMonth() + 1) + "月" + d.getDate() + "日"; }
+
+  /* ---------- rendering ---------- */
+
+  function node(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function render(dash) {
+    const a = parse(dash.from), z = parse(dash.to);
+    const wholeMonth = a.getDate() === 1 && new Date(z.getFullYear(), z.getMonth(), z.getDate() + 1).getDate() === 1
+      && a.getMonth() === z.getMonth() && a.getFullYear() === z.getFullYear();
+    $("report-title").textContent = wholeMonth
+      ? dash.municipality + "　乗合タクシー・買い物支援　月次報告（" + a.getFullYear() + "年" + (a.getMonth() + 1) + "月）"
+      : dash.municipality + "　乗合タクシー・買い物支援の利用状況";
+    $("report-sub").textContent = jpDate(dash.from) + " 〜 " + jpDate(dash.to) + "　（" +
+      dash.generated_at.slice(0, 10).replace(/-/g, "/") + " " + dash.generated_at.slice(11, 16) + " 集計）";
+    renderTiles(dash);
+    renderCharts(dash);
+    renderTables(dash);
+  }
+
+  function renderTiles(dash) {
+    const t = dash.ridership.totals, s = dash.shopping.totals;
+    const tiles = [
+      ["乗車人数", shown(t.passengers, "int"), "人"],
+      ["乗合率", shown(t.sharing_rate, "rate"), ""],
+      ["迎車の定時率", shown(t.on_time_rate, "rate"), ""],
+      ["希望時刻からの待ち", shown(t.wait_minutes_mean, "float"), "分"],
+      ["稼働1時間あたり", shown(t.passengers_per_vehicle_hour, "float"), "人"],
+      ["空車走行の割合", shown(t.empty_km_share, "rate"), ""],
+      ["利用した人 / 登録", shown(t.active_users, "int") + " / " + shown(t.registered_users, "int"), "人"],
+      ["取消し・不在・お断り", [t.cancelled, t.no_shows, t.refused].join("・"), "件"],
+      ["買い物の注文", shown(s.orders, "int"), "件"],
+      ["買い物の売上", shown(s.sales_yen, "yen"), ""],
+    ];
+    const host = $("tiles");
+    host.replaceChildren();
+    tiles.forEach(([label, value, unit]) => {
+      const d = node("div", "tile");
+      d.appendChild(node("span", "tile-label", label));
+      const v = node("span", "tile-value", value === null ? "—" : value);
+      if (unit && value !== null) v.appendChild(node("small", "", unit));
+      d.appendChild(v);
+      host.appendChild(d);
+    });
+  }
+
+  function renderCharts(dash) {
+    const r = dash.ridership.rows;
+    NoriaiCharts.columns($("chart-ridership"), {
+      title: "乗車人数と乗合率",
+      labels: r.map((x) => x.label),
+      series: [{ name: "乗車人数", values: r.map((x) => x.passengers) }],
+      line: { name: "乗合率", values: r.map((x) => x.sharing_rate) },
+      unit: "人",
+    });
+    const table = (name) => dash.tables.find((t) => t.name === name);
+    const age = table("ridership_age").rows;
+    NoriaiCharts.rows($("chart-age"), { title: "年齢層別の利用者数", labels: age.map((x) => x.values[0]),
+                                         values: age.map((x) => x.values[1]), unit: "人", width: 520 });
+    const area = table("ridership_area").rows;
+    NoriaiCharts.rows($("chart-area"), { title: "地区別の利用者数", labels: area.map((x) => x.values[0]),
+                                          values: area.map((x) => x.values[1]), unit: "人" });
+    const refused = table("refusals").rows;
+    NoriaiCharts.rows($("chart-refusals"), { title: "お断りした予約", labels: refused.map((x) => x.values[0]),
+                                              values: refused.map((x) => x.values[1]), unit: "件", width: 520 });
+    const s = dash.shopping.rows;
+    NoriaiCharts.columns($("chart-shopping"), {
+      title: "配達の手段",
+      labels: s.map((x) => x.label),
+      series: [{ name: "ドローン", values: s.map((x) => x.by_drone) },
+               { name: "陸送", values: s.map((x) => x.by_ground) }],
+      stacked: true,
+      unit: "件",
+    });
+  }
+
+  function renderTables(dash) {
+    const host = $("tables");
+    host.replaceChildren();
+    dash.tables.forEach((t) => {
+      const sec = node("section", "block table-block");
+      sec.dataset.table = t.name;
+      const head = node("div", "table-head");
+      head.appendChild(node("h2", "", t.title));
+      const b = node("button", "noprint csv", "CSV");
+      b.type = "button";
+      b.setAttribute("aria-label", t.title + " を CSV で書き出す");
+      b.addEventListener("click", () => download("/api/v1/stats/tables/" + t.name + ".csv?" + query()));
+      head.appendChild(b);
+      sec.appendChild(head);
+      const wrap = node("div", "scroll");
+      const tbl = node("table", "figures");
+      tbl.dataset.table = t.name;
+      const tr = node("tr");
+      t.columns.forEach((c) => tr.appendChild(node("th", c.kind === "text" ? "" : "num", c.label + (c.unit && c.unit !== "%" ? "（" + c.unit + "）" : ""))));
+      tbl.appendChild(node("thead")).appendChild(tr);
+      const body = node("tbody");
+      if (!t.rows.length) {
+        const r = node("tr", "empty");
+        const td = node("td", "muted", "この期間の記録はありません。");
+        td.colSpan = t.columns.length;
+        r.appendChild(td);
+        body.appendChild(r);
+      }
+      t.rows.forEach((row) => {
+        const r = node("tr", row.suppressed ? "suppressed" : "");
+        const kinds = row.kinds || t.columns.map((c) => c.kind);
+        row.values.forEach((v, j) => {
+          const text = shown(v, kinds[j]);
+          const td = node("td", kinds[j] === "text" ? "" : "num",
+                          text === null ? (row.suppressed ? "X" : "—") : text);
+          if (j > 0 && v !== null && typeof v === "number") td.dataset.value = v;
+          r.appendChild(td);
+        });
+        body.appendChild(r);
+      });
+      tbl.appendChild(body);
+      wrap.appendChild(tbl);
+      sec.appendChild(wrap);
+      host.appendChild(sec);
+    });
+  }
+
+  /* ---------- downloads and printing ---------- */
+
+  function download(path) {
+    return request(path).then((r) => {
+      const cd = r.headers.get("Content-Disposition") || "";
+      const m = /filename="([^"]+)"/.exec(cd);
+      return r.blob().then((blob) => {
+        const a = document.createElement("a");
+        a.href = URL.createObjectURL(blob);
+        a.download = m ? m[1] : "noriai-export";
+        document.body.appendChild(a);
+        a.click();
+        setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+      });
+    }).catch(fail);
+  }
+
+  $("xlsx").addEventListener("click", () => download("/api/v1/stats/dashboard.xlsx?" + query()));
+  $("print").addEventListener("click", () => window.print());
+
+  /* ---------- start ---------- */
+
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(TOKEN_KEY) || "null");
+    if (saved && saved.token) { state.token = saved.token; state.user = saved.user; }
+  } catch (e) { sessionStorage.removeItem(TOKEN_KEY); }
+  if (state.token) start(); else showLogin("");
+})();

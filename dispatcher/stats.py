@@ -1,0 +1,636 @@
+"""The municipality's statistics, computed from the event log (what happened), not from plans.
+
+Every figure is rebuilt from events: `ride.requested/confirmed/refused/cancelled/arrived/picked_up/
+no_show/dropped_off`, `vehicle.position`, `order.placed/cancelled/at_hall/handed_over`. Tables are
+read only for what a request *was* (party size, direct driving time, requested time, the rider's
+age and settlement, an order's lines). Definitions, with units, are in `docs/statistics.md`:
+
+- trips: completed passenger bookings; passengers: their party sizes; riders: distinct residents.
+- sharing rate: completed trips whose time on board (picked up -> dropped off) overlapped, for a
+  positive time, another passenger booking's time on board in the same vehicle, over all trips.
+- on-time pickup: the vehicle arrived (the `arrived` report, else `picked_up`) no later than the
+  end of the promised pickup window; the rate is over rides with a reported arrival.
+- wait: minutes from the requested pickup time to the vehicle's arrival (pickup_after requests);
+  arrival margin: minutes the rider arrived before the requested arrival (arrive_by requests).
+- detour factor: ride time (picked up -> dropped off) over the direct driving time, averaged.
+- vehicle-hours: per vehicle and day, first to last located report (stops and positions).
+- km and empty km: the travel model's distance between consecutive located reports of a vehicle;
+  empty when nobody and nothing was on board.
+- breakdowns by person attributes (age band, settlement) hide every cell of fewer than
+  MIN_CELL persons (and one more cell when a single hidden one could be worked out from the total).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlmodel import Session, col, func, select
+
+from dispatcher.context import Dispatcher
+from dispatcher.errors import InvalidRequest, field_error
+from dispatcher.models import Event, Household, Membership, OrderLine, Resident, Ride, ShopOrder
+from dispatcher.tenant_config import TenantConfig
+from dispatcher.timeline import at_local, midnight
+from routing.geo import Point, haversine_m
+
+MIN_CELL = 5  # persons: smaller cells of a breakdown by person attributes are suppressed
+MAX_DAYS = 800  # the longest range one request may ask for
+POSITION_STEP_M = 300.0  # a position report counts for distance once this far from the last point
+Group = Literal["day", "week", "month", "area", "age"]
+WEEKDAY_JA = "月火水木金土日"
+AGE_BANDS: tuple[tuple[str, str, int, int], ...] = (
+    ("under_65", "65歳未満", 0, 64),
+    ("65_74", "65〜74歳", 65, 74),
+    ("75_84", "75〜84歳", 75, 84),
+    ("85_plus", "85歳以上", 85, 200),
+)
+OTHER_AREA = "その他の地域"
+REASON_LABELS = {"no_vehicle_available": "空き車両なし（時間帯が満車）"}
+
+
+# ---------------------------------------------------------------------------------------- facts
+
+
+@dataclass
+class RideFact:
+    """One passenger booking as the events tell it."""
+
+    id: int
+    resident_id: int | None
+    service_date: date
+    party_size: int
+    direct_s: float
+    requested_pickup: datetime | None = None
+    requested_arrival: datetime | None = None
+    confirmed: bool = False
+    refused_reason: str | None = None
+    cancelled: bool = False
+    replaced: bool = False  # cancelled because the ride was changed into a new booking
+    no_show: bool = False
+    window_end: datetime | None = None
+    arrived_at: datetime | None = None
+    picked_up_at: datetime | None = None
+    dropped_off_at: datetime | None = None
+    vehicle_id: int | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.dropped_off_at is not None
+
+    @property
+    def arrival(self) -> datetime | None:
+        """When the vehicle reached the rider (reported arrival, else boarding)."""
+        return self.arrived_at or self.picked_up_at
+
+
+@dataclass
+class Located:
+    """A report that says where a vehicle was: at (UTC), point, load change after it."""
+
+    at: datetime
+    point: Point
+    load_change: int  # +1 picked up, -1 dropped off, 0 otherwise
+    stop: bool  # a ride report (arrived, picked up, no-show, dropped off), not a position
+
+
+@dataclass
+class VehicleDay:
+    """What one vehicle did on one day: hours on duty and km, split into loaded and empty."""
+
+    hours: float = 0.0
+    km: float = 0.0
+    km_empty: float = 0.0
+
+
+@dataclass
+class OrderFact:
+    """One grocery order as the events tell it."""
+
+    id: int
+    household_id: int
+    delivery_date: date
+    total_yen: int
+    items: int
+    cancelled: bool = False
+    at_hall_at: datetime | None = None
+    by_drone: bool = False
+    handed_over_at: datetime | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.at_hall_at is not None or self.handed_over_at is not None
+
+
+@dataclass
+class Facts:
+    """Everything the figures of a date range are computed from."""
+
+    cfg: TenantConfig
+    start: date
+    end: date
+    now: datetime
+    rides: list[RideFact] = field(default_factory=list)
+    vehicle_days: dict[tuple[int, date], VehicleDay] = field(default_factory=dict)
+    orders: list[OrderFact] = field(default_factory=list)
+    ages: dict[int, int] = field(default_factory=dict)  # resident -> age (years) at the range's end
+    areas: dict[int, str] = field(default_factory=dict)  # resident -> settlement name
+    household_areas: dict[int, str] = field(default_factory=dict)
+    registered: int = 0
+    members: int = 0
+    shared: set[int] = field(default_factory=set)  # ids of completed rides that shared
+
+
+def _chunks(ids: Sequence[str], n: int = 500) -> Iterable[Sequence[str]]:
+    for i in range(0, len(ids), n):
+        yield ids[i : i + n]
+
+
+def _events(session: Session, tenant_id: str, entity: str, ids: Sequence[str]) -> list[Event]:
+    out: list[Event] = []
+    for part in _chunks(ids):
+        out += session.exec(
+            select(Event).where(
+                Event.tenant_id == tenant_id, Event.entity == entity, col(Event.entity_id).in_(part)
+            )
+        ).all()
+    out.sort(key=lambda e: (e.at, e.id or 0))
+    return out
+
+
+def _instant(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _age(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def check_range(start: date, end: date) -> None:
+    """Refuse a reversed or too long date range with the field to fix."""
+    if end < start:
+        raise InvalidRequest(
+            "The range ends before it starts.", [field_error("to", "must not be before from")]
+        )
+    if (end - start).days + 1 > MAX_DAYS:
+        raise InvalidRequest(
+            f"Ask for at most {MAX_DAYS} days at a time.",
+            [field_error("to", f"at most {MAX_DAYS} days after from")],
+        )
+
+
+def load_facts(ctx: Dispatcher, tenant_id: str, start: date, end: date) -> Facts:
+    """Read the events (and the request data they refer to) of service days start..end inclusive."""
+    check_range(start, end)
+    cfg = ctx.config(tenant_id)
+    facts = Facts(cfg=cfg, start=start, end=end, now=ctx.clock.now())
+    with Session(ctx.engine) as session:
+        _ride_facts(session, cfg, facts)
+        _vehicle_facts(ctx, session, cfg, facts)
+        _order_facts(session, cfg, facts)
+        _people(session, cfg, facts)
+    facts.shared = _shared_rides(facts.rides)
+    return facts
+
+
+def _ride_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
+    rides = session.exec(
+        select(Ride).where(
+            Ride.tenant_id == cfg.id,
+            Ride.kind == "passenger",
+            col(Ride.service_date) >= facts.start,
+            col(Ride.service_date) <= facts.end,
+        )
+    ).all()
+    by_id = {
+        r.id: RideFact(
+            id=r.id,  # type: ignore[arg-type]
+            resident_id=r.resident_id,
+            service_date=r.service_date,
+            party_size=r.party_size,
+            direct_s=r.direct_seconds,
+        )
+        for r in rides
+    }
+    for ev in _events(session, cfg.id, "ride", [str(i) for i in by_id]):
+        f = by_id[int(ev.entity_id)]
+        after = ev.after or {}
+        if ev.kind == "ride.requested":
+            f.requested_pickup = _instant(after.get("pickup_after"))
+            f.requested_arrival = _instant(after.get("arrive_by"))
+        elif ev.kind == "ride.confirmed":
+            f.confirmed = True
+            window = after.get("pickup_window") or [None, None]
+            f.window_end = _instant(window[1])
+            f.vehicle_id = after.get("vehicle_id", f.vehicle_id)
+        elif ev.kind == "ride.refused":
+            f.refused_reason = after.get("reason") or "unknown"
+        elif ev.kind == "ride.cancelled":
+            f.cancelled = True
+            f.replaced = "replaced_by" in after or str(after.get("reason", "")).startswith("changed to ride")
+        elif ev.kind == "ride.arrived":
+            f.arrived_at = ev.at
+        elif ev.kind == "ride.picked_up":
+            f.picked_up_at = ev.at
+            f.vehicle_id = after.get("vehicle_id", f.vehicle_id)
+        elif ev.kind == "ride.no_show":
+            f.no_show = True
+        elif ev.kind == "ride.dropped_off":
+            f.dropped_off_at = ev.at
+            f.vehicle_id = after.get("vehicle_id", f.vehicle_id)
+    facts.rides = sorted(by_id.values(), key=lambda f: f.id)
+
+
+def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: Facts) -> None:
+    """Hours and km of each vehicle and day from its located reports."""
+    t0 = midnight(facts.start, cfg.tz)
+    t1 = midnight(facts.end + timedelta(days=1), cfg.tz)
+    events = session.exec(
+        select(Event)
+        .where(
+            Event.tenant_id == cfg.id,
+            col(Event.at) >= t0,
+            col(Event.at) < t1,
+            col(Event.kind).in_(
+                ("vehicle.position", "ride.arrived", "ride.picked_up", "ride.no_show", "ride.dropped_off")
+            ),
+        )
+        .order_by(col(Event.at), col(Event.id))
+    ).all()
+    ride_ids = {int(e.entity_id) for e in events if e.entity == "ride"}
+    where: dict[int, tuple[Point, Point]] = {}
+    for part in _chunks(sorted(ride_ids)):  # type: ignore[arg-type]
+        for r in session.exec(select(Ride).where(col(Ride.id).in_(part))):
+            where[r.id] = (Point(r.origin_lat, r.origin_lon), Point(r.destination_lat, r.destination_lon))  # type: ignore[index]
+    reports: dict[tuple[int, date], list[Located]] = defaultdict(list)
+    for e in events:
+        after = e.after or {}
+        if e.kind == "vehicle.position":
+            if after.get("lat") is None:
+                continue
+            vid, point, change = int(e.entity_id), Point(after["lat"], after["lon"]), 0
+        else:
+            vid = after.get("vehicle_id")
+            if vid is None or int(e.entity_id) not in where:
+                continue
+            origin, dest = where[int(e.entity_id)]
+            point = dest if e.kind == "ride.dropped_off" else origin
+            change = {"ride.picked_up": 1, "ride.dropped_off": -1}.get(e.kind, 0)
+        day = e.at.astimezone(cfg.tz).date()
+        reports[(int(vid), day)].append(Located(e.at, point, change, e.entity == "ride"))
+    travel = ctx.travel(cfg.id)
+    for key, located in reports.items():
+        vd = VehicleDay(hours=(located[-1].at - located[0].at).total_seconds() / 3600)
+        last, load = located[0], max(0, located[0].load_change)
+        for rep in located[1:]:
+            step = haversine_m(last.point, rep.point)
+            if rep.stop or step >= POSITION_STEP_M:  # stops always; positions once they moved on
+                if step > 0:
+                    km = float(travel.distance_matrix([last.point, rep.point])[0, 1]) / 1000
+                    vd.km += km
+                    if load == 0:
+                        vd.km_empty += km
+                last = rep
+            load = max(0, load + rep.load_change)
+        facts.vehicle_days[key] = vd
+
+
+def _order_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
+    orders = session.exec(
+        select(ShopOrder).where(
+            ShopOrder.tenant_id == cfg.id,
+            col(ShopOrder.delivery_date) >= facts.start,
+            col(ShopOrder.delivery_date) <= facts.end,
+        )
+    ).all()
+    items: dict[int, int] = defaultdict(int)
+    ids = [o.id for o in orders]
+    for part in _chunks(ids):  # type: ignore[arg-type]
+        for line in session.exec(select(OrderLine).where(col(OrderLine.order_id).in_(part))):
+            items[line.order_id] += line.quantity
+    by_id = {
+        o.id: OrderFact(o.id, o.household_id, o.delivery_date, o.total_yen, items[o.id])  # type: ignore[arg-type, index]
+        for o in orders
+    }
+    for ev in _events(session, cfg.id, "order", [str(i) for i in by_id]):
+        f = by_id[int(ev.entity_id)]
+        after = ev.after or {}
+        if ev.kind == "order.placed" and "total_yen" in after:
+            f.total_yen = int(after["total_yen"])
+        elif ev.kind == "order.cancelled":
+            f.cancelled = True
+        elif ev.kind == "order.at_hall":
+            f.at_hall_at = ev.at
+            f.by_drone = after.get("flight_id") is not None
+        elif ev.kind == "order.handed_over":
+            f.handed_over_at = ev.at
+    facts.orders = sorted(by_id.values(), key=lambda f: f.id)
+
+
+def _people(session: Session, cfg: TenantConfig, facts: Facts) -> None:
+    """Ages and settlements of the residents who rode; registered users and shopping members."""
+    end_of_range = at_local(facts.end, datetime.max.time(), cfg.tz)
+    facts.registered = session.exec(
+        select(func.count())
+        .select_from(Resident)
+        .where(
+            Resident.tenant_id == cfg.id,
+            col(Resident.active).is_(True),
+            col(Resident.registered_at) <= end_of_range,
+        )
+    ).one()
+    facts.members = session.exec(
+        select(func.count())
+        .select_from(Membership)
+        .where(
+            Membership.tenant_id == cfg.id,
+            col(Membership.starts_on) <= facts.end,
+            (col(Membership.ends_on).is_(None)) | (col(Membership.ends_on) >= facts.end),
+        )
+    ).one()
+    names = {p.id: p.name for p in cfg.places}
+    ids = sorted({f.resident_id for f in facts.rides if f.resident_id is not None})
+    households: set[int] = {o.household_id for o in facts.orders}
+    residents: list[Resident] = []
+    for part in _chunks(ids):  # type: ignore[arg-type]
+        residents += session.exec(select(Resident).where(col(Resident.id).in_(part))).all()
+    households |= {r.household_id for r in residents if r.household_id is not None}
+    hall_of: dict[int, str | None] = {}
+    for part in _chunks(sorted(households)):  # type: ignore[arg-type]
+        for h in session.exec(select(Household).where(col(Household.id).in_(part))):
+            hall_of[h.id] = h.hall_id  # type: ignore[index]
+    for r in residents:
+        facts.ages[r.id] = _age(r.birth_date, facts.end)  # type: ignore[index]
+        hall = hall_of.get(r.household_id) if r.household_id is not None else None
+        facts.areas[r.id] = names.get(hall, OTHER_AREA) if hall else OTHER_AREA  # type: ignore[index]
+    for hid, hall in hall_of.items():
+        facts.household_areas[hid] = names.get(hall, OTHER_AREA) if hall else OTHER_AREA
+
+
+def _shared_rides(rides: list[RideFact]) -> set[int]:
+    """Completed rides whose time on board overlapped another booking's in the same vehicle."""
+    far = datetime.max.replace(tzinfo=UTC)
+    by_vehicle: dict[int, list[tuple[datetime, datetime, int]]] = defaultdict(list)
+    for f in rides:
+        if f.picked_up_at is not None and f.vehicle_id is not None:
+            by_vehicle[f.vehicle_id].append((f.picked_up_at, f.dropped_off_at or far, f.id))
+    shared: set[int] = set()
+    for spans in by_vehicle.values():
+        spans.sort()
+        for i, (a0, a1, a) in enumerate(spans):
+            for b0, b1, b in spans[i + 1 :]:
+                if b0 >= a1:
+                    break
+                if min(a1, b1) > max(a0, b0):
+                    shared.update((a, b))
+    return {f.id for f in rides if f.completed and f.id in shared}
+
+
+# -------------------------------------------------------------------------------------- figures
+
+
+def _mean(values: list[float], digits: int = 1) -> float | None:
+    return round(statistics.fmean(values), digits) if values else None
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _minutes(a: datetime, b: datetime) -> float:
+    return (b - a).total_seconds() / 60
+
+
+def ride_figures(rides: list[RideFact], shared: set[int], vdays: Iterable[VehicleDay]) -> dict[str, Any]:
+    """The ridership figures of a set of bookings and the vehicle days that served them."""
+    counted = [f for f in rides if not f.replaced]
+    done = [f for f in counted if f.completed]
+    arrived = [f for f in counted if f.arrival is not None and f.window_end is not None]
+    on_time = [f for f in arrived if f.arrival <= f.window_end]  # type: ignore[operator]
+    waits = [_minutes(f.requested_pickup, f.arrival) for f in counted if f.requested_pickup and f.arrival]
+    margins = [
+        _minutes(f.dropped_off_at, f.requested_arrival)
+        for f in done
+        if f.requested_arrival and f.dropped_off_at
+    ]
+    ride_min = [_minutes(f.picked_up_at, f.dropped_off_at) for f in done if f.picked_up_at]  # type: ignore[arg-type]
+    detours = [
+        (f.dropped_off_at - f.picked_up_at).total_seconds() / f.direct_s  # type: ignore[operator]
+        for f in done
+        if f.picked_up_at and f.direct_s > 0
+    ]
+    vdays = list(vdays)
+    hours = sum(v.hours for v in vdays)
+    km = sum(v.km for v in vdays)
+    km_empty = sum(v.km_empty for v in vdays)
+    passengers = sum(f.party_size for f in done)
+    n_shared = sum(1 for f in done if f.id in shared)
+    return {
+        "requests": len(counted),
+        "confirmed": sum(1 for f in counted if f.confirmed),
+        "refused": sum(1 for f in counted if f.refused_reason),
+        "cancelled": sum(1 for f in counted if f.cancelled),
+        "no_shows": sum(1 for f in counted if f.no_show),
+        "trips": len(done),
+        "passengers": passengers,
+        "riders": len({f.resident_id for f in done}),
+        "shared_trips": n_shared,
+        "sharing_rate": _rate(n_shared, len(done)),
+        "on_time_pickups": len(on_time),
+        "on_time_rate": _rate(len(on_time), len(arrived)),
+        "wait_minutes_mean": _mean(waits),
+        "arrival_margin_minutes_mean": _mean(margins),
+        "ride_minutes_mean": _mean(ride_min),
+        "direct_minutes_mean": _mean([f.direct_s / 60 for f in done]),
+        "detour_factor": _mean(detours, 2),
+        "vehicle_hours": round(hours, 2),
+        "passengers_per_vehicle_hour": round(passengers / hours, 2) if hours > 0 else None,
+        "km": round(km, 1),
+        "km_empty": round(km_empty, 1),
+        "empty_km_share": _rate(round(km_empty * 1000), round(km * 1000)),
+    }
+
+
+def order_figures(orders: list[OrderFact], cfg: TenantConfig, now: datetime) -> dict[str, Any]:
+    """The shopping figures of a set of orders."""
+    live = [o for o in orders if not o.cancelled]
+    delivered = [o for o in live if o.delivered]
+    drone = [o for o in delivered if o.by_drone]
+    deadline = cfg.shopping.delivery_deadline if cfg.shopping else datetime.max.time()
+
+    def due(o: OrderFact) -> datetime:
+        return at_local(o.delivery_date, deadline, cfg.tz)
+
+    settled = [o for o in live if o.delivered or due(o) <= now]  # delivered, or its deadline passed
+    on_time = [o for o in settled if (o.at_hall_at or o.handed_over_at or now) <= due(o)]
+    return {
+        "orders": len(live),
+        "cancelled_orders": sum(1 for o in orders if o.cancelled),
+        "households": len({o.household_id for o in live}),
+        "items": sum(o.items for o in live),
+        "sales_yen": sum(o.total_yen for o in live),
+        "delivered": len(delivered),
+        "by_drone": len(drone),
+        "by_ground": len(delivered) - len(drone),
+        "drone_share": _rate(len(drone), len(delivered)),
+        "on_time_deliveries": len(on_time),
+        "on_time_delivery_rate": _rate(len(on_time), len(settled)),
+    }
+
+
+def period_of(day: date, group: str) -> tuple[str, str]:
+    """(key, Japanese label) of the day / ISO week (Monday) / month a date belongs to."""
+    if group == "day":
+        return day.isoformat(), f"{day.month}月{day.day}日（{WEEKDAY_JA[day.weekday()]}）"
+    if group == "week":
+        monday = day - timedelta(days=day.weekday())
+        return monday.isoformat(), f"{monday.month}月{monday.day}日の週"
+    return f"{day.year}-{day.month:02d}", f"{day.year}年{day.month}月"
+
+
+def _periods(start: date, end: date, group: str) -> list[tuple[str, str]]:
+    """Every period of the range in order, also those with nothing in them."""
+    out: dict[str, str] = {}
+    d = start
+    while d <= end:
+        k, label = period_of(d, group)
+        out.setdefault(k, label)
+        d += timedelta(days=1)
+    return list(out.items())
+
+
+def suppress(rows: list[dict[str, Any]], count_key: str, value_keys: Sequence[str]) -> list[dict[str, Any]]:
+    """Hide every value of rows counting fewer than MIN_CELL persons (a row with 0 is shown).
+
+    When only one row would be hidden its value could be worked out from the total, so the next
+    smallest row is hidden as well (complementary suppression)."""
+    small = [r for r in rows if 0 < r[count_key] < MIN_CELL]
+    if len(small) == 1:
+        rest = sorted((r for r in rows if r[count_key] >= MIN_CELL), key=lambda r: r[count_key])
+        small += rest[:1]
+    hide = {id(r) for r in small}
+    out = []
+    for r in rows:
+        if id(r) in hide:
+            out.append({**r, **{k: None for k in value_keys}, "suppressed": True})
+        else:
+            out.append({**r, "suppressed": False})
+    return out
+
+
+def _by_person(facts: Facts, label_of: dict[int, str], order: Sequence[str]) -> list[dict[str, Any]]:
+    """Riders, trips and passengers by a person attribute, small cells suppressed."""
+    rows: dict[str, dict[str, Any]] = {
+        k: {"key": k, "label": k, "riders": set(), "trips": 0, "passengers": 0} for k in order
+    }
+    for f in facts.rides:
+        if f.replaced or not f.completed or f.resident_id is None:
+            continue
+        label = label_of.get(f.resident_id, OTHER_AREA)
+        row = rows.setdefault(
+            label, {"key": label, "label": label, "riders": set(), "trips": 0, "passengers": 0}
+        )
+        row["riders"].add(f.resident_id)
+        row["trips"] += 1
+        row["passengers"] += f.party_size
+    out = [{**r, "riders": len(r["riders"])} for r in rows.values()]
+    return suppress(out, "riders", ("riders", "trips", "passengers"))
+
+
+def ridership(
+    ctx: Dispatcher, tenant_id: str, start: date, end: date, group: Group = "day"
+) -> dict[str, Any]:
+    """Ridership figures of service days start..end, in rows by `group`, with totals."""
+    facts = load_facts(ctx, tenant_id, start, end)
+    return ridership_from(facts, group)
+
+
+def ridership_from(facts: Facts, group: Group) -> dict[str, Any]:
+    totals = ride_figures(facts.rides, facts.shared, facts.vehicle_days.values())
+    refused: dict[str, int] = defaultdict(int)
+    for f in facts.rides:
+        if f.refused_reason and not f.replaced:
+            refused[f.refused_reason] += 1
+    totals |= {
+        "registered_users": facts.registered,
+        "active_users": totals["riders"],
+        "refused_by_reason": dict(sorted(refused.items())),
+    }
+    if group in ("day", "week", "month"):
+        rides: dict[str, list[RideFact]] = defaultdict(list)
+        vdays: dict[str, list[VehicleDay]] = defaultdict(list)
+        for f in facts.rides:
+            rides[period_of(f.service_date, group)[0]].append(f)
+        for (_vid, day), vd in facts.vehicle_days.items():
+            vdays[period_of(day, group)[0]].append(vd)
+        rows = [
+            {"key": k, "label": label, **ride_figures(rides[k], facts.shared, vdays[k])}
+            for k, label in _periods(facts.start, facts.end, group)
+        ]
+    elif group == "age":
+        labels = {}
+        for rid, age in facts.ages.items():
+            labels[rid] = next(lab for _k, lab, lo, hi in AGE_BANDS if lo <= age <= hi)
+        rows = _by_person(facts, labels, [lab for _k, lab, _lo, _hi in AGE_BANDS])
+        keys = {lab: k for k, lab, _lo, _hi in AGE_BANDS}
+        rows = [{**r, "key": keys.get(r["label"], r["key"])} for r in rows]
+    elif group == "area":
+        names = [p.name for p in facts.cfg.places if p.kind == "community_hall"]
+        rows = _by_person(facts, facts.areas, [*names, OTHER_AREA])
+    else:
+        raise InvalidRequest("Unknown grouping.", [field_error("group", "day, week, month, area or age")])
+    return {
+        "tenant": facts.cfg.id,
+        "from": facts.start.isoformat(),
+        "to": facts.end.isoformat(),
+        "group": group,
+        "min_cell": MIN_CELL,
+        "rows": rows,
+        "totals": totals,
+    }
+
+
+def shopping(ctx: Dispatcher, tenant_id: str, start: date, end: date, group: Group = "day") -> dict[str, Any]:
+    """Shopping figures of delivery days start..end, in rows by `group`, with totals."""
+    return shopping_from(load_facts(ctx, tenant_id, start, end), group)
+
+
+def shopping_from(facts: Facts, group: Group) -> dict[str, Any]:
+    cfg, now = facts.cfg, facts.now
+    totals = order_figures(facts.orders, cfg, now) | {"members": facts.members}
+    if group in ("day", "week", "month"):
+        by: dict[str, list[OrderFact]] = defaultdict(list)
+        for o in facts.orders:
+            by[period_of(o.delivery_date, group)[0]].append(o)
+        rows = [
+            {"key": k, "label": label, **order_figures(by[k], cfg, now)}
+            for k, label in _periods(facts.start, facts.end, group)
+        ]
+    elif group == "area":
+        by_area: dict[str, list[OrderFact]] = defaultdict(list)
+        names = [p.name for p in cfg.places if p.kind == "community_hall"]
+        for n in [*names, OTHER_AREA]:
+            by_area[n] = []
+        for o in facts.orders:
+            by_area[facts.household_areas.get(o.household_id, OTHER_AREA)].append(o)
+        plain = [{"key": k, "label": k, **order_figures(v, cfg, now)} for k, v in by_area.items()]
+        rows = suppress(
+            plain, "households", [k for k in plain[0] if k not in ("key", "label")] if plain else []
+        )
+    else:
+        raise InvalidRequest("Unknown grouping.", [field_error("group", "day, week, month or area")])
+    return {
+        "tenant": cfg.id,
+        "from": facts.start.isoformat(),
+        "to": facts.end.isoformat(),
+        "group": group,
+        "min_cell": MIN_CELL,
+        "rows": rows,
+        "totals": totals,
+    }
