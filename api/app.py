@@ -11,7 +11,20 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from api import pages, problems
-from api.routes import auth, board, delivery, devices, directory, me, rides, shopping, stats, vehicles
+from api.routes import (
+    auth,
+    board,
+    delivery,
+    devices,
+    directory,
+    me,
+    opendata,
+    publishing,
+    rides,
+    shopping,
+    stats,
+    vehicles,
+)
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
 from dispatcher.db import make_engine, migrate, session_scope
@@ -32,6 +45,9 @@ def build_dispatcher(settings: Settings, clock: Clock | None = None) -> Dispatch
         clock=clock or settings.clock(),
         cache_dir=settings.cache_dir,
         token_hours=settings.token_hours,
+        reoptimize_minutes=settings.reoptimize_minutes,
+        solver_seconds=settings.reoptimize_seconds_limit,
+        mail=settings.mail(),
     )
     cfg = load_tenant(settings.tenant_file)
     ctx.tenant_files[cfg.id] = settings.tenant_file
@@ -53,9 +69,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sched = None
         if scheduler:
-            sched = start_scheduler(
-                app.state.ctx, settings.reoptimize_minutes, settings.reoptimize_seconds_limit
-            )
+            sched = start_scheduler(app.state.ctx)
             app.state.ctx.on_change = lambda _tid: trigger_reoptimization(
                 sched, app.state.ctx, settings.reoptimize_seconds_limit
             )
@@ -90,6 +104,8 @@ def create_app(
         me.router,
         me.session_router,
         stats.router,
+        opendata.router,
+        publishing.router,
         pages.router,
     ):
         app.include_router(r)

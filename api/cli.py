@@ -225,6 +225,83 @@ def cmd_delivery_plan(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from dispatcher.scheduler import listing
+
+    rows = listing(_ctx(settings))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    print(f"{'tenant':12} {'job':16} {'next run':26} {'last':8} {'runs':>5} {'missed':>6}  trigger")
+    for r in rows:
+        print(
+            f"{r['tenant']:12} {r['job']:16} {(r['next_run'] or '-'):26} {(r['last_status'] or '-'):8} "
+            f"{r['runs']:>5} {r['missed']:>6}  {r['trigger']}"
+        )
+    return 0
+
+
+def cmd_jobs_run(args: argparse.Namespace, settings: Settings) -> int:
+    from dispatcher.errors import DomainError
+    from dispatcher.scheduler import run_now
+
+    ctx = _ctx(settings)
+    tenant = args.tenant or next(iter(ctx.tenant_files))
+    try:
+        out = run_now(ctx, tenant, args.name)
+    except DomainError as e:
+        print(e.detail, file=sys.stderr)
+        return 1
+    print(json.dumps(out, ensure_ascii=False, indent=1, default=str))
+    return 0
+
+
+def cmd_subscription_add(args: argparse.Namespace, settings: Settings) -> int:
+    from dispatcher.db import session_scope
+    from dispatcher.errors import DomainError
+    from dispatcher.subscriptions import create_subscription, subscription_view
+
+    ctx = _ctx(settings)
+    tenant = args.tenant or next(iter(ctx.tenant_files))
+    channel, target = ("webhook", args.webhook) if args.webhook else ("email", args.email)
+    try:
+        with session_scope(ctx.engine) as session:
+            sub = create_subscription(
+                session,
+                tenant,
+                channel,
+                target,
+                args.events.split(","),
+                ctx.clock.now(),
+                "user:cli",
+                operator_key=args.operator,
+                description=args.description or "",
+            )
+            view = subscription_view(sub, with_secret=True)
+    except DomainError as e:
+        print(e.detail, file=sys.stderr)
+        for err in e.errors:
+            print(f"  --{err['field']}: {err['message']}", file=sys.stderr)
+        return 1
+    print(json.dumps(view, ensure_ascii=False, indent=1))
+    if view.get("secret"):
+        print("keep the secret: the partner verifies Noriai-Signature with it; it is not shown again")
+    return 0
+
+
+def cmd_deliveries(args: argparse.Namespace, settings: Settings) -> int:
+    from dispatcher.outbox import delivery_log
+
+    ctx = _ctx(settings)
+    tenant = args.tenant or next(iter(ctx.tenant_files))
+    for m in delivery_log(ctx, tenant, args.subscription, args.limit):
+        tries = ", ".join(
+            f"#{a['number']} {a['at'][11:19]} {a['status_code'] or a['error'][:40]}" for a in m["attempts"]
+        )
+        print(f"{m['id']:>6} {m['event_type']:22} {m['status']:9} sub {m['subscription_id']:<4} {tries}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="noriai", description="Noriai dispatch platform")
     sub = p.add_subparsers(dest="command", required=True)
@@ -272,6 +349,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--wind", type=float, default=0.0, help="forecast wind, m/s")
     s.add_argument("--rain", action="store_true", help="rain forecast")
     s.set_defaults(fn=cmd_delivery_plan)
+    jb = sub.add_parser("jobs", help="the scheduler's jobs with their next run times")
+    jb.add_argument("--json", action="store_true")
+    jb.set_defaults(fn=cmd_jobs)
+    jsub = jb.add_subparsers(dest="jobs_command")
+    s = jsub.add_parser("run", help="run one job now (e.g. publish-morning, statistics)")
+    s.add_argument("name")
+    s.add_argument("--tenant")
+    s.set_defaults(fn=cmd_jobs_run)
+    sb = sub.add_parser("subscription", help="partners that receive webhooks or e-mail").add_subparsers(
+        dest="subscription_command", required=True
+    )
+    s = sb.add_parser("add", help="add a webhook or an e-mail partner")
+    to = s.add_mutually_exclusive_group(required=True)
+    to.add_argument("--webhook", help="URL that receives signed POSTs")
+    to.add_argument("--email", help="address that receives e-mail (needs NORIAI_SMTP_HOST)")
+    s.add_argument("--events", required=True, help="comma-separated, e.g. manifest.published,stats.daily")
+    s.add_argument("--operator", help="taxi company id (required for manifests)")
+    s.add_argument("--tenant")
+    s.add_argument("--description")
+    s.set_defaults(fn=cmd_subscription_add)
+    s = sub.add_parser("deliveries", help="the delivery log of webhooks and e-mails")
+    s.add_argument("--tenant")
+    s.add_argument("--subscription", type=int)
+    s.add_argument("--limit", type=int, default=50)
+    s.set_defaults(fn=cmd_deliveries)
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
     s = bench.add_parser(
         "darp", help="solve Cordeau dial-a-ride instances and compare with best-known results"

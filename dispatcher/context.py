@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from dispatcher.clock import Clock
 from dispatcher.errors import InvalidRequest, NotFound, field_error
+from dispatcher.mailer import MailSettings
 from dispatcher.models import Tenant
 from dispatcher.tenant_config import TenantConfig, osm_path, parse_tenant
 from routing.roadnetwork import RoadNetwork
@@ -29,6 +30,9 @@ class Dispatcher:
     clock: Clock
     cache_dir: Path | None = None
     token_hours: float = 12.0
+    reoptimize_minutes: float = 5.0  # the scheduler's re-optimization interval
+    solver_seconds: float = 5.0  # time limit of one scheduled re-optimization
+    mail: MailSettings | None = None  # the SMTP server (None: e-mail is not configured)
     on_change: Callable[[str], None] | None = None
     tenant_files: dict[str, Path] = field(default_factory=dict)
     views: dict[tuple[str, object], object] = field(default_factory=dict)  # plan.LiveView by (tenant, day)

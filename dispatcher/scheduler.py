@@ -1,27 +1,84 @@
-"""The daily timeline: periodic re-optimization during service hours (APScheduler).
+"""The daily timeline of every tenant: which jobs run when, and the runner that runs what is due.
 
-Jobs are idempotent: re-optimizing twice in a row keeps the better plan and changes nothing else.
-Later issues add the shopping cut-off, publishing, statistics, billing and watch-over jobs here.
+Jobs of a tenant (local times in the tenant's time zone):
+- reoptimize: every NORIAI_REOPTIMIZE_MINUTES in service hours; rebuilds the day's plan (keeps
+  every promise);
+- delivery-cutoff: at the shopping cut-off on delivery days; locks the orders, plans flights and
+  ground freight;
+- publish-morning: `publishing.morning_minutes_before` service starts; every vehicle's manifest
+  and the flight plans;
+- publish-changes: every minute after the morning publication; what really changed since;
+- statistics: daily at `publishing.statistics_at`; closes the previous day's figures (and any
+  missed days);
+- outbox: every 30 s; delivers webhooks and e-mails that are due (retries with backoff).
+
+Time comes from the injected clock (`ctx.clock`), so a simulated day, a test or a demo started
+with NORIAI_NOW runs the same timeline. Fire times come from APScheduler's triggers (cron and
+interval, in the tenant's time zone, daylight-saving safe). The job store is the `scheduled_job`
+table: each job's next fire time survives a restart, so after downtime the runner knows exactly
+which fire times were missed and catches up deliberately:
+
+- coalescing: all missed fire times of a job become one run, at the latest of them;
+- misfire grace: a fire time older than the job's grace is not run but recorded as missed (a
+  morning publication may go out hours late; a re-optimization only within its interval);
+- once only: a run is claimed with a conditional UPDATE of the job's next fire time, so two
+  scheduler processes on one database never both run it, and `job_run` keeps one row per fire
+  time served (unique), with how many fire times it stood in for;
+- every job is idempotent (publishing compares content hashes, the cut-off plans a day once,
+  statistics recompute the same numbers), so even a repeated run does no harm.
+
+A daily job that fails is retried every RETRY_MINUTES while its grace lasts.
+`start_scheduler` wakes the runner from APScheduler's background thread every TICK_SECONDS.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlmodel import Session, select
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.models import Tenant
-from dispatcher.operations import reoptimize
-from dispatcher.timeline import at_local
+from dispatcher.models import Event, JobRun, ScheduledJob, Tenant
+from dispatcher.tenant_config import WEEKDAYS, TenantConfig
+from dispatcher.timeline import at_local, local_date
 
 log = logging.getLogger(__name__)
+TICK_SECONDS = 15
+RETRY_MINUTES = 5
+MAX_COUNTED = 5000  # missed fire times counted one by one; beyond that the count is an estimate
+
+Run = Callable[[Dispatcher, str, datetime], dict[str, Any] | None]
 
 
-def in_service_hours(ctx: Dispatcher, tenant_id: str, now: datetime) -> bool:
-    cfg = ctx.config(tenant_id)
+@dataclass(frozen=True)
+class JobSpec:
+    """One job of a tenant: its trigger, how late a missed fire time may still run, the work.
+
+    run(ctx, tenant_id, due_at) returns what it did, or None when there was nothing to do."""
+
+    name: str
+    trigger: BaseTrigger
+    grace: timedelta
+    run: Run
+    describe: str
+    lane: str = "dispatch"  # dispatch | outbox: the outbox has its own thread (slow partners wait there)
+
+
+# ------------------------------------------------------------------------------ the job bodies
+
+
+def in_service_hours(cfg: TenantConfig, now: datetime) -> bool:
     local = now.astimezone(cfg.tz)
     hours = cfg.hours_on(local.date())
     if hours is None:
@@ -29,52 +86,20 @@ def in_service_hours(ctx: Dispatcher, tenant_id: str, now: datetime) -> bool:
     return at_local(local.date(), hours.start, cfg.tz) <= now <= at_local(local.date(), hours.end, cfg.tz)
 
 
-def reoptimize_all(ctx: Dispatcher, time_limit_s: float) -> dict[str, object]:
-    """Re-optimize today's plan of every tenant that is in service hours now."""
-    now = ctx.clock.now()
-    with Session(ctx.engine) as session:
-        tenants = list(session.exec(select(Tenant.id)))
-    out: dict[str, object] = {}
-    for tid in tenants:
-        if not in_service_hours(ctx, tid, now):
-            out[tid] = "outside service hours"
-            continue
-        try:
-            out[tid] = reoptimize(ctx, tid, time_limit_s=time_limit_s)
-        except Exception:  # one tenant's failure must not stop the others
-            log.exception("re-optimization failed for tenant %s", tid)
-            out[tid] = "failed"
-    return out
+def _reoptimize(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
+    from dispatcher.operations import reoptimize
+
+    if not in_service_hours(ctx.config(tenant_id), ctx.clock.now()):
+        return None
+    result = reoptimize(ctx, tenant_id, time_limit_s=ctx.solver_seconds)
+    return (
+        None
+        if result.get("status") == "nothing to do"
+        else {k: result[k] for k in ("status", "version") if k in result}
+    )
 
 
-def plan_deliveries_due(ctx: Dispatcher) -> dict[str, object]:
-    """The cut-off job: for every tenant with shopping and drones whose cut-off has passed today,
-    plan today's deliveries once (re-planning later is a deliberate operator action)."""
-    from dispatcher.delivery import plan_delivery
-
-    now = ctx.clock.now()
-    with Session(ctx.engine) as session:
-        tenants = list(session.exec(select(Tenant.id)))
-    out: dict[str, object] = {}
-    for tid in tenants:
-        cfg = ctx.config(tid)
-        if cfg.shopping is None or cfg.drones is None:
-            continue
-        today = now.astimezone(cfg.tz).date()
-        if now < at_local(today, cfg.shopping.cutoff, cfg.tz) or _delivery_planned(ctx, tid, today):
-            out[tid] = "not due"
-            continue
-        try:
-            out[tid] = plan_delivery(ctx, tid, today, actor="system:cutoff")
-        except Exception:  # one tenant's failure must not stop the others
-            log.exception("delivery planning failed for tenant %s", tid)
-            out[tid] = "failed"
-    return out
-
-
-def _delivery_planned(ctx: Dispatcher, tenant_id: str, day: date) -> bool:
-    from dispatcher.models import Event
-
+def delivery_planned(ctx: Dispatcher, tenant_id: str, day: Any) -> bool:
     with Session(ctx.engine) as session:
         return (
             session.exec(
@@ -88,25 +113,389 @@ def _delivery_planned(ctx: Dispatcher, tenant_id: str, day: date) -> bool:
         )
 
 
-def start_scheduler(ctx: Dispatcher, every_minutes: float, time_limit_s: float) -> BackgroundScheduler:
-    """Start the background scheduler with the re-optimization job."""
+def _cutoff(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
+    from dispatcher.delivery import plan_delivery
+    from dispatcher.subscriptions import emit
+
+    cfg = ctx.config(tenant_id)
+    day = local_date(due, cfg.tz)
+    if delivery_planned(ctx, tenant_id, day):
+        return {"status": "already planned", "date": day.isoformat()}
+    summary = plan_delivery(ctx, tenant_id, day, actor="system:cutoff")
+    from dispatcher.db import session_scope
+
+    with session_scope(ctx.engine) as session:
+        emit(session, tenant_id, "delivery.planned", {"date": day.isoformat(), **summary}, ctx.clock.now())
+    return {"status": "planned", "date": day.isoformat(), "orders": summary.get("orders")}
+
+
+def _publish_morning(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
+    from dispatcher.publishing import publish
+
+    cfg = ctx.config(tenant_id)
+    day = local_date(due, cfg.tz)
+    if cfg.hours_on(day) is None:
+        return None
+    return {"date": day.isoformat(), **publish(ctx, tenant_id, day, "morning")}
+
+
+def _publish_changes(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
+    from dispatcher.publishing import publish, started
+
+    cfg = ctx.config(tenant_id)
+    day = local_date(ctx.clock.now(), cfg.tz)
+    if not started(ctx, tenant_id, day):
+        return None  # the morning publication comes first
+    out = publish(ctx, tenant_id, day, "changed")
+    if not (out["manifests"] or out["flightplan"] or out["emails"]):
+        return None
+    return {"date": day.isoformat(), **out}
+
+
+def _statistics(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
+    from dispatcher.daily_stats import close_pending_days
+
+    cfg = ctx.config(tenant_id)
+    yesterday = local_date(due, cfg.tz) - timedelta(days=1)
+    return {"days": close_pending_days(ctx, tenant_id, yesterday)}
+
+
+def _outbox(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
+    from dispatcher.outbox import deliver_due
+
+    counts = deliver_due(ctx, tenant_id)
+    return counts if any(counts.values()) else None
+
+
+# ------------------------------------------------------------------------------- the catalogue
+
+
+def _minus(t: time, minutes: int) -> time:
+    m = max(0, t.hour * 60 + t.minute - minutes)
+    return time(m // 60, m % 60)
+
+
+def specs(ctx: Dispatcher, cfg: TenantConfig) -> list[JobSpec]:
+    """The jobs of one tenant."""
+    tz = cfg.tz
+    every = ctx.reoptimize_minutes
+    out = [
+        JobSpec(
+            "reoptimize",
+            IntervalTrigger(minutes=every, start_date=datetime(2020, 1, 1, tzinfo=tz), timezone=tz),
+            timedelta(minutes=every),
+            _reoptimize,
+            f"every {every:g} min in service hours",
+        )
+    ]
+    if cfg.shopping is not None and cfg.drones is not None:
+        sh = cfg.shopping
+        deadline = datetime.combine(datetime.min, sh.delivery_deadline) - datetime.combine(
+            datetime.min, sh.cutoff
+        )
+        out.append(
+            JobSpec(
+                "delivery-cutoff",
+                CronTrigger(
+                    day_of_week=",".join(sh.delivery_days),
+                    hour=sh.cutoff.hour,
+                    minute=sh.cutoff.minute,
+                    timezone=tz,
+                ),
+                deadline,
+                _cutoff,
+                f"{sh.cutoff:%H:%M} on {','.join(sh.delivery_days)}",
+            )
+        )
+    before = cfg.publishing.morning_minutes_before
+    mornings: dict[time, list[str]] = {}
+    for day in WEEKDAYS:
+        h = cfg.service_hours.get(day)
+        if h is not None:
+            mornings.setdefault(_minus(h.start, before), []).append(day)
+    crons = [
+        CronTrigger(day_of_week=",".join(days), hour=t.hour, minute=t.minute, timezone=tz)
+        for t, days in mornings.items()
+    ]
+    out += [
+        JobSpec(
+            "publish-morning",
+            crons[0] if len(crons) == 1 else OrTrigger(crons),
+            timedelta(hours=12),
+            _publish_morning,
+            "; ".join(f"{t:%H:%M} on {','.join(days)}" for t, days in mornings.items()),
+        ),
+        JobSpec(
+            "publish-changes",
+            IntervalTrigger(minutes=1, start_date=datetime(2020, 1, 1, tzinfo=tz), timezone=tz),
+            timedelta(hours=1),
+            _publish_changes,
+            "every minute after the morning publication",
+        ),
+        JobSpec(
+            "statistics",
+            CronTrigger(
+                hour=cfg.publishing.statistics_at.hour,
+                minute=cfg.publishing.statistics_at.minute,
+                timezone=tz,
+            ),
+            timedelta(hours=24),
+            _statistics,
+            f"daily at {cfg.publishing.statistics_at:%H:%M}",
+        ),
+        JobSpec(
+            "outbox",
+            IntervalTrigger(seconds=30, start_date=datetime(2020, 1, 1, tzinfo=tz), timezone=tz),
+            timedelta(hours=1),
+            _outbox,
+            "every 30 s",
+            lane="outbox",
+        ),
+    ]
+    return out
+
+
+# ---------------------------------------------------------------------------------- the runner
+
+
+def _fire_times(
+    trigger: BaseTrigger, first: datetime, now: datetime
+) -> tuple[int, datetime, datetime | None]:
+    """(how many fire times from `first` up to `now`, the latest of them, the next one after now)."""
+    count, latest, t = 0, first, first
+    while t is not None and t <= now:
+        count, latest = count + 1, t
+        if count >= MAX_COUNTED:  # a long outage of a frequent job: jump to the last day
+            t = trigger.get_next_fire_time(None, now - timedelta(days=1))
+            while t is not None and t <= now:
+                count, latest = count + 1, t
+                t = trigger.get_next_fire_time(t, t)
+            break
+        t = trigger.get_next_fire_time(t, t)
+    return count, latest, (t if t is not None and t > now else trigger.get_next_fire_time(latest, now))
+
+
+def _tenants(ctx: Dispatcher) -> list[str]:
+    with Session(ctx.engine) as session:
+        return list(session.exec(select(Tenant.id).order_by(col(Tenant.id))))
+
+
+def sync(ctx: Dispatcher, now: datetime | None = None) -> dict[tuple[str, str], JobSpec]:
+    """Make the job store hold exactly the catalogue's jobs; a new job's first fire time is the
+    next one from now (nothing is 'missed' before a job existed). Returns the specs by key."""
+    now = now or ctx.clock.now()
+    catalogue = {(tid, s.name): s for tid in _tenants(ctx) for s in specs(ctx, ctx.config(tid))}
+    with Session(ctx.engine) as session:
+        rows = {(j.tenant_id, j.name): j for j in session.exec(select(ScheduledJob))}
+        for key, spec in catalogue.items():
+            row = rows.get(key)
+            if row is None:
+                session.add(
+                    ScheduledJob(
+                        tenant_id=key[0],
+                        name=key[1],
+                        trigger=spec.describe,
+                        next_run_at=spec.trigger.get_next_fire_time(None, now),
+                    )
+                )
+            elif row.trigger != spec.describe:  # the tenant's times changed: re-plan from now
+                row.trigger = spec.describe
+                row.next_run_at = spec.trigger.get_next_fire_time(None, now)
+                session.add(row)
+        for key, row in rows.items():
+            if key not in catalogue:
+                session.delete(row)
+        try:
+            session.commit()
+        except IntegrityError:  # another process synced at the same moment
+            session.rollback()
+    return catalogue
+
+
+def run_due(
+    ctx: Dispatcher, lanes: Iterable[str] = ("dispatch", "outbox"), only: str | None = None
+) -> list[dict[str, Any]]:
+    """Run every job whose fire time has come (once, however many fire times were missed)."""
+    now = ctx.clock.now()
+    catalogue = sync(ctx, now)
+    lanes = set(lanes)
+    with Session(ctx.engine) as session:
+        due = session.exec(
+            select(ScheduledJob)
+            .where(col(ScheduledJob.next_run_at) <= now)
+            .order_by(col(ScheduledJob.next_run_at), col(ScheduledJob.id))
+        ).all()
+    out = []
+    for job in due:
+        spec = catalogue.get((job.tenant_id, job.name))
+        if spec is None or spec.lane not in lanes or (only is not None and job.name != only):
+            continue
+        result = _run_one(ctx, job, spec, now)
+        if result is not None:
+            out.append(result)
+    return out
+
+
+def _claim(ctx: Dispatcher, job: ScheduledJob, next_at: datetime | None, now: datetime) -> bool:
+    with Session(ctx.engine) as session:
+        res = session.exec(  # type: ignore[call-overload]
+            update(ScheduledJob)
+            .where(col(ScheduledJob.id) == job.id, col(ScheduledJob.next_run_at) == job.next_run_at)
+            .values(next_run_at=next_at, last_started_at=now)
+        )
+        session.commit()
+        return res.rowcount == 1
+
+
+def _run_one(ctx: Dispatcher, job: ScheduledJob, spec: JobSpec, now: datetime) -> dict[str, Any] | None:
+    count, latest, next_at = _fire_times(spec.trigger, job.next_run_at, now)  # type: ignore[arg-type]
+    if not _claim(ctx, job, next_at, now):
+        return None  # another scheduler process took it
+    base = {"tenant": job.tenant_id, "job": job.name, "due_at": latest.isoformat(), "coalesced": count - 1}
+    if now - latest > spec.grace:
+        _finish(ctx, job, latest, now, "missed", {"missed_fire_times": count}, count - 1, count, history=True)
+        log.warning("job %s of %s missed %d fire time(s) beyond its grace", job.name, job.tenant_id, count)
+        return {**base, "status": "missed"}
+    try:
+        detail = spec.run(ctx, job.tenant_id, latest)
+        status = "ok"
+    except Exception as e:  # one job's failure must not stop the others
+        log.exception("job %s of %s failed", job.name, job.tenant_id)
+        detail, status = {"error": f"{type(e).__name__}: {e}"[:500]}, "failed"
+        retry = ctx.clock.now() + timedelta(minutes=RETRY_MINUTES)
+        if (
+            spec.grace >= timedelta(hours=1)
+            and retry - latest <= spec.grace
+            and (next_at is None or retry < next_at)
+        ):
+            with Session(ctx.engine) as session:
+                session.exec(  # type: ignore[call-overload]
+                    update(ScheduledJob).where(col(ScheduledJob.id) == job.id).values(next_run_at=retry)
+                )
+                session.commit()
+    _finish(ctx, job, latest, now, status, detail, count - 1, count - 1, history=detail is not None)
+    return {**base, "status": status, "detail": detail} if detail is not None else None
+
+
+def _finish(
+    ctx: Dispatcher,
+    job: ScheduledJob,
+    due: datetime,
+    started: datetime,
+    status: str,
+    detail: dict[str, Any] | None,
+    coalesced: int,
+    missed: int,
+    history: bool,
+) -> None:
+    finished = ctx.clock.now()
+    with Session(ctx.engine) as session:
+        row = session.get(ScheduledJob, job.id)
+        if row is None:
+            return
+        row.last_due_at, row.last_finished_at, row.last_status = due, finished, status
+        row.last_detail = detail
+        row.runs += status in ("ok", "failed")
+        row.missed += missed
+        session.add(row)
+        if history:
+            session.add(
+                JobRun(
+                    tenant_id=job.tenant_id,
+                    job=job.name,
+                    due_at=due,
+                    started_at=started,
+                    finished_at=finished,
+                    status=status,
+                    coalesced=coalesced,
+                    detail=detail,
+                )
+            )
+        try:
+            session.commit()
+        except IntegrityError:  # this fire time was already recorded (a retry of the same time)
+            session.rollback()
+
+
+def run_now(ctx: Dispatcher, tenant_id: str, name: str) -> dict[str, Any] | None:
+    """Run one job at once (an operator's `noriai jobs run NAME`); its timeline is unchanged."""
+    spec = next((s for s in specs(ctx, ctx.config(tenant_id)) if s.name == name), None)
+    if spec is None:
+        from dispatcher.errors import NotFound
+
+        names = ", ".join(s.name for s in specs(ctx, ctx.config(tenant_id)))
+        raise NotFound(f"No job {name!r}; the jobs are {names}.")
+    return spec.run(ctx, tenant_id, ctx.clock.now())
+
+
+def listing(ctx: Dispatcher) -> list[dict[str, Any]]:
+    """Every job with its trigger, next run time and last run (local times)."""
+    sync(ctx)
+    with Session(ctx.engine) as session:
+        rows = session.exec(
+            select(ScheduledJob).order_by(col(ScheduledJob.tenant_id), col(ScheduledJob.id))
+        ).all()
+    out = []
+    for j in rows:
+        tz = ctx.config(j.tenant_id).tz
+        out.append(
+            {
+                "tenant": j.tenant_id,
+                "job": j.name,
+                "trigger": j.trigger,
+                "next_run": j.next_run_at.astimezone(tz).isoformat() if j.next_run_at else None,
+                "last_due": j.last_due_at.astimezone(tz).isoformat() if j.last_due_at else None,
+                "last_status": j.last_status,
+                "runs": j.runs,
+                "missed": j.missed,
+            }
+        )
+    return out
+
+
+def start_scheduler(ctx: Dispatcher) -> BackgroundScheduler:
+    """APScheduler's background thread wakes the runner: one lane for the dispatch jobs, one for
+    the outbox (a slow partner's server must not hold up re-optimization)."""
     sched = BackgroundScheduler(
         timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
     )
     sched.add_job(
-        reoptimize_all,
+        run_due,
         "interval",
-        minutes=every_minutes,
-        args=[ctx, time_limit_s],
-        id="reoptimize",
-        replace_existing=True,
+        seconds=TICK_SECONDS,
+        args=[ctx, ("dispatch",)],
+        id="timeline",
+        next_run_time=datetime.now().astimezone(),
     )
-    # checks every minute; plans each tenant's delivery day once, right after its cut-off
     sched.add_job(
-        plan_deliveries_due, "interval", minutes=1, args=[ctx], id="delivery-cutoff", replace_existing=True
+        run_due,
+        "interval",
+        seconds=TICK_SECONDS,
+        args=[ctx, ("outbox",)],
+        id="outbox",
+        next_run_time=datetime.now().astimezone(),
     )
     sched.start()
     return sched
+
+
+def reoptimize_all(ctx: Dispatcher, time_limit_s: float) -> dict[str, object]:
+    """Re-optimize today's plan of every tenant that is in service hours now (after a cancellation,
+    a no-show or a late vehicle, outside the timeline)."""
+    from dispatcher.operations import reoptimize
+
+    now = ctx.clock.now()
+    out: dict[str, object] = {}
+    for tid in _tenants(ctx):
+        if not in_service_hours(ctx.config(tid), now):
+            out[tid] = "outside service hours"
+            continue
+        try:
+            out[tid] = reoptimize(ctx, tid, time_limit_s=time_limit_s)
+        except Exception:  # one tenant's failure must not stop the others
+            log.exception("re-optimization failed for tenant %s", tid)
+            out[tid] = "failed"
+    return out
 
 
 def trigger_reoptimization(sched: BackgroundScheduler | None, ctx: Dispatcher, time_limit_s: float) -> None:

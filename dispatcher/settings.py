@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dispatcher.clock import Clock, OffsetClock, WallClock
+from dispatcher.mailer import MailSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEMO_TENANT_FILE = PACKAGE_DIR / "demo" / "ina-demo.yaml"
@@ -28,6 +29,25 @@ class Settings(BaseSettings):
     reoptimize_seconds_limit: float = Field(default=5.0, gt=0, alias="NORIAI_SOLVER_SECONDS")
     token_hours: float = Field(default=12.0, gt=0, alias="NORIAI_TOKEN_HOURS")
     cache_dir: Path = Field(default=Path("var/cache"), alias="NORIAI_CACHE_DIR")
+    smtp_host: str = Field(default="", alias="NORIAI_SMTP_HOST")
+    smtp_port: int = Field(default=25, gt=0, lt=65536, alias="NORIAI_SMTP_PORT")
+    smtp_user: str = Field(default="", alias="NORIAI_SMTP_USER")
+    smtp_password: str = Field(default="", alias="NORIAI_SMTP_PASSWORD")
+    smtp_starttls: bool = Field(default=False, alias="NORIAI_SMTP_STARTTLS")
+    mail_from: str = Field(default="noriai@localhost", alias="NORIAI_MAIL_FROM")
+
+    def mail(self) -> MailSettings | None:
+        """The SMTP server for partners who take their work by e-mail (None: not configured)."""
+        if not self.smtp_host:
+            return None
+        return MailSettings(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            user=self.smtp_user,
+            password=self.smtp_password,
+            starttls=self.smtp_starttls,
+            sender=self.mail_from,
+        )
 
     def clock(self) -> Clock:
         """The wall clock, or one starting at NORIAI_NOW and running in real time."""

@@ -194,7 +194,7 @@ class Publishing(Strict):
     morning_minutes_before: int = Field(
         default=30, ge=0, le=600, description="manifests go out this many minutes before service starts"
     )
-    statistics_at: time = Field(default=time(2, 0), description="the previous day's statistics are closed then")
+    statistics_at: time = Field(default=time(2, 0), description="the previous day is closed then")
 
 
 class TravelTime(Strict):

@@ -141,14 +141,20 @@ def test_no_go_weather_and_planning_before_the_cutoff(
 def test_cutoff_job_plans_each_day_once(
     client: TestClient, operator: dict[str, str], ctx: Dispatcher, clock: SimClock
 ) -> None:
-    from dispatcher.scheduler import plan_deliveries_due
+    from dispatcher.scheduler import run_due
 
     place_orders(client, operator, ctx, 5, seed=6)
-    assert plan_deliveries_due(ctx) == {"ina-demo": "not due"}  # before 11:00
+    clock.set(DAY_START.replace(hour=10, minute=59))
+    assert not [r for r in run_due(ctx, ("dispatch",)) if r["job"] == "delivery-cutoff"]  # before 11:00
     clock.set(DAY_START.replace(hour=11, minute=1))
-    first = plan_deliveries_due(ctx)["ina-demo"]
-    assert isinstance(first, dict) and first["orders"] == 5
-    assert plan_deliveries_due(ctx) == {"ina-demo": "not due"}  # idempotent: once a day
+    first = [r for r in run_due(ctx, ("dispatch",)) if r["job"] == "delivery-cutoff"]
+    assert len(first) == 1 and first[0]["detail"]["orders"] == 5
+    assert first[0]["due_at"].startswith("2026-11-24T02:00:00")  # 11:00 local, in UTC
+    clock.set(DAY_START.replace(hour=11, minute=2))
+    assert not [r for r in run_due(ctx, ("dispatch",)) if r["job"] == "delivery-cutoff"]  # once a day
+    with Session(ctx.engine) as s:
+        planned = s.exec(select(Event).where(Event.kind == "delivery.planned")).all()
+    assert len(planned) == 1
     flights = client.get("/api/v1/flights", params={"date": DAY.isoformat()}, headers=operator).json()
     assert all(f["path"]["geometry"]["type"] == "LineString" for f in flights)
 

@@ -1,0 +1,297 @@
+"""Publishing the day's work: every vehicle's manifest and the day's flight plans, in the morning
+(everything) and after that on every real change, to partners by webhook and to taxi companies
+without our pages by e-mail with a CSV.
+
+A real change of a manifest is a stop added, removed or reordered, or a promise changed (window,
+party); planned times that drift with the traffic are not (the driver's page shows them live), nor
+are stops the driver has done. Flight plans change when the day is re-planned. Each publication is
+recorded with its content hash (`Publication`), so running a publishing job twice sends nothing
+twice, and a partner's e-mail goes out at most every EMAIL_MIN_MINUTES (with the newest state).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from dispatcher.context import Dispatcher
+from dispatcher.delivery import flights
+from dispatcher.models import Operator, Publication, Subscription, Vehicle
+from dispatcher.operations import manifest
+from dispatcher.subscriptions import emit, enqueue, subscribers
+
+EMAIL_MIN_MINUTES = 15
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def manifest_digest(m: dict[str, Any]) -> str:
+    """What makes a manifest different for the people who work it: its pending stops and promises."""
+    return _digest(
+        [
+            (
+                s["ride_id"],
+                s["kind"],
+                s["window"],
+                s["party_size"],
+                s["wheelchair"],
+                s["place_id"],
+                s["lat"],
+                s["lon"],
+            )
+            for s in m["stops"]
+            if not s["done"]
+        ]
+    )
+
+
+def flights_digest(day_flights: list[dict[str, Any]]) -> str:
+    return _digest([(f["id"], f["drone"], f["departure"], f["halls"], f["orders"]) for f in day_flights])
+
+
+def _last(session: Session, tenant_id: str, kind: str, day: date) -> dict[str, Publication]:
+    out: dict[str, Publication] = {}
+    for p in session.exec(
+        select(Publication)
+        .where(Publication.tenant_id == tenant_id, Publication.kind == kind, Publication.service_date == day)
+        .order_by(col(Publication.id))
+    ):
+        out[p.key] = p
+    return out
+
+
+def started(ctx: Dispatcher, tenant_id: str, day: date) -> bool:
+    """Whether the day's manifests were published (the morning publication happened)."""
+    with Session(ctx.engine) as session:
+        return bool(_last(session, tenant_id, "manifest", day))
+
+
+def manifest_csv(manifests: list[dict[str, Any]], vehicles: dict[int, Vehicle]) -> str:
+    """Manifests as CSV for a taxi company's office (UTF-8 with BOM, Japanese headers)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(
+        [
+            "日付",
+            "車両",
+            "順番",
+            "種別",
+            "予定時刻",
+            "時間枠（から）",
+            "時間枠（まで）",
+            "人数",
+            "車いす",
+            "利用者",
+            "電話",
+            "場所",
+            "緯度",
+            "経度",
+            "状態",
+        ]
+    )
+    for m in manifests:
+        v = vehicles[m["vehicle_id"]]
+        for k, s in enumerate(m["stops"], start=1):
+            w.writerow(
+                [
+                    m["date"],
+                    v.name or v.key,
+                    k,
+                    "乗車" if s["kind"] == "pickup" else "降車",
+                    s["planned_time"][11:16],
+                    (s["window"]["start"] or "")[11:16],
+                    (s["window"]["end"] or "")[11:16],
+                    s["party_size"],
+                    "○" if s["wheelchair"] else "",
+                    s["rider"] or ("荷物" if s["ride_kind"] == "freight" else ""),
+                    s["phone"] or "",
+                    s["place_name"] or "",
+                    round(s["lat"], 6),
+                    round(s["lon"], 6),
+                    "済" if s["done"] else "",
+                ]
+            )
+    return "\ufeff" + buf.getvalue()
+
+
+def publish(ctx: Dispatcher, tenant_id: str, day: date, reason: str) -> dict[str, Any]:
+    """Publish what changed since the last publication of the day (everything, the first time).
+
+    reason: "morning" (the day's first publication) or "changed". Returns what went out."""
+    cfg = ctx.config(tenant_id)
+    now = ctx.clock.now()
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        vehicles = {
+            v.id: v
+            for v in session.exec(
+                select(Vehicle)
+                .where(Vehicle.tenant_id == tenant_id, col(Vehicle.active).is_(True))
+                .order_by(col(Vehicle.id))
+            )
+        }
+        operators = {o.id: o for o in session.exec(select(Operator).where(Operator.tenant_id == tenant_id))}
+    manifests = {vid: manifest(ctx, tenant_id, vid, day) for vid in vehicles}  # type: ignore[arg-type]
+    day_flights = flights(ctx, tenant_id, day) if cfg.drones is not None else []
+    out: dict[str, Any] = {"manifests": [], "flightplan": False, "emails": 0, "webhooks": 0}
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        last = _last(session, tenant_id, "manifest", day)
+        digests = {vid: manifest_digest(m) for vid, m in manifests.items()}
+        for vid, m in manifests.items():
+            prev = last.get(str(vid))
+            if prev is not None and prev.content_hash == digests[vid]:
+                continue
+            session.add(
+                Publication(
+                    tenant_id=tenant_id,
+                    kind="manifest",
+                    service_date=day,
+                    key=str(vid),
+                    content_hash=digests[vid],
+                    published_at=now,
+                    reason=reason,
+                )
+            )
+            v = vehicles[vid]
+            payload = {
+                "date": day.isoformat(),
+                "reason": reason,
+                "vehicle": {
+                    "id": vid,
+                    "key": v.key,
+                    "name": v.name,
+                    "operator": operators[v.operator_id].key,
+                },
+                "manifest": m,
+            }
+            out["webhooks"] += len(
+                emit(session, tenant_id, "manifest.published", payload, now, operator_id=v.operator_id)
+            )
+            out["manifests"].append(v.key)
+        last_flights = _last(session, tenant_id, "flightplan", day).get("all")
+        fd = flights_digest(day_flights)
+        if (day_flights or last_flights is not None) and (
+            last_flights is None or last_flights.content_hash != fd
+        ):
+            session.add(
+                Publication(
+                    tenant_id=tenant_id,
+                    kind="flightplan",
+                    service_date=day,
+                    key="all",
+                    content_hash=fd,
+                    published_at=now,
+                    reason=reason,
+                )
+            )
+            payload = {
+                "date": day.isoformat(),
+                "reason": reason,
+                "flights": [{k: f[k] for k in f if k != "path"} for f in day_flights],
+            }
+            out["webhooks"] += len(emit(session, tenant_id, "flightplan.published", payload, now))
+            out["flightplan"] = True
+        out["emails"] = _emails(
+            session, tenant_id, day, reason, now, manifests, digests, vehicles, day_flights, fd
+        )
+        session.commit()
+    return out
+
+
+def _emails(
+    session: Session,
+    tenant_id: str,
+    day: date,
+    reason: str,
+    now: datetime,
+    manifests: dict[int, dict[str, Any]],
+    digests: dict[int, str],
+    vehicles: dict[int, Vehicle],
+    day_flights: list[dict[str, Any]],
+    flights_hash: str,
+) -> int:
+    """One e-mail per partner with everything of theirs, when it differs from the last one sent and
+    that one is at least EMAIL_MIN_MINUTES old (the morning's always goes)."""
+    sent = 0
+    last = _last(session, tenant_id, "email", day)
+    subs: list[Subscription] = []
+    for op_id in {v.operator_id for v in vehicles.values()}:
+        subs += subscribers(session, tenant_id, "manifest.published", "email", op_id)
+    subs += [s for s in subscribers(session, tenant_id, "flightplan.published", "email") if s not in subs]
+    for sub in subs:
+        mine = (
+            [manifests[vid] for vid, v in vehicles.items() if v.operator_id == sub.operator_id]
+            if sub.operator_id
+            else []
+        )
+        wants_flights = "flightplan.published" in sub.events and bool(day_flights)
+        h = _digest([[digests[m["vehicle_id"]] for m in mine], flights_hash if wants_flights else None])
+        prev = last.get(f"subscription-{sub.id}")
+        if prev is not None and (
+            prev.content_hash == h or now - prev.published_at < timedelta(minutes=EMAIL_MIN_MINUTES)
+        ):
+            continue
+        if not mine and not wants_flights:
+            continue
+        when = f"{day.month}月{day.day}日"
+        attachments = []
+        lines = [
+            f"{when}の運行表をお送りします（{'朝の発行' if reason == 'morning' else '変更がありました'}）。",
+            "",
+        ]
+        if mine:
+            attachments.append(
+                {
+                    "filename": f"manifest-{day.isoformat()}.csv",
+                    "content": manifest_csv(mine, vehicles),
+                    "mime": "text/csv",
+                }
+            )
+            for m in mine:
+                pending = [s for s in m["stops"] if not s["done"]]
+                pickups = sum(1 for s in pending if s["kind"] == "pickup")
+                v = vehicles[m["vehicle_id"]]
+                lines.append(f"・{v.name or v.key}: のこり {len(pending)} か所（乗車 {pickups} 件）")
+        if wants_flights:
+            lines.append(f"・ドローン便: {len(day_flights)} 便")
+            attachments.append(
+                {
+                    "filename": f"flights-{day.isoformat()}.json",
+                    "content": json.dumps(
+                        [{k: f[k] for k in f if k != "path"} for f in day_flights],
+                        ensure_ascii=False,
+                        indent=1,
+                    ),
+                    "mime": "application/json",
+                }
+            )
+        lines += ["", "最新の内容は添付のファイルのとおりです。このメールはのりあいから自動で送っています。"]
+        subject = f"【のりあい】{when}の運行表" + ("" if reason == "morning" else "（変更）")
+        session.add(
+            Publication(
+                tenant_id=tenant_id,
+                kind="email",
+                service_date=day,
+                key=f"subscription-{sub.id}",
+                content_hash=h,
+                published_at=now,
+                reason=reason,
+            )
+        )
+        enqueue(
+            session,
+            sub,
+            "manifest.published" if mine else "flightplan.published",
+            {"subject": subject, "body": "\n".join(lines), "attachments": attachments},
+            now,
+            f"{day.isoformat()}-{sub.id}-{h[:12]}",
+        )
+        sent += 1
+    return sent

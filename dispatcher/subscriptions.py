@@ -1,0 +1,185 @@
+"""Partners who receive published events: outbound webhooks and e-mail addresses, per tenant.
+
+`emit` puts one event into the outbox once for every active subscription that wants it (inside
+the caller's transaction, so an event is queued exactly when the change it reports is stored).
+Manifests name riders, so only a subscription bound to a taxi company (operator) receives them,
+and only for that company's vehicles.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from dispatcher.errors import InvalidRequest, NotFound, field_error
+from dispatcher.events import record
+from dispatcher.models import Operator, OutboxMessage, Subscription
+
+# event type -> what it carries
+EVENT_TYPES: dict[str, str] = {
+    "manifest.published": "a vehicle's manifest of the day (riders' names: only for that taxi company)",
+    "flightplan.published": "the day's drone flights with their missions",
+    "delivery.planned": "the delivery plan after the shopping cut-off (drone and ground counts)",
+    "stats.daily": "the closed figures of a service day (aggregates only)",
+    "ping": "a test event sent on request",
+}
+PERSONAL = {"manifest.published"}
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
+
+
+def create_subscription(
+    session: Session,
+    tenant_id: str,
+    channel: str,
+    target: str,
+    events: list[str],
+    now: datetime,
+    actor: str,
+    operator_key: str | None = None,
+    description: str = "",
+) -> Subscription:
+    """Add a partner; a webhook gets a new random secret (returned once, in the subscription)."""
+    errors = []
+    if channel not in ("webhook", "email"):
+        errors.append(field_error("channel", "must be webhook or email"))
+    elif channel == "webhook" and not URL_RE.match(target):
+        errors.append(field_error("target", "must be an http(s) URL, e.g. https://partner.example/noriai"))
+    elif channel == "email" and not EMAIL_RE.match(target):
+        errors.append(field_error("target", "must be an e-mail address"))
+    unknown = [e for e in events if e not in EVENT_TYPES]
+    if not events or unknown:
+        errors.append(field_error("events", f"choose from {', '.join(EVENT_TYPES)}"))
+    operator_id = None
+    if operator_key:
+        op = session.exec(
+            select(Operator).where(Operator.tenant_id == tenant_id, Operator.key == operator_key)
+        ).first()
+        if op is None:
+            errors.append(field_error("operator", f"unknown operator {operator_key!r}"))
+        else:
+            operator_id = op.id
+    if PERSONAL & set(events) and operator_key is None:
+        errors.append(
+            field_error(
+                "operator", "manifests name riders: give the taxi company (operator) that receives them"
+            )
+        )
+    if errors:
+        raise InvalidRequest("The subscription cannot be created.", errors)
+    sub = Subscription(
+        tenant_id=tenant_id,
+        channel=channel,
+        target=target,
+        events=sorted(set(events)),
+        secret=secrets.token_hex(32) if channel == "webhook" else "",
+        operator_id=operator_id,
+        description=description,
+        created_at=now,
+        created_by=actor,
+    )
+    session.add(sub)
+    session.flush()
+    record(
+        session,
+        tenant_id,
+        now,
+        actor,
+        "subscription.created",
+        "subscription",
+        sub.id,
+        after={"channel": channel, "target": target, "events": sub.events, "operator_id": operator_id},
+    )
+    return sub
+
+
+def deactivate(session: Session, tenant_id: str, sub_id: int, now: datetime, actor: str) -> Subscription:
+    sub = session.get(Subscription, sub_id)
+    if sub is None or sub.tenant_id != tenant_id:
+        raise NotFound(f"No subscription {sub_id}.")
+    if sub.active:
+        sub.active = False
+        session.add(sub)
+        record(session, tenant_id, now, actor, "subscription.deactivated", "subscription", sub.id)
+    return sub
+
+
+def subscribers(
+    session: Session,
+    tenant_id: str,
+    event_type: str,
+    channel: str | None = None,
+    operator_id: int | None = None,
+) -> list[Subscription]:
+    """Active subscriptions that want the event (for manifests: of that operator only)."""
+    q = select(Subscription).where(Subscription.tenant_id == tenant_id, col(Subscription.active).is_(True))
+    if channel is not None:
+        q = q.where(Subscription.channel == channel)
+    out = []
+    for sub in session.exec(q.order_by(col(Subscription.id))):
+        if event_type not in sub.events:
+            continue
+        if event_type in PERSONAL and sub.operator_id != operator_id:
+            continue
+        out.append(sub)
+    return out
+
+
+def enqueue(
+    session: Session,
+    sub: Subscription,
+    event_type: str,
+    payload: dict[str, Any],
+    now: datetime,
+    event_id: str,
+) -> OutboxMessage:
+    msg = OutboxMessage(
+        tenant_id=sub.tenant_id,
+        subscription_id=sub.id,  # type: ignore[arg-type]
+        event_type=event_type,
+        event_id=event_id,
+        payload=payload,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    session.add(msg)
+    return msg
+
+
+def emit(
+    session: Session,
+    tenant_id: str,
+    event_type: str,
+    data: dict[str, Any],
+    now: datetime,
+    channel: str | None = "webhook",
+    operator_id: int | None = None,
+) -> list[OutboxMessage]:
+    """Queue an event for every matching subscription of the channel (webhooks by default; e-mail
+    is composed per partner by the publishing jobs). Returns the queued messages."""
+    event_id = uuid.uuid4().hex
+    return [
+        enqueue(session, sub, event_type, data, now, event_id)
+        for sub in subscribers(session, tenant_id, event_type, channel, operator_id)
+    ]
+
+
+def subscription_view(sub: Subscription, with_secret: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": sub.id,
+        "channel": sub.channel,
+        "target": sub.target,
+        "events": sub.events,
+        "operator_id": sub.operator_id,
+        "description": sub.description,
+        "active": sub.active,
+        "created_at": sub.created_at.isoformat(),
+    }
+    if with_secret and sub.secret:
+        out["secret"] = sub.secret
+    return out
