@@ -42,7 +42,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         ("OpenAPI schema", "/openapi.json"),
         ("Health", "/healthz"),
     ]:
-        print(f"  {label:24} {base}{path}", flush=True)
+        print(f"  {label:26} {base}{path}", flush=True)
     print(f"  database: {settings.database_url}   tenant file: {settings.tenant_file}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="info")
     return 0

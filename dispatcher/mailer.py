@@ -35,8 +35,13 @@ def build(
     msg.set_content(body, charset="utf-8")
     for a in attachments or []:
         maintype, _, subtype = a.get("mime", "text/csv").partition("/")
+        if maintype == "text" and isinstance(a["content"], str):  # stays readable text, UTF-8
+            msg.add_attachment(
+                a["content"], subtype=subtype or "plain", charset="utf-8", filename=a["filename"]
+            )
+            continue
         data = a["content"].encode("utf-8") if isinstance(a["content"], str) else a["content"]
-        msg.add_attachment(data, maintype=maintype, subtype=subtype or "plain", filename=a["filename"])
+        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=a["filename"])
     return msg
 
 

@@ -326,9 +326,10 @@ def run_due(
             .order_by(col(ScheduledJob.next_run_at), col(ScheduledJob.id))
         ).all()
     out = []
-    for job in due:
-        spec = catalogue.get((job.tenant_id, job.name))
-        if spec is None or spec.lane not in lanes or (only is not None and job.name != only):
+    todo = [(catalogue[(j.tenant_id, j.name)], j) for j in due if (j.tenant_id, j.name) in catalogue]
+    todo.sort(key=lambda sj: sj[0].lane == "outbox")  # what the dispatch jobs queue goes out at once
+    for spec, job in todo:
+        if spec.lane not in lanes or (only is not None and job.name != only):
             continue
         result = _run_one(ctx, job, spec, now)
         if result is not None:

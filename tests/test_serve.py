@@ -96,6 +96,14 @@ def test_serve_prints_urls_and_serves_openapi(served: tuple[str, dict[str, str]]
         r = httpx.get(f"{base}{page}")
         assert r.status_code == 200 and "<html" in r.text, page
         assert "default-src 'self'" in r.headers["content-security-policy"]
+    # the open data needs no sign-in
+    for path, kind in [
+        ("/opendata/gtfs.zip", "application/zip"),
+        ("/opendata/ridership.csv", "text/csv"),
+        ("/opendata/ngsi-ld/v1/entities", "application/ld+json"),
+    ]:
+        r = httpx.get(f"{base}{path}")
+        assert r.status_code == 200 and r.headers["content-type"].startswith(kind), path
     # the demo resident signs in on the phone page with the PIN printed by seed-demo
     assert httpx.post(f"{base}/api/v1/m/session", json={"resident_id": 1, "pin": "2580"}).status_code == 200
     # the clock starts at NORIAI_NOW and runs on
