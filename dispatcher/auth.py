@@ -13,7 +13,8 @@ from sqlmodel import Session, select
 
 from dispatcher.errors import DomainError, InvalidRequest, field_error
 from dispatcher.events import record
-from dispatcher.models import ApiToken, Operator, Role, Seller, Tenant, User
+from dispatcher.models import ApiToken, Role, Seller, Tenant, User
+from dispatcher.tenants import operator_id as tenant_operator
 
 _hasher = PasswordHasher()
 # A real hash to verify against when the user does not exist, so timing does not reveal names.
@@ -69,15 +70,7 @@ def create_user(
         errors.append(field_error("username", "must have 1 to 64 characters"))
     elif session.exec(select(User).where(User.username == username)).first():
         errors.append(field_error("username", f"{username!r} is taken"))
-    operator_id = None
-    if operator_key:
-        op = session.exec(
-            select(Operator).where(Operator.tenant_id == tenant_id, Operator.key == operator_key)
-        ).first()
-        if op is None:
-            errors.append(field_error("operator", f"unknown operator {operator_key!r}"))
-        else:
-            operator_id = op.id
+    operator_id = tenant_operator(session, tenant_id, operator_key, errors) if operator_key else None
     seller_id = None
     if seller_key:
         sel = session.exec(

@@ -29,6 +29,7 @@ from dispatcher.context import Dispatcher
 from dispatcher.errors import InvalidRequest, NotFound, field_error
 from dispatcher.models import DailyStats, Operator, Vehicle
 from dispatcher.plan import current_plan
+from dispatcher.stats import check_range
 from dispatcher.tenant_config import WEEKDAYS, TenantConfig
 from dispatcher.timeline import at_local, local_date, parse_hhmm
 
@@ -286,18 +287,9 @@ def _default_range(
     ctx: Dispatcher, cfg: TenantConfig, start: date | None, end: date | None
 ) -> tuple[date, date]:
     """Default: the 90 days up to yesterday; at most MAX_CSV_DAYS."""
-    yesterday = local_date(ctx.clock.now(), cfg.tz) - timedelta(days=1)
-    end = end or yesterday
+    end = end or local_date(ctx.clock.now(), cfg.tz) - timedelta(days=1)
     start = start or end - timedelta(days=89)
-    if end < start:
-        raise InvalidRequest(
-            "The range ends before it starts.", [field_error("to", "must not be before from")]
-        )
-    if (end - start).days + 1 > MAX_CSV_DAYS:
-        raise InvalidRequest(
-            f"Ask for at most {MAX_CSV_DAYS} days at a time.",
-            [field_error("to", f"at most {MAX_CSV_DAYS} days after from")],
-        )
+    check_range(start, end, MAX_CSV_DAYS)
     return start, end
 
 

@@ -172,16 +172,16 @@ def _age(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
-def check_range(start: date, end: date) -> None:
+def check_range(start: date, end: date, max_days: int = MAX_DAYS) -> None:
     """Refuse a reversed or too long date range with the field to fix."""
     if end < start:
         raise InvalidRequest(
             "The range ends before it starts.", [field_error("to", "must not be before from")]
         )
-    if (end - start).days + 1 > MAX_DAYS:
+    if (end - start).days + 1 > max_days:
         raise InvalidRequest(
-            f"Ask for at most {MAX_DAYS} days at a time.",
-            [field_error("to", f"at most {MAX_DAYS} days after from")],
+            f"Ask for at most {max_days} days at a time.",
+            [field_error("to", f"at most {max_days} days after from")],
         )
 
 
@@ -585,15 +585,7 @@ def ridership_from(facts: Facts, group: Group) -> dict[str, Any]:
         rows = _by_person(facts, facts.areas, [*names, OTHER_AREA])
     else:
         raise InvalidRequest("Unknown grouping.", [field_error("group", "day, week, month, area or age")])
-    return {
-        "tenant": facts.cfg.id,
-        "from": facts.start.isoformat(),
-        "to": facts.end.isoformat(),
-        "group": group,
-        "min_cell": MIN_CELL,
-        "rows": rows,
-        "totals": totals,
-    }
+    return _answer(facts, group, rows, totals)
 
 
 def shopping(ctx: Dispatcher, tenant_id: str, start: date, end: date, group: Group = "day") -> dict[str, Any]:
@@ -619,14 +611,20 @@ def shopping_from(facts: Facts, group: Group) -> dict[str, Any]:
             by_area[n] = []
         for o in facts.orders:
             by_area[facts.household_areas.get(o.household_id, OTHER_AREA)].append(o)
-        plain = [{"key": k, "label": k, **order_figures(v, cfg, now)} for k, v in by_area.items()]
-        rows = suppress(
-            plain, "households", [k for k in plain[0] if k not in ("key", "label")] if plain else []
-        )
+        plain = [
+            {"key": k, "label": k, "_who": len({o.household_id for o in v}), **order_figures(v, cfg, now)}
+            for k, v in by_area.items()
+        ]
+        values = [k for k in plain[0] if k not in ("key", "label", "_who")] if plain else []
+        rows = [{k: v for k, v in r.items() if k != "_who"} for r in suppress(plain, "_who", values)]
     else:
         raise InvalidRequest("Unknown grouping.", [field_error("group", "day, week, month or area")])
+    return _answer(facts, group, rows, totals)
+
+
+def _answer(facts: Facts, group: str, rows: list[dict[str, Any]], totals: dict[str, Any]) -> dict[str, Any]:
     return {
-        "tenant": cfg.id,
+        "tenant": facts.cfg.id,
         "from": facts.start.isoformat(),
         "to": facts.end.isoformat(),
         "group": group,

@@ -18,7 +18,8 @@ from sqlmodel import Session, col, select
 
 from dispatcher.errors import InvalidRequest, NotFound, field_error
 from dispatcher.events import record
-from dispatcher.models import Operator, OutboxMessage, Subscription
+from dispatcher.models import OutboxMessage, Subscription
+from dispatcher.tenants import operator_id as tenant_operator
 
 # event type -> what it carries
 EVENT_TYPES: dict[str, str] = {
@@ -55,15 +56,7 @@ def create_subscription(
     unknown = [e for e in events if e not in EVENT_TYPES]
     if not events or unknown:
         errors.append(field_error("events", f"choose from {', '.join(EVENT_TYPES)}"))
-    operator_id = None
-    if operator_key:
-        op = session.exec(
-            select(Operator).where(Operator.tenant_id == tenant_id, Operator.key == operator_key)
-        ).first()
-        if op is None:
-            errors.append(field_error("operator", f"unknown operator {operator_key!r}"))
-        else:
-            operator_id = op.id
+    operator_id = tenant_operator(session, tenant_id, operator_key, errors) if operator_key else None
     if PERSONAL & set(events) and operator_key is None:
         errors.append(
             field_error(

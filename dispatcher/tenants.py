@@ -7,9 +7,19 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from dispatcher.db import lock_tenant
+from dispatcher.errors import field_error
 from dispatcher.events import record
 from dispatcher.models import Operator, Seller, Tenant, Vehicle
 from dispatcher.tenant_config import TenantConfig
+
+
+def operator_id(session: Session, tenant_id: str, key: str, errors: list[dict[str, str]]) -> int | None:
+    """The id of the tenant's taxi operator `key`; an unknown key adds an error for --operator."""
+    op = session.exec(select(Operator).where(Operator.tenant_id == tenant_id, Operator.key == key)).first()
+    if op is None:
+        errors.append(field_error("operator", f"unknown operator {key!r}"))
+        return None
+    return op.id
 
 
 def sync_tenant(session: Session, cfg: TenantConfig, now: datetime, actor: str = "system:config") -> Tenant:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
@@ -22,53 +23,55 @@ router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
 viewer = require(Role.municipality)
 
 
-def _range(ctx: Dispatcher, p: Principal, start: date | None, end: date | None) -> tuple[date, date]:
-    """Default: from the first of this month to today (the tenant's local date)."""
+@dataclass(frozen=True)
+class Period:
+    """The municipality viewer's tenant and the service days asked for (inclusive)."""
+
+    tenant_id: str
+    start: date
+    end: date
+
+
+def period(
+    start: date | None = Query(
+        None, alias="from", description="first service day (YYYY-MM-DD); default: the 1st of this month"
+    ),
+    end: date | None = Query(None, alias="to", description="last service day, inclusive; default: today"),
+    p: Principal = Depends(viewer),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> Period:
     today = local_date(ctx.clock.now(), ctx.config(p.tenant_id).tz)
     end = end or today
-    return start or end.replace(day=1), end
-
-
-FROM = Query(None, alias="from", description="first service day (YYYY-MM-DD); default: the 1st of this month")
-TO = Query(None, alias="to", description="last service day, inclusive; default: today")
+    return Period(p.tenant_id, start or end.replace(day=1), end)
 
 
 @router.get("/ridership", summary="Ridership, sharing rate, service quality and unmet demand")
 def get_ridership(
-    start: date | None = FROM,
-    end: date | None = TO,
+    q: Period = Depends(period),
     group: Literal["day", "week", "month", "area", "age"] = "day",
-    p: Principal = Depends(viewer),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> dict[str, Any]:
     """Rows by period (day, ISO week, month) or by person attribute (area, age band: cells of
     fewer than 5 persons suppressed), and totals of the range. Rates are fractions 0..1."""
-    a, b = _range(ctx, p, start, end)
-    return ridership(ctx, p.tenant_id, a, b, group)
+    return ridership(ctx, q.tenant_id, q.start, q.end, group)
 
 
 @router.get("/shopping", summary="Shopping orders, items, sales, drone versus ground, on-time delivery")
 def get_shopping(
-    start: date | None = FROM,
-    end: date | None = TO,
+    q: Period = Depends(period),
     group: Literal["day", "week", "month", "area"] = "day",
-    p: Principal = Depends(viewer),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> dict[str, Any]:
-    a, b = _range(ctx, p, start, end)
-    return shopping(ctx, p.tenant_id, a, b, group)
+    return shopping(ctx, q.tenant_id, q.start, q.end, group)
 
 
 @router.get("/dashboard", summary="Every table of the municipality dashboard, labelled")
 def get_dashboard(
-    start: date | None = FROM,
-    end: date | None = TO,
+    q: Period = Depends(period),
     group: Literal["day", "week", "month"] = "day",
-    p: Principal = Depends(viewer),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> dict[str, Any]:
-    a, b = _range(ctx, p, start, end)
-    return dashboard(ctx, p.tenant_id, a, b, group)
+    return dashboard(ctx, q.tenant_id, q.start, q.end, group)
 
 
 def _filename(dash: dict[str, Any], name: str, ext: str) -> str:
@@ -77,14 +80,11 @@ def _filename(dash: dict[str, Any], name: str, ext: str) -> str:
 
 @router.get("/dashboard.xlsx", summary="Every dashboard table as an Excel workbook", response_class=Response)
 def get_dashboard_xlsx(
-    start: date | None = FROM,
-    end: date | None = TO,
+    q: Period = Depends(period),
     group: Literal["day", "week", "month"] = "day",
-    p: Principal = Depends(viewer),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> Response:
-    a, b = _range(ctx, p, start, end)
-    dash = dashboard(ctx, p.tenant_id, a, b, group)
+    dash = dashboard(ctx, q.tenant_id, q.start, q.end, group)
     return Response(
         xlsx_bytes(dash),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -97,14 +97,11 @@ def get_dashboard_xlsx(
 )
 def get_table_csv(
     name: str,
-    start: date | None = FROM,
-    end: date | None = TO,
+    q: Period = Depends(period),
     group: Literal["day", "week", "month"] = "day",
-    p: Principal = Depends(viewer),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> Response:
-    a, b = _range(ctx, p, start, end)
-    dash = dashboard(ctx, p.tenant_id, a, b, group)
+    dash = dashboard(ctx, q.tenant_id, q.start, q.end, group)
     t = table(dash, name)
     if t is None:
         names = ", ".join(t["name"] for t in dash["tables"])
