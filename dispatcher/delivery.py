@@ -31,6 +31,7 @@ from dispatcher.models import (
     Weather,
 )
 from dispatcher.shopping import shopping_rules
+from dispatcher.subscriptions import emit
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, from_seconds, iso_local, parse_hhmm, to_seconds
 from routing.airspace import Corridor, NoFlyZone, corridor_graph
@@ -185,6 +186,7 @@ def plan_delivery(
     summary["by_taxi"], summary["needs_car_run"] = _ground_by_taxi(ctx, cfg, day, plan.ground, base, actor)
     with Session(ctx.engine) as session:
         record(session, tenant_id, now, actor, "delivery.planned", "delivery", day.isoformat(), after=summary)
+        emit(session, tenant_id, "delivery.planned", summary, now)  # partners hear of it with the event
         session.commit()
     summary["seconds"] = round(time.perf_counter() - t0, 3)
     return summary

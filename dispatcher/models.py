@@ -505,6 +505,9 @@ class ScheduledJob(SQLModel, table=True):
     name: str = Field(max_length=64)
     trigger: str = ""  # human-readable, e.g. "daily 11:00" (the code holds the real trigger)
     next_run_at: datetime | None = ts(nullable=True)
+    # the fire time a claimed run serves until it finishes (a crashed run is taken up again once
+    # next_run_at, its lease, has passed), and while a failed daily job waits for its retry
+    pending_due_at: datetime | None = ts(nullable=True)
     last_due_at: datetime | None = ts(nullable=True)  # the fire time the last run served
     last_started_at: datetime | None = ts(nullable=True)
     last_finished_at: datetime | None = ts(nullable=True)

@@ -74,18 +74,19 @@ def envelope(msg: OutboxMessage) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _post(sub: Subscription, msg: OutboxMessage, now: datetime) -> tuple[int | None, str]:
+def _post(sub: Subscription, msg: OutboxMessage) -> tuple[int | None, str]:
     body = envelope(msg)
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": "Noriai-Webhooks/1",
         "Noriai-Event": msg.event_type,
         "Noriai-Delivery": str(msg.id),
-        "Noriai-Signature": signature(sub.secret, body, int(now.timestamp())),
+        # real time, not the dispatcher's clock: the receiver checks it against its own clock
+        "Noriai-Signature": signature(sub.secret, body, int(time.time())),
     }
     try:
         r = httpx.post(sub.target, content=body, headers=headers, timeout=TIMEOUT_S)
-    except httpx.HTTPError as e:
+    except Exception as e:  # refused, timed out, or a URL httpx cannot use: a failed try, logged
         return None, f"{type(e).__name__}: {e}"[:500]
     if 200 <= r.status_code < 300:
         return r.status_code, ""
@@ -142,14 +143,14 @@ def deliver_due(ctx: Dispatcher, tenant_id: str | None = None, limit: int = 200)
             else {}
         )
         for msg in due:
-            if not _claim(session, msg, now):
+            if not _claim(session, msg, ctx.clock.now()):  # the time of this claim, not of the batch
                 continue  # another process has it
             sub = subs[msg.subscription_id]
             t0 = time.perf_counter()
             if not sub.active:
                 code, error = None, "the subscription was deactivated"
             elif sub.channel == "webhook":
-                code, error = _post(sub, msg, now)
+                code, error = _post(sub, msg)
             else:
                 code, error = _mail(ctx, sub, msg)
             took = (time.perf_counter() - t0) * 1000

@@ -34,7 +34,9 @@ def _digest(value: Any) -> str:
 
 
 def manifest_digest(m: dict[str, Any]) -> str:
-    """What makes a manifest different for the people who work it: its pending stops and promises."""
+    """What makes a manifest different for the people who work it: which stops, in which order,
+    with which promises. Done stops count as the stops they were (a pickup being done is no
+    change), planned times not at all."""
     return _digest(
         [
             (
@@ -48,7 +50,6 @@ def manifest_digest(m: dict[str, Any]) -> str:
                 s["lon"],
             )
             for s in m["stops"]
-            if not s["done"]
         ]
     )
 

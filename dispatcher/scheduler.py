@@ -56,6 +56,7 @@ from dispatcher.timeline import at_local, local_date
 log = logging.getLogger(__name__)
 TICK_SECONDS = 15
 RETRY_MINUTES = 5
+LEASE = timedelta(minutes=10)  # a claimed run not finished by then (its process died) is run again
 MAX_COUNTED = 5000  # missed fire times counted one by one; beyond that the count is an estimate
 
 Run = Callable[[Dispatcher, str, datetime], dict[str, Any] | None]
@@ -115,17 +116,12 @@ def delivery_planned(ctx: Dispatcher, tenant_id: str, day: Any) -> bool:
 
 def _cutoff(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
     from dispatcher.delivery import plan_delivery
-    from dispatcher.subscriptions import emit
 
     cfg = ctx.config(tenant_id)
     day = local_date(due, cfg.tz)
     if delivery_planned(ctx, tenant_id, day):
         return {"status": "already planned", "date": day.isoformat()}
     summary = plan_delivery(ctx, tenant_id, day, actor="system:cutoff")
-    from dispatcher.db import session_scope
-
-    with session_scope(ctx.engine) as session:
-        emit(session, tenant_id, "delivery.planned", {"date": day.isoformat(), **summary}, ctx.clock.now())
     return {"status": "planned", "date": day.isoformat(), "orders": summary.get("orders")}
 
 
@@ -337,26 +333,46 @@ def run_due(
     return out
 
 
-def _claim(ctx: Dispatcher, job: ScheduledJob, next_at: datetime | None, now: datetime) -> bool:
+def _due(spec: JobSpec, job: ScheduledJob, now: datetime) -> tuple[int, datetime, datetime | None]:
+    """(fire times to serve, the one this run serves, the next real fire time after now).
+
+    A pending fire time (a run that crashed, or a failed daily job waiting for its retry) is served
+    again unless a later real fire time has come meanwhile, which then stands in for both."""
+    pending = job.pending_due_at
+    if pending is None:
+        return _fire_times(spec.trigger, job.next_run_at, now)  # type: ignore[arg-type]
+    later = spec.trigger.get_next_fire_time(pending, pending)
+    if later is not None and later <= now:
+        count, latest, next_at = _fire_times(spec.trigger, later, now)
+        return count + 1, latest, next_at
+    return 1, pending, later
+
+
+def _claim(ctx: Dispatcher, job: ScheduledJob, due: datetime, now: datetime) -> bool:
+    """Take the run: its lease (next_run_at) moves LEASE ahead and the fire time it serves is noted,
+    so a process that dies during the run leaves the fire time to be taken up again."""
     with Session(ctx.engine) as session:
         res = session.exec(  # type: ignore[call-overload]
             update(ScheduledJob)
             .where(col(ScheduledJob.id) == job.id, col(ScheduledJob.next_run_at) == job.next_run_at)
-            .values(next_run_at=next_at, last_started_at=now)
+            .values(next_run_at=now + LEASE, pending_due_at=due, last_started_at=now)
         )
         session.commit()
         return res.rowcount == 1
 
 
 def _run_one(ctx: Dispatcher, job: ScheduledJob, spec: JobSpec, now: datetime) -> dict[str, Any] | None:
-    count, latest, next_at = _fire_times(spec.trigger, job.next_run_at, now)  # type: ignore[arg-type]
-    if not _claim(ctx, job, next_at, now):
+    count, latest, next_at = _due(spec, job, now)
+    if not _claim(ctx, job, latest, now):
         return None  # another scheduler process took it
     base = {"tenant": job.tenant_id, "job": job.name, "due_at": latest.isoformat(), "coalesced": count - 1}
     if now - latest > spec.grace:
-        _finish(ctx, job, latest, now, "missed", {"missed_fire_times": count}, count - 1, count, history=True)
+        _finish(
+            ctx, job, latest, now, "missed", {"missed_fire_times": count}, count - 1, count, next_at, None
+        )
         log.warning("job %s of %s missed %d fire time(s) beyond its grace", job.name, job.tenant_id, count)
         return {**base, "status": "missed"}
+    pending = None
     try:
         detail = spec.run(ctx, job.tenant_id, latest)
         status = "ok"
@@ -369,12 +385,11 @@ def _run_one(ctx: Dispatcher, job: ScheduledJob, spec: JobSpec, now: datetime) -
             and retry - latest <= spec.grace
             and (next_at is None or retry < next_at)
         ):
-            with Session(ctx.engine) as session:
-                session.exec(  # type: ignore[call-overload]
-                    update(ScheduledJob).where(col(ScheduledJob.id) == job.id).values(next_run_at=retry)
-                )
-                session.commit()
-    _finish(ctx, job, latest, now, status, detail, count - 1, count - 1, history=detail is not None)
+            next_at, pending = (
+                retry,
+                latest,
+            )  # a daily job tries again within its grace, for the same fire time
+    _finish(ctx, job, latest, now, status, detail, count - 1, count - 1, next_at, pending)
     return {**base, "status": status, "detail": detail} if detail is not None else None
 
 
@@ -387,35 +402,33 @@ def _finish(
     detail: dict[str, Any] | None,
     coalesced: int,
     missed: int,
-    history: bool,
+    next_at: datetime | None,
+    pending: datetime | None,
 ) -> None:
+    """Record the run and hand the job its next fire time (and the fire time still owed, if any).
+    History keeps one row per fire time: a retry updates the row of the fire time it retries."""
     finished = ctx.clock.now()
     with Session(ctx.engine) as session:
         row = session.get(ScheduledJob, job.id)
         if row is None:
             return
+        row.next_run_at, row.pending_due_at = next_at, pending
         row.last_due_at, row.last_finished_at, row.last_status = due, finished, status
         row.last_detail = detail
         row.runs += status in ("ok", "failed")
         row.missed += missed
         session.add(row)
-        if history:
-            session.add(
-                JobRun(
-                    tenant_id=job.tenant_id,
-                    job=job.name,
-                    due_at=due,
-                    started_at=started,
-                    finished_at=finished,
-                    status=status,
-                    coalesced=coalesced,
-                    detail=detail,
+        if detail is not None or status != "ok":
+            run = session.exec(
+                select(JobRun).where(
+                    JobRun.tenant_id == job.tenant_id, JobRun.job == job.name, JobRun.due_at == due
                 )
-            )
-        try:
-            session.commit()
-        except IntegrityError:  # this fire time was already recorded (a retry of the same time)
-            session.rollback()
+            ).first()
+            run = run or JobRun(tenant_id=job.tenant_id, job=job.name, due_at=due, started_at=started)
+            run.finished_at, run.status, run.detail = finished, status, detail
+            run.coalesced = max(run.coalesced, coalesced)
+            session.add(run)
+        session.commit()
 
 
 def run_now(ctx: Dispatcher, tenant_id: str, name: str) -> dict[str, Any] | None:

@@ -195,7 +195,7 @@ def load_facts(ctx: Dispatcher, tenant_id: str, start: date, end: date) -> Facts
         _vehicle_facts(ctx, session, cfg, facts)
         _order_facts(session, cfg, facts)
         _people(session, cfg, facts)
-    facts.shared = _shared_rides(facts.rides)
+    facts.shared = _shared_rides(facts.rides, cfg.tz)
     return facts
 
 
@@ -373,13 +373,15 @@ def _people(session: Session, cfg: TenantConfig, facts: Facts) -> None:
         facts.household_areas[hid] = names.get(hall, OTHER_AREA) if hall else OTHER_AREA
 
 
-def _shared_rides(rides: list[RideFact]) -> set[int]:
-    """Completed rides whose time on board overlapped another booking's in the same vehicle."""
-    far = datetime.max.replace(tzinfo=UTC)
-    by_vehicle: dict[int, list[tuple[datetime, datetime, int]]] = defaultdict(list)
+def _shared_rides(rides: list[RideFact], tz: Any) -> set[int]:
+    """Completed rides whose time on board overlapped another booking's in the same vehicle on the
+    same day. A ride picked up without a reported drop-off counts as aboard until the end of its
+    service day, never longer."""
+    by_vehicle: dict[tuple[int, date], list[tuple[datetime, datetime, int]]] = defaultdict(list)
     for f in rides:
         if f.picked_up_at is not None and f.vehicle_id is not None:
-            by_vehicle[f.vehicle_id].append((f.picked_up_at, f.dropped_off_at or far, f.id))
+            end = f.dropped_off_at or midnight(f.service_date + timedelta(days=1), tz)
+            by_vehicle[(f.vehicle_id, f.service_date)].append((f.picked_up_at, end, f.id))
     shared: set[int] = set()
     for spans in by_vehicle.values():
         spans.sort()
@@ -509,10 +511,11 @@ def suppress(rows: list[dict[str, Any]], count_key: str, value_keys: Sequence[st
     """Hide every value of rows counting fewer than MIN_CELL persons (a row with 0 is shown).
 
     When only one row would be hidden its value could be worked out from the total, so the next
-    smallest row is hidden as well (complementary suppression)."""
+    smallest row is hidden as well (complementary suppression) — an empty row when every other
+    row is empty, so that the total no longer tells which row its persons are in."""
     small = [r for r in rows if 0 < r[count_key] < MIN_CELL]
-    if len(small) == 1:
-        rest = sorted((r for r in rows if r[count_key] >= MIN_CELL), key=lambda r: r[count_key])
+    if len(small) == 1:  # the smallest other cell, an empty one when no other has anyone
+        rest = sorted((r for r in rows if r is not small[0]), key=lambda r: (r[count_key] == 0, r[count_key]))
         small += rest[:1]
     hide = {id(r) for r in small}
     out = []

@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import httpx
 from sqlmodel import Session, col, select
 
 from dispatcher.errors import InvalidRequest, NotFound, field_error
@@ -34,6 +35,17 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
 
 
+def _usable_url(target: str) -> bool:
+    """An http(s) URL with a host that the HTTP client accepts as it is."""
+    if not URL_RE.match(target):
+        return False
+    try:
+        url = httpx.URL(target)
+    except Exception:  # httpx.InvalidURL and friends
+        return False
+    return url.scheme in ("http", "https") and bool(url.host)
+
+
 def create_subscription(
     session: Session,
     tenant_id: str,
@@ -49,7 +61,7 @@ def create_subscription(
     errors = []
     if channel not in ("webhook", "email"):
         errors.append(field_error("channel", "must be webhook or email"))
-    elif channel == "webhook" and not URL_RE.match(target):
+    elif channel == "webhook" and not _usable_url(target):
         errors.append(field_error("target", "must be an http(s) URL, e.g. https://partner.example/noriai"))
     elif channel == "email" and not EMAIL_RE.match(target):
         errors.append(field_error("target", "must be an e-mail address"))

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.db import session_scope
-from dispatcher.models import Resident
+from dispatcher.models import Resident, Vehicle
 from dispatcher.scheduler import run_due
 from dispatcher.settings import DEMO_TENANT_FILE
 from dispatcher.stats import ridership
@@ -212,9 +212,18 @@ def test_daily_csv_and_ngsi_ld_hold_the_closed_figures_and_nothing_personal(
             "outOfService",
             "broken",
         }
+        with Session(ctx.engine) as s:
+            cars = {car.key: car for car in s.exec(select(Vehicle))}
+        moved = 0
         for v in vehicles:  # the depot, never where the car is
-            depot = v["location"]["value"]["coordinates"]
-            assert v["category"]["value"] == ["public", "nonTracked"] and len(depot) == 2
+            car = cars[v["fleetVehicleId"]["value"]]
+            lon, lat = v["location"]["value"]["coordinates"]
+            assert (round(car.depot_lat, 5), round(car.depot_lon, 5)) == (lat, lon)
+            assert v["category"]["value"] == ["public", "nonTracked"]
+            if car.last_lat is not None and abs(car.last_lat - car.depot_lat) > 1e-4:
+                moved += 1
+                assert abs(lat - car.last_lat) > 1e-4
+        assert moved >= 3  # the day was driven: the cars are elsewhere, the data does not say where
         assert c.get("/opendata/ngsi-ld/v1/entities", params={"type": "Bus"}).status_code == 422
 
         with Session(ctx.engine) as s:

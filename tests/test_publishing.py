@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
@@ -98,7 +99,10 @@ def test_signed_webhooks_change_publication_retries_and_log(
         mine = _company_vehicles(client, operator)
         assert len(partner.requests) == len(mine)  # one manifest per company vehicle, no one else's
         for headers, body in partner.requests:
-            assert verify(secret, body, headers["noriai-signature"])
+            assert verify(secret, body, headers["noriai-signature"], now_unix=time.time())  # fresh
+            assert not verify(
+                secret, body, headers["noriai-signature"], now_unix=time.time() + 600
+            )  # replayed
             assert not verify("not-the-secret", body, headers["noriai-signature"])
             assert not verify(secret, body.replace(b"manifest", b"Manifest", 1), headers["noriai-signature"])
             event = json.loads(body)
@@ -127,6 +131,20 @@ def test_signed_webhooks_change_publication_retries_and_log(
         changed = json.loads(partner.requests[-1][1])["data"]
         assert changed["reason"] == "changed" and changed["vehicle"]["id"] == victim["vehicle_id"]
         assert all(s["ride_id"] != victim["id"] for s in changed["manifest"]["stops"])
+
+        # A driver working the plan is no change of it: picking up a rider publishes nothing.
+        vid = ours[-1]["vehicle_id"]
+        driver = token_headers(client, f"ina-demo-driver-{COMPANY}")
+        stop = next(s for s in client.get(f"/api/v1/vehicles/{vid}/manifest", headers=driver).json()["stops"])
+        clock.set(datetime.fromisoformat(stop["planned_time"]))
+        for step in ("arrived", "picked_up"):
+            r = client.post(
+                f"/api/v1/vehicles/{vid}/events",
+                json={"type": step, "ride_id": stop["ride_id"]},
+                headers=driver,
+            )
+            assert r.status_code == 200, r.text
+        assert publish(ctx, "ina-demo", DAY_START.date(), "changed")["manifests"] == []
 
         # Statistics to a partner whose server fails: retried after 30 s, 1 min, 2 min ... (the
         # outbox round runs every 30 s); it recovers after the third try.

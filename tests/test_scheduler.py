@@ -5,8 +5,10 @@ fire time; a job whose grace has passed is recorded as missed instead of running
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -16,7 +18,7 @@ from dispatcher.context import Dispatcher
 from dispatcher.models import DailyStats, Event, JobRun, Publication, ScheduledJob
 from dispatcher.scheduler import listing, run_due
 from dispatcher.settings import DEMO_TENANT_FILE, Settings
-from tests.conftest import DAY_START, token_headers
+from tests.conftest import DAY_START, client_for, token_headers
 from tests.test_delivery import place_orders
 
 JOBS = ("reoptimize", "delivery-cutoff", "publish-morning", "publish-changes", "statistics", "outbox")
@@ -130,3 +132,64 @@ def test_night_outage_closes_the_missed_days_and_a_late_job_past_its_grace_is_mi
     assert out["delivery-cutoff"]["status"] == "missed"
     with Session(ctx.engine) as s:
         assert s.exec(select(Event).where(Event.kind == "delivery.planned")).first() is None
+
+
+def test_a_failing_daily_job_is_retried_for_its_fire_time_within_its_grace(
+    sqlite_ctx: Dispatcher, clock: SimClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cut-off's work fails (here: made to); the job tries again every 5 minutes for the same
+    11:00 fire time until the delivery deadline, then gives up until the next day."""
+    import dispatcher.scheduler as scheduler
+
+    ctx = sqlite_ctx
+    seen: list[datetime] = []
+
+    def failing(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
+        seen.append(due)
+        raise RuntimeError("the planner is down")
+
+    monkeypatch.setattr(scheduler, "_cutoff", failing)
+    clock.set(DAY_START.replace(hour=10, minute=59))
+    run_due(ctx)
+    while clock.now() < DAY_START.replace(hour=18):
+        clock.advance(timedelta(seconds=30))
+        run_due(ctx, only="delivery-cutoff")
+    eleven = DAY_START.replace(hour=11)
+    assert seen and set(seen) == {eleven}  # always the fire time it owes, never a made-up one
+    assert len(seen) == 73  # 11:00, then every 5 min until 17:00 (the grace), none after
+    (run,) = _runs(ctx, "delivery-cutoff")
+    assert run.due_at == eleven and run.status == "failed" and "planner is down" in run.detail["error"]
+    job = _jobs(ctx)["delivery-cutoff"]
+    assert job.pending_due_at is None and job.next_run_at == DAY_START.replace(hour=11) + timedelta(days=1)
+
+
+def test_a_run_cut_short_by_a_crash_is_taken_up_again(
+    ctx: Dispatcher, clock: SimClock, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dispatcher.scheduler as scheduler
+
+    with client_for(ctx) as client:
+        place_orders(client, token_headers(client, "ina-demo-operator"), ctx, 3, seed=5)
+    real = scheduler._cutoff
+
+    def dies(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
+        raise SystemExit("killed")  # the process ends in the middle of the run
+
+    clock.set(DAY_START.replace(hour=10, minute=59))
+    run_due(ctx)
+    monkeypatch.setattr(scheduler, "_cutoff", dies)
+    clock.set(DAY_START.replace(hour=11, second=5))
+    with pytest.raises(SystemExit):
+        run_due(ctx, ("dispatch",))
+    monkeypatch.setattr(scheduler, "_cutoff", real)
+    clock.set(DAY_START.replace(hour=11, minute=2))
+    ctx = _restart(ctx, db_url, clock)
+    assert not [r for r in run_due(ctx) if r["job"] == "delivery-cutoff"]  # its lease still holds
+    clock.set(DAY_START.replace(hour=11, minute=10, second=10))
+    (run,) = [r for r in run_due(ctx) if r["job"] == "delivery-cutoff"]
+    assert run["due_at"].startswith("2026-11-24T02:00:00") and run["detail"]["orders"] == 3
+    clock.set(DAY_START.replace(hour=11, minute=11))
+    assert not [r for r in run_due(ctx) if r["job"] == "delivery-cutoff"]
+    with Session(ctx.engine) as s:
+        assert len(s.exec(select(Event).where(Event.kind == "delivery.planned")).all()) == 1
+    ctx.engine.dispose()

@@ -83,7 +83,7 @@ const NoriaiCharts = (() => {
         s.appendChild(el("text", { x: L + slot * i + slot / 2, y: top - 4, class: "value", "text-anchor": "middle" },
                          fmt(totals[i])));
       }
-      if (i % every === 0) {
+      if (i % every === 0 || i === n - 1) {
         s.appendChild(el("text", { x: L + slot * i + slot / 2, y: H - B + 16, class: "axis", "text-anchor": "end",
                                    transform: "rotate(-35 " + (L + slot * i + slot / 2) + " " + (H - B + 16) + ")" },
                          label.replace(/（.）$/, "")));

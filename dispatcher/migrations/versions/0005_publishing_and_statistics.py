@@ -67,6 +67,7 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('trigger', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('next_run_at', dispatcher.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('pending_due_at', dispatcher.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_due_at', dispatcher.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_started_at', dispatcher.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_finished_at', dispatcher.models.UTCDateTime(timezone=True), nullable=True),
