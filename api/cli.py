@@ -17,6 +17,14 @@ def _ctx(settings: Settings):  # type: ignore[no-untyped-def]
     return build_dispatcher(settings)
 
 
+def _refused(e: Exception) -> int:
+    """Print a refused command's problem with the option to fix; exit status 1."""
+    print(getattr(e, "detail", str(e)), file=sys.stderr)
+    for err in getattr(e, "errors", []):
+        print(f"  --{err['field']}: {err['message']}", file=sys.stderr)
+    return 1
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -111,10 +119,7 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
                 hall_id=args.hall,
             )
     except DomainError as e:
-        print(e.detail, file=sys.stderr)
-        for err in e.errors:
-            print(f"  --{err['field']}: {err['message']}", file=sys.stderr)
-        return 1
+        return _refused(e)
     print(f"user {user.username} ({user.role}) created in {user.tenant_id}")
     return 0
 
@@ -279,10 +284,7 @@ def cmd_subscription_add(args: argparse.Namespace, settings: Settings) -> int:
             )
             view = subscription_view(sub, with_secret=True)
     except DomainError as e:
-        print(e.detail, file=sys.stderr)
-        for err in e.errors:
-            print(f"  --{err['field']}: {err['message']}", file=sys.stderr)
-        return 1
+        return _refused(e)
     print(json.dumps(view, ensure_ascii=False, indent=1))
     if view.get("secret"):
         print("keep the secret: the partner verifies Noriai-Signature with it; it is not shown again")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 from shapely.geometry import LineString
@@ -47,6 +47,24 @@ def place_orders(
         assert r.status_code == 201, r.text
         ids.append(r.json()["id"])
     return ids
+
+
+CHECKLIST = {"battery": True, "weather": True, "corridor": True}
+
+
+def fly(
+    client: TestClient, clock: SimClock, flight: dict, headers: dict[str, str], minutes_per_hall: int
+) -> None:
+    """The drone operator loads, takes off after the checklist and lands at each hall in turn."""
+    url = f"/api/v1/flights/{flight['id']}/steps"
+    assert client.post(url, json={"action": "loaded"}, headers=headers).status_code == 200
+    r = client.post(url, json={"action": "departed", "checklist": CHECKLIST}, headers=headers)
+    assert r.status_code == 200, r.text
+    for hall in flight["halls"]:
+        clock.advance(timedelta(minutes=minutes_per_hall))
+        assert (
+            client.post(url, json={"action": "landed", "hall_id": hall}, headers=headers).status_code == 200
+        )
 
 
 def test_delivery_day(client: TestClient, operator: dict[str, str], ctx: Dispatcher, clock: SimClock) -> None:

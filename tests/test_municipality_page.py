@@ -25,7 +25,7 @@ from dispatcher.models import Resident
 from simulations.demo_day import run_day
 from tests.conftest import DAY_START, client_for, token_headers
 from tests.live import ARTIFACTS, RequestLog, Server, launch, shot, text_styles
-from tests.test_delivery import place_orders
+from tests.test_delivery import fly, place_orders
 
 FOLDER = "municipality"
 
@@ -44,19 +44,8 @@ def _replay(ctx: Dispatcher, clock: SimClock) -> None:
             )
         drone = token_headers(client, "ina-demo-drone")
         f = client.get("/api/v1/flights", headers=drone).json()[0]
-        url = f"/api/v1/flights/{f['id']}/steps"
-        checks = {"battery": True, "weather": True, "corridor": True}
         clock.advance(timedelta(minutes=40))
-        assert client.post(url, json={"action": "loaded"}, headers=drone).status_code == 200
-        assert (
-            client.post(url, json={"action": "departed", "checklist": checks}, headers=drone).status_code
-            == 200
-        )
-        for hall in f["halls"]:
-            clock.advance(timedelta(minutes=8))
-            assert (
-                client.post(url, json={"action": "landed", "hall_id": hall}, headers=drone).status_code == 200
-            )
+        fly(client, clock, f, drone, minutes_per_hall=8)
         run_day(client, clock, n=14, seed=9, until=DAY_START.replace(hour=17, minute=30))
 
 

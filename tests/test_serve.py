@@ -167,6 +167,30 @@ def test_cli_user_create_and_plan_show(tmp_path: Path) -> None:
         env=env,
     )
     assert weak.returncode == 1 and "--tenant" in weak.stderr and "--password" in weak.stderr
+    # the scheduler's jobs with their next run times (the clock starts at 08:00 on a Tuesday)
+    jobs = noriai("jobs", env=env)
+    assert jobs.returncode == 0, jobs.stderr
+    lines = {ln.split()[1]: ln for ln in jobs.stdout.splitlines()[1:]}
+    assert set(lines) == {
+        "reoptimize",
+        "delivery-cutoff",
+        "publish-morning",
+        "publish-changes",
+        "statistics",
+        "outbox",
+    }
+    assert "2026-11-24T11:00:00+09:00" in lines["delivery-cutoff"]
+    assert "2026-11-25T02:00:00+09:00" in lines["statistics"]
+    hook = noriai(
+        "subscription",
+        "add",
+        "--webhook",
+        "https://partner.example/h",
+        "--events",
+        "manifest.published",
+        env=env,
+    )
+    assert hook.returncode == 1 and "--operator" in hook.stderr
     # a booking through the API, then the plan on the command line
     from fastapi.testclient import TestClient
 

@@ -20,7 +20,7 @@ from dispatcher.models import Event, Household, OrderLine, Resident, Ride, ShopO
 from dispatcher.stats import MIN_CELL, ridership, shopping, suppress
 from simulations.demo_day import run_day
 from tests.conftest import DAY_START, token_headers
-from tests.test_delivery import place_orders
+from tests.test_delivery import fly, place_orders
 
 DAY = DAY_START.date()
 END_OF_SERVICE = DAY_START.replace(hour=17, minute=30)
@@ -267,18 +267,7 @@ def test_shopping_figures_equal_the_events(client: TestClient, ctx: Dispatcher, 
     assert len(flights) >= 2
     for k, f in enumerate(flights[:2]):  # the first two fly; the second lands after the deadline
         clock.set(DAY_START.replace(hour=12 + 5 * k))
-        url = f"/api/v1/flights/{f['id']}/steps"
-        checks = {"battery": True, "weather": True, "corridor": True}
-        assert client.post(url, json={"action": "loaded"}, headers=drone).status_code == 200
-        assert (
-            client.post(url, json={"action": "departed", "checklist": checks}, headers=drone).status_code
-            == 200
-        )
-        for hall in f["halls"]:
-            clock.advance(timedelta(minutes=10))
-            assert (
-                client.post(url, json={"action": "landed", "hall_id": hall}, headers=drone).status_code == 200
-            )
+        fly(client, clock, f, drone, minutes_per_hall=10)
     clock.set(DAY_START.replace(hour=18))
 
     with Session(ctx.engine) as s:
