@@ -13,6 +13,7 @@ from fastapi_offline import FastAPIOffline
 from api import pages, problems
 from api.routes import (
     auth,
+    billing,
     board,
     delivery,
     devices,
@@ -106,6 +107,7 @@ def create_app(
         stats.router,
         opendata.router,
         publishing.router,
+        billing.router,
         pages.router,
     ):
         app.include_router(r)

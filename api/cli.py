@@ -304,6 +304,43 @@ def cmd_deliveries(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_billing_close(args: argparse.Namespace, settings: Settings) -> int:
+    from dispatcher.billing import close_month
+    from dispatcher.errors import DomainError
+
+    ctx = _ctx(settings)
+    tenant = args.tenant or next(iter(ctx.tenant_files))
+    try:
+        out = close_month(ctx, tenant, args.month, "user:cli")
+    except DomainError as e:
+        return _refused(e)
+    print(json.dumps(out, ensure_ascii=False, indent=1))
+    return 0
+
+
+def cmd_billing_export(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from dispatcher.billing import collection_csv, zengin_file
+    from dispatcher.errors import DomainError
+
+    ctx = _ctx(settings)
+    tenant = args.tenant or next(iter(ctx.tenant_files))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        (out / f"collection-{args.month}.csv").write_bytes(collection_csv(ctx, tenant, args.month))
+        blob, left_out = zengin_file(ctx, tenant, args.month)
+    except (DomainError, ValueError) as e:
+        return _refused(e)
+    (out / f"debit-{args.month}.txt").write_bytes(blob)
+    debits = blob.count(b"\r\n") - 3  # header, trailer and end records besides the debits
+    print(f"written: {out}/collection-{args.month}.csv, {out}/debit-{args.month}.txt ({debits} debits)")
+    for x in left_out:
+        print(f"  not debited: household {x['household_id']} ({x['total_yen']} yen): {x['why']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="noriai", description="Noriai dispatch platform")
     sub = p.add_subparsers(dest="command", required=True)
@@ -376,6 +413,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--subscription", type=int)
     s.add_argument("--limit", type=int, default=50)
     s.set_defaults(fn=cmd_deliveries)
+    bl = sub.add_parser("billing", help="monthly billing").add_subparsers(
+        dest="billing_command", required=True
+    )
+    s = bl.add_parser("close", help="close a finished month: statements and settlements (once)")
+    s.add_argument("--month", required=True, help="YYYY-MM")
+    s.add_argument("--tenant")
+    s.set_defaults(fn=cmd_billing_close)
+    s = bl.add_parser("export", help="the cable-TV company's CSV and the Zengin direct-debit file")
+    s.add_argument("--month", required=True, help="YYYY-MM, closed")
+    s.add_argument("--out", default="var/billing", help="folder to write into")
+    s.add_argument("--tenant")
+    s.set_defaults(fn=cmd_billing_export)
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
     s = bench.add_parser(
         "darp", help="solve Cordeau dial-a-ride instances and compare with best-known results"

@@ -15,7 +15,7 @@ from sqlmodel import Session, func, select
 
 from dispatcher.auth import create_user
 from dispatcher.catalogue import seed_catalogue
-from dispatcher.models import Driver, Household, Membership, Operator, Resident, User
+from dispatcher.models import BillingAccount, Driver, Household, Membership, Operator, Resident, User
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.tenants import sync_tenant
 
@@ -164,6 +164,7 @@ def seed_demo(
     have = session.exec(select(func.count()).select_from(Resident).where(Resident.tenant_id == cfg.id)).one()
     if have == 0:
         rng = random.Random(seed + 1)
+        bank = random.Random(seed + 2)  # its own stream: the rest of the demo stays as it was
         today = now.astimezone(cfg.tz).date()
         for hh, members in generate_residents(cfg, residents, seed, today):
             session.add(hh)
@@ -171,6 +172,23 @@ def seed_demo(
             for m in members:
                 m.household_id = hh.id
                 session.add(m)
+            if bank.random() < 0.9:  # most pay with the cable-TV bill by direct debit (fictional bank)
+                branch = bank.choice([("101", "ｲﾅ"), ("102", "ﾀｶﾄｵ"), ("103", "ﾊｾ")])
+                session.add(
+                    BillingAccount(
+                        household_id=hh.id,
+                        tenant_id=cfg.id,
+                        customer_no=f"{100000 + (hh.id or 0)}",
+                        bank_code="0999",
+                        bank_name="ﾃﾞﾓｷﾞﾝｺｳ",
+                        branch_code=branch[0],
+                        branch_name=branch[1],
+                        account_number=f"{bank.randint(0, 9_999_999):07d}",
+                        holder_kana=f"{members[0].family_kana} {members[0].given_kana}",
+                        updated_at=now,
+                        updated_by="system:seed-demo",
+                    )
+                )
             if cfg.shopping is not None and rng.random() < 0.8:  # most households shop with us
                 session.add(
                     Membership(

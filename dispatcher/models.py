@@ -609,3 +609,80 @@ class DailyStats(SQLModel, table=True):
     ridership: dict[str, Any] = js(nullable=False)
     shopping: dict[str, Any] = js(nullable=False)
     computed_at: datetime = ts(nullable=False)
+
+
+class BillingAccount(SQLModel, table=True):
+    """How a household pays: its customer number at the cable-TV company, which collects for the
+    city, and the bank account debited (口座振替). Names and codes as the bank knows them
+    (half-width katakana in the debit file). Personal data: admins and operators only."""
+
+    __tablename__ = "billing_account"
+    household_id: int = Field(foreign_key="household.id", primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    customer_no: str = Field(max_length=20)  # the cable-TV company's customer number
+    bank_code: str = Field(max_length=4)
+    bank_name: str = Field(default="", max_length=15)  # katakana
+    branch_code: str = Field(max_length=3)
+    branch_name: str = Field(default="", max_length=15)  # katakana
+    account_type: int = 1  # 1 ordinary (普通), 2 current (当座), 4 savings (貯蓄)
+    account_number: str = Field(max_length=7)
+    holder_kana: str = Field(max_length=60)  # the account holder's name in kana
+    updated_at: datetime = ts(nullable=False)
+    updated_by: str = ""
+
+
+class BillingMonth(SQLModel, table=True):
+    """A closed billing month: immutable once written (statements and settlements beside it)."""
+
+    __tablename__ = "billing_month"
+    __table_args__ = (UniqueConstraint("tenant_id", "month"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    month: str = Field(max_length=7)  # YYYY-MM
+    closed_at: datetime = ts(nullable=False)
+    closed_by: str = ""
+    debit_date: date
+    totals: dict[str, Any] = js(nullable=False)
+
+
+class Statement(SQLModel, table=True):
+    """A household's bill of a closed month: every charge with what it was for (yen)."""
+
+    __table_args__ = (UniqueConstraint("tenant_id", "month", "household_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    month: str = Field(max_length=7)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    lines: list[dict[str, Any]] = js(nullable=False)
+    by_kind: dict[str, int] = js(nullable=False)
+    total_yen: int
+
+
+class SellerSettlement(SQLModel, table=True):
+    """A seller's month: gross sales of delivered goods, the commission, the payout (yen)."""
+
+    __tablename__ = "seller_settlement"
+    __table_args__ = (UniqueConstraint("tenant_id", "month", "seller_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    month: str = Field(max_length=7)
+    seller_id: int = Field(foreign_key="seller.id")
+    orders: int
+    gross_yen: int
+    commission_percent: float
+    commission_yen: int
+    net_yen: int
+
+
+class Adjustment(SQLModel, table=True):
+    """A correction of a closed month, charged (or credited, negative) in the month it is made."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    month: str = Field(max_length=7)  # the month whose statement carries it
+    corrects: str | None = Field(default=None, max_length=7)  # the closed month it corrects
+    amount_yen: int
+    reason: str
+    created_at: datetime = ts(nullable=False)
+    created_by: str = ""

@@ -10,6 +10,7 @@ Jobs of a tenant (local times in the tenant's time zone):
 - publish-changes: every minute after the morning publication; what really changed since;
 - statistics: daily at `publishing.statistics_at`; closes the previous day's figures (and any
   missed days);
+- billing-close: on the 1st at 04:00; closes the month before (statements, settlements);
 - outbox: every 30 s; delivers webhooks and e-mails that are due (retries with backoff).
 
 Time comes from the injected clock (`ctx.clock`), so a simulated day, a test or a demo started
@@ -156,6 +157,15 @@ def _statistics(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any
     return {"days": close_pending_days(ctx, tenant_id, yesterday)}
 
 
+def _billing(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
+    from dispatcher.billing import close_month, month_of
+
+    cfg = ctx.config(tenant_id)
+    month = month_of(local_date(due, cfg.tz).replace(day=1) - timedelta(days=1))
+    out = close_month(ctx, tenant_id, month, "system:billing")
+    return {"month": month, "status": out["status"], "total_yen": out["totals"]["total_yen"]}
+
+
 def _outbox(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
     from dispatcher.outbox import deliver_due
 
@@ -238,6 +248,13 @@ def specs(ctx: Dispatcher, cfg: TenantConfig) -> list[JobSpec]:
             timedelta(hours=24),
             _statistics,
             f"daily at {cfg.publishing.statistics_at:%H:%M}",
+        ),
+        JobSpec(
+            "billing-close",
+            CronTrigger(day=1, hour=4, minute=0, timezone=tz),
+            timedelta(days=10),
+            _billing,
+            "monthly on the 1st at 04:00 (the month before)",
         ),
         JobSpec(
             "outbox",

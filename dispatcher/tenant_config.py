@@ -188,6 +188,34 @@ class Drones(Strict):
     no_fly: list[NoFly] = []
 
 
+class Collector(Strict):
+    """The cable-TV company collecting for the city by direct debit (委託者 in the Zengin file)."""
+
+    name_kana: str = Field(min_length=1, max_length=40, description="as registered with the bank, katakana")
+    consignor_code: str = Field(pattern=r"^[0-9]{10}$", description="委託者コード from the bank")
+    bank_code: str = Field(pattern=r"^[0-9]{4}$")
+    bank_name_kana: str = Field(default="", max_length=15)
+    branch_code: str = Field(pattern=r"^[0-9]{3}$")
+    branch_name_kana: str = Field(default="", max_length=15)
+    account_type: Literal[1, 2, 4, 9] = 1
+    account_number: str = Field(pattern=r"^[0-9]{1,7}$")
+
+
+class Billing(Strict):
+    """Monthly billing: charges for no-shows and late cancellations, the debit day, the collector."""
+
+    no_show_charge: Literal["fare", "none"] = Field(default="none", description="what a no-show costs")
+    late_cancel_minutes: int = Field(
+        default=0,
+        ge=0,
+        le=24 * 60,
+        description="a cancellation closer than this to the pickup window is late",
+    )
+    late_cancel_charge: Literal["fare", "none"] = "none"
+    debit_day: int = Field(default=27, ge=1, le=28, description="day of the month after that the bank debits")
+    collector: Collector | None = None
+
+
 class Publishing(Strict):
     """When the scheduler publishes work and figures (local times)."""
 
@@ -233,6 +261,7 @@ class TenantConfig(Strict):
     shopping: Shopping | None = None
     drones: Drones | None = None
     publishing: Publishing = Publishing()
+    billing: Billing = Billing()
 
     @field_validator("timezone")
     @classmethod
@@ -360,6 +389,16 @@ def _semantic_problems(cfg: TenantConfig, base_dir: Path | None) -> list[str]:
                 problems.append(f"shopping.sellers[{i}].place_id: unknown place {sel.place_id!r}")
     if cfg.drones is not None:
         problems += _airspace_problems(cfg, cfg.drones)
+    collector = cfg.billing.collector
+    if collector is not None:
+        from dispatcher.zengin import kana
+
+        for name, width in (("name_kana", 40), ("bank_name_kana", 15), ("branch_name_kana", 15)):
+            try:
+                if len(kana(getattr(collector, name))) > width:
+                    problems.append(f"billing.collector.{name}: at most {width} half-width characters")
+            except ValueError:
+                problems.append(f"billing.collector.{name}: must be katakana (the bank's name for it)")
     for i, r in enumerate(cfg.fares.reduced):
         if r.yen > cfg.fares.standard_yen:
             problems.append(f"fares.reduced[{i}].yen: must not exceed standard_yen")

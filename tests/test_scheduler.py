@@ -21,7 +21,15 @@ from dispatcher.settings import DEMO_TENANT_FILE, Settings
 from tests.conftest import DAY_START, client_for, token_headers
 from tests.test_delivery import place_orders
 
-JOBS = ("reoptimize", "delivery-cutoff", "publish-morning", "publish-changes", "statistics", "outbox")
+JOBS = (
+    "reoptimize",
+    "delivery-cutoff",
+    "publish-morning",
+    "publish-changes",
+    "statistics",
+    "billing-close",
+    "outbox",
+)
 
 
 def _jobs(ctx: Dispatcher) -> dict[str, ScheduledJob]:
@@ -67,7 +75,7 @@ def test_two_hour_outage_runs_each_missed_job_once(
     for job, missed in ran_once.items():
         assert after[job].runs == before[job].runs + 1, job  # once, not `missed` times
         assert after[job].missed == before[job].missed + missed - 1, job  # the rest coalesced
-    for job in ("publish-morning", "statistics"):  # nothing of theirs was due
+    for job in ("publish-morning", "statistics", "billing-close"):  # nothing of theirs was due
         assert after[job].runs == before[job].runs
     cutoff = _runs(ctx, "delivery-cutoff")
     assert len(cutoff) == 1 and cutoff[0].status == "ok" and cutoff[0].coalesced == 0

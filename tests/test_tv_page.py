@@ -108,6 +108,12 @@ def test_tv_remote_alone_books_orders_and_cancels(served: str, sqlite_ctx: Dispa
             assert r.status_code == 200, r.text
             page.wait_for_selector('[data-id="menu-ride"]:focus', timeout=15_000)  # the box polls
             page.wait_for_selector("#home-shop")
+            page.wait_for_selector("#home-billing")  # this month's running total, as billed
+            from dispatcher.billing import running_total
+
+            total = running_total(ctx, "ina-demo", hh)["total_yen"]
+            assert total >= 1000  # a shopping member: the month's fee at least
+            assert f"11月）のご利用額 {total:,}円" in (page.text_content("#home-billing") or "")
             tv.check("home")
 
             # Ride "now" to the first favourite: F1, rider 1, favourite 1, now, confirm = 5 presses.

@@ -140,6 +140,14 @@ def order_cancel(order_id: int, hp: Household, ctx: Ctx) -> list[dict[str, objec
     return resident_view.orders(ctx, hp)
 
 
+@router.get("/billing", summary="This month's charges so far (rides, fees, membership, goods)")
+def billing(hp: Household, ctx: Ctx) -> dict[str, object]:
+    from dispatcher.billing import running_total
+
+    out = running_total(ctx, hp.tenant_id, hp.household_id)
+    return {"month": out["month"], "total_yen": out["total_yen"], "by_kind": out["by_kind"]}
+
+
 @router.get("/notices", summary="Today's messages: confirmations, taxi arriving, groceries at the hall")
 def notices(hp: Household, ctx: Ctx) -> list[dict[str, object]]:
     return resident_view.notices(ctx, hp)

@@ -293,6 +293,11 @@
             }, { id: "return-" + o.after_ride, sub: o.rider + "さん" }));
           });
         }, function () {});
+        api("GET", "/api/v1/me/billing").then(function (b) {
+          var month = +b.month.split("-")[1];
+          info.appendChild(el("p", { cls: "sub", id: "home-billing",
+            text: "今月（" + month + "月）のご利用額 " + b.total_yen.toLocaleString("ja-JP") + "円（ケーブルテレビ料金と一緒のお支払い）" }));
+        }, function () {});
         return box;
       }
     };

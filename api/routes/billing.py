@@ -1,0 +1,241 @@
+"""Monthly billing: closing a month, statements, sellers' settlements, adjustments, the files for
+the cable-TV company (CSV and the Zengin direct-debit request), households' bank accounts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlmodel import Session, col, select
+
+from api.deps import get_ctx, require
+from dispatcher.auth import Principal
+from dispatcher.billing import (
+    add_adjustment,
+    close_month,
+    collection_csv,
+    month_view,
+    parse_month,
+    settlements_of,
+    zengin_file,
+)
+from dispatcher.context import Dispatcher
+from dispatcher.db import session_scope
+from dispatcher.errors import InvalidRequest, NotFound, field_error
+from dispatcher.events import record
+from dispatcher.models import BillingAccount, BillingMonth, Household, Role, SellerSettlement, Statement
+from dispatcher.zengin import kana
+
+router = APIRouter(prefix="/api/v1", tags=["billing"])
+admin = require()
+
+
+class CloseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    month: str = Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM, a month that is over")
+
+
+@router.post("/billing/close", summary="Close a finished month (once; again changes nothing)")
+def close(body: CloseIn, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)) -> dict[str, Any]:
+    parse_month(body.month)
+    return close_month(ctx, p.tenant_id, body.month, p.actor)
+
+
+@router.get("/billing/months", summary="Closed months with their totals")
+def months(p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)) -> list[dict[str, Any]]:
+    with Session(ctx.engine) as session:
+        rows = session.exec(
+            select(BillingMonth)
+            .where(BillingMonth.tenant_id == p.tenant_id)
+            .order_by(col(BillingMonth.month))
+        ).all()
+    return [month_view(m) for m in rows]
+
+
+@router.get("/billing/{month}/statements", summary="Every household's statement of a closed month")
+def statements(
+    month: str, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)
+) -> list[dict[str, Any]]:
+    parse_month(month)
+    with Session(ctx.engine) as session:
+        rows = session.exec(
+            select(Statement)
+            .where(Statement.tenant_id == p.tenant_id, Statement.month == month)
+            .order_by(col(Statement.household_id))
+        ).all()
+    return [
+        {"household_id": s.household_id, "by_kind": s.by_kind, "total_yen": s.total_yen, "lines": s.lines}
+        for s in rows
+    ]
+
+
+@router.get("/billing/{month}/settlements", summary="Sellers' settlements: gross, commission, payout")
+def settlements(
+    month: str, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)
+) -> list[dict[str, Any]]:
+    parse_month(month)
+    with Session(ctx.engine) as session:
+        closed = session.exec(
+            select(SellerSettlement).where(
+                SellerSettlement.tenant_id == p.tenant_id, SellerSettlement.month == month
+            )
+        ).all()
+        if closed:
+            return [
+                {
+                    "seller_id": s.seller_id,
+                    "orders": s.orders,
+                    "gross_yen": s.gross_yen,
+                    "commission_percent": s.commission_percent,
+                    "commission_yen": s.commission_yen,
+                    "net_yen": s.net_yen,
+                    "closed": True,
+                }
+                for s in closed
+            ]
+        return [{**s, "closed": False} for s in settlements_of(session, ctx.config(p.tenant_id), month)]
+
+
+@router.get(
+    "/billing/{month}/collection.csv", summary="For the cable-TV company: amounts by kind per customer"
+)
+def collection(month: str, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)) -> Response:
+    parse_month(month)
+    return Response(
+        collection_csv(ctx, p.tenant_id, month),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="collection-{month}.csv"'},
+    )
+
+
+@router.get(
+    "/billing/{month}/zengin", summary="The direct-debit request file (Zengin format, 120-byte records)"
+)
+def zengin(month: str, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)) -> Response:
+    parse_month(month)
+    blob, left_out = zengin_file(ctx, p.tenant_id, month)
+    return Response(
+        blob,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="debit-{month}.txt"',
+            "Noriai-Left-Out": ",".join(
+                f"{x['household_id']}:{x['why'].replace(' ', '_')}" for x in left_out
+            ),
+        },
+    )
+
+
+class AdjustmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    household_id: int = Field(ge=1)
+    amount_yen: int = Field(ge=-1_000_000, le=1_000_000, description="positive: charge; negative: credit")
+    reason: str = Field(min_length=1, max_length=200)
+    corrects: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="the closed month it corrects")
+
+    @field_validator("amount_yen")
+    @classmethod
+    def _not_zero(cls, v: int) -> int:
+        if v == 0:
+            raise ValueError("must not be 0")
+        return v
+
+
+@router.post("/billing/adjustments", status_code=201, summary="A correction, charged in this (open) month")
+def adjustment(
+    body: AdjustmentIn, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)
+) -> dict[str, Any]:
+    a = add_adjustment(
+        ctx, p.tenant_id, body.household_id, body.amount_yen, body.reason, p.actor, body.corrects
+    )
+    return {
+        "id": a.id,
+        "household_id": a.household_id,
+        "month": a.month,
+        "corrects": a.corrects,
+        "amount_yen": a.amount_yen,
+        "reason": a.reason,
+    }
+
+
+class AccountIn(BaseModel):
+    """A household's direct-debit account as on the bank's form (口座振替依頼書)."""
+
+    model_config = ConfigDict(extra="forbid")
+    customer_no: str = Field(pattern=r"^[0-9]{1,20}$")
+    bank_code: str = Field(pattern=r"^[0-9]{4}$")
+    bank_name: str = Field("", max_length=30)
+    branch_code: str = Field(pattern=r"^[0-9]{3}$")
+    branch_name: str = Field("", max_length=30)
+    account_type: int = Field(1, description="1 ordinary, 2 current, 4 savings")
+    account_number: str = Field(pattern=r"^[0-9]{1,7}$")
+    holder_kana: str = Field(min_length=1, max_length=60, description="the account holder in kana")
+
+    @field_validator("account_type")
+    @classmethod
+    def _type(cls, v: int) -> int:
+        if v not in (1, 2, 4):
+            raise ValueError("must be 1 (ordinary), 2 (current) or 4 (savings)")
+        return v
+
+
+@router.put(
+    "/households/{household_id}/billing-account", summary="Register a household's direct-debit account"
+)
+def put_account(
+    household_id: int,
+    body: AccountIn,
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> dict[str, Any]:
+    errors = []
+    names = {}
+    for name, width in (("bank_name", 15), ("branch_name", 15), ("holder_kana", 30)):
+        try:
+            names[name] = kana(getattr(body, name))
+            if len(names[name]) > width:
+                errors.append(field_error(name, f"at most {width} half-width characters"))
+        except ValueError:
+            errors.append(field_error(name, "write it in kana, as on the bank's form"))
+    if errors:
+        raise InvalidRequest("The account cannot be registered.", errors)
+    now = ctx.clock.now()
+    with session_scope(ctx.engine) as session:
+        hh = session.get(Household, household_id)
+        if hh is None or hh.tenant_id != p.tenant_id:
+            raise NotFound(f"No household {household_id}.")
+        acc = session.get(BillingAccount, household_id) or BillingAccount(
+            household_id=household_id,
+            tenant_id=p.tenant_id,
+            customer_no="",
+            bank_code="",
+            branch_code="",
+            account_number="",
+            holder_kana="",
+            updated_at=now,
+        )
+        for k, v in body.model_dump().items():
+            setattr(acc, k, names.get(k, v))
+        acc.account_number = body.account_number.rjust(7, "0")
+        acc.updated_at, acc.updated_by = now, p.actor
+        session.add(acc)
+        record(
+            session,
+            p.tenant_id,
+            now,
+            p.actor,
+            "billing.account_set",
+            "household",
+            household_id,
+            after={
+                "customer_no": acc.customer_no,
+                "bank_code": acc.bank_code,
+                "branch_code": acc.branch_code,
+            },
+        )
+        view = {k: getattr(acc, k) for k in AccountIn.model_fields}
+    masked = re.sub(r"\d(?=\d{3})", "*", view["account_number"])
+    return {**view, "account_number": masked}

@@ -1,0 +1,565 @@
+"""Monthly billing through the cable-TV company, computed from the event log.
+
+A household's statement of a month holds:
+- ride: the fare of each completed ride of its residents (the fare confirmed at booking, by the
+  tenant's fare table: the rider's best fare plus companions);
+- no_show / late_cancel: the ride's fare where the tenant's rules charge it (a cancellation is late
+  when it happens less than `billing.late_cancel_minutes` before the pickup window opens; a ride
+  changed into another one is not a cancellation);
+- membership: the shopping membership fee for a month in which the membership ran on any day;
+- goods: each order delivered that month (reached the hall or handed over), at its price as placed;
+- adjustment: corrections of a closed month, made later, with their reason.
+A seller's settlement: gross sales of its goods delivered that month, the commission at the
+tenant's rate (rounded down to the yen), the payout.
+
+`close_month` writes a month once: closing it again changes nothing; a correction is an
+`Adjustment`, which lands on the month in which it is made (the next open one).
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import io
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from dispatcher.context import Dispatcher
+from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
+from dispatcher.events import record
+from dispatcher.models import (
+    Adjustment,
+    BillingAccount,
+    BillingMonth,
+    Event,
+    Household,
+    Membership,
+    OrderLine,
+    Product,
+    Resident,
+    Ride,
+    Seller,
+    SellerSettlement,
+    ShopOrder,
+    Statement,
+)
+from dispatcher.tenant_config import TenantConfig
+from dispatcher.timeline import local_date, midnight
+
+KINDS = ("ride", "no_show", "late_cancel", "membership", "goods", "adjustment")
+KIND_LABELS = {
+    "ride": "乗合タクシー運賃",
+    "no_show": "不在（乗車なし）",
+    "late_cancel": "直前の取消し",
+    "membership": "買い物 月会費",
+    "goods": "商品代",
+    "adjustment": "調整",
+}
+
+
+def parse_month(value: str) -> tuple[date, date]:
+    """'2026-11' -> (first day, last day); InvalidRequest naming `month` otherwise."""
+    try:
+        y, m = (int(x) for x in value.split("-"))
+        first = date(y, m, 1)
+    except (ValueError, TypeError):
+        raise InvalidRequest(
+            "Give the month as YYYY-MM.", [field_error("month", "must be YYYY-MM, e.g. 2026-11")]
+        ) from None
+    return first, date(y, m, calendar.monthrange(y, m)[1])
+
+
+def month_of(day: date) -> str:
+    return f"{day.year}-{day.month:02d}"
+
+
+@dataclass
+class Bill:
+    """A household's charges of a month (not stored until the month closes)."""
+
+    household_id: int
+    lines: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, kind: str, amount: int, day: date | None, text: str, **ref: Any) -> None:
+        self.lines.append(
+            {
+                "kind": kind,
+                "date": day.isoformat() if day else None,
+                "text": text,
+                "amount_yen": amount,
+                **ref,
+            }
+        )
+
+    @property
+    def by_kind(self) -> dict[str, int]:
+        out = dict.fromkeys(KINDS, 0)
+        for ln in self.lines:
+            out[ln["kind"]] += ln["amount_yen"]
+        return out
+
+    @property
+    def total(self) -> int:
+        return sum(ln["amount_yen"] for ln in self.lines)
+
+
+def _ride_charges(
+    session: Session, cfg: TenantConfig, first: date, last: date, bills: dict[int, Bill], only: int | None
+) -> None:
+    rides = session.exec(
+        select(Ride).where(
+            Ride.tenant_id == cfg.id,
+            Ride.kind == "passenger",
+            col(Ride.service_date) >= first,
+            col(Ride.service_date) <= last,
+        )
+    ).all()
+    residents = {r.id: r for r in session.exec(select(Resident).where(Resident.tenant_id == cfg.id))}
+    rides = [
+        r for r in rides if residents.get(r.resident_id) and residents[r.resident_id].household_id is not None
+    ]  # type: ignore[index]
+    if only is not None:
+        rides = [r for r in rides if residents[r.resident_id].household_id == only]  # type: ignore[index]
+    by_id = {str(r.id): r for r in rides}
+    events: dict[str, dict[str, Event]] = defaultdict(dict)
+    ids = list(by_id)
+    for k in range(0, len(ids), 500):
+        for e in session.exec(
+            select(Event).where(
+                Event.tenant_id == cfg.id, Event.entity == "ride", col(Event.entity_id).in_(ids[k : k + 500])
+            )
+        ):
+            events[e.entity_id].setdefault(e.kind, e)
+    rules = cfg.billing
+    for rid, ride in sorted(by_id.items(), key=lambda kv: int(kv[0])):
+        ev = events.get(rid, {})
+        confirmed = ev.get("ride.confirmed")
+        if confirmed is None:
+            continue  # refused: nothing to pay
+        fare = int((confirmed.after or {}).get("fare_yen") or ride.fare_yen or 0)
+        hh = residents[ride.resident_id].household_id  # type: ignore[index]
+        bill = bills.setdefault(hh, Bill(hh))  # type: ignore[arg-type]
+        day = ride.service_date
+        if "ride.dropped_off" in ev:
+            bill.add("ride", fare, day, f"乗車 {day.month}/{day.day}（{ride.party_size}名）", ride_id=ride.id)
+        elif "ride.no_show" in ev and rules.no_show_charge == "fare":
+            bill.add("no_show", fare, day, f"不在 {day.month}/{day.day}", ride_id=ride.id)
+        elif "ride.cancelled" in ev and rules.late_cancel_charge == "fare" and rules.late_cancel_minutes > 0:
+            cancel = ev["ride.cancelled"]
+            if "replaced_by" in (cancel.after or {}) or str(
+                (cancel.after or {}).get("reason", "")
+            ).startswith("changed to ride"):
+                continue
+            window = (confirmed.after or {}).get("pickup_window") or [None]
+            opens = datetime.fromisoformat(window[0]) if window[0] else None
+            if opens is not None and cancel.at > opens - timedelta(minutes=rules.late_cancel_minutes):
+                bill.add("late_cancel", fare, day, f"直前の取消し {day.month}/{day.day}", ride_id=ride.id)
+
+
+def _membership_charges(
+    session: Session, cfg: TenantConfig, first: date, last: date, bills: dict[int, Bill], only: int | None
+) -> None:
+    q = select(Membership).where(
+        Membership.tenant_id == cfg.id,
+        col(Membership.starts_on) <= last,
+        (col(Membership.ends_on).is_(None)) | (col(Membership.ends_on) >= first),
+    )
+    charged: set[int] = set()
+    for m in session.exec(q.order_by(col(Membership.id))):
+        if (only is not None and m.household_id != only) or m.household_id in charged:
+            continue  # one fee a month, however many membership rows overlap it
+        charged.add(m.household_id)
+        bills.setdefault(m.household_id, Bill(m.household_id)).add(
+            "membership", m.fee_yen, first, f"買い物 月会費 {first.month}月", membership_id=m.id
+        )
+
+
+def _delivered_orders(
+    session: Session, cfg: TenantConfig, first: date, last: date
+) -> tuple[list[ShopOrder], dict[int, int]]:
+    """Orders for delivery in the month that reached the hall or the household, and each one's
+    price as placed (from its event)."""
+    orders = session.exec(
+        select(ShopOrder).where(
+            ShopOrder.tenant_id == cfg.id,
+            col(ShopOrder.delivery_date) >= first,
+            col(ShopOrder.delivery_date) <= last,
+        )
+    ).all()
+    ids = [str(o.id) for o in orders]
+    seen: dict[str, set[str]] = defaultdict(set)
+    placed: dict[int, int] = {}
+    for k in range(0, len(ids), 500):
+        for e in session.exec(
+            select(Event).where(
+                Event.tenant_id == cfg.id, Event.entity == "order", col(Event.entity_id).in_(ids[k : k + 500])
+            )
+        ):
+            seen[e.entity_id].add(e.kind)
+            if e.kind == "order.placed" and "total_yen" in (e.after or {}):
+                placed[int(e.entity_id)] = int(e.after["total_yen"])  # type: ignore[index]
+    done = [
+        o
+        for o in orders
+        if "order.cancelled" not in seen[str(o.id)]
+        and seen[str(o.id)] & {"order.at_hall", "order.handed_over"}
+    ]
+    return sorted(done, key=lambda o: o.id or 0), placed
+
+
+def _goods_charges(
+    session: Session, cfg: TenantConfig, first: date, last: date, bills: dict[int, Bill], only: int | None
+) -> None:
+    orders, placed = _delivered_orders(session, cfg, first, last)
+    for o in orders:
+        if only is not None and o.household_id != only:
+            continue
+        bills.setdefault(o.household_id, Bill(o.household_id)).add(
+            "goods",
+            placed.get(o.id, o.total_yen),
+            o.delivery_date,
+            f"お買い物 {o.delivery_date.month}/{o.delivery_date.day}",
+            order_id=o.id,  # type: ignore[arg-type]
+        )
+
+
+def _adjustments(
+    session: Session, cfg: TenantConfig, month: str, bills: dict[int, Bill], only: int | None
+) -> None:
+    q = select(Adjustment).where(Adjustment.tenant_id == cfg.id, Adjustment.month == month)
+    for a in session.exec(q.order_by(col(Adjustment.id))):
+        if only is not None and a.household_id != only:
+            continue
+        text = f"調整（{a.corrects}分）: {a.reason}" if a.corrects else f"調整: {a.reason}"
+        bills.setdefault(a.household_id, Bill(a.household_id)).add(
+            "adjustment", a.amount_yen, None, text, adjustment_id=a.id
+        )
+
+
+def bills_of(
+    session: Session, cfg: TenantConfig, month: str, household_id: int | None = None
+) -> dict[int, Bill]:
+    """Every household's charges of a month as the events tell them now."""
+    first, last = parse_month(month)
+    bills: dict[int, Bill] = {}
+    _ride_charges(session, cfg, first, last, bills, household_id)
+    _membership_charges(session, cfg, first, last, bills, household_id)
+    _goods_charges(session, cfg, first, last, bills, household_id)
+    _adjustments(session, cfg, month, bills, household_id)
+    return bills
+
+
+def settlements_of(session: Session, cfg: TenantConfig, month: str) -> list[dict[str, Any]]:
+    """Each seller's gross of goods delivered in the month, commission (rounded down), payout."""
+    first, last = parse_month(month)
+    orders, _placed = _delivered_orders(session, cfg, first, last)
+    ids = [o.id for o in orders]
+    gross: dict[int, int] = defaultdict(int)
+    count: dict[int, set[int]] = defaultdict(set)
+    products = {p.id: p.seller_id for p in session.exec(select(Product).where(Product.tenant_id == cfg.id))}
+    for k in range(0, len(ids), 500):
+        for ln in session.exec(select(OrderLine).where(col(OrderLine.order_id).in_(ids[k : k + 500]))):
+            seller = products[ln.product_id]
+            gross[seller] += ln.unit_price_yen * ln.quantity
+            count[seller].add(ln.order_id)
+    rate = cfg.shopping.seller_commission_percent if cfg.shopping else 0.0
+    out = []
+    for s in session.exec(select(Seller).where(Seller.tenant_id == cfg.id).order_by(col(Seller.id))):
+        g = gross.get(s.id, 0)  # type: ignore[arg-type]
+        commission = math.floor(g * rate / 100)
+        out.append(
+            {
+                "seller_id": s.id,
+                "seller": s.key,
+                "name": s.name,
+                "orders": len(count.get(s.id, ())),  # type: ignore[arg-type]
+                "gross_yen": g,
+                "commission_percent": rate,
+                "commission_yen": commission,
+                "net_yen": g - commission,
+            }
+        )
+    return out
+
+
+def debit_date(cfg: TenantConfig, month: str) -> date:
+    """The day the bank debits a month's bills: `billing.debit_day` of the month after."""
+    _first, last = parse_month(month)
+    nxt = last + timedelta(days=1)
+    return nxt.replace(day=cfg.billing.debit_day)
+
+
+def close_month(ctx: Dispatcher, tenant_id: str, month: str, actor: str) -> dict[str, Any]:
+    """Close a finished month: write every statement and settlement once. Closing a month that is
+    closed already changes nothing and returns what was written then."""
+    cfg = ctx.config(tenant_id)
+    first, last = parse_month(month)
+    now = ctx.clock.now()
+    if now < midnight(last + timedelta(days=1), cfg.tz):
+        raise Conflict(
+            f"{month} is not over yet; close it from {last + timedelta(days=1)} on.", title="Month not over"
+        )
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        existing = session.exec(
+            select(BillingMonth).where(BillingMonth.tenant_id == tenant_id, BillingMonth.month == month)
+        ).first()
+        if existing is not None:
+            return {**month_view(existing), "status": "already closed"}
+        bills = bills_of(session, cfg, month)
+        sellers = settlements_of(session, cfg, month)
+        totals = {
+            "households": sum(1 for b in bills.values() if b.lines),
+            "total_yen": sum(b.total for b in bills.values()),
+            "by_kind": {k: sum(b.by_kind[k] for b in bills.values()) for k in KINDS},
+            "sellers_gross_yen": sum(s["gross_yen"] for s in sellers),
+            "commission_yen": sum(s["commission_yen"] for s in sellers),
+            "sellers_net_yen": sum(s["net_yen"] for s in sellers),
+        }
+        bm = BillingMonth(
+            tenant_id=tenant_id,
+            month=month,
+            closed_at=now,
+            closed_by=actor,
+            debit_date=debit_date(cfg, month),
+            totals=totals,
+        )
+        session.add(bm)
+        for hid, b in sorted(bills.items()):
+            if b.lines:
+                session.add(
+                    Statement(
+                        tenant_id=tenant_id,
+                        month=month,
+                        household_id=hid,
+                        lines=b.lines,
+                        by_kind=b.by_kind,
+                        total_yen=b.total,
+                    )
+                )
+        for s in sellers:
+            session.add(
+                SellerSettlement(
+                    tenant_id=tenant_id,
+                    month=month,
+                    seller_id=s["seller_id"],
+                    orders=s["orders"],
+                    gross_yen=s["gross_yen"],
+                    commission_percent=s["commission_percent"],
+                    commission_yen=s["commission_yen"],
+                    net_yen=s["net_yen"],
+                )
+            )
+        record(session, tenant_id, now, actor, "billing.closed", "billing", month, after=totals)
+        try:
+            session.commit()
+        except IntegrityError:  # closed by someone else at the same moment
+            session.rollback()
+            existing = session.exec(
+                select(BillingMonth).where(BillingMonth.tenant_id == tenant_id, BillingMonth.month == month)
+            ).one()
+            return {**month_view(existing), "status": "already closed"}
+        return {**month_view(bm), "status": "closed"}
+
+
+def month_view(bm: BillingMonth) -> dict[str, Any]:
+    return {
+        "month": bm.month,
+        "closed_at": bm.closed_at.isoformat(),
+        "closed_by": bm.closed_by,
+        "debit_date": bm.debit_date.isoformat(),
+        "totals": bm.totals,
+    }
+
+
+def add_adjustment(
+    ctx: Dispatcher,
+    tenant_id: str,
+    household_id: int,
+    amount_yen: int,
+    reason: str,
+    actor: str,
+    corrects: str | None = None,
+) -> Adjustment:
+    """A correction: it is charged (or credited) on the statement of the current month, which is
+    open; the month it corrects stays as it was closed."""
+    cfg = ctx.config(tenant_id)
+    now = ctx.clock.now()
+    errors = []
+    if amount_yen == 0:
+        errors.append(field_error("amount_yen", "must not be 0"))
+    if not reason.strip():
+        errors.append(field_error("reason", "say what the correction is for"))
+    if corrects is not None:
+        parse_month(corrects)
+    if errors:
+        raise InvalidRequest("The adjustment cannot be made.", errors)
+    month = month_of(local_date(now, cfg.tz))
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        hh = session.get(Household, household_id)
+        if hh is None or hh.tenant_id != tenant_id:
+            raise NotFound(f"No household {household_id}.")
+        if session.exec(
+            select(BillingMonth).where(BillingMonth.tenant_id == tenant_id, BillingMonth.month == month)
+        ).first():
+            raise Conflict(
+                f"{month} is closed already; corrections go into the month after.", title="Month closed"
+            )
+        a = Adjustment(
+            tenant_id=tenant_id,
+            household_id=household_id,
+            month=month,
+            corrects=corrects,
+            amount_yen=amount_yen,
+            reason=reason.strip(),
+            created_at=now,
+            created_by=actor,
+        )
+        session.add(a)
+        session.flush()
+        record(
+            session,
+            tenant_id,
+            now,
+            actor,
+            "billing.adjusted",
+            "household",
+            household_id,
+            after={
+                "adjustment_id": a.id,
+                "month": month,
+                "corrects": corrects,
+                "amount_yen": amount_yen,
+                "reason": a.reason,
+            },
+        )
+        session.commit()
+        return a
+
+
+def running_total(ctx: Dispatcher, tenant_id: str, household_id: int) -> dict[str, Any]:
+    """This month so far, for the household's own screens."""
+    cfg = ctx.config(tenant_id)
+    month = month_of(local_date(ctx.clock.now(), cfg.tz))
+    with Session(ctx.engine) as session:
+        bill = bills_of(session, cfg, month, household_id).get(household_id, Bill(household_id))
+    return {"month": month, "total_yen": bill.total, "by_kind": bill.by_kind, "lines": bill.lines}
+
+
+# ------------------------------------------------------------------------------------ exports
+
+
+def _closed(session: Session, tenant_id: str, month: str) -> BillingMonth:
+    bm = session.exec(
+        select(BillingMonth).where(BillingMonth.tenant_id == tenant_id, BillingMonth.month == month)
+    ).first()
+    if bm is None:
+        raise NotFound(f"{month} is not closed; close it first (noriai billing close --month {month}).")
+    return bm
+
+
+def collection_csv(ctx: Dispatcher, tenant_id: str, month: str) -> bytes:
+    """For the cable-TV company: one row per household billed, amounts by kind and the total."""
+    with Session(ctx.engine) as session:
+        _closed(session, tenant_id, month)
+        statements = session.exec(
+            select(Statement)
+            .where(Statement.tenant_id == tenant_id, Statement.month == month)
+            .order_by(col(Statement.household_id))
+        ).all()
+        accounts = {
+            a.household_id: a
+            for a in session.exec(select(BillingAccount).where(BillingAccount.tenant_id == tenant_id))
+        }
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(["請求月", "顧客番号", "世帯番号", *[KIND_LABELS[k] for k in KINDS], "合計", "口座振替"])
+    for s in statements:
+        acc = accounts.get(s.household_id)
+        w.writerow(
+            [
+                month,
+                acc.customer_no if acc else "",
+                s.household_id,
+                *[s.by_kind.get(k, 0) for k in KINDS],
+                s.total_yen,
+                "対象" if acc and s.total_yen > 0 else ("口座未登録" if not acc else "請求なし（0円以下）"),
+            ]
+        )
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def zengin_file(ctx: Dispatcher, tenant_id: str, month: str) -> tuple[bytes, list[dict[str, Any]]]:
+    """The direct-debit request for the bank, validated; and the households left out with why."""
+    from dispatcher import zengin
+
+    cfg = ctx.config(tenant_id)
+    c = cfg.billing.collector
+    if c is None:
+        raise Conflict(
+            "The tenant file has no billing.collector (the cable-TV company's bank details).",
+            title="No collector",
+        )
+    with Session(ctx.engine) as session:
+        bm = _closed(session, tenant_id, month)
+        statements = session.exec(
+            select(Statement)
+            .where(Statement.tenant_id == tenant_id, Statement.month == month)
+            .order_by(col(Statement.household_id))
+        ).all()
+        accounts = {
+            a.household_id: a
+            for a in session.exec(select(BillingAccount).where(BillingAccount.tenant_id == tenant_id))
+        }
+        debited_before = {
+            s.household_id
+            for s in session.exec(
+                select(Statement).where(Statement.tenant_id == tenant_id, col(Statement.month) < month)
+            )
+        }
+    debits, left_out = [], []
+    for s in statements:
+        acc = accounts.get(s.household_id)
+        if s.total_yen <= 0:
+            left_out.append(
+                {"household_id": s.household_id, "total_yen": s.total_yen, "why": "nothing to debit"}
+            )
+        elif acc is None:
+            left_out.append(
+                {
+                    "household_id": s.household_id,
+                    "total_yen": s.total_yen,
+                    "why": "no bank account registered",
+                }
+            )
+        else:
+            debits.append(
+                zengin.Debit(
+                    acc.bank_code,
+                    acc.bank_name,
+                    acc.branch_code,
+                    acc.branch_name,
+                    acc.account_type,
+                    acc.account_number,
+                    acc.holder_kana,
+                    s.total_yen,
+                    acc.customer_no,
+                    new=s.household_id not in debited_before,
+                )
+            )
+    consignor = zengin.Consignor(
+        c.consignor_code,
+        c.name_kana,
+        c.bank_code,
+        c.bank_name_kana,
+        c.branch_code,
+        c.branch_name_kana,
+        c.account_type,
+        c.account_number,
+    )
+    return zengin.build(consignor, bm.debit_date, debits), left_out
