@@ -25,6 +25,7 @@ from api.routes import (
     shopping,
     stats,
     vehicles,
+    watchover,
 )
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
@@ -49,6 +50,7 @@ def build_dispatcher(settings: Settings, clock: Clock | None = None) -> Dispatch
         reoptimize_minutes=settings.reoptimize_minutes,
         solver_seconds=settings.reoptimize_seconds_limit,
         mail=settings.mail(),
+        public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
     )
     cfg = load_tenant(settings.tenant_file)
     ctx.tenant_files[cfg.id] = settings.tenant_file
@@ -108,6 +110,8 @@ def create_app(
         opendata.router,
         publishing.router,
         billing.router,
+        watchover.router,
+        watchover.pages,
         pages.router,
     ):
         app.include_router(r)

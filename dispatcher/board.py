@@ -12,6 +12,7 @@ from dispatcher.context import Dispatcher
 from dispatcher.models import Operator, Resident, Ride, RideStatus, ShopOrder, Vehicle
 from dispatcher.operations import manifest
 from dispatcher.timeline import iso_local, local_date
+from dispatcher.watchover import alerts
 
 LATE_RISK_MINUTES = 5  # a stop planned less than this before its promise ends is at risk
 STALE_POSITION_MINUTES = 10  # a vehicle with work and no report for this long is flagged
@@ -82,6 +83,7 @@ def board(ctx: Dispatcher, tenant_id: str, next_stops: int = 3) -> dict[str, Any
         "now": iso_local(now, tz),
         "vehicles": rows,
         "deliveries": _deliveries(ctx, tenant_id, day),
+        "watch": alerts(ctx, tenant_id),
         "refused": [
             {
                 "ride_id": r.id,

@@ -33,6 +33,7 @@ class Dispatcher:
     reoptimize_minutes: float = 5.0  # the scheduler's re-optimization interval
     solver_seconds: float = 5.0  # time limit of one scheduled re-optimization
     mail: MailSettings | None = None  # the SMTP server (None: e-mail is not configured)
+    public_url: str = "http://127.0.0.1:8000"  # where people reach this server (links in e-mails)
     on_change: Callable[[str], None] | None = None
     tenant_files: dict[str, Path] = field(default_factory=dict)
     views: dict[tuple[str, object], object] = field(default_factory=dict)  # plan.LiveView by (tenant, day)

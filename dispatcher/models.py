@@ -558,7 +558,8 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenant.id")
-    subscription_id: int = Field(foreign_key="subscription.id", index=True)
+    subscription_id: int | None = Field(default=None, foreign_key="subscription.id", index=True)
+    recipient: str = Field(default="", max_length=200)  # an e-mail address without a subscription (family)
     event_type: str = Field(max_length=64)
     event_id: str = Field(max_length=64)  # the same for every subscription of one event
     payload: dict[str, Any] = js(nullable=False)
@@ -686,3 +687,86 @@ class Adjustment(SQLModel, table=True):
     reason: str
     created_at: datetime = ts(nullable=False)
     created_by: str = ""
+
+
+class WatchOver(SQLModel, table=True):
+    """A household's opted-in watch-over (見守り): how long the TV may stay unused (hours, counted
+    from the last activity) before the family hears of it, the sleep hours in which no e-mail goes
+    out (local HH:MM), how long until an unanswered alert goes to the operators, away periods."""
+
+    __tablename__ = "watch_over"
+    household_id: int = Field(foreign_key="household.id", primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    enabled: bool = True
+    threshold_hours: float = 24.0
+    sleep_start: str = "21:00"
+    sleep_end: str = "07:00"
+    escalate_minutes: int = 120
+    away_until: datetime | None = ts(nullable=True)
+    away_reason: str = ""
+    last_activity_at: datetime | None = ts(nullable=True)
+    last_activity_kind: str = Field(default="", max_length=16)
+    enabled_at: datetime = ts(nullable=False)
+    updated_at: datetime = ts(nullable=False)
+    updated_by: str = ""
+
+
+class FamilyContact(SQLModel, table=True):
+    """Whom the watch-over tells: a family member's name and e-mail address."""
+
+    __tablename__ = "family_contact"
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    household_id: int = Field(foreign_key="household.id", index=True)
+    name: str
+    email: str = Field(max_length=200)
+    relation: str = ""
+
+
+class WatchEpisode(SQLModel, table=True):
+    """One stretch of silence: alerted once, acknowledged by the family (or an operator), escalated
+    to the operators when nobody answers, ended when the TV is used again."""
+
+    __tablename__ = "watch_episode"
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    household_id: int = Field(foreign_key="household.id", index=True)
+    inactive_since: datetime = ts(nullable=False)
+    alerted_at: datetime = ts(nullable=False)
+    ack_token_hash: str = Field(unique=True, max_length=64)
+    acknowledged_at: datetime | None = ts(nullable=True)
+    acknowledged_by: str = ""
+    escalated_at: datetime | None = ts(nullable=True)
+    ended_at: datetime | None = ts(nullable=True)
+
+
+class Reminder(SQLModel, table=True):
+    """A message for the household's TV: once (`once_at`) or on weekdays at a local time (`days`,
+    `at_time`), e.g. medication or rubbish day; acknowledged with the remote's Enter key."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    household_id: int = Field(foreign_key="household.id", index=True)
+    text: str = Field(max_length=200)
+    kind: str = Field(default="other", max_length=16)  # medication | rubbish | other
+    once_at: datetime | None = ts(nullable=True)
+    days: list[str] = js(nullable=False)
+    at_time: str | None = Field(default=None, max_length=5)
+    active: bool = True
+    created_at: datetime = ts(nullable=False)
+    created_by: str = ""
+
+
+class ReminderAck(SQLModel, table=True):
+    """An occurrence of a reminder (or of an automatic ride or delivery reminder, by key) that the
+    household has seen and dismissed."""
+
+    __tablename__ = "reminder_ack"
+    __table_args__ = (UniqueConstraint("household_id", "key", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    household_id: int = Field(foreign_key="household.id")
+    key: str = Field(max_length=40)  # reminder:<id>, ride:<id>:eve, ride:<id>:soon, order:<id>:hall
+    due_at: datetime = ts(nullable=False)
+    acknowledged_at: datetime = ts(nullable=False)
+    acknowledged_by: str = ""

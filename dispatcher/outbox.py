@@ -94,6 +94,7 @@ def _post(sub: Subscription, msg: OutboxMessage) -> tuple[int | None, str]:
 
 
 def _mail(ctx: Dispatcher, sub: Subscription, msg: OutboxMessage) -> tuple[int | None, str]:
+    """Send an e-mail message (payload: subject, body, attachments) to the subscription's address."""
     if ctx.mail is None:
         return None, "e-mail is not configured: set NORIAI_SMTP_HOST (and NORIAI_MAIL_FROM)"
     p = msg.payload
@@ -136,7 +137,9 @@ def deliver_due(ctx: Dispatcher, tenant_id: str | None = None, limit: int = 200)
             {
                 s.id: s
                 for s in session.exec(
-                    select(Subscription).where(col(Subscription.id).in_({m.subscription_id for m in due}))
+                    select(Subscription).where(
+                        col(Subscription.id).in_({m.subscription_id for m in due if m.subscription_id})
+                    )
                 )
             }
             if due
@@ -145,7 +148,11 @@ def deliver_due(ctx: Dispatcher, tenant_id: str | None = None, limit: int = 200)
         for msg in due:
             if not _claim(session, msg, ctx.clock.now()):  # the time of this claim, not of the batch
                 continue  # another process has it
-            sub = subs[msg.subscription_id]
+            sub = subs.get(msg.subscription_id) if msg.subscription_id is not None else None
+            if sub is None:  # a message to one address (a family's watch-over e-mail)
+                sub = Subscription(
+                    tenant_id=msg.tenant_id, channel="email", target=msg.recipient, events=[], created_at=now
+                )
             t0 = time.perf_counter()
             if not sub.active:
                 code, error = None, "the subscription was deactivated"

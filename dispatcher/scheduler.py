@@ -11,6 +11,7 @@ Jobs of a tenant (local times in the tenant's time zone):
 - statistics: daily at `publishing.statistics_at`; closes the previous day's figures (and any
   missed days);
 - billing-close: on the 1st at 04:00; closes the month before (statements, settlements);
+- watch-over: every 5 minutes; e-mails families of TVs silent too long, escalates unanswered ones;
 - outbox: every 30 s; delivers webhooks and e-mails that are due (retries with backoff).
 
 Time comes from the injected clock (`ctx.clock`), so a simulated day, a test or a demo started
@@ -166,6 +167,13 @@ def _billing(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] |
     return {"month": month, "status": out["status"], "total_yen": out["totals"]["total_yen"]}
 
 
+def _watch(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
+    from dispatcher.watchover import check
+
+    out = check(ctx, tenant_id)
+    return out if any(out.values()) else None
+
+
 def _outbox(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
     from dispatcher.outbox import deliver_due
 
@@ -255,6 +263,13 @@ def specs(ctx: Dispatcher, cfg: TenantConfig) -> list[JobSpec]:
             timedelta(days=10),
             _billing,
             "monthly on the 1st at 04:00 (the month before)",
+        ),
+        JobSpec(
+            "watch-over",
+            IntervalTrigger(minutes=5, start_date=datetime(2020, 1, 1, tzinfo=tz), timezone=tz),
+            timedelta(hours=1),
+            _watch,
+            "every 5 min: silent TVs, unanswered alerts",
         ),
         JobSpec(
             "outbox",

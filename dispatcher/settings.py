@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     smtp_password: str = Field(default="", alias="NORIAI_SMTP_PASSWORD")
     smtp_starttls: bool = Field(default=False, alias="NORIAI_SMTP_STARTTLS")
     mail_from: str = Field(default="noriai@localhost", alias="NORIAI_MAIL_FROM")
+    public_url: str = Field(default="", alias="NORIAI_PUBLIC_URL")  # links in e-mails; default host:port
 
     def mail(self) -> MailSettings | None:
         """The SMTP server for partners who take their work by e-mail (None: not configured)."""

@@ -28,6 +28,7 @@ JOBS = (
     "publish-changes",
     "statistics",
     "billing-close",
+    "watch-over",
     "outbox",
 )
 
@@ -71,7 +72,13 @@ def test_two_hour_outage_runs_each_missed_job_once(
     ctx = _restart(ctx, db_url, clock)
     out = {r["job"]: r for r in run_due(ctx)}
     after = _jobs(ctx)
-    ran_once = {"reoptimize": 24, "delivery-cutoff": 1, "publish-changes": 120, "outbox": 240}
+    ran_once = {
+        "reoptimize": 24,
+        "delivery-cutoff": 1,
+        "publish-changes": 120,
+        "watch-over": 24,
+        "outbox": 240,
+    }
     for job, missed in ran_once.items():
         assert after[job].runs == before[job].runs + 1, job  # once, not `missed` times
         assert after[job].missed == before[job].missed + missed - 1, job  # the rest coalesced

@@ -178,6 +178,7 @@ def test_cli_user_create_and_plan_show(tmp_path: Path) -> None:
         "publish-changes",
         "statistics",
         "billing-close",
+        "watch-over",
         "outbox",
     }
     assert "2026-11-24T11:00:00+09:00" in lines["delivery-cutoff"]

@@ -35,6 +35,7 @@
   var $screen = document.getElementById("screen");
   var $keys = document.getElementById("keys");
   var $banner = document.getElementById("banner");
+  var $reminder = document.getElementById("reminder");
   var $clock = document.getElementById("clock");
 
   /* ---------- small helpers ---------- */
@@ -172,6 +173,11 @@
     var k = keyOf(e);
     if (!k) return;
     e.preventDefault();
+    reportActivity("key");
+    if (!$reminder.hidden) {  // a reminder covers the screen: Enter dismisses it, other keys wait
+      if (k === "ENTER") dismissReminder();
+      return;
+    }
     if (state.busy) return;
     var s = state.screen;
     if (s && s.onkey && s.onkey(k) === true) return;
@@ -848,6 +854,8 @@
       state.stack = [];
       show(home(), false);
       tick();
+      reportActivity("power_on");
+      pollReminders();
     }, function (err) {
       if (err.status === 401 || err.status === 403) return startPairing();
       show(message("つながるのを待っています", [err.message, "このままお待ちください。"], []), false);
@@ -880,9 +888,37 @@
     });
   }
 
+  /* Viewing activity for the watch-over: on start and on keys, at most every five minutes. */
+  var lastReport = 0;
+  function reportActivity(kind) {
+    if (!state.me || Date.now() - lastReport < 300000) return;
+    lastReport = Date.now();
+    api("POST", "/api/v1/tv/activity", { kind: kind }).catch(function () { lastReport = 0; });
+  }
+
+  /* Reminders: the oldest one due covers the screen until Enter. */
+  var shownReminder = null;
+  function pollReminders() {
+    if (!state.me || !$reminder.hidden) return;
+    api("GET", "/api/v1/me/reminders").then(function (list) {
+      if (!list.length || !$reminder.hidden) return;
+      shownReminder = list[0];
+      document.getElementById("reminder-text").textContent = shownReminder.text;
+      $reminder.hidden = false;
+    }, function () {});
+  }
+  function dismissReminder() {
+    var r = shownReminder;
+    $reminder.hidden = true;
+    shownReminder = null;
+    if (!r) return;
+    api("POST", "/api/v1/me/reminders/ack", { key: r.key, due_at: r.due_at }).then(pollReminders, pollReminders);
+  }
+
   state.token = localStorage.getItem(TOKEN_KEY);
   startPairing().catch(function (err) { show(errorScreen(err), false); });
   setInterval(tick, 15000);
   setInterval(pollNotices, 20000);
-  window.noriaiTV = { pollNotices: pollNotices, state: state };
+  setInterval(pollReminders, 20000);
+  window.noriaiTV = { pollNotices: pollNotices, pollReminders: pollReminders, state: state };
 })();

@@ -1,0 +1,225 @@
+"""Watch-over (viewing activity, settings, away mode, alerts, the family's acknowledge link) and
+reminders on the TV."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from api.deps import get_ctx, get_household, require
+from api.pages import SECURITY_HEADERS, templates
+from dispatcher.auth import HouseholdPrincipal, Principal
+from dispatcher.context import Dispatcher
+from dispatcher.errors import DomainError, Forbidden, NotFound
+from dispatcher.models import Role
+from dispatcher.reminders import acknowledge, create, due, listing, remove
+from dispatcher.subscriptions import EMAIL_RE
+from dispatcher.timeline import iso_local
+from dispatcher.watchover import (
+    acknowledge_by_operator,
+    acknowledge_link,
+    activity,
+    alerts,
+    configure,
+    set_away,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["watch-over and reminders"])
+pages = APIRouter(include_in_schema=False)
+Ctx = Annotated[Dispatcher, Depends(get_ctx)]
+Operator = Annotated[Principal, Depends(require(Role.operator))]
+Home = Annotated[HouseholdPrincipal, Depends(get_household)]
+
+
+class Activity(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["power_on", "power_off", "channel", "key"]
+    at: AwareDatetime | None = Field(None, description="when it happened; default now")
+
+
+@router.post("/tv/activity", status_code=202, summary="The set-top box reports viewing activity (watch-over)")
+def tv_activity(body: Activity, hp: Home, ctx: Ctx) -> dict[str, object]:
+    if not hp.actor.startswith("device:"):
+        raise Forbidden("Only the household's set-top box reports viewing activity.")
+    now = ctx.clock.now()
+    at = min(body.at, now) if body.at is not None else now
+    return {"kept": activity(ctx, hp.tenant_id, hp.household_id, body.kind, at, hp.actor)}
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=60)
+    email: str = Field(max_length=200)
+    relation: str = Field("", max_length=30)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if not EMAIL_RE.match(v):
+            raise ValueError("must be an e-mail address")
+        return v
+
+
+class WatchIn(BaseModel):
+    """Opt the household in (enabled) with the family to tell and the rules."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    contacts: list[Contact] = Field(default=[], max_length=5)
+    threshold_hours: float = Field(
+        24.0, ge=1, le=168, description="hours without TV activity before the family hears"
+    )
+    sleep_start: str = Field("21:00", pattern=r"^\d{2}:\d{2}$")
+    sleep_end: str = Field("07:00", pattern=r"^\d{2}:\d{2}$")
+    escalate_minutes: int = Field(
+        120, ge=10, le=24 * 60, description="unanswered this long: the operators are told"
+    )
+
+
+@router.put("/households/{household_id}/watch", summary="Set up (or stop) a household's watch-over")
+def put_watch(household_id: int, body: WatchIn, p: Operator, ctx: Ctx) -> dict[str, object]:
+    w = configure(
+        ctx,
+        p.tenant_id,
+        household_id,
+        p.actor,
+        body.enabled,
+        [c.model_dump() for c in body.contacts],
+        body.threshold_hours,
+        body.sleep_start,
+        body.sleep_end,
+        body.escalate_minutes,
+    )
+    tz = ctx.config(p.tenant_id).tz
+    return {
+        "household_id": household_id,
+        "enabled": w.enabled,
+        "threshold_hours": w.threshold_hours,
+        "sleep": [w.sleep_start, w.sleep_end],
+        "escalate_minutes": w.escalate_minutes,
+        "contacts": len(body.contacts),
+        "last_activity_at": iso_local(w.last_activity_at, tz),
+    }
+
+
+class AwayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    until: AwareDatetime | None = Field(None, description="back on; null ends the away period now")
+    reason: str = Field("", max_length=100, description="e.g. 旅行, 入院")
+
+
+def _away(ctx: Dispatcher, tenant_id: str, household_id: int, body: AwayIn, actor: str) -> dict[str, object]:
+    w = set_away(ctx, tenant_id, household_id, body.until, body.reason, actor)
+    return {
+        "household_id": household_id,
+        "away_until": iso_local(w.away_until, ctx.config(tenant_id).tz),
+        "reason": w.away_reason,
+    }
+
+
+@router.put(
+    "/households/{household_id}/watch/away", summary="Pause the watch-over while away (travel, hospital)"
+)
+def put_away(household_id: int, body: AwayIn, p: Operator, ctx: Ctx) -> dict[str, object]:
+    return _away(ctx, p.tenant_id, household_id, body, p.actor)
+
+
+@router.put("/me/watch/away", summary="The household: away until ... (the watch-over pauses)")
+def me_away(body: AwayIn, hp: Home, ctx: Ctx) -> dict[str, object]:
+    return _away(ctx, hp.tenant_id, hp.household_id, body, hp.actor)
+
+
+@router.get("/watch/alerts", summary="Open watch-over alerts, escalated ones first (whom to call)")
+def get_alerts(p: Operator, ctx: Ctx) -> list[dict[str, Any]]:
+    return alerts(ctx, p.tenant_id)
+
+
+class AckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field("", max_length=300, description="what the operator found out")
+
+
+@router.post("/watch/alerts/{episode_id}/ack", summary="An operator dealt with the alert")
+def ack_alert(episode_id: int, body: AckIn, p: Operator, ctx: Ctx) -> dict[str, object]:
+    ep = acknowledge_by_operator(ctx, p.tenant_id, episode_id, p.actor, body.note)
+    return {"id": ep.id, "acknowledged_by": ep.acknowledged_by}
+
+
+class ReminderIn(BaseModel):
+    """Once (`once_at`), or on `days` at `at_time`."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=120)
+    kind: Literal["medication", "rubbish", "other"] = "other"
+    once_at: AwareDatetime | None = None
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = []
+    at_time: str | None = Field(None, pattern=r"^\d{2}:\d{2}$")
+
+
+@router.post(
+    "/households/{household_id}/reminders", status_code=201, summary="A reminder for the household's TV"
+)
+def add_reminder(household_id: int, body: ReminderIn, p: Operator, ctx: Ctx) -> dict[str, object]:
+    r = create(
+        ctx, p.tenant_id, household_id, body.text, p.actor, body.kind, body.once_at, body.days, body.at_time
+    )
+    return {"id": r.id, "household_id": household_id}
+
+
+@router.get("/households/{household_id}/reminders", summary="The household's reminders")
+def get_reminders(household_id: int, p: Operator, ctx: Ctx) -> list[dict[str, Any]]:
+    return listing(ctx, p.tenant_id, household_id)
+
+
+@router.delete("/reminders/{reminder_id}", status_code=204, summary="Stop a reminder")
+def delete_reminder(reminder_id: int, p: Operator, ctx: Ctx) -> None:
+    remove(ctx, p.tenant_id, reminder_id, p.actor)
+
+
+@router.get("/me/reminders", summary="Reminders to show now (dismissed with Enter)")
+def my_reminders(hp: Home, ctx: Ctx) -> list[dict[str, Any]]:
+    return due(ctx, hp.tenant_id, hp.household_id)
+
+
+class Dismiss(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(min_length=1, max_length=40)
+    due_at: AwareDatetime
+
+
+@router.post("/me/reminders/ack", summary="The household dismissed a reminder")
+def dismiss(body: Dismiss, hp: Home, ctx: Ctx) -> dict[str, object]:
+    if not acknowledge(ctx, hp.tenant_id, hp.household_id, body.key, body.due_at, hp.actor):
+        raise NotFound("このお知らせは、もう表示されていません。")
+    return {"dismissed": body.key}
+
+
+def _ack_page(request: Request, state: str, token: str, status: int = 200) -> HTMLResponse:
+    ctx = request.app.state.ctx
+    cfg = ctx.config(ctx.default_tenant())
+    resp = templates.TemplateResponse(
+        request,
+        "watch.html",
+        {"title": "のりあい 見守り", "tenant": cfg, "page": "watch", "state": state, "token": token},
+        status_code=status,
+    )
+    resp.headers.update(SECURITY_HEADERS)
+    return resp
+
+
+@pages.get("/watch/ack/{token}", response_class=HTMLResponse)
+def ack_page(token: str, request: Request) -> HTMLResponse:
+    """The family's link: a page with one button (a link opened by a mail scanner changes nothing)."""
+    return _ack_page(request, "ask", token)
+
+
+@pages.post("/watch/ack/{token}", response_class=HTMLResponse)
+def ack_post(token: str, request: Request) -> HTMLResponse:
+    try:
+        acknowledge_link(request.app.state.ctx, token)
+    except DomainError:
+        return _ack_page(request, "unknown", token, status=404)
+    return _ack_page(request, "done", token)

@@ -1,0 +1,399 @@
+"""The watch-over service (見守り, opt-in per household): the family hears when the TV stays unused.
+
+The set-top box reports viewing activity (power on or off, a channel change, a key on our TV page)
+with its device token. When a household that opted in has had no activity for longer than its
+threshold (hours, from the last activity, or from when its away period ended), the `watch-over`
+job opens an episode and e-mails every family contact once: what happened, when the TV was last
+used, whom to call, and a link to acknowledge. No e-mail goes out in the household's sleep hours
+(it waits for the morning) or while it is away (travel, hospital). If nobody acknowledges within
+`escalate_minutes`, the episode is escalated to the operators' console; a household without
+family contacts goes to the operators at once. The next activity ends the episode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from dispatcher.context import Dispatcher
+from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
+from dispatcher.events import record
+from dispatcher.models import FamilyContact, Household, OutboxMessage, Resident, WatchEpisode, WatchOver
+from dispatcher.timeline import iso_local, parse_hhmm
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def asleep(w: WatchOver, local: time) -> bool:
+    """Whether a local time of day falls in the household's sleep hours (they may span midnight)."""
+    start, end = parse_hhmm(w.sleep_start), parse_hhmm(w.sleep_end)
+    if start == end:
+        return False
+    return start <= local < end if start < end else local >= start or local < end
+
+
+def _get(session: Session, tenant_id: str, household_id: int) -> Household:
+    hh = session.get(Household, household_id)
+    if hh is None or hh.tenant_id != tenant_id:
+        raise NotFound(f"No household {household_id}.")
+    return hh
+
+
+def configure(
+    ctx: Dispatcher,
+    tenant_id: str,
+    household_id: int,
+    actor: str,
+    enabled: bool,
+    contacts: list[dict[str, str]],
+    threshold_hours: float = 24.0,
+    sleep_start: str = "21:00",
+    sleep_end: str = "07:00",
+    escalate_minutes: int = 120,
+) -> WatchOver:
+    """Opt a household in (or out) with its family contacts and its rules."""
+    now = ctx.clock.now()
+    errors = []
+    for name, value in (("sleep_start", sleep_start), ("sleep_end", sleep_end)):
+        try:
+            parse_hhmm(value)
+        except (ValueError, AttributeError):
+            errors.append(field_error(name, "must be a time of day such as 21:00"))
+    if enabled and not contacts:
+        errors.append(field_error("contacts", "give at least one family member to tell (name and e-mail)"))
+    if errors:
+        raise InvalidRequest("The watch-over cannot be set up.", errors)
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        _get(session, tenant_id, household_id)
+        w = session.get(WatchOver, household_id)
+        if w is None:
+            w = WatchOver(household_id=household_id, tenant_id=tenant_id, enabled_at=now, updated_at=now)
+        elif enabled and not w.enabled:
+            w.enabled_at = now  # the silence counts from when it is switched on again
+        w.enabled, w.threshold_hours, w.escalate_minutes = enabled, threshold_hours, escalate_minutes
+        w.sleep_start, w.sleep_end, w.updated_at, w.updated_by = sleep_start, sleep_end, now, actor
+        session.add(w)
+        for old in session.exec(select(FamilyContact).where(FamilyContact.household_id == household_id)):
+            session.delete(old)
+        for c in contacts:
+            session.add(
+                FamilyContact(
+                    tenant_id=tenant_id,
+                    household_id=household_id,
+                    name=c["name"],
+                    email=c["email"],
+                    relation=c.get("relation", ""),
+                )
+            )
+        record(
+            session,
+            tenant_id,
+            now,
+            actor,
+            "watch.configured",
+            "household",
+            household_id,
+            after={
+                "enabled": enabled,
+                "threshold_hours": threshold_hours,
+                "contacts": len(contacts),
+                "sleep": [sleep_start, sleep_end],
+                "escalate_minutes": escalate_minutes,
+            },
+        )
+        session.commit()
+        return w
+
+
+def set_away(
+    ctx: Dispatcher, tenant_id: str, household_id: int, until: datetime | None, reason: str, actor: str
+) -> WatchOver:
+    """Pause the checks until `until` (travel, hospital); None ends the away period now."""
+    now = ctx.clock.now()
+    if until is not None and until <= now:
+        raise InvalidRequest(
+            "The away period must end in the future.", [field_error("until", "must be later than now")]
+        )
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        _get(session, tenant_id, household_id)
+        w = session.get(WatchOver, household_id)
+        if w is None or not w.enabled:
+            raise Conflict("This household has no watch-over.", title="No watch-over")
+        before = iso_local(w.away_until, ctx.config(tenant_id).tz)
+        w.away_until = until if until is not None else now
+        w.away_reason, w.updated_at, w.updated_by = reason, now, actor
+        session.add(w)
+        record(
+            session,
+            tenant_id,
+            now,
+            actor,
+            "watch.away",
+            "household",
+            household_id,
+            before={"away_until": before},
+            after={"away_until": iso_local(w.away_until, ctx.config(tenant_id).tz), "reason": reason},
+        )
+        session.commit()
+        return w
+
+
+def activity(ctx: Dispatcher, tenant_id: str, household_id: int, kind: str, at: datetime, actor: str) -> bool:
+    """A viewing activity from the household's box; ends an open episode. False when the household
+    has no watch-over (nothing is kept: the service is opt-in)."""
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        w = session.get(WatchOver, household_id)
+        if w is None or not w.enabled or w.tenant_id != tenant_id:
+            return False
+        if w.last_activity_at is None or at > w.last_activity_at:
+            w.last_activity_at, w.last_activity_kind = at, kind
+            session.add(w)
+        for ep in session.exec(
+            select(WatchEpisode).where(
+                WatchEpisode.household_id == household_id, col(WatchEpisode.ended_at).is_(None)
+            )
+        ):
+            ep.ended_at = at
+            session.add(ep)
+            record(
+                session,
+                tenant_id,
+                at,
+                actor,
+                "watch.ended",
+                "household",
+                household_id,
+                after={"episode": ep.id, "activity": kind},
+            )
+        session.commit()
+        return True
+
+
+def _members(session: Session, household_id: int) -> list[Resident]:
+    return list(
+        session.exec(select(Resident).where(Resident.household_id == household_id).order_by(col(Resident.id)))
+    )
+
+
+def _mail(
+    ctx: Dispatcher,
+    tenant_id: str,
+    household_id: int,
+    c: FamilyContact,
+    since: datetime,
+    hours: float,
+    token: str,
+    names: str,
+) -> dict[str, Any]:
+    cfg = ctx.config(tenant_id)
+    last = since.astimezone(cfg.tz)
+    link = f"{ctx.public_url.rstrip('/')}/watch/ack/{token}"
+    phone = f"（電話 {cfg.call_centre_phone}）" if cfg.call_centre_phone else ""
+    body = "\n".join(
+        [
+            f"{c.name} 様",
+            "",
+            f"{names}さんのお宅のテレビが、{last.month}月{last.day}日 {last:%H:%M} から"
+            f"約{hours:.0f}時間つかわれていません。",
+            "念のため、ご本人に連絡をとってみてください。",
+            f"連絡がとれないときは、{cfg.name} のりあいセンター{phone}にお電話ください。",
+            "",
+            "確認できたら、次のリンクを開いて「確認しました」を押してください（センターへの連絡が止まります）。",
+            link,
+            "",
+            "このメールは、見守りサービスにお申し込みのご家族に、のりあいから自動でお送りしています。",
+        ]
+    )
+    return {
+        "subject": f"【のりあい 見守り】{names}さんのお宅のテレビが{hours:.0f}時間つかわれていません",
+        "body": body,
+        "attachments": [],
+    }
+
+
+def check(ctx: Dispatcher, tenant_id: str) -> dict[str, int]:
+    """The watch-over job: alert families of new silences, escalate unanswered alerts."""
+    cfg = ctx.config(tenant_id)
+    now = ctx.clock.now()
+    out = {"alerted": 0, "escalated": 0, "e-mails": 0}
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        watches = session.exec(
+            select(WatchOver).where(WatchOver.tenant_id == tenant_id, col(WatchOver.enabled).is_(True))
+        ).all()
+        for w in watches:
+            open_ep = session.exec(
+                select(WatchEpisode).where(
+                    WatchEpisode.household_id == w.household_id, col(WatchEpisode.ended_at).is_(None)
+                )
+            ).first()
+            if open_ep is not None:
+                overdue = now - open_ep.alerted_at >= timedelta(minutes=w.escalate_minutes)
+                if open_ep.acknowledged_at is None and open_ep.escalated_at is None and overdue:
+                    open_ep.escalated_at = now
+                    session.add(open_ep)
+                    record(
+                        session,
+                        tenant_id,
+                        now,
+                        "system:watch-over",
+                        "watch.escalated",
+                        "household",
+                        w.household_id,
+                        after={"episode": open_ep.id},
+                    )
+                    out["escalated"] += 1
+                continue
+            if w.away_until is not None and now < w.away_until:
+                continue  # away: no checks
+            if asleep(w, now.astimezone(cfg.tz).time()):
+                continue  # the morning will do
+            since = max(t for t in (w.last_activity_at, w.enabled_at, w.away_until) if t is not None)
+            silent = now - since
+            if silent < timedelta(hours=w.threshold_hours):
+                continue
+            token = secrets.token_urlsafe(24)
+            contacts = list(
+                session.exec(select(FamilyContact).where(FamilyContact.household_id == w.household_id))
+            )
+            ep = WatchEpisode(
+                tenant_id=tenant_id,
+                household_id=w.household_id,
+                inactive_since=since,
+                alerted_at=now,
+                ack_token_hash=_hash(token),
+                escalated_at=None if contacts else now,
+            )
+            session.add(ep)
+            session.flush()
+            names = (
+                "・".join(f"{m.family_name} {m.given_name}" for m in _members(session, w.household_id))
+                or "ご家族"
+            )
+            hours = silent.total_seconds() / 3600
+            for c in contacts:
+                session.add(
+                    OutboxMessage(
+                        tenant_id=tenant_id,
+                        subscription_id=None,
+                        recipient=c.email,
+                        event_type="watch.alert",
+                        event_id=f"watch-{ep.id}-{c.id}",
+                        payload=_mail(ctx, tenant_id, w.household_id, c, since, hours, token, names),
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                )
+                out["e-mails"] += 1
+            record(
+                session,
+                tenant_id,
+                now,
+                "system:watch-over",
+                "watch.alerted",
+                "household",
+                w.household_id,
+                after={
+                    "episode": ep.id,
+                    "inactive_since": iso_local(since, cfg.tz),
+                    "hours": round(hours, 1),
+                    "contacts": len(contacts),
+                },
+            )
+            out["alerted"] += 1
+        session.commit()
+    return out
+
+
+def acknowledge_link(ctx: Dispatcher, token: str) -> WatchEpisode:
+    """A family member opened the e-mail's link and confirmed: no escalation."""
+    now = ctx.clock.now()
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        ep = session.exec(select(WatchEpisode).where(WatchEpisode.ack_token_hash == _hash(token))).first()
+        if ep is None:
+            raise NotFound("このリンクは使えません。")
+        if ep.acknowledged_at is None:
+            ep.acknowledged_at, ep.acknowledged_by = now, "family:link"
+            session.add(ep)
+            record(
+                session,
+                ep.tenant_id,
+                now,
+                "family:link",
+                "watch.acknowledged",
+                "household",
+                ep.household_id,
+                after={"episode": ep.id},
+            )
+            session.commit()
+        return ep
+
+
+def acknowledge_by_operator(
+    ctx: Dispatcher, tenant_id: str, episode_id: int, actor: str, note: str
+) -> WatchEpisode:
+    """An operator reached the household or the family: the alert is dealt with."""
+    now = ctx.clock.now()
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        ep = session.get(WatchEpisode, episode_id)
+        if ep is None or ep.tenant_id != tenant_id:
+            raise NotFound(f"No watch-over alert {episode_id}.")
+        if ep.acknowledged_at is None:
+            ep.acknowledged_at, ep.acknowledged_by = now, actor
+            session.add(ep)
+            record(
+                session,
+                tenant_id,
+                now,
+                actor,
+                "watch.acknowledged",
+                "household",
+                ep.household_id,
+                after={"episode": ep.id, "note": note},
+            )
+            session.commit()
+        return ep
+
+
+def alerts(ctx: Dispatcher, tenant_id: str) -> list[dict[str, Any]]:
+    """Open alerts for the operators: escalated ones first, with whom to call."""
+    tz = ctx.config(tenant_id).tz
+    with Session(ctx.engine) as session:
+        eps = session.exec(
+            select(WatchEpisode).where(
+                WatchEpisode.tenant_id == tenant_id, col(WatchEpisode.ended_at).is_(None)
+            )
+        ).all()
+        out = []
+        for ep in eps:
+            hh = session.get(Household, ep.household_id)
+            contacts = session.exec(
+                select(FamilyContact).where(FamilyContact.household_id == ep.household_id)
+            ).all()
+            out.append(
+                {
+                    "id": ep.id,
+                    "household_id": ep.household_id,
+                    "residents": [
+                        f"{m.family_name} {m.given_name}" for m in _members(session, ep.household_id)
+                    ],
+                    "phone": hh.phone if hh else "",
+                    "address": hh.address if hh else "",
+                    "inactive_since": iso_local(ep.inactive_since, tz),
+                    "alerted_at": iso_local(ep.alerted_at, tz),
+                    "escalated": ep.escalated_at is not None,
+                    "escalated_at": iso_local(ep.escalated_at, tz),
+                    "acknowledged": ep.acknowledged_at is not None,
+                    "acknowledged_by": ep.acknowledged_by,
+                    "contacts": [
+                        {"name": c.name, "relation": c.relation, "email": c.email} for c in contacts
+                    ],
+                }
+            )
+    out.sort(key=lambda a: (not a["escalated"] or a["acknowledged"], a["alerted_at"]))
+    return out
