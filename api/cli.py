@@ -300,7 +300,8 @@ def cmd_deliveries(args: argparse.Namespace, settings: Settings) -> int:
         tries = ", ".join(
             f"#{a['number']} {a['at'][11:19]} {a['status_code'] or a['error'][:40]}" for a in m["attempts"]
         )
-        print(f"{m['id']:>6} {m['event_type']:22} {m['status']:9} sub {m['subscription_id']:<4} {tries}")
+        to = f"sub {m['subscription_id']}" if m["subscription_id"] else "e-mail"
+        print(f"{m['id']:>6} {m['event_type']:22} {m['status']:9} {to:8} {tries}")
     return 0
 
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 import calendar
 import csv
 import io
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -150,16 +150,34 @@ def _ride_charges(
             bill.add("ride", fare, day, f"乗車 {day.month}/{day.day}（{ride.party_size}名）", ride_id=ride.id)
         elif "ride.no_show" in ev and rules.no_show_charge == "fare":
             bill.add("no_show", fare, day, f"不在 {day.month}/{day.day}", ride_id=ride.id)
-        elif "ride.cancelled" in ev and rules.late_cancel_charge == "fare" and rules.late_cancel_minutes > 0:
-            cancel = ev["ride.cancelled"]
-            if "replaced_by" in (cancel.after or {}) or str(
-                (cancel.after or {}).get("reason", "")
-            ).startswith("changed to ride"):
-                continue
-            window = (confirmed.after or {}).get("pickup_window") or [None]
-            opens = datetime.fromisoformat(window[0]) if window[0] else None
-            if opens is not None and cancel.at > opens - timedelta(minutes=rules.late_cancel_minutes):
-                bill.add("late_cancel", fare, day, f"直前の取消し {day.month}/{day.day}", ride_id=ride.id)
+        elif (
+            "ride.cancelled" in ev
+            and rules.late_cancel_charge == "fare"
+            and _late_cancel(ev["ride.cancelled"], confirmed, rules.late_cancel_minutes)
+        ):
+            bill.add("late_cancel", fare, day, f"直前の取消し {day.month}/{day.day}", ride_id=ride.id)
+
+
+FREE_CHANGE_OF_MIND = timedelta(minutes=5)  # a booking cancelled this soon after it was made is free
+
+
+def _late_cancel(cancel: Event, confirmed: Event, minutes: int) -> bool:
+    """Whether a cancellation is charged as late: closer than `minutes` to the opening of the
+    pickup window, made by the household's side (not waived by an operator: the service's own
+    fault, a vehicle breakdown), not a change into another ride, and not a change of mind within
+    FREE_CHANGE_OF_MIND of booking."""
+    after = cancel.after or {}
+    if (
+        after.get("fee_waived")
+        or "replaced_by" in after
+        or str(after.get("reason", "")).startswith("changed to ride")
+    ):
+        return False
+    window = (confirmed.after or {}).get("pickup_window") or [None]
+    if not window[0]:
+        return False
+    opens = datetime.fromisoformat(window[0])
+    return cancel.at > opens - timedelta(minutes=minutes) and cancel.at > confirmed.at + FREE_CHANGE_OF_MIND
 
 
 def _membership_charges(
@@ -182,49 +200,57 @@ def _membership_charges(
 
 def _delivered_orders(
     session: Session, cfg: TenantConfig, first: date, last: date
-) -> tuple[list[ShopOrder], dict[int, int]]:
-    """Orders for delivery in the month that reached the hall or the household, and each one's
-    price as placed (from its event)."""
-    orders = session.exec(
-        select(ShopOrder).where(
-            ShopOrder.tenant_id == cfg.id,
-            col(ShopOrder.delivery_date) >= first,
-            col(ShopOrder.delivery_date) <= last,
+) -> tuple[list[ShopOrder], dict[int, int], dict[int, date]]:
+    """Orders delivered in the month (reached the hall or the household, by the local date of the
+    first such report), not cancelled; each one's price as placed and its delivery day."""
+    t0, t1 = midnight(first, cfg.tz), midnight(last + timedelta(days=1), cfg.tz)
+    arrived: dict[int, datetime] = {}
+    for e in session.exec(
+        select(Event).where(
+            Event.tenant_id == cfg.id,
+            Event.entity == "order",
+            col(Event.kind).in_(("order.at_hall", "order.handed_over")),
         )
-    ).all()
-    ids = [str(o.id) for o in orders]
-    seen: dict[str, set[str]] = defaultdict(set)
+    ):
+        oid = int(e.entity_id)
+        if oid not in arrived or e.at < arrived[oid]:
+            arrived[oid] = e.at
+    ids = [oid for oid, at in arrived.items() if t0 <= at < t1]
+    orders: list[ShopOrder] = []
     placed: dict[int, int] = {}
     for k in range(0, len(ids), 500):
+        part = ids[k : k + 500]
+        orders += session.exec(select(ShopOrder).where(col(ShopOrder.id).in_(part))).all()
         for e in session.exec(
             select(Event).where(
-                Event.tenant_id == cfg.id, Event.entity == "order", col(Event.entity_id).in_(ids[k : k + 500])
+                Event.tenant_id == cfg.id,
+                Event.entity == "order",
+                col(Event.kind).in_(("order.placed", "order.cancelled")),
+                col(Event.entity_id).in_([str(i) for i in part]),
             )
         ):
-            seen[e.entity_id].add(e.kind)
-            if e.kind == "order.placed" and "total_yen" in (e.after or {}):
+            if e.kind == "order.cancelled":
+                placed[int(e.entity_id)] = -1
+            elif "total_yen" in (e.after or {}) and placed.get(int(e.entity_id)) != -1:
                 placed[int(e.entity_id)] = int(e.after["total_yen"])  # type: ignore[index]
-    done = [
-        o
-        for o in orders
-        if "order.cancelled" not in seen[str(o.id)]
-        and seen[str(o.id)] & {"order.at_hall", "order.handed_over"}
-    ]
-    return sorted(done, key=lambda o: o.id or 0), placed
+    done = [o for o in orders if placed.get(o.id) != -1]  # type: ignore[arg-type]
+    days = {o.id: arrived[o.id].astimezone(cfg.tz).date() for o in done}  # type: ignore[index]
+    return sorted(done, key=lambda o: o.id or 0), placed, days  # type: ignore[return-value]
 
 
 def _goods_charges(
     session: Session, cfg: TenantConfig, first: date, last: date, bills: dict[int, Bill], only: int | None
 ) -> None:
-    orders, placed = _delivered_orders(session, cfg, first, last)
+    orders, placed, days = _delivered_orders(session, cfg, first, last)
     for o in orders:
         if only is not None and o.household_id != only:
             continue
+        day = days[o.id]  # type: ignore[index]
         bills.setdefault(o.household_id, Bill(o.household_id)).add(
             "goods",
             placed.get(o.id, o.total_yen),
-            o.delivery_date,
-            f"お買い物 {o.delivery_date.month}/{o.delivery_date.day}",
+            day,
+            f"お買い物 {day.month}/{day.day}",
             order_id=o.id,  # type: ignore[arg-type]
         )
 
@@ -255,11 +281,56 @@ def bills_of(
     return bills
 
 
-def settlements_of(session: Session, cfg: TenantConfig, month: str) -> list[dict[str, Any]]:
-    """Each seller's gross of goods delivered in the month, commission (rounded down), payout."""
-    first, last = parse_month(month)
-    orders, _placed = _delivered_orders(session, cfg, first, last)
-    ids = [o.id for o in orders]
+CARRY_MONTHS = 3  # late reports of this many closed months before are still billed
+
+
+def _ref(line: dict[str, Any]) -> tuple[Any, ...]:
+    """What a line charges for: the same ride, order, membership month or adjustment is one charge."""
+    for key in ("ride_id", "order_id", "adjustment_id"):
+        if line.get(key) is not None:
+            return (line["kind"], key, line[key])
+    return (line["kind"], "membership", line.get("membership_id"), line.get("date"))
+
+
+def bills_to_close(
+    session: Session, cfg: TenantConfig, month: str, household_id: int | None = None
+) -> dict[int, Bill]:
+    """A month's bills as they would close now: the month's own charges, and what happened in the
+    CARRY_MONTHS closed months before but was reported after they closed (a drop-off reported late,
+    groceries that reached the hall after the 1st), marked with the month it belongs to."""
+    bills = bills_of(session, cfg, month, household_id)
+    earlier = session.exec(
+        select(BillingMonth.month)
+        .where(BillingMonth.tenant_id == cfg.id, col(BillingMonth.month) < month)
+        .order_by(col(BillingMonth.month).desc())
+        .limit(CARRY_MONTHS)
+    ).all()
+    if not earlier:
+        return bills
+    q = select(Statement).where(Statement.tenant_id == cfg.id, col(Statement.month) >= min(earlier))
+    if household_id is not None:
+        q = q.where(Statement.household_id == household_id)
+    billed = {_ref(ln) for st in session.exec(q) for ln in st.lines}
+    for past in sorted(earlier):
+        for hid, b in bills_of(session, cfg, past, household_id).items():
+            for ln in b.lines:
+                if ln["kind"] != "adjustment" and _ref(ln) not in billed:
+                    bills.setdefault(hid, Bill(hid)).lines.append(
+                        {**ln, "text": f"（{past}分）{ln['text']}", "late": past}
+                    )
+    return bills
+
+
+def commission_yen(gross_yen: int, percent: float) -> int:
+    """The seller's commission, rounded down to the yen, in decimal arithmetic (4.1 % of 3,000 yen
+    is 123 yen, which binary floating point would make 122)."""
+    return int((Decimal(gross_yen) * Decimal(str(percent)) / 100).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def settlements_of(session: Session, cfg: TenantConfig, bills: dict[int, Bill]) -> list[dict[str, Any]]:
+    """Each seller's gross of the goods on the month's bills (late ones too, so the sellers are
+    paid exactly what the households pay), commission rounded down to the yen, payout."""
+    ids = sorted({ln["order_id"] for b in bills.values() for ln in b.lines if ln["kind"] == "goods"})
     gross: dict[int, int] = defaultdict(int)
     count: dict[int, set[int]] = defaultdict(set)
     products = {p.id: p.seller_id for p in session.exec(select(Product).where(Product.tenant_id == cfg.id))}
@@ -272,7 +343,7 @@ def settlements_of(session: Session, cfg: TenantConfig, month: str) -> list[dict
     out = []
     for s in session.exec(select(Seller).where(Seller.tenant_id == cfg.id).order_by(col(Seller.id))):
         g = gross.get(s.id, 0)  # type: ignore[arg-type]
-        commission = math.floor(g * rate / 100)
+        commission = commission_yen(g, rate)
         out.append(
             {
                 "seller_id": s.id,
@@ -288,11 +359,23 @@ def settlements_of(session: Session, cfg: TenantConfig, month: str) -> list[dict
     return out
 
 
+def bank_business_day(day: date) -> bool:
+    """Banks in Japan are closed on weekends, national holidays and from 31 December to 3 January."""
+    import jpholiday
+
+    if day.weekday() >= 5 or jpholiday.is_holiday(day):
+        return False
+    return not ((day.month, day.day) == (12, 31) or (day.month == 1 and day.day <= 3))
+
+
 def debit_date(cfg: TenantConfig, month: str) -> date:
-    """The day the bank debits a month's bills: `billing.debit_day` of the month after."""
+    """The day the bank debits a month's bills: `billing.debit_day` of the month after, or the next
+    bank business day when that is a weekend or a holiday."""
     _first, last = parse_month(month)
-    nxt = last + timedelta(days=1)
-    return nxt.replace(day=cfg.billing.debit_day)
+    day = (last + timedelta(days=1)).replace(day=cfg.billing.debit_day)
+    while not bank_business_day(day):
+        day += timedelta(days=1)
+    return day
 
 
 def close_month(ctx: Dispatcher, tenant_id: str, month: str, actor: str) -> dict[str, Any]:
@@ -311,8 +394,8 @@ def close_month(ctx: Dispatcher, tenant_id: str, month: str, actor: str) -> dict
         ).first()
         if existing is not None:
             return {**month_view(existing), "status": "already closed"}
-        bills = bills_of(session, cfg, month)
-        sellers = settlements_of(session, cfg, month)
+        bills = bills_to_close(session, cfg, month)
+        sellers = settlements_of(session, cfg, bills)
         totals = {
             "households": sum(1 for b in bills.values() if b.lines),
             "total_yen": sum(b.total for b in bills.values()),
@@ -355,6 +438,21 @@ def close_month(ctx: Dispatcher, tenant_id: str, month: str, actor: str) -> dict
                     net_yen=s["net_yen"],
                 )
             )
+        nxt = month_of(last + timedelta(days=1))
+        for hid, b in sorted(bills.items()):
+            if b.total < 0:  # more credit than charges: the rest is taken off next month's bill
+                session.add(
+                    Adjustment(
+                        tenant_id=tenant_id,
+                        household_id=hid,
+                        month=nxt,
+                        corrects=month,
+                        amount_yen=b.total,
+                        reason="前月の残り（返金分の繰り越し）",
+                        created_at=now,
+                        created_by=actor,
+                    )
+                )
         record(session, tenant_id, now, actor, "billing.closed", "billing", month, after=totals)
         try:
             session.commit()
@@ -447,7 +545,7 @@ def running_total(ctx: Dispatcher, tenant_id: str, household_id: int) -> dict[st
     cfg = ctx.config(tenant_id)
     month = month_of(local_date(ctx.clock.now(), cfg.tz))
     with Session(ctx.engine) as session:
-        bill = bills_of(session, cfg, month, household_id).get(household_id, Bill(household_id))
+        bill = bills_to_close(session, cfg, month, household_id).get(household_id, Bill(household_id))
     return {"month": month, "total_yen": bill.total, "by_kind": bill.by_kind, "lines": bill.lines}
 
 
@@ -463,19 +561,27 @@ def _closed(session: Session, tenant_id: str, month: str) -> BillingMonth:
     return bm
 
 
+def _closed_statements(
+    session: Session, tenant_id: str, month: str
+) -> tuple[BillingMonth, list[Statement], dict[int, BillingAccount]]:
+    """A closed month, its statements by household, and the households' debit accounts."""
+    bm = _closed(session, tenant_id, month)
+    statements = session.exec(
+        select(Statement)
+        .where(Statement.tenant_id == tenant_id, Statement.month == month)
+        .order_by(col(Statement.household_id))
+    ).all()
+    accounts = {
+        a.household_id: a
+        for a in session.exec(select(BillingAccount).where(BillingAccount.tenant_id == tenant_id))
+    }
+    return bm, list(statements), accounts
+
+
 def collection_csv(ctx: Dispatcher, tenant_id: str, month: str) -> bytes:
     """For the cable-TV company: one row per household billed, amounts by kind and the total."""
     with Session(ctx.engine) as session:
-        _closed(session, tenant_id, month)
-        statements = session.exec(
-            select(Statement)
-            .where(Statement.tenant_id == tenant_id, Statement.month == month)
-            .order_by(col(Statement.household_id))
-        ).all()
-        accounts = {
-            a.household_id: a
-            for a in session.exec(select(BillingAccount).where(BillingAccount.tenant_id == tenant_id))
-        }
+        _bm, statements, accounts = _closed_statements(session, tenant_id, month)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(["請求月", "顧客番号", "世帯番号", *[KIND_LABELS[k] for k in KINDS], "合計", "口座振替"])
@@ -506,22 +612,18 @@ def zengin_file(ctx: Dispatcher, tenant_id: str, month: str) -> tuple[bytes, lis
             title="No collector",
         )
     with Session(ctx.engine) as session:
-        bm = _closed(session, tenant_id, month)
-        statements = session.exec(
-            select(Statement)
-            .where(Statement.tenant_id == tenant_id, Statement.month == month)
-            .order_by(col(Statement.household_id))
-        ).all()
-        accounts = {
-            a.household_id: a
-            for a in session.exec(select(BillingAccount).where(BillingAccount.tenant_id == tenant_id))
+        bm, statements, accounts = _closed_statements(session, tenant_id, month)
+        closed_at = {
+            m.month: m.closed_at
+            for m in session.exec(select(BillingMonth).where(BillingMonth.tenant_id == tenant_id))
         }
-        debited_before = {
-            s.household_id
-            for s in session.exec(
-                select(Statement).where(Statement.tenant_id == tenant_id, col(Statement.month) < month)
+        debited: dict[int, list[datetime]] = defaultdict(list)  # household -> closes that debited it
+        for st in session.exec(
+            select(Statement).where(
+                Statement.tenant_id == tenant_id, col(Statement.month) < month, col(Statement.total_yen) > 0
             )
-        }
+        ):
+            debited[st.household_id].append(closed_at[st.month])
     debits, left_out = [], []
     for s in statements:
         acc = accounts.get(s.household_id)
@@ -549,7 +651,8 @@ def zengin_file(ctx: Dispatcher, tenant_id: str, month: str) -> tuple[bytes, lis
                     acc.holder_kana,
                     s.total_yen,
                     acc.customer_no,
-                    new=s.household_id not in debited_before,
+                    # the first debit from this account: none was debited since it was registered
+                    new=not any(at >= acc.updated_at for at in debited.get(s.household_id, [])),
                 )
             )
     consignor = zengin.Consignor(

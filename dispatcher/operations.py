@@ -83,8 +83,16 @@ def replan_vehicle(
     return []
 
 
-def cancel(ctx: Dispatcher, tenant_id: str, ride_id: int, actor: str, reason: str | None = None) -> Ride:
-    """Cancel a confirmed ride and take its stops out of the plan; `reason` goes into the event."""
+def cancel(
+    ctx: Dispatcher,
+    tenant_id: str,
+    ride_id: int,
+    actor: str,
+    reason: str | None = None,
+    fee_waived: bool = False,
+) -> Ride:
+    """Cancel a confirmed ride and take its stops out of the plan; `reason` goes into the event, and
+    `fee_waived` (the service's side cancels) keeps a late cancellation free of charge."""
     cfg = ctx.config(tenant_id)
     now = ctx.clock.now()
     with Session(ctx.engine, expire_on_commit=False) as session:
@@ -106,7 +114,11 @@ def cancel(ctx: Dispatcher, tenant_id: str, ride_id: int, actor: str, reason: st
             "ride",
             ride.id,
             before={"status": before},
-            after={"status": ride.status, "reason": reason} if reason else {"status": ride.status},
+            after={
+                "status": ride.status,
+                **({"reason": reason} if reason else {}),
+                **({"fee_waived": True} if fee_waived else {}),
+            },
         )
         session.commit()
         return ride

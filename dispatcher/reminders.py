@@ -166,9 +166,12 @@ def _occurrences(
                         "タクシーが来ます。",
                     }
                 )
-            soon = pickup - timedelta(minutes=SOON_MINUTES)
-            booked_ahead = ride.created_at <= pickup - timedelta(minutes=2 * SOON_MINUTES)  # not "now" rides
-            if booked_ahead and soon <= now < pickup:
+            # due a quarter of an hour before the promised window (it does not move when the plan
+            # does, so a dismissed reminder stays dismissed); the text says the planned time
+            promised = ride.pickup_window_start or pickup
+            soon = promised - timedelta(minutes=SOON_MINUTES)
+            booked_ahead = ride.created_at <= promised - timedelta(minutes=2 * SOON_MINUTES)  # not "now"
+            if booked_ahead and soon <= now < max(pickup, promised):
                 out.append(
                     {
                         "key": f"ride:{ride.id}:soon",

@@ -76,6 +76,8 @@ def configure(
             w = WatchOver(household_id=household_id, tenant_id=tenant_id, enabled_at=now, updated_at=now)
         elif enabled and not w.enabled:
             w.enabled_at = now  # the silence counts from when it is switched on again
+        if not enabled:
+            _end_open(session, tenant_id, household_id, now, actor, "opted out")
         w.enabled, w.threshold_hours, w.escalate_minutes = enabled, threshold_hours, escalate_minutes
         w.sleep_start, w.sleep_end, w.updated_at, w.updated_by = sleep_start, sleep_end, now, actor
         session.add(w)
@@ -129,6 +131,8 @@ def set_away(
         w.away_until = until if until is not None else now
         w.away_reason, w.updated_at, w.updated_by = reason, now, actor
         session.add(w)
+        if until is not None:  # the family knows where they are: the alert is answered
+            _end_open(session, tenant_id, household_id, now, actor, "away")
         record(
             session,
             tenant_id,
@@ -159,20 +163,43 @@ def activity(ctx: Dispatcher, tenant_id: str, household_id: int, kind: str, at: 
                 WatchEpisode.household_id == household_id, col(WatchEpisode.ended_at).is_(None)
             )
         ):
-            ep.ended_at = at
-            session.add(ep)
-            record(
-                session,
-                tenant_id,
-                at,
-                actor,
-                "watch.ended",
-                "household",
-                household_id,
-                after={"episode": ep.id, "activity": kind},
-            )
+            if at > ep.inactive_since:  # used after the silence began (a late, older report is not)
+                ep.ended_at = at
+                session.add(ep)
+                record(
+                    session,
+                    tenant_id,
+                    at,
+                    actor,
+                    "watch.ended",
+                    "household",
+                    household_id,
+                    after={"episode": ep.id, "activity": kind},
+                )
         session.commit()
         return True
+
+
+def _end_open(
+    session: Session, tenant_id: str, household_id: int, at: datetime, actor: str, why: str
+) -> None:
+    for ep in session.exec(
+        select(WatchEpisode).where(
+            WatchEpisode.household_id == household_id, col(WatchEpisode.ended_at).is_(None)
+        )
+    ):
+        ep.ended_at = at
+        session.add(ep)
+        record(
+            session,
+            tenant_id,
+            at,
+            actor,
+            "watch.ended",
+            "household",
+            household_id,
+            after={"episode": ep.id, "why": why},
+        )
 
 
 def _members(session: Session, household_id: int) -> list[Resident]:
@@ -234,6 +261,7 @@ def check(ctx: Dispatcher, tenant_id: str) -> dict[str, int]:
             ).first()
             if open_ep is not None:
                 overdue = now - open_ep.alerted_at >= timedelta(minutes=w.escalate_minutes)
+                overdue = overdue and not (w.away_until is not None and now < w.away_until)
                 if open_ep.acknowledged_at is None and open_ep.escalated_at is None and overdue:
                     open_ep.escalated_at = now
                     session.add(open_ep)

@@ -20,7 +20,8 @@ import jaconv
 
 RECORD = 120
 ENCODING = "cp932"
-ALLOWED = re.compile(r"^[0-9A-Zｦ-ﾟ ()\-./]*$")
+# half-width katakana without the small kana (ｧ-ｯ) and the long-vowel mark (ｰ), which banks refuse
+ALLOWED = re.compile(r"^[0-9A-Zｦｱ-ﾝﾞﾟ ()\-./]*$")
 SMALL = str.maketrans("ｧｨｩｪｫｬｭｮｯ", "ｱｲｳｴｵﾔﾕﾖﾂ")
 
 
@@ -142,9 +143,47 @@ def build(c: Consignor, debit_on: date, debits: list[Debit]) -> bytes:
     return out
 
 
+def _mmdd(value: str) -> bool:
+    try:
+        date(2024, int(value[:2]), int(value[2:]))  # a leap year: 0229 is a date
+    except ValueError:
+        return False
+    return True
+
+
+def _header(rec: str, k: int) -> list[str]:
+    out = []
+    if rec[1:4] != "910":
+        out.append("header: type must be 91 (direct debit), code 0 (JIS)")
+    if not (rec[4:14] + rec[58:62] + rec[77:80] + rec[96:103]).isdigit():
+        out.append("header: a numeric field is not numeric")
+    if not _mmdd(rec[54:58]):
+        out.append(f"header: debit date {rec[54:58]!r} is not a date (MMDD)")
+    if rec[95] not in "1249":
+        out.append("header: account type must be 1, 2, 4 or 9")
+    return out
+
+
+def _data(rec: str, k: int) -> list[str]:
+    out = []
+    if not (rec[1:5] + rec[20:23] + rec[42:50] + rec[80:91] + rec[91:112]).isdigit():
+        out.append(f"record {k}: a numeric field is not numeric")
+        return out
+    if rec[42] not in "1249":
+        out.append(f"record {k}: account type must be 1, 2, 4 or 9")
+    if rec[90] not in "012":
+        out.append(f"record {k}: new-code must be 0, 1 or 2")
+    if rec[111] != "0":
+        out.append(f"record {k}: the result code of a request must be 0")
+    if int(rec[80:90]) <= 0:
+        out.append(f"record {k}: the amount must be positive")
+    return out
+
+
 def validate(blob: bytes) -> list[str]:
-    """Structural check of a direct-debit file: record lengths and order, kinds, the character set,
-    and the trailer's count and total against the data records. Returns the problems found."""
+    """Structural check of a direct-debit file the way a bank's reader would make it: record
+    lengths and order, kinds, the character set, numeric fields, codes, and the trailer's count
+    and total against the data records. Returns the problems found (none: the file is sound)."""
     problems: list[str] = []
     lines = blob.split(b"\r\n")
     if lines and lines[-1] == b"":
@@ -153,30 +192,42 @@ def validate(blob: bytes) -> list[str]:
         return ["the file is empty"]
     kinds = []
     count = total = 0
-    for k, raw in enumerate(lines):
+    for k, raw in enumerate(lines, start=1):
         if len(raw) != RECORD:
-            problems.append(f"record {k + 1}: {len(raw)} bytes, not {RECORD}")
+            problems.append(f"record {k}: {len(raw)} bytes, not {RECORD}")
             continue
-        rec = raw.decode(ENCODING)
+        try:
+            rec = raw.decode(ENCODING)
+        except UnicodeDecodeError:
+            problems.append(f"record {k}: not in the JIS (Shift_JIS) code")
+            continue
+        if len(rec) != RECORD:
+            problems.append(f"record {k}: holds characters wider than one byte")
+            continue
         kinds.append(rec[0])
         if rec[0] in "12" and not ALLOWED.match(rec):
-            problems.append(f"record {k + 1}: characters outside the Zengin set")
-        if rec[0] == "1" and rec[1:4] != "910":
-            problems.append("header: type must be 91 (direct debit), code 0 (JIS)")
-        if rec[0] == "2":
-            if not (rec[1:5] + rec[20:23] + rec[42:50] + rec[80:91] + rec[91:112]).isdigit():
-                problems.append(f"record {k + 1}: a numeric field is not numeric")
-            else:
+            problems.append(f"record {k}: characters outside the Zengin set")
+        if rec[0] == "1":
+            problems += _header(rec, k)
+        elif rec[0] == "2":
+            found = _data(rec, k)
+            problems += found
+            if not found:
                 count += 1
                 total += int(rec[80:90])
-        if rec[0] == "8":
+        elif rec[0] == "8":
+            if not (rec[1:55]).isdigit():
+                problems.append("trailer: the counts and totals must be numeric")
+                continue
             if int(rec[1:7]) != count:
                 problems.append(f"trailer: count {int(rec[1:7])}, but {count} data records")
             if int(rec[7:19]) != total:
                 problems.append(
                     f"trailer: total {int(rec[7:19])} yen, but the data records add up to {total}"
                 )
-        if rec[0] == "9" and rec[1:].strip():
+            if rec[19:55].strip("0"):
+                problems.append("trailer: the bank's result fields must be zeros in a request")
+        elif rec[0] == "9" and rec[1:].strip():
             problems.append("end record: must be blank after the 9")
     order = "".join(kinds)
     if not re.fullmatch(r"12*89", order):

@@ -182,7 +182,7 @@ def test_month_closes_reconciles_and_stays_closed(
         assert x["net_yen"] == x["gross_yen"] - x["commission_yen"]
     (month,) = client.get("/api/v1/billing/months", headers=admin()).json()
     assert month["totals"]["total_yen"] == sum(s["total_yen"] for s in statements.values())
-    assert month["debit_date"] == "2026-12-27"
+    assert month["debit_date"] == "2026-12-28"  # the 27th is a Sunday: the next bank business day
 
     # Closing again changes nothing: the same rows, no new event.
     def snapshot() -> tuple:
@@ -303,7 +303,7 @@ def test_zengin_file_passes_the_structural_check(
     assert records[-1] == b"" and all(len(rec) == 120 for rec in records[:-1])  # every record 120 bytes
     text = [rec.decode(ENCODING) for rec in records[:-1]]
     head, *data, trailer, end = text
-    assert head[0] == "1" and head[1:3] == "91" and head[54:58] == "1227" and end == "9" + " " * 119
+    assert head[0] == "1" and head[1:3] == "91" and head[54:58] == "1228" and end == "9" + " " * 119
     statements = {
         s["household_id"]: s for s in client.get("/api/v1/billing/2026-11/statements", headers=admin()).json()
     }
@@ -334,4 +334,203 @@ def test_zengin_file_passes_the_structural_check(
     assert any("119 bytes" in p for p in validate(short))
     no_trailer = blob.replace(trailer.encode(ENCODING) + b"\r\n", b"")
     assert any("header, data..., trailer, end" in p for p in validate(no_trailer))
-    assert date(2026, 12, 27).strftime("%m%d") == head[54:58]
+
+
+def test_billing_rules_case_by_case(sqlite_ctx: Dispatcher, clock: SimClock) -> None:
+    """Each rule on its own household and ride: a ride changed into another is not charged, the
+    new one cancelled late is; a cancellation the service waives and a change of mind within five
+    minutes are free; a drop-off reported after the month closed is billed the month after; a
+    credit larger than the month's charges is carried on; commission in decimal arithmetic; debit
+    dates on bank business days; the Zengin new-code follows the account."""
+    from dispatcher.billing import commission_yen, debit_date
+    from tests.conftest import client_for
+
+    ctx = sqlite_ctx
+    cfg = ctx.config("ina-demo")
+    jst = DAY_START.tzinfo
+    with client_for(ctx) as client:
+
+        def op() -> dict[str, str]:
+            return token_headers(client, "ina-demo-operator")
+
+        def admin() -> dict[str, str]:
+            return token_headers(client, "ina-demo-admin")
+
+        rider = eligible_resident(ctx, offset=50)
+        with Session(ctx.engine) as s:
+            home = s.get(Resident, rider).household_id  # type: ignore[union-attr]
+        clock.set(NOV2)
+        a = _book(client, op(), rider, NOV2.replace(hour=11))
+        body = {
+            "request": {
+                "resident_id": rider,
+                "origin": {"place_id": "hall-tera"},
+                "destination": {"place_id": "central-hospital"},
+                "pickup_after": NOV2.replace(hour=11, minute=30).isoformat(),
+            },
+            "reason": "時間の変更",
+        }
+        r = client.post(
+            f"/api/v1/rides/{a['id']}/change", json=body, headers={**op(), "Idempotency-Key": "chg-1"}
+        )
+        assert r.status_code == 201, r.text
+        a2 = r.json()
+        b = _book(client, op(), rider, NOV2.replace(hour=13))
+        clock.set(datetime.fromisoformat(a2["pickup_window"]["start"]) - timedelta(minutes=10))
+        assert (
+            client.post(
+                f"/api/v1/rides/{a2['id']}/cancel", json={"reason": "本人から"}, headers=op()
+            ).status_code
+            == 200
+        )
+        clock.set(datetime.fromisoformat(b["pickup_window"]["start"]) - timedelta(minutes=10))
+        waived = {"reason": "車両の故障", "fee_waived": True}
+        assert client.post(f"/api/v1/rides/{b['id']}/cancel", json=waived, headers=op()).status_code == 200
+        clock.set(NOV2.replace(hour=14))
+        c = _book(client, op(), rider, NOV2.replace(hour=14, minute=20))
+        clock.advance(timedelta(minutes=2))  # a change of mind, even within 30 minutes of the window
+        assert client.post(f"/api/v1/rides/{c['id']}/cancel", json={}, headers=op()).status_code == 200
+
+        # The last day of the month: picked up, but the drop-off is reported after the month closed.
+        nov30 = NOV2.replace(day=30, hour=15)
+        clock.set(nov30)
+        d = _book(client, op(), rider, nov30 + timedelta(minutes=30))
+        vehicle = next(
+            v for v in client.get("/api/v1/vehicles", headers=op()).json() if v["id"] == d["vehicle_id"]
+        )
+        driver = token_headers(client, f"ina-demo-driver-{vehicle['operator']}")
+        clock.set(datetime.fromisoformat(d["planned_pickup"]))
+        for step in ("arrived", "picked_up"):
+            r = client.post(
+                f"/api/v1/vehicles/{d['vehicle_id']}/events",
+                json={"type": step, "ride_id": d["id"]},
+                headers=driver,
+            )
+            assert r.status_code == 200, r.text
+        clock.set(datetime(2026, 12, 1, 4, 0, 5, tzinfo=jst))
+        assert (
+            client.post("/api/v1/billing/close", json={"month": "2026-11"}, headers=admin()).json()["status"]
+            == "closed"
+        )
+        clock.set(datetime(2026, 12, 1, 9, tzinfo=jst))
+        late = {"type": "dropped_off", "ride_id": d["id"], "at": (nov30 + timedelta(hours=1)).isoformat()}
+        driver = token_headers(client, f"ina-demo-driver-{vehicle['operator']}")
+        assert (
+            client.post(f"/api/v1/vehicles/{d['vehicle_id']}/events", json=late, headers=driver).status_code
+            == 200
+        )
+
+        nov = {
+            s["household_id"]: s
+            for s in client.get("/api/v1/billing/2026-11/statements", headers=admin()).json()
+        }[home]
+        fares = {
+            ln.get("ride_id"): (ln["kind"], ln["amount_yen"]) for ln in nov["lines"] if ln.get("ride_id")
+        }
+        assert fares == {
+            a2["id"]: ("late_cancel", a2["fare_yen"])
+        }  # not a (changed), b (waived), c, d (open)
+
+        # December: a correction larger than the month's charges.
+        clock.set(datetime(2026, 12, 3, 10, tzinfo=jst))
+        r = client.post(
+            "/api/v1/billing/adjustments",
+            json={"household_id": home, "amount_yen": -5000, "reason": "11月分の返金", "corrects": "2026-11"},
+            headers=admin(),
+        )
+        assert r.status_code == 201
+        clock.set(datetime(2027, 1, 1, 4, 0, 5, tzinfo=jst))
+        assert (
+            client.post("/api/v1/billing/close", json={"month": "2026-12"}, headers=admin()).json()["status"]
+            == "closed"
+        )
+        dec = {
+            s["household_id"]: s
+            for s in client.get("/api/v1/billing/2026-12/statements", headers=admin()).json()
+        }
+        lines = dec[home]["lines"]
+        (carried,) = [ln for ln in lines if ln.get("late") == "2026-11"]
+        assert (
+            carried["ride_id"] == d["id"]
+            and carried["amount_yen"] == d["fare_yen"]
+            and "（2026-11分）" in carried["text"]
+        )
+        assert dec[home]["total_yen"] == dec[home]["by_kind"]["membership"] + d["fare_yen"] - 5000 < 0
+        # A household changes its bank account in January: its next debit is a first one (new-code 1).
+        with Session(ctx.engine) as s:
+            accounts = {
+                acc.household_id: acc.customer_no.rjust(20, "0") for acc in s.exec(select(BillingAccount))
+            }
+        debited = [hh for hh, st in dec.items() if st["total_yen"] > 0 and hh in accounts]
+        moved = debited[0]
+        clock.set(datetime(2027, 1, 10, 10, tzinfo=jst))
+        r = client.put(
+            f"/api/v1/households/{moved}/billing-account",
+            json={
+                "customer_no": accounts[moved].lstrip("0"),
+                "bank_code": "0999",
+                "bank_name": "ﾃﾞﾓｷﾞﾝｺｳ",
+                "branch_code": "102",
+                "branch_name": "たかとお",
+                "account_number": "7654321",
+                "holder_kana": "ｲﾄｳ ﾊﾅｺ",
+            },
+            headers=op(),
+        )
+        assert r.status_code == 200, r.text
+        clock.set(datetime(2027, 2, 1, 4, 0, 5, tzinfo=jst))
+        assert (
+            client.post("/api/v1/billing/close", json={"month": "2027-01"}, headers=admin()).json()["status"]
+            == "closed"
+        )
+        jan = {
+            s["household_id"]: s
+            for s in client.get("/api/v1/billing/2027-01/statements", headers=admin()).json()
+        }
+        (rest,) = [ln for ln in jan[home]["lines"] if ln["kind"] == "adjustment"]
+        assert (
+            rest["amount_yen"] == dec[home]["total_yen"] and "繰り越し" in rest["text"]
+        )  # the credit goes on
+        blob = client.get("/api/v1/billing/2027-01/zengin", headers=admin()).content
+        codes = {rec[91:111].decode(): rec[90:91].decode() for rec in blob.split(b"\r\n")[1:-3]}
+        assert accounts[home] not in codes  # a credit is not debited
+        assert codes[accounts[moved]] == "1"
+        assert len(debited) > 50 and all(codes[accounts[hh]] == "0" for hh in debited[1:])
+
+    assert debit_date(cfg, "2026-11") == date(2026, 12, 28)  # the 27th is a Sunday
+    assert debit_date(cfg, "2027-01") == date(2027, 3, 1)  # 27 February 2027 is a Saturday
+    assert debit_date(cfg, "2026-12") == date(2027, 1, 27)
+    assert [commission_yen(g, p) for g, p in ((3000, 4.1), (11000, 0.7), (21000, 6.1), (1999, 10.0))] == [
+        123,
+        77,
+        1281,
+        199,
+    ]
+
+
+def test_zengin_check_refuses_what_a_bank_would() -> None:
+    from dispatcher.zengin import Consignor, Debit, build
+
+    c = Consignor("12345", "ｲﾅｹｰﾌﾞﾙ", "0999", "ﾃﾞﾓ", "101", "ｲﾅ", 1, "1234567")
+    good = build(
+        c, date(2026, 12, 28), [Debit("0999", "ﾃﾞﾓ", "101", "ｲﾅ", 1, "1", "きゃっしゅ　たろう", 500, "42")]
+    )
+    recs = good.split(b"\r\n")
+    assert recs[1][50:80].decode(ENCODING).rstrip() == "ｷﾔﾂｼﾕ ﾀﾛｳ"  # no small kana in the file
+
+    def with_record(k: int, text: str) -> bytes:
+        out = list(recs)
+        out[k] = text.encode(ENCODING)
+        return b"\r\n".join(out)
+
+    data = recs[1].decode(ENCODING)
+    head = recs[0].decode(ENCODING)
+    trailer = recs[2].decode(ENCODING)
+    assert any(
+        "outside the Zengin set" in p for p in validate(with_record(1, data[:50] + "ｷｬｯｼｭ" + data[55:]))
+    )
+    assert any("not a date" in p for p in validate(with_record(0, head[:54] + "1399" + head[58:])))
+    assert any("account type" in p for p in validate(with_record(1, data[:42] + "7" + data[43:])))
+    assert any("result code" in p for p in validate(with_record(1, data[:111] + "5" + data[112:])))
+    assert any("numeric" in p for p in validate(with_record(2, "8" + " " * 18 + trailer[19:])))
+    assert any("result fields" in p for p in validate(with_record(2, trailer[:19] + "1" + trailer[20:])))

@@ -105,6 +105,24 @@ def test_reminders_appear_on_the_tv_and_go_with_enter(sqlite_ctx: Dispatcher, cl
         shot(page, "tv", "reminder-ride")
         page.keyboard.press("Enter")
         expect(reminder).to_be_hidden()
+        # the taxi is running late: planned times move, the dismissed reminder does not come back
+        vehicle = next(v for v in op.get("/api/v1/vehicles").json() if v["id"] == ride.json()["vehicle_id"])
+        driver_token = httpx.post(
+            f"{base}/api/v1/auth/token",
+            data={"username": f"ina-demo-driver-{vehicle['operator']}", "password": DEMO_PASSWORD},
+        ).json()["access_token"]
+        delay = httpx.post(
+            f"{base}/api/v1/vehicles/{vehicle['id']}/events",
+            json={"type": "delay", "minutes": 4},
+            headers={"Authorization": f"Bearer {driver_token}"},
+        )
+        assert delay.status_code == 200, delay.text
+        with Session(ctx.engine) as s:
+            assert s.get(Ride, ride.json()["id"]).planned_pickup != planned  # type: ignore[union-attr]
+        mine = httpx.get(
+            f"{base}/api/v1/me/reminders", headers={"Authorization": f"Bearer {box['token']}"}
+        ).json()
+        assert mine == []
         page.evaluate("() => window.noriaiTV.pollReminders()")
         page.wait_for_timeout(500)
         expect(reminder).to_be_hidden()  # dismissed ones stay away

@@ -171,16 +171,9 @@ def test_cli_user_create_and_plan_show(tmp_path: Path) -> None:
     jobs = noriai("jobs", env=env)
     assert jobs.returncode == 0, jobs.stderr
     lines = {ln.split()[1]: ln for ln in jobs.stdout.splitlines()[1:]}
-    assert set(lines) == {
-        "reoptimize",
-        "delivery-cutoff",
-        "publish-morning",
-        "publish-changes",
-        "statistics",
-        "billing-close",
-        "watch-over",
-        "outbox",
-    }
+    from tests.test_scheduler import JOBS
+
+    assert set(lines) == set(JOBS)
     assert "2026-11-24T11:00:00+09:00" in lines["delivery-cutoff"]
     assert "2026-11-25T02:00:00+09:00" in lines["statistics"]
     hook = noriai(

@@ -177,3 +177,75 @@ def test_the_console_shows_an_unanswered_alert(sqlite_ctx: Dispatcher, clock: Si
         browser.close()
     with Session(ctx.engine) as s:
         assert s.exec(select(WatchEpisode)).one().acknowledged_by == "user:ina-demo-operator"
+
+
+def test_acknowledged_away_stale_and_opted_out(sqlite_ctx: Dispatcher, clock: SimClock) -> None:
+    """An alert acknowledged in time is not escalated; a late report of older viewing neither ends
+    the episode nor brings a second e-mail; going away answers an open alert; opting out clears it."""
+    ctx = sqlite_ctx
+    first, second, third = _households(ctx, 3)
+    with MailBox() as box, client_for(ctx) as client:
+        ctx.mail = MailSettings(host="127.0.0.1", port=box.port)
+        clock.set(MONDAY)
+        operator = token_headers(client, "ina-demo-operator")
+        boxes = {}
+        for hh in (first, second, third):
+            _watch(
+                client, operator, hh, f"family-{hh}@family.example", threshold_hours=1, escalate_minutes=30
+            )
+            boxes[hh] = _box(client, operator, hh)
+            client.post("/api/v1/tv/activity", json={"kind": "power_on"}, headers=boxes[hh])
+        run_due(ctx)
+        _step(ctx, clock, MONDAY + timedelta(hours=1, minutes=5), minutes=5)  # all three alerted at 10:00
+        assert len(box.messages) == 3
+        # first: the family acknowledges at 10:10, before the escalation at 10:30
+        ack = re.search(
+            r"/watch/ack/\S+",
+            next(m for m in box.messages if m["To"] == f"family-{first}@family.example").get_content(),
+        )
+        assert client.post(ack.group(0)).status_code == 200  # type: ignore[union-attr]
+        # second: a report of viewing from 09:30 arrives late: the silence goes on, no new e-mail
+        late = {"kind": "channel", "at": (MONDAY - timedelta(minutes=30)).isoformat()}
+        assert client.post("/api/v1/tv/activity", json=late, headers=boxes[second]).json() == {"kept": True}
+        # third: the family says they are away (hospital) until Thursday
+        away = {"until": (MONDAY + timedelta(days=3)).isoformat(), "reason": "入院"}
+        assert client.put("/api/v1/me/watch/away", json=away, headers=boxes[third]).status_code == 200
+        _step(ctx, clock, MONDAY + timedelta(hours=3), minutes=5)
+        alerts = {
+            a["household_id"]: a
+            for a in client.get(
+                "/api/v1/watch/alerts", headers=token_headers(client, "ina-demo-operator")
+            ).json()
+        }
+        assert alerts[first]["acknowledged"] and not alerts[first]["escalated"]
+        assert alerts[second]["escalated"]  # still silent: the operators are told
+        assert third not in alerts  # answered by going away
+        assert len(box.messages) == 3  # one e-mail per silence, the late report changed nothing
+        # opting out clears the household's alert from the console
+        r = client.put(
+            f"/api/v1/households/{second}/watch",
+            json={"enabled": False},
+            headers=token_headers(client, "ina-demo-operator"),
+        )
+        assert r.status_code == 200
+        assert second not in {
+            a["household_id"]
+            for a in client.get(
+                "/api/v1/watch/alerts", headers=token_headers(client, "ina-demo-operator")
+            ).json()
+        }
+        # a phone cannot report viewing: only the household's box can
+        from dispatcher.models import Resident
+        from dispatcher.pins import set_pin
+
+        with Session(ctx.engine) as s:
+            rid = s.exec(select(Resident.id).where(Resident.household_id == first)).first()
+            set_pin(s, "ina-demo", rid, "2468", clock.now(), "test")  # type: ignore[arg-type]
+            s.commit()
+        phone = client.post("/api/v1/m/session", json={"resident_id": rid, "pin": "2468"}).json()
+        r = client.post(
+            "/api/v1/tv/activity",
+            json={"kind": "key"},
+            headers={"Authorization": f"Bearer {phone['access_token']}"},
+        )
+        assert r.status_code == 403

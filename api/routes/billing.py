@@ -15,6 +15,7 @@ from api.deps import get_ctx, require
 from dispatcher.auth import Principal
 from dispatcher.billing import (
     add_adjustment,
+    bills_to_close,
     close_month,
     collection_csv,
     month_view,
@@ -96,7 +97,10 @@ def settlements(
                 }
                 for s in closed
             ]
-        return [{**s, "closed": False} for s in settlements_of(session, ctx.config(p.tenant_id), month)]
+        cfg = ctx.config(p.tenant_id)
+        return [
+            {**s, "closed": False} for s in settlements_of(session, cfg, bills_to_close(session, cfg, month))
+        ]
 
 
 @router.get(

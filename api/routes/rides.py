@@ -136,6 +136,9 @@ def get_ride(
 class CancelBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(None, max_length=500, description="why (kept in the event log)")
+    fee_waived: bool = Field(
+        False, description="the service cancels (a breakdown, a road closed): no late-cancellation charge"
+    )
 
 
 @router.post("/{ride_id}/cancel", summary="Cancel a ride before pickup, with a reason for the log")
@@ -148,6 +151,8 @@ def cancel_ride(
 ) -> dict[str, object]:
     _ride(session, p, ride_id)
     reason = body.reason.strip() if body and body.reason and body.reason.strip() else None
-    ride = cancel(ctx, p.tenant_id, ride_id, p.actor, reason=reason)
+    ride = cancel(
+        ctx, p.tenant_id, ride_id, p.actor, reason=reason, fee_waived=bool(body and body.fee_waived)
+    )
     ctx.after_change(p.tenant_id)
     return ride_view(ride, ctx.config(p.tenant_id), _keys(session, p.tenant_id).get(ride.vehicle_id or 0))

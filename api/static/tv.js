@@ -898,9 +898,11 @@
 
   /* Reminders: the oldest one due covers the screen until Enter. */
   var shownReminder = null;
+  var dismissed = {};  // key@due of reminders dismissed here (the server may not have heard yet)
   function pollReminders() {
     if (!state.me || !$reminder.hidden) return;
     api("GET", "/api/v1/me/reminders").then(function (list) {
+      list = list.filter(function (r) { return !dismissed[r.key + "@" + r.due_at]; });
       if (!list.length || !$reminder.hidden) return;
       shownReminder = list[0];
       document.getElementById("reminder-text").textContent = shownReminder.text;
@@ -912,6 +914,7 @@
     $reminder.hidden = true;
     shownReminder = null;
     if (!r) return;
+    dismissed[r.key + "@" + r.due_at] = true;
     api("POST", "/api/v1/me/reminders/ack", { key: r.key, due_at: r.due_at }).then(pollReminders, pollReminders);
   }
 
