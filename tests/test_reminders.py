@@ -131,3 +131,71 @@ def test_reminders_appear_on_the_tv_and_go_with_enter(sqlite_ctx: Dispatcher, cl
     with Session(ctx.engine) as s:
         keys = sorted(a.key.split(":")[0] for a in s.exec(select(ReminderAck)))
     assert keys == ["reminder", "reminder", "ride"]
+
+
+def test_automatic_reminders_evening_before_and_groceries_at_the_hall(
+    sqlite_ctx: Dispatcher, clock: SimClock
+) -> None:
+    """Without any setting: at 19:00 the evening before a ride booked ahead, and when the
+    household's groceries reach the community hall."""
+    from dispatcher.delivery import plan_delivery
+    from dispatcher.models import Household, ShopOrder
+    from dispatcher.reminders import due
+    from tests.conftest import client_for, token_headers
+    from tests.test_delivery import fly, place_orders
+
+    ctx = sqlite_ctx
+    hh, people = _pick_household(ctx)
+    tomorrow = DAY_START + timedelta(days=1)
+    with Session(ctx.engine) as s:  # a ride for tomorrow, booked this morning (a tenant booking ahead)
+        ride = Ride(
+            tenant_id="ina-demo",
+            resident_id=people[0].id,
+            service_date=tomorrow.date(),
+            status="confirmed",
+            origin_lat=people[0].lat,
+            origin_lon=people[0].lon,
+            destination_lat=35.8448,
+            destination_lon=137.9629,
+            pickup_window_start=tomorrow.replace(hour=9),
+            pickup_window_end=tomorrow.replace(hour=9, minute=15),
+            planned_pickup=tomorrow.replace(hour=9, minute=5),
+            idempotency_key="ahead",
+            request_hash="x",
+            created_at=DAY_START,
+        )
+        s.add(ride)
+        s.commit()
+        s.refresh(ride)
+    clock.set(DAY_START.replace(hour=18, minute=59))
+    assert not [r for r in due(ctx, "ina-demo", hh) if r["key"].startswith("ride:")]
+    clock.set(DAY_START.replace(hour=19, minute=1))
+    (eve,) = [r for r in due(ctx, "ina-demo", hh) if r["key"] == f"ride:{ride.id}:eve"]
+    assert "あした 11月25日 09:05ごろ" in eve["text"] and people[0].given_name in eve["text"]
+
+    # groceries: the day's flights land; a household whose order is at its hall is told
+    with client_for(ctx) as client:
+        operator = token_headers(client, "ina-demo-operator")
+        clock.set(DAY_START.replace(hour=9))
+        place_orders(client, operator, ctx, 12, seed=7)
+        clock.set(DAY_START.replace(hour=11, minute=5))
+        plan_delivery(ctx, "ina-demo", DAY_START.date())
+        for sel in ctx.config("ina-demo").shopping.sellers:  # type: ignore[union-attr]
+            client.post(
+                "/api/v1/picklists/ready", json={}, headers=token_headers(client, f"ina-demo-seller-{sel.id}")
+            )
+        drone = token_headers(client, "ina-demo-drone")
+        clock.set(DAY_START.replace(hour=12))
+        first = client.get("/api/v1/flights", headers=drone).json()[0]
+        fly(client, clock, first, drone, minutes_per_hall=10)
+    with Session(ctx.engine) as s:
+        landed = s.exec(select(ShopOrder).where(ShopOrder.status == "at_hall")).first()
+        assert landed is not None
+        hall = s.get(Household, landed.household_id).hall_id  # type: ignore[union-attr]
+    hall_name = ctx.config("ina-demo").place(hall).name  # type: ignore[union-attr, arg-type]
+    groceries = [r for r in due(ctx, "ina-demo", landed.household_id) if r["key"].startswith("order:")]
+    assert groceries and all(f"お買い物が{hall_name}に届きました" in r["text"] for r in groceries)
+    assert (
+        not [r for r in due(ctx, "ina-demo", hh) if r["key"] == f"order:{landed.id}:hall"]
+        or hh == landed.household_id
+    )
