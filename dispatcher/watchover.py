@@ -158,36 +158,29 @@ def activity(ctx: Dispatcher, tenant_id: str, household_id: int, kind: str, at: 
         if w.last_activity_at is None or at > w.last_activity_at:
             w.last_activity_at, w.last_activity_kind = at, kind
             session.add(w)
-        for ep in session.exec(
-            select(WatchEpisode).where(
-                WatchEpisode.household_id == household_id, col(WatchEpisode.ended_at).is_(None)
-            )
-        ):
-            if at > ep.inactive_since:  # used after the silence began (a late, older report is not)
-                ep.ended_at = at
-                session.add(ep)
-                record(
-                    session,
-                    tenant_id,
-                    at,
-                    actor,
-                    "watch.ended",
-                    "household",
-                    household_id,
-                    after={"episode": ep.id, "activity": kind},
-                )
+        # used after the silence began ends it (a late report of older viewing does not)
+        _end_open(session, tenant_id, household_id, at, actor, f"activity: {kind}", used_at=at)
         session.commit()
         return True
 
 
 def _end_open(
-    session: Session, tenant_id: str, household_id: int, at: datetime, actor: str, why: str
+    session: Session,
+    tenant_id: str,
+    household_id: int,
+    at: datetime,
+    actor: str,
+    why: str,
+    used_at: datetime | None = None,
 ) -> None:
+    """End the household's open episode (only one that began before `used_at`, when given)."""
     for ep in session.exec(
         select(WatchEpisode).where(
             WatchEpisode.household_id == household_id, col(WatchEpisode.ended_at).is_(None)
         )
     ):
+        if used_at is not None and used_at <= ep.inactive_since:
+            continue
         ep.ended_at = at
         session.add(ep)
         record(
