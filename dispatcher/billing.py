@@ -19,8 +19,6 @@ tenant's rate (rounded down to the yen), the payout.
 from __future__ import annotations
 
 import calendar
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -30,9 +28,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from dispatcher.booking import cancelled_by_change
 from dispatcher.context import Dispatcher
 from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
-from dispatcher.events import record
+from dispatcher.events import chunks, events_of, record
+from dispatcher.exports import csv_text
 from dispatcher.models import (
     Adjustment,
     BillingAccount,
@@ -112,30 +112,24 @@ class Bill:
 def _ride_charges(
     session: Session, cfg: TenantConfig, first: date, last: date, bills: dict[int, Bill], only: int | None
 ) -> None:
-    rides = session.exec(
-        select(Ride).where(
-            Ride.tenant_id == cfg.id,
-            Ride.kind == "passenger",
-            col(Ride.service_date) >= first,
-            col(Ride.service_date) <= last,
-        )
-    ).all()
-    residents = {r.id: r for r in session.exec(select(Resident).where(Resident.tenant_id == cfg.id))}
-    rides = [
-        r for r in rides if residents.get(r.resident_id) and residents[r.resident_id].household_id is not None
-    ]  # type: ignore[index]
+    people = select(Resident.id, Resident.household_id).where(
+        Resident.tenant_id == cfg.id, col(Resident.household_id).is_not(None)
+    )
     if only is not None:
-        rides = [r for r in rides if residents[r.resident_id].household_id == only]  # type: ignore[index]
-    by_id = {str(r.id): r for r in rides}
+        people = people.where(Resident.household_id == only)
+    home = dict(session.exec(people).all())
+    q = select(Ride).where(
+        Ride.tenant_id == cfg.id,
+        Ride.kind == "passenger",
+        col(Ride.service_date) >= first,
+        col(Ride.service_date) <= last,
+    )
+    if only is not None:
+        q = q.where(col(Ride.resident_id).in_(list(home)))
+    by_id = {str(r.id): r for r in session.exec(q) if r.resident_id in home}
     events: dict[str, dict[str, Event]] = defaultdict(dict)
-    ids = list(by_id)
-    for k in range(0, len(ids), 500):
-        for e in session.exec(
-            select(Event).where(
-                Event.tenant_id == cfg.id, Event.entity == "ride", col(Event.entity_id).in_(ids[k : k + 500])
-            )
-        ):
-            events[e.entity_id].setdefault(e.kind, e)
+    for e in events_of(session, cfg.id, "ride", by_id):
+        events[e.entity_id].setdefault(e.kind, e)
     rules = cfg.billing
     for rid, ride in sorted(by_id.items(), key=lambda kv: int(kv[0])):
         ev = events.get(rid, {})
@@ -143,8 +137,8 @@ def _ride_charges(
         if confirmed is None:
             continue  # refused: nothing to pay
         fare = int((confirmed.after or {}).get("fare_yen") or ride.fare_yen or 0)
-        hh = residents[ride.resident_id].household_id  # type: ignore[index]
-        bill = bills.setdefault(hh, Bill(hh))  # type: ignore[arg-type]
+        hh = home[ride.resident_id]  # type: ignore[index]
+        bill = bills.setdefault(hh, Bill(hh))
         day = ride.service_date
         if "ride.dropped_off" in ev:
             bill.add("ride", fare, day, f"乗車 {day.month}/{day.day}（{ride.party_size}名）", ride_id=ride.id)
@@ -167,11 +161,7 @@ def _late_cancel(cancel: Event, confirmed: Event, minutes: int) -> bool:
     fault, a vehicle breakdown), not a change into another ride, and not a change of mind within
     FREE_CHANGE_OF_MIND of booking."""
     after = cancel.after or {}
-    if (
-        after.get("fee_waived")
-        or "replaced_by" in after
-        or str(after.get("reason", "")).startswith("changed to ride")
-    ):
+    if after.get("fee_waived") or cancelled_by_change(after):
         return False
     window = (confirmed.after or {}).get("pickup_window") or [None]
     if not window[0]:
@@ -188,9 +178,11 @@ def _membership_charges(
         col(Membership.starts_on) <= last,
         (col(Membership.ends_on).is_(None)) | (col(Membership.ends_on) >= first),
     )
+    if only is not None:
+        q = q.where(Membership.household_id == only)
     charged: set[int] = set()
     for m in session.exec(q.order_by(col(Membership.id))):
-        if (only is not None and m.household_id != only) or m.household_id in charged:
+        if m.household_id in charged:
             continue  # one fee a month, however many membership rows overlap it
         charged.add(m.household_id)
         bills.setdefault(m.household_id, Bill(m.household_id)).add(
@@ -198,53 +190,49 @@ def _membership_charges(
         )
 
 
+ARRIVED = ("order.at_hall", "order.handed_over")
+
+
 def _delivered_orders(
-    session: Session, cfg: TenantConfig, first: date, last: date
+    session: Session, cfg: TenantConfig, first: date, last: date, household_id: int | None = None
 ) -> tuple[list[ShopOrder], dict[int, int], dict[int, date]]:
     """Orders delivered in the month (reached the hall or the household, by the local date of the
     first such report), not cancelled; each one's price as placed and its delivery day."""
     t0, t1 = midnight(first, cfg.tz), midnight(last + timedelta(days=1), cfg.tz)
+    in_month = select(Event.entity_id).where(
+        Event.tenant_id == cfg.id,
+        Event.entity == "order",
+        col(Event.kind).in_(ARRIVED),
+        col(Event.at) >= t0,
+        col(Event.at) < t1,
+    )
+    candidates = {int(x) for x in session.exec(in_month)}
+    if household_id is not None and candidates:
+        mine = select(ShopOrder.id).where(ShopOrder.household_id == household_id)
+        candidates &= set(session.exec(mine))
     arrived: dict[int, datetime] = {}
-    for e in session.exec(
-        select(Event).where(
-            Event.tenant_id == cfg.id,
-            Event.entity == "order",
-            col(Event.kind).in_(("order.at_hall", "order.handed_over")),
-        )
-    ):
-        oid = int(e.entity_id)
-        if oid not in arrived or e.at < arrived[oid]:
-            arrived[oid] = e.at
-    ids = [oid for oid, at in arrived.items() if t0 <= at < t1]
-    orders: list[ShopOrder] = []
     placed: dict[int, int] = {}
-    for k in range(0, len(ids), 500):
-        part = ids[k : k + 500]
+    for e in events_of(session, cfg.id, "order", candidates, (*ARRIVED, "order.placed", "order.cancelled")):
+        oid = int(e.entity_id)
+        if e.kind in ARRIVED:
+            arrived.setdefault(oid, e.at)  # oldest first: the first arrival
+        elif e.kind == "order.cancelled":
+            placed[oid] = -1
+        elif "total_yen" in (e.after or {}) and placed.get(oid) != -1:
+            placed[oid] = int(e.after["total_yen"])  # type: ignore[index]
+    ids = [oid for oid, at in arrived.items() if at >= t0 and placed.get(oid) != -1]  # not arrived before
+    orders: list[ShopOrder] = []
+    for part in chunks(ids):
         orders += session.exec(select(ShopOrder).where(col(ShopOrder.id).in_(part))).all()
-        for e in session.exec(
-            select(Event).where(
-                Event.tenant_id == cfg.id,
-                Event.entity == "order",
-                col(Event.kind).in_(("order.placed", "order.cancelled")),
-                col(Event.entity_id).in_([str(i) for i in part]),
-            )
-        ):
-            if e.kind == "order.cancelled":
-                placed[int(e.entity_id)] = -1
-            elif "total_yen" in (e.after or {}) and placed.get(int(e.entity_id)) != -1:
-                placed[int(e.entity_id)] = int(e.after["total_yen"])  # type: ignore[index]
-    done = [o for o in orders if placed.get(o.id) != -1]  # type: ignore[arg-type]
-    days = {o.id: arrived[o.id].astimezone(cfg.tz).date() for o in done}  # type: ignore[index]
-    return sorted(done, key=lambda o: o.id or 0), placed, days  # type: ignore[return-value]
+    days = {o.id: arrived[o.id].astimezone(cfg.tz).date() for o in orders}  # type: ignore[index]
+    return sorted(orders, key=lambda o: o.id or 0), placed, days  # type: ignore[return-value]
 
 
 def _goods_charges(
     session: Session, cfg: TenantConfig, first: date, last: date, bills: dict[int, Bill], only: int | None
 ) -> None:
-    orders, placed, days = _delivered_orders(session, cfg, first, last)
+    orders, placed, days = _delivered_orders(session, cfg, first, last, only)
     for o in orders:
-        if only is not None and o.household_id != only:
-            continue
         day = days[o.id]  # type: ignore[index]
         bills.setdefault(o.household_id, Bill(o.household_id)).add(
             "goods",
@@ -259,9 +247,9 @@ def _adjustments(
     session: Session, cfg: TenantConfig, month: str, bills: dict[int, Bill], only: int | None
 ) -> None:
     q = select(Adjustment).where(Adjustment.tenant_id == cfg.id, Adjustment.month == month)
+    if only is not None:
+        q = q.where(Adjustment.household_id == only)
     for a in session.exec(q.order_by(col(Adjustment.id))):
-        if only is not None and a.household_id != only:
-            continue
         text = f"調整（{a.corrects}分）: {a.reason}" if a.corrects else f"調整: {a.reason}"
         bills.setdefault(a.household_id, Bill(a.household_id)).add(
             "adjustment", a.amount_yen, None, text, adjustment_id=a.id
@@ -334,8 +322,8 @@ def settlements_of(session: Session, cfg: TenantConfig, bills: dict[int, Bill]) 
     gross: dict[int, int] = defaultdict(int)
     count: dict[int, set[int]] = defaultdict(set)
     products = {p.id: p.seller_id for p in session.exec(select(Product).where(Product.tenant_id == cfg.id))}
-    for k in range(0, len(ids), 500):
-        for ln in session.exec(select(OrderLine).where(col(OrderLine.order_id).in_(ids[k : k + 500]))):
+    for part in chunks(ids):
+        for ln in session.exec(select(OrderLine).where(col(OrderLine.order_id).in_(part))):
             seller = products[ln.product_id]
             gross[seller] += ln.unit_price_yen * ln.quantity
             count[seller].add(ln.order_id)
@@ -540,6 +528,64 @@ def add_adjustment(
         return a
 
 
+ACCOUNT_NAMES = (("bank_name", 15), ("branch_name", 15), ("holder_kana", 30))  # field, half-width size
+
+
+def set_account(
+    ctx: Dispatcher, tenant_id: str, household_id: int, fields: dict[str, Any], actor: str
+) -> BillingAccount:
+    """Register a household's direct-debit account (customer number, bank, branch, type, number,
+    holder) as written on the bank's form; names are stored as the Zengin file will carry them."""
+    from dispatcher.zengin import TooLong, fit
+
+    errors, names = [], {}
+    for name, width in ACCOUNT_NAMES:
+        try:
+            names[name] = fit(fields.get(name, ""), width)
+        except TooLong:
+            errors.append(field_error(name, f"at most {width} half-width characters"))
+        except ValueError:
+            errors.append(field_error(name, "write it in kana, as on the bank's form"))
+    if errors:
+        raise InvalidRequest("The account cannot be registered.", errors)
+    now = ctx.clock.now()
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        hh = session.get(Household, household_id)
+        if hh is None or hh.tenant_id != tenant_id:
+            raise NotFound(f"No household {household_id}.")
+        acc = session.get(BillingAccount, household_id) or BillingAccount(
+            household_id=household_id,
+            tenant_id=tenant_id,
+            customer_no="",
+            bank_code="",
+            branch_code="",
+            account_number="",
+            holder_kana="",
+            updated_at=now,
+        )
+        for k, v in fields.items():
+            setattr(acc, k, names.get(k, v))
+        acc.account_number = str(fields["account_number"]).rjust(7, "0")
+        acc.updated_at, acc.updated_by = now, actor
+        session.add(acc)
+        record(
+            session,
+            tenant_id,
+            now,
+            actor,
+            "billing.account_set",
+            "household",
+            household_id,
+            after={
+                "customer_no": acc.customer_no,
+                "bank_code": acc.bank_code,
+                "branch_code": acc.branch_code,
+            },
+        )
+        session.commit()
+        return acc
+
+
 def running_total(ctx: Dispatcher, tenant_id: str, household_id: int) -> dict[str, Any]:
     """This month so far, for the household's own screens."""
     cfg = ctx.config(tenant_id)
@@ -582,12 +628,11 @@ def collection_csv(ctx: Dispatcher, tenant_id: str, month: str) -> bytes:
     """For the cable-TV company: one row per household billed, amounts by kind and the total."""
     with Session(ctx.engine) as session:
         _bm, statements, accounts = _closed_statements(session, tenant_id, month)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(["請求月", "顧客番号", "世帯番号", *[KIND_LABELS[k] for k in KINDS], "合計", "口座振替"])
+    header = ["請求月", "顧客番号", "世帯番号", *[KIND_LABELS[k] for k in KINDS], "合計", "口座振替"]
+    rows = []
     for s in statements:
         acc = accounts.get(s.household_id)
-        w.writerow(
+        rows.append(
             [
                 month,
                 acc.customer_no if acc else "",
@@ -597,7 +642,7 @@ def collection_csv(ctx: Dispatcher, tenant_id: str, month: str) -> bytes:
                 "対象" if acc and s.total_yen > 0 else ("口座未登録" if not acc else "請求なし（0円以下）"),
             ]
         )
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    return csv_text(header, rows).encode("utf-8")
 
 
 def zengin_file(ctx: Dispatcher, tenant_id: str, month: str) -> tuple[bytes, list[dict[str, Any]]]:

@@ -516,6 +516,13 @@ def book(
             raise
 
 
+def cancelled_by_change(after: dict[str, Any] | None) -> bool:
+    """Whether a `ride.cancelled` event is the old half of a change (the ride was replaced by a new
+    booking, see `book` with `replaces`); events from before `replaced_by` say so in their reason."""
+    after = after or {}
+    return "replaced_by" in after or str(after.get("reason", "")).startswith("changed to ride")
+
+
 def quote(ctx: Dispatcher, tenant_id: str, req: RideRequest) -> dict[str, Any]:
     """What booking `req` now would promise, without storing anything.
 

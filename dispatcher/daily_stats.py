@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.models import DailyStats
-from dispatcher.stats import load_facts, ride_figures, shopping_from
+from dispatcher.stats import load_facts, refused_by_reason, ride_figures, shopping_from
 from dispatcher.subscriptions import emit, enqueue, subscribers
 
 CATCH_UP_DAYS = 31  # after a long outage, close at most this many missed days
@@ -22,11 +22,7 @@ def close_day(ctx: Dispatcher, tenant_id: str, day: date) -> dict[str, Any]:
     changed its figures."""
     facts = load_facts(ctx, tenant_id, day, day)
     ridership = ride_figures(facts.rides, facts.shared, facts.vehicle_days.values())
-    refused: dict[str, int] = {}
-    for f in facts.rides:
-        if f.refused_reason and not f.replaced:
-            refused[f.refused_reason] = refused.get(f.refused_reason, 0) + 1
-    ridership |= {"refused_by_reason": refused, "registered_users": facts.registered}
+    ridership |= {"refused_by_reason": refused_by_reason(facts.rides), "registered_users": facts.registered}
     shopping = shopping_from(facts, "day")["totals"]
     now = ctx.clock.now()
     with Session(ctx.engine, expire_on_commit=False) as session:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from typing import Any
 
 SUPPRESSED = "X"
@@ -24,11 +25,19 @@ def _header(col: dict[str, Any]) -> str:
     return f"{col['label']}（{col['unit']}）" if col["unit"] else col["label"]
 
 
+def csv_text(header: list[str], rows: Iterable[list[Any]], excel: bool = True) -> str:
+    """CSV text. excel: a byte-order mark and CR LF, so that Excel in Japan reads the Japanese
+    right (for people); otherwise plain UTF-8 with LF (for machines, e.g. GTFS)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n" if excel else "\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return ("\ufeff" if excel else "") + buf.getvalue()
+
+
 def csv_bytes(table: dict[str, Any]) -> bytes:
     """One table as CSV (UTF-8 with BOM)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([_header(c) for c in table["columns"]])
+    rows = []
     for row in table["rows"]:
         out = []
         for value, kind in zip(row["values"], _kinds(table, row), strict=True):
@@ -38,8 +47,8 @@ def csv_bytes(table: dict[str, Any]) -> bytes:
                 out.append(f"{value * 100:.1f}")
             else:
                 out.append(value)
-        w.writerow(out)
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+        rows.append(out)
+    return csv_text([_header(c) for c in table["columns"]], rows).encode("utf-8")
 
 
 _FORMATS = {"int": "#,##0", "yen": "#,##0", "float": "0.0#", "rate": "0.0%"}

@@ -13,7 +13,6 @@ Every file and field is described in docs/open-data.md.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -27,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.errors import InvalidRequest, NotFound, field_error
+from dispatcher.exports import csv_text
 from dispatcher.models import DailyStats, Operator, Vehicle
 from dispatcher.plan import current_plan
 from dispatcher.stats import check_range
@@ -112,11 +112,7 @@ def service_patterns(cfg: TenantConfig) -> list[tuple[str, list[int], time, time
 
 
 def _csv(header: list[str], rows: list[list[Any]]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue().encode("utf-8")
+    return csv_text(header, rows, excel=False).encode("utf-8")
 
 
 def _hms(t: time) -> str:

@@ -11,9 +11,7 @@ twice, and a partner's e-mail goes out at most every EMAIL_MIN_MINUTES (with the
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -22,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.delivery import flights
+from dispatcher.exports import csv_text
 from dispatcher.models import Operator, Publication, Subscription, Vehicle
 from dispatcher.operations import manifest
 from dispatcher.subscriptions import emit, enqueue, subscribers
@@ -77,31 +76,28 @@ def started(ctx: Dispatcher, tenant_id: str, day: date) -> bool:
 
 def manifest_csv(manifests: list[dict[str, Any]], vehicles: dict[int, Vehicle]) -> str:
     """Manifests as CSV for a taxi company's office (UTF-8 with BOM, Japanese headers)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(
-        [
-            "日付",
-            "車両",
-            "順番",
-            "種別",
-            "予定時刻",
-            "時間枠（から）",
-            "時間枠（まで）",
-            "人数",
-            "車いす",
-            "利用者",
-            "電話",
-            "場所",
-            "緯度",
-            "経度",
-            "状態",
-        ]
-    )
+    header = [
+        "日付",
+        "車両",
+        "順番",
+        "種別",
+        "予定時刻",
+        "時間枠（から）",
+        "時間枠（まで）",
+        "人数",
+        "車いす",
+        "利用者",
+        "電話",
+        "場所",
+        "緯度",
+        "経度",
+        "状態",
+    ]
+    rows = []
     for m in manifests:
         v = vehicles[m["vehicle_id"]]
         for k, s in enumerate(m["stops"], start=1):
-            w.writerow(
+            rows.append(
                 [
                     m["date"],
                     v.name or v.key,
@@ -120,7 +116,7 @@ def manifest_csv(manifests: list[dict[str, Any]], vehicles: dict[int, Vehicle]) 
                     "済" if s["done"] else "",
                 ]
             )
-    return "\ufeff" + buf.getvalue()
+    return csv_text(header, rows)
 
 
 def publish(ctx: Dispatcher, tenant_id: str, day: date, reason: str) -> dict[str, Any]:

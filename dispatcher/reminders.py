@@ -18,8 +18,8 @@ from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.errors import InvalidRequest, NotFound, field_error
-from dispatcher.events import record
-from dispatcher.models import Event, Household, Reminder, ReminderAck, Resident, Ride, RideStatus, ShopOrder
+from dispatcher.events import events_of, record
+from dispatcher.models import Household, Reminder, ReminderAck, Resident, Ride, RideStatus, ShopOrder
 from dispatcher.tenant_config import WEEKDAYS
 from dispatcher.timeline import at_local, iso_local, local_date, parse_hhmm
 
@@ -182,32 +182,26 @@ def _occurrences(
                     }
                 )
     # groceries at the hall today
-    orders = {
-        o.id: o
-        for o in session.exec(
-            select(ShopOrder).where(ShopOrder.household_id == household_id, ShopOrder.delivery_date == today)
-        )
-    }
-    if orders:
-        for e in session.exec(
-            select(Event).where(
-                Event.tenant_id == tenant_id,
-                Event.entity == "order",
-                Event.kind == "order.at_hall",
-                col(Event.entity_id).in_([str(i) for i in orders]),
+    orders = session.exec(
+        select(ShopOrder.id).where(ShopOrder.household_id == household_id, ShopOrder.delivery_date == today)
+    ).all()
+    landed = [
+        e
+        for e in events_of(session, tenant_id, "order", orders, ("order.at_hall",))
+        if e.at <= now < e.at + window
+    ]
+    if landed:
+        hall = cfg.place(session.get(Household, household_id).hall_id or "")  # type: ignore[union-attr]
+        where = hall.name if hall else "公民館"
+        for e in landed:
+            out.append(
+                {
+                    "key": f"order:{e.entity_id}:hall",
+                    "due_at": e.at,
+                    "kind": "delivery",
+                    "text": f"お買い物が{where}に届きました。集落支援員がお届けします。",
+                }
             )
-        ):
-            if e.at <= now < e.at + window:
-                hall = cfg.place(session.get(Household, household_id).hall_id or "")  # type: ignore[union-attr]
-                where = hall.name if hall else "公民館"
-                out.append(
-                    {
-                        "key": f"order:{e.entity_id}:hall",
-                        "due_at": e.at,
-                        "kind": "delivery",
-                        "text": f"お買い物が{where}に届きました。集落支援員がお届けします。",
-                    }
-                )
     return out
 
 

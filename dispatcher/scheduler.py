@@ -184,6 +184,11 @@ def _outbox(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | 
 # ------------------------------------------------------------------------------- the catalogue
 
 
+def _every(tz: Any, **interval: float) -> IntervalTrigger:
+    """Every so often in local time, on round marks (every 5 minutes: :00, :05, ...)."""
+    return IntervalTrigger(**interval, start_date=datetime(2020, 1, 1, tzinfo=tz), timezone=tz)
+
+
 def _minus(t: time, minutes: int) -> time:
     m = max(0, t.hour * 60 + t.minute - minutes)
     return time(m // 60, m % 60)
@@ -196,7 +201,7 @@ def specs(ctx: Dispatcher, cfg: TenantConfig) -> list[JobSpec]:
     out = [
         JobSpec(
             "reoptimize",
-            IntervalTrigger(minutes=every, start_date=datetime(2020, 1, 1, tzinfo=tz), timezone=tz),
+            _every(tz, minutes=every),
             timedelta(minutes=every),
             _reoptimize,
             f"every {every:g} min in service hours",
@@ -241,7 +246,7 @@ def specs(ctx: Dispatcher, cfg: TenantConfig) -> list[JobSpec]:
         ),
         JobSpec(
             "publish-changes",
-            IntervalTrigger(minutes=1, start_date=datetime(2020, 1, 1, tzinfo=tz), timezone=tz),
+            _every(tz, minutes=1),
             timedelta(hours=1),
             _publish_changes,
             "every minute after the morning publication",
@@ -266,14 +271,14 @@ def specs(ctx: Dispatcher, cfg: TenantConfig) -> list[JobSpec]:
         ),
         JobSpec(
             "watch-over",
-            IntervalTrigger(minutes=5, start_date=datetime(2020, 1, 1, tzinfo=tz), timezone=tz),
+            _every(tz, minutes=5),
             timedelta(hours=1),
             _watch,
             "every 5 min: silent TVs, unanswered alerts",
         ),
         JobSpec(
             "outbox",
-            IntervalTrigger(seconds=30, start_date=datetime(2020, 1, 1, tzinfo=tz), timezone=tz),
+            _every(tz, seconds=30),
             timedelta(hours=1),
             _outbox,
             "every 30 s",

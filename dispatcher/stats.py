@@ -31,8 +31,10 @@ from typing import Any, Literal
 
 from sqlmodel import Session, col, func, select
 
+from dispatcher.booking import cancelled_by_change
 from dispatcher.context import Dispatcher
 from dispatcher.errors import InvalidRequest, field_error
+from dispatcher.events import chunks, events_of
 from dispatcher.models import Event, Household, Membership, OrderLine, Resident, Ride, ShopOrder
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, midnight
@@ -50,7 +52,6 @@ AGE_BANDS: tuple[tuple[str, str, int, int], ...] = (
     ("85_plus", "85歳以上", 85, 200),
 )
 OTHER_AREA = "その他の地域"
-REASON_LABELS = {"no_vehicle_available": "空き車両なし（時間帯が満車）"}
 
 
 # ---------------------------------------------------------------------------------------- facts
@@ -145,23 +146,6 @@ class Facts:
     shared: set[int] = field(default_factory=set)  # ids of completed rides that shared
 
 
-def _chunks(ids: Sequence[str], n: int = 500) -> Iterable[Sequence[str]]:
-    for i in range(0, len(ids), n):
-        yield ids[i : i + n]
-
-
-def _events(session: Session, tenant_id: str, entity: str, ids: Sequence[str]) -> list[Event]:
-    out: list[Event] = []
-    for part in _chunks(ids):
-        out += session.exec(
-            select(Event).where(
-                Event.tenant_id == tenant_id, Event.entity == entity, col(Event.entity_id).in_(part)
-            )
-        ).all()
-    out.sort(key=lambda e: (e.at, e.id or 0))
-    return out
-
-
 def _instant(value: Any) -> datetime | None:
     if not value:
         return None
@@ -218,7 +202,7 @@ def _ride_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
         )
         for r in rides
     }
-    for ev in _events(session, cfg.id, "ride", [str(i) for i in by_id]):
+    for ev in events_of(session, cfg.id, "ride", by_id):
         f = by_id[int(ev.entity_id)]
         after = ev.after or {}
         if ev.kind == "ride.requested":
@@ -233,7 +217,7 @@ def _ride_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
             f.refused_reason = after.get("reason") or "unknown"
         elif ev.kind == "ride.cancelled":
             f.cancelled = True
-            f.replaced = "replaced_by" in after or str(after.get("reason", "")).startswith("changed to ride")
+            f.replaced = cancelled_by_change(after)
         elif ev.kind == "ride.arrived":
             f.arrived_at = ev.at
         elif ev.kind == "ride.picked_up":
@@ -265,7 +249,7 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
     ).all()
     ride_ids = {int(e.entity_id) for e in events if e.entity == "ride"}
     where: dict[int, tuple[Point, Point]] = {}
-    for part in _chunks(sorted(ride_ids)):  # type: ignore[arg-type]
+    for part in chunks(sorted(ride_ids)):  # type: ignore[arg-type]
         for r in session.exec(select(Ride).where(col(Ride.id).in_(part))):
             where[r.id] = (Point(r.origin_lat, r.origin_lon), Point(r.destination_lat, r.destination_lon))  # type: ignore[index]
     reports: dict[tuple[int, date], list[Located]] = defaultdict(list)
@@ -311,14 +295,14 @@ def _order_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
     ).all()
     items: dict[int, int] = defaultdict(int)
     ids = [o.id for o in orders]
-    for part in _chunks(ids):  # type: ignore[arg-type]
+    for part in chunks(ids):  # type: ignore[arg-type]
         for line in session.exec(select(OrderLine).where(col(OrderLine.order_id).in_(part))):
             items[line.order_id] += line.quantity
     by_id = {
         o.id: OrderFact(o.id, o.household_id, o.delivery_date, o.total_yen, items[o.id])  # type: ignore[arg-type, index]
         for o in orders
     }
-    for ev in _events(session, cfg.id, "order", [str(i) for i in by_id]):
+    for ev in events_of(session, cfg.id, "order", by_id):
         f = by_id[int(ev.entity_id)]
         after = ev.after or {}
         if ev.kind == "order.placed" and "total_yen" in after:
@@ -358,11 +342,11 @@ def _people(session: Session, cfg: TenantConfig, facts: Facts) -> None:
     ids = sorted({f.resident_id for f in facts.rides if f.resident_id is not None})
     households: set[int] = {o.household_id for o in facts.orders}
     residents: list[Resident] = []
-    for part in _chunks(ids):  # type: ignore[arg-type]
+    for part in chunks(ids):  # type: ignore[arg-type]
         residents += session.exec(select(Resident).where(col(Resident.id).in_(part))).all()
     households |= {r.household_id for r in residents if r.household_id is not None}
     hall_of: dict[int, str | None] = {}
-    for part in _chunks(sorted(households)):  # type: ignore[arg-type]
+    for part in chunks(sorted(households)):  # type: ignore[arg-type]
         for h in session.exec(select(Household).where(col(Household.id).in_(part))):
             hall_of[h.id] = h.hall_id  # type: ignore[index]
     for r in residents:
@@ -546,6 +530,15 @@ def _by_person(facts: Facts, label_of: dict[int, str], order: Sequence[str]) -> 
     return suppress(out, "riders", ("riders", "trips", "passengers"))
 
 
+def refused_by_reason(rides: list[RideFact]) -> dict[str, int]:
+    """Requests no vehicle could take, counted by the reason given (unmet demand)."""
+    refused: dict[str, int] = defaultdict(int)
+    for f in rides:
+        if f.refused_reason and not f.replaced:
+            refused[f.refused_reason] += 1
+    return dict(sorted(refused.items()))
+
+
 def ridership(
     ctx: Dispatcher, tenant_id: str, start: date, end: date, group: Group = "day"
 ) -> dict[str, Any]:
@@ -556,14 +549,10 @@ def ridership(
 
 def ridership_from(facts: Facts, group: Group) -> dict[str, Any]:
     totals = ride_figures(facts.rides, facts.shared, facts.vehicle_days.values())
-    refused: dict[str, int] = defaultdict(int)
-    for f in facts.rides:
-        if f.refused_reason and not f.replaced:
-            refused[f.refused_reason] += 1
     totals |= {
         "registered_users": facts.registered,
         "active_users": totals["riders"],
-        "refused_by_reason": dict(sorted(refused.items())),
+        "refused_by_reason": refused_by_reason(facts.rides),
     }
     if group in ("day", "week", "month"):
         rides: dict[str, list[RideFact]] = defaultdict(list)

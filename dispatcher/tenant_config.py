@@ -391,12 +391,13 @@ def _semantic_problems(cfg: TenantConfig, base_dir: Path | None) -> list[str]:
         problems += _airspace_problems(cfg, cfg.drones)
     collector = cfg.billing.collector
     if collector is not None:
-        from dispatcher.zengin import kana
+        from dispatcher.zengin import TooLong, fit
 
         for name, width in (("name_kana", 40), ("bank_name_kana", 15), ("branch_name_kana", 15)):
             try:
-                if len(kana(getattr(collector, name))) > width:
-                    problems.append(f"billing.collector.{name}: at most {width} half-width characters")
+                fit(getattr(collector, name), width)
+            except TooLong:
+                problems.append(f"billing.collector.{name}: at most {width} half-width characters")
             except ValueError:
                 problems.append(f"billing.collector.{name}: must be katakana (the bank's name for it)")
     for i, r in enumerate(cfg.fares.reduced):

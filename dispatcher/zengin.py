@@ -38,6 +38,19 @@ def kana(text: str) -> str:
     return out
 
 
+class TooLong(ValueError):
+    """A name that does not fit its field, even in half-width kana."""
+
+
+def fit(text: str, width: int) -> str:
+    """A name converted with `kana` that fits `width` half-width characters: TooLong when it does
+    not, ValueError (from `kana`) when it cannot be written in the file at all."""
+    out = kana(text)
+    if len(out) > width:
+        raise TooLong(f"{text!r} is longer than {width} half-width characters")
+    return out
+
+
 def _n(value: int | str, width: int, field: str) -> str:
     s = str(value)
     if not s.isdigit() or len(s) > width:

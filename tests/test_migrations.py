@@ -7,17 +7,17 @@ from sqlalchemy import inspect, text
 
 from dispatcher.db import alembic_config, make_engine, migrate
 
+TENANT_ROW = text(
+    "INSERT INTO tenant (id, name, municipality_code, config, lock_seq, created_at) "
+    "VALUES ('t', 'T', '202096', '{}', 0, '2026-11-24 00:00:00')"
+)
+
 
 def test_upgrade_from_0003_with_signed_in_users(db_url: str) -> None:
     engine = make_engine(db_url)
     command.upgrade(alembic_config(engine), "0003")
     with engine.begin() as c:
-        c.execute(
-            text(
-                "INSERT INTO tenant (id, name, municipality_code, config, lock_seq, created_at) "
-                "VALUES ('t', 'T', '202096', '{}', 0, '2026-11-24 00:00:00')"
-            )
-        )
+        c.execute(TENANT_ROW)
         c.execute(
             text(
                 'INSERT INTO "user" (tenant_id, username, password_hash, role, display_name, active, '
@@ -50,12 +50,7 @@ def test_upgrade_from_the_last_release_matches_the_models(db_url: str) -> None:
     engine = make_engine(db_url)
     command.upgrade(alembic_config(engine), "0004")
     with engine.begin() as c:
-        c.execute(
-            text(
-                "INSERT INTO tenant (id, name, municipality_code, config, lock_seq, created_at) "
-                "VALUES ('t', 'T', '202096', '{}', 0, '2026-11-24 00:00:00')"
-            )
-        )
+        c.execute(TENANT_ROW)
         c.execute(
             text(
                 "INSERT INTO event (tenant_id, at, actor, kind, entity, entity_id) "

@@ -20,15 +20,12 @@ from dispatcher.billing import (
     collection_csv,
     month_view,
     parse_month,
+    set_account,
     settlements_of,
     zengin_file,
 )
 from dispatcher.context import Dispatcher
-from dispatcher.db import session_scope
-from dispatcher.errors import InvalidRequest, NotFound, field_error
-from dispatcher.events import record
-from dispatcher.models import BillingAccount, BillingMonth, Household, Role, SellerSettlement, Statement
-from dispatcher.zengin import kana
+from dispatcher.models import BillingMonth, Role, SellerSettlement, Statement
 
 router = APIRouter(prefix="/api/v1", tags=["billing"])
 admin = require()
@@ -195,51 +192,7 @@ def put_account(
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> dict[str, Any]:
-    errors = []
-    names = {}
-    for name, width in (("bank_name", 15), ("branch_name", 15), ("holder_kana", 30)):
-        try:
-            names[name] = kana(getattr(body, name))
-            if len(names[name]) > width:
-                errors.append(field_error(name, f"at most {width} half-width characters"))
-        except ValueError:
-            errors.append(field_error(name, "write it in kana, as on the bank's form"))
-    if errors:
-        raise InvalidRequest("The account cannot be registered.", errors)
-    now = ctx.clock.now()
-    with session_scope(ctx.engine) as session:
-        hh = session.get(Household, household_id)
-        if hh is None or hh.tenant_id != p.tenant_id:
-            raise NotFound(f"No household {household_id}.")
-        acc = session.get(BillingAccount, household_id) or BillingAccount(
-            household_id=household_id,
-            tenant_id=p.tenant_id,
-            customer_no="",
-            bank_code="",
-            branch_code="",
-            account_number="",
-            holder_kana="",
-            updated_at=now,
-        )
-        for k, v in body.model_dump().items():
-            setattr(acc, k, names.get(k, v))
-        acc.account_number = body.account_number.rjust(7, "0")
-        acc.updated_at, acc.updated_by = now, p.actor
-        session.add(acc)
-        record(
-            session,
-            p.tenant_id,
-            now,
-            p.actor,
-            "billing.account_set",
-            "household",
-            household_id,
-            after={
-                "customer_no": acc.customer_no,
-                "bank_code": acc.bank_code,
-                "branch_code": acc.branch_code,
-            },
-        )
-        view = {k: getattr(acc, k) for k in AccountIn.model_fields}
+    acc = set_account(ctx, p.tenant_id, household_id, body.model_dump(), p.actor)
+    view = {k: getattr(acc, k) for k in AccountIn.model_fields}
     masked = re.sub(r"\d(?=\d{3})", "*", view["account_number"])
     return {**view, "account_number": masked}
