@@ -38,7 +38,6 @@ from dispatcher.models import (
     BillingAccount,
     BillingMonth,
     Event,
-    Household,
     Membership,
     OrderLine,
     Product,
@@ -50,6 +49,7 @@ from dispatcher.models import (
     Statement,
 )
 from dispatcher.tenant_config import TenantConfig
+from dispatcher.tenants import household
 from dispatcher.timeline import local_date, midnight
 
 KINDS = ("ride", "no_show", "late_cancel", "membership", "goods", "adjustment")
@@ -487,9 +487,7 @@ def add_adjustment(
         raise InvalidRequest("The adjustment cannot be made.", errors)
     month = month_of(local_date(now, cfg.tz))
     with Session(ctx.engine, expire_on_commit=False) as session:
-        hh = session.get(Household, household_id)
-        if hh is None or hh.tenant_id != tenant_id:
-            raise NotFound(f"No household {household_id}.")
+        household(session, tenant_id, household_id)
         if session.exec(
             select(BillingMonth).where(BillingMonth.tenant_id == tenant_id, BillingMonth.month == month)
         ).first():
@@ -550,9 +548,7 @@ def set_account(
         raise InvalidRequest("The account cannot be registered.", errors)
     now = ctx.clock.now()
     with Session(ctx.engine, expire_on_commit=False) as session:
-        hh = session.get(Household, household_id)
-        if hh is None or hh.tenant_id != tenant_id:
-            raise NotFound(f"No household {household_id}.")
+        household(session, tenant_id, household_id)
         acc = session.get(BillingAccount, household_id) or BillingAccount(
             household_id=household_id,
             tenant_id=tenant_id,

@@ -21,6 +21,7 @@ from dispatcher.errors import InvalidRequest, NotFound, field_error
 from dispatcher.events import events_of, record
 from dispatcher.models import Household, Reminder, ReminderAck, Resident, Ride, RideStatus, ShopOrder
 from dispatcher.tenant_config import WEEKDAYS
+from dispatcher.tenants import household
 from dispatcher.timeline import at_local, iso_local, local_date, parse_hhmm
 
 SHOW_HOURS = 12
@@ -59,9 +60,7 @@ def create(
         raise InvalidRequest("The reminder cannot be set.", errors)
     now = ctx.clock.now()
     with Session(ctx.engine, expire_on_commit=False) as session:
-        hh = session.get(Household, household_id)
-        if hh is None or hh.tenant_id != tenant_id:
-            raise NotFound(f"No household {household_id}.")
+        household(session, tenant_id, household_id)
         r = Reminder(
             tenant_id=tenant_id,
             household_id=household_id,

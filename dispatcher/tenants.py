@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from dispatcher.db import lock_tenant
-from dispatcher.errors import field_error
+from dispatcher.errors import NotFound, field_error
 from dispatcher.events import record
-from dispatcher.models import Operator, Seller, Tenant, Vehicle
+from dispatcher.models import Household, Operator, Seller, Tenant, Vehicle
 from dispatcher.tenant_config import TenantConfig
 
 
@@ -20,6 +20,14 @@ def operator_id(session: Session, tenant_id: str, key: str, errors: list[dict[st
         errors.append(field_error("operator", f"unknown operator {key!r}"))
         return None
     return op.id
+
+
+def household(session: Session, tenant_id: str, household_id: int) -> Household:
+    """The tenant's household, or NotFound (another tenant's household is not found either)."""
+    hh = session.get(Household, household_id)
+    if hh is None or hh.tenant_id != tenant_id:
+        raise NotFound(f"No household {household_id}.")
+    return hh
 
 
 def sync_tenant(session: Session, cfg: TenantConfig, now: datetime, actor: str = "system:config") -> Tenant:

@@ -23,6 +23,7 @@ from dispatcher.context import Dispatcher
 from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import FamilyContact, Household, OutboxMessage, Resident, WatchEpisode, WatchOver
+from dispatcher.tenants import household
 from dispatcher.timeline import iso_local, parse_hhmm
 
 
@@ -36,13 +37,6 @@ def asleep(w: WatchOver, local: time) -> bool:
     if start == end:
         return False
     return start <= local < end if start < end else local >= start or local < end
-
-
-def _get(session: Session, tenant_id: str, household_id: int) -> Household:
-    hh = session.get(Household, household_id)
-    if hh is None or hh.tenant_id != tenant_id:
-        raise NotFound(f"No household {household_id}.")
-    return hh
 
 
 def configure(
@@ -70,7 +64,7 @@ def configure(
     if errors:
         raise InvalidRequest("The watch-over cannot be set up.", errors)
     with Session(ctx.engine, expire_on_commit=False) as session:
-        _get(session, tenant_id, household_id)
+        household(session, tenant_id, household_id)
         w = session.get(WatchOver, household_id)
         if w is None:
             w = WatchOver(household_id=household_id, tenant_id=tenant_id, enabled_at=now, updated_at=now)
@@ -123,7 +117,7 @@ def set_away(
             "The away period must end in the future.", [field_error("until", "must be later than now")]
         )
     with Session(ctx.engine, expire_on_commit=False) as session:
-        _get(session, tenant_id, household_id)
+        household(session, tenant_id, household_id)
         w = session.get(WatchOver, household_id)
         if w is None or not w.enabled:
             raise Conflict("This household has no watch-over.", title="No watch-over")
