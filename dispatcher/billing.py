@@ -161,8 +161,8 @@ def _late_cancel(cancel: Event, confirmed: Event, minutes: int) -> bool:
     fault, a vehicle breakdown), not a change into another ride, and not a change of mind within
     FREE_CHANGE_OF_MIND of booking."""
     after = cancel.after or {}
-    if after.get("fee_waived") or cancelled_by_change(after):
-        return False
+    if minutes <= 0 or after.get("fee_waived") or cancelled_by_change(after):
+        return False  # no late window configured, waived, or a change
     window = (confirmed.after or {}).get("pickup_window") or [None]
     if not window[0]:
         return False

@@ -534,3 +534,32 @@ def test_zengin_check_refuses_what_a_bank_would() -> None:
     assert any("result code" in p for p in validate(with_record(1, data[:111] + "5" + data[112:])))
     assert any("numeric" in p for p in validate(with_record(2, "8" + " " * 18 + trailer[19:])))
     assert any("result fields" in p for p in validate(with_record(2, trailer[:19] + "1" + trailer[20:])))
+
+
+def test_no_late_window_means_no_late_charge() -> None:
+    """With `late_cancel_minutes: 0` (the default) no cancellation is late, not even one made after
+    the window opened (the guard was lost in a refactor of this change; this keeps it)."""
+    from dispatcher.billing import _late_cancel
+    from dispatcher.models import Event
+
+    opens = DAY_START.replace(hour=9)
+    confirmed = Event(
+        tenant_id="t",
+        at=DAY_START,
+        actor="x",
+        kind="ride.confirmed",
+        entity="ride",
+        entity_id="1",
+        after={"pickup_window": [opens.isoformat(), (opens + timedelta(minutes=15)).isoformat()]},
+    )
+    cancel = Event(
+        tenant_id="t",
+        at=opens + timedelta(minutes=5),
+        actor="x",
+        kind="ride.cancelled",
+        entity="ride",
+        entity_id="1",
+        after={"status": "cancelled"},
+    )
+    assert _late_cancel(cancel, confirmed, 30)
+    assert not _late_cancel(cancel, confirmed, 0)
