@@ -342,6 +342,71 @@ def cmd_billing_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+    from pathlib import Path
+
+    from dispatcher.tenant_config import TenantConfigError, load_tenant
+    from simulations.demand import Profile
+    from simulations.replay import ReplayOptions
+    from simulations.report import render
+    from simulations.scenarios import Run, fleet_size, simulate, with_fleet
+
+    logging.getLogger("dispatcher").setLevel(logging.ERROR)  # a simulated late taxi is not news
+    path = Path(args.tenant)
+    try:
+        cfg = load_tenant(path)
+    except TenantConfigError as e:
+        print(f"{path}: {len(e.problems)} problem(s)", file=sys.stderr)
+        for p in e.problems:
+            print(f"  {p}", file=sys.stderr)
+        return 1
+    if args.vehicles:
+        cfg = with_fleet(cfg, args.vehicles)
+    profile = Profile()
+    # Ina's registered riders, or three per daily request for a bigger demand (people ride a few
+    # times a week at most, not several times a day)
+    residents = args.residents or max(profile.reference_riders, round(3 * (args.requests_per_day or 0)))
+    opt = ReplayOptions(
+        reoptimize_minutes=args.reoptimize_minutes,
+        solver_iterations=args.iterations,
+        noise_sigma=args.noise,
+        requests_per_day=args.requests_per_day,
+        weather=args.weather,
+    )
+    start = date.fromisoformat(args.start)
+    run = Run(cfg, path, start, args.days, args.seed, residents, opt, args.database_url)
+    values = [float(v) for v in args.values.split(",")] if args.values else None
+    print(
+        f"simulating {cfg.id} ({cfg.name}): scenario {args.scenario}, {args.days} day(s) from {start}, "
+        f"seed {args.seed}, {fleet_size(cfg)} vehicles, {residents} registered residents",
+        flush=True,
+    )
+    try:
+        sim = simulate(run, args.scenario, values, progress=lambda line: print(f"  {line}", flush=True))
+    except ValueError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    cols = sim["table"]["columns"]
+    print(" | ".join(cols))
+    for row in sim["table"]["rows"]:
+        print(" | ".join("-" if row.get(c) is None else str(row.get(c)) for c in cols))
+    for v in sim["variants"]:
+        rp = v["summary"]["replay"]
+        print(
+            f"{v['label']}: replayed {rp['service_seconds'] / 3600:.1f} service hours "
+            f"in {rp['wall_seconds']} s, "
+            f"{rp['faster_than_real_time']}x faster than real time"
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(sim, ensure_ascii=False, indent=1), encoding="utf-8")
+        print(f"metrics written to {args.json}")
+    if args.report:
+        Path(args.report).write_text(render(sim), encoding="utf-8")
+        print(f"report written to {args.report}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="noriai", description="Noriai dispatch platform")
     sub = p.add_subparsers(dest="command", required=True)
@@ -389,6 +454,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--wind", type=float, default=0.0, help="forecast wind, m/s")
     s.add_argument("--rain", action="store_true", help="rain forecast")
     s.set_defaults(fn=cmd_delivery_plan)
+    s = sub.add_parser("simulate", help="replay simulated service days and compare service designs")
+    s.add_argument("--tenant", required=True, help="a tenant file (any valid one)")
+    s.add_argument("--scenario", default="day", choices=["day", "fleet", "window", "reoptimize", "bus"])
+    s.add_argument("--values", help="the scenario's variants, e.g. 4,6,8 vehicles or 10,15,20 minutes")
+    s.add_argument("--days", type=int, default=1)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--start", default="2026-11-24", help="the first day (a Tuesday by default)")
+    s.add_argument("--requests-per-day", type=float, help="ride requests of a full day (default: Ina's rate)")
+    s.add_argument("--vehicles", type=int, help="fleet size (the tenant's vehicles, then copies of them)")
+    s.add_argument("--residents", type=int, help="registered residents (default 2276, or 3 a request)")
+    s.add_argument("--reoptimize-minutes", type=float, default=5.0, help="0: insertion only")
+    s.add_argument("--iterations", type=int, default=200, help="search iterations per re-optimization")
+    s.add_argument("--noise", type=float, default=0.12, help="spread of driving times (lognormal sigma)")
+    s.add_argument("--weather", choices=["fine", "cloudy", "rain", "storm"], help="force every day's weather")
+    s.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
+    s.add_argument("--json", help="write every figure as JSON here")
+    s.add_argument("--report", help="write the HTML report here")
+    s.set_defaults(fn=cmd_simulate)
     jb = sub.add_parser("jobs", help="the scheduler's jobs with their next run times")
     jb.add_argument("--json", action="store_true")
     jb.set_defaults(fn=cmd_jobs)

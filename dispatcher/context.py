@@ -32,11 +32,14 @@ class Dispatcher:
     token_hours: float = 12.0
     reoptimize_minutes: float = 5.0  # the scheduler's re-optimization interval
     solver_seconds: float = 5.0  # time limit of one scheduled re-optimization
+    solver_iterations: int | None = None  # instead of the time limit: a fixed search (repeatable runs)
     mail: MailSettings | None = None  # the SMTP server (None: e-mail is not configured)
     public_url: str = "http://127.0.0.1:8000"  # where people reach this server (links in e-mails)
     on_change: Callable[[str], None] | None = None
     tenant_files: dict[str, Path] = field(default_factory=dict)
     views: dict[tuple[str, object], object] = field(default_factory=dict)  # plan.LiveView by (tenant, day)
+    # what a periodic job last saw, by (tenant, job, day): it skips its work while nothing changed
+    marks: dict[tuple[str, str, object], object] = field(default_factory=dict)
     _configs: dict[str, TenantConfig] = field(default_factory=dict)
     _travel: dict[str, TravelTimes] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

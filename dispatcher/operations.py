@@ -497,9 +497,13 @@ def reoptimize(
     time_limit_s: float = 5.0,
     actor: str = "system:reoptimizer",
     seed: int = 1,
+    iterations: int | None = None,
 ) -> dict[str, Any]:
     """Rebuild the day's pending plan (`routing.search.improve`); store it only if it keeps every
     promise and is cheaper, or repairs a plan that a late vehicle made infeasible.
+
+    iterations: a fixed amount of search (ALNS iterations, no OR-Tools polish) instead of the time
+    limit, so that the same inputs give the same plan (simulations).
 
     The solve runs outside the lock on a snapshot. The result is stored only if nothing changed
     meanwhile (the tenant's lock sequence, which every plan-changing or position-reporting
@@ -532,12 +536,23 @@ def reoptimize(
     if broken:
         log.warning("tenant %s: vehicles %s cannot keep their riders' promises", tenant_id, broken)
         return {"status": "cannot repair", "vehicles": broken, "version": state.version}
+    mark = (tenant_id, "reoptimize", day)
+    if not unplaced and ctx.marks.get(mark) == snapshot_seq:
+        # Nothing changed since the last search and every route still holds: time moving on only
+        # takes options away, so the search would find nothing better than it did then.
+        return {"status": "unchanged", "version": state.version}
     weight = cfg.booking.excess_ride_weight
     result = improve(
         routes,
         problem.travel,
         unplaced=unplaced,
-        options=SearchOptions(time_limit_s=time_limit_s, seed=seed, ride_weight=weight),
+        options=SearchOptions(
+            time_limit_s=time_limit_s,
+            seed=seed,
+            ride_weight=weight,
+            iterations=iterations,
+            polish_share=0.3 if iterations is None else 0.0,
+        ),
     )
     required = {p.request_id for p, _ in unplaced}
     if set(result.unserved) & required:
@@ -546,6 +561,7 @@ def reoptimize(
         current = [check(r.vehicle, r.stops, problem.travel) for r in problem.routes]
         before_obj = objective([r.stops for r in problem.routes], current, problem.travel, weight)
         if objective(result.stops, result.schedules, problem.travel, weight) >= before_obj - 1.0:
+            ctx.marks[mark] = snapshot_seq
             return {"status": "kept", "version": state.version, "travel_seconds": before}
     with Session(ctx.engine, expire_on_commit=False) as session:
         seq = lock_tenant(session, tenant_id)
@@ -566,6 +582,7 @@ def reoptimize(
                 return {"status": "plan went stale", "version": state.version}
             apply_route(cfg, latest, v.id, route.stops, sched, day, session)  # type: ignore[arg-type]
         pv = save_plan(session, tenant_id, day, latest, "re-optimized", stamp, result.travel)
+        ctx.marks[mark] = seq
         record(
             session,
             tenant_id,

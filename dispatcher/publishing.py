@@ -137,7 +137,7 @@ def publish(ctx: Dispatcher, tenant_id: str, day: date, reason: str) -> dict[str
         operators = {o.id: o for o in session.exec(select(Operator).where(Operator.tenant_id == tenant_id))}
     manifests = {vid: manifest(ctx, tenant_id, vid, day) for vid in vehicles}  # type: ignore[arg-type]
     day_flights = flights(ctx, tenant_id, day) if cfg.drones is not None else []
-    out: dict[str, Any] = {"manifests": [], "flightplan": False, "emails": 0, "webhooks": 0}
+    out: dict[str, Any] = {"manifests": [], "flightplan": False, "emails": 0, "emails_held": 0, "webhooks": 0}
     with Session(ctx.engine, expire_on_commit=False) as session:
         last = _last(session, tenant_id, "manifest", day)
         digests = {vid: manifest_digest(m) for vid, m in manifests.items()}
@@ -195,7 +195,7 @@ def publish(ctx: Dispatcher, tenant_id: str, day: date, reason: str) -> dict[str
             }
             out["webhooks"] += len(emit(session, tenant_id, "flightplan.published", payload, now))
             out["flightplan"] = True
-        out["emails"] = _emails(
+        out["emails"], out["emails_held"] = _emails(
             session, tenant_id, day, reason, now, manifests, digests, vehicles, day_flights, fd
         )
         session.commit()
@@ -213,10 +213,10 @@ def _emails(
     vehicles: dict[int, Vehicle],
     day_flights: list[dict[str, Any]],
     flights_hash: str,
-) -> int:
+) -> tuple[int, int]:
     """One e-mail per partner with everything of theirs, when it differs from the last one sent and
-    that one is at least EMAIL_MIN_MINUTES old (the morning's always goes)."""
-    sent = 0
+    that one is at least EMAIL_MIN_MINUTES old (the morning's always goes). Returns (sent, held back)."""
+    sent = held = 0
     last = _last(session, tenant_id, "email", day)
     subs: list[Subscription] = []
     for op_id in {v.operator_id for v in vehicles.values()}:
@@ -231,9 +231,10 @@ def _emails(
         wants_flights = "flightplan.published" in sub.events and bool(day_flights)
         h = _digest([[digests[m["vehicle_id"]] for m in mine], flights_hash if wants_flights else None])
         prev = last.get(f"subscription-{sub.id}")
-        if prev is not None and (
-            prev.content_hash == h or now - prev.published_at < timedelta(minutes=EMAIL_MIN_MINUTES)
-        ):
+        if prev is not None and prev.content_hash == h:
+            continue
+        if prev is not None and now - prev.published_at < timedelta(minutes=EMAIL_MIN_MINUTES):
+            held += 1  # goes out in a later run, once the last one is old enough
             continue
         if not mine and not wants_flights:
             continue
@@ -291,4 +292,4 @@ def _emails(
             f"{day.isoformat()}-{sub.id}-{h[:12]}",
         )
         sent += 1
-    return sent
+    return sent, held

@@ -48,7 +48,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.models import Event, JobRun, ScheduledJob, Tenant
@@ -94,10 +94,10 @@ def _reoptimize(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any
 
     if not in_service_hours(ctx.config(tenant_id), ctx.clock.now()):
         return None
-    result = reoptimize(ctx, tenant_id, time_limit_s=ctx.solver_seconds)
+    result = reoptimize(ctx, tenant_id, time_limit_s=ctx.solver_seconds, iterations=ctx.solver_iterations)
     return (
         None
-        if result.get("status") == "nothing to do"
+        if result.get("status") in ("nothing to do", "unchanged")
         else {k: result[k] for k in ("status", "version") if k in result}
     )
 
@@ -144,10 +144,21 @@ def _publish_changes(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str
     day = local_date(ctx.clock.now(), cfg.tz)
     if not started(ctx, tenant_id, day):
         return None  # the morning publication comes first
+    mark = (tenant_id, "publish-changes", day)
+    latest = last_event_id(ctx, tenant_id)
+    if ctx.marks.get(mark) == latest:
+        return None  # no event since the last look (and no e-mail held back then): nothing changed
     out = publish(ctx, tenant_id, day, "changed")
+    ctx.marks[mark] = None if out["emails_held"] else latest
     if not (out["manifests"] or out["flightplan"] or out["emails"]):
         return None
     return {"date": day.isoformat(), **out}
+
+
+def last_event_id(ctx: Dispatcher, tenant_id: str) -> int | None:
+    """The newest event of a tenant: every change of state records one."""
+    with Session(ctx.engine) as session:
+        return session.exec(select(func.max(Event.id)).where(Event.tenant_id == tenant_id)).one()
 
 
 def _statistics(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
@@ -198,15 +209,17 @@ def specs(ctx: Dispatcher, cfg: TenantConfig) -> list[JobSpec]:
     """The jobs of one tenant."""
     tz = cfg.tz
     every = ctx.reoptimize_minutes
-    out = [
-        JobSpec(
-            "reoptimize",
-            _every(tz, minutes=every),
-            timedelta(minutes=every),
-            _reoptimize,
-            f"every {every:g} min in service hours",
+    out = []
+    if every > 0:  # 0: no periodic re-optimization (a simulation's "insertion only" variant)
+        out.append(
+            JobSpec(
+                "reoptimize",
+                _every(tz, minutes=every),
+                timedelta(minutes=every),
+                _reoptimize,
+                f"every {every:g} min in service hours",
+            )
         )
-    ]
     if cfg.shopping is not None and cfg.drones is not None:
         sh = cfg.shopping
         deadline = datetime.combine(datetime.min, sh.delivery_deadline) - datetime.combine(

@@ -233,6 +233,37 @@ class TravelTime(Strict):
     file: str | None = Field(default=None, description="OSM file, relative to the tenant file")
 
 
+class Costs(Strict):
+    """What the service costs the municipality, for simulations' cost per ride (integer yen)."""
+
+    vehicle_hour_yen: int = Field(
+        default=3500, ge=0, description="paid to a taxi company per contracted vehicle-hour (shift)"
+    )
+    km_yen: int = Field(default=0, ge=0, description="paid per km driven, on top of the hours")
+    drone_flight_yen: int = Field(default=0, ge=0, description="per drone flight flown")
+
+
+class BusLine(Strict):
+    """A fixed-route bus to compare with (e.g. the line the on-demand service replaced)."""
+
+    name: str = Field(min_length=1)
+    stops: list[str] = Field(min_length=2, description="place ids in running order, outward")
+    departures: list[time] = Field(min_length=1, description="outward runs: departures from the first stop")
+    return_departures: list[time] = Field(default=[], description="runs back: departures from the last stop")
+    speed_kmh: float = Field(default=25.0, gt=0, le=80, description="average speed, stops included")
+    cost_per_run_yen: int = Field(default=0, ge=0, description="what one run (one way) costs")
+    walk_m: float = Field(
+        default=500.0, gt=0, le=3000, description="farthest an elderly rider walks to a stop"
+    )
+
+
+class Simulation(Strict):
+    """Inputs of `noriai simulate` that only a simulation needs."""
+
+    costs: Costs = Costs()
+    bus_line: BusLine | None = None
+
+
 class TenantConfig(Strict):
     id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str = Field(min_length=1)
@@ -262,6 +293,7 @@ class TenantConfig(Strict):
     drones: Drones | None = None
     publishing: Publishing = Publishing()
     billing: Billing = Billing()
+    simulation: Simulation = Simulation()
 
     @field_validator("timezone")
     @classmethod
@@ -389,6 +421,11 @@ def _semantic_problems(cfg: TenantConfig, base_dir: Path | None) -> list[str]:
                 problems.append(f"shopping.sellers[{i}].place_id: unknown place {sel.place_id!r}")
     if cfg.drones is not None:
         problems += _airspace_problems(cfg, cfg.drones)
+    line = cfg.simulation.bus_line
+    if line is not None:
+        for i, stop in enumerate(line.stops):
+            if cfg.place(stop) is None:
+                problems.append(f"simulation.bus_line.stops[{i}]: unknown place {stop!r}")
     collector = cfg.billing.collector
     if collector is not None:
         from dispatcher.zengin import TooLong, fit

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from routing.insertion import Route, RouteState, best_insertion
 from routing.schedule import INF, Schedule, Stop, check, excess_ride, route_travel
+from routing.traveltime import largest_leg
 
 EPS = 1e-6
 
@@ -91,7 +92,7 @@ class Alns:
         for p, d in list(optional) + list(unplaced):
             self.pairs[p.request_id] = (p, d)
         self.required |= {p.request_id for p, _ in unplaced}
-        scale = max((max(row) for row in travel), default=1.0) or 1.0
+        scale = largest_leg(travel) or 1.0
         self.unserved_weight = options.unserved_weight or 10.0 * scale * 4
         self.required_penalty = 1000.0 * self.unserved_weight
         # relatedness: positions and times of each request (for Shaw removal)

@@ -18,6 +18,7 @@ from routing.alns import AlnsOptions, solve
 from routing.insertion import Route
 from routing.optimizer import SolverOptions, optimize
 from routing.schedule import Schedule, Stop, excess_ride
+from routing.traveltime import row_values
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class SearchResult:
 
 def solver_scale(travel: Sequence[Sequence[float]]) -> float:
     """Integer units per input unit for OR-Tools: a typical leg becomes at least ~1000 units."""
-    legs = [x for row in travel for x in row if x > 0]
+    legs = [x for row in travel for x in row_values(row) if x > 0]
     if not legs:
         return 1.0
     typical = statistics.median(legs[:: max(1, len(legs) // 2000)])

@@ -7,9 +7,9 @@ over an OpenStreetMap road graph. Durations are seconds, distances metres.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -112,3 +112,19 @@ class LazyMatrix:
 
     def __getitem__(self, i: int) -> _LazyRow:
         return self._rows[i]
+
+
+def row_values(row: Any) -> Iterable[float]:
+    """The durations held by one matrix row (a LazyMatrix row: only those computed so far)."""
+    return row.values() if isinstance(row, dict) else row
+
+
+def largest_leg(travel: Any) -> float:
+    """The longest leg (s) of a travel matrix. For a LazyMatrix an upper bound that computes only
+    one row and one column: twice the farthest any point lies from the first one."""
+    n = len(travel)
+    if n == 0:
+        return 0.0
+    if isinstance(travel, LazyMatrix):
+        return 2 * max(max(travel[0][j], travel[j][0]) for j in range(n))
+    return max((max(row, default=0.0) for row in travel), default=0.0)

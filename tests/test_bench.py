@@ -76,7 +76,7 @@ def test_same_seed_same_plan() -> None:
             [Route(v, ()) for v in inst.fleet()],
             travel,
             optional=inst.pairs(),
-            options=SearchOptions(iterations=150, seed=seed, polish_solutions=200),
+            options=SearchOptions(iterations=150, seed=seed, polish_solutions=20),
         )
 
     a, b = once(7), once(7)

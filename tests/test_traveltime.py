@@ -97,3 +97,28 @@ def test_lazy_matrix_matches_the_full_matrix(tmp_path: Path) -> None:
         sample = _sample_points(net, 5, 3)
         lazy = LazyMatrix(net.duration, sample)
         assert np.allclose([[lazy[i][j] for j in range(5)] for i in range(5)], net.matrix(sample))
+
+
+def test_largest_leg_of_a_lazy_matrix_bounds_every_leg_without_filling_it() -> None:
+    """The search's penalty scale on the dispatcher's lazy matrix: a row nobody read yet (a point
+    of a done stop) once made the re-optimization fail with max() of an empty row."""
+    from routing.alns import AlnsOptions, solve
+    from routing.insertion import Route
+    from routing.schedule import Stop, VehicleState
+    from routing.traveltime import LazyMatrix, largest_leg, row_values
+
+    model = StraightLine.for_profile("rural")
+    pts = [Point(35.80 + 0.01 * k, 137.95 + 0.013 * (k % 3)) for k in range(6)]
+    lazy = LazyMatrix(model.duration, pts)
+    dense = model.matrix(pts)
+    bound = largest_leg(lazy)
+    assert bound >= dense.max() > 0
+    assert bound <= 2 * dense.max() + 1e-9
+    assert sum(len(list(row_values(lazy[i]))) for i in range(1, 6)) == 5  # only column 0 was read
+    assert largest_leg(dense.tolist()) == dense.max()
+    vehicle = VehicleState(id=0, start_location=0, start_time=0.0, end_location=0, end_time=36000.0, seats=4)
+    pickup = Stop(1, "pickup", 1, 0.0, 7200.0, 60.0, 1, 0, 3600.0)
+    drop = Stop(1, "dropoff", 2, 0.0, 20000.0, 60.0, 1, 0)
+    lazy = LazyMatrix(model.duration, pts)  # points 3-5 are never on a route: their rows stay empty
+    out = solve([Route(vehicle, (pickup, drop))], lazy, options=AlnsOptions(iterations=20, seed=1))
+    assert out.stops == [(pickup, drop)] and not out.unserved

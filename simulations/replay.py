@@ -1,0 +1,567 @@
+"""Replaying simulated service days through the real dispatcher, on a simulated clock.
+
+Everything goes through the same code the service runs: residents book with `booking.book` (and
+take an offered alternative or give up when refused, cancel with `operations.cancel`), households
+order with `shopping.place_order`, the scheduler's runner (`scheduler.run_due`) fires every job at
+its time (re-optimization, the delivery cut-off, publishing, statistics, billing), drivers report
+each stop with `operations.vehicle_event`, sellers mark their pick lists ready, the drone operator
+flies the planned flights with `flight_ops.flight_step` and support workers hand the goods over.
+
+Only the people are simulated:
+- drivers follow their manifest: they leave for the next stop in time for its planned time with
+  a margin (LEAVE_MARGIN times the model's driving time, when they are free that early), drive
+  the travel model's time times a noise factor (lognormal, `noise_sigma`), wait for the pickup
+  window to open, board (the tenant's boarding minutes), and report a no-show after the
+  tenant's waiting time when the rider does not come out; they report their position at the depot
+  when their shift starts and when they are back after the day's last stop;
+- the weather of each day goes into the delivery forecast; the delivery planner decides whether
+  drones fly; flights land at each hall at the planned time with a little noise;
+- support workers make a round every 30 minutes and hand over what has arrived at their hall.
+
+Every random choice comes from the seed (and the day), and the optimizer runs a fixed number of
+iterations instead of a time limit, so the same seed gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import logging
+import math
+import random
+import time as _time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from dispatcher.booking import RideRequest, book, eligibility_categories
+from dispatcher.clock import SimClock
+from dispatcher.context import Dispatcher
+from dispatcher.db import session_scope
+from dispatcher.delivery import PICKING_MINUTES, flights, set_forecast
+from dispatcher.demo import seed_demo
+from dispatcher.errors import DomainError
+from dispatcher.flight_ops import CHECKLIST, FlightStep, flight_step
+from dispatcher.models import (
+    Membership,
+    OrderStatus,
+    PlanVersion,
+    Product,
+    Resident,
+    Ride,
+    ShopOrder,
+    Vehicle,
+)
+from dispatcher.operations import VehicleEvent, cancel, vehicle_event
+from dispatcher.picking import confirm_handover, mark_ready
+from dispatcher.plan import service_seconds
+from dispatcher.scheduler import run_due
+from dispatcher.shopping import LineRequest, OrderRequest, place_order
+from dispatcher.tenant_config import TenantConfig
+from dispatcher.timeline import at_local, parse_hhmm
+from routing.geo import Point
+from simulations.demand import Order, Profile, RideDemand, Rider, Trip, Weather, shopping_orders, weather_of
+
+log = logging.getLogger(__name__)
+ACTOR = "simulation"
+LEAVE_MARGIN = 1.15  # drivers leave this many times the model's driving time before a planned stop
+
+
+def _why(e: DomainError) -> str:
+    """A refusal's fields and messages, e.g. "pickup_after: is after the last pickup time"."""
+    errors = "; ".join(f"{x['field']}: {x['message']}" for x in getattr(e, "errors", []) or [])
+    return errors or e.detail
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    """How a replay runs (not what the tenant file says).
+
+    reoptimize_minutes: the scheduler's re-optimization interval (0: none, insertion only);
+    solver_iterations: search iterations of each re-optimization (fixed, so runs repeat exactly);
+    noise_sigma: spread of real driving times around the travel model (lognormal sigma);
+    requests_per_day: expected ride requests of a full service day (None: calibrated on Ina);
+    weather: force every day's weather kind (fine, cloudy, rain, storm); None draws it."""
+
+    reoptimize_minutes: float = 5.0
+    solver_iterations: int = 200
+    noise_sigma: float = 0.12
+    requests_per_day: float | None = None
+    weather: str | None = None
+    profile: Profile = Profile()
+
+
+@dataclass
+class TripOutcome:
+    """What became of one resident's trip request."""
+
+    key: str
+    day: date
+    purpose: str
+    outcome: str  # served | refused | invalid
+    tries: int
+    ride_id: int | None = None
+    detail: str = ""
+
+
+@dataclass
+class DayRecord:
+    """One simulated day: its weather, counts of what the simulated people did, replay speed."""
+
+    day: date
+    weather: Weather
+    trips: int = 0
+    orders_placed: int = 0
+    orders_refused: int = 0
+    flights_flown: int = 0
+    driver_reports: int = 0
+    scheduler_runs: int = 0
+    wall_seconds: float = 0.0
+    simulated_seconds: float = 0.0
+
+
+@dataclass
+class _RideInfo:
+    origin: Point
+    destination: Point
+    window_start: datetime
+    board_s: float
+    alight_s: float
+    absent: bool
+
+
+@dataclass
+class _Driver:
+    """Where a simulated vehicle is and what it is doing."""
+
+    depot: Point
+    shift_start: datetime
+    loc: Point
+    free_at: datetime
+    heading: tuple[int, str] | None = None
+    depart_at: datetime | None = None
+    arrived: int | None = None
+    arrived_at: datetime | None = None
+    retry_at: datetime | None = None
+    home: bool = False
+    started: bool = False
+    action: tuple[datetime, VehicleEvent] | None = None
+    dirty: bool = True
+
+
+@dataclass
+class World:
+    """The simulated municipality in its database: the people the generators draw from."""
+
+    ctx: Dispatcher
+    clock: SimClock
+    cfg: TenantConfig
+    riders: list[Rider]
+    shoppers: list[int]
+    products: list[int]
+    vehicles: dict[int, Vehicle]
+
+
+def prepare(ctx: Dispatcher, clock: SimClock, cfg: TenantConfig, residents: int, seed: int) -> World:
+    """Load the tenant and `residents` generated residents (households around its halls) into the
+    empty database, with memberships and the catalogue; returns who can ride and shop."""
+    with session_scope(ctx.engine) as s:
+        seed_demo(s, cfg, clock.now(), residents=residents, seed=seed)
+    today = clock.now().astimezone(cfg.tz).date()
+    with Session(ctx.engine) as s:
+        wanted = set(cfg.eligibility.any_of)
+        riders = [
+            Rider(r.id, r.household_id, r.lat, r.lon, r.wheelchair)  # type: ignore[arg-type]
+            for r in s.exec(select(Resident).where(Resident.tenant_id == cfg.id).order_by(col(Resident.id)))
+            if eligibility_categories(r, cfg, today) & wanted
+        ]
+        shoppers = sorted(
+            {m.household_id for m in s.exec(select(Membership).where(Membership.tenant_id == cfg.id))}
+        )
+        products = [
+            p.id
+            for p in s.exec(select(Product).where(Product.tenant_id == cfg.id).order_by(col(Product.id)))
+            if p.available and p.weight_g <= 2000
+        ]
+        vehicles = {
+            v.id: v
+            for v in s.exec(select(Vehicle).where(Vehicle.tenant_id == cfg.id, col(Vehicle.active).is_(True)))
+        }
+    return World(ctx, clock, cfg, riders, shoppers, products, vehicles)  # type: ignore[arg-type]
+
+
+class DayReplay:
+    """One service day of a world, event by event in time order."""
+
+    def __init__(self, world: World, day: date, seed: int, opt: ReplayOptions, demand: RideDemand) -> None:
+        self.w, self.day, self.seed, self.opt = world, day, seed, opt
+        self.ctx, self.clock, self.cfg = world.ctx, world.clock, world.cfg
+        self.tid = self.cfg.id
+        self.travel = self.ctx.travel(self.tid)
+        self.queue: list[tuple[datetime, int, int, str, Any]] = []
+        self.seq = itertools.count()
+        self.rng = random.Random(f"{seed}:{day.isoformat()}:replay")
+        self.weather = weather_of(random.Random(f"{seed}:{day.isoformat()}:weather"), opt.weather)
+        self.record = DayRecord(day, self.weather)
+        self.trips = demand.day(day, self.weather, seed, opt.requests_per_day)
+        self.orders = shopping_orders(
+            self.cfg, day, world.shoppers, world.products, opt.profile, self.weather, seed
+        )
+        self.outcomes: list[TripOutcome] = []
+        self.ride_trip: dict[int, Trip] = {}
+        self.info: dict[int, _RideInfo] = {}
+        self.plan_version = -1
+        self.pending: dict[int, list[tuple[int, str, str]]] = {}
+        self.closed = False
+        tz = self.cfg.tz
+        self.drivers: dict[int, _Driver] = {}
+        for vid, v in world.vehicles.items():
+            start = at_local(day, parse_hhmm(v.shift_start), tz)
+            depot = Point(v.depot_lat, v.depot_lon)
+            self.drivers[vid] = _Driver(depot, start, depot, start)
+
+    # ---------------------------------------------------------------------------- the queue
+
+    def push(self, when: datetime, kind: str, payload: Any = None, prio: int = 1) -> None:
+        heapq.heappush(self.queue, (when, prio, next(self.seq), kind, payload))
+
+    def run(self) -> DayRecord:
+        """Replay the day from 06:00 until 06:00 the next morning."""
+        cfg, day, tz = self.cfg, self.day, self.cfg.tz
+        t0 = _time.perf_counter()
+        begin = at_local(day, time(6, 0), tz)
+        end = begin + timedelta(days=1)
+        self.clock.set(max(self.clock.now(), begin))
+        hours = cfg.hours_on(day)
+        if cfg.drones is not None:
+            set_forecast(self.ctx, self.tid, day, self.weather.slots(), f"{ACTOR}:weather")
+        busy_from, busy_to = begin, begin
+        if hours is not None:
+            opens, closes = at_local(day, hours.start, tz), at_local(day, hours.end, tz)
+            busy_from, busy_to = opens - timedelta(hours=1), closes + timedelta(hours=1)
+            self.push(closes, "close")
+            for vid, d in self.drivers.items():
+                self.push(d.shift_start, "shift", vid)
+        t = begin
+        while t < end:  # the scheduler's runner: every minute around service hours, else every 15
+            self.push(t, "tick", prio=0)
+            t += timedelta(minutes=1 if busy_from <= t < busy_to else 15)
+        for trip in self.trips:
+            self.push(trip.book_at, "book", trip)
+        self.record.trips = len(self.trips)
+        for order in self.orders:
+            self.push(order.place_at, "order", order)
+        if cfg.shopping is not None and cfg.drones is not None and self.orders:
+            cutoff = at_local(day, cfg.shopping.cutoff, tz)
+            self.push(cutoff + timedelta(minutes=PICKING_MINUTES - 15), "sellers")
+            self.push(cutoff + timedelta(minutes=1), "flights")
+            deadline = at_local(day, cfg.shopping.delivery_deadline, tz)
+            r = cutoff + timedelta(minutes=60)
+            while r <= deadline + timedelta(hours=2):
+                self.push(r, "handover")
+                r += timedelta(minutes=30)
+        self._sync_plan()
+        while True:
+            act = self._earliest_action()
+            if self.queue and (act is None or self.queue[0][0] <= act[0]):
+                when, _p, _s, kind, payload = heapq.heappop(self.queue)
+                if when > self.clock.now():
+                    self.clock.set(when)
+                getattr(self, f"_on_{kind}")(payload)
+            elif act is not None:
+                when, vid, ev = act
+                if when > self.clock.now():
+                    self.clock.set(when)
+                self._report(vid, ev)
+            else:
+                break
+            self._sync_plan()
+        self.clock.set(max(self.clock.now(), end))
+        self.record.wall_seconds = _time.perf_counter() - t0
+        self.record.simulated_seconds = (end - begin).total_seconds()
+        return self.record
+
+    # ---------------------------------------------------------------------------- residents
+
+    def _on_book(self, trip: Trip) -> None:
+        trip.tries += 1
+        key = f"sim-{self.seed}-{trip.key}-{trip.tries}"
+        try:
+            booked = book(self.ctx, self.tid, RideRequest.model_validate(trip.body), key, f"{ACTOR}:resident")
+        except DomainError as e:
+            self.outcomes.append(
+                TripOutcome(trip.key, self.day, trip.purpose, "invalid", trip.tries, None, _why(e))
+            )
+            return
+        ride = booked.ride
+        if ride.status == "confirmed":
+            assert ride.id is not None
+            self.ride_trip[ride.id] = trip
+            self.outcomes.append(TripOutcome(trip.key, self.day, trip.purpose, "served", trip.tries, ride.id))
+            if trip.cancel_at is not None:
+                self.push(max(trip.cancel_at, self.clock.now()), "cancel", ride.id)
+            for ret in trip.returns:
+                self.push(max(ret.book_at, self.clock.now()), "book", ret)
+            return
+        alts = ride.alternatives or []
+        wanted = trip.body.get("pickup_after") or trip.body.get("arrive_by")
+        if alts and trip.tries < 2 and self.rng.random() < self.opt.profile.accept_alternative:
+            at = datetime.fromisoformat(wanted)
+            alt = min(
+                alts, key=lambda a: abs((datetime.fromisoformat(a["pickup_after"]) - at).total_seconds())
+            )
+            body = {k: v for k, v in trip.body.items() if k not in ("pickup_after", "arrive_by")}
+            trip.body = body | {"pickup_after": alt["pickup_after"]}
+            self.push(self.clock.now() + timedelta(minutes=1), "book", trip)
+            return
+        self.outcomes.append(TripOutcome(trip.key, self.day, trip.purpose, "refused", trip.tries, ride.id))
+
+    def _on_cancel(self, ride_id: int) -> None:
+        with contextlib.suppress(DomainError):  # already under way or done: too late to cancel
+            cancel(self.ctx, self.tid, ride_id, f"{ACTOR}:resident", reason="予定が変わった")
+        self.ctx.after_change(self.tid)
+
+    def _on_order(self, order: Order) -> None:
+        req = OrderRequest(
+            household_id=order.household_id,
+            lines=[LineRequest(product_id=p, quantity=q) for p, q in order.lines],
+        )
+        key = f"sim-{self.seed}-{self.day.isoformat()}-order-{order.household_id}"
+        try:
+            place_order(self.ctx, self.tid, req, key, f"{ACTOR}:household")
+            self.record.orders_placed += 1
+        except DomainError:
+            self.record.orders_refused += 1
+
+    # -------------------------------------------------------------------- the service side
+
+    def _on_tick(self, _payload: Any) -> None:
+        self.record.scheduler_runs += len(run_due(self.ctx))
+
+    def _on_close(self, _payload: Any) -> None:
+        self.closed = True
+        for d in self.drivers.values():
+            d.dirty = True
+
+    def _on_shift(self, vid: int) -> None:
+        d = self.drivers[vid]
+        d.started = True
+        self._post(vid, VehicleEvent(type="position", lat=d.depot.lat, lon=d.depot.lon))
+
+    def _on_sellers(self, _payload: Any) -> None:
+        for seller in self.cfg.shopping.sellers if self.cfg.shopping else []:
+            with contextlib.suppress(DomainError):  # nothing to pick for this seller today
+                mark_ready(self.ctx, self.tid, seller.id, self.day, f"{ACTOR}:seller")
+
+    def _on_flights(self, _payload: Any) -> None:
+        noise = random.Random(f"{self.seed}:{self.day.isoformat()}:drones")
+        for f in flights(self.ctx, self.tid, self.day):
+            dep = datetime.fromisoformat(f["departure"])
+            self.push(dep - timedelta(minutes=10), "flight", (f["id"], FlightStep(action="loaded")))
+            checks = dict.fromkeys(CHECKLIST, True)
+            self.push(dep, "flight", (f["id"], FlightStep(action="departed", checklist=checks)))
+            last = dep
+            for hall in f["halls"]:
+                planned = datetime.fromisoformat(f["arrivals"][hall])
+                last = max(last, planned + (planned - dep) * noise.uniform(-0.05, 0.1))
+                self.push(last, "flight", (f["id"], FlightStep(action="landed", hall_id=hall)))
+            back = datetime.fromisoformat(f["return"])
+            self.push(
+                max(last, back + (back - dep) * noise.uniform(-0.05, 0.1)),
+                "flight",
+                (f["id"], FlightStep(action="returned")),
+            )
+
+    def _on_flight(self, payload: tuple[int, FlightStep]) -> None:
+        fid, step = payload
+        try:
+            flight_step(self.ctx, self.tid, fid, step, f"{ACTOR}:drone-operator")
+            self.record.flights_flown += step.action == "returned"
+        except DomainError as e:
+            log.warning("flight %s %s refused: %s", fid, step.action, e.detail)
+
+    def _on_handover(self, _payload: Any) -> None:
+        with Session(self.ctx.engine) as s:
+            ids = list(
+                s.exec(
+                    select(ShopOrder.id).where(
+                        ShopOrder.tenant_id == self.tid,
+                        ShopOrder.delivery_date == self.day,
+                        ShopOrder.status == OrderStatus.at_hall.value,
+                    )
+                )
+            )
+        for oid in ids:
+            confirm_handover(self.ctx, self.tid, oid, None, f"{ACTOR}:support-worker")  # type: ignore[arg-type]
+
+    # ----------------------------------------------------------------------------- drivers
+
+    def _sync_plan(self) -> None:
+        """Re-read the plan when it has a new version; drivers whose stops changed re-decide."""
+        with Session(self.ctx.engine) as s:
+            version = s.exec(
+                select(PlanVersion.version)
+                .where(PlanVersion.tenant_id == self.tid, PlanVersion.service_date == self.day)
+                .order_by(col(PlanVersion.version).desc())
+                .limit(1)
+            ).first()
+            if version is None or version == self.plan_version:
+                return
+            routes = s.exec(
+                select(PlanVersion.routes).where(
+                    PlanVersion.tenant_id == self.tid,
+                    PlanVersion.service_date == self.day,
+                    PlanVersion.version == version,
+                )
+            ).one()
+        self.plan_version = version
+        for vid in self.drivers:
+            pending = [
+                (e["ride_id"], e["kind"], e["planned_time"])
+                for e in routes.get(str(vid), [])
+                if not e.get("done")
+            ]
+            if pending != self.pending.get(vid, []):
+                self.pending[vid] = pending
+                self.drivers[vid].dirty = True
+
+    def _ride(self, ride_id: int) -> _RideInfo:
+        info = self.info.get(ride_id)
+        if info is None:
+            with Session(self.ctx.engine) as s:
+                r = s.get(Ride, ride_id)
+                assert r is not None
+                trip = self.ride_trip.get(ride_id)
+                info = _RideInfo(
+                    Point(r.origin_lat, r.origin_lon),
+                    Point(r.destination_lat, r.destination_lon),
+                    r.pickup_window_start or self.clock.now(),  # type: ignore[arg-type]
+                    service_seconds(self.cfg, r, "pickup"),
+                    service_seconds(self.cfg, r, "dropoff"),
+                    trip.absent if trip is not None else False,
+                )
+            self.info[ride_id] = info
+        return info
+
+    def _factor(self, ride_id: int, kind: str) -> float:
+        """How much longer (or shorter) than the model this leg really takes."""
+        r = random.Random(f"{self.seed}:{ride_id}:{kind}:drive")
+        return min(1.6, max(0.75, math.exp(r.gauss(0.0, self.opt.noise_sigma))))
+
+    def _decide(self, vid: int) -> tuple[datetime, VehicleEvent] | None:
+        d = self.drivers[vid]
+        now = self.clock.now()
+        if not d.started:
+            return None
+        if d.retry_at is not None and d.retry_at > now:
+            return (d.retry_at, d.action[1]) if d.action else None
+        todo = self.pending.get(vid, [])
+        if not todo:
+            if self.closed and not d.home:
+                back = d.free_at + timedelta(seconds=self.travel.duration(d.loc, d.depot))
+                return max(back, now), VehicleEvent(type="position", lat=d.depot.lat, lon=d.depot.lon)
+            return None
+        rid, kind, planned_iso = todo[0]
+        r = self._ride(rid)
+        wait = timedelta(minutes=self.cfg.booking.no_show_wait_minutes)
+        if kind == "pickup" and d.arrived == rid and d.arrived_at is not None:
+            ready = max(d.arrived_at, r.window_start)
+            if r.absent:
+                return max(ready + wait + timedelta(seconds=1), now), VehicleEvent(
+                    type="no_show", ride_id=rid
+                )
+            return ready + timedelta(seconds=r.board_s), VehicleEvent(type="picked_up", ride_id=rid)
+        target = r.origin if kind == "pickup" else r.destination
+        leg = self.travel.duration(d.loc, target)
+        if d.heading != (rid, kind) or d.depart_at is None or d.depart_at > now:
+            planned = datetime.fromisoformat(planned_iso)
+            d.heading = (rid, kind)
+            d.depart_at = max(d.free_at, planned - timedelta(seconds=leg * LEAVE_MARGIN), now)
+        arrival = d.depart_at + timedelta(seconds=leg * self._factor(rid, kind))
+        if kind == "pickup":
+            return max(arrival, r.window_start), VehicleEvent(type="arrived", ride_id=rid)
+        return arrival + timedelta(seconds=r.alight_s), VehicleEvent(type="dropped_off", ride_id=rid)
+
+    def _earliest_action(self) -> tuple[datetime, int, VehicleEvent] | None:
+        best = None
+        for vid, d in self.drivers.items():
+            if d.dirty:
+                d.action, d.dirty = self._decide(vid), False
+            if d.action is not None and (best is None or d.action[0] < best[0]):
+                best = (d.action[0], vid, d.action[1])
+        return best
+
+    def _post(self, vid: int, ev: VehicleEvent) -> dict[str, Any] | None:
+        try:
+            out = vehicle_event(self.ctx, self.tid, vid, ev, f"{ACTOR}:driver")
+        except DomainError as e:
+            return {"refused": e}
+        self.record.driver_reports += 1
+        return out
+
+    def _report(self, vid: int, ev: VehicleEvent) -> None:
+        d = self.drivers[vid]
+        now = self.clock.now()
+        d.dirty = True
+        out = self._post(vid, ev)
+        if out is not None and "refused" in out:
+            # e.g. the cargo is not picked yet: the driver waits and tries again
+            d.retry_at = now + timedelta(minutes=5)
+            log.info("vehicle %s: %s refused: %s", vid, ev.type, out["refused"].detail)
+            return
+        d.retry_at = None
+        if ev.type == "position":
+            d.home, d.loc, d.free_at = True, d.depot, now
+            return
+        r = self._ride(ev.ride_id)  # type: ignore[arg-type]
+        if ev.type == "arrived":
+            d.loc, d.arrived, d.arrived_at = r.origin, ev.ride_id, now
+        elif ev.type in ("picked_up", "no_show"):
+            d.free_at, d.arrived, d.arrived_at = now, None, None
+        else:
+            d.loc, d.free_at = r.destination, now
+        d.heading, d.depart_at, d.home = None, None, False
+        if ev.type == "no_show":
+            self.ctx.after_change(self.tid)
+
+
+@dataclass
+class ReplayResult:
+    """A replay of consecutive days: per-day records and every trip's outcome."""
+
+    tenant: str
+    start: date
+    days: list[DayRecord] = field(default_factory=list)
+    outcomes: list[TripOutcome] = field(default_factory=list)
+
+    @property
+    def end(self) -> date:
+        return self.days[-1].day if self.days else self.start
+
+
+def replay(
+    world: World,
+    start: date,
+    days: int,
+    seed: int,
+    opt: ReplayOptions,
+    progress: Callable[[DayRecord], None] | None = None,
+) -> ReplayResult:
+    """Replay `days` consecutive calendar days from `start` (days without service pass quickly)."""
+    ctx = world.ctx
+    ctx.reoptimize_minutes = opt.reoptimize_minutes
+    ctx.solver_iterations = opt.solver_iterations
+    demand = RideDemand(world.cfg, world.riders, opt.profile, seed)
+    result = ReplayResult(world.cfg.id, start)
+    for k in range(days):
+        day = start + timedelta(days=k)
+        rep = DayReplay(world, day, seed, opt, demand)
+        result.days.append(rep.run())
+        result.outcomes += rep.outcomes
+        if progress is not None:
+            progress(result.days[-1])
+    return result
