@@ -63,7 +63,7 @@ def replan_vehicle(
     Returns the ids of rides whose promise the vehicle can no longer keep in this order (empty
     when on time). A late vehicle's times become the forecast of when it will really get there,
     so manifests and residents' screens show the truth; re-optimization may then move riders."""
-    problem = build_problem(ctx, session, cfg, day, state, now)
+    problem = build_problem(ctx, session, cfg, day, state, now, only=vehicle_id)
     for v, route in zip(problem.vehicles, problem.routes, strict=True):
         if v.id != vehicle_id:
             continue
@@ -422,15 +422,19 @@ def _whereabouts(
     return {"vehicle_id": vehicle.id, "type": ev.type, "at": iso_local(at, cfg.tz), "late_rides": late}
 
 
-def manifest(ctx: Dispatcher, tenant_id: str, vehicle_id: int, day: date) -> dict[str, Any]:
-    """A vehicle's stops of the day in visiting order, done ones first."""
+def manifest(
+    ctx: Dispatcher, tenant_id: str, vehicle_id: int, day: date, state: PlanState | None = None
+) -> dict[str, Any]:
+    """A vehicle's stops of the day in visiting order, done ones first (from `state`, the day's
+    plan when the caller read it already for every vehicle, else the newest version)."""
     cfg = ctx.config(tenant_id)
     tz = cfg.tz
     with Session(ctx.engine) as session:
         vehicle = session.get(Vehicle, vehicle_id)
         if vehicle is None or vehicle.tenant_id != tenant_id:
             raise NotFound(f"No vehicle {vehicle_id}.")
-        state = current_plan(session, tenant_id, day)
+        if state is None:
+            state = current_plan(session, tenant_id, day)
         entries = state.routes.get(vehicle_id, [])
         ids = {e["ride_id"] for e in entries}
         rides = {r.id: r for r in session.exec(select(Ride).where(col(Ride.id).in_(ids)))} if ids else {}

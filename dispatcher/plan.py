@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.models import PlanVersion, Ride, RideStatus, Vehicle
@@ -52,6 +52,9 @@ def current_plan(session: Session, tenant_id: str, day: date) -> PlanState:
     return PlanState(pv.version, {int(k): list(v) for k, v in pv.routes.items()})
 
 
+PLAN_HISTORY = 50  # plan versions kept per tenant and day (a busy day saves one per booking and report)
+
+
 def save_plan(
     session: Session,
     tenant_id: str,
@@ -71,6 +74,14 @@ def save_plan(
         created_at=now,
     )
     session.add(pv)
+    if pv.version > PLAN_HISTORY:  # the working plan keeps a short history; the events keep the rest
+        session.exec(  # type: ignore[call-overload]
+            delete(PlanVersion).where(
+                col(PlanVersion.tenant_id) == tenant_id,
+                col(PlanVersion.service_date) == day,
+                col(PlanVersion.version) <= pv.version - PLAN_HISTORY,
+            )
+        )
     state.version = pv.version
     return pv
 
@@ -221,15 +232,21 @@ def build_problem(
     state: PlanState,
     now: datetime,
     extra_points: list[Point] = (),  # type: ignore[assignment]
+    only: int | None = None,
 ) -> Problem:
-    """The routing problem of the pending plan; extra points get matrix rows too."""
+    """The routing problem of the pending plan; extra points get matrix rows too.
+
+    only: just this vehicle (and its rides), e.g. to retime one vehicle after its driver's report
+    without reading every ride of the day."""
     tz = cfg.tz
-    vehicles = list(
-        session.exec(select(Vehicle).where(Vehicle.tenant_id == cfg.id).order_by(col(Vehicle.id)))
-    )
+    query = select(Vehicle).where(Vehicle.tenant_id == cfg.id).order_by(col(Vehicle.id))
+    if only is not None:
+        query = query.where(Vehicle.id == only)
+    vehicles = list(session.exec(query))
     # a deactivated vehicle keeps the stops it still has (until they are done or moved)
     vehicles = [v for v in vehicles if v.active or state.pending(v.id)]  # type: ignore[arg-type]
-    ride_ids = {s["ride_id"] for stops in state.routes.values() for s in stops}
+    routes = state.routes.values() if only is None else [state.routes.get(only, [])]
+    ride_ids = {s["ride_id"] for stops in routes for s in stops}
     rides: dict[int, Any] = {}
     onboard_of: dict[int, list[Any]] = {}
     if ride_ids:

@@ -23,6 +23,7 @@ from dispatcher.delivery import flights
 from dispatcher.exports import csv_text
 from dispatcher.models import Operator, Publication, Subscription, Vehicle
 from dispatcher.operations import manifest
+from dispatcher.plan import current_plan
 from dispatcher.subscriptions import emit, enqueue, subscribers
 
 EMAIL_MIN_MINUTES = 15
@@ -135,7 +136,8 @@ def publish(ctx: Dispatcher, tenant_id: str, day: date, reason: str) -> dict[str
             )
         }
         operators = {o.id: o for o in session.exec(select(Operator).where(Operator.tenant_id == tenant_id))}
-    manifests = {vid: manifest(ctx, tenant_id, vid, day) for vid in vehicles}  # type: ignore[arg-type]
+        state = current_plan(session, tenant_id, day)  # read once for every vehicle's manifest
+    manifests = {vid: manifest(ctx, tenant_id, vid, day, state) for vid in vehicles}  # type: ignore[arg-type]
     day_flights = flights(ctx, tenant_id, day) if cfg.drones is not None else []
     out: dict[str, Any] = {"manifests": [], "flightplan": False, "emails": 0, "emails_held": 0, "webhooks": 0}
     with Session(ctx.engine, expire_on_commit=False) as session:
