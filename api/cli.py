@@ -375,7 +375,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         weather=args.weather,
     )
     start = date.fromisoformat(args.start)
-    run = Run(cfg, path, start, args.days, args.seed, residents, opt, args.database_url)
+    run = Run(cfg, path, start, args.days, args.seed, residents, opt, args.database_url, args.hourly)
     values = [float(v) for v in args.values.split(",")] if args.values else None
     print(
         f"simulating {cfg.id} ({cfg.name}): scenario {args.scenario}, {args.days} day(s) from {start}, "
@@ -469,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--noise", type=float, default=0.12, help="spread of driving times (lognormal sigma)")
     s.add_argument("--weather", choices=["fine", "cloudy", "rain", "storm"], help="force every day's weather")
     s.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
+    s.add_argument("--hourly", action="store_true", help="print progress every simulated hour")
     s.add_argument("--json", help="write every figure as JSON here")
     s.add_argument("--report", help="write the HTML report here")
     s.set_defaults(fn=cmd_simulate)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from dispatcher.delivery import flights
 from dispatcher.exports import csv_text
 from dispatcher.models import Operator, Publication, Subscription, Vehicle
 from dispatcher.operations import manifest
-from dispatcher.plan import current_plan
+from dispatcher.plan import PlanState, current_plan
 from dispatcher.subscriptions import emit, enqueue, subscribers
 
 EMAIL_MIN_MINUTES = 15
@@ -52,6 +53,27 @@ def manifest_digest(m: dict[str, Any]) -> str:
             for s in m["stops"]
         ]
     )
+
+
+def _digest_of(
+    ctx: Dispatcher,
+    tenant_id: str,
+    day: date,
+    vid: int,
+    state: PlanState,
+    manifest_of: Callable[[int], dict[str, Any]],
+) -> str:
+    """A vehicle's manifest digest. What it hashes is fixed when a ride is booked (window, party,
+    places), so it changes only with the vehicle's sequence of stops: while that sequence is the
+    one this process last saw, the digest is reused without building the manifest."""
+    route = tuple((e["ride_id"], e["kind"]) for e in state.routes.get(vid, []))
+    mark = (tenant_id, f"manifest-digest/{vid}", day)
+    seen = ctx.marks.get(mark)
+    if isinstance(seen, tuple) and seen[0] == route:
+        return seen[1]
+    digest = manifest_digest(manifest_of(vid))
+    ctx.marks[mark] = (route, digest)
+    return digest
 
 
 def flights_digest(day_flights: list[dict[str, Any]]) -> str:
@@ -137,16 +159,23 @@ def publish(ctx: Dispatcher, tenant_id: str, day: date, reason: str) -> dict[str
         }
         operators = {o.id: o for o in session.exec(select(Operator).where(Operator.tenant_id == tenant_id))}
         state = current_plan(session, tenant_id, day)  # read once for every vehicle's manifest
-    manifests = {vid: manifest(ctx, tenant_id, vid, day, state) for vid in vehicles}  # type: ignore[arg-type]
+    built: dict[int, dict[str, Any]] = {}
+
+    def manifest_of(vid: int) -> dict[str, Any]:
+        if vid not in built:
+            built[vid] = manifest(ctx, tenant_id, vid, day, state)
+        return built[vid]
+
+    digests = {vid: _digest_of(ctx, tenant_id, day, vid, state, manifest_of) for vid in vehicles}  # type: ignore[arg-type]
     day_flights = flights(ctx, tenant_id, day) if cfg.drones is not None else []
     out: dict[str, Any] = {"manifests": [], "flightplan": False, "emails": 0, "emails_held": 0, "webhooks": 0}
     with Session(ctx.engine, expire_on_commit=False) as session:
         last = _last(session, tenant_id, "manifest", day)
-        digests = {vid: manifest_digest(m) for vid, m in manifests.items()}
-        for vid, m in manifests.items():
+        for vid in digests:
             prev = last.get(str(vid))
             if prev is not None and prev.content_hash == digests[vid]:
                 continue
+            m = manifest_of(vid)
             session.add(
                 Publication(
                     tenant_id=tenant_id,
@@ -198,7 +227,7 @@ def publish(ctx: Dispatcher, tenant_id: str, day: date, reason: str) -> dict[str
             out["webhooks"] += len(emit(session, tenant_id, "flightplan.published", payload, now))
             out["flightplan"] = True
         out["emails"], out["emails_held"] = _emails(
-            session, tenant_id, day, reason, now, manifests, digests, vehicles, day_flights, fd
+            session, tenant_id, day, reason, now, manifest_of, digests, vehicles, day_flights, fd
         )
         session.commit()
     return out
@@ -210,7 +239,7 @@ def _emails(
     day: date,
     reason: str,
     now: datetime,
-    manifests: dict[int, dict[str, Any]],
+    manifest_of: Callable[[int], dict[str, Any]],
     digests: dict[int, str],
     vehicles: dict[int, Vehicle],
     day_flights: list[dict[str, Any]],
@@ -225,21 +254,22 @@ def _emails(
         subs += subscribers(session, tenant_id, "manifest.published", "email", op_id)
     subs += [s for s in subscribers(session, tenant_id, "flightplan.published", "email") if s not in subs]
     for sub in subs:
-        mine = (
-            [manifests[vid] for vid, v in vehicles.items() if v.operator_id == sub.operator_id]
+        ids = (
+            [vid for vid, v in vehicles.items() if v.operator_id == sub.operator_id]
             if sub.operator_id
             else []
         )
         wants_flights = "flightplan.published" in sub.events and bool(day_flights)
-        h = _digest([[digests[m["vehicle_id"]] for m in mine], flights_hash if wants_flights else None])
+        h = _digest([[digests[vid] for vid in ids], flights_hash if wants_flights else None])
         prev = last.get(f"subscription-{sub.id}")
         if prev is not None and prev.content_hash == h:
             continue
         if prev is not None and now - prev.published_at < timedelta(minutes=EMAIL_MIN_MINUTES):
             held += 1  # goes out in a later run, once the last one is old enough
             continue
-        if not mine and not wants_flights:
+        if not ids and not wants_flights:
             continue
+        mine = [manifest_of(vid) for vid in ids]
         when = f"{day.month}月{day.day}日"
         attachments = []
         lines = [

@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -75,7 +75,6 @@ def summarize(ctx: Dispatcher, result: ReplayResult) -> dict[str, Any]:
     ridership = ride_figures(passenger, facts.shared, facts.vehicle_days.values())
     served = [o for o in result.outcomes if o.outcome == "served"]
     eligible = [o for o in result.outcomes if o.outcome != "invalid"]
-    by_id = {f.id: f for f in passenger}
     waits = [_minutes(f.requested_pickup, f.arrival) for f in passenger if f.requested_pickup and f.arrival]
     done = [f for f in passenger if f.completed and not f.replaced]
     rides = [_minutes(f.picked_up_at, f.dropped_off_at) for f in done if f.picked_up_at]  # type: ignore[arg-type]
@@ -193,7 +192,6 @@ def summarize(ctx: Dispatcher, result: ReplayResult) -> dict[str, Any]:
             "service_seconds": service_seconds,
             "faster_than_real_time": round(service_seconds / wall, 1) if wall else None,
         },
-        "_ride_ids_checked": len(by_id),
     }
 
 
@@ -234,7 +232,3 @@ def _bus_trips(
             }
         )
     return out
-
-
-def day_window(start: date, days: int) -> tuple[date, date]:
-    return start, start + timedelta(days=days - 1)

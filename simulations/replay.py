@@ -197,7 +197,16 @@ def prepare(ctx: Dispatcher, clock: SimClock, cfg: TenantConfig, residents: int,
 class DayReplay:
     """One service day of a world, event by event in time order."""
 
-    def __init__(self, world: World, day: date, seed: int, opt: ReplayOptions, demand: RideDemand) -> None:
+    def __init__(
+        self,
+        world: World,
+        day: date,
+        seed: int,
+        opt: ReplayOptions,
+        demand: RideDemand,
+        hourly: Callable[[str], None] | None = None,
+    ) -> None:
+        self.hourly, self.busy, self.t0 = hourly, False, _time.perf_counter()
         self.w, self.day, self.seed, self.opt = world, day, seed, opt
         self.ctx, self.clock, self.cfg = world.ctx, world.clock, world.cfg
         self.tid = self.cfg.id
@@ -232,8 +241,9 @@ class DayReplay:
     def run(self) -> DayRecord:
         """Replay the day from 06:00 until 06:00 the next morning."""
         cfg, day, tz = self.cfg, self.day, self.cfg.tz
-        t0 = _time.perf_counter()
+        t0 = self.t0 = _time.perf_counter()
         begin = at_local(day, time(6, 0), tz)
+        self.opened = begin
         end = begin + timedelta(days=1)
         self.clock.set(max(self.clock.now(), begin))
         hours = cfg.hours_on(day)
@@ -243,6 +253,7 @@ class DayReplay:
         if hours is not None:
             opens, closes = at_local(day, hours.start, tz), at_local(day, hours.end, tz)
             busy_from, busy_to = opens - timedelta(hours=1), closes + timedelta(hours=1)
+            self.opened, self.busy = opens, True
             self.push(closes, "close")
             for vid, d in self.drivers.items():
                 self.push(d.shift_start, "shift", vid)
@@ -341,6 +352,16 @@ class DayReplay:
 
     def _on_tick(self, _payload: Any) -> None:
         self.record.scheduler_runs += len(run_due(self.ctx))
+        now = self.clock.now()
+        if self.hourly is not None and now.minute == 0 and now.second == 0 and self.busy:
+            wall = _time.perf_counter() - self.t0
+            local = now.astimezone(self.cfg.tz)
+            done = (now - self.opened).total_seconds()
+            self.hourly(
+                f"{local:%H:%M}: {len(self.outcomes)} trips answered, {self.record.driver_reports} driver "
+                f"reports, {wall:.0f} s"
+                + (f", {done / wall:.1f}x faster than real time so far" if done > 0 and wall > 0 else "")
+            )
 
     def _on_close(self, _payload: Any) -> None:
         self.closed = True
@@ -550,6 +571,7 @@ def replay(
     seed: int,
     opt: ReplayOptions,
     progress: Callable[[DayRecord], None] | None = None,
+    hourly: Callable[[str], None] | None = None,
 ) -> ReplayResult:
     """Replay `days` consecutive calendar days from `start` (days without service pass quickly)."""
     ctx = world.ctx
@@ -559,7 +581,7 @@ def replay(
     result = ReplayResult(world.cfg.id, start)
     for k in range(days):
         day = start + timedelta(days=k)
-        rep = DayReplay(world, day, seed, opt, demand)
+        rep = DayReplay(world, day, seed, opt, demand, hourly)
         result.days.append(rep.run())
         result.outcomes += rep.outcomes
         if progress is not None:

@@ -45,6 +45,7 @@ class Run:
     residents: int
     options: ReplayOptions
     database_url: str | None = None
+    hourly: bool = False  # report progress every simulated hour (long city-scale days)
 
 
 def with_fleet(cfg: TenantConfig, size: int) -> TenantConfig:
@@ -90,8 +91,12 @@ def default_values(scenario: str, cfg: TenantConfig) -> list[float]:
 
 
 def simulate_one(
-    run: Run, cfg: TenantConfig, opt: ReplayOptions, progress: Callable[[DayRecord], None] | None
-):
+    run: Run,
+    cfg: TenantConfig,
+    opt: ReplayOptions,
+    progress: Callable[[DayRecord], None] | None,
+    hourly: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """One variant in a fresh database; returns its summary."""
     with tempfile.TemporaryDirectory() as tmp:
         url = run.database_url or f"sqlite:///{Path(tmp) / 'simulation.db'}"
@@ -108,7 +113,7 @@ def simulate_one(
         ctx = Dispatcher(engine=engine, clock=clock, tenant_files=files)  # type: ignore[arg-type]
         try:
             world = prepare(ctx, clock, cfg, run.residents, run.seed)
-            result = replay(world, run.start, run.days, run.seed, opt, progress)
+            result = replay(world, run.start, run.days, run.seed, opt, progress, hourly)
             return summarize(ctx, result)
         finally:
             engine.dispose()
@@ -143,7 +148,7 @@ def simulate(
                     f"{label}: {d.day} {d.weather.kind}, {d.trips} outward trips, {d.wall_seconds:.1f} s"
                 )
 
-        summary = summarize_variant(run, cfg, opt, day_done)
+        summary = simulate_one(run, cfg, opt, day_done, progress if run.hourly else None)
         variants.append({"label": label, "value": value, "summary": summary})
     return {
         "scenario": scenario,
@@ -165,12 +170,6 @@ def simulate(
         "table": table(variants),
         "started_at": started.isoformat(timespec="seconds"),
     }
-
-
-def summarize_variant(
-    run: Run, cfg: TenantConfig, opt: ReplayOptions, progress: Callable[[DayRecord], None] | None
-) -> dict[str, Any]:
-    return simulate_one(run, cfg, opt, progress)
 
 
 TABLE_COLUMNS = (
