@@ -256,6 +256,7 @@ class Event(SQLModel, table=True):
     __table_args__ = (
         Index("ix_event_tenant_at", "tenant_id", "at"),
         Index("ix_event_tenant_entity", "tenant_id", "entity", "entity_id"),
+        Index("ix_event_tenant_id", "tenant_id", "id"),  # a tenant's newest event (publishing)
     )
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenant.id")

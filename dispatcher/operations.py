@@ -586,7 +586,6 @@ def reoptimize(
                 return {"status": "plan went stale", "version": state.version}
             apply_route(cfg, latest, v.id, route.stops, sched, day, session)  # type: ignore[arg-type]
         pv = save_plan(session, tenant_id, day, latest, "re-optimized", stamp, result.travel)
-        ctx.marks[mark] = seq
         record(
             session,
             tenant_id,
@@ -599,6 +598,7 @@ def reoptimize(
             after={"travel_seconds": round(result.travel, 1), "version": pv.version},
         )
         session.commit()
+        ctx.marks[mark] = seq  # only once stored: a failed commit must not hide the next change
         return {
             "status": "replaced",
             "version": pv.version,

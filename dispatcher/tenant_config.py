@@ -252,6 +252,12 @@ class BusLine(Strict):
     return_departures: list[time] = Field(default=[], description="runs back: departures from the last stop")
     speed_kmh: float = Field(default=25.0, gt=0, le=80, description="average speed, stops included")
     cost_per_run_yen: int = Field(default=0, ge=0, description="what one run (one way) costs")
+    stop_every_m: float = Field(
+        default=400.0,
+        ge=0,
+        le=5000,
+        description="more stops between the listed ones, this far apart (0: none)",
+    )
     walk_m: float = Field(
         default=500.0, gt=0, le=3000, description="farthest an elderly rider walks to a stop"
     )

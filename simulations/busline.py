@@ -1,7 +1,8 @@
 """A fixed-route bus as the baseline the on-demand service is compared with.
 
-The line runs the tenant's `simulation.bus_line`: its stops in order, outward departures from the
-first stop and return departures from the last, at an average speed with stops included. For each
+The line runs the tenant's `simulation.bus_line`: its stops in order (and stops in between every
+`stop_every_m` along the way), outward departures from the first stop and return departures from
+the last, at an average speed with stops included. For each
 trip residents asked for on a simulated day, the bus is tried the way a resident would use it:
 
 - walk to the nearest stop within `walk_m` of home (and from the nearest stop to the destination),
@@ -28,7 +29,6 @@ from routing.traveltime import TravelTimes
 
 WALK_MS = 3.0 / 3.6  # m/s: an elderly walking pace
 WALK_CIRCUITY = 1.3  # street distance over the straight line
-DWELL_S = 30.0  # seconds at each stop
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,19 @@ class Bus:
     def __init__(self, cfg: TenantConfig, line: BusLine, travel: TravelTimes) -> None:
         self.cfg, self.line = cfg, line
         places = [cfg.place(s) for s in line.stops]
-        self.stops = [Point(p.lat, p.lon) for p in places if p is not None]
+        listed = [Point(p.lat, p.lon) for p in places if p is not None]
+        # a rural line stops along the road between the named stops too (every stop_every_m)
+        self.stops = listed[:1]
+        for a, b in zip(listed, listed[1:], strict=False):
+            n = int(haversine_m(a, b) // line.stop_every_m) if line.stop_every_m > 0 else 0
+            for k in range(1, n + 1):
+                f = k / (n + 1)
+                self.stops.append(Point(a.lat + f * (b.lat - a.lat), a.lon + f * (b.lon - a.lon)))
+            self.stops.append(b)
         self.offsets = [0.0]  # seconds from the first stop, outward
         for a, b in zip(self.stops, self.stops[1:], strict=False):
             metres = float(travel.distance_matrix([a, b])[0, 1])
-            self.offsets.append(self.offsets[-1] + metres / (line.speed_kmh / 3.6) + DWELL_S)
+            self.offsets.append(self.offsets[-1] + metres / (line.speed_kmh / 3.6))  # stops included
 
     def runs_per_day(self, day: date) -> int:
         """Runs (one way each) on a service day; none without service."""
@@ -144,7 +152,7 @@ def compare(
 
     return {
         "line": line.name,
-        "stops": len(line.stops),
+        "stops": len(bus.stops),
         "runs_per_day": len(line.departures) + len(line.return_departures),
         "trips_asked": len(rows),
         "accessible_by_bus": len(accessible),

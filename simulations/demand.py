@@ -198,9 +198,10 @@ class RideDemand:
         return_share = sum(p[1] * p[3] for p in self.purposes) / sum(p[1] for p in self.purposes)
         outward = _poisson(rng, mean / (1 + return_share))
         last_pickup = closes - timedelta(minutes=45)  # time left for the longest ride before closing
-        hours_w = {
-            h: w for h, w in HOURLY.items() if opens.astimezone(tz).hour <= h < closes.astimezone(tz).hour
-        }
+        first, last = opens.astimezone(tz).hour, closes.astimezone(tz).hour
+        hours_w = {h: w for h, w in HOURLY.items() if first <= h < max(last, first + 1)}
+        if not hours_w:  # service outside the usual day (an evening service): spread evenly
+            hours_w = {h: 1.0 for h in range(first, max(last, first + 1))}
         trips: list[Trip] = []
         lead_min = max(prof.lead_minutes[0], cfg.booking.min_lead_minutes + 5)
         for k in range(outward):

@@ -68,6 +68,8 @@ from simulations.demand import Order, Profile, RideDemand, Rider, Trip, Weather,
 
 log = logging.getLogger(__name__)
 ACTOR = "simulation"
+RETRY_MINUTES = 5  # a driver whose report was refused tries again after this long ...
+MAX_RETRIES = 24  # ... this many times (two hours), then leaves it to the operator
 LEAVE_MARGIN = 1.15  # drivers leave this many times the model's driving time before a planned stop
 
 
@@ -138,6 +140,7 @@ class _RideInfo:
 class _Driver:
     """Where a simulated vehicle is and what it is doing."""
 
+    vid: int
     depot: Point
     shift_start: datetime
     loc: Point
@@ -147,6 +150,8 @@ class _Driver:
     arrived: int | None = None
     arrived_at: datetime | None = None
     retry_at: datetime | None = None
+    retries: int = 0
+    gave_up: tuple[str, int | None] | None = None
     home: bool = False
     started: bool = False
     action: tuple[datetime, VehicleEvent] | None = None
@@ -189,7 +194,11 @@ def prepare(ctx: Dispatcher, clock: SimClock, cfg: TenantConfig, residents: int,
         ]
         vehicles = {
             v.id: v
-            for v in s.exec(select(Vehicle).where(Vehicle.tenant_id == cfg.id, col(Vehicle.active).is_(True)))
+            for v in s.exec(
+                select(Vehicle)
+                .where(Vehicle.tenant_id == cfg.id, col(Vehicle.active).is_(True))
+                .order_by(col(Vehicle.id))
+            )
         }
     return World(ctx, clock, cfg, riders, shoppers, products, vehicles)  # type: ignore[arg-type]
 
@@ -231,7 +240,7 @@ class DayReplay:
         for vid, v in world.vehicles.items():
             start = at_local(day, parse_hhmm(v.shift_start), tz)
             depot = Point(v.depot_lat, v.depot_lon)
-            self.drivers[vid] = _Driver(depot, start, depot, start)
+            self.drivers[vid] = _Driver(vid, depot, start, depot, start)
 
     # ---------------------------------------------------------------------------- the queue
 
@@ -304,8 +313,12 @@ class DayReplay:
         try:
             booked = book(self.ctx, self.tid, RideRequest.model_validate(trip.body), key, f"{ACTOR}:resident")
         except DomainError as e:
+            # A first request the rules refuse is not eligible; an alternative time or a way back
+            # home the rules refuse is a need the service left unmet.
+            unmet = trip.tries > 1 or trip.return_of is not None
+            outcome = "refused" if unmet else "invalid"
             self.outcomes.append(
-                TripOutcome(trip.key, self.day, trip.purpose, "invalid", trip.tries, None, _why(e))
+                TripOutcome(trip.key, self.day, trip.purpose, outcome, trip.tries, None, _why(e))
             )
             return
         ride = booked.ride
@@ -370,7 +383,7 @@ class DayReplay:
 
     def _on_shift(self, vid: int) -> None:
         d = self.drivers[vid]
-        d.started = True
+        d.started, d.dirty = True, True  # stops booked before the shift: now he sets off
         self._post(vid, VehicleEvent(type="position", lat=d.depot.lat, lon=d.depot.lon))
 
     def _on_sellers(self, _payload: Any) -> None:
@@ -478,9 +491,16 @@ class DayReplay:
         now = self.clock.now()
         if not d.started:
             return None
-        if d.retry_at is not None and d.retry_at > now:
-            return (d.retry_at, d.action[1]) if d.action else None
-        todo = self.pending.get(vid, [])
+        action = self._next(d, now)
+        if action is None or d.retry_at is None:
+            return action
+        if d.gave_up == (action[1].type, action[1].ride_id):
+            return None  # refused too often: left to the operator (and the re-optimization)
+        return max(action[0], d.retry_at), action[1]
+
+    def _next(self, d: _Driver, now: datetime) -> tuple[datetime, VehicleEvent] | None:
+        """The driver's next report and its time, from his pending stops."""
+        todo = self.pending.get(d.vid, [])
         if not todo:
             if self.closed and not d.home:
                 back = d.free_at + timedelta(seconds=self.travel.duration(d.loc, d.depot))
@@ -530,11 +550,14 @@ class DayReplay:
         d.dirty = True
         out = self._post(vid, ev)
         if out is not None and "refused" in out:
-            # e.g. the cargo is not picked yet: the driver waits and tries again
-            d.retry_at = now + timedelta(minutes=5)
-            log.info("vehicle %s: %s refused: %s", vid, ev.type, out["refused"].detail)
+            # e.g. the cargo is not picked yet: the driver waits and tries again, then gives up
+            d.retries += 1
+            d.retry_at = now + timedelta(minutes=RETRY_MINUTES)
+            if d.retries > MAX_RETRIES:
+                d.gave_up = (ev.type, ev.ride_id)
+                log.warning("vehicle %s: %s of ride %s refused %d times", vid, ev.type, ev.ride_id, d.retries)
             return
-        d.retry_at = None
+        d.retry_at, d.retries, d.gave_up = None, 0, None
         if ev.type == "position":
             d.home, d.loc, d.free_at = True, d.depot, now
             return

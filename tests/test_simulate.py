@@ -11,11 +11,13 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
@@ -23,7 +25,8 @@ from api.cli import main
 from dispatcher.models import Event, PlanVersion, Ride
 from dispatcher.plan import PLAN_HISTORY
 from dispatcher.settings import DEMO_TENANT_FILE
-from dispatcher.tenant_config import load_tenant
+from dispatcher.tenant_config import load_tenant, parse_tenant
+from simulations.demand import Profile, RideDemand, Rider, Weather
 from simulations.replay import ReplayOptions
 from simulations.scenarios import TABLE_COLUMNS, Run, simulate
 from tests.live import ARTIFACTS, RequestLog, launch, text_styles
@@ -206,3 +209,27 @@ def test_same_seed_same_numbers_on_another_tenant_and_the_fleet_sweep(town: Run)
     # database of its own: the same seed gives the same numbers, to the last minute and yen.
     assert _without_clock(sweep["variants"][1]["summary"]) == _without_clock(s)
     assert s["per_day"][0]["wall_seconds"] > 0
+
+
+def test_drivers_set_off_for_stops_booked_before_their_shift(town: Run) -> None:
+    """A quiet morning, insertion only: nothing changes a driver's stops after his shift starts,
+    and still every pickup is reached within its window."""
+    quiet = ReplayOptions(requests_per_day=8, reoptimize_minutes=0, weather="fine")
+    s = simulate(replace(town, seed=12, options=quiet), "day")["variants"][0]["summary"]
+    r = s["ridership"]
+    assert r["trips"] >= 5 and r["on_time_rate"] == 1.0, r  # (they once waited for closing time)
+    assert s["distributions"]["wait_minutes"]["max"] < 20
+
+
+def test_demand_fits_any_service_hours() -> None:
+    """An evening service (outside Ina's daytime profile) still gets its requests, inside its hours."""
+    data = yaml.safe_load(SMALL_TOWN)
+    data["service_hours"] = {"tue": {"start": "18:00", "end": "21:00"}}
+    cfg = parse_tenant(data)
+    riders = [Rider(k, k, 35.95 + 0.001 * k, 138.02 + 0.001 * k, False) for k in range(1, 200)]
+    demand = RideDemand(cfg, riders, Profile(), seed=4)
+    trips = demand.day(date(2026, 11, 24), Weather("fine", 2.0, False), seed=4, per_day=30)
+    assert len(trips) > 10
+    for t in trips:
+        wanted = datetime.fromisoformat(t.body.get("pickup_after") or t.body["arrive_by"]).astimezone(cfg.tz)
+        assert time(18, 0) <= wanted.time() <= time(21, 0), t.body
