@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local
+from routing.geo import Point
 
 # (place kind, share of outward trips, minutes spent there (low, high), share coming back the same way)
 PURPOSES: tuple[tuple[str, float, tuple[int, int], float], ...] = (
@@ -172,8 +174,17 @@ def _poisson(rng: random.Random, mean: float) -> int:
 class RideDemand:
     """Generates each day's ride requests for the tenant's riders and places."""
 
-    def __init__(self, cfg: TenantConfig, riders: list[Rider], profile: Profile, seed: int) -> None:
-        self.cfg, self.riders, self.profile = cfg, riders, profile
+    def __init__(
+        self,
+        cfg: TenantConfig,
+        riders: list[Rider],
+        profile: Profile,
+        seed: int,
+        duration: Callable[[Point, Point], float] | None = None,
+    ) -> None:
+        """duration: the tenant's driving time (s) between two points, so that nobody asks for a
+        ride that could not end before closing time (without it, rides are assumed short)."""
+        self.cfg, self.riders, self.profile, self.duration = cfg, riders, profile, duration
         weights_rng = random.Random(f"{seed}:heavy-users")
         self.weights = [weights_rng.lognormvariate(0, profile.heavy_user_sigma) for _ in riders]
         self.by_kind: dict[str, list[Any]] = {}
@@ -223,6 +234,10 @@ class RideDemand:
                 if want > last_pickup:
                     continue
             party = rng.choices([p for p, _ in prof.party_sizes], [w for _, w in prof.party_sizes])[0]
+            home_pt, place_pt = Point(rider.lat, rider.lon), Point(place.lat, place.lon)
+            want = min(want, self._latest_pickup(closes, home_pt, place_pt))
+            if want - book_at < timedelta(minutes=cfg.booking.min_lead_minutes + 2) or want < opens:
+                continue  # too late in the day for this trip
             home = {"lat": rider.lat, "lon": rider.lon}
             body: dict[str, Any] = {
                 "resident_id": rider.id,
@@ -232,7 +247,7 @@ class RideDemand:
                 "wheelchair": rider.wheelchair,
             }
             if kind in ("hospital", "clinic") and rng.random() < prof.appointment_share:
-                body["arrive_by"] = (want + timedelta(minutes=45)).isoformat()
+                body["arrive_by"] = min(want + timedelta(minutes=45), closes).isoformat()
             else:
                 body["pickup_after"] = want.isoformat()
             trip = Trip(f"{day.isoformat()}/{k}", book_at, body, kind)
@@ -240,7 +255,9 @@ class RideDemand:
             if rng.random() < back:
                 ret_at = want + timedelta(minutes=30 + rng.uniform(*stay))
                 ret_at = ret_at.replace(second=0, microsecond=0)
-                if ret_at <= last_pickup:
+                # people plan their errand so that they can still be driven home before closing
+                ret_at = min(ret_at, self._latest_pickup(closes, place_pt, home_pt))
+                if ret_at >= want + timedelta(minutes=30):
                     if rng.random() < prof.return_booked_with_outward:
                         ret_book = book_at
                     else:
@@ -259,6 +276,18 @@ class RideDemand:
             trips.append(trip)
         trips.sort(key=lambda t: (t.book_at, t.key))
         return trips
+
+    def _latest_pickup(self, closes: datetime, a: Point, b: Point) -> datetime:
+        """The last pickup time the booking rules accept for a ride from a to b: its pickup
+        window, boarding and longest allowed ride time must end by closing time."""
+        bk = self.cfg.booking
+        direct = self.duration(a, b) if self.duration is not None else 0.0
+        slack = 60 * (
+            bk.pickup_window_minutes + bk.wheelchair_boarding_minutes + bk.max_ride.plus_minutes + 2
+        )
+        return (closes - timedelta(seconds=slack + bk.max_ride.factor * direct)).replace(
+            second=0, microsecond=0
+        )
 
     def _fate(self, rng: random.Random, trip: Trip, want: datetime) -> None:
         """Whether the resident will cancel (and when) or not come out."""

@@ -600,7 +600,7 @@ def replay(
     ctx = world.ctx
     ctx.reoptimize_minutes = opt.reoptimize_minutes
     ctx.solver_iterations = opt.solver_iterations
-    demand = RideDemand(world.cfg, world.riders, opt.profile, seed)
+    demand = RideDemand(world.cfg, world.riders, opt.profile, seed, ctx.travel(world.cfg.id).duration)
     result = ReplayResult(world.cfg.id, start)
     for k in range(days):
         day = start + timedelta(days=k)
