@@ -407,6 +407,37 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime
+    from pathlib import Path
+
+    from dispatcher.backup import BackupError, backup
+
+    kind = "sqlite" if settings.database_url.startswith("sqlite") else "dump"
+    out = Path(args.out or f"var/backups/noriai-{datetime.now():%Y%m%d-%H%M%S}.{kind}")
+    try:
+        done = backup(settings.database_url, out)
+    except BackupError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    print(f"backup written: {done['file']} ({done['bytes']:,} bytes, {done['kind']})")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from dispatcher.backup import BackupError, restore
+
+    try:
+        done = restore(settings.database_url, Path(args.file), force=args.force)
+    except BackupError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    print(f"restored {done['file']} into {done['restored_into']}; schema at the newest migration")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="noriai", description="Noriai dispatch platform")
     sub = p.add_subparsers(dest="command", required=True)
@@ -454,6 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--wind", type=float, default=0.0, help="forecast wind, m/s")
     s.add_argument("--rain", action="store_true", help="rain forecast")
     s.set_defaults(fn=cmd_delivery_plan)
+    s = sub.add_parser("backup", help="write a backup of the database (SQLite copy or pg_dump)")
+    s.add_argument("--out", help="default: var/backups/noriai-YYYYMMDD-HHMMSS.sqlite|dump")
+    s.set_defaults(fn=cmd_backup)
+    s = sub.add_parser("restore", help="replace the database with a backup (stop the server first)")
+    s.add_argument("file")
+    s.add_argument("--force", action="store_true", help="replace a database that holds data")
+    s.set_defaults(fn=cmd_restore)
     s = sub.add_parser("simulate", help="replay simulated service days and compare service designs")
     s.add_argument("--tenant", required=True, help="a tenant file (any valid one)")
     s.add_argument("--scenario", default="day", choices=["day", "fleet", "window", "reoptimize", "bus"])
