@@ -134,21 +134,22 @@ def restore(url: str, src: Path, force: bool = False) -> dict[str, Any]:
             "The database already holds data; restore into an empty database, or pass --force to replace it."
         )
     if kind == "sqlite":
-        check = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
-        try:
-            verdict = check.execute("PRAGMA integrity_check").fetchone()[0]
-        except sqlite3.DatabaseError as e:
-            raise BackupError(f"{src} is damaged: {e}") from e
-        if verdict != "ok":
-            check.close()
-            raise BackupError(f"{src} is damaged: {verdict}")
         path = _sqlite_path(url)
         path.parent.mkdir(parents=True, exist_ok=True)
-        dst = sqlite3.connect(path, timeout=30)
+        check = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
         try:
-            check.backup(dst)  # one step, under the destination's write lock
+            try:
+                verdict = check.execute("PRAGMA integrity_check").fetchone()[0]
+            except sqlite3.DatabaseError as e:
+                verdict = str(e)
+            if verdict != "ok":
+                raise BackupError(f"{src} is damaged: {verdict}")
+            dst = sqlite3.connect(path, timeout=30)
+            try:
+                check.backup(dst)  # one step, under the destination's write lock
+            finally:
+                dst.close()
         finally:
-            dst.close()
             check.close()
     else:
         args, env, _schema = _pg(url)

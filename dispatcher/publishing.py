@@ -94,7 +94,16 @@ def _last(session: Session, tenant_id: str, kind: str, day: date) -> dict[str, P
 def started(ctx: Dispatcher, tenant_id: str, day: date) -> bool:
     """Whether the day's manifests were published (the morning publication happened)."""
     with Session(ctx.engine) as session:
-        return bool(_last(session, tenant_id, "manifest", day))
+        first = session.exec(
+            select(Publication.id)
+            .where(
+                Publication.tenant_id == tenant_id,
+                Publication.kind == "manifest",
+                Publication.service_date == day,
+            )
+            .limit(1)
+        ).first()
+    return first is not None
 
 
 def manifest_csv(manifests: list[dict[str, Any]], vehicles: dict[int, Vehicle]) -> str:

@@ -142,12 +142,12 @@ def _publish_changes(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str
 
     cfg = ctx.config(tenant_id)
     day = local_date(ctx.clock.now(), cfg.tz)
-    if not started(ctx, tenant_id, day):
-        return None  # the morning publication comes first
     mark = (tenant_id, "publish-changes", day)
     latest = last_event_id(ctx, tenant_id)
     if ctx.marks.get(mark) == latest:
         return None  # no event since the last look (and no e-mail held back then): nothing changed
+    if not started(ctx, tenant_id, day):
+        return None  # the morning publication comes first
     out = publish(ctx, tenant_id, day, "changed")
     ctx.marks[mark] = None if out["emails_held"] else latest
     if not (out["manifests"] or out["flightplan"] or out["emails"]):

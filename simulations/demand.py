@@ -146,13 +146,17 @@ class Order:
     lines: list[tuple[int, int]]
 
 
-def rides_per_day(cfg: TenantConfig, day: date, riders: int, profile: Profile, weather: Weather) -> float:
-    """Expected ride requests of a service day (0 on a day without service)."""
+def service_seconds(cfg: TenantConfig, day: date) -> float:
+    """How long the service runs on a day (s); 0 without service."""
     hours = cfg.hours_on(day)
     if hours is None:
         return 0.0
-    span = (datetime.combine(day, hours.end) - datetime.combine(day, hours.start)).seconds / 3600
-    share = min(1.0, span / profile.full_day_hours)
+    return (datetime.combine(day, hours.end) - datetime.combine(day, hours.start)).total_seconds()
+
+
+def rides_per_day(cfg: TenantConfig, day: date, riders: int, profile: Profile, weather: Weather) -> float:
+    """Expected ride requests of a service day (0 on a day without service)."""
+    share = min(1.0, service_seconds(cfg, day) / 3600 / profile.full_day_hours)
     per_rider = profile.reference_rides_per_day / profile.reference_riders
     return per_rider * riders * share * weather.ride_factor
 

@@ -30,6 +30,7 @@ from dispatcher.stats import load_facts, order_figures, ride_figures
 from dispatcher.timeline import parse_hhmm
 from routing.geo import Point
 from simulations.busline import compare
+from simulations.demand import service_seconds
 from simulations.replay import ReplayResult
 
 HIST_STEP = 5  # minutes per histogram bin
@@ -124,11 +125,7 @@ def summarize(ctx: Dispatcher, result: ReplayResult) -> dict[str, Any]:
     drone_orders = order_figures([o for o in facts.orders if o.by_drone], cfg, facts.now)
     wall = sum(d.wall_seconds for d in result.days)
     simulated = sum(d.simulated_seconds for d in result.days)
-    service_seconds = 0.0
-    for d in service_days:
-        h = cfg.hours_on(d)
-        assert h is not None
-        service_seconds += (datetime.combine(d, h.end) - datetime.combine(d, h.start)).total_seconds()
+    in_service = sum(service_seconds(cfg, d) for d in service_days)
     bus = compare(cfg, ctx.travel(result.tenant), _bus_trips(result, ride_rows, d2d, tz), service_days)
     return {
         "tenant": result.tenant,
@@ -189,8 +186,8 @@ def summarize(ctx: Dispatcher, result: ReplayResult) -> dict[str, Any]:
         "replay": {
             "wall_seconds": round(wall, 1),
             "simulated_seconds": simulated,
-            "service_seconds": service_seconds,
-            "faster_than_real_time": round(service_seconds / wall, 1) if wall else None,
+            "service_seconds": in_service,
+            "faster_than_real_time": round(in_service / wall, 1) if wall else None,
         },
     }
 

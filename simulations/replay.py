@@ -347,7 +347,6 @@ class DayReplay:
     def _on_cancel(self, ride_id: int) -> None:
         with contextlib.suppress(DomainError):  # already under way or done: too late to cancel
             cancel(self.ctx, self.tid, ride_id, f"{ACTOR}:resident", reason="予定が変わった")
-        self.ctx.after_change(self.tid)
 
     def _on_order(self, order: Order) -> None:
         req = OrderRequest(
@@ -569,8 +568,6 @@ class DayReplay:
         else:
             d.loc, d.free_at = r.destination, now
         d.heading, d.depart_at, d.home = None, None, False
-        if ev.type == "no_show":
-            self.ctx.after_change(self.tid)
 
 
 @dataclass
