@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(default=False, alias="NORIAI_SMTP_STARTTLS")
     mail_from: str = Field(default="noriai@localhost", alias="NORIAI_MAIL_FROM")
     public_url: str = Field(default="", alias="NORIAI_PUBLIC_URL")  # links in e-mails; default host:port
+    # Rate limits, requests per minute (0: no limit). Sign-in counts per client address and per user
+    # name; pairing per client address; bookings and orders per credential (token or box).
+    rate_sign_in: int = Field(default=10, ge=0, alias="NORIAI_RATE_SIGN_IN")
+    rate_pairing: int = Field(default=10, ge=0, alias="NORIAI_RATE_PAIRING")
+    rate_bookings: int = Field(default=30, ge=0, alias="NORIAI_RATE_BOOKINGS")
 
     def mail(self) -> MailSettings | None:
         """The SMTP server for partners who take their work by e-mail (None: not configured)."""
