@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from api import pages, problems
+from api.ratelimit import RateLimiter
 from api.routes import (
     auth,
     billing,
@@ -24,9 +25,11 @@ from api.routes import (
     rides,
     shopping,
     stats,
+    users,
     vehicles,
     watchover,
 )
+from api.security import SecurityMiddleware
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
 from dispatcher.db import make_engine, migrate, session_scope
@@ -94,9 +97,17 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ctx = ctx or build_dispatcher(settings, clock)
+    app.state.limiter = RateLimiter()
+    app.state.rates = {
+        "sign-in": settings.rate_sign_in,
+        "pairing": settings.rate_pairing,
+        "booking": settings.rate_bookings,
+    }
+    app.add_middleware(SecurityMiddleware)
     problems.install(app)
     for r in (
         auth.router,
+        users.router,
         directory.router,
         vehicles.router,
         rides.router,

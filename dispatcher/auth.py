@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from dispatcher.errors import DomainError, InvalidRequest, field_error
+from dispatcher.errors import DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
-from dispatcher.models import ApiToken, Role, Seller, Tenant, User
+from dispatcher.models import ApiToken, Event, Role, Seller, Tenant, User
 from dispatcher.tenants import operator_id as tenant_operator
 
 _hasher = PasswordHasher()
@@ -112,17 +113,62 @@ def create_user(
     return user
 
 
+# Staff sign-in lockout: this many wrong passwords in a row lock the user for LOCK_MINUTES
+# (or until an administrator unlocks it). Counted from the user's own sign-in events.
+MAX_FAILED_SIGN_INS = 5
+LOCK_MINUTES = 15
+_SIGN_IN_KINDS = ("user.signed_in", "user.sign_in_failed", "user.unlocked")
+
+
+def locked_until(session: Session, user: User) -> datetime | None:
+    """When the user's lock ends, if the last MAX_FAILED_SIGN_INS sign-in events all failed."""
+    kinds = session.exec(
+        select(Event.kind, Event.at)
+        .where(
+            Event.tenant_id == user.tenant_id,
+            Event.entity == "user",
+            Event.entity_id == str(user.id),
+            col(Event.kind).in_(_SIGN_IN_KINDS),
+        )
+        .order_by(col(Event.id).desc())
+        .limit(MAX_FAILED_SIGN_INS)
+    ).all()
+    if len(kinds) < MAX_FAILED_SIGN_INS or any(k != "user.sign_in_failed" for k, _ in kinds):
+        return None
+    return kinds[0][1] + timedelta(minutes=LOCK_MINUTES)
+
+
 def issue_token(
     session: Session, username: str, password: str, now: datetime, hours: float
 ) -> tuple[str, User]:
-    """Verify a password and issue a bearer token valid for `hours`."""
+    """Verify a password and issue a bearer token valid for `hours`.
+
+    Raises 401 on a wrong name or password (the failure is recorded and counted), 423 while the
+    user is locked after MAX_FAILED_SIGN_INS failures in a row. Failed attempts are committed by
+    the caller's session even though the request fails (see api/routes/auth.py).
+    """
     user = session.exec(select(User).where(User.username == username)).first()
+    if user is not None:
+        until = locked_until(session, user)
+        if until is not None and until > now:
+            minutes = math.ceil((until - now).total_seconds() / 60)
+            raise DomainError(
+                f"Too many wrong passwords: this user is locked for {minutes} more minutes. Wait, or ask "
+                "an administrator to unlock it.",
+                status=423,
+                title="User locked",
+                locked_until=until.isoformat(),
+            )
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
         ok = user is not None and user.active
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
+        if user is not None:
+            record(
+                session, user.tenant_id, now, f"user:{user.username}", "user.sign_in_failed", "user", user.id
+            )
         raise DomainError("Wrong user name or password.", status=401, title="Sign-in failed")
     assert user is not None
     token = secrets.token_urlsafe(32)
@@ -137,6 +183,102 @@ def issue_token(
     )
     record(session, user.tenant_id, now, f"user:{user.username}", "user.signed_in", "user", user.id)
     return token, user
+
+
+def sign_out(session: Session, token: str, now: datetime) -> None:
+    """Revoke the caller's own token (signing out on a shared or lost device)."""
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    if row is None or row.revoked_at is not None:
+        return
+    row.revoked_at = now
+    session.add(row)
+    user = session.get(User, row.user_id)
+    record(
+        session,
+        row.tenant_id,
+        now,
+        f"user:{user.username if user else row.user_id}",
+        "user.signed_out",
+        "user",
+        row.user_id,
+    )
+
+
+def _tenant_user(session: Session, tenant_id: str, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None or user.tenant_id != tenant_id:
+        raise NotFound(f"No user {user_id} in this municipality.")
+    return user
+
+
+def revoke_user(
+    session: Session, tenant_id: str, user_id: int, now: datetime, actor: str, deactivate: bool
+) -> int:
+    """Revoke every live token of a user (a lost phone or tablet); `deactivate` also stops the user
+    from signing in again. Returns how many tokens were revoked."""
+    user = _tenant_user(session, tenant_id, user_id)
+    rows = session.exec(
+        select(ApiToken).where(
+            ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None), ApiToken.expires_at > now
+        )
+    ).all()
+    for row in rows:
+        row.revoked_at = now
+        session.add(row)
+    before = {"active": user.active}
+    if deactivate:
+        user.active = False
+        session.add(user)
+    record(
+        session,
+        tenant_id,
+        now,
+        actor,
+        "user.tokens_revoked",
+        "user",
+        user_id,
+        before=before,
+        after={"tokens": len(rows), "active": user.active},
+    )
+    return len(rows)
+
+
+def unlock_user(session: Session, tenant_id: str, user_id: int, now: datetime, actor: str) -> User:
+    """End a sign-in lock (the count of failures starts again); can also reactivate the user."""
+    user = _tenant_user(session, tenant_id, user_id)
+    record(
+        session,
+        tenant_id,
+        now,
+        actor,
+        "user.unlocked",
+        "user",
+        user_id,
+        before={"active": user.active},
+        after={"active": True},
+    )
+    user.active = True
+    session.add(user)
+    return user
+
+
+def user_view(session: Session, user: User, now: datetime) -> dict[str, object]:
+    """A staff user as administrators see it (never the password hash)."""
+    until = locked_until(session, user)
+    live = session.exec(
+        select(ApiToken.id).where(
+            ApiToken.user_id == user.id, col(ApiToken.revoked_at).is_(None), ApiToken.expires_at > now
+        )
+    ).all()
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "active": user.active,
+        "locked_until": until.isoformat() if until is not None and until > now else None,
+        "live_tokens": len(live),
+    }
 
 
 def principal_for(session: Session, token: str, now: datetime) -> Principal | None:

@@ -263,6 +263,7 @@ def acknowledge(
 def listing(ctx: Dispatcher, tenant_id: str, household_id: int) -> list[dict[str, Any]]:
     tz = ctx.config(tenant_id).tz
     with Session(ctx.engine) as session:
+        household(session, tenant_id, household_id)  # another municipality's: 404, not an empty list
         rows = session.exec(
             select(Reminder)
             .where(

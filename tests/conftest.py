@@ -23,6 +23,11 @@ from dispatcher.db import session_scope
 from dispatcher.demo import DEMO_PASSWORD, seed_demo
 from dispatcher.settings import DEMO_TENANT_FILE, Settings
 
+# Tests sign in and book far faster than people do: rate limits are off unless a test sets them
+# (tests/test_security.py builds its apps with explicit limits).
+for _name in ("NORIAI_RATE_SIGN_IN", "NORIAI_RATE_PAIRING", "NORIAI_RATE_BOOKINGS"):
+    os.environ.setdefault(_name, "0")
+
 JST = ZoneInfo("Asia/Tokyo")
 # A Tuesday: the demo runs 08:00-17:00 on weekdays.
 DAY_START = datetime(2026, 11, 24, 8, 0, tzinfo=JST)

@@ -1,27 +1,47 @@
-"""Sign-in: OAuth2 password flow issuing bearer tokens."""
+"""Sign-in: OAuth2 password flow issuing bearer tokens; sign-out revokes the caller's token."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends, Form, Request, Response
+from sqlmodel import Session
 
-from api.deps import get_ctx
-from dispatcher.auth import issue_token
+from api.deps import get_ctx, get_principal, oauth2
+from api.ratelimit import client_address, enforce
+from dispatcher.auth import Principal, issue_token, sign_out
 from dispatcher.context import Dispatcher
 from dispatcher.db import session_scope
+from dispatcher.errors import DomainError
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/token", summary="Sign in with user name and password; returns a bearer token")
+@router.post(
+    "/token",
+    summary="Sign in with user name and password; returns a bearer token",
+    responses={
+        401: {"description": "Wrong user name or password"},
+        423: {"description": "Locked after repeated wrong passwords"},
+        429: {"description": "Too many attempts from this address or for this user name"},
+    },
+)
 def token(
+    request: Request,
     username: Annotated[str, Form(min_length=1, max_length=64)],
     password: Annotated[str, Form(min_length=1, max_length=256)],
     ctx: Dispatcher = Depends(get_ctx),
 ) -> dict[str, object]:
-    with session_scope(ctx.engine) as session:
-        tok, user = issue_token(session, username, password, ctx.clock.now(), ctx.token_hours)
+    rate = request.app.state.rates["sign-in"]
+    enforce(request, "sign-in", client_address(request), rate)
+    enforce(request, "sign-in", "user:" + username, rate)
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        try:
+            tok, user = issue_token(session, username, password, ctx.clock.now(), ctx.token_hours)
+        except DomainError:
+            session.commit()  # the failed attempt counts towards the lock
+            raise
+        session.commit()
         return {
             "access_token": tok,
             "token_type": "bearer",
@@ -29,3 +49,14 @@ def token(
             "tenant_id": user.tenant_id,
             "expires_in": int(ctx.token_hours * 3600),
         }
+
+
+@router.post("/sign-out", status_code=204, summary="Revoke the caller's own token")
+def end(
+    _p: Annotated[Principal, Depends(get_principal)],
+    token: Annotated[str, Depends(oauth2)],
+    ctx: Dispatcher = Depends(get_ctx),
+) -> Response:
+    with session_scope(ctx.engine) as session:
+        sign_out(session, token, ctx.clock.now())
+    return Response(status_code=204)

@@ -1,0 +1,85 @@
+"""Cross-origin request refusal (CSRF) and security headers on every response.
+
+CSRF: the API authenticates with bearer tokens that scripts put in a header, never with cookies, so
+a foreign page cannot make a browser send them. The form posts that exist (sign-in, a family's
+watch-over acknowledgement) are still refused when a browser says the request comes from another
+origin: `Sec-Fetch-Site` other than same-origin/none, or else an `Origin` that is not this host.
+Clients that send neither (set-top boxes, scripts, partners) are not browsers and pass.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.problems import PROBLEM, TYPE_BASE
+
+UNSAFE = {b"POST", b"PUT", b"PATCH", b"DELETE"}
+COMMON = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), payment=(), geolocation=(self)",
+}
+# JSON and files of the API: nothing in them runs, nothing may frame them, nobody keeps a copy.
+API = {"content-security-policy": "default-src 'none'; frame-ancestors 'none'", "cache-control": "no-store"}
+
+
+def cross_origin(scope: Scope) -> bool:
+    """True when a browser tells us an unsafe request comes from another origin."""
+    headers = dict(scope["headers"])
+    site = headers.get(b"sec-fetch-site")
+    if site is not None:
+        return site not in (b"same-origin", b"none")
+    origin = headers.get(b"origin")
+    if origin is None:
+        return False
+    host = headers.get(b"host", b"").decode("latin-1")
+    parsed = urlsplit(origin.decode("latin-1"))
+    return origin == b"null" or parsed.netloc != host
+
+
+class SecurityMiddleware:
+    """Refuse cross-origin unsafe requests with 403 problem details; add security headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if scope["method"].encode() in UNSAFE and cross_origin(scope):
+            await _refuse(path, send)
+            return
+        extra = COMMON | API if path.startswith(("/api/", "/opendata/")) else COMMON
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k.encode(), v.encode()) for k, v in extra.items() if k.encode() not in present
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _refuse(path: str, send: Send) -> None:
+    body = json.dumps(
+        {
+            "type": TYPE_BASE + "cross-origin-request-refused",
+            "title": "Cross-origin request refused",
+            "status": 403,
+            "detail": "This request came from a page of another site. Use Noriai's own pages.",
+            "instance": path,
+        }
+    ).encode()
+    headers = [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())]
+    headers += [(k.encode(), v.encode()) for k, v in COMMON.items()]
+    await send({"type": "http.response.start", "status": 403, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
