@@ -13,6 +13,7 @@ go by. Every screen is checked for horizontal scrolling, text contrast (WCAG AA,
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,25 @@ from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.delivery import plan_delivery
 from dispatcher.demo import DEMO_PASSWORD
-from dispatcher.models import Flight, Household, ShopOrder
+from dispatcher.models import ApiToken, Flight, Household, ShopOrder, User
 from tests.conftest import DAY_START, client_for, token_headers
 from tests.live import ARTIFACTS, RequestLog, Server, launch, shot, text_styles
 from tests.test_delivery import DAY, place_orders
 
 WIDTH, HEIGHT = 390, 844
 FOLDER = "field"
+
+
+def revoked_by_page(ctx: Dispatcher, username: str) -> None:
+    """Wait until signing out on the page has revoked the user's token on the server."""
+    for _ in range(50):
+        with Session(ctx.engine) as s:
+            user = s.exec(select(User).where(User.username == username)).one()
+            tokens = s.exec(select(ApiToken).where(ApiToken.user_id == user.id)).all()
+        if tokens and all(t.revoked_at is not None for t in tokens):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{username}'s token is still live after signing out")
 
 
 @pytest.fixture
@@ -195,6 +208,7 @@ def test_delivery_afternoon_on_the_field_pages(
         if k:
             by_id(seller, "signout").click()
             expect(seller.locator("h1")).to_have_text("サインイン")
+            revoked_by_page(ctx, f"ina-demo-seller-{sellers[k - 1]}")
             seller.fill("#username", f"ina-demo-seller-{key}")
             seller.fill("#password", DEMO_PASSWORD)
             by_id(seller, "signin").click()

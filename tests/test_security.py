@@ -493,3 +493,29 @@ def test_security_headers_on_pages_and_api(fresh: TestClient) -> None:
         assert r.headers["referrer-policy"] == "no-referrer"
     assert api.headers["cache-control"] == "no-store"
     assert api.headers["content-security-policy"].startswith("default-src 'none'")
+
+
+def test_a_lost_phone_is_cut_off_by_a_new_pin_and_a_lost_box_by_revocation(
+    fresh: TestClient, sqlite_ctx: Dispatcher, clock: SimClock
+) -> None:
+    op = token_headers(fresh, "ina-demo-operator")
+    rid = fresh.get("/api/v1/residents", params={"limit": 1}, headers=op).json()[0]["id"]
+    assert fresh.put(f"/api/v1/residents/{rid}/pin", json={"pin": "2468"}, headers=op).status_code == 204
+    signed = fresh.post("/api/v1/m/session", json={"resident_id": rid, "pin": "2468"})
+    assert signed.status_code == 200, signed.text
+    phone = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+    assert fresh.get("/api/v1/me", headers=phone).status_code == 200
+    clock.advance(timedelta(minutes=1))
+    assert fresh.put(f"/api/v1/residents/{rid}/pin", json={"pin": "9173"}, headers=op).status_code == 204
+    cut = fresh.get("/api/v1/me", headers=phone)
+    assert cut.status_code == 401 and cut.json()["detail"] == "サインインしてください。"
+    with Session(sqlite_ctx.engine) as s:
+        household = s.get(Resident, rid).household_id  # type: ignore[union-attr]
+    box = fresh.post("/api/v1/tv/devices", json={}).json()
+    paired = fresh.post(
+        "/api/v1/devices/pair", json={"code": box["code"], "household_id": household}, headers=op
+    )
+    tv = {"Authorization": f"Bearer {box['token']}"}
+    assert fresh.get("/api/v1/me", headers=tv).status_code == 200
+    assert fresh.post(f"/api/v1/devices/{paired.json()['id']}/revoke", headers=op).status_code == 200
+    assert fresh.get("/api/v1/me", headers=tv).status_code == 401

@@ -227,8 +227,15 @@
     ]));
   }
 
+  /* Revoke the token on the server too: a lost or shared device keeps nothing that works. */
+  function revoke(token) {
+    fetch("/api/v1/auth/sign-out", { method: "POST", headers: { Authorization: "Bearer " + token } })
+      .catch(function () { /* offline: the token lapses by itself */ });
+  }
+
   function signOut(notice) {
     stopTimers();
+    if (state.token) revoke(state.token);
     state.token = null;
     state.vehicle = null;
     state.m = null;

@@ -186,7 +186,14 @@ var NoriaiField = (function () {
       if (polled && app.token && !document.hidden) polled();
     });
 
+    /* Revoke the token on the server too: a lost or shared device keeps nothing that works. */
+    function revoke(token) {
+      fetch("/api/v1/auth/sign-out", { method: "POST", headers: { Authorization: "Bearer " + token } })
+        .catch(function () { /* offline: the token lapses by itself */ });
+    }
+
     app.signOut = function (notice) {
+      if (app.token) revoke(app.token);
       app.token = null;
       if (poller) { clearInterval(poller); poller = null; }
       polled = null;
@@ -263,6 +270,7 @@ var NoriaiField = (function () {
           throw err;
         }).then(function (tok) {
           if (opts.roles.indexOf(tok.role) < 0) {
+            revoke(tok.access_token); // not this page's account: leave no live token behind
             var err = new Error("This account is a " + tok.role + " account.");
             err.status = 403;
             err.data = {};
