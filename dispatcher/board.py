@@ -1,5 +1,6 @@
-"""The operator's live board of a day: every vehicle's next stops with late risks, and the
-requests that could not be served (unmet demand the operator may call back about)."""
+"""The operator's live board of a day: every vehicle's next stops with late risks, the requests
+that could not be served (unmet demand the operator may call back about), and whether the
+re-optimization is failing (the plan in force then stays, bookings go on by insertion)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlmodel import Session, col, select
 from dispatcher.context import Dispatcher
 from dispatcher.models import Operator, Resident, Ride, RideStatus, ShopOrder, Vehicle
 from dispatcher.operations import manifest
+from dispatcher.optimizer_status import optimizer_status
 from dispatcher.timeline import iso_local, local_date
 from dispatcher.watchover import alerts
 
@@ -82,6 +84,7 @@ def board(ctx: Dispatcher, tenant_id: str, next_stops: int = 3) -> dict[str, Any
         "date": day.isoformat(),
         "now": iso_local(now, tz),
         "vehicles": rows,
+        "optimizer": optimizer_status(ctx, tenant_id, day),
         "deliveries": _deliveries(ctx, tenant_id, day),
         "watch": alerts(ctx, tenant_id),
         "refused": [

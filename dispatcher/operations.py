@@ -7,6 +7,8 @@ are refused with 409), updates the live plan and records an event.
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -18,7 +20,8 @@ from dispatcher.db import lock_tenant
 from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import RIDE_TRANSITIONS, Resident, Ride, RideStatus, Tenant, Vehicle
-from dispatcher.plan import PlanState, apply_route, build_problem, current_plan, save_plan
+from dispatcher.optimizer_status import record_fault, record_success
+from dispatcher.plan import PlanState, apply_route, build_problem, current_plan, plan_faults, save_plan
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import iso_local, local_date
 from routing.geo import Point, haversine_m
@@ -494,6 +497,15 @@ def manifest(
         }
 
 
+# What a failed run's status means: the reason recorded with plan.reoptimize_failed.
+FAULTS = {
+    "cannot repair": "cannot_repair",
+    "no feasible plan found": "no_solution",
+    "invalid plan": "invalid_plan",
+    "plan went stale": "stale",
+}
+
+
 def reoptimize(
     ctx: Dispatcher,
     tenant_id: str,
@@ -511,11 +523,63 @@ def reoptimize(
 
     The solve runs outside the lock on a snapshot. The result is stored only if nothing changed
     meanwhile (the tenant's lock sequence, which every plan-changing or position-reporting
-    transaction bumps) and after every route passed the checker again at the time of storing.
+    transaction bumps) and after it passed validation at the time of storing: every route the
+    checker accepts, every open ride planned exactly once on its vehicle (`plan_faults`).
+
+    A run that fails leaves the plan in force untouched — the solver raised (re-raised once
+    recorded), found no plan that keeps every promise (`cannot repair`, `no feasible plan found`),
+    or gave one that failed validation (`invalid plan`, `plan went stale`) — and records
+    `plan.reoptimize_failed` with the reason (`dispatcher.optimizer_status`), which the operator's
+    board shows until a run succeeds. A time limit too short to improve anything is no fault: the
+    search starts from the plan in force, which is then kept.
     """
     cfg = ctx.config(tenant_id)
+    day = day or local_date(ctx.clock.now(), cfg.tz)
+    mark = (tenant_id, "reoptimize", day)
+    try:
+        out = _search_and_store(ctx, cfg, day, time_limit_s, actor, seed, iterations)
+    except Exception as e:
+        ctx.marks.pop(mark, None)  # the next run searches again
+        detail = f"{type(e).__name__}: {e}"
+        log.error(
+            "tenant %s: re-optimization of %s failed (%s); the plan in force stays", tenant_id, day, detail
+        )
+        try:
+            record_fault(ctx, tenant_id, day, actor, "error", detail)
+        except Exception:  # the database may be what failed: the original error matters more
+            log.exception("tenant %s: the re-optimization's failure could not be recorded", tenant_id)
+        raise
+    reason = FAULTS.get(out["status"])
+    if reason is not None:
+        ctx.marks.pop(mark, None)
+        out["reason"] = reason
+        level = logging.ERROR if reason == "invalid_plan" else logging.WARNING
+        log.log(
+            level,
+            "tenant %s: re-optimization of %s failed: %s (%s); the plan in force (version %s) stays",
+            tenant_id,
+            day,
+            out["status"],
+            out["detail"],
+            out["version"],
+        )
+        record_fault(ctx, tenant_id, day, actor, reason, out["detail"])
+    elif out["status"] in ("kept", "unchanged", "nothing to do"):
+        record_success(ctx, tenant_id, day, actor, out["status"])
+    return out
+
+
+def _search_and_store(
+    ctx: Dispatcher,
+    cfg: TenantConfig,
+    day: date,
+    time_limit_s: float,
+    actor: str,
+    seed: int,
+    iterations: int | None,
+) -> dict[str, Any]:
+    tenant_id = cfg.id
     now = ctx.clock.now()
-    day = day or local_date(now, cfg.tz)
     with Session(ctx.engine, expire_on_commit=False) as session:
         snapshot_seq = session.exec(select(Tenant.lock_seq).where(Tenant.id == tenant_id)).one()
         state = current_plan(session, tenant_id, day)
@@ -538,8 +602,12 @@ def reoptimize(
             broken.append(v.key)
         routes.append(Route(r.vehicle, stripped, r.fixed))
     if broken:
-        log.warning("tenant %s: vehicles %s cannot keep their riders' promises", tenant_id, broken)
-        return {"status": "cannot repair", "vehicles": broken, "version": state.version}
+        return {
+            "status": "cannot repair",
+            "vehicles": broken,
+            "version": state.version,
+            "detail": f"vehicles {', '.join(broken)} cannot keep their riders' promises",
+        }
     mark = (tenant_id, "reoptimize", day)
     if not unplaced and ctx.marks.get(mark) == snapshot_seq:
         # Nothing changed since the last search and every route still holds: time moving on only
@@ -558,9 +626,16 @@ def reoptimize(
             polish_share=0.3 if iterations is None else 0.0,
         ),
     )
-    required = {p.request_id for p, _ in unplaced}
-    if set(result.unserved) & required:
-        return {"status": "no feasible plan found", "version": state.version, "travel_seconds": before}
+    if result.unserved:  # every request of a re-optimization is required: none may be dropped
+        return {
+            "status": "no feasible plan found",
+            "version": state.version,
+            "travel_seconds": before,
+            "detail": f"rides {', '.join(map(str, sorted(result.unserved)))} fit no vehicle",
+        }
+    invalid = _invalid_routes(problem.vehicles, routes, unplaced, result.stops, problem.travel)
+    if invalid:  # the solver's own verification is not taken on trust
+        return {"status": "invalid plan", "version": state.version, "detail": invalid}
     if not unplaced:  # every current route is feasible: compare objectives
         current = [check(r.vehicle, r.stops, problem.travel) for r in problem.routes]
         before_obj = objective([r.stops for r in problem.routes], current, problem.travel, weight)
@@ -583,8 +658,21 @@ def reoptimize(
             sched = check(route.vehicle, route.stops, fresh.travel)
             if not sched.feasible:  # time moved on during the solve and the plan no longer fits
                 session.rollback()
-                return {"status": "plan went stale", "version": state.version}
+                return {
+                    "status": "plan went stale",
+                    "version": state.version,
+                    "detail": f"{v.key}: {sched.reason}",
+                }
             apply_route(cfg, latest, v.id, route.stops, sched, day, session)  # type: ignore[arg-type]
+        rides = session.exec(
+            select(Ride.id, Ride.status, Ride.vehicle_id).where(
+                Ride.tenant_id == tenant_id, Ride.service_date == day
+            )
+        )
+        faults = plan_faults(latest, {rid: (status, vid) for rid, status, vid in rides})
+        if faults:
+            session.rollback()
+            return {"status": "invalid plan", "version": state.version, "detail": "; ".join(faults[:5])}
         pv = save_plan(session, tenant_id, day, latest, "re-optimized", stamp, result.travel)
         record(
             session,
@@ -608,6 +696,31 @@ def reoptimize(
             "before_objective": None if unplaced else before_obj,
             "repaired_requests": len(unplaced),
         }
+
+
+def _invalid_routes(
+    vehicles: list[Vehicle],
+    routes: list[Route],
+    unplaced: list[tuple[Stop, Stop]],
+    stops: Sequence[Sequence[Stop]],
+    travel: Any,
+) -> str | None:
+    """Why the solver's stop sequences are no plan of these routes and unplaced requests (None when
+    they are one): a sequence per vehicle, every pending stop exactly once, each route accepted by
+    the checker."""
+    if len(stops) != len(routes):
+        return f"{len(stops)} routes for {len(routes)} vehicles"
+    want = Counter((s.request_id, s.kind) for r in routes for s in r.stops)
+    want.update((s.request_id, s.kind) for pair in unplaced for s in pair)
+    got = Counter((s.request_id, s.kind) for seq in stops for s in seq)
+    if got != want:
+        missing, extra = sorted((want - got).elements()), sorted((got - want).elements())
+        return f"stops missing {missing[:5]}, extra {extra[:5]}"
+    for v, r, seq in zip(vehicles, routes, stops, strict=True):
+        sched = check(r.vehicle, seq, travel)
+        if not sched.feasible:
+            return f"{v.key}: {sched.reason}"
+    return None
 
 
 def _pairs(stops: Any) -> list[tuple[Stop, Stop]]:

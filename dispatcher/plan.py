@@ -10,6 +10,8 @@ on board are `OnBoard`, and every promised window is a hard time window.
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 from sqlmodel import Session, col, delete, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.models import PlanVersion, Ride, RideStatus, Vehicle
+from dispatcher.models import OPEN_RIDE_STATUSES, PlanVersion, Ride, RideStatus, Vehicle
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, from_seconds, parse_hhmm, to_seconds
 from routing.geo import Point
@@ -360,6 +362,38 @@ def remember(
 ) -> None:
     """Keep the view as committed at lock sequence `seq` for the next transaction."""
     ctx.views[(cfg.id, day)] = LiveView(seq, state, problem)
+
+
+def plan_faults(state: PlanState, rides: Mapping[int, tuple[str, int | None]]) -> list[str]:
+    """What is structurally wrong with a plan (empty when nothing): every open ride of the day has
+    exactly one pickup and one drop-off, in that order, on the vehicle it is assigned to, and the
+    plan holds nothing but open and completed rides. Time windows are the checker's business
+    (`routing.schedule.check`).
+
+    rides: (status, vehicle_id) of every ride of the day by id."""
+    faults = []
+    seen: Counter[tuple[int, str]] = Counter()
+    for vid, stops in state.routes.items():
+        order: dict[int, list[str]] = {}
+        for s in stops:
+            rid = s["ride_id"]
+            seen[(rid, s["kind"])] += 1
+            order.setdefault(rid, []).append(s["kind"])
+            if rid not in rides:
+                faults.append(f"ride {rid} is planned on vehicle {vid} but is not a ride of the day")
+            elif rides[rid][1] != vid:
+                faults.append(f"ride {rid} is planned on vehicle {vid} but assigned to {rides[rid][1]}")
+        for rid, kinds in order.items():
+            if kinds != ["pickup", "dropoff"]:
+                faults.append(f"ride {rid}: stops {kinds} on vehicle {vid}")
+    for rid, (status, _vid) in rides.items():
+        if status in OPEN_RIDE_STATUSES:
+            for kind in ("pickup", "dropoff"):
+                if seen[(rid, kind)] != 1:
+                    faults.append(f"ride {rid} ({status}): {kind} planned {seen[(rid, kind)]} times")
+        elif any(seen[(rid, k)] for k in ("pickup", "dropoff")) and status != RideStatus.completed:
+            faults.append(f"ride {rid} ({status}) is still in the plan")
+    return faults
 
 
 def apply_route(

@@ -13,7 +13,10 @@ from dispatcher.models import Role
 router = APIRouter(prefix="/api/v1", tags=["operations"])
 
 
-@router.get("/board", summary="Today: every vehicle's next stops and late risks; refused requests")
+@router.get(
+    "/board",
+    summary="Today: every vehicle's next stops and late risks; refused requests; the re-optimization's state",
+)
 def get_board(
     p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
 ) -> dict[str, object]:

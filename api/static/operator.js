@@ -353,6 +353,7 @@
     state.resident = null;
     state.catalog = null;
     $("watch-banner").hidden = true;
+    $("optimizer-banner").hidden = true;
     // nothing of the last caller stays on screen for whoever signs in next
     $("search").value = "";
     clear($("results"));
@@ -1319,6 +1320,27 @@
     badge.hidden = !risks;
     renderDeliveries(b.deliveries);
     renderWatch(b.watch || []);
+    renderOptimizer(b.optimizer);
+  }
+
+  /* The re-optimization failed: the plan in force stays and bookings go on by insertion. A banner
+     over every tab says so until a re-optimization succeeds again. */
+  const OPTIMIZER_REASONS = {
+    error: "計算中にエラーが起きました。",
+    no_solution: "すべての約束を守れる計画が見つかりませんでした。",
+    cannot_repair: "遅れている車両の約束を守れる計画がありません。",
+    invalid_plan: "計算結果が検査に通りませんでした。",
+    stale: "計算中に状況が変わり、結果を使えませんでした。",
+  };
+  function renderOptimizer(o) {
+    const failed = !!o && o.status === "failed";
+    $("optimizer-banner-text").textContent = failed
+      ? "最適化に失敗しました（" + hm(o.last_failure_at) + "）。現在の計画のまま運行しています。"
+      : "";
+    $("optimizer-banner-reason").textContent = failed
+      ? (OPTIMIZER_REASONS[o.reason] || "") + "予約はこれまでどおり受けられます。"
+      : "";
+    $("optimizer-banner").hidden = !failed;
   }
 
   /* Watch-over alerts: a household's TV silent too long. Escalated ones (the family did not answer)
