@@ -323,6 +323,18 @@ def test_a_full_fleet_offers_alternatives_and_the_board_lists_refusals(sqlite_ct
             expect(page.locator("#r-name")).to_have_text(who)
             expect(page.locator("#residents-view")).to_be_visible()
             assert log.outside(base) == []
+
+            # signing out revokes the token on the server: a console left open keeps nothing usable
+            token = page.evaluate("() => JSON.parse(sessionStorage.getItem('noriai.operator')).token")
+            assert api.get("/api/v1/board", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+            page.click("#logout")
+            expect(page.locator("#login-user")).to_be_visible()
+            for _ in range(50):
+                r = api.get("/api/v1/board", headers={"Authorization": f"Bearer {token}"})
+                if r.status_code == 401:
+                    break
+                time.sleep(0.1)
+            assert r.status_code == 401, "the token still works after signing out"
         finally:
             browser.close()
             api.close()

@@ -345,7 +345,14 @@
     $("login-user").focus();
   }
 
+  /* Revoke the token on the server too: a lost or shared device keeps nothing that works. */
+  function revoke(token) {
+    fetch("/api/v1/auth/sign-out", { method: "POST", headers: { Authorization: "Bearer " + token } })
+      .catch(function () { /* offline: the token lapses by itself */ });
+  }
+
   function signOut(message) {
+    if (state.token) revoke(state.token);
     state.token = null;
     sessionStorage.removeItem(TOKEN_KEY);
     clearInterval(state.boardTimer);
