@@ -282,6 +282,7 @@ def test_a_foreign_municipality_reads_and_changes_nothing(
             if foreign_path or body_for(method, path, b) is not None and method != "PUT":
                 refused += not (200 <= r.status_code < 300)
     assert tenant_rows(ctx, B) == before
+    print(f"isolation walk: {walked} calls, {refused} naming town B's objects refused")
     assert walked > 500 and refused > 150, (walked, refused)
 
 
