@@ -319,6 +319,28 @@ def cmd_billing_close(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from dispatcher.errors import DomainError
+    from dispatcher.retention import purge_all
+
+    ctx = _ctx(settings)
+    try:
+        results = purge_all(ctx, args.tenant, dry_run=args.dry_run, actor="user:cli")
+    except DomainError as e:
+        return _refused(e)
+    for r in results:
+        if r["status"] == "off":
+            print(f"{r['tenant']}: retention.personal_data_days is null: personal data is kept")
+            continue
+        what = "would purge (dry run, nothing changed)" if r["dry_run"] else r["status"]
+        print(f"{r['tenant']}: service days up to {r['through']}: {what}")
+        if r["held"]:
+            print(f"  held before the cut-off {r['cutoff']}: {r['held']}")
+        for key, n in r["counts"].items():
+            print(f"  {key:40} {n:>8}")
+    return 0
+
+
 def cmd_billing_export(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
@@ -548,6 +570,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="var/billing", help="folder to write into")
     s.add_argument("--tenant")
     s.set_defaults(fn=cmd_billing_export)
+    s = sub.add_parser("purge", help="remove personal data past the retention period (docs/retention.md)")
+    s.add_argument("--tenant", help="default: every tenant")
+    s.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
+    s.set_defaults(fn=cmd_purge)
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
     s = bench.add_parser(
         "darp", help="solve Cordeau dial-a-ride instances and compare with best-known results"

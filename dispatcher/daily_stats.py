@@ -16,14 +16,19 @@ from dispatcher.subscriptions import emit, enqueue, subscribers
 CATCH_UP_DAYS = 31  # after a long outage, close at most this many missed days
 
 
+def day_figures(ctx: Dispatcher, tenant_id: str, day: date) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One day's (ridership, shopping) figures as `DailyStats` stores them."""
+    facts = load_facts(ctx, tenant_id, day, day)
+    ridership = ride_figures(facts.rides, facts.shared, facts.vehicle_days.values())
+    ridership |= {"refused_by_reason": refused_by_reason(facts.rides), "registered_users": facts.registered}
+    return ridership, shopping_from(facts, "day")["totals"]
+
+
 def close_day(ctx: Dispatcher, tenant_id: str, day: date) -> dict[str, Any]:
     """Compute and store one day's figures (again: the same events give the same numbers, so
     closing twice changes nothing); partners hear of a day once, or again if a late report
     changed its figures."""
-    facts = load_facts(ctx, tenant_id, day, day)
-    ridership = ride_figures(facts.rides, facts.shared, facts.vehicle_days.values())
-    ridership |= {"refused_by_reason": refused_by_reason(facts.rides), "registered_users": facts.registered}
-    shopping = shopping_from(facts, "day")["totals"]
+    ridership, shopping = day_figures(ctx, tenant_id, day)
     now = ctx.clock.now()
     with Session(ctx.engine, expire_on_commit=False) as session:
         row = session.exec(

@@ -353,6 +353,7 @@ class ShopOrder(SQLModel, table=True):
     ground_reason: str | None = None
     flight_id: int | None = None
     freight_ride_id: int | None = None  # the taxi ride carrying it when it goes by ground
+    item_count: int | None = None  # items, kept when the retention purge removed the lines (None: count them)
 
 
 class OrderLine(SQLModel, table=True):
@@ -601,7 +602,11 @@ class Publication(SQLModel, table=True):
 
 
 class DailyStats(SQLModel, table=True):
-    """The nightly statistics of one service day (ridership and shopping figures as JSON)."""
+    """The nightly statistics of one service day (ridership and shopping figures as JSON).
+
+    Once the day's personal data is purged (dispatcher/retention.py) `purged_at` is set and
+    `vehicles` keeps each vehicle's figures of the day ([{"vehicle_id", "hours", "km", "km_empty"}],
+    in the order the statistics computed them), which came from positions and addresses now gone."""
 
     __tablename__ = "daily_stats"
     __table_args__ = (UniqueConstraint("tenant_id", "service_date"),)
@@ -611,6 +616,8 @@ class DailyStats(SQLModel, table=True):
     ridership: dict[str, Any] = js(nullable=False)
     shopping: dict[str, Any] = js(nullable=False)
     computed_at: datetime = ts(nullable=False)
+    vehicles: list[dict[str, Any]] | None = js(nullable=True)
+    purged_at: datetime | None = ts(nullable=True)
 
 
 class BillingAccount(SQLModel, table=True):

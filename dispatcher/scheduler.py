@@ -12,6 +12,8 @@ Jobs of a tenant (local times in the tenant's time zone):
   missed days);
 - billing-close: on the 1st at 04:00; closes the month before (statements, settlements);
 - watch-over: every 5 minutes; e-mails families of TVs silent too long, escalates unanswered ones;
+- retention: daily at `retention.purge_at`; purges personal data older than the tenant's retention
+  period, keeping the figures (dispatcher/retention.py);
 - outbox: every 30 s; delivers webhooks and e-mails that are due (retries with backoff).
 
 Time comes from the injected clock (`ctx.clock`), so a simulated day, a test or a demo started
@@ -185,6 +187,13 @@ def _watch(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | N
     return out if any(out.values()) else None
 
 
+def _retention(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
+    from dispatcher.retention import purge
+
+    out = purge(ctx, tenant_id, ctx.clock.now(), "system:retention")
+    return None if out["status"] == "nothing to purge" else out
+
+
 def _outbox(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
     from dispatcher.outbox import deliver_due
 
@@ -298,6 +307,18 @@ def specs(ctx: Dispatcher, cfg: TenantConfig) -> list[JobSpec]:
             lane="outbox",
         ),
     ]
+    keep = cfg.retention.personal_data_days
+    if keep is not None:  # null: personal data is kept (no purge)
+        at = cfg.retention.purge_at
+        out.append(
+            JobSpec(
+                "retention",
+                CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
+                timedelta(hours=24),
+                _retention,
+                f"daily at {at:%H:%M} (personal data older than {keep} days)",
+            )
+        )
     return out
 
 

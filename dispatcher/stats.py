@@ -35,7 +35,7 @@ from dispatcher.booking import cancelled_by_change
 from dispatcher.context import Dispatcher
 from dispatcher.errors import InvalidRequest, field_error
 from dispatcher.events import chunks, events_of
-from dispatcher.models import Event, Household, Membership, OrderLine, Resident, Ride, ShopOrder
+from dispatcher.models import DailyStats, Event, Household, Membership, OrderLine, Resident, Ride, ShopOrder
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, midnight
 from routing.geo import Point, haversine_m
@@ -231,10 +231,28 @@ def _ride_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
     facts.rides = sorted(by_id.values(), key=lambda f: f.id)
 
 
+def _purged_vehicle_days(session: Session, cfg: TenantConfig, facts: Facts) -> dict[date, list[Any]]:
+    """Each vehicle's figures of the days whose positions and addresses the retention purge removed,
+    as the purge stored them (dispatcher/retention.py), by day, in the order they were computed."""
+    rows = session.exec(
+        select(DailyStats.service_date, DailyStats.vehicles).where(
+            DailyStats.tenant_id == cfg.id,
+            col(DailyStats.service_date) >= facts.start,
+            col(DailyStats.service_date) <= facts.end,
+            col(DailyStats.purged_at).is_not(None),
+        )
+    ).all()
+    return {
+        day: [(int(v["vehicle_id"]), VehicleDay(v["hours"], v["km"], v["km_empty"])) for v in vehicles or []]
+        for day, vehicles in rows
+    }
+
+
 def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: Facts) -> None:
-    """Hours and km of each vehicle and day from its located reports."""
+    """Hours and km of each vehicle and day from its located reports (purged days: as stored)."""
     t0 = midnight(facts.start, cfg.tz)
     t1 = midnight(facts.end + timedelta(days=1), cfg.tz)
+    purged = _purged_vehicle_days(session, cfg, facts)
     events = session.exec(
         select(Event)
         .where(
@@ -247,6 +265,8 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
         )
         .order_by(col(Event.at), col(Event.id))
     ).all()
+    if purged:
+        events = [e for e in events if e.at.astimezone(cfg.tz).date() not in purged]
     ride_ids = {int(e.entity_id) for e in events if e.entity == "ride"}
     where: dict[int, tuple[Point, Point]] = {}
     for part in chunks(sorted(ride_ids)):  # type: ignore[arg-type]
@@ -283,6 +303,9 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
                 last = rep
             load = max(0, load + rep.load_change)
         facts.vehicle_days[key] = vd
+    if purged:  # day by day, in the order computed, so that sums add up in the same order as before
+        stored = [((vid, day), vd) for day, vds in purged.items() for vid, vd in vds]
+        facts.vehicle_days = dict(sorted([*facts.vehicle_days.items(), *stored], key=lambda kv: kv[0][1]))
 
 
 def _order_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
@@ -299,7 +322,13 @@ def _order_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
         for line in session.exec(select(OrderLine).where(col(OrderLine.order_id).in_(part))):
             items[line.order_id] += line.quantity
     by_id = {
-        o.id: OrderFact(o.id, o.household_id, o.delivery_date, o.total_yen, items[o.id])  # type: ignore[arg-type, index]
+        o.id: OrderFact(
+            o.id,  # type: ignore[arg-type]
+            o.household_id,
+            o.delivery_date,
+            o.total_yen,
+            items[o.id] if o.item_count is None else o.item_count,  # type: ignore[index]
+        )
         for o in orders
     }
     for ev in events_of(session, cfg.id, "order", by_id):

@@ -225,6 +225,22 @@ class Publishing(Strict):
     statistics_at: time = Field(default=time(2, 0), description="the previous day is closed then")
 
 
+class Retention(Strict):
+    """How long personal data is kept (the municipality's personal-information protection rules).
+
+    Service days older than `personal_data_days` lose their personal data at `purge_at` each night,
+    keeping the figures (see dispatcher/retention.py and docs/retention.md). null: never purged."""
+
+    personal_data_days: int | None = Field(
+        default=400,
+        ge=90,
+        le=3653,
+        description="days a ride's or an order's personal details are kept (13 months: a year's report "
+        "and billing questions can still be answered); null keeps them for ever",
+    )
+    purge_at: time = Field(default=time(3, 30), description="local time of the nightly purge")
+
+
 class TravelTime(Strict):
     model: Literal["straight_line", "osm"] = "straight_line"
     profile: Literal["urban", "rural", "mountain"] = "rural"
@@ -299,6 +315,7 @@ class TenantConfig(Strict):
     drones: Drones | None = None
     publishing: Publishing = Publishing()
     billing: Billing = Billing()
+    retention: Retention = Retention()
     simulation: Simulation = Simulation()
 
     @field_validator("timezone")

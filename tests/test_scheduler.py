@@ -30,6 +30,7 @@ JOBS = (
     "billing-close",
     "watch-over",
     "outbox",
+    "retention",
 )
 
 
