@@ -163,7 +163,7 @@ EVENT_RULES: dict[str, tuple[str, ...] | None] = {
     "delivery.planned": None,
     "weather.set": None,
     "picklist.ready": None,
-    "plan.reoptimized": None,
+    "plan.*": None,  # re-optimizations, their faults and recoveries
     "tenant.*": None,
     "operator.created": None,
     "seller.created": None,
