@@ -460,6 +460,32 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_loadtest(args: argparse.Namespace, settings: Settings) -> int:
+    import httpx
+
+    from dispatcher.demo import DEMO_PASSWORD
+    from simulations.loadtest import Options, run
+
+    try:
+        result = run(
+            args.url.rstrip("/"),
+            args.seconds,
+            args.concurrency,
+            args.seed,
+            args.username,
+            args.password or DEMO_PASSWORD,
+            Options(retry_share=args.retry_share),
+        )
+    except (RuntimeError, httpx.HTTPError) as e:  # no server there, a failed sign-in, no time left today
+        print(f"load test not run: {e}", file=sys.stderr)
+        return 1
+    print(result.report())
+    if args.json:
+        result.write_json(args.json)
+        print(f"figures written to {args.json}")
+    return 0 if result.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="noriai", description="Noriai dispatch platform")
     sub = p.add_subparsers(dest="command", required=True)
@@ -598,6 +624,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--seconds", type=float, default=60.0, help="time limit of the search")
     s.set_defaults(fn=cmd_bench_scale)
+    s = sub.add_parser(
+        "loadtest", help="book rides against a running server; bookings/s, latency, nothing lost"
+    )
+    s.add_argument("--url", default="http://127.0.0.1:8000", help="a server with NORIAI_RATE_BOOKINGS=0")
+    s.add_argument("--seconds", type=float, default=60.0)
+    s.add_argument("--concurrency", type=int, default=8, help="clients booking at the same time")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--username", default="ina-demo-operator", help="an operator (default: the demo's)")
+    s.add_argument("--password", help="default: the demo password")
+    s.add_argument("--retry-share", type=float, default=0.1, help="bookings sent twice with the same key")
+    s.add_argument("--json", help="write every figure as JSON here")
+    s.set_defaults(fn=cmd_loadtest)
     return p
 
 
