@@ -2,19 +2,97 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from dispatcher.errors import DomainError
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://noriai.example/problems/"  # identifiers only; never fetched
+
+
+class ProblemField(BaseModel):
+    field: str = Field(description="the field, parameter or header, e.g. `pickup.lat`, `Idempotency-Key`")
+    message: str = Field(description="what is wrong with it")
+
+
+class ProblemDetails(BaseModel):
+    """An error answer (RFC 9457, media type application/problem+json)."""
+
+    # A problem may carry more members, e.g. a refused booking's `alternatives`, `attempts_left`.
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(description="identifies the kind of problem (not fetched)")
+    title: str = Field(description="short summary, the same for every problem of this type")
+    status: int = Field(ge=400, le=599, description="the HTTP status code")
+    detail: str = Field(description="what happened and what to do")
+    instance: str = Field(description="the path of the request")
+    errors: list[ProblemField] = Field(default=[], description="one entry per bad field, if any")
+
+
+# Declared on every operation of the OpenAPI document: the errors any request may meet.
+PROBLEM_RESPONSES: dict[int, str] = {
+    400: "The request cannot be read (e.g. a body that is not UTF-8 JSON)",
+    401: "Not signed in, or the token has lapsed",
+    403: "Signed in, but this role or household may not do this; or a cross-origin browser request",
+    404: "Something the request names does not exist (for this municipality)",
+    409: "The request conflicts with the current state; the detail says what to do",
+    422: "The request has problems: `errors` names each field",
+    429: "Too many requests: wait `Retry-After` seconds",
+}
+_HEADERS = {
+    401: {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+}
+_REF = "#/components/schemas/{model}"
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare the problem-details answers in an OpenAPI document, in place.
+
+    Every operation gets `PROBLEM_RESPONSES` (as references to shared responses); an error
+    response an operation declares itself (`responses={409: {"description": ...}}`) keeps its
+    description and gets the problem-details body; FastAPI's default 422 body (which this API
+    never sends) is replaced.
+    """
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    body = ProblemDetails.model_json_schema(ref_template=_REF)
+    schemas.update(body.pop("$defs", {}))
+    schemas["ProblemDetails"] = body
+    content = {PROBLEM: {"schema": {"$ref": _REF.format(model="ProblemDetails")}}}
+    shared = components.setdefault("responses", {})
+    for status, description in PROBLEM_RESPONSES.items():
+        shared[f"Problem{status}"] = {"description": description, "content": content} | (
+            {"headers": _HEADERS[status]} if status in _HEADERS else {}
+        )
+    for item in schema.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in ("get", "put", "post", "delete", "patch", "head", "options", "trace"):
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, response in list(responses.items()):
+                if code[0] not in "45" or "$ref" in response:
+                    continue
+                body_schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+                if code == "422" and body_schema.get("$ref", "").endswith("/HTTPValidationError"):
+                    del responses[code]
+                elif "content" not in response:
+                    response["content"] = content
+            for status in PROBLEM_RESPONSES:
+                responses.setdefault(str(status), {"$ref": f"#/components/responses/Problem{status}"})
+    if "/HTTPValidationError" not in json.dumps(schema.get("paths")):
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+    return schema
 
 
 def problem(
@@ -64,7 +142,26 @@ def _message(err: dict[str, Any]) -> str:
     return str(err.get("msg", "is invalid")).removeprefix("Value error, ")
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
 def install(app: FastAPI) -> None:
+    """Answer every error as problem details, and say so in the OpenAPI document."""
+    openapi = app.openapi
+
+    def openapi_with_problems() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi_with_problems  # type: ignore[method-assign]
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -83,13 +180,19 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {401: "Not signed in", 403: "Forbidden", 404: "Not found", 405: "Method not allowed"}
+        titles = {
+            400: "Bad request",
+            401: "Not signed in",
+            403: "Forbidden",
+            404: "Not found",
+            405: "Method not allowed",
+        }
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route with this path; Allow lists all.
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
         return problem(
-            exc.status_code,
-            titles.get(exc.status_code, "Error"),
-            str(exc.detail),
-            request,
-            headers=getattr(exc, "headers", None),
+            exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), request, headers=headers
         )
 
     @app.exception_handler(Exception)

@@ -13,12 +13,12 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from shapely.geometry import Point as ShapelyPoint
 from sqlmodel import Session, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.db import lock_tenant
+from dispatcher.db import RowId, lock_tenant
 from dispatcher.errors import Conflict, DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Resident, Ride, RideStatus, Vehicle
@@ -35,7 +35,15 @@ from dispatcher.plan import (
     seats_needed,
 )
 from dispatcher.tenant_config import TenantConfig
-from dispatcher.timeline import at_local, ceil_minute, floor_minute, from_seconds, iso_local, local_date
+from dispatcher.timeline import (
+    Instant,
+    at_local,
+    ceil_minute,
+    floor_minute,
+    from_seconds,
+    iso_local,
+    local_date,
+)
 from routing.geo import Point, haversine_m
 from routing.insertion import Insertion, Route, cheapest_insertion
 from routing.schedule import route_travel
@@ -63,13 +71,13 @@ class RideRequest(BaseModel):
     """A ride request. Exactly one of pickup_after and arrive_by; instants with an offset."""
 
     model_config = ConfigDict(extra="forbid")
-    resident_id: int = Field(ge=1)
+    resident_id: RowId
     origin: Location
     destination: Location
-    pickup_after: AwareDatetime | None = None
-    arrive_by: AwareDatetime | None = None
+    pickup_after: Instant | None = None
+    arrive_by: Instant | None = None
     party_size: int = Field(default=1, ge=1, le=99, description="persons riding, rider included")
-    wheelchair: bool = False
+    wheelchair: StrictBool = False
 
     @model_validator(mode="after")
     def _one_time(self) -> RideRequest:

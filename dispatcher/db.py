@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
 
 from alembic import command
 from alembic.config import Config
+from annotated_types import Ge, Le
 from sqlalchemy import Engine, create_engine, event, update
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -15,6 +17,10 @@ from sqlmodel import Session
 from dispatcher.models import Tenant
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The largest value an INTEGER column holds on both backends (32-bit on PostgreSQL): ids from
+# requests are checked against it, so a huge number is a 422, not a database error.
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Ge(1), Le(MAX_ID)]
 
 
 def make_engine(url: str) -> Engine:

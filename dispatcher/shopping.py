@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
 from dispatcher.context import Dispatcher
+from dispatcher.db import RowId
 from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Household, Membership, OrderLine, OrderStatus, Product, Seller, ShopOrder
@@ -28,7 +29,7 @@ from dispatcher.timeline import at_local, iso_local, local_date
 
 class LineRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    product_id: int = Field(ge=1)
+    product_id: RowId
     quantity: int = Field(ge=1, le=999)
 
 
@@ -36,7 +37,7 @@ class OrderRequest(BaseModel):
     """A household's order: product lines with quantities."""
 
     model_config = ConfigDict(extra="forbid")
-    household_id: int = Field(ge=1)
+    household_id: RowId
     lines: list[LineRequest] = Field(min_length=1, max_length=200)
 
     def fingerprint(self) -> str:

@@ -2,13 +2,37 @@
 
 The routing package works in seconds since local midnight of the service day (a float); the
 dispatcher stores timezone-aware instants. These helpers translate with the tenant's time zone.
+`Day` and `Instant` are how requests give a day and an instant.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, BeforeValidator
+
+_NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
+
+
+def _iso_text(example: str) -> BeforeValidator:
+    """Refuse a number where a date or an instant is asked: pydantic would read it as Unix time,
+    so `?date=20261124` or `{"at": 0}` would quietly mean a moment in 1970."""
+
+    def check(value: object) -> object:
+        if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+            raise ValueError(f"must be ISO 8601 text, e.g. {example}")
+        return value
+
+    return BeforeValidator(check)
+
+
+# Request fields: a day and an instant with its offset, both as ISO 8601 text only.
+Day = Annotated[date, _iso_text("2026-11-24")]
+Instant = Annotated[AwareDatetime, _iso_text("2026-11-24T10:00:00+09:00")]
 
 
 def midnight(day: date, tz: ZoneInfo) -> datetime:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, require
+from api.files import file_responses
 from dispatcher.auth import Principal
 from dispatcher.billing import (
     add_adjustment,
@@ -25,6 +26,7 @@ from dispatcher.billing import (
     zengin_file,
 )
 from dispatcher.context import Dispatcher
+from dispatcher.db import RowId
 from dispatcher.models import BillingMonth, Role, SellerSettlement, Statement
 
 router = APIRouter(prefix="/api/v1", tags=["billing"])
@@ -101,7 +103,10 @@ def settlements(
 
 
 @router.get(
-    "/billing/{month}/collection.csv", summary="For the cable-TV company: amounts by kind per customer"
+    "/billing/{month}/collection.csv",
+    summary="For the cable-TV company: amounts by kind per customer",
+    response_class=Response,
+    responses=file_responses("text/csv", "One row per customer"),
 )
 def collection(month: str, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)) -> Response:
     parse_month(month)
@@ -113,7 +118,12 @@ def collection(month: str, p: Principal = Depends(admin), ctx: Dispatcher = Depe
 
 
 @router.get(
-    "/billing/{month}/zengin", summary="The direct-debit request file (Zengin format, 120-byte records)"
+    "/billing/{month}/zengin",
+    summary="The direct-debit request file (Zengin format, 120-byte records)",
+    response_class=Response,
+    responses=file_responses(
+        "application/octet-stream", "The file; `Noriai-Left-Out` names households left out"
+    ),
 )
 def zengin(month: str, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)) -> Response:
     parse_month(month)
@@ -132,7 +142,7 @@ def zengin(month: str, p: Principal = Depends(admin), ctx: Dispatcher = Depends(
 
 class AdjustmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    household_id: int = Field(ge=1)
+    household_id: RowId
     amount_yen: int = Field(ge=-1_000_000, le=1_000_000, description="positive: charge; negative: credit")
     reason: str = Field(min_length=1, max_length=200)
     corrects: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="the closed month it corrects")
@@ -187,7 +197,7 @@ class AccountIn(BaseModel):
     "/households/{household_id}/billing-account", summary="Register a household's direct-debit account"
 )
 def put_account(
-    household_id: int,
+    household_id: RowId,
     body: AccountIn,
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),

@@ -7,18 +7,19 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from api.deps import get_ctx, require
 from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
+from dispatcher.db import RowId
 from dispatcher.delivery import flight, flight_view, flights, forecast, handovers, picklists, set_forecast
 from dispatcher.errors import Forbidden, InvalidRequest, field_error
 from dispatcher.flight_ops import FlightStep, flight_step
 from dispatcher.models import Role
 from dispatcher.picking import confirm_handover, mark_ready, ready_sellers, seller_key
 from dispatcher.shopping import get_order
-from dispatcher.timeline import local_date
+from dispatcher.timeline import Day, local_date
 
 router = APIRouter(prefix="/api/v1", tags=["delivery"])
 
@@ -29,7 +30,7 @@ def _day(ctx: Dispatcher, p: Principal, day: date | None) -> date:
 
 @router.get("/flights", summary="The day's drone flights")
 def list_flights(
-    date_: date | None = Query(None, alias="date"),
+    date_: Day | None = Query(None, alias="date"),
     p: Principal = Depends(require(Role.operator, Role.drone_operator)),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> list[dict[str, object]]:
@@ -38,7 +39,7 @@ def list_flights(
 
 @router.get("/flights/{flight_id}", summary="One flight: drone, departure, halls, orders, payload, times")
 def get_flight(
-    flight_id: int,
+    flight_id: RowId,
     p: Principal = Depends(require(Role.operator, Role.drone_operator)),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> dict[str, object]:
@@ -49,7 +50,7 @@ def get_flight(
     "/flights/{flight_id}/plan", summary="The flight as a QGroundControl .plan file", response_class=Response
 )
 def get_plan(
-    flight_id: int,
+    flight_id: RowId,
     p: Principal = Depends(require(Role.operator, Role.drone_operator)),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> Response:
@@ -66,7 +67,7 @@ def get_plan(
     "/flights/{flight_id}/steps", summary="Drone operator: loaded, departed, landed, returned, aborted"
 )
 def post_flight_step(
-    flight_id: int,
+    flight_id: RowId,
     body: FlightStep,
     p: Principal = Depends(require(Role.operator, Role.drone_operator)),
     ctx: Dispatcher = Depends(get_ctx),
@@ -79,7 +80,7 @@ def post_flight_step(
 
 @router.get("/handovers", summary="Per hall: households, bags, mode and landing time")
 def get_handovers(
-    date_: date | None = Query(None, alias="date"),
+    date_: Day | None = Query(None, alias="date"),
     hall_id: str | None = Query(None, max_length=64),
     p: Principal = Depends(require(Role.operator, Role.support_worker)),
     ctx: Dispatcher = Depends(get_ctx),
@@ -91,7 +92,7 @@ def get_handovers(
 
 @router.post("/handovers/{order_id}/confirm", summary="Support worker: the bags reached the household")
 def post_handover(
-    order_id: int,
+    order_id: RowId,
     p: Principal = Depends(require(Role.operator, Role.support_worker)),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> dict[str, object]:
@@ -101,7 +102,7 @@ def post_handover(
 
 @router.get("/picklists", summary="Per seller: products and quantities to pick")
 def get_picklists(
-    date_: date | None = Query(None, alias="date"),
+    date_: Day | None = Query(None, alias="date"),
     seller_id: str | None = Query(None, max_length=64),
     p: Principal = Depends(require(Role.operator, Role.seller)),
     ctx: Dispatcher = Depends(get_ctx),
@@ -125,7 +126,7 @@ def _seller_key(ctx: Dispatcher, p: Principal) -> str:
 
 class ReadyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    day: date | None = Field(None, description="delivery date; default today")
+    day: Day | None = Field(None, description="delivery date; default today")
     seller_id: str | None = Field(None, max_length=64, description="operators only: which seller")
 
 
@@ -148,7 +149,7 @@ class WeatherSlot(BaseModel):
     start: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM")
     end: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM")
     wind_ms: float = Field(ge=0, le=80, description="wind speed, m/s")
-    rain: bool = False
+    rain: StrictBool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> WeatherSlot:
@@ -164,7 +165,7 @@ class WeatherDay(BaseModel):
 
 @router.put("/weather/{day}", summary="Enter the day's weather forecast (replaces the earlier one)")
 def put_weather(
-    day: date,
+    day: Day,
     body: WeatherDay,
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
@@ -175,6 +176,6 @@ def put_weather(
 
 @router.get("/weather/{day}", summary="The day's weather forecast as entered")
 def get_weather(
-    day: date, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
+    day: Day, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
 ) -> dict[str, object]:
     return {"date": day.isoformat(), "slots": forecast(ctx, p.tenant_id, day)}

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import get_ctx, oauth2, require
 from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
-from dispatcher.db import session_scope
+from dispatcher.db import RowId, session_scope
 from dispatcher.devices import (
     device_for,
     device_status,
@@ -69,7 +69,7 @@ def my_device(ctx: Ctx, token: str | None = Depends(oauth2)) -> dict[str, object
 class Pairing(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=4, max_length=12, description="the code the TV screen shows")
-    household_id: int = Field(ge=1)
+    household_id: RowId
 
 
 @router.post("/devices/pair", summary="Link the box showing a code to a household (operator)")
@@ -80,13 +80,13 @@ def pair(body: Pairing, p: Operator, ctx: Ctx) -> dict[str, object]:
 
 
 @router.get("/devices", summary="The boxes of a household")
-def devices(p: Operator, ctx: Ctx, household_id: int = Query(ge=1)) -> list[dict[str, object]]:
+def devices(p: Operator, ctx: Ctx, household_id: RowId = Query()) -> list[dict[str, object]]:
     with session_scope(ctx.engine) as session:
         return household_devices(session, p.tenant_id, household_id, ctx.config(p.tenant_id).tz)
 
 
 @router.post("/devices/{device_id}/revoke", summary="Revoke a box's token (it must be paired again)")
-def revoke(device_id: int, p: Operator, ctx: Ctx) -> dict[str, object]:
+def revoke(device_id: RowId, p: Operator, ctx: Ctx) -> dict[str, object]:
     with session_scope(ctx.engine) as session:
         d = revoke_device(session, p.tenant_id, device_id, ctx.clock.now(), p.actor)
         return {"id": d.id, "revoked": True}

@@ -12,7 +12,7 @@ from api.deps import get_ctx, get_principal, get_session, require
 from dispatcher.auth import Principal
 from dispatcher.booking import eligibility_categories
 from dispatcher.context import Dispatcher
-from dispatcher.db import session_scope
+from dispatcher.db import RowId, session_scope
 from dispatcher.devices import household_devices
 from dispatcher.errors import InvalidRequest, NotFound, field_error
 from dispatcher.events import record
@@ -93,7 +93,7 @@ def _one(session: Session, p: Principal, resident_id: int) -> Resident:
     "/residents/{resident_id}", summary="One resident with household, favourites, PIN state, boxes, notes"
 )
 def resident(
-    resident_id: int,
+    resident_id: RowId,
     p: Principal = Depends(require(Role.operator)),
     session: Session = Depends(get_session),
     ctx: Dispatcher = Depends(get_ctx),
@@ -140,7 +140,7 @@ class PinBody(BaseModel):
     "/residents/{resident_id}/pin", status_code=204, summary="Set a resident's phone-page PIN (unlocks)"
 )
 def put_pin(
-    resident_id: int,
+    resident_id: RowId,
     body: PinBody,
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
@@ -158,7 +158,7 @@ class NoteBody(BaseModel):
     "/residents/{resident_id}/notes", status_code=201, summary="Add an operator's note about a resident"
 )
 def post_note(
-    resident_id: int,
+    resident_id: RowId,
     body: NoteBody,
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
@@ -177,7 +177,7 @@ class FavouritesBody(BaseModel):
 
 @router.put("/residents/{resident_id}/favourites", summary="Set a resident's favourite places")
 def put_favourites(
-    resident_id: int,
+    resident_id: RowId,
     body: FavouritesBody,
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),

@@ -19,7 +19,7 @@ from dispatcher import resident_view
 from dispatcher.auth import HouseholdPrincipal
 from dispatcher.booking import RideRequest, book, quote, refusal_error
 from dispatcher.context import Dispatcher
-from dispatcher.db import session_scope
+from dispatcher.db import RowId, session_scope
 from dispatcher.errors import Forbidden, NotFound, field_error
 from dispatcher.models import Ride, ShopOrder
 from dispatcher.operations import cancel
@@ -72,7 +72,7 @@ def ride_list(hp: Household, ctx: Ctx) -> dict[str, object]:
 
 
 @router.post("/rides/{ride_id}/cancel", summary="Cancel a ride of the household before pickup")
-def ride_cancel(ride_id: int, hp: Household, ctx: Ctx) -> dict[str, object]:
+def ride_cancel(ride_id: RowId, hp: Household, ctx: Ctx) -> dict[str, object]:
     with Session(ctx.engine) as session:
         ride = session.get(Ride, ride_id)
         if ride is None or ride.tenant_id != hp.tenant_id or ride.resident_id not in hp.resident_ids:
@@ -130,7 +130,7 @@ def order_list(hp: Household, ctx: Ctx) -> list[dict[str, object]]:
 
 
 @router.post("/orders/{order_id}/cancel", summary="Cancel an order before the cut-off")
-def order_cancel(order_id: int, hp: Household, ctx: Ctx) -> list[dict[str, object]]:
+def order_cancel(order_id: RowId, hp: Household, ctx: Ctx) -> list[dict[str, object]]:
     with Session(ctx.engine) as session:
         order = session.get(ShopOrder, order_id)
         if order is None or order.tenant_id != hp.tenant_id or order.household_id != hp.household_id:
@@ -156,7 +156,7 @@ def notices(hp: Household, ctx: Ctx) -> list[dict[str, object]]:
 class PinSignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tenant_id: str | None = Field(None, description="default: the server's only tenant")
-    resident_id: int = Field(ge=1, description="the resident number (利用者番号)")
+    resident_id: RowId = Field(description="the resident number (利用者番号)")
     pin: str = Field(min_length=1, max_length=16)
 
 

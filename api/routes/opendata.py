@@ -3,17 +3,23 @@ Nothing personal is in any of it (see docs/open-data.md)."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import get_ctx
+from api.files import file_responses
 from dispatcher.context import Dispatcher
 from dispatcher.opendata import gtfs_zip, ngsi_ld, ngsi_ld_entity, ridership_csv
+from dispatcher.timeline import Day
 
 router = APIRouter(prefix="/opendata", tags=["open data"])
 LD_JSON = "application/ld+json"
+
+
+class LdJsonResponse(JSONResponse):
+    media_type = LD_JSON
+
+
 TENANT = Query(None, description="the municipality's tenant id; default: the one this server serves")
 
 
@@ -28,7 +34,12 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.get("/gtfs.zip", summary="GTFS feed with GTFS-Flex: the on-demand service for trip planners")
+@router.get(
+    "/gtfs.zip",
+    summary="GTFS feed with GTFS-Flex: the on-demand service for trip planners",
+    response_class=Response,
+    responses=file_responses("application/zip", "The GTFS feed"),
+)
 def get_gtfs(request: Request, tenant: str | None = TENANT, ctx: Dispatcher = Depends(get_ctx)) -> Response:
     tid = _tenant(ctx, tenant)
     return Response(
@@ -38,10 +49,15 @@ def get_gtfs(request: Request, tenant: str | None = TENANT, ctx: Dispatcher = De
     )
 
 
-@router.get("/ridership.csv", summary="Daily figures of closed service days (aggregates only)")
+@router.get(
+    "/ridership.csv",
+    summary="Daily figures of closed service days (aggregates only)",
+    response_class=Response,
+    responses=file_responses("text/csv", "One row per service day"),
+)
 def get_ridership_csv(
-    start: date | None = Query(None, alias="from", description="first day; default 90 days before `to`"),
-    end: date | None = Query(None, alias="to", description="last day, inclusive; default yesterday"),
+    start: Day | None = Query(None, alias="from", description="first day; default 90 days before `to`"),
+    end: Day | None = Query(None, alias="to", description="last day, inclusive; default yesterday"),
     tenant: str | None = TENANT,
     ctx: Dispatcher = Depends(get_ctx),
 ) -> Response:
@@ -53,13 +69,17 @@ def get_ridership_csv(
     )
 
 
-@router.get("/ngsi-ld/v1/entities", summary="NGSI-LD entities: ServiceArea, Vehicle, KeyPerformanceIndicator")
+@router.get(
+    "/ngsi-ld/v1/entities",
+    summary="NGSI-LD entities: ServiceArea, Vehicle, KeyPerformanceIndicator",
+    response_class=LdJsonResponse,
+)
 def get_entities(
     request: Request,
     type_: str | None = Query(
         None, alias="type", description="ServiceArea, Vehicle or KeyPerformanceIndicator"
     ),
-    day: date | None = Query(None, alias="date", description="day of the KPIs; default yesterday"),
+    day: Day | None = Query(None, alias="date", description="day of the KPIs; default yesterday"),
     tenant: str | None = TENANT,
     ctx: Dispatcher = Depends(get_ctx),
 ) -> JSONResponse:
@@ -67,7 +87,9 @@ def get_entities(
     return JSONResponse(ngsi_ld(ctx, tid, _base(request), type_, day), media_type=LD_JSON)
 
 
-@router.get("/ngsi-ld/v1/entities/{entity_id}", summary="One NGSI-LD entity by its URN")
+@router.get(
+    "/ngsi-ld/v1/entities/{entity_id}", summary="One NGSI-LD entity by its URN", response_class=LdJsonResponse
+)
 def get_entity(
     entity_id: str, request: Request, tenant: str | None = TENANT, ctx: Dispatcher = Depends(get_ctx)
 ) -> JSONResponse:

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from api.deps import get_ctx, require
 from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
-from dispatcher.db import session_scope
+from dispatcher.db import RowId, session_scope
 from dispatcher.errors import NotFound
 from dispatcher.models import Role, Subscription
 from dispatcher.outbox import delivery_log
@@ -67,14 +67,14 @@ def list_subscriptions(
 
 @router.delete("/subscriptions/{sub_id}", summary="Stop sending to a partner (the log is kept)")
 def remove_subscription(
-    sub_id: int, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)
+    sub_id: RowId, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)
 ) -> dict[str, Any]:
     with session_scope(ctx.engine) as session:
         return subscription_view(deactivate(session, p.tenant_id, sub_id, ctx.clock.now(), p.actor))
 
 
 @router.post("/subscriptions/{sub_id}/ping", status_code=202, summary="Queue a test event for a partner")
-def ping(sub_id: int, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)) -> dict[str, Any]:
+def ping(sub_id: RowId, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)) -> dict[str, Any]:
     now = ctx.clock.now()
     with session_scope(ctx.engine) as session:
         sub = session.get(Subscription, sub_id)
@@ -94,7 +94,7 @@ def ping(sub_id: int, p: Principal = Depends(admin), ctx: Dispatcher = Depends(g
 
 @router.get("/subscriptions/{sub_id}/deliveries", summary="The delivery log: every message and every try")
 def deliveries(
-    sub_id: int,
+    sub_id: RowId,
     limit: int = Query(100, ge=1, le=1000),
     p: Principal = Depends(admin),
     ctx: Dispatcher = Depends(get_ctx),

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, get_session, idempotency_key, require
 from dispatcher.auth import Principal
 from dispatcher.booking import RideRequest, book, change_ride, quote, refusal_error, ride_view
 from dispatcher.context import Dispatcher
+from dispatcher.db import RowId
 from dispatcher.errors import NotFound
 from dispatcher.models import Ride, RideStatus, Role, Vehicle
 from dispatcher.operations import cancel
+from dispatcher.timeline import Day
 
 router = APIRouter(prefix="/api/v1/rides", tags=["rides"])
 
@@ -76,7 +76,7 @@ class ChangeBody(BaseModel):
     responses={409: {"description": "The new request does not fit; the old ride stays as it was"}},
 )
 def change(
-    ride_id: int,
+    ride_id: RowId,
     body: ChangeBody,
     key: str = Depends(idempotency_key),
     p: Principal = Depends(require(Role.operator)),
@@ -100,8 +100,8 @@ def change(
 
 @router.get("", summary="Rides of a day, optionally of one resident")
 def list_rides(
-    date_: date | None = Query(None, alias="date", description="YYYY-MM-DD; default today"),
-    resident_id: int | None = Query(None, ge=1),
+    date_: Day | None = Query(None, alias="date", description="YYYY-MM-DD; default today"),
+    resident_id: RowId | None = Query(None),
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
     session: Session = Depends(get_session),
@@ -124,7 +124,7 @@ def _ride(session: Session, p: Principal, ride_id: int) -> Ride:
 
 @router.get("/{ride_id}", summary="One ride")
 def get_ride(
-    ride_id: int,
+    ride_id: RowId,
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
     session: Session = Depends(get_session),
@@ -136,14 +136,14 @@ def get_ride(
 class CancelBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(None, max_length=500, description="why (kept in the event log)")
-    fee_waived: bool = Field(
+    fee_waived: StrictBool = Field(
         False, description="the service cancels (a breakdown, a road closed): no late-cancellation charge"
     )
 
 
 @router.post("/{ride_id}/cancel", summary="Cancel a ride before pickup, with a reason for the log")
 def cancel_ride(
-    ride_id: int,
+    ride_id: RowId,
     body: CancelBody | None = None,
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),

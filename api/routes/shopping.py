@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import get_ctx, get_principal, idempotency_key, require
 from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
+from dispatcher.db import RowId
 from dispatcher.models import Role
 from dispatcher.shopping import (
     OrderRequest,
@@ -22,6 +21,7 @@ from dispatcher.shopping import (
     order_view,
     place_order,
 )
+from dispatcher.timeline import Day
 
 router = APIRouter(prefix="/api/v1", tags=["shopping"])
 
@@ -58,8 +58,8 @@ def create_order(
 
 @router.get("/orders", summary="Orders of a delivery day and/or a household")
 def get_orders(
-    date_: date | None = Query(None, alias="date", description="delivery date YYYY-MM-DD"),
-    household_id: int | None = Query(None, ge=1),
+    date_: Day | None = Query(None, alias="date", description="delivery date YYYY-MM-DD"),
+    household_id: RowId | None = Query(None),
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> list[dict[str, object]]:
@@ -68,7 +68,7 @@ def get_orders(
 
 @router.get("/orders/{order_id}", summary="One order with its lines")
 def get_one(
-    order_id: int, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
+    order_id: RowId, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
 ) -> dict[str, object]:
     return get_order(ctx, p.tenant_id, order_id)
 
@@ -80,7 +80,7 @@ class StatusChange(BaseModel):
 
 @router.post("/orders/{order_id}/status", summary="Move an order along its lifecycle (409 if illegal)")
 def change_status(
-    order_id: int,
+    order_id: RowId,
     body: StatusChange,
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
@@ -91,7 +91,7 @@ def change_status(
 
 @router.post("/orders/{order_id}/cancel", summary="Cancel an order before the cut-off")
 def cancel(
-    order_id: int, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
+    order_id: RowId, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
 ) -> dict[str, object]:
     cancel_order(ctx, p.tenant_id, order_id, p.actor)
     return get_order(ctx, p.tenant_id, order_id)

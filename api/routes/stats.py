@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from api.deps import get_ctx, require
+from api.files import file_responses
 from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
 from dispatcher.dashboard import dashboard, table
@@ -17,7 +18,9 @@ from dispatcher.errors import NotFound
 from dispatcher.exports import csv_bytes, xlsx_bytes
 from dispatcher.models import Role
 from dispatcher.stats import ridership, shopping
-from dispatcher.timeline import local_date
+from dispatcher.timeline import Day, local_date
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
 viewer = require(Role.municipality)
@@ -33,10 +36,10 @@ class Period:
 
 
 def period(
-    start: date | None = Query(
+    start: Day | None = Query(
         None, alias="from", description="first service day (YYYY-MM-DD); default: the 1st of this month"
     ),
-    end: date | None = Query(None, alias="to", description="last service day, inclusive; default: today"),
+    end: Day | None = Query(None, alias="to", description="last service day, inclusive; default: today"),
     p: Principal = Depends(viewer),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> Period:
@@ -78,7 +81,12 @@ def _filename(dash: dict[str, Any], name: str, ext: str) -> str:
     return f"noriai-{dash['tenant']}-{name}-{dash['from']}_{dash['to']}.{ext}"
 
 
-@router.get("/dashboard.xlsx", summary="Every dashboard table as an Excel workbook", response_class=Response)
+@router.get(
+    "/dashboard.xlsx",
+    summary="Every dashboard table as an Excel workbook",
+    response_class=Response,
+    responses=file_responses(XLSX, "The workbook: one sheet per table"),
+)
 def get_dashboard_xlsx(
     q: Period = Depends(period),
     group: Literal["day", "week", "month"] = "day",
@@ -87,13 +95,16 @@ def get_dashboard_xlsx(
     dash = dashboard(ctx, q.tenant_id, q.start, q.end, group)
     return Response(
         xlsx_bytes(dash),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{_filename(dash, "dashboard", "xlsx")}"'},
     )
 
 
 @router.get(
-    "/tables/{name}.csv", summary="One dashboard table as CSV (UTF-8 with BOM)", response_class=Response
+    "/tables/{name}.csv",
+    summary="One dashboard table as CSV (UTF-8 with BOM)",
+    response_class=Response,
+    responses=file_responses("text/csv", "The table"),
 )
 def get_table_csv(
     name: str,

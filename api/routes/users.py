@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlmodel import col, select
 
 from api.deps import get_ctx, require
 from dispatcher.auth import Principal, revoke_user, unlock_user, user_view
 from dispatcher.context import Dispatcher
-from dispatcher.db import session_scope
+from dispatcher.db import RowId, session_scope
 from dispatcher.models import User
 
 router = APIRouter(prefix="/api/v1/users", tags=["auth"])
@@ -29,14 +29,14 @@ def users(p: Admin, ctx: Ctx) -> list[dict[str, object]]:
 
 class Revocation(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    deactivate: bool = Field(False, description="also stop the user from signing in again")
+    deactivate: StrictBool = Field(False, description="also stop the user from signing in again")
 
 
 @router.post(
     "/{user_id}/revoke",
     summary="Revoke every token of a user (a lost phone or tablet); optionally deactivate the user",
 )
-def revoke(user_id: int, body: Revocation, p: Admin, ctx: Ctx) -> dict[str, object]:
+def revoke(user_id: RowId, body: Revocation, p: Admin, ctx: Ctx) -> dict[str, object]:
     now = ctx.clock.now()
     with session_scope(ctx.engine) as session:
         n = revoke_user(session, p.tenant_id, user_id, now, p.actor, body.deactivate)
@@ -44,7 +44,7 @@ def revoke(user_id: int, body: Revocation, p: Admin, ctx: Ctx) -> dict[str, obje
 
 
 @router.post("/{user_id}/unlock", summary="End a sign-in lock and reactivate the user")
-def unlock(user_id: int, p: Admin, ctx: Ctx) -> dict[str, object]:
+def unlock(user_id: RowId, p: Admin, ctx: Ctx) -> dict[str, object]:
     now = ctx.clock.now()
     with session_scope(ctx.engine) as session:
         user = unlock_user(session, p.tenant_id, user_id, now, p.actor)

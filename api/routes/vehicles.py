@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, get_principal, get_session, require
 from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
+from dispatcher.db import RowId
 from dispatcher.errors import Forbidden, NotFound
 from dispatcher.models import Operator, Role, Vehicle
 from dispatcher.operations import VehicleEvent, manifest, vehicle_event
-from dispatcher.timeline import local_date
+from dispatcher.timeline import Day, local_date
 
 router = APIRouter(prefix="/api/v1/vehicles", tags=["vehicles"])
 
@@ -57,8 +56,8 @@ def list_vehicles(
 
 @router.get("/{vehicle_id}/manifest", summary="A vehicle's stops of a day in visiting order")
 def get_manifest(
-    vehicle_id: int,
-    date_: date | None = Query(None, alias="date", description="YYYY-MM-DD; default today"),
+    vehicle_id: RowId,
+    date_: Day | None = Query(None, alias="date", description="YYYY-MM-DD; default today"),
     p: Principal = Depends(require(Role.operator, Role.driver)),
     session: Session = Depends(get_session),
     ctx: Dispatcher = Depends(get_ctx),
@@ -73,7 +72,7 @@ def get_manifest(
     summary="A driver's report: arrived, picked_up, no_show, dropped_off, position, delay (minutes)",
 )
 def post_event(
-    vehicle_id: int,
+    vehicle_id: RowId,
     body: VehicleEvent,
     p: Principal = Depends(require(Role.operator, Role.driver)),
     session: Session = Depends(get_session),

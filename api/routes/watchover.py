@@ -7,17 +7,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from api.deps import get_ctx, get_household, require
 from api.pages import SECURITY_HEADERS, templates
 from dispatcher.auth import HouseholdPrincipal, Principal
 from dispatcher.context import Dispatcher
+from dispatcher.db import RowId
 from dispatcher.errors import DomainError, Forbidden, NotFound
 from dispatcher.models import Role
 from dispatcher.reminders import acknowledge, create, due, listing, remove
 from dispatcher.subscriptions import EMAIL_RE
-from dispatcher.timeline import iso_local
+from dispatcher.timeline import Instant, iso_local
 from dispatcher.watchover import (
     acknowledge_by_operator,
     acknowledge_link,
@@ -37,7 +38,7 @@ Home = Annotated[HouseholdPrincipal, Depends(get_household)]
 class Activity(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["power_on", "power_off", "channel", "key"]
-    at: AwareDatetime | None = Field(None, description="when it happened; default now")
+    at: Instant | None = Field(None, description="when it happened; default now")
 
 
 @router.post("/tv/activity", status_code=202, summary="The set-top box reports viewing activity (watch-over)")
@@ -67,7 +68,7 @@ class WatchIn(BaseModel):
     """Opt the household in (enabled) with the family to tell and the rules."""
 
     model_config = ConfigDict(extra="forbid")
-    enabled: bool = True
+    enabled: StrictBool = True
     contacts: list[Contact] = Field(default=[], max_length=5)
     threshold_hours: float = Field(
         24.0, ge=1, le=168, description="hours without TV activity before the family hears"
@@ -80,7 +81,7 @@ class WatchIn(BaseModel):
 
 
 @router.put("/households/{household_id}/watch", summary="Set up (or stop) a household's watch-over")
-def put_watch(household_id: int, body: WatchIn, p: Operator, ctx: Ctx) -> dict[str, object]:
+def put_watch(household_id: RowId, body: WatchIn, p: Operator, ctx: Ctx) -> dict[str, object]:
     w = configure(
         ctx,
         p.tenant_id,
@@ -107,7 +108,7 @@ def put_watch(household_id: int, body: WatchIn, p: Operator, ctx: Ctx) -> dict[s
 
 class AwayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    until: AwareDatetime | None = Field(None, description="back on; null ends the away period now")
+    until: Instant | None = Field(None, description="back on; null ends the away period now")
     reason: str = Field("", max_length=100, description="e.g. 旅行, 入院")
 
 
@@ -123,7 +124,7 @@ def _away(ctx: Dispatcher, tenant_id: str, household_id: int, body: AwayIn, acto
 @router.put(
     "/households/{household_id}/watch/away", summary="Pause the watch-over while away (travel, hospital)"
 )
-def put_away(household_id: int, body: AwayIn, p: Operator, ctx: Ctx) -> dict[str, object]:
+def put_away(household_id: RowId, body: AwayIn, p: Operator, ctx: Ctx) -> dict[str, object]:
     return _away(ctx, p.tenant_id, household_id, body, p.actor)
 
 
@@ -143,7 +144,7 @@ class AckIn(BaseModel):
 
 
 @router.post("/watch/alerts/{episode_id}/ack", summary="An operator dealt with the alert")
-def ack_alert(episode_id: int, body: AckIn, p: Operator, ctx: Ctx) -> dict[str, object]:
+def ack_alert(episode_id: RowId, body: AckIn, p: Operator, ctx: Ctx) -> dict[str, object]:
     ep = acknowledge_by_operator(ctx, p.tenant_id, episode_id, p.actor, body.note)
     return {"id": ep.id, "acknowledged_by": ep.acknowledged_by}
 
@@ -154,7 +155,7 @@ class ReminderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=120)
     kind: Literal["medication", "rubbish", "other"] = "other"
-    once_at: AwareDatetime | None = None
+    once_at: Instant | None = None
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = []
     at_time: str | None = Field(None, pattern=r"^\d{2}:\d{2}$")
 
@@ -162,7 +163,7 @@ class ReminderIn(BaseModel):
 @router.post(
     "/households/{household_id}/reminders", status_code=201, summary="A reminder for the household's TV"
 )
-def add_reminder(household_id: int, body: ReminderIn, p: Operator, ctx: Ctx) -> dict[str, object]:
+def add_reminder(household_id: RowId, body: ReminderIn, p: Operator, ctx: Ctx) -> dict[str, object]:
     r = create(
         ctx, p.tenant_id, household_id, body.text, p.actor, body.kind, body.once_at, body.days, body.at_time
     )
@@ -170,12 +171,12 @@ def add_reminder(household_id: int, body: ReminderIn, p: Operator, ctx: Ctx) -> 
 
 
 @router.get("/households/{household_id}/reminders", summary="The household's reminders")
-def get_reminders(household_id: int, p: Operator, ctx: Ctx) -> list[dict[str, Any]]:
+def get_reminders(household_id: RowId, p: Operator, ctx: Ctx) -> list[dict[str, Any]]:
     return listing(ctx, p.tenant_id, household_id)
 
 
 @router.delete("/reminders/{reminder_id}", status_code=204, summary="Stop a reminder")
-def delete_reminder(reminder_id: int, p: Operator, ctx: Ctx) -> None:
+def delete_reminder(reminder_id: RowId, p: Operator, ctx: Ctx) -> None:
     remove(ctx, p.tenant_id, reminder_id, p.actor)
 
 
@@ -187,7 +188,7 @@ def my_reminders(hp: Home, ctx: Ctx) -> list[dict[str, Any]]:
 class Dismiss(BaseModel):
     model_config = ConfigDict(extra="forbid")
     key: str = Field(min_length=1, max_length=40)
-    due_at: AwareDatetime
+    due_at: Instant
 
 
 @router.post("/me/reminders/ack", summary="The household dismissed a reminder")
