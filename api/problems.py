@@ -165,6 +165,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if exc.status == 429:
+            headers = {"Retry-After": str(exc.extra.get("retry_after_seconds", 60))}
         return problem(exc.status, exc.title, exc.detail, request, exc.errors, headers=headers, **exc.extra)
 
     @app.exception_handler(RequestValidationError)

@@ -12,18 +12,18 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.db import lock_tenant
+from dispatcher.db import RowId, lock_tenant
 from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import RIDE_TRANSITIONS, Resident, Ride, RideStatus, Tenant, Vehicle
 from dispatcher.optimizer_status import record_fault, record_success
 from dispatcher.plan import PlanState, apply_route, build_problem, current_plan, plan_faults, save_plan
 from dispatcher.tenant_config import TenantConfig
-from dispatcher.timeline import iso_local, local_date
+from dispatcher.timeline import Instant, iso_local, local_date
 from routing.geo import Point, haversine_m
 from routing.insertion import Route
 from routing.schedule import Stop, check, forecast, route_travel
@@ -162,11 +162,13 @@ class VehicleEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     type: Literal["arrived", "picked_up", "no_show", "dropped_off", "position", "delay"]
-    ride_id: int | None = Field(default=None, ge=1)
-    minutes: int | None = Field(default=None, ge=1, le=180, description="delay: minutes behind, from now")
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    at: AwareDatetime | None = None
+    ride_id: RowId | None = None
+    minutes: int | None = Field(
+        default=None, ge=1, le=180, strict=True, description="delay: minutes behind, from now"
+    )
+    lat: float | None = Field(default=None, ge=-90, le=90, strict=True)  # a number, not true/false
+    lon: float | None = Field(default=None, ge=-180, le=180, strict=True)
+    at: Instant | None = None
 
     @model_validator(mode="after")
     def _needs(self) -> VehicleEvent:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import get_ctx, oauth2, require
+from api.ratelimit import per_address
 from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
@@ -34,7 +35,10 @@ class NewDevice(BaseModel):
 
 
 @router.post(
-    "/tv/devices", status_code=201, summary="A new set-top box: its token (shown once) and pairing code"
+    "/tv/devices",
+    status_code=201,
+    summary="A new set-top box: its token (shown once) and pairing code",
+    dependencies=[Depends(per_address("pairing"))],
 )
 def new_device(body: NewDevice, ctx: Ctx) -> dict[str, object]:
     tenant_id = body.tenant_id or ctx.default_tenant()
@@ -72,7 +76,11 @@ class Pairing(BaseModel):
     household_id: RowId
 
 
-@router.post("/devices/pair", summary="Link the box showing a code to a household (operator)")
+@router.post(
+    "/devices/pair",
+    summary="Link the box showing a code to a household (operator)",
+    dependencies=[Depends(per_address("pairing"))],
+)
 def pair(body: Pairing, p: Operator, ctx: Ctx) -> dict[str, object]:
     with session_scope(ctx.engine) as session:
         device = pair_device(session, p.tenant_id, body.code, body.household_id, ctx.clock.now(), p.actor)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from api.deps import get_ctx, get_household, idempotency_key
+from api.ratelimit import per_address, per_credential
 from api.resident_messages import in_japanese
 from dispatcher import resident_view
 from dispatcher.auth import HouseholdPrincipal
@@ -43,14 +44,23 @@ def me(hp: Household, ctx: Ctx) -> dict[str, object]:
     return resident_view.overview(ctx, hp)
 
 
-@router.post("/quote", summary="What a ride would promise now (nothing is stored)")
+@router.post(
+    "/quote",
+    summary="What a ride would promise now (nothing is stored)",
+    dependencies=[Depends(per_credential("booking", "resident"))],
+)
 def ride_quote(body: RideRequest, hp: Household, ctx: Ctx) -> dict[str, object]:
     _own(hp, body.resident_id)
     with in_japanese():
         return quote(ctx, hp.tenant_id, body)
 
 
-@router.post("/rides", status_code=201, summary="Book a ride for a member of the household")
+@router.post(
+    "/rides",
+    status_code=201,
+    summary="Book a ride for a member of the household",
+    dependencies=[Depends(per_credential("booking", "resident"))],
+)
 def ride_book(
     body: RideRequest,
     hp: Household,
@@ -106,7 +116,12 @@ class CartRequest(BaseModel):
     lines: list[LineRequest] = Field(min_length=1, max_length=200)
 
 
-@router.post("/orders", status_code=201, summary="Order groceries for the household")
+@router.post(
+    "/orders",
+    status_code=201,
+    summary="Order groceries for the household",
+    dependencies=[Depends(per_credential("booking", "resident"))],
+)
 def order_place(
     body: CartRequest,
     hp: Household,
@@ -163,7 +178,12 @@ class PinSignIn(BaseModel):
 session_router = APIRouter(prefix="/api/v1/m", tags=["resident channels"])
 
 
-@session_router.post("/session", summary="Phone page sign-in with resident number and PIN")
+@session_router.post(
+    "/session",
+    summary="Phone page sign-in with resident number and PIN",
+    dependencies=[Depends(per_address("sign-in", "resident"))],
+    responses={423: {"description": "The PIN is locked after five wrong tries: an operator sets a new one"}},
+)
 def pin_session(body: PinSignIn, ctx: Ctx) -> dict[str, object]:
     tenant_id = body.tenant_id or ctx.default_tenant()
     with session_scope(ctx.engine) as session:
