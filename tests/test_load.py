@@ -24,7 +24,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -33,7 +32,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from api.cli import main
@@ -44,7 +43,7 @@ from dispatcher.demo import DEMO_PASSWORD
 from dispatcher.models import Event, PlanVersion, Ride
 from dispatcher.plan import current_plan
 from simulations.loadtest import DEMO_OPERATOR, ApiSession, Attempt, Options, Requests, verify
-from tests.conftest import _PG_PROBLEM, PG_URL, make_ctx
+from tests.conftest import make_ctx, pg_schema
 from tests.live import free_port
 from tests.planning import verify_plan
 
@@ -57,20 +56,8 @@ TENANT = "ina-demo"
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL schema, dropped afterwards (as conftest's `db_url`, PostgreSQL only)."""
-    if _PG_PROBLEM is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required under CI=true but not reachable at {PG_URL}: {_PG_PROBLEM}")
-        pytest.skip(f"PostgreSQL not reachable: {_PG_PROBLEM}")
-    schema = f"load_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema("load") as url:
+        yield url
 
 
 class Served:
