@@ -100,6 +100,7 @@ def create_app(
     app.state.limiter = RateLimiter()
     app.state.rates = {
         "sign-in": settings.rate_sign_in,
+        "pin-sign-in": settings.rate_sign_in,
         "pairing": settings.rate_pairing,
         "booking": settings.rate_bookings,
     }

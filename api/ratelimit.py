@@ -1,26 +1,29 @@
 """Rate limits: token buckets in memory, per (limit, key), answered with 429 and Retry-After.
 
 A limit of N per minute lets a burst of N through, then one more every 60/N seconds. Keys are a
-client address (sign-in, pairing), a user name or resident number (sign-in guesses spread over
-addresses) or a credential (bookings: a hash of the bearer token, so one box or one operator
-cannot flood the optimizer). The buckets live in the server process: one `noriai serve` process
-is the supported deployment; behind a reverse proxy, start uvicorn with trusted proxy headers so
-that the client address is the resident's, not the proxy's.
+client address (sign-in, PIN sign-in, pairing), a staff user name (sign-in guesses spread over
+addresses) or the signed-in caller (bookings: the staff user, the box or the phone's resident, so
+signing in again does not buy a fresh allowance). The buckets live in the server process, the
+least recently used dropped beyond MAX_KEYS: one `noriai serve` process is the supported
+deployment. Behind a reverse proxy, set uvicorn's FORWARDED_ALLOW_IPS to the proxy's address so
+that the client address is the caller's, not the proxy's.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
-from fastapi import Request
+from fastapi import Depends, Request
 
+from api.deps import get_household, get_principal
+from dispatcher.auth import HouseholdPrincipal, Principal
 from dispatcher.errors import DomainError
 
-MAX_KEYS = 50_000  # buckets kept before full (idle) ones are dropped
+MAX_KEYS = 50_000  # buckets kept; beyond them the least recently used go
 
 
 class RateLimited(DomainError):
@@ -33,9 +36,10 @@ class RateLimited(DomainError):
 class RateLimiter:
     """Token buckets by (limit name, key). `clock`: seconds, monotonic."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_keys: int = MAX_KEYS) -> None:
         self._clock = clock
-        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # (tokens, at)
+        self._max_keys = max_keys
+        self._buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()  # (tokens, at)
         self._lock = threading.Lock()
 
     def take(self, name: str, key: str, per_minute: int) -> float:
@@ -45,28 +49,21 @@ class RateLimiter:
         rate = per_minute / 60.0
         now = self._clock()
         with self._lock:
-            tokens, at = self._buckets.get((name, key), (float(per_minute), now))
+            tokens, at = self._buckets.pop((name, key), (float(per_minute), now))
             tokens = min(float(per_minute), tokens + (now - at) * rate)
-            if tokens < 1.0:
-                self._buckets[(name, key)] = (tokens, now)
-                return (1.0 - tokens) / rate
-            self._buckets[(name, key)] = (tokens - 1.0, now)
-            if len(self._buckets) > MAX_KEYS:
-                self._prune(now)
-            return 0.0
-
-    def _prune(self, now: float) -> None:
-        """Drop buckets that have refilled since (they would start full anyway)."""
-        for k, (_tokens, at) in list(self._buckets.items()):
-            if now - at > 60.0:
-                del self._buckets[k]
+            wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate
+            self._buckets[(name, key)] = (tokens - 1.0 if wait == 0.0 else tokens, now)  # now the newest
+            while len(self._buckets) > self._max_keys:
+                self._buckets.popitem(last=False)  # the least recently used: a flood cannot grow memory
+            return wait
 
 
 # What a refused caller reads: staff in English (like the rest of the API), residents in Japanese.
 MESSAGES = {
     "sign-in": "Too many sign-in attempts. Wait {s} seconds, then try again.",
+    "pin-sign-in": "サインインの回数が多すぎます。{s}秒ほど待ってから、もう一度お試しください。",
     "pairing": "Too many pairing requests from this address. Wait {s} seconds, then try again.",
-    "booking": "Too many bookings or quotes with this credential. Wait {s} seconds, then try again.",
+    "booking": "Too many bookings or quotes by this user. Wait {s} seconds, then try again.",
     "resident": "操作が多すぎます。{s}秒ほど待ってから、もう一度お試しください。",
 }
 
@@ -85,12 +82,6 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def credential(request: Request) -> str:
-    """A hash of the caller's bearer token (the box, the phone session or the staff token)."""
-    auth = request.headers.get("authorization", "")
-    return hashlib.sha256(auth.encode()).hexdigest()[:32] if auth else "anonymous:" + client_address(request)
-
-
 def per_address(name: str, message: str | None = None) -> Callable[[Request], None]:
     """A dependency limiting `name` per client address, at the rate in `app.state.rates[name]`."""
 
@@ -100,10 +91,19 @@ def per_address(name: str, message: str | None = None) -> Callable[[Request], No
     return dep
 
 
-def per_credential(name: str, message: str | None = None) -> Callable[[Request], None]:
-    """A dependency limiting `name` per bearer credential."""
+def per_staff(name: str) -> Callable[..., None]:
+    """A dependency limiting `name` per signed-in staff user (after authentication)."""
 
-    def dep(request: Request) -> None:
-        enforce(request, name, credential(request), request.app.state.rates[name], message)
+    def dep(request: Request, p: Principal = Depends(get_principal)) -> None:
+        enforce(request, name, f"user:{p.user_id}", request.app.state.rates[name])
+
+    return dep
+
+
+def per_household(name: str) -> Callable[..., None]:
+    """A dependency limiting `name` per resident channel: a box, or a resident's phone."""
+
+    def dep(request: Request, hp: HouseholdPrincipal = Depends(get_household)) -> None:
+        enforce(request, name, hp.actor, request.app.state.rates[name], "resident")
 
     return dep

@@ -4,7 +4,8 @@ CSRF: the API authenticates with bearer tokens that scripts put in a header, nev
 a foreign page cannot make a browser send them. The form posts that exist (sign-in, a family's
 watch-over acknowledgement) are still refused when a browser says the request comes from another
 origin: `Sec-Fetch-Site` other than same-origin/none, or else an `Origin` that is not this host.
-Clients that send neither (set-top boxes, scripts, partners) are not browsers and pass.
+Requests that carry a bearer token (every API call of the pages, the TV page, scripts) cannot be
+forged by another site and are not checked; clients that send no such headers are not browsers.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from api.problems import PROBLEM, TYPE_BASE
 UNSAFE = {b"POST", b"PUT", b"PATCH", b"DELETE"}
 COMMON = {
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    # same-origin, not no-referrer: a form posted from our own page must carry its real Origin
+    # (under no-referrer browsers send "Origin: null", which the check above must refuse)
+    "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), payment=(), geolocation=(self)",
@@ -29,8 +32,14 @@ API = {"content-security-policy": "default-src 'none'; frame-ancestors 'none'", 
 
 
 def cross_origin(scope: Scope) -> bool:
-    """True when a browser tells us an unsafe request comes from another origin."""
+    """True when a browser tells us an unsafe request comes from another origin.
+
+    A request with an `Authorization` header is never a forgery: another site's page cannot add one
+    without a CORS preflight, which this app never grants.
+    """
     headers = dict(scope["headers"])
+    if b"authorization" in headers:
+        return False
     site = headers.get(b"sec-fetch-site")
     if site is not None:
         return site not in (b"same-origin", b"none")
@@ -38,8 +47,11 @@ def cross_origin(scope: Scope) -> bool:
     if origin is None:
         return False
     host = headers.get(b"host", b"").decode("latin-1")
-    parsed = urlsplit(origin.decode("latin-1"))
-    return origin == b"null" or parsed.netloc != host
+    try:
+        netloc = urlsplit(origin.decode("latin-1")).netloc
+    except ValueError:  # not a URL at all
+        return True
+    return origin == b"null" or netloc != host
 
 
 class SecurityMiddleware:

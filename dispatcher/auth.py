@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -143,22 +142,26 @@ def issue_token(
 ) -> tuple[str, User]:
     """Verify a password and issue a bearer token valid for `hours`.
 
-    Raises 401 on a wrong name or password (the failure is recorded and counted), 423 while the
-    user is locked after MAX_FAILED_SIGN_INS failures in a row. Failed attempts are committed by
-    the caller's session even though the request fails (see api/routes/auth.py).
+    Raises 401 on a wrong name or password (the failure is recorded and counted) and, with the same
+    answer, while the user is locked after MAX_FAILED_SIGN_INS failures in a row. Failed attempts
+    are committed by the caller's session even though the request fails (see api/routes/auth.py).
     """
     user = session.exec(select(User).where(User.username == username)).first()
+    # One answer for a wrong name, a wrong password and a locked user: it reveals neither which
+    # names exist nor which are locked. A locked user's attempts are not checked or counted, so the
+    # lock ends LOCK_MINUTES after the failure that set it, whatever an attacker keeps sending.
+    refused = DomainError(
+        "Wrong user name or password.",
+        status=401,
+        title="Sign-in failed",
+        hint=f"After {MAX_FAILED_SIGN_INS} wrong passwords in a row a user cannot sign in for "
+        f"{LOCK_MINUTES} minutes; an administrator can unlock it sooner.",
+    )
     if user is not None:
         until = locked_until(session, user)
         if until is not None and until > now:
-            minutes = math.ceil((until - now).total_seconds() / 60)
-            raise DomainError(
-                f"Too many wrong passwords: this user is locked for {minutes} more minutes. Wait, or ask "
-                "an administrator to unlock it.",
-                status=423,
-                title="User locked",
-                locked_until=until.isoformat(),
-            )
+            _hasher.verify(_DUMMY_HASH, "not-a-real-password")  # the same time as a real check
+            raise refused
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
         ok = user is not None and user.active
@@ -169,7 +172,7 @@ def issue_token(
             record(
                 session, user.tenant_id, now, f"user:{user.username}", "user.sign_in_failed", "user", user.id
             )
-        raise DomainError("Wrong user name or password.", status=401, title="Sign-in failed")
+        raise refused
     assert user is not None
     token = secrets.token_urlsafe(32)
     session.add(

@@ -36,7 +36,9 @@ resident                   name, kana, phone, home, birth date,   kept while reg
                                                                   age and settlement breakdowns of past
                                                                   figures need them
 resident_pin               the PIN's hash                         deleted with the anonymisation
-resident_note              operators' free-text notes             deleted once written before the horizon
+resident_note              operators' free-text notes             kept while registered; a former
+                                                                  resident's written before the horizon
+                                                                  deleted
 household                  address, phone, home                   kept while anyone in it is registered,
                                                                   shops, is watched over, has a box or a
                                                                   recent adjustment; then anonymised
@@ -97,6 +99,7 @@ from dispatcher.billing import CARRY_MONTHS, month_of
 from dispatcher.booking import cancelled_by_change
 from dispatcher.context import Dispatcher
 from dispatcher.daily_stats import day_figures
+from dispatcher.db import lock_tenant
 from dispatcher.events import chunks, record
 from dispatcher.models import (
     Adjustment,
@@ -328,6 +331,8 @@ def purge(
     counts: Counter[str] = Counter()
     with Session(ctx.engine, expire_on_commit=False) as session:
         try:
+            # bookings and orders wait meanwhile: who is "busy" cannot change under the purge
+            lock_tenant(session, tenant_id)
             _freeze(session, tenant_id, to_freeze, figures, vehicles, now, counts)
             _rides(session, tenant_id, hz.through, counts)
             _orders(session, tenant_id, hz.through, counts)
@@ -562,7 +567,14 @@ def _notes_and_reminders(session: Session, tenant_id: str, end: datetime, counts
         session,
         counts,
         "resident_note.deleted",
-        delete(ResidentNote).where(ResidentNote.tenant_id == tenant_id, col(ResidentNote.created_at) < end),
+        # a registered resident's notes stay: "耳が遠い" matters on every call, however old
+        delete(ResidentNote).where(
+            ResidentNote.tenant_id == tenant_id,
+            col(ResidentNote.created_at) < end,
+            col(ResidentNote.resident_id).in_(
+                select(Resident.id).where(Resident.tenant_id == tenant_id, col(Resident.active).is_(False))
+            ),
+        ),
     )
     past = or_(col(Reminder.active).is_(False), col(Reminder.once_at) < end)
     _deleted(

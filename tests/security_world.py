@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from dispatcher.booking import eligibility_categories
+from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.db import session_scope
+from dispatcher.delivery import plan_delivery
 from dispatcher.demo import DEMO_PASSWORD, seed_demo
-from dispatcher.models import Household, Membership, Resident, Role, User
+from dispatcher.models import Flight, Household, Membership, Resident, Role, User, WatchEpisode
 from dispatcher.settings import DEMO_TENANT_FILE
 from dispatcher.tenant_config import parse_tenant
 from tests.conftest import DAY_START, token_headers
@@ -64,10 +67,21 @@ def add_town_b(ctx: Dispatcher) -> None:
 
 
 def _eligible(ctx: Dispatcher, tenant: str) -> tuple[int, int]:
-    """A resident who may ride today, with a household that shops (member): (resident, household)."""
+    """A resident who may ride today, with a household that shops (member) at a hall the drones
+    reach: (resident, household)."""
     cfg = ctx.config(tenant)
+    assert cfg.drones is not None
+    flown = {c.to for c in cfg.drones.corridors}
     with Session(ctx.engine) as s:
-        members = {m.household_id for m in s.exec(select(Membership).where(Membership.tenant_id == tenant))}
+        members = {
+            m.household_id
+            for m, hall in s.exec(
+                select(Membership, Household.hall_id)
+                .join(Household, col(Household.id) == Membership.household_id)
+                .where(Membership.tenant_id == tenant)
+            )
+            if hall in flown
+        }
         rows = s.exec(
             select(Resident).where(Resident.tenant_id == tenant, Resident.wheelchair == False)  # noqa: E712
         ).all()
@@ -169,8 +183,8 @@ def build_town(client: TestClient, ctx: Dispatcher, tenant: str) -> Town:
         "reminder_id": reminder["id"],
         "sub_id": sub["id"],
         "user_id": spare_id,
-        "episode_id": 10_000_000 + len(tenant),  # none open: an id nobody has
-        "flight_id": 10_000_000 + len(tenant),
+        "episode_id": None,  # set by add_flight_and_alert
+        "flight_id": None,
         "seller_id": None,
         "hall_id": "hall-tera",
         "day": DAY,
@@ -194,3 +208,28 @@ def tenant_rows(ctx: Dispatcher, tenant: str) -> dict[str, list[tuple[Any, ...]]
             rows = c.execute(text(f'SELECT * FROM "{table}" WHERE tenant_id = :t'), {"t": tenant}).all()
             out[table] = sorted((tuple(str(v) for v in r) for r in rows), key=repr)
     return out
+
+
+def add_flight_and_alert(ctx: Dispatcher, clock: SimClock, towns: list[Town]) -> None:
+    """After the shopping cut-off each town's order flies; a silent TV opens a watch-over alert.
+
+    The clock goes back to where it was: the walks run in the morning, with bookings still open.
+    """
+    start = clock.now()
+    clock.set(DAY_START.replace(hour=11, minute=5))
+    for t in towns:
+        plan_delivery(ctx, t.id, DAY_START.date())
+        with session_scope(ctx.engine) as s:
+            flight = s.exec(select(Flight).where(Flight.tenant_id == t.id).order_by(col(Flight.id))).first()
+            episode = WatchEpisode(
+                tenant_id=t.id,
+                household_id=t.ids["household_id"],
+                inactive_since=start - timedelta(hours=30),
+                alerted_at=start - timedelta(hours=2),
+                ack_token_hash=uuid.uuid4().hex,
+            )
+            s.add(episode)
+            s.flush()
+            t.ids["flight_id"] = flight.id if flight is not None else 2_000_000_000
+            t.ids["episode_id"] = episode.id
+    clock.set(start)

@@ -35,6 +35,7 @@ from dispatcher.models import (
     Household,
     Membership,
     Resident,
+    ResidentNote,
     Ride,
     SellerSettlement,
     Statement,
@@ -135,6 +136,7 @@ def _old_day(
     assert r.status_code == 201, r.text
     with session_scope(ctx.engine) as s:
         add_note(s, TID, leaver, "耳が遠いのでゆっくり話す", clock.now(), "operator:test")
+        add_note(s, TID, stayer, "玄関の段差に注意", clock.now(), "operator:test")  # he stays registered
     create_reminder(
         ctx, TID, hid, "血圧の薬", "operator:test", kind="medication", once_at=DAY_START.replace(hour=19)
     )
@@ -296,6 +298,8 @@ def test_old_personal_data_goes_figures_stay(
         ).all()
         assert asked[0].after["origin"]["lat"] == kept.origin_lat  # type: ignore[union-attr, index]
         assert s.get(Resident, stayer).family_name != ANONYMISED  # type: ignore[union-attr]
+        kept_notes = s.exec(select(ResidentNote.text).where(ResidentNote.resident_id == stayer)).all()
+        assert "玄関の段差に注意" in kept_notes  # a registered resident's old note stays
         assert [d.service_date.day for d in s.exec(select(DailyStats).order_by(DailyStats.service_date))] == [
             *range(24, 31)
         ]

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from api.deps import get_ctx, get_household, idempotency_key
-from api.ratelimit import per_address, per_credential
+from api.ratelimit import per_address, per_household
 from api.resident_messages import in_japanese
 from dispatcher import resident_view
 from dispatcher.auth import HouseholdPrincipal
@@ -47,7 +47,7 @@ def me(hp: Household, ctx: Ctx) -> dict[str, object]:
 @router.post(
     "/quote",
     summary="What a ride would promise now (nothing is stored)",
-    dependencies=[Depends(per_credential("booking", "resident"))],
+    dependencies=[Depends(per_household("booking"))],
 )
 def ride_quote(body: RideRequest, hp: Household, ctx: Ctx) -> dict[str, object]:
     _own(hp, body.resident_id)
@@ -59,7 +59,7 @@ def ride_quote(body: RideRequest, hp: Household, ctx: Ctx) -> dict[str, object]:
     "/rides",
     status_code=201,
     summary="Book a ride for a member of the household",
-    dependencies=[Depends(per_credential("booking", "resident"))],
+    dependencies=[Depends(per_household("booking"))],
 )
 def ride_book(
     body: RideRequest,
@@ -120,7 +120,7 @@ class CartRequest(BaseModel):
     "/orders",
     status_code=201,
     summary="Order groceries for the household",
-    dependencies=[Depends(per_credential("booking", "resident"))],
+    dependencies=[Depends(per_household("booking"))],
 )
 def order_place(
     body: CartRequest,
@@ -181,7 +181,7 @@ session_router = APIRouter(prefix="/api/v1/m", tags=["resident channels"])
 @session_router.post(
     "/session",
     summary="Phone page sign-in with resident number and PIN",
-    dependencies=[Depends(per_address("sign-in", "resident"))],
+    dependencies=[Depends(per_address("pin-sign-in"))],
     responses={423: {"description": "The PIN is locked after five wrong tries: an operator sets a new one"}},
 )
 def pin_session(body: PinSignIn, ctx: Ctx) -> dict[str, object]:

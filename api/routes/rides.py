@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, get_session, idempotency_key, require
-from api.ratelimit import per_credential
+from api.ratelimit import per_staff
 from dispatcher.auth import Principal
 from dispatcher.booking import RideRequest, book, change_ride, quote, refusal_error, ride_view
 from dispatcher.context import Dispatcher
@@ -29,7 +29,7 @@ def _keys(session: Session, tenant_id: str) -> dict[int, str]:
     "",
     status_code=201,
     summary="Book a same-day ride: 201 with the pickup window, or 409 with alternatives",
-    dependencies=[Depends(per_credential("booking"))],
+    dependencies=[Depends(per_staff("booking"))],
     responses={
         409: {"description": "No vehicle fits; problem details with alternatives"},
         422: {"description": "Bad input; problem details naming each field"},
@@ -59,7 +59,7 @@ def create_ride(
 @router.post(
     "/quote",
     summary="What a booking would promise now (nothing is stored)",
-    dependencies=[Depends(per_credential("booking"))],
+    dependencies=[Depends(per_staff("booking"))],
 )
 def quote_ride(
     body: RideRequest,
@@ -79,7 +79,7 @@ class ChangeBody(BaseModel):
     "/{ride_id}/change",
     status_code=201,
     summary="Change a confirmed ride: the new booking replaces it only if it is confirmed",
-    dependencies=[Depends(per_credential("booking"))],
+    dependencies=[Depends(per_staff("booking"))],
     responses={409: {"description": "The new request does not fit; the old ride stays as it was"}},
 )
 def change(

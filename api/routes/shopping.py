@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import get_ctx, get_principal, idempotency_key, require
-from api.ratelimit import per_credential
+from api.ratelimit import per_staff
 from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
@@ -40,7 +40,7 @@ def get_catalog(
     "/orders",
     status_code=201,
     summary="Place a grocery order for today's delivery (before the cut-off)",
-    dependencies=[Depends(per_credential("booking"))],
+    dependencies=[Depends(per_staff("booking"))],
     responses={409: {"description": "Ordering closed: problem details with next_delivery_date"}},
 )
 def create_order(

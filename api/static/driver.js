@@ -145,14 +145,14 @@
     var d = (err.data && err.data.detail) || "";
     var lead;
     if (err.status === 0) return { lead: "通信できません。電波のよい所で、もう一度押してください。", detail: "" };
-    if (err.status === 401) lead = "ユーザー名またはパスワードが違います。";
+    if (err.status === 401) lead = "ユーザー名またはパスワードが違います。" + (err.data && err.data.hint ? "5回続けて間違えると15分間サインインできません（管理者が解除できます）。" : "");
     else if (err.status === 403) lead = "この操作はできません（権限がありません）。";
     else if (err.status === 404) lead = "見つかりませんでした。「更新」を押してください。";
     else if (err.status === 409 && err.data.wait_until) {
       lead = "まだ「乗車なし」にできません。" + short(err.data.wait_until) + " まで待ってください。";
     } else if (err.status === 409) lead = "いまはその操作ができません（予定の状態と合いません）。";
     else if (err.status === 422) lead = "送った内容に問題があります。";
-    else if (err.status === 429) lead = "混み合っています。少し待って、もう一度押してください。";
+    else if (err.status === 429) lead = "操作が多すぎます。" + ((err.data && err.data.retry_after_seconds) || 60) + "秒ほど待って、もう一度押してください。";
     else lead = "うまくいきませんでした。もう一度押すか、配車センターに電話してください。";
     return { lead: lead, detail: d };
   }

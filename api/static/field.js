@@ -284,6 +284,7 @@ var NoriaiField = (function () {
           $submit.firstChild.textContent = "サインイン";
           $pass.value = "";
           fail(problem(err, err.status === 403 ? "この画面は「" + opts.roleName + "」のアカウントで使います。"
+            : err.status === 401 ? "ユーザー名かパスワードがちがいます。5回続けて間違えると15分間サインインできません（管理者が解除できます）。"
             : "サインインできませんでした。"));
           $pass.focus();
         });

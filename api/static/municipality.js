@@ -12,7 +12,7 @@
   /* ---------- the API ---------- */
 
   function japanese(status, data) {
-    if (status === 401) return "ユーザー名かパスワードがちがいます。";
+    if (status === 401) return "ユーザー名かパスワードがちがいます。5回続けて間違えると15分間サインインできません（管理者が解除できます）。";
     if (status === 403) return "このユーザーは市町村の統計を見られません。";
     if (status === 422 && data.errors && data.errors.length) {
       const f = data.errors[0].field;

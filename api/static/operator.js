@@ -295,12 +295,12 @@
       });
       return Array.from(new Set(lines)).join("／");
     }
-    if (status === 401) return detail === "Wrong user name or password." ? "ユーザー名またはパスワードが違います。" : "ログインしてください。";
+    if (status === 401) return detail === "Wrong user name or password." ? "ユーザー名またはパスワードが違います。5回続けて間違えると15分間サインインできません（管理者が解除できます）。" : "ログインしてください。";
     if (status === 403) return "この操作をする権限がありません。";
     if (status === 404) return "見つかりませんでした。画面を更新して、もう一度選んでください。";
     if (/only a confirmed ride/.test(detail) || /cannot become/.test(detail)) return "この予約はもう変更・取り消しできません（状態が変わっています）。";
     if (/already revoked/.test(detail)) return "このテレビはもう取り消されています。";
-    if (status === 429) return "混み合っています。少し待ってから、もう一度ためしてください。";
+    if (status === 429) return "操作が多すぎます。" + (p.retry_after_seconds || 60) + "秒ほど待ってから、もう一度ためしてください。";
     if (/[\u3040-\u30ff\u4e00-\u9fff]/.test(detail)) return detail;
     if (status === 409) return "いまはその操作ができません（" + detail + "）";
     return "うまくいきませんでした" + (detail ? "（" + detail + "）" : "。");
