@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# pytest-xdist processes: one per core of the 2-core CI machine (each test file stays in one)
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint clean
 
@@ -25,7 +27,7 @@ run: $(VENV)/.run-deps
 test: $(VENV)/.test-deps
 	./scripts/ensure-chromium
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
