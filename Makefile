@@ -27,7 +27,8 @@ run: $(VENV)/.run-deps
 test: $(VENV)/.test-deps
 	./scripts/ensure-chromium
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/test_fuzz.py
+	$(BIN)/python -m pytest tests/test_fuzz.py  # schemathesis's tests do not run under xdist
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ box's token. Bounded and deterministic: a fixed seed and a few examples per oper
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ from dispatcher.models import Resident, User
 from tests.conftest import DAY_START, make_ctx, token_headers
 
 pytestmark = pytest.mark.slow
+if os.environ.get("PYTEST_XDIST_WORKER"):  # under xdist @schema.parametrize passes without calling
+    pytest.fail("run tests/test_fuzz.py without -n (make test does)", pytrace=False)
 ADMIN = "ina-demo-admin"
 
 CONFIG = schemathesis.Config.from_dict(
