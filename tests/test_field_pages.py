@@ -36,7 +36,7 @@ FOLDER = "field"
 
 
 def revoked_by_page(ctx: Dispatcher, username: str) -> None:
-    """Wait until signing out on the page has revoked the user's token on the server."""
+    """Wait until the page has revoked the user's tokens on the server (signing out, wrong account)."""
     for _ in range(50):
         with Session(ctx.engine) as s:
             user = s.exec(select(User).where(User.username == username)).one()
@@ -181,6 +181,7 @@ def test_delivery_afternoon_on_the_field_pages(
     drone.fill("#password", DEMO_PASSWORD)
     by_id(drone, "signin").click()
     expect(by_id(drone, "problem")).to_contain_text("この画面は「ドローン運航」のアカウントで使います。")
+    revoked_by_page(ctx, "ina-demo-support")  # the wrong account's token is not left live
     check(drone, "drone-00-wrong-account")
     drone.fill("#username", "ina-demo-drone")
     drone.fill("#password", DEMO_PASSWORD)

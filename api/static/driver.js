@@ -199,6 +199,7 @@
       $submit.firstChild.textContent = "たしかめています…";
       api("POST", "/api/v1/auth/token", undefined, { username: u, password: p }).then(function (t) {
         if (!ROLES[t.role]) {
+          revoke(t.access_token); // not a driver's account: leave no live token behind
           var err = new Error("role");
           err.role = t.role;
           throw err;
