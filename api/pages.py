@@ -20,12 +20,11 @@ templates = Jinja2Templates(directory=HERE / "templates")
 static = StaticFiles(directory=HERE / "static")
 router = APIRouter(include_in_schema=False)
 
-# Pages must not be framed by other sites, and may load only what this app serves.
-SECURITY_HEADERS = {
+# What only pages need: they may load only what this app serves, and are never cached (they show
+# personal data). nosniff, framing, referrer and the other common headers: api/security.py.
+PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
     "script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",  # forms keep their Origin (api/security.py)
     "Cache-Control": "no-store",
 }
 
@@ -34,7 +33,7 @@ def _page(request: Request, page: str, title: str) -> HTMLResponse:
     ctx = request.app.state.ctx
     cfg = ctx.config(ctx.default_tenant())
     resp = templates.TemplateResponse(request, f"{page}.html", {"title": title, "tenant": cfg, "page": page})
-    resp.headers.update(SECURITY_HEADERS)
+    resp.headers.update(PAGE_HEADERS)
     return resp
 
 

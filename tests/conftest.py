@@ -14,6 +14,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
@@ -23,6 +24,7 @@ from dispatcher.context import Dispatcher
 from dispatcher.db import session_scope
 from dispatcher.demo import DEMO_PASSWORD, seed_demo
 from dispatcher.settings import DEMO_TENANT_FILE, Settings
+from dispatcher.tenant_config import TenantConfig, parse_tenant
 
 # Tests sign in and book far faster than people do: rate limits are off unless a test sets them
 # (tests/test_security.py builds its apps with explicit limits).
@@ -86,6 +88,17 @@ def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def clock() -> SimClock:
     return SimClock(DAY_START)
+
+
+def demo_as(tenant_id: str, name: str, prefix: str) -> TenantConfig:
+    """The demo's rules as another municipality: its id and name, operators and vehicles prefixed."""
+    data = yaml.safe_load(DEMO_TENANT_FILE.read_text(encoding="utf-8"))
+    data["id"], data["name"] = tenant_id, name
+    for op in data["operators"]:
+        op["id"] = prefix + op["id"]
+        for v in op["vehicles"]:
+            v["id"] = prefix + v["id"]
+    return parse_tenant(data)
 
 
 def make_ctx(url: str, clock: SimClock, residents: int = 400) -> Dispatcher:

@@ -9,10 +9,12 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import httpx
 import uvicorn
 
 from api.app import create_app
@@ -35,6 +37,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_until_serving(
+    base: str, proc: Any, why: Callable[[], str] = lambda: "", seconds: float = 60
+) -> None:
+    """Wait until a `noriai serve` subprocess answers /healthz; RuntimeError if it dies or never does."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"server did not start:\n{why()}")
+        time.sleep(0.2)
 
 
 class Server:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 from sqlmodel import Session, col, select
@@ -25,9 +24,7 @@ from dispatcher.db import session_scope
 from dispatcher.delivery import plan_delivery
 from dispatcher.demo import DEMO_PASSWORD, seed_demo
 from dispatcher.models import Flight, Household, Membership, Resident, Role, User, WatchEpisode
-from dispatcher.settings import DEMO_TENANT_FILE
-from dispatcher.tenant_config import parse_tenant
-from tests.conftest import DAY_START, token_headers
+from tests.conftest import DAY_START, demo_as, token_headers
 
 A, B = "ina-demo", "yoso-town"
 B_FAMILY, B_PHONE = "余所野", "0265-99-"
@@ -48,13 +45,7 @@ class Town:
 
 def add_town_b(ctx: Dispatcher) -> None:
     """Town B: the demo's rules under another id, its own operators, 60 residents named 余所野."""
-    data = yaml.safe_load(DEMO_TENANT_FILE.read_text(encoding="utf-8"))
-    data["id"], data["name"] = B, "余所町"
-    for op in data["operators"]:
-        op["id"] = "yoso-" + op["id"]
-        for v in op["vehicles"]:
-            v["id"] = "yoso-" + v["id"]
-    cfg = parse_tenant(data)
+    cfg = demo_as(B, "余所町", "yoso-")
     with session_scope(ctx.engine) as s:
         seed_demo(s, cfg, ctx.clock.now(), residents=60, seed=7)
         s.flush()

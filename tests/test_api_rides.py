@@ -294,21 +294,12 @@ def test_auth_roles_and_errors(client: TestClient, operator: dict[str, str], ctx
 def test_another_municipality_sees_nothing_of_this_one(
     client: TestClient, operator: dict[str, str], ctx: Dispatcher
 ) -> None:
-    import yaml
-
     from dispatcher.auth import create_user
     from dispatcher.db import session_scope
-    from dispatcher.settings import DEMO_TENANT_FILE
-    from dispatcher.tenant_config import parse_tenant
     from dispatcher.tenants import sync_tenant
+    from tests.conftest import demo_as
 
-    data = yaml.safe_load(DEMO_TENANT_FILE.read_text(encoding="utf-8"))
-    data["id"], data["name"] = "other-town", "よその町"
-    for op in data["operators"]:
-        op["id"] = "other-" + op["id"]
-        for v in op["vehicles"]:
-            v["id"] = "other-" + v["id"]
-    other = parse_tenant(data)
+    other = demo_as("other-town", "よその町", "other-")
     with session_scope(ctx.engine) as s:
         sync_tenant(s, other, ctx.clock.now())
         create_user(s, "other-town", "operator", "other-operator", "other-password", ctx.clock.now())

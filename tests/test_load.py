@@ -44,7 +44,7 @@ from dispatcher.models import Event, PlanVersion, Ride
 from dispatcher.plan import current_plan
 from simulations.loadtest import DEMO_OPERATOR, ApiSession, Attempt, Options, Requests, verify
 from tests.conftest import make_ctx, pg_schema
-from tests.live import free_port
+from tests.live import free_port, wait_until_serving
 from tests.planning import verify_plan
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -91,16 +91,7 @@ class Served:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError(f"server did not start:\n{self.tail()}")
-            time.sleep(0.2)
+        wait_until_serving(self.base, self.proc, self.tail)
 
     def now(self) -> datetime:
         return datetime.fromisoformat(httpx.get(f"{self.base}/healthz").json()["now"])

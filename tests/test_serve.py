@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -18,7 +17,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from tests.live import launch
+from tests.live import launch, wait_until_serving
 
 
 def _free_port() -> int:
@@ -56,16 +55,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("server did not start")
-            time.sleep(0.2)
+        wait_until_serving(base, proc)
         yield base, env
     finally:
         proc.terminate()

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from api.deps import get_ctx, get_household, require
-from api.pages import SECURITY_HEADERS, templates
+from api.pages import PAGE_HEADERS, templates
 from dispatcher.auth import HouseholdPrincipal, Principal
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
@@ -207,7 +207,7 @@ def _ack_page(request: Request, state: str, token: str, status: int = 200) -> HT
         {"title": "のりあい 見守り", "tenant": cfg, "page": "watch", "state": state, "token": token},
         status_code=status,
     )
-    resp.headers.update(SECURITY_HEADERS)
+    resp.headers.update(PAGE_HEADERS)
     return resp
 
 
