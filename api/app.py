@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
@@ -32,35 +31,11 @@ from api.routes import (
 from api.security import SecurityMiddleware
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
-from dispatcher.db import make_engine, migrate, session_scope
-from dispatcher.scheduler import start_scheduler, trigger_reoptimization
+from dispatcher.platform.bootstrap import build_dispatcher
+from dispatcher.platform.scheduler import start_scheduler, trigger_reoptimization
 from dispatcher.settings import Settings
-from dispatcher.tenant_config import load_tenant
-from dispatcher.tenants import sync_tenant
 
 log = logging.getLogger(__name__)
-
-
-def build_dispatcher(settings: Settings, clock: Clock | None = None) -> Dispatcher:
-    """Engine, clock and tenant registry from the settings; migrates and loads the tenant file."""
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    ctx = Dispatcher(
-        engine=engine,
-        clock=clock or settings.clock(),
-        cache_dir=settings.cache_dir,
-        token_hours=settings.token_hours,
-        reoptimize_minutes=settings.reoptimize_minutes,
-        solver_seconds=settings.reoptimize_seconds_limit,
-        mail=settings.mail(),
-        public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
-    )
-    cfg = load_tenant(settings.tenant_file)
-    ctx.tenant_files[cfg.id] = settings.tenant_file
-    now: datetime = ctx.clock.now()
-    with session_scope(engine) as session:
-        sync_tenant(session, cfg, now)
-    return ctx
 
 
 def create_app(

@@ -12,7 +12,7 @@ from dispatcher.settings import Settings
 
 
 def _ctx(settings: Settings):  # type: ignore[no-untyped-def]
-    from api.app import build_dispatcher
+    from dispatcher.platform.bootstrap import build_dispatcher
 
     return build_dispatcher(settings)
 
@@ -66,7 +66,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.db import session_scope
-    from dispatcher.demo import demo_phone_login, seed_demo
+    from dispatcher.platform.demo import demo_phone_login, seed_demo
 
     ctx = _ctx(settings)
     cfg = ctx.config(next(iter(ctx.tenant_files)))
@@ -100,9 +100,9 @@ def cmd_tenant_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
-    from dispatcher.auth import create_user
     from dispatcher.db import session_scope
     from dispatcher.errors import DomainError
+    from dispatcher.identity.auth import create_user
 
     ctx = _ctx(settings)
     try:
@@ -128,7 +128,7 @@ def cmd_plan_show(args: argparse.Namespace, settings: Settings) -> int:
     from sqlmodel import Session, col, select
 
     from dispatcher.models import Vehicle
-    from dispatcher.operations import manifest
+    from dispatcher.rides.operations import manifest
 
     ctx = _ctx(settings)
     tenant = args.tenant or next(iter(ctx.tenant_files))
@@ -159,7 +159,7 @@ def cmd_plan_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reoptimize(args: argparse.Namespace, settings: Settings) -> int:
-    from dispatcher.operations import reoptimize
+    from dispatcher.rides.operations import reoptimize
 
     ctx = _ctx(settings)
     tenant = args.tenant or next(iter(ctx.tenant_files))
@@ -211,8 +211,8 @@ def cmd_bench_scale(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_delivery_plan(args: argparse.Namespace, settings: Settings) -> int:
-    from dispatcher.delivery import plan_delivery
     from dispatcher.errors import DomainError
+    from dispatcher.shopping.delivery import plan_delivery
 
     ctx = _ctx(settings)
     tenant = args.tenant or next(iter(ctx.tenant_files))
@@ -231,7 +231,7 @@ def cmd_delivery_plan(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
-    from dispatcher.scheduler import listing
+    from dispatcher.platform.scheduler import listing
 
     rows = listing(_ctx(settings))
     if args.json:
@@ -248,7 +248,7 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_jobs_run(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.errors import DomainError
-    from dispatcher.scheduler import run_now
+    from dispatcher.platform.scheduler import run_now
 
     ctx = _ctx(settings)
     tenant = args.tenant or next(iter(ctx.tenant_files))
@@ -264,7 +264,7 @@ def cmd_jobs_run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_subscription_add(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.db import session_scope
     from dispatcher.errors import DomainError
-    from dispatcher.subscriptions import create_subscription, subscription_view
+    from dispatcher.integration.subscriptions import create_subscription, subscription_view
 
     ctx = _ctx(settings)
     tenant = args.tenant or next(iter(ctx.tenant_files))
@@ -292,7 +292,7 @@ def cmd_subscription_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_deliveries(args: argparse.Namespace, settings: Settings) -> int:
-    from dispatcher.outbox import delivery_log
+    from dispatcher.integration.outbox import delivery_log
 
     ctx = _ctx(settings)
     tenant = args.tenant or next(iter(ctx.tenant_files))
@@ -306,7 +306,7 @@ def cmd_deliveries(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_billing_close(args: argparse.Namespace, settings: Settings) -> int:
-    from dispatcher.billing import close_month
+    from dispatcher.billing.statements import close_month
     from dispatcher.errors import DomainError
 
     ctx = _ctx(settings)
@@ -321,7 +321,7 @@ def cmd_billing_close(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.errors import DomainError
-    from dispatcher.retention import purge_all
+    from dispatcher.platform.retention import purge_all
 
     ctx = _ctx(settings)
     try:
@@ -344,7 +344,7 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_billing_export(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from dispatcher.billing import collection_csv, zengin_file
+    from dispatcher.billing.statements import collection_csv, zengin_file
     from dispatcher.errors import DomainError
 
     ctx = _ctx(settings)
@@ -433,7 +433,7 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime
     from pathlib import Path
 
-    from dispatcher.backup import BackupError, backup
+    from dispatcher.platform.backup import BackupError, backup
 
     kind = "sqlite" if settings.database_url.startswith("sqlite") else "dump"
     out = Path(args.out or f"var/backups/noriai-{datetime.now():%Y%m%d-%H%M%S}.{kind}")
@@ -449,7 +449,7 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from dispatcher.backup import BackupError, restore
+    from dispatcher.platform.backup import BackupError, restore
 
     try:
         done = restore(settings.database_url, Path(args.file), force=args.force)
@@ -463,7 +463,7 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_loadtest(args: argparse.Namespace, settings: Settings) -> int:
     import httpx
 
-    from dispatcher.demo import DEMO_PASSWORD
+    from dispatcher.platform.demo import DEMO_PASSWORD
     from simulations.loadtest import Options, run
 
     try:
@@ -484,6 +484,31 @@ def cmd_loadtest(args: argparse.Namespace, settings: Settings) -> int:
         result.write_json(args.json)
         print(f"figures written to {args.json}")
     return 0 if result.ok else 1
+
+
+def cmd_demo_day(args: argparse.Namespace, settings: Settings) -> int:
+    import tempfile
+    from datetime import datetime
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from dispatcher.clock import SimClock
+    from dispatcher.db import session_scope
+    from dispatcher.platform.bootstrap import build_dispatcher
+    from dispatcher.platform.demo import seed_demo
+    from simulations.demo_day import report, run_day
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/demo-day.db"
+        clock = SimClock(datetime.fromisoformat(args.start))
+        ctx = build_dispatcher(Settings(DATABASE_URL=url), clock)
+        with session_scope(ctx.engine) as s:
+            seed_demo(s, ctx.config("ina-demo"), clock.now())
+        with TestClient(create_app(ctx=ctx, scheduler=False)) as client:
+            day = run_day(client, clock, args.requests, args.seed)
+    print(report(day))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -636,6 +661,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--retry-share", type=float, default=0.1, help="bookings sent twice with the same key")
     s.add_argument("--json", help="write every figure as JSON here")
     s.set_defaults(fn=cmd_loadtest)
+    s = sub.add_parser("demo-day", help="a scripted demo day through the HTTP API, with answer times")
+    s.add_argument("--requests", type=int, default=100)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
+    s.add_argument("--start", default="2026-11-24T08:00:00+09:00", help="a weekday morning")
+    s.set_defaults(fn=cmd_demo_day)
     return p
 
 

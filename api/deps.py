@@ -8,12 +8,12 @@ from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
-from dispatcher.auth import HouseholdPrincipal, Principal, principal_for
 from dispatcher.context import Dispatcher
-from dispatcher.devices import device_for, household_principal
 from dispatcher.errors import DomainError, Forbidden, InvalidRequest, field_error
+from dispatcher.identity.auth import HouseholdPrincipal, Principal, principal_for
+from dispatcher.identity.devices import device_for, household_principal
+from dispatcher.identity.pins import resident_principal
 from dispatcher.models import Role
-from dispatcher.pins import resident_principal
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 

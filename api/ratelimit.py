@@ -20,8 +20,8 @@ from collections.abc import Callable
 from fastapi import Depends, Request
 
 from api.deps import get_household, get_principal
-from dispatcher.auth import HouseholdPrincipal, Principal
 from dispatcher.errors import DomainError
+from dispatcher.identity.auth import HouseholdPrincipal, Principal
 
 MAX_KEYS = 50_000  # buckets kept; beyond them the least recently used go
 

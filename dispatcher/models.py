@@ -604,7 +604,7 @@ class Publication(SQLModel, table=True):
 class DailyStats(SQLModel, table=True):
     """The nightly statistics of one service day (ridership and shopping figures as JSON).
 
-    Once the day's personal data is purged (dispatcher/retention.py) `purged_at` is set and
+    Once the day's personal data is purged (dispatcher/platform/retention.py) `purged_at` is set and
     `vehicles` keeps each vehicle's figures of the day ([{"vehicle_id", "hours", "km", "km_empty"}],
     in the order the statistics computed them), which came from positions and addresses now gone."""
 

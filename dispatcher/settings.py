@@ -12,7 +12,7 @@ from dispatcher.clock import Clock, OffsetClock, WallClock
 from dispatcher.mailer import MailSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-DEMO_TENANT_FILE = PACKAGE_DIR / "demo" / "ina-demo.yaml"
+DEMO_TENANT_FILE = PACKAGE_DIR / "platform" / "demo_towns" / "ina-demo.yaml"
 
 
 class Settings(BaseSettings):

@@ -229,7 +229,7 @@ class Retention(Strict):
     """How long personal data is kept (the municipality's personal-information protection rules).
 
     Service days older than `personal_data_days` lose their personal data at `purge_at` each night,
-    keeping the figures (see dispatcher/retention.py and docs/retention.md). null: never purged."""
+    keeping the figures (see dispatcher/platform/retention.py and docs/retention.md). null: never purged."""
 
     personal_data_days: int | None = Field(
         default=400,

@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from api.app import build_dispatcher
 from dispatcher.clock import SimClock
 from dispatcher.db import session_scope
-from dispatcher.delivery import plan_delivery
-from dispatcher.demo import seed_demo
 from dispatcher.models import Household, Membership, Product
+from dispatcher.platform.bootstrap import build_dispatcher
+from dispatcher.platform.demo import seed_demo
 from dispatcher.settings import Settings
-from dispatcher.shopping import LineRequest, OrderRequest, place_order
+from dispatcher.shopping.delivery import plan_delivery
+from dispatcher.shopping.orders import LineRequest, OrderRequest, place_order
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -312,7 +312,7 @@ def shopping_orders(
     seed: int,
 ) -> list[Order]:
     """The day's grocery orders from the active member households (none on a non-delivery day)."""
-    from dispatcher.shopping import is_delivery_day
+    from dispatcher.shopping.orders import is_delivery_day
 
     if cfg.shopping is None or not households or not products or not is_delivery_day(cfg, day):
         return []

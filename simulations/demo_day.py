@@ -7,15 +7,13 @@ three, wheelchair users where registered. Between bookings the simulated clock a
 vehicle's driver reports arrived / picked up / dropped off at the planned times, so the plan follows
 a day that is really driven.
 
-Run `python -m simulations.demo_day` to print the latency of every answer and the day's numbers.
+Run `noriai demo-day` to print the latency of every answer and the day's numbers.
 """
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -23,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi.testclient import TestClient
+import httpx
 
 from dispatcher.clock import SimClock
 
@@ -110,7 +108,7 @@ class Drivers:
 
     def __init__(
         self,
-        client: TestClient,
+        client: httpx.Client,
         clock: SimClock,
         headers: dict[int, dict[str, str]],
         boarding: timedelta,
@@ -163,7 +161,7 @@ class Drivers:
 
 
 def run_day(
-    client: TestClient,
+    client: httpx.Client,
     clock: SimClock,
     n: int = 100,
     seed: int = 1,
@@ -174,7 +172,7 @@ def run_day(
 
     until: drivers go on driving after the last booking until then (e.g. the end of service);
     absent: which rides' riders will not show up (by ride id, see `Drivers`)."""
-    from dispatcher.demo import DEMO_PASSWORD
+    from dispatcher.platform.demo import DEMO_PASSWORD
 
     def login(user: str) -> dict[str, str]:
         r = client.post("/api/v1/auth/token", data={"username": user, "password": DEMO_PASSWORD})
@@ -221,39 +219,17 @@ def max_parties_on_board(manifest: dict[str, Any]) -> int:
     return best
 
 
-def main(argv: list[str] | None = None) -> int:
-    from api.app import build_dispatcher, create_app
-    from dispatcher.db import session_scope
-    from dispatcher.demo import seed_demo
-    from dispatcher.settings import Settings
-
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--requests", type=int, default=100)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
-    p.add_argument("--start", default="2026-11-24T08:00:00+09:00", help="a weekday morning")
-    args = p.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/demo-day.db"
-        clock = SimClock(datetime.fromisoformat(args.start))
-        ctx = build_dispatcher(Settings(DATABASE_URL=url), clock)
-        with session_scope(ctx.engine) as s:
-            seed_demo(s, ctx.config("ina-demo"), clock.now())
-        with TestClient(create_app(ctx=ctx, scheduler=False)) as client:
-            day = run_day(client, clock, args.requests, args.seed)
+def report(day: DayResult) -> str:
+    """The day's answers and latencies as lines of text (`noriai demo-day` prints them)."""
     lat = sorted(day.latencies)
-    print(
-        f"requests {len(lat)}: confirmed {day.count(201)}, refused with alternatives {day.count(409)}, "
-        f"other {len(lat) - day.count(201) - day.count(409)}"
-    )
-    print(
-        f"answer time: median {statistics.median(lat) * 1000:.0f} ms, "
-        f"p95 {lat[int(0.95 * (len(lat) - 1))] * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms"
-    )
     shared = sum(1 for m in day.manifests.values() if max_parties_on_board(m) >= 2)
-    print(f"driver reports {day.events_posted}; vehicles that carried two or more parties at once: {shared}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return "\n".join(
+        [
+            f"requests {len(lat)}: confirmed {day.count(201)}, refused with alternatives {day.count(409)}, "
+            f"other {len(lat) - day.count(201) - day.count(409)}",
+            f"answer time: median {statistics.median(lat) * 1000:.0f} ms, "
+            f"p95 {lat[int(0.95 * (len(lat) - 1))] * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms",
+            f"driver reports {day.events_posted}; "
+            f"vehicles that carried two or more parties at once: {shared}",
+        ]
+    )

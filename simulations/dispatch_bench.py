@@ -1,7 +1,7 @@
 """`noriai bench dispatch`: quote latency of the booking path at fleet scale.
 
 A generated town (the demo's area and places, `vehicles` taxis spread over its three operators)
-takes `bookings` requests one by one through `dispatcher.booking.book` — the very quote-and-commit
+takes `bookings` requests one by one through `dispatcher.rides.booking.book` — the very quote-and-commit
 path of `POST /api/v1/rides`, in process, with a real database. Every request is booked before
 service starts for a pickup during the day, so each quote searches the whole day's pending plan
 (the heaviest case). Prints the latency distribution and the share confirmed, and checks the
@@ -23,13 +23,13 @@ from typing import Any
 import yaml
 from sqlmodel import Session, select
 
-from dispatcher.booking import Location, RideRequest, book, eligibility_categories
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.db import make_engine, migrate, session_scope
-from dispatcher.demo import generate_residents
 from dispatcher.models import Resident
-from dispatcher.plan import build_problem, current_plan
+from dispatcher.platform.demo import generate_residents
+from dispatcher.rides.booking import Location, RideRequest, book, eligibility_categories
+from dispatcher.rides.plan import build_problem, current_plan
 from dispatcher.settings import DEMO_TENANT_FILE
 from dispatcher.tenant_config import TenantConfig, parse_tenant
 from dispatcher.tenants import sync_tenant

@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from dispatcher.demo import DEMO_PASSWORD
+from dispatcher.platform.demo import DEMO_PASSWORD
 from routing.geo import Point, haversine_m
 
 DEMO_OPERATOR = "ina-demo-operator"

@@ -1,5 +1,5 @@
 """The numbers of a replay: what the municipality would see (issue 7's definitions, computed by
-`dispatcher.stats` from the replay's events), plus what only a simulation knows.
+`dispatcher.reporting.stats` from the replay's events), plus what only a simulation knows.
 
 - demand: trips residents asked for (one per need, however many times they asked), served (a
   ride was confirmed, at the first ask or at an alternative time they accepted), refused and
@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.models import Flight, Ride, Vehicle
-from dispatcher.stats import load_facts, order_figures, ride_figures
+from dispatcher.reporting.stats import load_facts, order_figures, ride_figures
 from dispatcher.timeline import parse_hhmm
 from routing.geo import Point
 from simulations.busline import compare

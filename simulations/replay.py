@@ -38,14 +38,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from dispatcher.booking import RideRequest, book, eligibility_categories
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.db import session_scope
-from dispatcher.delivery import PICKING_MINUTES, flights, set_forecast
-from dispatcher.demo import seed_demo
 from dispatcher.errors import DomainError
-from dispatcher.flight_ops import CHECKLIST, FlightStep, flight_step
 from dispatcher.models import (
     Membership,
     OrderStatus,
@@ -56,11 +52,15 @@ from dispatcher.models import (
     ShopOrder,
     Vehicle,
 )
-from dispatcher.operations import VehicleEvent, cancel, vehicle_event
-from dispatcher.picking import confirm_handover, mark_ready
-from dispatcher.plan import service_seconds
-from dispatcher.scheduler import run_due
-from dispatcher.shopping import LineRequest, OrderRequest, place_order
+from dispatcher.platform.demo import seed_demo
+from dispatcher.platform.scheduler import run_due
+from dispatcher.rides.booking import RideRequest, book, eligibility_categories
+from dispatcher.rides.operations import VehicleEvent, cancel, vehicle_event
+from dispatcher.rides.plan import service_seconds
+from dispatcher.shopping.delivery import PICKING_MINUTES, flights, set_forecast
+from dispatcher.shopping.flight_ops import CHECKLIST, FlightStep, flight_step
+from dispatcher.shopping.orders import LineRequest, OrderRequest, place_order
+from dispatcher.shopping.picking import confirm_handover, mark_ready
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, parse_hhmm
 from routing.geo import Point

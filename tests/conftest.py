@@ -18,11 +18,12 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api.app import build_dispatcher, create_app
+from api.app import create_app
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.db import session_scope
-from dispatcher.demo import DEMO_PASSWORD, seed_demo
+from dispatcher.platform.bootstrap import build_dispatcher
+from dispatcher.platform.demo import DEMO_PASSWORD, seed_demo
 from dispatcher.settings import DEMO_TENANT_FILE, Settings
 from dispatcher.tenant_config import TenantConfig, parse_tenant
 

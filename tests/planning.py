@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.models import OPEN_RIDE_STATUSES, Ride, RideStatus
-from dispatcher.plan import build_problem, current_plan, plan_faults
+from dispatcher.rides.plan import build_problem, current_plan, plan_faults
 from routing.schedule import check
 
 
@@ -17,7 +17,7 @@ def verify_plan(ctx: Dispatcher, tenant_id: str, day: date) -> dict[str, int]:
 
     Every open ride appears exactly once as a pickup (unless on board) and once as a drop-off, in
     that order, in the route of the vehicle it is assigned to; every vehicle's pending route passes
-    the exact checker; nothing else is in the plan (`dispatcher.plan.plan_faults`, which the
+    the exact checker; nothing else is in the plan (`dispatcher.rides.plan.plan_faults`, which the
     re-optimization applies before it stores a plan).
     """
     cfg = ctx.config(tenant_id)

@@ -17,13 +17,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 from sqlmodel import Session, col, select
 
-from dispatcher.booking import eligibility_categories
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.db import session_scope
-from dispatcher.delivery import plan_delivery
-from dispatcher.demo import DEMO_PASSWORD, seed_demo
 from dispatcher.models import Flight, Household, Membership, Resident, Role, User, WatchEpisode
+from dispatcher.platform.demo import DEMO_PASSWORD, seed_demo
+from dispatcher.rides.booking import eligibility_categories
+from dispatcher.shopping.delivery import plan_delivery
 from tests.conftest import DAY_START, demo_as, token_headers
 
 A, B = "ina-demo", "yoso-town"
@@ -160,7 +160,7 @@ def build_town(client: TestClient, ctx: Dispatcher, tenant: str) -> Town:
     )
     _ok(client.get("/api/v1/jobs", headers=op))  # the scheduler's job rows exist before any walk
     with session_scope(ctx.engine) as s:
-        from dispatcher.auth import create_user
+        from dispatcher.identity.auth import create_user
 
         spare = create_user(s, tenant, "operator", f"{tenant}-spare", DEMO_PASSWORD, ctx.clock.now())
         spare_id = spare.id

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from dispatcher.booking import eligibility_categories
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.models import Event, PlanVersion, Resident, Ride
+from dispatcher.rides.booking import eligibility_categories
 from tests.conftest import DAY_START, token_headers
 from tests.planning import verify_plan
 
@@ -294,8 +294,8 @@ def test_auth_roles_and_errors(client: TestClient, operator: dict[str, str], ctx
 def test_another_municipality_sees_nothing_of_this_one(
     client: TestClient, operator: dict[str, str], ctx: Dispatcher
 ) -> None:
-    from dispatcher.auth import create_user
     from dispatcher.db import session_scope
+    from dispatcher.identity.auth import create_user
     from dispatcher.tenants import sync_tenant
     from tests.conftest import demo_as
 

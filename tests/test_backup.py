@@ -12,11 +12,11 @@ import pytest
 from sqlmodel import Session, col, func, select
 
 from api.cli import main
-from dispatcher.backup import BackupError, backup, holds_data, restore
-from dispatcher.booking import Location, RideRequest, book
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.models import Event, Resident, Ride
+from dispatcher.platform.backup import BackupError, backup, holds_data, restore
+from dispatcher.rides.booking import Location, RideRequest, book
 from tests.conftest import DAY_START
 
 
@@ -54,7 +54,7 @@ def test_backup_and_restore_round_trip(ctx: Dispatcher, db_url: str, clock: SimC
     assert out.stat().st_size > 10_000
     # after the backup the day goes on: another booking, a cancellation
     second = _ride(ctx, 1)
-    from dispatcher.operations import cancel
+    from dispatcher.rides.operations import cancel
 
     cancel(ctx, "ina-demo", first, "test")
     assert _state(ctx) != before

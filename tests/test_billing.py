@@ -17,7 +17,6 @@ from sqlmodel import Session, func, select
 
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.delivery import plan_delivery
 from dispatcher.models import (
     BillingAccount,
     Event,
@@ -30,7 +29,8 @@ from dispatcher.models import (
     ShopOrder,
     Statement,
 )
-from dispatcher.scheduler import run_due
+from dispatcher.platform.scheduler import run_due
+from dispatcher.shopping.delivery import plan_delivery
 from dispatcher.zengin import ALLOWED, ENCODING, kana, validate
 from simulations.demo_day import run_day
 from tests.conftest import DAY_START, token_headers
@@ -342,7 +342,7 @@ def test_billing_rules_case_by_case(sqlite_ctx: Dispatcher, clock: SimClock) -> 
     minutes are free; a drop-off reported after the month closed is billed the month after; a
     credit larger than the month's charges is carried on; commission in decimal arithmetic; debit
     dates on bank business days; the Zengin new-code follows the account."""
-    from dispatcher.billing import commission_yen, debit_date
+    from dispatcher.billing.statements import commission_yen, debit_date
     from tests.conftest import client_for
 
     ctx = sqlite_ctx
@@ -539,7 +539,7 @@ def test_zengin_check_refuses_what_a_bank_would() -> None:
 def test_no_late_window_means_no_late_charge() -> None:
     """With `late_cancel_minutes: 0` (the default) no cancellation is late, not even one made after
     the window opened (the guard was lost in a refactor of this change; this keeps it)."""
-    from dispatcher.billing import _late_cancel
+    from dispatcher.billing.statements import _late_cancel
     from dispatcher.models import Event
 
     opens = DAY_START.replace(hour=9)

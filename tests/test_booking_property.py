@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select
 
-from dispatcher.booking import Location, RideRequest, book
 from dispatcher.context import Dispatcher
 from dispatcher.models import Resident
-from dispatcher.operations import cancel
+from dispatcher.rides.booking import Location, RideRequest, book
+from dispatcher.rides.operations import cancel
 from tests.conftest import DAY_START
 from tests.planning import verify_plan
 

@@ -11,8 +11,8 @@ import httpx
 from sqlmodel import Session, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.demo import DEMO_PASSWORD
 from dispatcher.models import Ride
+from dispatcher.platform.demo import DEMO_PASSWORD
 from tests.conftest import DAY_START
 from tests.live import Server
 from tests.planning import verify_plan

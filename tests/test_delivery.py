@@ -14,8 +14,8 @@ from sqlmodel import Session, select
 
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.delivery import airspace, plan_delivery
 from dispatcher.models import Event, Household, Membership, Ride, ShopOrder
+from dispatcher.shopping.delivery import airspace, plan_delivery
 from routing.drones import LANDING_S
 from tests.conftest import DAY_START
 from tests.planning import verify_plan
@@ -159,7 +159,7 @@ def test_no_go_weather_and_planning_before_the_cutoff(
 def test_cutoff_job_plans_each_day_once(
     client: TestClient, operator: dict[str, str], ctx: Dispatcher, clock: SimClock
 ) -> None:
-    from dispatcher.scheduler import run_due
+    from dispatcher.platform.scheduler import run_due
 
     place_orders(client, operator, ctx, 5, seed=6)
     clock.set(DAY_START.replace(hour=10, minute=59))

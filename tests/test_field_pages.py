@@ -24,9 +24,9 @@ from sqlmodel import Session, col, select
 
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.delivery import plan_delivery
-from dispatcher.demo import DEMO_PASSWORD
 from dispatcher.models import ApiToken, Flight, Household, ShopOrder, User
+from dispatcher.platform.demo import DEMO_PASSWORD
+from dispatcher.shopping.delivery import plan_delivery
 from tests.conftest import DAY_START, client_for, token_headers
 from tests.live import ARTIFACTS, RequestLog, Server, launch, shot, text_styles
 from tests.test_delivery import DAY, place_orders

@@ -12,8 +12,8 @@ from sqlmodel import Session, col, func, select
 
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.delivery import plan_delivery
 from dispatcher.models import Event, Ride, ShopOrder
+from dispatcher.shopping.delivery import plan_delivery
 from tests.conftest import DAY_START, token_headers
 from tests.planning import verify_plan
 from tests.test_delivery import DAY, place_orders

@@ -39,9 +39,9 @@ from api.cli import main
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.db import make_engine
-from dispatcher.demo import DEMO_PASSWORD
 from dispatcher.models import Event, PlanVersion, Ride
-from dispatcher.plan import current_plan
+from dispatcher.platform.demo import DEMO_PASSWORD
+from dispatcher.rides.plan import current_plan
 from simulations.loadtest import DEMO_OPERATOR, ApiSession, Attempt, Options, Requests, verify
 from tests.conftest import make_ctx, pg_schema
 from tests.live import free_port, wait_until_serving

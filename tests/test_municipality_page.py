@@ -19,9 +19,9 @@ from sqlmodel import Session, select
 
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.delivery import plan_delivery
-from dispatcher.demo import DEMO_PASSWORD
 from dispatcher.models import Resident
+from dispatcher.platform.demo import DEMO_PASSWORD
+from dispatcher.shopping.delivery import plan_delivery
 from simulations.demo_day import run_day
 from tests.conftest import DAY_START, client_for, token_headers
 from tests.live import ARTIFACTS, RequestLog, Server, launch, shot, text_styles

@@ -21,9 +21,9 @@ from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.db import session_scope
 from dispatcher.models import Resident, Vehicle
-from dispatcher.scheduler import run_due
+from dispatcher.platform.scheduler import run_due
+from dispatcher.reporting.stats import ridership
 from dispatcher.settings import DEMO_TENANT_FILE
-from dispatcher.stats import ridership
 from dispatcher.tenant_config import WEEKDAYS, TenantConfig, parse_tenant
 from dispatcher.tenants import sync_tenant
 from simulations.demo_day import run_day

@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-import dispatcher.operations as operations
+import dispatcher.rides.operations as operations
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.models import Ride
-from dispatcher.operations import VehicleEvent, reoptimize, vehicle_event
+from dispatcher.rides.operations import VehicleEvent, reoptimize, vehicle_event
 from dispatcher.timeline import from_seconds, to_seconds
 from routing.insertion import Route
 from routing.optimizer import optimize
@@ -175,9 +175,9 @@ def test_a_remembered_plan_is_reused_only_when_nobody_else_changed_anything(
 ) -> None:  # type: ignore[no-untyped-def]
     import uuid
 
-    import dispatcher.plan as plan
-    from dispatcher.booking import Location, RideRequest, book
+    import dispatcher.rides.plan as plan
     from dispatcher.context import Dispatcher as Ctx
+    from dispatcher.rides.booking import Location, RideRequest, book
 
     ctx = sqlite_ctx
     other = Ctx(engine=ctx.engine, clock=clock)  # a second server process on the same database
@@ -204,7 +204,7 @@ def test_a_remembered_plan_is_reused_only_when_nobody_else_changed_anything(
 
 
 def test_only_riders_on_board_with_broken_promises_are_relaxed() -> None:
-    from dispatcher.plan import GRACE_S, relax_broken_promises
+    from dispatcher.rides.plan import GRACE_S, relax_broken_promises
     from routing.schedule import OnBoard, check
     from routing.traveltime import LazyMatrix
 

@@ -19,11 +19,11 @@ import httpx
 from playwright.sync_api import Page, expect, sync_playwright
 from sqlmodel import Session, col, select
 
-from dispatcher.booking import eligibility_categories
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.demo import DEMO_PASSWORD
 from dispatcher.models import Event, Membership, Resident, ResidentNote, Ride, ShopOrder, Vehicle
+from dispatcher.platform.demo import DEMO_PASSWORD
+from dispatcher.rides.booking import eligibility_categories
 from tests.live import RequestLog, Server, launch, shot, text_styles
 
 FOLDER = "operator"

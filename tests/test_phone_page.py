@@ -16,10 +16,10 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from sqlmodel import Session, col, select
 
-from dispatcher.booking import eligibility_categories
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.models import Membership, OrderLine, Resident, ResidentPin, Ride, ShopOrder
+from dispatcher.rides.booking import eligibility_categories
 from tests.conftest import JST, client_for, token_headers
 from tests.live import RequestLog, Server, launch, shot, text_styles
 

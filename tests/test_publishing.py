@@ -18,12 +18,12 @@ from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 
+from dispatcher.channels.publishing import publish
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
+from dispatcher.integration.outbox import BACKOFF_S, MAX_ATTEMPTS, verify
 from dispatcher.mailer import MailSettings
-from dispatcher.outbox import BACKOFF_S, MAX_ATTEMPTS, verify
-from dispatcher.publishing import publish
-from dispatcher.scheduler import run_due, run_now
+from dispatcher.platform.scheduler import run_due, run_now
 from tests.conftest import DAY_START, client_for, token_headers
 from tests.live import MailBox, WebhookReceiver, free_port
 from tests.test_api_rides import at, eligible_resident, post_ride, ride_body

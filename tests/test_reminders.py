@@ -12,8 +12,8 @@ from sqlmodel import Session, select
 
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.demo import DEMO_PASSWORD
 from dispatcher.models import ReminderAck, Ride
+from dispatcher.platform.demo import DEMO_PASSWORD
 from tests.conftest import DAY_START
 from tests.live import RequestLog, Server, launch, shot, text_styles
 from tests.test_tv_page import _pick_household
@@ -138,9 +138,9 @@ def test_automatic_reminders_evening_before_and_groceries_at_the_hall(
 ) -> None:
     """Without any setting: at 19:00 the evening before a ride booked ahead, and when the
     household's groceries reach the community hall."""
-    from dispatcher.delivery import plan_delivery
+    from dispatcher.care.reminders import due
     from dispatcher.models import Household, ShopOrder
-    from dispatcher.reminders import due
+    from dispatcher.shopping.delivery import plan_delivery
     from tests.conftest import client_for, token_headers
     from tests.test_delivery import fly, place_orders
 

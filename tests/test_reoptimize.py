@@ -6,13 +6,13 @@ import uuid
 
 from sqlmodel import Session, select
 
-from dispatcher.booking import Location, RideRequest, book
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.models import Event, PlanVersion
-from dispatcher.operations import cancel, reoptimize
-from dispatcher.plan import current_plan
-from dispatcher.scheduler import reoptimize_all
+from dispatcher.platform.scheduler import reoptimize_all
+from dispatcher.rides.booking import Location, RideRequest, book
+from dispatcher.rides.operations import cancel, reoptimize
+from dispatcher.rides.plan import current_plan
 from tests.conftest import DAY_START
 from tests.planning import verify_plan
 from tests.test_api_rides import eligible_resident

@@ -210,7 +210,7 @@ def test_operator_quote_change_cancel_with_reason_notes_and_board(
     )
     assert again.status_code == 201 and again.json()["id"] == ch.json()["id"], again.text
     with Session(ctx.engine) as s:
-        from dispatcher.plan import current_plan
+        from dispatcher.rides.plan import current_plan
         from tests.conftest import DAY_START
 
         plan = current_plan(s, "ina-demo", DAY_START.date())
@@ -261,7 +261,7 @@ def test_operator_quote_change_cancel_with_reason_notes_and_board(
 def test_groceries_at_the_hall_become_a_notice(
     client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock
 ) -> None:  # type: ignore[no-untyped-def]
-    from dispatcher.delivery import plan_delivery
+    from dispatcher.shopping.delivery import plan_delivery
     from tests.conftest import DAY_START
 
     with Session(ctx.engine) as s:
@@ -353,7 +353,7 @@ def test_parallel_wrong_pins_cannot_beat_the_lockout(ctx: Dispatcher) -> None:
     import httpx
 
     from dispatcher.db import session_scope
-    from dispatcher.pins import set_pin
+    from dispatcher.identity.pins import set_pin
     from tests.live import Server
 
     _, (rider, *_) = _household(ctx, 1)

@@ -21,12 +21,13 @@ from sqlalchemy import JSON, String
 from sqlmodel import Session, SQLModel, select
 
 from api.cli import main
-from dispatcher.billing import close_month
+from dispatcher.billing.statements import close_month
+from dispatcher.care.reminders import create as create_reminder
+from dispatcher.care.watchover import acknowledge_by_operator, activity, check, configure, set_away
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.daily_stats import close_day
-from dispatcher.dashboard import dashboard
 from dispatcher.db import session_scope
+from dispatcher.integration.outbox import deliver_due
 from dispatcher.models import (
     BillingAccount,
     BillingMonth,
@@ -41,16 +42,15 @@ from dispatcher.models import (
     Statement,
     WatchEpisode,
 )
-from dispatcher.notes import add_note
-from dispatcher.opendata import ridership_csv
-from dispatcher.outbox import deliver_due
-from dispatcher.reminders import create as create_reminder
-from dispatcher.retention import ANONYMISED, purge
-from dispatcher.scheduler import specs
+from dispatcher.platform.retention import ANONYMISED, purge
+from dispatcher.platform.scheduler import specs
+from dispatcher.reporting.daily_stats import close_day
+from dispatcher.reporting.dashboard import dashboard
+from dispatcher.reporting.opendata import ridership_csv
+from dispatcher.reporting.stats import ridership, shopping
+from dispatcher.residents.notes import add_note
 from dispatcher.settings import DEMO_TENANT_FILE
-from dispatcher.stats import ridership, shopping
 from dispatcher.tenant_config import TenantConfigError, parse_tenant
-from dispatcher.watchover import acknowledge_by_operator, activity, check, configure, set_away
 from simulations.demo_day import run_day
 from tests.conftest import DAY_START, token_headers
 

@@ -12,11 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from api.app import build_dispatcher
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.models import DailyStats, Event, JobRun, Publication, ScheduledJob
-from dispatcher.scheduler import listing, run_due
+from dispatcher.platform.bootstrap import build_dispatcher
+from dispatcher.platform.scheduler import listing, run_due
 from dispatcher.settings import DEMO_TENANT_FILE, Settings
 from tests.conftest import DAY_START, client_for, token_headers
 from tests.test_delivery import place_orders
@@ -155,7 +155,7 @@ def test_a_failing_daily_job_is_retried_for_its_fire_time_within_its_grace(
 ) -> None:
     """The cut-off's work fails (here: made to); the job tries again every 5 minutes for the same
     11:00 fire time until the delivery deadline, then gives up until the next day."""
-    import dispatcher.scheduler as scheduler
+    import dispatcher.platform.scheduler as scheduler
 
     ctx = sqlite_ctx
     seen: list[datetime] = []
@@ -182,7 +182,7 @@ def test_a_failing_daily_job_is_retried_for_its_fire_time_within_its_grace(
 def test_a_run_cut_short_by_a_crash_is_taken_up_again(
     ctx: Dispatcher, clock: SimClock, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dispatcher.scheduler as scheduler
+    import dispatcher.platform.scheduler as scheduler
 
     with client_for(ctx) as client:
         place_orders(client, token_headers(client, "ina-demo-operator"), ctx, 3, seed=5)

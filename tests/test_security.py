@@ -23,8 +23,8 @@ from api.app import create_app
 from api.ratelimit import RateLimiter
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.demo import DEMO_PASSWORD
 from dispatcher.models import Event, Resident
+from dispatcher.platform.demo import DEMO_PASSWORD
 from dispatcher.settings import DEMO_TENANT_FILE, Settings
 from tests.conftest import DAY_START, make_ctx, token_headers
 from tests.security_world import (

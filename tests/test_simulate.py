@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from api.cli import main
 from dispatcher.models import Event, PlanVersion, Ride
-from dispatcher.plan import PLAN_HISTORY
+from dispatcher.rides.plan import PLAN_HISTORY
 from dispatcher.settings import DEMO_TENANT_FILE
 from dispatcher.tenant_config import load_tenant, parse_tenant
 from simulations.demand import Profile, RideDemand, Rider, Weather

@@ -15,15 +15,15 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import expect, sync_playwright
 from sqlmodel import Session, col, select
 
-from dispatcher import operations
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.demo import DEMO_PASSWORD
 from dispatcher.models import Event, Ride, Vehicle
-from dispatcher.operations import manifest, reoptimize
-from dispatcher.optimizer_status import FAILED, RECOVERED
-from dispatcher.plan import current_plan
-from dispatcher.scheduler import reoptimize_all
+from dispatcher.platform.demo import DEMO_PASSWORD
+from dispatcher.platform.scheduler import reoptimize_all
+from dispatcher.rides import operations
+from dispatcher.rides.operations import manifest, reoptimize
+from dispatcher.rides.optimizer_status import FAILED, RECOVERED
+from dispatcher.rides.plan import current_plan
 from routing.search import SearchResult
 from tests.conftest import DAY_START, client_for, token_headers
 from tests.live import Server, launch, shot, text_styles
@@ -100,7 +100,7 @@ def test_a_crashing_or_wrong_solver_changes_nothing_and_bookings_go_on(
     assert any(
         r.levelno >= logging.ERROR
         and "solver crashed" in r.getMessage()
-        and r.name == "dispatcher.operations"
+        and r.name == "dispatcher.rides.operations"
         for r in caplog.records
     )
     assert _plan(ctx) == before

@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.delivery import plan_delivery
 from dispatcher.models import Event, Household, OrderLine, Resident, Ride, ShopOrder
-from dispatcher.stats import MIN_CELL, ridership, shopping, suppress
+from dispatcher.reporting.stats import MIN_CELL, ridership, shopping, suppress
+from dispatcher.shopping.delivery import plan_delivery
 from simulations.demo_day import run_day
 from tests.conftest import DAY_START, token_headers
 from tests.test_delivery import fly, place_orders

@@ -18,8 +18,8 @@ import pytest
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.demo import DEMO_PASSWORD
 from dispatcher.models import Membership, OrderLine, Resident, Ride, ShopOrder
+from dispatcher.platform.demo import DEMO_PASSWORD
 from tests.conftest import DAY_START
 from tests.live import RequestLog, Server, focused, launch, shot, text_styles
 
@@ -109,7 +109,7 @@ def test_tv_remote_alone_books_orders_and_cancels(served: str, sqlite_ctx: Dispa
             page.wait_for_selector('[data-id="menu-ride"]:focus', timeout=15_000)  # the box polls
             page.wait_for_selector("#home-shop")
             page.wait_for_selector("#home-billing")  # this month's running total, as billed
-            from dispatcher.billing import running_total
+            from dispatcher.billing.statements import running_total
 
             total = running_total(ctx, "ina-demo", hh)["total_yen"]
             assert total >= 1000  # a shopping member: the month's fee at least

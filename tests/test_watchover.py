@@ -14,10 +14,10 @@ from sqlmodel import Session, select
 
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.demo import DEMO_PASSWORD
 from dispatcher.mailer import MailSettings
 from dispatcher.models import Event, Household, WatchEpisode
-from dispatcher.scheduler import run_due
+from dispatcher.platform.demo import DEMO_PASSWORD
+from dispatcher.platform.scheduler import run_due
 from tests.conftest import DAY_START, client_for, token_headers
 from tests.live import MailBox, Server, launch, shot, text_styles
 
@@ -235,8 +235,8 @@ def test_acknowledged_away_stale_and_opted_out(sqlite_ctx: Dispatcher, clock: Si
             ).json()
         }
         # a phone cannot report viewing: only the household's box can
+        from dispatcher.identity.pins import set_pin
         from dispatcher.models import Resident
-        from dispatcher.pins import set_pin
 
         with Session(ctx.engine) as s:
             rid = s.exec(select(Resident.id).where(Resident.household_id == first)).first()

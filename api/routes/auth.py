@@ -9,10 +9,10 @@ from sqlmodel import Session
 
 from api.deps import get_ctx, get_principal, oauth2
 from api.ratelimit import client_address, enforce
-from dispatcher.auth import Principal, issue_token, sign_out
 from dispatcher.context import Dispatcher
 from dispatcher.db import session_scope
 from dispatcher.errors import DomainError
+from dispatcher.identity.auth import Principal, issue_token, sign_out
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 

@@ -13,8 +13,7 @@ from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, require
 from api.files import file_responses
-from dispatcher.auth import Principal
-from dispatcher.billing import (
+from dispatcher.billing.statements import (
     add_adjustment,
     bills_to_close,
     close_month,
@@ -27,6 +26,7 @@ from dispatcher.billing import (
 )
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
+from dispatcher.identity.auth import Principal
 from dispatcher.models import BillingMonth, Role, SellerSettlement, Statement
 
 router = APIRouter(prefix="/api/v1", tags=["billing"])

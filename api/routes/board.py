@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from api.deps import get_ctx, require
-from dispatcher.auth import Principal
-from dispatcher.board import board
+from dispatcher.channels.board import board
 from dispatcher.context import Dispatcher
+from dispatcher.identity.auth import Principal
 from dispatcher.models import Role
 
 router = APIRouter(prefix="/api/v1", tags=["operations"])

@@ -10,15 +10,23 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from api.deps import get_ctx, require
-from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
-from dispatcher.delivery import flight, flight_view, flights, forecast, handovers, picklists, set_forecast
 from dispatcher.errors import Forbidden, InvalidRequest, field_error
-from dispatcher.flight_ops import FlightStep, flight_step
+from dispatcher.identity.auth import Principal
 from dispatcher.models import Role
-from dispatcher.picking import confirm_handover, mark_ready, ready_sellers, seller_key
-from dispatcher.shopping import get_order
+from dispatcher.shopping.delivery import (
+    flight,
+    flight_view,
+    flights,
+    forecast,
+    handovers,
+    picklists,
+    set_forecast,
+)
+from dispatcher.shopping.flight_ops import FlightStep, flight_step
+from dispatcher.shopping.orders import get_order
+from dispatcher.shopping.picking import confirm_handover, mark_ready, ready_sellers, seller_key
 from dispatcher.timeline import Day, local_date
 
 router = APIRouter(prefix="/api/v1", tags=["delivery"])

@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import get_ctx, oauth2, require
 from api.ratelimit import per_address
-from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
-from dispatcher.devices import (
+from dispatcher.errors import DomainError
+from dispatcher.identity.auth import Principal
+from dispatcher.identity.devices import (
     device_for,
     device_status,
     household_devices,
@@ -21,7 +22,6 @@ from dispatcher.devices import (
     register_device,
     revoke_device,
 )
-from dispatcher.errors import DomainError
 from dispatcher.models import Role
 
 router = APIRouter(prefix="/api/v1", tags=["set-top boxes"])

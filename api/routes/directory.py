@@ -9,17 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, func, or_, select
 
 from api.deps import get_ctx, get_principal, get_session, require
-from dispatcher.auth import Principal
-from dispatcher.booking import eligibility_categories
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
-from dispatcher.devices import household_devices
 from dispatcher.errors import InvalidRequest, NotFound, field_error
 from dispatcher.events import record
+from dispatcher.identity.auth import Principal
+from dispatcher.identity.devices import household_devices
+from dispatcher.identity.pins import set_pin
 from dispatcher.models import Household, Resident, ResidentPin, Role
-from dispatcher.notes import add_note, notes_of
-from dispatcher.pins import set_pin
-from dispatcher.shopping import shopping_member
+from dispatcher.residents.notes import add_note, notes_of
+from dispatcher.rides.booking import eligibility_categories
+from dispatcher.shopping.orders import shopping_member
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 

@@ -16,16 +16,16 @@ from sqlmodel import Session
 from api.deps import get_ctx, get_household, idempotency_key
 from api.ratelimit import per_address, per_household
 from api.resident_messages import in_japanese
-from dispatcher import resident_view
-from dispatcher.auth import HouseholdPrincipal
-from dispatcher.booking import RideRequest, book, quote, refusal_error
+from dispatcher.channels import resident_view
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
 from dispatcher.errors import Forbidden, NotFound, field_error
+from dispatcher.identity.auth import HouseholdPrincipal
+from dispatcher.identity.pins import sign_in, sign_out
 from dispatcher.models import Ride, ShopOrder
-from dispatcher.operations import cancel
-from dispatcher.pins import sign_in, sign_out
-from dispatcher.shopping import LineRequest, OrderRequest, cancel_order, catalogue, place_order
+from dispatcher.rides.booking import RideRequest, book, quote, refusal_error
+from dispatcher.rides.operations import cancel
+from dispatcher.shopping.orders import LineRequest, OrderRequest, cancel_order, catalogue, place_order
 
 router = APIRouter(prefix="/api/v1/me", tags=["resident channels"])
 Household = Annotated[HouseholdPrincipal, Depends(get_household)]
@@ -157,7 +157,7 @@ def order_cancel(order_id: RowId, hp: Household, ctx: Ctx) -> list[dict[str, obj
 
 @router.get("/billing", summary="This month's charges so far (rides, fees, membership, goods)")
 def billing(hp: Household, ctx: Ctx) -> dict[str, object]:
-    from dispatcher.billing import running_total
+    from dispatcher.billing.statements import running_total
 
     out = running_total(ctx, hp.tenant_id, hp.household_id)
     return {"month": out["month"], "total_yen": out["total_yen"], "by_kind": out["by_kind"]}

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from api.deps import get_ctx
 from api.files import file_responses
 from dispatcher.context import Dispatcher
-from dispatcher.opendata import gtfs_zip, ngsi_ld, ngsi_ld_entity, ridership_csv
+from dispatcher.reporting.opendata import gtfs_zip, ngsi_ld, ngsi_ld_entity, ridership_csv
 from dispatcher.timeline import Day
 
 router = APIRouter(prefix="/opendata", tags=["open data"])

@@ -10,14 +10,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, require
-from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
 from dispatcher.errors import NotFound
+from dispatcher.identity.auth import Principal
+from dispatcher.integration.outbox import delivery_log
+from dispatcher.integration.subscriptions import (
+    EVENT_TYPES,
+    create_subscription,
+    deactivate,
+    enqueue,
+    subscription_view,
+)
 from dispatcher.models import Role, Subscription
-from dispatcher.outbox import delivery_log
-from dispatcher.scheduler import listing
-from dispatcher.subscriptions import EVENT_TYPES, create_subscription, deactivate, enqueue, subscription_view
+from dispatcher.platform.scheduler import listing
 
 router = APIRouter(prefix="/api/v1", tags=["publishing"])
 admin = require()  # admins only

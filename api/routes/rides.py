@@ -9,13 +9,13 @@ from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, get_session, idempotency_key, require
 from api.ratelimit import per_staff
-from dispatcher.auth import Principal
-from dispatcher.booking import RideRequest, book, change_ride, quote, refusal_error, ride_view
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
 from dispatcher.errors import NotFound
+from dispatcher.identity.auth import Principal
 from dispatcher.models import Ride, RideStatus, Role, Vehicle
-from dispatcher.operations import cancel
+from dispatcher.rides.booking import RideRequest, book, change_ride, quote, refusal_error, ride_view
+from dispatcher.rides.operations import cancel
 from dispatcher.timeline import Day
 
 router = APIRouter(prefix="/api/v1/rides", tags=["rides"])

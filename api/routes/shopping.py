@@ -8,11 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import get_ctx, get_principal, idempotency_key, require
 from api.ratelimit import per_staff
-from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
+from dispatcher.identity.auth import Principal
 from dispatcher.models import Role
-from dispatcher.shopping import (
+from dispatcher.shopping.orders import (
     OrderRequest,
     advance_order,
     cancel_order,

@@ -11,13 +11,13 @@ from fastapi.responses import Response
 
 from api.deps import get_ctx, require
 from api.files import file_responses
-from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
-from dispatcher.dashboard import dashboard, table
 from dispatcher.errors import NotFound
 from dispatcher.exports import csv_bytes, xlsx_bytes
+from dispatcher.identity.auth import Principal
 from dispatcher.models import Role
-from dispatcher.stats import ridership, shopping
+from dispatcher.reporting.dashboard import dashboard, table
+from dispatcher.reporting.stats import ridership, shopping
 from dispatcher.timeline import Day, local_date
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlmodel import col, select
 
 from api.deps import get_ctx, require
-from dispatcher.auth import Principal, revoke_user, unlock_user, user_view
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
+from dispatcher.identity.auth import Principal, revoke_user, unlock_user, user_view
 from dispatcher.models import User
 
 router = APIRouter(prefix="/api/v1/users", tags=["auth"])

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, get_principal, get_session, require
-from dispatcher.auth import Principal
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
 from dispatcher.errors import Forbidden, NotFound
+from dispatcher.identity.auth import Principal
 from dispatcher.models import Operator, Role, Vehicle
-from dispatcher.operations import VehicleEvent, manifest, vehicle_event
+from dispatcher.rides.operations import VehicleEvent, manifest, vehicle_event
 from dispatcher.timeline import Day, local_date
 
 router = APIRouter(prefix="/api/v1/vehicles", tags=["vehicles"])

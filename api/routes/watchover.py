@@ -11,15 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from api.deps import get_ctx, get_household, require
 from api.pages import PAGE_HEADERS, templates
-from dispatcher.auth import HouseholdPrincipal, Principal
-from dispatcher.context import Dispatcher
-from dispatcher.db import RowId
-from dispatcher.errors import DomainError, Forbidden, NotFound
-from dispatcher.models import Role
-from dispatcher.reminders import acknowledge, create, due, listing, remove
-from dispatcher.subscriptions import EMAIL_RE
-from dispatcher.timeline import Instant, iso_local
-from dispatcher.watchover import (
+from dispatcher.care.reminders import acknowledge, create, due, listing, remove
+from dispatcher.care.watchover import (
     acknowledge_by_operator,
     acknowledge_link,
     activity,
@@ -27,6 +20,13 @@ from dispatcher.watchover import (
     configure,
     set_away,
 )
+from dispatcher.context import Dispatcher
+from dispatcher.db import RowId
+from dispatcher.errors import DomainError, Forbidden, NotFound
+from dispatcher.identity.auth import HouseholdPrincipal, Principal
+from dispatcher.integration.subscriptions import EMAIL_RE
+from dispatcher.models import Role
+from dispatcher.timeline import Instant, iso_local
 
 router = APIRouter(prefix="/api/v1", tags=["watch-over and reminders"])
 pages = APIRouter(include_in_schema=False)

@@ -2,7 +2,7 @@
 
 `daily_stats.vehicles` and `daily_stats.purged_at`: each vehicle's figures of a day whose personal
 data (positions, addresses) the retention purge removed; `shop_order.item_count`: the number of
-items of an order whose lines it removed. See dispatcher/retention.py.
+items of an order whose lines it removed. See dispatcher/platform/retention.py.
 
 Revision ID: 0009
 Revises: 0008

@@ -13,7 +13,7 @@ Jobs of a tenant (local times in the tenant's time zone):
 - billing-close: on the 1st at 04:00; closes the month before (statements, settlements);
 - watch-over: every 5 minutes; e-mails families of TVs silent too long, escalates unanswered ones;
 - retention: daily at `retention.purge_at`; purges personal data older than the tenant's retention
-  period, keeping the figures (dispatcher/retention.py);
+  period, keeping the figures (dispatcher/platform/retention.py);
 - outbox: every 30 s; delivers webhooks and e-mails that are due (retries with backoff).
 
 Time comes from the injected clock (`ctx.clock`), so a simulated day, a test or a demo started
@@ -92,7 +92,7 @@ def in_service_hours(cfg: TenantConfig, now: datetime) -> bool:
 
 
 def _reoptimize(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.operations import reoptimize
+    from dispatcher.rides.operations import reoptimize
 
     if not in_service_hours(ctx.config(tenant_id), ctx.clock.now()):
         return None
@@ -119,7 +119,7 @@ def delivery_planned(ctx: Dispatcher, tenant_id: str, day: Any) -> bool:
 
 
 def _cutoff(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.delivery import plan_delivery
+    from dispatcher.shopping.delivery import plan_delivery
 
     cfg = ctx.config(tenant_id)
     day = local_date(due, cfg.tz)
@@ -130,7 +130,7 @@ def _cutoff(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | 
 
 
 def _publish_morning(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.publishing import publish
+    from dispatcher.channels.publishing import publish
 
     cfg = ctx.config(tenant_id)
     day = local_date(due, cfg.tz)
@@ -140,7 +140,7 @@ def _publish_morning(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str
 
 
 def _publish_changes(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.publishing import publish, started
+    from dispatcher.channels.publishing import publish, started
 
     cfg = ctx.config(tenant_id)
     day = local_date(ctx.clock.now(), cfg.tz)
@@ -164,7 +164,7 @@ def last_event_id(ctx: Dispatcher, tenant_id: str) -> int | None:
 
 
 def _statistics(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.daily_stats import close_pending_days
+    from dispatcher.reporting.daily_stats import close_pending_days
 
     cfg = ctx.config(tenant_id)
     yesterday = local_date(due, cfg.tz) - timedelta(days=1)
@@ -172,7 +172,7 @@ def _statistics(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any
 
 
 def _billing(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.billing import close_month, month_of
+    from dispatcher.billing.statements import close_month, month_of
 
     cfg = ctx.config(tenant_id)
     month = month_of(local_date(due, cfg.tz).replace(day=1) - timedelta(days=1))
@@ -181,21 +181,21 @@ def _billing(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] |
 
 
 def _watch(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.watchover import check
+    from dispatcher.care.watchover import check
 
     out = check(ctx, tenant_id)
     return out if any(out.values()) else None
 
 
 def _retention(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.retention import purge
+    from dispatcher.platform.retention import purge
 
     out = purge(ctx, tenant_id, ctx.clock.now(), "system:retention")
     return None if out["status"] == "nothing to purge" else out
 
 
 def _outbox(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.outbox import deliver_due
+    from dispatcher.integration.outbox import deliver_due
 
     counts = deliver_due(ctx, tenant_id)
     return counts if any(counts.values()) else None
@@ -567,7 +567,7 @@ def start_scheduler(ctx: Dispatcher) -> BackgroundScheduler:
 def reoptimize_all(ctx: Dispatcher, time_limit_s: float) -> dict[str, object]:
     """Re-optimize today's plan of every tenant that is in service hours now (after a cancellation,
     a no-show or a late vehicle, outside the timeline)."""
-    from dispatcher.operations import reoptimize
+    from dispatcher.rides.operations import reoptimize
 
     now = ctx.clock.now()
     out: dict[str, object] = {}

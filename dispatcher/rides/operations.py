@@ -20,8 +20,8 @@ from dispatcher.db import RowId, lock_tenant
 from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import RIDE_TRANSITIONS, Resident, Ride, RideStatus, Tenant, Vehicle
-from dispatcher.optimizer_status import record_fault, record_success
-from dispatcher.plan import PlanState, apply_route, build_problem, current_plan, plan_faults, save_plan
+from dispatcher.rides.optimizer_status import record_fault, record_success
+from dispatcher.rides.plan import PlanState, apply_route, build_problem, current_plan, plan_faults, save_plan
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import Instant, iso_local, local_date
 from routing.geo import Point, haversine_m
@@ -531,7 +531,7 @@ def reoptimize(
     A run that fails leaves the plan in force untouched — the solver raised (re-raised once
     recorded), found no plan that keeps every promise (`cannot repair`, `no feasible plan found`),
     or gave one that failed validation (`invalid plan`, `plan went stale`) — and records
-    `plan.reoptimize_failed` with the reason (`dispatcher.optimizer_status`), which the operator's
+    `plan.reoptimize_failed` with the reason (`dispatcher.rides.optimizer_status`), which the operator's
     board shows until a run succeeds. A time limit too short to improve anything is no fault: the
     search starts from the plan in force, which is then kept.
     """

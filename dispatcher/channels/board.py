@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from dispatcher.care.watchover import alerts
 from dispatcher.context import Dispatcher
 from dispatcher.models import Operator, Resident, Ride, RideStatus, ShopOrder, Vehicle
-from dispatcher.operations import manifest
-from dispatcher.optimizer_status import optimizer_status
+from dispatcher.rides.operations import manifest
+from dispatcher.rides.optimizer_status import optimizer_status
 from dispatcher.timeline import iso_local, local_date
-from dispatcher.watchover import alerts
 
 LATE_RISK_MINUTES = 5  # a stop planned less than this before its promise ends is at risk
 STALE_POSITION_MINUTES = 10  # a vehicle with work and no report for this long is flagged
@@ -107,8 +107,8 @@ def _deliveries(ctx: Dispatcher, tenant_id: str, day: date) -> dict[str, Any] | 
     cfg = ctx.config(tenant_id)
     if cfg.shopping is None:
         return None
-    from dispatcher.delivery import flights
-    from dispatcher.picking import ready_sellers
+    from dispatcher.shopping.delivery import flights
+    from dispatcher.shopping.picking import ready_sellers
 
     with Session(ctx.engine) as session:
         counts: dict[str, int] = {}

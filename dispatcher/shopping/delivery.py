@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from dispatcher.context import Dispatcher
 from dispatcher.errors import Conflict, NotFound
 from dispatcher.events import record
+from dispatcher.integration.subscriptions import emit
 from dispatcher.models import (
     Event,
     Flight,
@@ -30,8 +31,7 @@ from dispatcher.models import (
     ShopOrder,
     Weather,
 )
-from dispatcher.shopping import shopping_rules
-from dispatcher.subscriptions import emit
+from dispatcher.shopping.orders import shopping_rules
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, from_seconds, iso_local, parse_hhmm, to_seconds
 from routing.airspace import Corridor, NoFlyZone, corridor_graph
@@ -197,8 +197,8 @@ def _ground_by_taxi(
 ) -> tuple[int, int]:
     """Put the ground orders, one job per hall, into taxis' idle time; what does not fit is
     marked for a support worker's car run. Returns (orders by taxi, orders needing a car run)."""
-    from dispatcher.freight import book_freight
-    from dispatcher.operations import cancel
+    from dispatcher.rides.freight import book_freight
+    from dispatcher.rides.operations import cancel
 
     sh = shopping_rules(cfg)
     with Session(ctx.engine) as session:  # a new plan replaces the day's earlier freight jobs

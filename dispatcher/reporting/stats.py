@@ -31,11 +31,11 @@ from typing import Any, Literal
 
 from sqlmodel import Session, col, func, select
 
-from dispatcher.booking import cancelled_by_change
 from dispatcher.context import Dispatcher
 from dispatcher.errors import InvalidRequest, field_error
 from dispatcher.events import chunks, events_of
 from dispatcher.models import DailyStats, Event, Household, Membership, OrderLine, Resident, Ride, ShopOrder
+from dispatcher.rides.booking import cancelled_by_change
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, midnight
 from routing.geo import Point, haversine_m
@@ -233,7 +233,7 @@ def _ride_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
 
 def _purged_vehicle_days(session: Session, cfg: TenantConfig, facts: Facts) -> dict[date, list[Any]]:
     """Each vehicle's figures of the days whose positions and addresses the retention purge removed,
-    as the purge stored them (dispatcher/retention.py), by day, in the order they were computed."""
+    as the purge stored them (dispatcher/platform/retention.py), by day, in the order they were computed."""
     rows = session.exec(
         select(DailyStats.service_date, DailyStats.vehicles).where(
             DailyStats.tenant_id == cfg.id,

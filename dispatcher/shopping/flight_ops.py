@@ -16,11 +16,11 @@ from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import lock_tenant
-from dispatcher.delivery import flight_view
 from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import FLIGHT_TRANSITIONS, Flight, FlightStatus, Household, OrderStatus, ShopOrder
-from dispatcher.shopping import shopping_rules
+from dispatcher.shopping.delivery import flight_view
+from dispatcher.shopping.orders import shopping_rules
 from dispatcher.timeline import at_local
 from routing.geo import Point
 
@@ -215,7 +215,7 @@ def _ground(
 ) -> dict[str, Any]:
     """The aborted flight's orders go by taxi from the base, one freight job per hall, the same
     afternoon; what no taxi can take in time is marked for a support worker's car run."""
-    from dispatcher.freight import book_freight
+    from dispatcher.rides.freight import book_freight
 
     cfg = ctx.config(tenant_id)
     sh = shopping_rules(cfg)

@@ -28,7 +28,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from dispatcher.booking import cancelled_by_change
 from dispatcher.context import Dispatcher
 from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import chunks, events_of, record
@@ -48,6 +47,7 @@ from dispatcher.models import (
     ShopOrder,
     Statement,
 )
+from dispatcher.rides.booking import cancelled_by_change
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.tenants import household
 from dispatcher.timeline import local_date, midnight

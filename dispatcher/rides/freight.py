@@ -13,12 +13,12 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
-from dispatcher.booking import commit_insertion, try_insert
 from dispatcher.context import Dispatcher
 from dispatcher.db import lock_tenant
 from dispatcher.events import record
 from dispatcher.models import Ride, RideStatus
-from dispatcher.plan import live_problem, remember
+from dispatcher.rides.booking import commit_insertion, try_insert
+from dispatcher.rides.plan import live_problem, remember
 from dispatcher.timeline import ceil_minute, floor_minute
 from routing.geo import Point
 

@@ -20,12 +20,12 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.delivery import flights
 from dispatcher.exports import csv_text
+from dispatcher.integration.subscriptions import emit, enqueue, subscribers
 from dispatcher.models import Operator, Publication, Subscription, Vehicle
-from dispatcher.operations import manifest
-from dispatcher.plan import PlanState, current_plan
-from dispatcher.subscriptions import emit, enqueue, subscribers
+from dispatcher.rides.operations import manifest
+from dispatcher.rides.plan import PlanState, current_plan
+from dispatcher.shopping.delivery import flights
 
 EMAIL_MIN_MINUTES = 15
 

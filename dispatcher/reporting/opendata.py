@@ -28,8 +28,8 @@ from dispatcher.context import Dispatcher
 from dispatcher.errors import InvalidRequest, NotFound, field_error
 from dispatcher.exports import csv_text
 from dispatcher.models import DailyStats, Operator, Vehicle
-from dispatcher.plan import current_plan
-from dispatcher.stats import check_range
+from dispatcher.reporting.stats import check_range
+from dispatcher.rides.plan import current_plan
 from dispatcher.tenant_config import WEEKDAYS, TenantConfig
 from dispatcher.timeline import at_local, local_date, parse_hhmm
 

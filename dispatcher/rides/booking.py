@@ -22,7 +22,7 @@ from dispatcher.db import RowId, lock_tenant
 from dispatcher.errors import Conflict, DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Resident, Ride, RideStatus, Vehicle
-from dispatcher.plan import (
+from dispatcher.rides.plan import (
     PlanState,
     Problem,
     apply_route,
@@ -459,7 +459,7 @@ def book(
                     ctx, session, cfg, checked.day, seq, now, [checked.origin, checked.destination]
                 )
             else:  # the plan without the ride being changed
-                from dispatcher.operations import remove_stops, replan_vehicle
+                from dispatcher.rides.operations import remove_stops, replan_vehicle
 
                 state = current_plan(session, tenant_id, checked.day)
                 remove_stops(state, old.id, ("pickup", "dropoff"))  # type: ignore[arg-type]

@@ -13,9 +13,9 @@ from datetime import date, datetime
 
 from sqlmodel import Session, func, select
 
-from dispatcher.auth import create_user
-from dispatcher.catalogue import seed_catalogue
+from dispatcher.identity.auth import create_user
 from dispatcher.models import BillingAccount, Driver, Household, Membership, Operator, Resident, User
+from dispatcher.shopping.catalogue import seed_catalogue
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.tenants import sync_tenant
 
@@ -243,8 +243,8 @@ DEMO_PIN = "2580"
 
 def demo_phone_login(session: Session, cfg: TenantConfig, now: datetime) -> tuple[int, str]:
     """The demo's smartphone-page login: the first resident with the demo PIN (set once)."""
+    from dispatcher.identity.pins import set_pin
     from dispatcher.models import ResidentPin
-    from dispatcher.pins import set_pin
 
     first = session.exec(select(Resident).where(Resident.tenant_id == cfg.id).order_by(Resident.id)).first()
     assert first is not None and first.id is not None

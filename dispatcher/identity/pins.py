@@ -14,9 +14,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from dispatcher.auth import HouseholdPrincipal, hash_token, new_token
 from dispatcher.errors import DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
+from dispatcher.identity.auth import HouseholdPrincipal, hash_token, new_token
 from dispatcher.models import Resident, ResidentPin, ResidentSession
 
 MAX_FAILURES = 5

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, func, select
 
-from dispatcher.auth import HouseholdPrincipal, hash_token, new_token
 from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
+from dispatcher.identity.auth import HouseholdPrincipal, hash_token, new_token
 from dispatcher.models import Device, Household, Resident, Tenant
 from dispatcher.timeline import iso_local
 

@@ -95,10 +95,8 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, update
 from sqlmodel import Session, col, select
 
-from dispatcher.billing import CARRY_MONTHS, month_of
-from dispatcher.booking import cancelled_by_change
+from dispatcher.billing.statements import CARRY_MONTHS, month_of
 from dispatcher.context import Dispatcher
-from dispatcher.daily_stats import day_figures
 from dispatcher.db import lock_tenant
 from dispatcher.events import chunks, record
 from dispatcher.models import (
@@ -127,7 +125,9 @@ from dispatcher.models import (
     WatchEpisode,
     WatchOver,
 )
-from dispatcher.stats import load_facts
+from dispatcher.reporting.daily_stats import day_figures
+from dispatcher.reporting.stats import load_facts
+from dispatcher.rides.booking import cancelled_by_change
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import local_date, midnight
 

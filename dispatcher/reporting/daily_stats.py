@@ -9,9 +9,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
+from dispatcher.integration.subscriptions import emit, enqueue, subscribers
 from dispatcher.models import DailyStats
-from dispatcher.stats import load_facts, refused_by_reason, ride_figures, shopping_from
-from dispatcher.subscriptions import emit, enqueue, subscribers
+from dispatcher.reporting.stats import load_facts, refused_by_reason, ride_figures, shopping_from
 
 CATCH_UP_DAYS = 31  # after a long outage, close at most this many missed days
 

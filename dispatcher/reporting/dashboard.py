@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any, Literal
 
 from dispatcher.context import Dispatcher
-from dispatcher.stats import Facts, Group, load_facts, ridership_from, shopping_from
+from dispatcher.reporting.stats import Facts, Group, load_facts, ridership_from, shopping_from
 
 Kind = Literal["text", "int", "float", "rate", "yen"]
 

@@ -11,9 +11,8 @@ from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
-from dispatcher.auth import HouseholdPrincipal
-from dispatcher.booking import eligibility_categories
 from dispatcher.context import Dispatcher
+from dispatcher.identity.auth import HouseholdPrincipal
 from dispatcher.models import (
     Event,
     Household,
@@ -23,7 +22,8 @@ from dispatcher.models import (
     RideStatus,
     ShopOrder,
 )
-from dispatcher.shopping import _load, order_day, shopping_member
+from dispatcher.rides.booking import eligibility_categories
+from dispatcher.shopping.orders import _load, order_day, shopping_member
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, iso_local, local_date
 from routing.geo import Point, haversine_m

@@ -14,7 +14,7 @@ from dispatcher.db import lock_tenant
 from dispatcher.errors import Conflict, Forbidden, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Household, OrderLine, OrderStatus, PickReady, Product, Seller, ShopOrder
-from dispatcher.shopping import advance_order, shopping_rules
+from dispatcher.shopping.orders import advance_order, shopping_rules
 from dispatcher.timeline import at_local, iso_local
 
 
