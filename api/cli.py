@@ -128,7 +128,7 @@ def cmd_plan_show(args: argparse.Namespace, settings: Settings) -> int:
     from sqlmodel import Session, col, select
 
     from dispatcher.models import Vehicle
-    from dispatcher.rides.operations import manifest
+    from dispatcher.rides.manifests import manifest
 
     ctx = _ctx(settings)
     tenant = args.tenant or next(iter(ctx.tenant_files))
@@ -159,12 +159,12 @@ def cmd_plan_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reoptimize(args: argparse.Namespace, settings: Settings) -> int:
-    from dispatcher.rides.operations import reoptimize
+    from dispatcher.rides.reoptimize import reoptimize
 
     ctx = _ctx(settings)
     tenant = args.tenant or next(iter(ctx.tenant_files))
     day = date.fromisoformat(args.date) if args.date else None
-    print(json.dumps(reoptimize(ctx, tenant, day, time_limit_s=args.seconds), default=str))
+    print(json.dumps(reoptimize(ctx, tenant, day, time_limit_s=args.seconds).as_dict(), default=str))
     return 0
 
 

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from dispatcher.context import Dispatcher
-from dispatcher.errors import DomainError, Forbidden, InvalidRequest, field_error
+from dispatcher.errors import Code, DomainError, Forbidden, InvalidRequest, field_error
 from dispatcher.identity.auth import HouseholdPrincipal, Principal, principal_for
 from dispatcher.identity.devices import device_for, household_principal
 from dispatcher.identity.pins import resident_principal
@@ -37,6 +37,7 @@ def get_principal(token: str | None = Depends(oauth2), ctx: Dispatcher = Depends
         "Sign in first: POST /api/v1/auth/token, then send 'Authorization: Bearer <token>'.",
         status=401,
         title="Not signed in",
+        code=Code.not_signed_in,
     )
 
 
@@ -46,7 +47,7 @@ def require(*roles: Role) -> Callable[..., Principal]:
 
     def dep(p: Principal = Depends(get_principal)) -> Principal:
         if p.role not in allowed:
-            raise Forbidden(f"The {p.role.value} role cannot do this.")
+            raise Forbidden(f"The {p.role.value} role cannot do this.", code=Code.role_forbidden)
         return p
 
     return dep
@@ -65,6 +66,7 @@ def get_household(
                         "このテレビはまだ登録されていません。画面の番号をオペレーターに伝えてください。",
                         status=403,
                         title="Device not paired",
+                        code=Code.device_not_paired,
                     )
                 now = ctx.clock.now()
                 if device.last_seen_at is None or (now - device.last_seen_at).total_seconds() > 300:
@@ -75,7 +77,7 @@ def get_household(
             hp = resident_principal(session, token, ctx.clock.now())
             if hp is not None:
                 return hp
-    raise DomainError("サインインしてください。", status=401, title="Not signed in")
+    raise DomainError("サインインしてください。", status=401, title="Not signed in", code=Code.not_signed_in)
 
 
 def idempotency_key(
@@ -86,6 +88,7 @@ def idempotency_key(
         raise InvalidRequest(
             "Send an Idempotency-Key header (a new random value per booking or order) so that a retry "
             "cannot book twice.",
-            [field_error("Idempotency-Key", "is required")],
+            [field_error("Idempotency-Key", "is required", code=Code.idempotency_key_required)],
+            code=Code.invalid_request,
         )
     return value.strip()

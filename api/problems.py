@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from dispatcher.errors import DomainError
+from api.messages import for_residents, message_ja
+from dispatcher.errors import Code, DomainError
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -21,8 +22,11 @@ TYPE_BASE = "https://noriai.example/problems/"  # identifiers only; never fetche
 
 
 class ProblemField(BaseModel):
+    # A field error may carry the parameters of its text, e.g. `hours` for time.outside_hours.
+    model_config = ConfigDict(extra="allow")
     field: str = Field(description="the field, parameter or header, e.g. `pickup.lat`, `Idempotency-Key`")
-    message: str = Field(description="what is wrong with it")
+    message: str = Field(description="what is wrong with it (English)")
+    code: str | None = Field(default=None, description="what is wrong, stable (see `code` of the problem)")
 
 
 class ProblemDetails(BaseModel):
@@ -30,10 +34,15 @@ class ProblemDetails(BaseModel):
 
     # A problem may carry more members, e.g. a refused booking's `alternatives`, `attempts_left`.
     model_config = ConfigDict(extra="allow")
-    type: str = Field(description="identifies the kind of problem (not fetched)")
-    title: str = Field(description="short summary, the same for every problem of this type")
+    type: str = Field(description="identifies the kind of problem: the base URI and the code (not fetched)")
+    code: str = Field(description="what went wrong, stable across releases, e.g. `ride.no_vehicle_available`")
+    title: str = Field(description="short summary in English")
     status: int = Field(ge=400, le=599, description="the HTTP status code")
-    detail: str = Field(description="what happened and what to do")
+    detail: str = Field(
+        description="what happened and what to do: English for staff; plain Japanese on the residents' "
+        "endpoints (/api/v1/me, /api/v1/m, /api/v1/tv)"
+    )
+    message_ja: str = Field(description="the same for people, in plain Japanese, chosen by `code`")
     instance: str = Field(description="the path of the request")
     errors: list[ProblemField] = Field(default=[], description="one entry per bad field, if any")
 
@@ -100,15 +109,22 @@ def problem(
     title: str,
     detail: str,
     request: Request,
-    errors: list[dict[str, str]] | None = None,
+    errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    code: Code = Code.bad_request,
     **extra: Any,
 ) -> JSONResponse:
+    """A problem-details answer. Its `message_ja` is the text of `code` (of each field's code when
+    fields are named); on the residents' endpoints that text is the `detail` too."""
+    residents = for_residents(request.url.path)
+    ja = message_ja(code, extra, errors or [], residents=residents)
     body: dict[str, Any] = {
-        "type": TYPE_BASE + title.lower().replace(" ", "-"),
+        "type": TYPE_BASE + code.value,
+        "code": code.value,
         "title": title,
         "status": status,
-        "detail": detail,
+        "detail": ja if residents else detail,
+        "message_ja": ja,
         "instance": request.url.path,
     }
     if errors:
@@ -142,6 +158,17 @@ def _message(err: dict[str, Any]) -> str:
     return str(err.get("msg", "is invalid")).removeprefix("Value error, ")
 
 
+def _code(err: dict[str, Any]) -> Code:
+    t = err.get("type", "")
+    if t == "missing":
+        return Code.field_required
+    if t == "extra_forbidden":
+        return Code.field_unknown
+    if t == "json_invalid":
+        return Code.bad_request
+    return Code.field_invalid
+
+
 def _allowed_methods(request: Request) -> list[str]:
     allowed = []
     for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
@@ -167,17 +194,30 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         if exc.status == 429:
             headers = {"Retry-After": str(exc.extra.get("retry_after_seconds", 60))}
-        return problem(exc.status, exc.title, exc.detail, request, exc.errors, headers=headers, **exc.extra)
+        return problem(
+            exc.status,
+            exc.title,
+            exc.detail,
+            request,
+            exc.errors,
+            headers=headers,
+            code=exc.code,
+            **exc.extra,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(tuple(e["loc"])), "message": _message(e)} for e in exc.errors()]
+        errors = [
+            {"field": _field(tuple(e["loc"])), "message": _message(e), "code": _code(e).value}
+            for e in exc.errors()
+        ]
         return problem(
             422,
             "Invalid request",
             "The request has problems; correct the fields listed in errors.",
             request,
             errors,
+            code=Code.invalid_request,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -193,8 +233,20 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             # Starlette names only the methods of the first route with this path; Allow lists all.
             headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        codes = {
+            400: Code.bad_request,
+            401: Code.not_signed_in,
+            403: Code.forbidden,
+            404: Code.not_found,
+            405: Code.method_not_allowed,
+        }
         return problem(
-            exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), request, headers=headers
+            exc.status_code,
+            titles.get(exc.status_code, "Error"),
+            str(exc.detail),
+            request,
+            headers=headers,
+            code=codes.get(exc.status_code, Code.bad_request),
         )
 
     @app.exception_handler(Exception)
@@ -205,4 +257,5 @@ def install(app: FastAPI) -> None:
             "Internal error",
             "Something went wrong on our side; nothing was changed. Try again, or call the operator.",
             request,
+            code=Code.internal,
         )

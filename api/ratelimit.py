@@ -20,7 +20,7 @@ from collections.abc import Callable
 from fastapi import Depends, Request
 
 from api.deps import get_household, get_principal
-from dispatcher.errors import DomainError
+from dispatcher.errors import Code, DomainError
 from dispatcher.identity.auth import HouseholdPrincipal, Principal
 
 MAX_KEYS = 50_000  # buckets kept; beyond them the least recently used go
@@ -31,6 +31,7 @@ class RateLimited(DomainError):
 
     status = 429
     title = "Too many requests"
+    code = Code.rate_limited
 
 
 class RateLimiter:
@@ -58,13 +59,13 @@ class RateLimiter:
             return wait
 
 
-# What a refused caller reads: staff in English (like the rest of the API), residents in Japanese.
+# What a refused caller reads (residents read the Japanese text of the code instead, api/messages.py).
 MESSAGES = {
     "sign-in": "Too many sign-in attempts. Wait {s} seconds, then try again.",
-    "pin-sign-in": "サインインの回数が多すぎます。{s}秒ほど待ってから、もう一度お試しください。",
+    "pin-sign-in": "Too many PIN sign-in attempts from this address. Wait {s} seconds, then try again.",
     "pairing": "Too many pairing requests from this address. Wait {s} seconds, then try again.",
     "booking": "Too many bookings or quotes by this user. Wait {s} seconds, then try again.",
-    "resident": "操作が多すぎます。{s}秒ほど待ってから、もう一度お試しください。",
+    "resident": "Too many requests by this household. Wait {s} seconds, then try again.",
 }
 
 

@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.messages import text
 from api.problems import PROBLEM, TYPE_BASE
+from dispatcher.errors import Code
 
 UNSAFE = {b"POST", b"PUT", b"PATCH", b"DELETE"}
 COMMON = {
@@ -84,10 +86,12 @@ class SecurityMiddleware:
 async def _refuse(path: str, send: Send) -> None:
     body = json.dumps(
         {
-            "type": TYPE_BASE + "cross-origin-request-refused",
+            "type": TYPE_BASE + Code.cross_origin.value,
+            "code": Code.cross_origin.value,
             "title": "Cross-origin request refused",
             "status": 403,
             "detail": "This request came from a page of another site. Use Noriai's own pages.",
+            "message_ja": text(Code.cross_origin, {}),
             "instance": path,
         }
     ).encode()

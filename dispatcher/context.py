@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from dispatcher.clock import Clock
-from dispatcher.errors import InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, InvalidRequest, NotFound, field_error
 from dispatcher.mailer import MailSettings
 from dispatcher.models import Tenant
 from dispatcher.tenant_config import TenantConfig, osm_path, parse_tenant
@@ -54,7 +54,7 @@ class Dispatcher:
                 return self.config(tenant_id, s)
         tenant = session.get(Tenant, tenant_id)
         if tenant is None:
-            raise NotFound(f"unknown tenant {tenant_id}")
+            raise NotFound(f"unknown tenant {tenant_id}", code=Code.tenant_unknown)
         cfg = parse_tenant(tenant.config)
         with self._lock:
             self._configs[tenant_id] = cfg
@@ -69,7 +69,8 @@ class Dispatcher:
         if len(ids) == 1:
             return ids[0]
         raise InvalidRequest(
-            "This server serves several municipalities; name one.", [field_error("tenant_id", "is required")]
+            "This server serves several municipalities; name one.",
+            [field_error("tenant_id", "is required", code=Code.field_required)],
         )
 
     def forget(self, tenant_id: str) -> None:

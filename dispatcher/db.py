@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from alembic import command
 from alembic.config import Config
 from annotated_types import Ge, Le
-from sqlalchemy import Engine, create_engine, event, update
+from sqlalchemy import ColumnElement, Delete, Engine, Update, and_, create_engine, event, update
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -87,3 +88,14 @@ def lock_tenant(session: Session, tenant_id: str) -> int:
     if tenant is None:
         raise LookupError(f"unknown tenant {tenant_id}")
     return tenant.lock_seq
+
+
+def changed_rows(session: Session, stmt: Update | Delete) -> int:
+    """Run a bulk UPDATE or DELETE in the session's transaction; how many rows it changed."""
+    result: Any = session.execute(stmt)  # a CursorResult: it has the row count
+    return int(result.rowcount)
+
+
+def within(column: Any, start: datetime | None, end: datetime) -> ColumnElement[bool]:
+    """column in [start, end), or before `end` when there is no start."""
+    return and_(column < end, column >= start) if start is not None else column < end

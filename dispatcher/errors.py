@@ -1,26 +1,136 @@
-"""Domain errors that carry what a person needs to fix the request (RFC 9457 on the API)."""
+"""Domain errors that carry what a person needs to fix the request (RFC 9457 on the API).
+
+Every error has a stable `code` (`Code`): the API puts it into the problem document, and the pages
+choose their words by it (`api/messages.py` holds the Japanese text of every code), never by the
+English `detail`, which may be reworded at any time. A bad field is named in `errors` with a code of
+its own where the pages need to say something particular about it.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
+
+
+class Code(StrEnum):
+    """Stable problem codes. Adding one means adding its Japanese text (tests/test_messages.py)."""
+
+    # the request itself
+    bad_request = "request.unreadable"
+    invalid_request = "request.invalid"
+    method_not_allowed = "request.method_not_allowed"
+    cross_origin = "request.cross_origin"
+    rate_limited = "rate_limited"
+    not_found = "not_found"
+    conflict = "conflict"
+    forbidden = "forbidden"
+    internal = "internal"
+    # who is calling (identity)
+    not_signed_in = "auth.not_signed_in"
+    sign_in_failed = "auth.sign_in_failed"
+    role_forbidden = "auth.role_forbidden"
+    user_not_found = "user.not_found"
+    pin_sign_in_failed = "pin.sign_in_failed"
+    pin_locked = "pin.locked"
+    device_not_paired = "device.not_paired"
+    device_unknown = "device.unknown"
+    device_pairing_busy = "device.pairing_busy"
+    device_not_found = "device.not_found"
+    device_already_revoked = "device.already_revoked"
+    # the municipality and its people
+    tenant_unknown = "tenant.unknown"
+    household_not_found = "household.not_found"
+    household_not_yours = "household.not_yours"
+    resident_not_found = "resident.not_found"
+    # rides
+    ride_not_found = "ride.not_found"
+    ride_illegal_transition = "ride.illegal_transition"
+    ride_not_changeable = "ride.not_changeable"
+    ride_wrong_vehicle = "ride.wrong_vehicle"
+    no_show_too_early = "ride.no_show_too_early"
+    no_vehicle_available = "ride.no_vehicle_available"
+    cargo_not_ready = "ride.cargo_not_ready"
+    vehicle_not_found = "vehicle.not_found"
+    vehicle_not_yours = "vehicle.not_yours"
+    # shopping
+    shopping_not_offered = "shopping.not_offered"
+    order_not_found = "order.not_found"
+    ordering_closed = "order.closed"
+    order_not_cancellable = "order.not_cancellable"
+    order_illegal_transition = "order.illegal_transition"
+    order_in_flight = "order.in_flight"
+    order_not_your_hall = "order.not_your_hall"
+    seller_not_linked = "seller.not_linked"
+    picklist_too_early = "picklist.too_early"
+    picklist_already_ready = "picklist.already_ready"
+    delivery_too_early = "delivery.too_early"
+    flight_not_found = "flight.not_found"
+    flight_illegal_step = "flight.illegal_step"
+    flight_orders_not_ready = "flight.orders_not_ready"
+    # billing
+    billing_month_not_over = "billing.month_not_over"
+    billing_month_closed = "billing.month_closed"
+    billing_month_not_closed = "billing.month_not_closed"
+    billing_no_collector = "billing.no_collector"
+    # care
+    watch_not_set_up = "watch.not_set_up"
+    watch_link_invalid = "watch.link_invalid"
+    watch_alert_not_found = "watch.alert_not_found"
+    watch_not_a_box = "watch.not_a_box"
+    reminder_not_found = "reminder.not_found"
+    notice_gone = "reminder.notice_gone"
+    # reporting, integration, platform
+    stats_table_not_found = "stats.table_not_found"
+    entity_not_found = "opendata.entity_not_found"
+    subscription_not_found = "subscription.not_found"
+    job_not_found = "job.not_found"
+    # a field in `errors`
+    field_required = "field.required"
+    field_invalid = "field.invalid"
+    field_unknown = "field.unknown"
+    idempotency_key_required = "idempotency_key.required"
+    idempotency_key_reused = "idempotency_key.reused"
+    time_in_past = "time.past"
+    time_not_today = "time.not_today"
+    time_no_service = "time.no_service"
+    time_outside_hours = "time.outside_hours"
+    time_too_soon = "time.too_soon"
+    place_outside_area = "place.outside_area"
+    place_same = "place.same"
+    place_unknown = "place.unknown"
+    party_too_large = "party.too_large"
+    party_no_vehicle = "party.no_vehicle"
+    resident_not_registered = "resident.not_registered"
+    resident_not_eligible = "resident.not_eligible"
+    change_keeps_rider = "ride.change_keeps_rider"
+    not_a_member = "household.not_member"
+    product_unknown = "product.unknown"
+    product_sold_out = "product.sold_out"
+    order_too_large = "order.too_large"
+    pin_format = "pin.format"
+    pin_too_easy = "pin.too_easy"
 
 
 class DomainError(Exception):
     """A refused request.
 
-    status: the HTTP status it maps to; title: short summary; detail: what happened and what to do;
-    errors: [{"field", "message"}] naming each bad field; extra: more members for the problem body.
+    status: the HTTP status it maps to; code: what went wrong, stable (`Code`); title: short
+    summary in English; detail: what happened and what to do, in English for staff; errors:
+    [{"field", "message", "code"?, ...}] naming each bad field; extra: more members for the problem
+    body (and the parameters of the pages' texts, e.g. `retry_after_seconds`).
     """
 
     status = 400
     title = "Bad request"
+    code = Code.bad_request
 
     def __init__(
         self,
         detail: str,
-        errors: list[dict[str, str]] | None = None,
+        errors: list[dict[str, Any]] | None = None,
         status: int | None = None,
         title: str | None = None,
+        code: Code | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail)
@@ -30,28 +140,39 @@ class DomainError(Exception):
             self.status = status
         if title is not None:
             self.title = title
+        if code is not None:
+            self.code = code
         self.extra = extra
 
 
 class InvalidRequest(DomainError):
     status = 422
     title = "Invalid request"
+    code = Code.invalid_request
 
 
 class NotFound(DomainError):
     status = 404
     title = "Not found"
+    code = Code.not_found
 
 
 class Conflict(DomainError):
     status = 409
     title = "Conflict"
+    code = Code.conflict
 
 
 class Forbidden(DomainError):
     status = 403
     title = "Forbidden"
+    code = Code.forbidden
 
 
-def field_error(field: str, message: str) -> dict[str, str]:
-    return {"field": field, "message": message}
+def field_error(field: str, message: str, code: Code | None = None, **params: str) -> dict[str, Any]:
+    """One bad field: its name, what is wrong in English, and optionally a code with the parameters
+    of its text (e.g. `hours="08:00–17:00"`)."""
+    out: dict[str, Any] = {"field": field, "message": message}
+    if code is not None:
+        out["code"] = code.value
+    return out | params

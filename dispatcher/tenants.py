@@ -7,10 +7,26 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from dispatcher.db import lock_tenant
-from dispatcher.errors import NotFound, field_error
+from dispatcher.errors import Code, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Household, Operator, Seller, Tenant, Vehicle
 from dispatcher.tenant_config import TenantConfig
+
+TENANT_CREATED = "tenant.created"
+TENANT_UPDATED = "tenant.updated"
+OPERATOR_CREATED = "operator.created"
+SELLER_CREATED = "seller.created"
+VEHICLE_CREATED = "vehicle.created"
+VEHICLE_DEACTIVATED = "vehicle.deactivated"
+
+# what of these events' payloads outlives the retention period (see dispatcher.rides.kinds)
+RETENTION: dict[str, tuple[str, ...] | None] = {
+    "tenant.*": None,
+    OPERATOR_CREATED: None,
+    SELLER_CREATED: None,
+    VEHICLE_CREATED: None,
+    VEHICLE_DEACTIVATED: None,
+}
 
 
 def operator_id(session: Session, tenant_id: str, key: str, errors: list[dict[str, str]]) -> int | None:
@@ -26,7 +42,7 @@ def household(session: Session, tenant_id: str, household_id: int) -> Household:
     """The tenant's household, or NotFound (another tenant's household is not found either)."""
     hh = session.get(Household, household_id)
     if hh is None or hh.tenant_id != tenant_id:
-        raise NotFound(f"No household {household_id}.")
+        raise NotFound(f"No household {household_id}.", code=Code.household_not_found)
     return hh
 
 
@@ -43,10 +59,10 @@ def sync_tenant(session: Session, cfg: TenantConfig, now: datetime, actor: str =
         )
         session.add(tenant)
         session.flush()
-        record(session, cfg.id, now, actor, "tenant.created", "tenant", cfg.id, after={"name": cfg.name})
+        record(session, cfg.id, now, actor, TENANT_CREATED, "tenant", cfg.id, after={"name": cfg.name})
     elif tenant.config != data:
         tenant.name, tenant.municipality_code, tenant.config = cfg.name, cfg.municipality_code, data
-        record(session, cfg.id, now, actor, "tenant.updated", "tenant", cfg.id)
+        record(session, cfg.id, now, actor, TENANT_UPDATED, "tenant", cfg.id)
     session.flush()
     lock_tenant(session, cfg.id)  # the fleet may change: plans held in memory must be reloaded
     operators = {o.key: o for o in session.exec(select(Operator).where(Operator.tenant_id == cfg.id))}
@@ -58,7 +74,7 @@ def sync_tenant(session: Session, cfg: TenantConfig, now: datetime, actor: str =
             op = Operator(tenant_id=cfg.id, key=oc.id, name=oc.name, phone=oc.phone)
             session.add(op)
             session.flush()
-            record(session, cfg.id, now, actor, "operator.created", "operator", op.id, after={"key": oc.id})
+            record(session, cfg.id, now, actor, OPERATOR_CREATED, "operator", op.id, after={"key": oc.id})
         else:
             op.name, op.phone = oc.name, oc.phone
         for vc in oc.vehicles:
@@ -84,7 +100,7 @@ def sync_tenant(session: Session, cfg: TenantConfig, now: datetime, actor: str =
                     cfg.id,
                     now,
                     actor,
-                    "vehicle.created",
+                    VEHICLE_CREATED,
                     "vehicle",
                     v.id,
                     after={"key": vc.id, **fields},
@@ -100,13 +116,11 @@ def sync_tenant(session: Session, cfg: TenantConfig, now: datetime, actor: str =
                 seller = Seller(tenant_id=cfg.id, key=sc.id, name=sc.name, place_id=sc.place_id)
                 session.add(seller)
                 session.flush()
-                record(
-                    session, cfg.id, now, actor, "seller.created", "seller", seller.id, after={"key": sc.id}
-                )
+                record(session, cfg.id, now, actor, SELLER_CREATED, "seller", seller.id, after={"key": sc.id})
             else:
                 seller.name, seller.place_id = sc.name, sc.place_id
     for key, v in vehicles.items():
         if key not in seen and v.active:
             v.active = False
-            record(session, cfg.id, now, actor, "vehicle.deactivated", "vehicle", v.id)
+            record(session, cfg.id, now, actor, VEHICLE_DEACTIVATED, "vehicle", v.id)
     return tenant

@@ -1,10 +1,10 @@
 """Replaying simulated service days through the real dispatcher, on a simulated clock.
 
 Everything goes through the same code the service runs: residents book with `booking.book` (and
-take an offered alternative or give up when refused, cancel with `operations.cancel`), households
+take an offered alternative or give up when refused, cancel with `rides.cancellation.cancel`), households
 order with `shopping.place_order`, the scheduler's runner (`scheduler.run_due`) fires every job at
 its time (re-optimization, the delivery cut-off, publishing, statistics, billing), drivers report
-each stop with `operations.vehicle_event`, sellers mark their pick lists ready, the drone operator
+each stop with `rides.field_events.vehicle_event`, sellers mark their pick lists ready, the drone operator
 flies the planned flights with `flight_ops.flight_step` and support workers hand the goods over.
 
 Only the people are simulated:
@@ -55,7 +55,8 @@ from dispatcher.models import (
 from dispatcher.platform.demo import seed_demo
 from dispatcher.platform.scheduler import run_due
 from dispatcher.rides.booking import RideRequest, book, eligibility_categories
-from dispatcher.rides.operations import VehicleEvent, cancel, vehicle_event
+from dispatcher.rides.cancellation import cancel
+from dispatcher.rides.field_events import VehicleEvent, vehicle_event
 from dispatcher.rides.plan import service_seconds
 from dispatcher.shopping.delivery import PICKING_MINUTES, flights, set_forecast
 from dispatcher.shopping.flight_ops import CHECKLIST, FlightStep, flight_step

@@ -136,7 +136,9 @@ def test_bad_input_names_the_field_and_stores_nothing(
         assert all(e["message"] for e in problem["errors"])
     missing_key = client.post("/api/v1/rides", json=ride_body(rid), headers=operator)
     assert missing_key.status_code == 422
-    assert missing_key.json()["errors"] == [{"field": "Idempotency-Key", "message": "is required"}]
+    assert missing_key.json()["errors"] == [
+        {"field": "Idempotency-Key", "message": "is required", "code": "idempotency_key.required"}
+    ]
     assert counts(ctx) == before
 
 

@@ -54,7 +54,7 @@ def test_backup_and_restore_round_trip(ctx: Dispatcher, db_url: str, clock: SimC
     assert out.stat().st_size > 10_000
     # after the backup the day goes on: another booking, a cancellation
     second = _ride(ctx, 1)
-    from dispatcher.rides.operations import cancel
+    from dispatcher.rides.cancellation import cancel
 
     cancel(ctx, "ina-demo", first, "test")
     assert _state(ctx) != before

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from dispatcher.context import Dispatcher
 from dispatcher.models import Resident
 from dispatcher.rides.booking import Location, RideRequest, book
-from dispatcher.rides.operations import cancel
+from dispatcher.rides.cancellation import cancel
 from tests.conftest import DAY_START
 from tests.planning import verify_plan
 

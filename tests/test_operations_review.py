@@ -10,11 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-import dispatcher.rides.operations as operations
+import dispatcher.rides.reoptimize as reoptimization
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.models import Ride
-from dispatcher.rides.operations import VehicleEvent, reoptimize, vehicle_event
+from dispatcher.rides.field_events import VehicleEvent, vehicle_event
+from dispatcher.rides.reoptimize import reoptimize
 from dispatcher.timeline import from_seconds, to_seconds
 from routing.insertion import Route
 from routing.optimizer import optimize
@@ -31,7 +32,7 @@ def test_a_late_vehicle_is_repaired_by_moving_its_riders(sqlite_ctx: Dispatcher,
     ctx = sqlite_ctx
     ride = late_vehicle(ctx, clock)
     out = reoptimize(ctx, "ina-demo", time_limit_s=2)
-    assert out["status"] == "replaced" and out["repaired_requests"] == 1, out
+    assert out.status == "replaced" and out.repaired_requests == 1, out
     with Session(ctx.engine) as s:
         moved = s.get(Ride, ride["id"])
         assert moved is not None and moved.vehicle_id != ride["vehicle_id"]
@@ -67,18 +68,18 @@ def test_reoptimization_discards_a_plan_overtaken_by_a_position_report(
 ) -> None:  # type: ignore[no-untyped-def]
     ctx = sqlite_ctx
     ride = late_vehicle(ctx, clock)
-    real_improve = operations.improve
+    real_improve = reoptimization.improve
 
     def improve_while_a_driver_reports(*args, **kwargs):  # type: ignore[no-untyped-def]
         other = 2 if ride["vehicle_id"] == 1 else 1
         vehicle_event(ctx, "ina-demo", other, VehicleEvent(type="position", **FAR_AWAY), "driver")
         return real_improve(*args, **kwargs)
 
-    monkeypatch.setattr(operations, "improve", improve_while_a_driver_reports)
+    monkeypatch.setattr(reoptimization, "improve", improve_while_a_driver_reports)
     out = reoptimize(ctx, "ina-demo", time_limit_s=1)
-    assert out["status"] == "plan changed meanwhile", out
-    monkeypatch.setattr(operations, "improve", real_improve)
-    assert reoptimize(ctx, "ina-demo", time_limit_s=1)["status"] == "replaced"  # the next run repairs it
+    assert out.status == "plan changed meanwhile", out
+    monkeypatch.setattr(reoptimization, "improve", real_improve)
+    assert reoptimize(ctx, "ina-demo", time_limit_s=1).status == "replaced"  # the next run repairs it
     verify_plan(ctx, "ina-demo", DAY)
 
 

@@ -11,8 +11,9 @@ from dispatcher.context import Dispatcher
 from dispatcher.models import Event, PlanVersion
 from dispatcher.platform.scheduler import reoptimize_all
 from dispatcher.rides.booking import Location, RideRequest, book
-from dispatcher.rides.operations import cancel, reoptimize
+from dispatcher.rides.cancellation import cancel
 from dispatcher.rides.plan import current_plan
+from dispatcher.rides.reoptimize import reoptimize
 from tests.conftest import DAY_START
 from tests.planning import verify_plan
 from tests.test_api_rides import eligible_resident
@@ -55,14 +56,14 @@ def test_reoptimization_keeps_every_promise(ctx: Dispatcher) -> None:
         before = current_plan(s, "ina-demo", day)
         windows = {r: None for r in booked}
     result = reoptimize(ctx, "ina-demo", time_limit_s=3)
-    assert result["status"] in ("replaced", "kept")
+    assert result.status in ("replaced", "kept")
     with Session(ctx.engine) as s:
         after = current_plan(s, "ina-demo", day)
         latest = s.exec(select(PlanVersion).where(PlanVersion.version == after.version)).one()
         events = s.exec(select(Event).where(Event.kind == "plan.reoptimized")).all()
-    if result["status"] == "replaced":
+    if result.status == "replaced":
         assert after.version == before.version + 1
-        assert result["objective"] < result["before_objective"]  # driving + weighted excess ride time
+        assert result.objective < result.before_objective  # driving + weighted excess ride time
         assert latest.reason == "re-optimized" and len(events) == 1
     else:
         assert after.version == before.version
@@ -77,10 +78,10 @@ def test_reoptimize_is_idempotent_and_scheduler_respects_hours(ctx: Dispatcher, 
         v1 = current_plan(s, "ina-demo", DAY_START.date()).version
     # Nothing changed since that search, and time moving on only takes options away: no new search.
     second = reoptimize(ctx, "ina-demo", time_limit_s=2)
-    assert second == {"status": "unchanged", "version": v1}
+    assert (second.status, second.version) == ("unchanged", v1)
     cancel(ctx, "ina-demo", ids[0], "test")  # a change: the next run searches again
     third = reoptimize(ctx, "ina-demo", time_limit_s=2)
-    assert third["status"] in ("kept", "replaced")
+    assert third.status in ("kept", "replaced")
     verify_plan(ctx, "ina-demo", DAY_START.date())
     clock.set(DAY_START.replace(hour=7))  # before service hours: the job leaves the plan alone
     assert reoptimize_all(ctx, 1.0) == {"ina-demo": "outside service hours"}

@@ -42,13 +42,14 @@ from dispatcher.models import (
     Statement,
     WatchEpisode,
 )
-from dispatcher.platform.retention import ANONYMISED, purge
+from dispatcher.platform.retention import purge
 from dispatcher.platform.scheduler import specs
 from dispatcher.reporting.daily_stats import close_day
 from dispatcher.reporting.dashboard import dashboard
 from dispatcher.reporting.opendata import ridership_csv
 from dispatcher.reporting.stats import ridership, shopping
 from dispatcher.residents.notes import add_note
+from dispatcher.residents.purge import ANONYMISED
 from dispatcher.settings import DEMO_TENANT_FILE
 from dispatcher.tenant_config import TenantConfigError, parse_tenant
 from simulations.demo_day import run_day

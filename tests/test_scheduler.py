@@ -155,7 +155,7 @@ def test_a_failing_daily_job_is_retried_for_its_fire_time_within_its_grace(
 ) -> None:
     """The cut-off's work fails (here: made to); the job tries again every 5 minutes for the same
     11:00 fire time until the delivery deadline, then gives up until the next day."""
-    import dispatcher.platform.scheduler as scheduler
+    import dispatcher.shopping.jobs as shopping_jobs
 
     ctx = sqlite_ctx
     seen: list[datetime] = []
@@ -164,7 +164,7 @@ def test_a_failing_daily_job_is_retried_for_its_fire_time_within_its_grace(
         seen.append(due)
         raise RuntimeError("the planner is down")
 
-    monkeypatch.setattr(scheduler, "_cutoff", failing)
+    monkeypatch.setattr(shopping_jobs, "run_cutoff", failing)
     clock.set(DAY_START.replace(hour=10, minute=59))
     run_due(ctx)
     while clock.now() < DAY_START.replace(hour=18):
@@ -182,22 +182,22 @@ def test_a_failing_daily_job_is_retried_for_its_fire_time_within_its_grace(
 def test_a_run_cut_short_by_a_crash_is_taken_up_again(
     ctx: Dispatcher, clock: SimClock, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dispatcher.platform.scheduler as scheduler
+    import dispatcher.shopping.jobs as shopping_jobs
 
     with client_for(ctx) as client:
         place_orders(client, token_headers(client, "ina-demo-operator"), ctx, 3, seed=5)
-    real = scheduler._cutoff
+    real = shopping_jobs.run_cutoff
 
     def dies(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
         raise SystemExit("killed")  # the process ends in the middle of the run
 
     clock.set(DAY_START.replace(hour=10, minute=59))
     run_due(ctx)
-    monkeypatch.setattr(scheduler, "_cutoff", dies)
+    monkeypatch.setattr(shopping_jobs, "run_cutoff", dies)
     clock.set(DAY_START.replace(hour=11, second=5))
     with pytest.raises(SystemExit):
         run_due(ctx, ("dispatch",))
-    monkeypatch.setattr(scheduler, "_cutoff", real)
+    monkeypatch.setattr(shopping_jobs, "run_cutoff", real)
     clock.set(DAY_START.replace(hour=11, minute=2))
     ctx = _restart(ctx, db_url, clock)
     assert not [r for r in run_due(ctx) if r["job"] == "delivery-cutoff"]  # its lease still holds

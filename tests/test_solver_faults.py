@@ -20,10 +20,11 @@ from dispatcher.context import Dispatcher
 from dispatcher.models import Event, Ride, Vehicle
 from dispatcher.platform.demo import DEMO_PASSWORD
 from dispatcher.platform.scheduler import reoptimize_all
-from dispatcher.rides import operations
-from dispatcher.rides.operations import manifest, reoptimize
+from dispatcher.rides import reoptimize as reoptimization
+from dispatcher.rides.manifests import manifest
 from dispatcher.rides.optimizer_status import FAILED, RECOVERED
 from dispatcher.rides.plan import current_plan
+from dispatcher.rides.reoptimize import reoptimize
 from routing.search import SearchResult
 from tests.conftest import DAY_START, client_for, token_headers
 from tests.live import Server, launch, shot, text_styles
@@ -87,20 +88,20 @@ def test_a_crashing_or_wrong_solver_changes_nothing_and_bookings_go_on(
         "last_failure_at": None,
         "reason": None,
     }
-    real_improve = operations.improve
+    real_improve = reoptimization.improve
 
     # --- the solver raises: the scheduler's run reports it, nothing is written
     def crash(*args: Any, **kwargs: Any) -> SearchResult:
         raise RuntimeError("solver crashed")
 
-    monkeypatch.setattr(operations, "improve", crash)
+    monkeypatch.setattr(reoptimization, "improve", crash)
     before = _plan(ctx)
     with caplog.at_level(logging.WARNING, logger="dispatcher"):
         assert reoptimize_all(ctx, 1.0) == {TENANT: "failed"}
     assert any(
         r.levelno >= logging.ERROR
         and "solver crashed" in r.getMessage()
-        and r.name == "dispatcher.rides.operations"
+        and r.name == "dispatcher.rides.reoptimize"
         for r in caplog.records
     )
     assert _plan(ctx) == before
@@ -128,12 +129,12 @@ def test_a_crashing_or_wrong_solver_changes_nothing_and_bookings_go_on(
         result.stops[k] = tuple(s for s in result.stops[k] if s.request_id != lost)
         return result
 
-    monkeypatch.setattr(operations, "improve", lose_a_ride)
+    monkeypatch.setattr(reoptimization, "improve", lose_a_ride)
     before = _plan(ctx)
     assert ride["id"] in {r[0] for r in before["rides"]}
     clock.set(DAY_START.replace(minute=10))
     out = reoptimize(ctx, TENANT, time_limit_s=0.5)
-    assert out["status"] == "invalid plan" and out["reason"] == "invalid_plan", out
+    assert out.status == "invalid plan" and out.reason == "invalid_plan", out
     assert _plan(ctx) == before
     assert [e.after["reason"] for e in _faults(ctx)] == ["error", "invalid_plan"]  # type: ignore[index]
     board = _optimizer(client, operator)
@@ -142,10 +143,10 @@ def test_a_crashing_or_wrong_solver_changes_nothing_and_bookings_go_on(
 
     # --- a time limit too short to search is no fault: the search starts from the plan in force,
     # which is kept; that success clears the fault
-    monkeypatch.setattr(operations, "improve", real_improve)
+    monkeypatch.setattr(reoptimization, "improve", real_improve)
     clock.set(DAY_START.replace(minute=15))
     out = reoptimize(ctx, TENANT, time_limit_s=0)
-    assert out["status"] == "kept", out
+    assert out.status == "kept", out
     assert _plan(ctx) == before
     assert _optimizer(client, operator) == {
         "status": "ok",
@@ -156,7 +157,7 @@ def test_a_crashing_or_wrong_solver_changes_nothing_and_bookings_go_on(
     with Session(ctx.engine) as s:
         [recovered] = s.exec(select(Event).where(Event.kind == RECOVERED)).all()
     assert recovered.before == {"reason": "invalid_plan"} and recovered.after == {"status": "kept"}
-    assert reoptimize(ctx, TENANT, time_limit_s=0)["status"] == "unchanged"
+    assert reoptimize(ctx, TENANT, time_limit_s=0).status == "unchanged"
     with Session(ctx.engine) as s:  # a healthy run records nothing
         assert len(s.exec(select(Event).where(Event.kind == RECOVERED)).all()) == 1
     verify_plan(ctx, TENANT, DAY)
@@ -191,13 +192,13 @@ def test_a_late_vehicle_whose_rider_nobody_else_can_carry_is_a_fault_until_someo
         before = _plan(ctx)
         with caplog.at_level(logging.WARNING, logger="dispatcher"):
             out = reoptimize(ctx, TENANT, time_limit_s=1)
-        assert out["status"] == "no feasible plan found" and out["reason"] == "no_solution", out
+        assert out.status == "no feasible plan found" and out.reason == "no_solution", out
         assert any("no feasible plan found" in r.getMessage() for r in caplog.records)
         assert _plan(ctx) == before
         [ev] = _faults(ctx)
         assert ev.after["detail"] == f"rides {wheelchair['id']} fit no vehicle"  # type: ignore[index]
         clock.set(DAY_START.replace(minute=5))
-        assert reoptimize(ctx, TENANT, time_limit_s=1)["reason"] == "no_solution"
+        assert reoptimize(ctx, TENANT, time_limit_s=1).reason == "no_solution"
         assert len(_faults(ctx)) == 1  # the same fault on the same plan: recorded once, when it began
         board = _optimizer(client, op)
         assert board["status"] == "failed" and board["last_failure_at"] == "2026-11-24T08:00:00+09:00"
@@ -211,7 +212,7 @@ def test_a_late_vehicle_whose_rider_nobody_else_can_carry_is_a_fault_until_someo
             s.commit()
         clock.set(DAY_START.replace(minute=10))
         out = reoptimize(ctx, TENANT, time_limit_s=1)
-        assert out["status"] == "replaced" and out["repaired_requests"] >= 1, out
+        assert out.status == "replaced" and out.repaired_requests >= 1, out
         board = _optimizer(client, op)
         assert board["status"] == "ok" and board["last_success_at"] == "2026-11-24T08:10:00+09:00"
     verify_plan(ctx, TENANT, DAY)
@@ -224,12 +225,12 @@ def test_the_operator_page_shows_a_failed_reoptimization_until_one_succeeds(
 ) -> None:
     ctx = sqlite_ctx
     book_many(ctx, 4)
-    real_improve = operations.improve
+    real_improve = reoptimization.improve
 
     def crash(*args: Any, **kwargs: Any) -> SearchResult:
         raise RuntimeError("solver crashed")
 
-    monkeypatch.setattr(operations, "improve", crash)
+    monkeypatch.setattr(reoptimization, "improve", crash)
     assert reoptimize_all(ctx, 1.0) == {TENANT: "failed"}
     with Server(ctx) as base, sync_playwright() as p, httpx.Client(base_url=base) as api:
         tok = api.post(
@@ -252,8 +253,8 @@ def test_the_operator_page_shows_a_failed_reoptimization_until_one_succeeds(
             assert len(seen) == 2 and all(s["ratio"] >= 4.5 and s["size"] >= 13 for s in seen), seen
             shot(page, "operator", "12-optimizer-failed")
 
-            monkeypatch.setattr(operations, "improve", real_improve)
-            assert reoptimize(ctx, TENANT, time_limit_s=0)["status"] == "kept"
+            monkeypatch.setattr(reoptimization, "improve", real_improve)
+            assert reoptimize(ctx, TENANT, time_limit_s=0).status == "kept"
             page.click("#tab-board")  # the board refreshes (as it does every 15 s)
             expect(banner).to_be_hidden()
         finally:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from api.deps import get_ctx, require
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
-from dispatcher.errors import Forbidden, InvalidRequest, field_error
+from dispatcher.errors import Code, Forbidden, InvalidRequest, field_error
 from dispatcher.identity.auth import Principal
 from dispatcher.models import Role
 from dispatcher.shopping.delivery import (
@@ -81,8 +81,6 @@ def post_flight_step(
     ctx: Dispatcher = Depends(get_ctx),
 ) -> dict[str, object]:
     out = flight_step(ctx, p.tenant_id, flight_id, body, p.actor)
-    if out.get("ground"):
-        ctx.after_change(p.tenant_id)
     return out
 
 
@@ -128,7 +126,7 @@ def get_picklists(
 def _seller_key(ctx: Dispatcher, p: Principal) -> str:
     key = seller_key(ctx, p.tenant_id, p.seller_id)
     if key is None:
-        raise Forbidden("This seller account is not linked to a shop.")
+        raise Forbidden("This seller account is not linked to a shop.", code=Code.seller_not_linked)
     return key
 
 
@@ -146,7 +144,11 @@ def post_ready(
 ) -> dict[str, object]:
     key = _seller_key(ctx, p) if p.role == Role.seller else body.seller_id
     if not key:
-        raise InvalidRequest("Which seller?", [field_error("seller_id", "is required for operators")])
+        raise InvalidRequest(
+            "Which seller?",
+            [field_error("seller_id", "is required for operators", code=Code.field_required)],
+            code=Code.invalid_request,
+        )
     return mark_ready(ctx, p.tenant_id, key, _day(ctx, p, body.day), p.actor)
 
 

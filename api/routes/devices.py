@@ -11,7 +11,7 @@ from api.deps import get_ctx, oauth2, require
 from api.ratelimit import per_address
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
-from dispatcher.errors import DomainError
+from dispatcher.errors import Code, DomainError
 from dispatcher.identity.auth import Principal
 from dispatcher.identity.devices import (
     device_for,
@@ -62,6 +62,7 @@ def my_device(ctx: Ctx, token: str | None = Depends(oauth2)) -> dict[str, object
                 "このテレビの登録が取り消されました。新しい番号を表示します。",
                 status=401,
                 title="Unknown device",
+                code=Code.device_unknown,
             )
         cfg = ctx.config(device.tenant_id)
         return {

@@ -11,12 +11,12 @@ from sqlmodel import Session, col, func, or_, select
 from api.deps import get_ctx, get_principal, get_session, require
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
-from dispatcher.errors import InvalidRequest, NotFound, field_error
-from dispatcher.events import record
+from dispatcher.errors import Code, NotFound
 from dispatcher.identity.auth import Principal
 from dispatcher.identity.devices import household_devices
 from dispatcher.identity.pins import set_pin
 from dispatcher.models import Household, Resident, ResidentPin, Role
+from dispatcher.residents.favourites import set_favourites
 from dispatcher.residents.notes import add_note, notes_of
 from dispatcher.rides.booking import eligibility_categories
 from dispatcher.shopping.orders import shopping_member
@@ -85,7 +85,7 @@ def places(
 def _one(session: Session, p: Principal, resident_id: int) -> Resident:
     r = session.get(Resident, resident_id)
     if r is None or r.tenant_id != p.tenant_id:
-        raise NotFound(f"No resident {resident_id}.")
+        raise NotFound(f"No resident {resident_id}.", code=Code.resident_not_found)
     return r
 
 
@@ -182,28 +182,7 @@ def put_favourites(
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> list[str]:
-    cfg = ctx.config(p.tenant_id)
-    unknown = [f"place_ids[{i}]" for i, pid in enumerate(body.place_ids) if cfg.place(pid) is None]
-    if unknown:
-        raise InvalidRequest(
-            "Unknown places; GET /api/v1/places lists them.",
-            [field_error(f, "unknown place") for f in unknown],
-        )
-    now = ctx.clock.now()
     with session_scope(ctx.engine) as session:
-        r = _one(session, p, resident_id)
-        before = list(r.favourite_places or [])
-        r.favourite_places = list(dict.fromkeys(body.place_ids))
-        session.add(r)
-        record(
-            session,
-            p.tenant_id,
-            now,
-            p.actor,
-            "resident.favourites_set",
-            "resident",
-            r.id,
-            before={"favourites": before},
-            after={"favourites": r.favourite_places},
+        return set_favourites(
+            session, ctx.config(p.tenant_id), resident_id, body.place_ids, ctx.clock.now(), p.actor
         )
-        return r.favourite_places

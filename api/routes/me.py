@@ -15,16 +15,15 @@ from sqlmodel import Session
 
 from api.deps import get_ctx, get_household, idempotency_key
 from api.ratelimit import per_address, per_household
-from api.resident_messages import in_japanese
 from dispatcher.channels import resident_view
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
-from dispatcher.errors import Forbidden, NotFound, field_error
+from dispatcher.errors import Code, Forbidden, NotFound, field_error
 from dispatcher.identity.auth import HouseholdPrincipal
 from dispatcher.identity.pins import sign_in, sign_out
 from dispatcher.models import Ride, ShopOrder
 from dispatcher.rides.booking import RideRequest, book, quote, refusal_error
-from dispatcher.rides.operations import cancel
+from dispatcher.rides.cancellation import cancel
 from dispatcher.shopping.orders import LineRequest, OrderRequest, cancel_order, catalogue, place_order
 
 router = APIRouter(prefix="/api/v1/me", tags=["resident channels"])
@@ -35,7 +34,9 @@ Ctx = Annotated[Dispatcher, Depends(get_ctx)]
 def _own(hp: HouseholdPrincipal, resident_id: int) -> None:
     if resident_id not in hp.resident_ids:
         raise Forbidden(
-            "この方の予約はできません。", errors=[field_error("resident_id", "not of this household")]
+            "This resident is not of the calling household.",
+            errors=[field_error("resident_id", "not of this household", code=Code.field_invalid)],
+            code=Code.household_not_yours,
         )
 
 
@@ -51,8 +52,7 @@ def me(hp: Household, ctx: Ctx) -> dict[str, object]:
 )
 def ride_quote(body: RideRequest, hp: Household, ctx: Ctx) -> dict[str, object]:
     _own(hp, body.resident_id)
-    with in_japanese():
-        return quote(ctx, hp.tenant_id, body)
+    return quote(ctx, hp.tenant_id, body)
 
 
 @router.post(
@@ -68,11 +68,10 @@ def ride_book(
     key: str = Depends(idempotency_key),
 ) -> JSONResponse:
     _own(hp, body.resident_id)
-    with in_japanese():
-        result = book(ctx, hp.tenant_id, body, key, hp.actor)
-        cfg = ctx.config(hp.tenant_id)
-        if result.ride.status != "confirmed":
-            raise refusal_error(result.ride, cfg)
+    result = book(ctx, hp.tenant_id, body, key, hp.actor)
+    cfg = ctx.config(hp.tenant_id)
+    if result.ride.status != "confirmed":
+        raise refusal_error(result.ride, cfg)
     return JSONResponse(resident_view.booked_card(ctx, result.ride), status_code=201)
 
 
@@ -86,10 +85,8 @@ def ride_cancel(ride_id: RowId, hp: Household, ctx: Ctx) -> dict[str, object]:
     with Session(ctx.engine) as session:
         ride = session.get(Ride, ride_id)
         if ride is None or ride.tenant_id != hp.tenant_id or ride.resident_id not in hp.resident_ids:
-            raise NotFound("その予約は見つかりません。")
-    with in_japanese():
-        cancel(ctx, hp.tenant_id, ride_id, hp.actor, reason="cancelled by the resident")
-    ctx.after_change(hp.tenant_id)
+            raise NotFound(f"No ride {ride_id} of this household.", code=Code.ride_not_found)
+    cancel(ctx, hp.tenant_id, ride_id, hp.actor, reason="cancelled by the resident")
     return resident_view.rides(ctx, hp)
 
 
@@ -97,14 +94,12 @@ def ride_cancel(ride_id: RowId, hp: Household, ctx: Ctx) -> dict[str, object]:
 def products(
     hp: Household, ctx: Ctx, category: str | None = Query(None, max_length=32)
 ) -> list[dict[str, object]]:
-    with in_japanese():
-        return catalogue(ctx, hp.tenant_id, category)
+    return catalogue(ctx, hp.tenant_id, category)
 
 
 @router.get("/catalog/categories", summary="Categories with their number of products, in catalogue order")
 def categories(hp: Household, ctx: Ctx) -> list[dict[str, object]]:
-    with in_japanese():
-        items = catalogue(ctx, hp.tenant_id, None)
+    items = catalogue(ctx, hp.tenant_id, None)
     counts: dict[str, int] = {}
     for p in items:
         counts[str(p["category"])] = counts.get(str(p["category"]), 0) + 1
@@ -128,14 +123,13 @@ def order_place(
     ctx: Ctx,
     key: str = Depends(idempotency_key),
 ) -> dict[str, object]:
-    with in_japanese():
-        placed = place_order(
-            ctx,
-            hp.tenant_id,
-            OrderRequest(household_id=hp.household_id, lines=body.lines),
-            key,
-            hp.actor,
-        )
+    placed = place_order(
+        ctx,
+        hp.tenant_id,
+        OrderRequest(household_id=hp.household_id, lines=body.lines),
+        key,
+        hp.actor,
+    )
     return resident_view.order_card(placed.order, placed.lines, ctx.config(hp.tenant_id))
 
 
@@ -149,9 +143,8 @@ def order_cancel(order_id: RowId, hp: Household, ctx: Ctx) -> list[dict[str, obj
     with Session(ctx.engine) as session:
         order = session.get(ShopOrder, order_id)
         if order is None or order.tenant_id != hp.tenant_id or order.household_id != hp.household_id:
-            raise NotFound("その注文は見つかりません。")
-    with in_japanese():
-        cancel_order(ctx, hp.tenant_id, order_id, hp.actor)
+            raise NotFound(f"No order {order_id} of this household.", code=Code.order_not_found)
+    cancel_order(ctx, hp.tenant_id, order_id, hp.actor)
     return resident_view.orders(ctx, hp)
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from api.deps import get_ctx, require
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
-from dispatcher.errors import NotFound
+from dispatcher.errors import Code, NotFound
 from dispatcher.identity.auth import Principal
 from dispatcher.integration.outbox import delivery_log
 from dispatcher.integration.subscriptions import (
@@ -85,7 +85,7 @@ def ping(sub_id: RowId, p: Principal = Depends(admin), ctx: Dispatcher = Depends
     with session_scope(ctx.engine) as session:
         sub = session.get(Subscription, sub_id)
         if sub is None or sub.tenant_id != p.tenant_id or not sub.active:
-            raise NotFound(f"No active subscription {sub_id}.")
+            raise NotFound(f"No active subscription {sub_id}.", code=Code.subscription_not_found)
         payload: dict[str, Any] = {"message": "Noriai test event"}
         if sub.channel == "email":
             payload = {
@@ -108,7 +108,7 @@ def deliveries(
     with Session(ctx.engine) as session:
         sub = session.get(Subscription, sub_id)
     if sub is None or sub.tenant_id != p.tenant_id:
-        raise NotFound(f"No subscription {sub_id}.")
+        raise NotFound(f"No subscription {sub_id}.", code=Code.subscription_not_found)
     return delivery_log(ctx, p.tenant_id, sub_id, limit)
 
 

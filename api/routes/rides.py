@@ -11,11 +11,11 @@ from api.deps import get_ctx, get_session, idempotency_key, require
 from api.ratelimit import per_staff
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
-from dispatcher.errors import NotFound
+from dispatcher.errors import Code, NotFound
 from dispatcher.identity.auth import Principal
 from dispatcher.models import Ride, RideStatus, Role, Vehicle
 from dispatcher.rides.booking import RideRequest, book, change_ride, quote, refusal_error, ride_view
-from dispatcher.rides.operations import cancel
+from dispatcher.rides.cancellation import cancel
 from dispatcher.timeline import Day
 
 router = APIRouter(prefix="/api/v1/rides", tags=["rides"])
@@ -97,7 +97,6 @@ def change(
         err = refusal_error(booked.ride, cfg)
         err.detail += f" Ride {ride_id} stays as it was."
         raise err
-    ctx.after_change(p.tenant_id)
     keys = _keys(session, p.tenant_id)
     return JSONResponse(
         {**ride_view(booked.ride, cfg, keys.get(booked.ride.vehicle_id or 0)), "replaces": ride_id},
@@ -125,7 +124,7 @@ def list_rides(
 def _ride(session: Session, p: Principal, ride_id: int) -> Ride:
     ride = session.get(Ride, ride_id)
     if ride is None or ride.tenant_id != p.tenant_id:
-        raise NotFound(f"No ride {ride_id}.")
+        raise NotFound(f"No ride {ride_id}.", code=Code.ride_not_found)
     return ride
 
 
@@ -161,5 +160,4 @@ def cancel_ride(
     ride = cancel(
         ctx, p.tenant_id, ride_id, p.actor, reason=reason, fee_waived=bool(body and body.fee_waived)
     )
-    ctx.after_change(p.tenant_id)
     return ride_view(ride, ctx.config(p.tenant_id), _keys(session, p.tenant_id).get(ride.vehicle_id or 0))

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from api.deps import get_ctx, require
 from api.files import file_responses
 from dispatcher.context import Dispatcher
-from dispatcher.errors import NotFound
+from dispatcher.errors import Code, NotFound
 from dispatcher.exports import csv_bytes, xlsx_bytes
 from dispatcher.identity.auth import Principal
 from dispatcher.models import Role
@@ -116,7 +116,7 @@ def get_table_csv(
     t = table(dash, name)
     if t is None:
         names = ", ".join(t["name"] for t in dash["tables"])
-        raise NotFound(f"No table {name!r}; the tables are {names}.")
+        raise NotFound(f"No table {name!r}; the tables are {names}.", code=Code.stats_table_not_found)
     return Response(
         csv_bytes(t),
         media_type="text/csv; charset=utf-8",

@@ -8,10 +8,11 @@ from sqlmodel import Session, col, select
 from api.deps import get_ctx, get_principal, get_session, require
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
-from dispatcher.errors import Forbidden, NotFound
+from dispatcher.errors import Code, Forbidden, NotFound
 from dispatcher.identity.auth import Principal
 from dispatcher.models import Operator, Role, Vehicle
-from dispatcher.rides.operations import VehicleEvent, manifest, vehicle_event
+from dispatcher.rides.field_events import VehicleEvent, vehicle_event
+from dispatcher.rides.manifests import manifest
 from dispatcher.timeline import Day, local_date
 
 router = APIRouter(prefix="/api/v1/vehicles", tags=["vehicles"])
@@ -20,9 +21,9 @@ router = APIRouter(prefix="/api/v1/vehicles", tags=["vehicles"])
 def _vehicle_for(session: Session, p: Principal, vehicle_id: int) -> Vehicle:
     v = session.get(Vehicle, vehicle_id)
     if v is None or v.tenant_id != p.tenant_id:
-        raise NotFound(f"No vehicle {vehicle_id}.")
+        raise NotFound(f"No vehicle {vehicle_id}.", code=Code.vehicle_not_found)
     if p.role == Role.driver and v.operator_id != p.operator_id:
-        raise Forbidden("Drivers see only their own company's vehicles.")
+        raise Forbidden("Drivers see only their own company's vehicles.", code=Code.vehicle_not_yours)
     return v
 
 
@@ -80,6 +81,4 @@ def post_event(
 ) -> dict[str, object]:
     _vehicle_for(session, p, vehicle_id)
     result = vehicle_event(ctx, p.tenant_id, vehicle_id, body, p.actor)
-    if body.type == "no_show" or result.get("late_rides"):
-        ctx.after_change(p.tenant_id)  # a freed seat, or a promise at risk: re-optimize soon
     return result

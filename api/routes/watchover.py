@@ -22,7 +22,7 @@ from dispatcher.care.watchover import (
 )
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
-from dispatcher.errors import DomainError, Forbidden, NotFound
+from dispatcher.errors import Code, DomainError, Forbidden, NotFound
 from dispatcher.identity.auth import HouseholdPrincipal, Principal
 from dispatcher.integration.subscriptions import EMAIL_RE
 from dispatcher.models import Role
@@ -44,7 +44,9 @@ class Activity(BaseModel):
 @router.post("/tv/activity", status_code=202, summary="The set-top box reports viewing activity (watch-over)")
 def tv_activity(body: Activity, hp: Home, ctx: Ctx) -> dict[str, object]:
     if not hp.actor.startswith("device:"):
-        raise Forbidden("Only the household's set-top box reports viewing activity.")
+        raise Forbidden(
+            "Only the household's set-top box reports viewing activity.", code=Code.watch_not_a_box
+        )
     now = ctx.clock.now()
     at = min(body.at, now) if body.at is not None else now
     return {"kept": activity(ctx, hp.tenant_id, hp.household_id, body.kind, at, hp.actor)}
@@ -194,7 +196,7 @@ class Dismiss(BaseModel):
 @router.post("/me/reminders/ack", summary="The household dismissed a reminder")
 def dismiss(body: Dismiss, hp: Home, ctx: Ctx) -> dict[str, object]:
     if not acknowledge(ctx, hp.tenant_id, hp.household_id, body.key, body.due_at, hp.actor):
-        raise NotFound("このお知らせは、もう表示されていません。")
+        raise NotFound(f"The reminder {body.key} is not on show any more.", code=Code.notice_gone)
     return {"dismissed": body.key}
 
 

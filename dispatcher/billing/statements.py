@@ -28,8 +28,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from dispatcher.billing.kinds import BILLING_ACCOUNT_SET, BILLING_ADJUSTED, BILLING_CLOSED
 from dispatcher.context import Dispatcher
-from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import chunks, events_of, record
 from dispatcher.exports import csv_text
 from dispatcher.models import (
@@ -48,6 +49,8 @@ from dispatcher.models import (
     Statement,
 )
 from dispatcher.rides.booking import cancelled_by_change
+from dispatcher.rides.kinds import RIDE_CANCELLED, RIDE_CONFIRMED, RIDE_DROPPED_OFF, RIDE_NO_SHOW
+from dispatcher.shopping.kinds import ORDER_AT_HALL, ORDER_CANCELLED, ORDER_HANDED_OVER, ORDER_PLACED
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.tenants import household
 from dispatcher.timeline import local_date, midnight
@@ -133,21 +136,21 @@ def _ride_charges(
     rules = cfg.billing
     for rid, ride in sorted(by_id.items(), key=lambda kv: int(kv[0])):
         ev = events.get(rid, {})
-        confirmed = ev.get("ride.confirmed")
+        confirmed = ev.get(RIDE_CONFIRMED)
         if confirmed is None:
             continue  # refused: nothing to pay
         fare = int((confirmed.after or {}).get("fare_yen") or ride.fare_yen or 0)
         hh = home[ride.resident_id]  # type: ignore[index]
         bill = bills.setdefault(hh, Bill(hh))
         day = ride.service_date
-        if "ride.dropped_off" in ev:
+        if RIDE_DROPPED_OFF in ev:
             bill.add("ride", fare, day, f"乗車 {day.month}/{day.day}（{ride.party_size}名）", ride_id=ride.id)
-        elif "ride.no_show" in ev and rules.no_show_charge == "fare":
+        elif RIDE_NO_SHOW in ev and rules.no_show_charge == "fare":
             bill.add("no_show", fare, day, f"不在 {day.month}/{day.day}", ride_id=ride.id)
         elif (
-            "ride.cancelled" in ev
+            RIDE_CANCELLED in ev
             and rules.late_cancel_charge == "fare"
-            and _late_cancel(ev["ride.cancelled"], confirmed, rules.late_cancel_minutes)
+            and _late_cancel(ev[RIDE_CANCELLED], confirmed, rules.late_cancel_minutes)
         ):
             bill.add("late_cancel", fare, day, f"直前の取消し {day.month}/{day.day}", ride_id=ride.id)
 
@@ -190,7 +193,7 @@ def _membership_charges(
         )
 
 
-ARRIVED = ("order.at_hall", "order.handed_over")
+ARRIVED = (ORDER_AT_HALL, ORDER_HANDED_OVER)
 
 
 def _delivered_orders(
@@ -212,11 +215,11 @@ def _delivered_orders(
         candidates &= set(session.exec(mine))
     arrived: dict[int, datetime] = {}
     placed: dict[int, int] = {}
-    for e in events_of(session, cfg.id, "order", candidates, (*ARRIVED, "order.placed", "order.cancelled")):
+    for e in events_of(session, cfg.id, "order", candidates, (*ARRIVED, ORDER_PLACED, ORDER_CANCELLED)):
         oid = int(e.entity_id)
         if e.kind in ARRIVED:
             arrived.setdefault(oid, e.at)  # oldest first: the first arrival
-        elif e.kind == "order.cancelled":
+        elif e.kind == ORDER_CANCELLED:
             placed[oid] = -1
         elif "total_yen" in (e.after or {}) and placed.get(oid) != -1:
             placed[oid] = int(e.after["total_yen"])  # type: ignore[index]
@@ -374,7 +377,9 @@ def close_month(ctx: Dispatcher, tenant_id: str, month: str, actor: str) -> dict
     now = ctx.clock.now()
     if now < midnight(last + timedelta(days=1), cfg.tz):
         raise Conflict(
-            f"{month} is not over yet; close it from {last + timedelta(days=1)} on.", title="Month not over"
+            f"{month} is not over yet; close it from {last + timedelta(days=1)} on.",
+            title="Month not over",
+            code=Code.billing_month_not_over,
         )
     with Session(ctx.engine, expire_on_commit=False) as session:
         existing = session.exec(
@@ -441,7 +446,7 @@ def close_month(ctx: Dispatcher, tenant_id: str, month: str, actor: str) -> dict
                         created_by=actor,
                     )
                 )
-        record(session, tenant_id, now, actor, "billing.closed", "billing", month, after=totals)
+        record(session, tenant_id, now, actor, BILLING_CLOSED, "billing", month, after=totals)
         try:
             session.commit()
         except IntegrityError:  # closed by someone else at the same moment
@@ -492,7 +497,9 @@ def add_adjustment(
             select(BillingMonth).where(BillingMonth.tenant_id == tenant_id, BillingMonth.month == month)
         ).first():
             raise Conflict(
-                f"{month} is closed already; corrections go into the month after.", title="Month closed"
+                f"{month} is closed already; corrections go into the month after.",
+                title="Month closed",
+                code=Code.billing_month_closed,
             )
         a = Adjustment(
             tenant_id=tenant_id,
@@ -511,7 +518,7 @@ def add_adjustment(
             tenant_id,
             now,
             actor,
-            "billing.adjusted",
+            BILLING_ADJUSTED,
             "household",
             household_id,
             after={
@@ -569,7 +576,7 @@ def set_account(
             tenant_id,
             now,
             actor,
-            "billing.account_set",
+            BILLING_ACCOUNT_SET,
             "household",
             household_id,
             after={
@@ -599,7 +606,10 @@ def _closed(session: Session, tenant_id: str, month: str) -> BillingMonth:
         select(BillingMonth).where(BillingMonth.tenant_id == tenant_id, BillingMonth.month == month)
     ).first()
     if bm is None:
-        raise NotFound(f"{month} is not closed; close it first (noriai billing close --month {month}).")
+        raise NotFound(
+            f"{month} is not closed; close it first (noriai billing close --month {month}).",
+            code=Code.billing_month_not_closed,
+        )
     return bm
 
 
@@ -651,6 +661,7 @@ def zengin_file(ctx: Dispatcher, tenant_id: str, month: str) -> tuple[bytes, lis
         raise Conflict(
             "The tenant file has no billing.collector (the cable-TV company's bank details).",
             title="No collector",
+            code=Code.billing_no_collector,
         )
     with Session(ctx.engine) as session:
         bm, statements, accounts = _closed_statements(session, tenant_id, month)

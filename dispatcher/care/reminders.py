@@ -16,10 +16,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from dispatcher.care.kinds import REMINDER_ACKNOWLEDGED, REMINDER_CREATED, REMINDER_REMOVED
 from dispatcher.context import Dispatcher
-from dispatcher.errors import InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, InvalidRequest, NotFound, field_error
 from dispatcher.events import events_of, record
 from dispatcher.models import Household, Reminder, ReminderAck, Resident, Ride, RideStatus, ShopOrder
+from dispatcher.shopping.kinds import ORDER_AT_HALL
 from dispatcher.tenant_config import WEEKDAYS
 from dispatcher.tenants import household
 from dispatcher.timeline import at_local, iso_local, local_date, parse_hhmm
@@ -79,7 +81,7 @@ def create(
             tenant_id,
             now,
             actor,
-            "reminder.created",
+            REMINDER_CREATED,
             "household",
             household_id,
             after={
@@ -99,7 +101,7 @@ def remove(ctx: Dispatcher, tenant_id: str, reminder_id: int, actor: str) -> Non
     with Session(ctx.engine) as session:
         r = session.get(Reminder, reminder_id)
         if r is None or r.tenant_id != tenant_id:
-            raise NotFound(f"No reminder {reminder_id}.")
+            raise NotFound(f"No reminder {reminder_id}.", code=Code.reminder_not_found)
         r.active = False
         session.add(r)
         record(
@@ -107,7 +109,7 @@ def remove(ctx: Dispatcher, tenant_id: str, reminder_id: int, actor: str) -> Non
             tenant_id,
             now,
             actor,
-            "reminder.removed",
+            REMINDER_REMOVED,
             "household",
             r.household_id,
             after={"reminder": r.id},
@@ -186,7 +188,7 @@ def _occurrences(
     ).all()
     landed = [
         e
-        for e in events_of(session, tenant_id, "order", orders, ("order.at_hall",))
+        for e in events_of(session, tenant_id, "order", orders, (ORDER_AT_HALL,))
         if e.at <= now < e.at + window
     ]
     if landed:
@@ -248,7 +250,7 @@ def acknowledge(
             tenant_id,
             now,
             actor,
-            "reminder.acknowledged",
+            REMINDER_ACKNOWLEDGED,
             "household",
             household_id,
             after={"key": key, "due_at": due_at.isoformat()},

@@ -19,8 +19,16 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from dispatcher.care.kinds import (
+    WATCH_ACKNOWLEDGED,
+    WATCH_ALERTED,
+    WATCH_AWAY,
+    WATCH_CONFIGURED,
+    WATCH_ENDED,
+    WATCH_ESCALATED,
+)
 from dispatcher.context import Dispatcher
-from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import FamilyContact, Household, OutboxMessage, Resident, WatchEpisode, WatchOver
 from dispatcher.tenants import household
@@ -92,7 +100,7 @@ def configure(
             tenant_id,
             now,
             actor,
-            "watch.configured",
+            WATCH_CONFIGURED,
             "household",
             household_id,
             after={
@@ -120,7 +128,9 @@ def set_away(
         household(session, tenant_id, household_id)
         w = session.get(WatchOver, household_id)
         if w is None or not w.enabled:
-            raise Conflict("This household has no watch-over.", title="No watch-over")
+            raise Conflict(
+                "This household has no watch-over.", title="No watch-over", code=Code.watch_not_set_up
+            )
         before = iso_local(w.away_until, ctx.config(tenant_id).tz)
         w.away_until = until if until is not None else now
         w.away_reason, w.updated_at, w.updated_by = reason, now, actor
@@ -132,7 +142,7 @@ def set_away(
             tenant_id,
             now,
             actor,
-            "watch.away",
+            WATCH_AWAY,
             "household",
             household_id,
             before={"away_until": before},
@@ -182,7 +192,7 @@ def _end_open(
             tenant_id,
             at,
             actor,
-            "watch.ended",
+            WATCH_ENDED,
             "household",
             household_id,
             after={"episode": ep.id, "why": why},
@@ -257,7 +267,7 @@ def check(ctx: Dispatcher, tenant_id: str) -> dict[str, int]:
                         tenant_id,
                         now,
                         "system:watch-over",
-                        "watch.escalated",
+                        WATCH_ESCALATED,
                         "household",
                         w.household_id,
                         after={"episode": open_ep.id},
@@ -310,7 +320,7 @@ def check(ctx: Dispatcher, tenant_id: str) -> dict[str, int]:
                 tenant_id,
                 now,
                 "system:watch-over",
-                "watch.alerted",
+                WATCH_ALERTED,
                 "household",
                 w.household_id,
                 after={
@@ -331,7 +341,7 @@ def acknowledge_link(ctx: Dispatcher, token: str) -> WatchEpisode:
     with Session(ctx.engine, expire_on_commit=False) as session:
         ep = session.exec(select(WatchEpisode).where(WatchEpisode.ack_token_hash == _hash(token))).first()
         if ep is None:
-            raise NotFound("このリンクは使えません。")
+            raise NotFound("This acknowledgement link is unknown or expired.", code=Code.watch_link_invalid)
         if ep.acknowledged_at is None:
             ep.acknowledged_at, ep.acknowledged_by = now, "family:link"
             session.add(ep)
@@ -340,7 +350,7 @@ def acknowledge_link(ctx: Dispatcher, token: str) -> WatchEpisode:
                 ep.tenant_id,
                 now,
                 "family:link",
-                "watch.acknowledged",
+                WATCH_ACKNOWLEDGED,
                 "household",
                 ep.household_id,
                 after={"episode": ep.id},
@@ -357,7 +367,7 @@ def acknowledge_by_operator(
     with Session(ctx.engine, expire_on_commit=False) as session:
         ep = session.get(WatchEpisode, episode_id)
         if ep is None or ep.tenant_id != tenant_id:
-            raise NotFound(f"No watch-over alert {episode_id}.")
+            raise NotFound(f"No watch-over alert {episode_id}.", code=Code.watch_alert_not_found)
         if ep.acknowledged_at is None:
             ep.acknowledged_at, ep.acknowledged_by = now, actor
             session.add(ep)
@@ -366,7 +376,7 @@ def acknowledge_by_operator(
                 tenant_id,
                 now,
                 actor,
-                "watch.acknowledged",
+                WATCH_ACKNOWLEDGED,
                 "household",
                 ep.household_id,
                 after={"episode": ep.id, "note": note},

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from dispatcher.care.watchover import alerts
 from dispatcher.context import Dispatcher
 from dispatcher.models import Operator, Resident, Ride, RideStatus, ShopOrder, Vehicle
-from dispatcher.rides.operations import manifest
+from dispatcher.rides.manifests import manifest
 from dispatcher.rides.optimizer_status import optimizer_status
 from dispatcher.timeline import iso_local, local_date
 

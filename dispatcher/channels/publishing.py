@@ -23,7 +23,7 @@ from dispatcher.context import Dispatcher
 from dispatcher.exports import csv_text
 from dispatcher.integration.subscriptions import emit, enqueue, subscribers
 from dispatcher.models import Operator, Publication, Subscription, Vehicle
-from dispatcher.rides.operations import manifest
+from dispatcher.rides.manifests import manifest
 from dispatcher.rides.plan import PlanState, current_plan
 from dispatcher.shopping.delivery import flights
 

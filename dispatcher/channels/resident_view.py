@@ -23,6 +23,8 @@ from dispatcher.models import (
     ShopOrder,
 )
 from dispatcher.rides.booking import eligibility_categories
+from dispatcher.rides.kinds import RIDE_ARRIVED, RIDE_CANCELLED, RIDE_CONFIRMED
+from dispatcher.shopping.kinds import ORDER_AT_HALL, ORDER_HANDED_OVER
 from dispatcher.shopping.orders import _load, order_day, shopping_member
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, iso_local, local_date
@@ -305,7 +307,7 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
                 )
             )
         }
-        kinds = ("ride.confirmed", "ride.cancelled", "ride.arrived", "order.at_hall", "order.handed_over")
+        kinds = (RIDE_CONFIRMED, RIDE_CANCELLED, RIDE_ARRIVED, ORDER_AT_HALL, ORDER_HANDED_OVER)
         events = []
         if day_rides or order_rows:
             events = session.exec(
@@ -326,12 +328,12 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
             r = day_rides[int(ev.entity_id)]
             who = people[r.resident_id].given_name if r.resident_id in people else ""  # type: ignore[index]
             to = place_label(cfg, r.destination_place_id, r.destination_lat, r.destination_lon, None)
-            if ev.kind == "ride.confirmed":
+            if ev.kind == RIDE_CONFIRMED:
                 text = (
                     f"{who}さんのタクシーを予約しました。{hhmm(r.pickup_window_start, cfg)}〜"
                     f"{hhmm(r.pickup_window_end, cfg)}に迎えに行きます（{to}まで）。"
                 )
-            elif ev.kind == "ride.cancelled":
+            elif ev.kind == RIDE_CANCELLED:
                 text = (
                     f"{who}さんの{hhmm(r.pickup_window_start, cfg)}のタクシー（{to}まで）を取り消しました。"
                 )
@@ -339,13 +341,13 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
                 text = f"{who}さんのタクシーが着きました。"
         else:
             o = order_rows[int(ev.entity_id)]
-            if ev.kind == "order.at_hall":
+            if ev.kind == ORDER_AT_HALL:
                 text = f"お買い物（{o.total_yen:,}円）が公民館に届きました。まもなくお届けします。"
             else:
                 text = f"お買い物（{o.total_yen:,}円）をお届けしました。"
         # The taxi at the door and groceries at the hall call for attention while they are true.
-        urgent = (ev.kind == "ride.arrived" and _status(day_rides, ev) == RideStatus.vehicle_arrived) or (
-            ev.kind == "order.at_hall" and order_rows[int(ev.entity_id)].status == OrderStatus.at_hall
+        urgent = (ev.kind == RIDE_ARRIVED and _status(day_rides, ev) == RideStatus.vehicle_arrived) or (
+            ev.kind == ORDER_AT_HALL and order_rows[int(ev.entity_id)].status == OrderStatus.at_hall
         )
         out.append(
             {"id": f"ev-{ev.id}", "at": hhmm(ev.at, cfg), "kind": ev.kind, "text": text, "urgent": urgent}

@@ -11,8 +11,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
-from dispatcher.errors import DomainError, InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
+from dispatcher.identity.kinds import (
+    USER_CREATED,
+    USER_SIGN_IN_FAILED,
+    USER_SIGNED_IN,
+    USER_SIGNED_OUT,
+    USER_TOKENS_REVOKED,
+    USER_UNLOCKED,
+)
 from dispatcher.models import ApiToken, Event, Role, Seller, Tenant, User
 from dispatcher.tenants import operator_id as tenant_operator
 
@@ -104,7 +112,7 @@ def create_user(
         tenant_id,
         now,
         actor,
-        "user.created",
+        USER_CREATED,
         "user",
         user.id,
         after={"username": username, "role": role},
@@ -116,7 +124,7 @@ def create_user(
 # (or until an administrator unlocks it). Counted from the user's own sign-in events.
 MAX_FAILED_SIGN_INS = 5
 LOCK_MINUTES = 15
-_SIGN_IN_KINDS = ("user.signed_in", "user.sign_in_failed", "user.unlocked")
+_SIGN_IN_KINDS = (USER_SIGNED_IN, USER_SIGN_IN_FAILED, USER_UNLOCKED)
 
 
 def locked_until(session: Session, user: User) -> datetime | None:
@@ -132,7 +140,7 @@ def locked_until(session: Session, user: User) -> datetime | None:
         .order_by(col(Event.id).desc())
         .limit(MAX_FAILED_SIGN_INS)
     ).all()
-    if len(kinds) < MAX_FAILED_SIGN_INS or any(k != "user.sign_in_failed" for k, _ in kinds):
+    if len(kinds) < MAX_FAILED_SIGN_INS or any(k != USER_SIGN_IN_FAILED for k, _ in kinds):
         return None
     return kinds[0][1] + timedelta(minutes=LOCK_MINUTES)
 
@@ -156,6 +164,7 @@ def issue_token(
         title="Sign-in failed",
         hint=f"After {MAX_FAILED_SIGN_INS} wrong passwords in a row a user cannot sign in for "
         f"{LOCK_MINUTES} minutes; an administrator can unlock it sooner.",
+        code=Code.sign_in_failed,
     )
     if user is not None:
         until = locked_until(session, user)
@@ -170,7 +179,7 @@ def issue_token(
     if not ok:
         if user is not None:
             record(
-                session, user.tenant_id, now, f"user:{user.username}", "user.sign_in_failed", "user", user.id
+                session, user.tenant_id, now, f"user:{user.username}", USER_SIGN_IN_FAILED, "user", user.id
             )
         raise refused
     assert user is not None
@@ -184,7 +193,7 @@ def issue_token(
             expires_at=now + timedelta(hours=hours),
         )
     )
-    record(session, user.tenant_id, now, f"user:{user.username}", "user.signed_in", "user", user.id)
+    record(session, user.tenant_id, now, f"user:{user.username}", USER_SIGNED_IN, "user", user.id)
     return token, user
 
 
@@ -201,7 +210,7 @@ def sign_out(session: Session, token: str, now: datetime) -> None:
         row.tenant_id,
         now,
         f"user:{user.username if user else row.user_id}",
-        "user.signed_out",
+        USER_SIGNED_OUT,
         "user",
         row.user_id,
     )
@@ -210,7 +219,7 @@ def sign_out(session: Session, token: str, now: datetime) -> None:
 def _tenant_user(session: Session, tenant_id: str, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None or user.tenant_id != tenant_id:
-        raise NotFound(f"No user {user_id} in this municipality.")
+        raise NotFound(f"No user {user_id} in this municipality.", code=Code.user_not_found)
     return user
 
 
@@ -237,7 +246,7 @@ def revoke_user(
         tenant_id,
         now,
         actor,
-        "user.tokens_revoked",
+        USER_TOKENS_REVOKED,
         "user",
         user_id,
         before=before,
@@ -254,7 +263,7 @@ def unlock_user(session: Session, tenant_id: str, user_id: int, now: datetime, a
         tenant_id,
         now,
         actor,
-        "user.unlocked",
+        USER_UNLOCKED,
         "user",
         user_id,
         before={"active": user.active},

@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, func, select
 
-from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.identity.auth import HouseholdPrincipal, hash_token, new_token
+from dispatcher.identity.kinds import DEVICE_PAIRED, DEVICE_REGISTERED, DEVICE_REVOKED
 from dispatcher.models import Device, Household, Resident, Tenant
 from dispatcher.timeline import iso_local
 
@@ -39,13 +40,13 @@ def _fresh_code(session: Session, tenant_id: str, now: datetime) -> str:
         ).first()
         if clash is None:
             return code
-    raise Conflict("No free pairing code; try again in a minute.")
+    raise Conflict("No free pairing code; try again in a minute.", code=Code.device_pairing_busy)
 
 
 def register_device(session: Session, tenant_id: str, now: datetime) -> tuple[str, Device]:
     """A new, unpaired box: returns its token (shown once) and the row with its pairing code."""
     if session.get(Tenant, tenant_id) is None:
-        raise NotFound(f"unknown tenant {tenant_id!r}")
+        raise NotFound(f"unknown tenant {tenant_id!r}", code=Code.tenant_unknown)
     # Boxes never paired within a day are forgotten (a box still on shows a new code next time).
     session.execute(
         delete(Device).where(
@@ -65,7 +66,11 @@ def register_device(session: Session, tenant_id: str, now: datetime) -> tuple[st
         )
     ).one()
     if waiting >= MAX_UNPAIRED_PER_TENANT:
-        raise Conflict("Too many boxes are waiting for pairing; try again later.", status=429)
+        raise Conflict(
+            "Too many boxes are waiting for pairing; try again later.",
+            status=429,
+            code=Code.device_pairing_busy,
+        )
     token, token_hash = new_token()
     device = Device(
         tenant_id=tenant_id,
@@ -76,7 +81,7 @@ def register_device(session: Session, tenant_id: str, now: datetime) -> tuple[st
     )
     session.add(device)
     session.flush()
-    record(session, tenant_id, now, f"device:{device.id}", "device.registered", "device", device.id)
+    record(session, tenant_id, now, f"device:{device.id}", DEVICE_REGISTERED, "device", device.id)
     return token, device
 
 
@@ -140,7 +145,7 @@ def pair_device(
         tenant_id,
         now,
         actor,
-        "device.paired",
+        DEVICE_PAIRED,
         "device",
         device.id,
         after={"household_id": household_id},
@@ -152,9 +157,9 @@ def revoke_device(session: Session, tenant_id: str, device_id: int, now: datetim
     """Revoke a box's token: it shows a new pairing code on its next start."""
     device = session.get(Device, device_id)
     if device is None or device.tenant_id != tenant_id:
-        raise NotFound(f"No device {device_id}.")
+        raise NotFound(f"No device {device_id}.", code=Code.device_not_found)
     if device.revoked_at is not None:
-        raise Conflict(f"Device {device_id} is already revoked.")
+        raise Conflict(f"Device {device_id} is already revoked.", code=Code.device_already_revoked)
     device.revoked_at = now
     session.add(device)
     record(
@@ -162,7 +167,7 @@ def revoke_device(session: Session, tenant_id: str, device_id: int, now: datetim
         tenant_id,
         now,
         actor,
-        "device.revoked",
+        DEVICE_REVOKED,
         "device",
         device.id,
         before={"household_id": device.household_id},

@@ -14,9 +14,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from dispatcher.errors import DomainError, InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.identity.auth import HouseholdPrincipal, hash_token, new_token
+from dispatcher.identity.kinds import (
+    RESIDENT_PIN_FAILED,
+    RESIDENT_PIN_LOCKED,
+    RESIDENT_PIN_SET,
+    RESIDENT_SIGNED_IN,
+)
 from dispatcher.models import Resident, ResidentPin, ResidentSession
 
 MAX_FAILURES = 5
@@ -28,13 +34,21 @@ def set_pin(session: Session, tenant_id: str, resident_id: int, pin: str, now: d
     """Set (or reset, which also unlocks) a resident's PIN: 4 to 8 digits."""
     resident = session.get(Resident, resident_id)
     if resident is None or resident.tenant_id != tenant_id:
-        raise NotFound(f"No resident {resident_id}.")
+        raise NotFound(f"No resident {resident_id}.", code=Code.resident_not_found)
     if not (pin.isdigit() and pin.isascii() and 4 <= len(pin) <= 8):
-        raise InvalidRequest("The PIN cannot be set.", [field_error("pin", "must be 4 to 8 digits")])
+        raise InvalidRequest(
+            "The PIN cannot be set.", [field_error("pin", "must be 4 to 8 digits", code=Code.pin_format)]
+        )
     if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
         raise InvalidRequest(
             "The PIN cannot be set.",
-            [field_error("pin", "is too easy to guess (all the same digit or a run like 1234)")],
+            [
+                field_error(
+                    "pin",
+                    "is too easy to guess (all the same digit or a run like 1234)",
+                    code=Code.pin_too_easy,
+                )
+            ],
         )
     row = session.get(ResidentPin, resident_id)
     was_locked = row is not None and row.locked_at is not None
@@ -47,7 +61,7 @@ def set_pin(session: Session, tenant_id: str, resident_id: int, pin: str, now: d
         tenant_id,
         now,
         actor,
-        "resident.pin_set",
+        RESIDENT_PIN_SET,
         "resident",
         resident_id,
         after={"unlocked": was_locked},
@@ -64,16 +78,16 @@ def sign_in(
         with suppress(VerificationError):
             _hasher.verify(_DUMMY, pin + "x")  # same time as a real check
         raise DomainError(
-            "利用者番号か暗証番号がちがいます。暗証番号がまだない方は、オペレーターに電話してください。",
+            "Wrong resident number or PIN (or no PIN set yet: the operator sets one).",
             status=401,
             title="Sign-in failed",
+            code=Code.pin_sign_in_failed,
         )
-    locked_msg = (
-        f"暗証番号を{MAX_FAILURES}回まちがえたため、ロックされています。"
-        "オペレーターに電話して、新しい暗証番号を決めてください。"
-    )
+    locked_msg = f"The PIN is locked after {MAX_FAILURES} wrong tries; the operator sets a new one."
     if row.locked_at is not None:
-        raise DomainError(locked_msg, status=423, title="PIN locked")
+        raise DomainError(
+            locked_msg, status=423, title="PIN locked", code=Code.pin_locked, max_failures=MAX_FAILURES
+        )
     # Count the attempt before the (slow) check, atomically: parallel guesses each count.
     # RETURNING gives this attempt's own number, whatever other requests do meanwhile.
     attempt = session.execute(
@@ -84,7 +98,9 @@ def sign_in(
     ).scalar()
     session.commit()
     if attempt is None or attempt > MAX_FAILURES:  # locked meanwhile, or over the limit in flight
-        raise DomainError(locked_msg, status=423, title="PIN locked")
+        raise DomainError(
+            locked_msg, status=423, title="PIN locked", code=Code.pin_locked, max_failures=MAX_FAILURES
+        )
     try:
         ok = _hasher.verify(row.pin_hash, pin)
     except (VerificationError, InvalidHashError):
@@ -102,7 +118,7 @@ def sign_in(
             tenant_id,
             now,
             f"resident:{resident_id}",
-            "resident.pin_locked" if locked else "resident.pin_failed",
+            RESIDENT_PIN_LOCKED if locked else RESIDENT_PIN_FAILED,
             "resident",
             resident_id,
             after={"failures": attempt},
@@ -110,17 +126,20 @@ def sign_in(
         session.commit()  # the count must stick even though the request fails
         if locked:
             raise DomainError(
-                f"暗証番号を{MAX_FAILURES}回まちがえたため、ロックしました。"
-                "オペレーターに電話して、新しい暗証番号を決めてください。",
+                locked_msg,
                 status=423,
                 title="PIN locked",
+                code=Code.pin_locked,
+                max_failures=MAX_FAILURES,
+                just_locked=True,
             )
         left = MAX_FAILURES - attempt
         raise DomainError(
-            f"利用者番号か暗証番号がちがいます。あと{left}回まちがえると、ロックされます。",
+            f"Wrong resident number or PIN; {left} more wrong tries lock it.",
             status=401,
             title="Sign-in failed",
             attempts_left=left,
+            code=Code.pin_sign_in_failed,
         )
     row.failures = 0
     session.add(row)
@@ -134,7 +153,7 @@ def sign_in(
             expires_at=now + timedelta(hours=hours),
         )
     )
-    record(session, tenant_id, now, f"resident:{resident_id}", "resident.signed_in", "resident", resident_id)
+    record(session, tenant_id, now, f"resident:{resident_id}", RESIDENT_SIGNED_IN, "resident", resident_id)
     return token, resident
 
 

@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 from sqlmodel import Session, col, select
 
-from dispatcher.errors import InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
+from dispatcher.integration.kinds import SUBSCRIPTION_CREATED, SUBSCRIPTION_DEACTIVATED
 from dispatcher.models import OutboxMessage, Subscription
 from dispatcher.tenants import operator_id as tenant_operator
 
@@ -95,7 +96,7 @@ def create_subscription(
         tenant_id,
         now,
         actor,
-        "subscription.created",
+        SUBSCRIPTION_CREATED,
         "subscription",
         sub.id,
         after={"channel": channel, "target": target, "events": sub.events, "operator_id": operator_id},
@@ -106,11 +107,11 @@ def create_subscription(
 def deactivate(session: Session, tenant_id: str, sub_id: int, now: datetime, actor: str) -> Subscription:
     sub = session.get(Subscription, sub_id)
     if sub is None or sub.tenant_id != tenant_id:
-        raise NotFound(f"No subscription {sub_id}.")
+        raise NotFound(f"No subscription {sub_id}.", code=Code.subscription_not_found)
     if sub.active:
         sub.active = False
         session.add(sub)
-        record(session, tenant_id, now, actor, "subscription.deactivated", "subscription", sub.id)
+        record(session, tenant_id, now, actor, SUBSCRIPTION_DEACTIVATED, "subscription", sub.id)
     return sub
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import dispatcher.shopping  # noqa: F401  (registers the freight cargo handler with rides)
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
 from dispatcher.db import make_engine, migrate, session_scope

@@ -1,6 +1,7 @@
-"""The daily timeline of every tenant: which jobs run when, and the runner that runs what is due.
+"""The daily timeline of every tenant: the runner that runs what is due.
 
-Jobs of a tenant (local times in the tenant's time zone):
+Each context declares its jobs in its own `jobs.py` (`dispatcher.jobs.JobSpec`); `specs` collects
+them. Jobs of a tenant (local times in the tenant's time zone):
 - reoptimize: every NORIAI_REOPTIMIZE_MINUTES in service hours; rebuilds the day's plan (keeps
   every promise);
 - delivery-cutoff: at the shopping cut-off on delivery days; locks the orders, plans flights and
@@ -38,24 +39,29 @@ A daily job that fails is retried every RETRY_MINUTES while its grace lasts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.combining import OrTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
+from dispatcher.billing import jobs as billing_jobs
+from dispatcher.care import jobs as care_jobs
+from dispatcher.channels import jobs as channel_jobs
 from dispatcher.context import Dispatcher
-from dispatcher.models import Event, JobRun, ScheduledJob, Tenant
-from dispatcher.tenant_config import WEEKDAYS, TenantConfig
-from dispatcher.timeline import at_local, local_date
+from dispatcher.integration import jobs as integration_jobs
+from dispatcher.jobs import JobSpec, in_service_hours
+from dispatcher.models import JobRun, ScheduledJob, Tenant
+from dispatcher.platform import retention
+from dispatcher.reporting import jobs as reporting_jobs
+from dispatcher.rides import jobs as ride_jobs
+from dispatcher.rides.reoptimize import reoptimize
+from dispatcher.shopping import jobs as shopping_jobs
+from dispatcher.tenant_config import TenantConfig
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 15
@@ -63,262 +69,23 @@ RETRY_MINUTES = 5
 LEASE = timedelta(minutes=10)  # a claimed run not finished by then (its process died) is run again
 MAX_COUNTED = 5000  # missed fire times counted one by one; beyond that the count is an estimate
 
-Run = Callable[[Dispatcher, str, datetime], dict[str, Any] | None]
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """One job of a tenant: its trigger, how late a missed fire time may still run, the work.
-
-    run(ctx, tenant_id, due_at) returns what it did, or None when there was nothing to do."""
-
-    name: str
-    trigger: BaseTrigger
-    grace: timedelta
-    run: Run
-    describe: str
-    lane: str = "dispatch"  # dispatch | outbox: the outbox has its own thread (slow partners wait there)
-
-
-# ------------------------------------------------------------------------------ the job bodies
-
-
-def in_service_hours(cfg: TenantConfig, now: datetime) -> bool:
-    local = now.astimezone(cfg.tz)
-    hours = cfg.hours_on(local.date())
-    if hours is None:
-        return False
-    return at_local(local.date(), hours.start, cfg.tz) <= now <= at_local(local.date(), hours.end, cfg.tz)
-
-
-def _reoptimize(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.rides.operations import reoptimize
-
-    if not in_service_hours(ctx.config(tenant_id), ctx.clock.now()):
-        return None
-    result = reoptimize(ctx, tenant_id, time_limit_s=ctx.solver_seconds, iterations=ctx.solver_iterations)
-    return (
-        None
-        if result.get("status") in ("nothing to do", "unchanged")
-        else {k: result[k] for k in ("status", "version") if k in result}
-    )
-
-
-def delivery_planned(ctx: Dispatcher, tenant_id: str, day: Any) -> bool:
-    with Session(ctx.engine) as session:
-        return (
-            session.exec(
-                select(Event.id).where(
-                    Event.tenant_id == tenant_id,
-                    Event.kind == "delivery.planned",
-                    Event.entity_id == day.isoformat(),
-                )
-            ).first()
-            is not None
-        )
-
-
-def _cutoff(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.shopping.delivery import plan_delivery
-
-    cfg = ctx.config(tenant_id)
-    day = local_date(due, cfg.tz)
-    if delivery_planned(ctx, tenant_id, day):
-        return {"status": "already planned", "date": day.isoformat()}
-    summary = plan_delivery(ctx, tenant_id, day, actor="system:cutoff")
-    return {"status": "planned", "date": day.isoformat(), "orders": summary.get("orders")}
-
-
-def _publish_morning(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.channels.publishing import publish
-
-    cfg = ctx.config(tenant_id)
-    day = local_date(due, cfg.tz)
-    if cfg.hours_on(day) is None:
-        return None
-    return {"date": day.isoformat(), **publish(ctx, tenant_id, day, "morning")}
-
-
-def _publish_changes(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.channels.publishing import publish, started
-
-    cfg = ctx.config(tenant_id)
-    day = local_date(ctx.clock.now(), cfg.tz)
-    mark = (tenant_id, "publish-changes", day)
-    latest = last_event_id(ctx, tenant_id)
-    if ctx.marks.get(mark) == latest:
-        return None  # no event since the last look (and no e-mail held back then): nothing changed
-    if not started(ctx, tenant_id, day):
-        return None  # the morning publication comes first
-    out = publish(ctx, tenant_id, day, "changed")
-    ctx.marks[mark] = None if out["emails_held"] else latest
-    if not (out["manifests"] or out["flightplan"] or out["emails"]):
-        return None
-    return {"date": day.isoformat(), **out}
-
-
-def last_event_id(ctx: Dispatcher, tenant_id: str) -> int | None:
-    """The newest event of a tenant: every change of state records one."""
-    with Session(ctx.engine) as session:
-        return session.exec(select(func.max(Event.id)).where(Event.tenant_id == tenant_id)).one()
-
-
-def _statistics(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.reporting.daily_stats import close_pending_days
-
-    cfg = ctx.config(tenant_id)
-    yesterday = local_date(due, cfg.tz) - timedelta(days=1)
-    return {"days": close_pending_days(ctx, tenant_id, yesterday)}
-
-
-def _billing(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.billing.statements import close_month, month_of
-
-    cfg = ctx.config(tenant_id)
-    month = month_of(local_date(due, cfg.tz).replace(day=1) - timedelta(days=1))
-    out = close_month(ctx, tenant_id, month, "system:billing")
-    return {"month": month, "status": out["status"], "total_yen": out["totals"]["total_yen"]}
-
-
-def _watch(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.care.watchover import check
-
-    out = check(ctx, tenant_id)
-    return out if any(out.values()) else None
-
-
-def _retention(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.platform.retention import purge
-
-    out = purge(ctx, tenant_id, ctx.clock.now(), "system:retention")
-    return None if out["status"] == "nothing to purge" else out
-
-
-def _outbox(ctx: Dispatcher, tenant_id: str, due: datetime) -> dict[str, Any] | None:
-    from dispatcher.integration.outbox import deliver_due
-
-    counts = deliver_due(ctx, tenant_id)
-    return counts if any(counts.values()) else None
-
-
 # ------------------------------------------------------------------------------- the catalogue
 
 
-def _every(tz: Any, **interval: float) -> IntervalTrigger:
-    """Every so often in local time, on round marks (every 5 minutes: :00, :05, ...)."""
-    return IntervalTrigger(**interval, start_date=datetime(2020, 1, 1, tzinfo=tz), timezone=tz)
-
-
-def _minus(t: time, minutes: int) -> time:
-    m = max(0, t.hour * 60 + t.minute - minutes)
-    return time(m // 60, m % 60)
-
-
 def specs(ctx: Dispatcher, cfg: TenantConfig) -> list[JobSpec]:
-    """The jobs of one tenant."""
-    tz = cfg.tz
-    every = ctx.reoptimize_minutes
-    out = []
-    if every > 0:  # 0: no periodic re-optimization (a simulation's "insertion only" variant)
-        out.append(
-            JobSpec(
-                "reoptimize",
-                _every(tz, minutes=every),
-                timedelta(minutes=every),
-                _reoptimize,
-                f"every {every:g} min in service hours",
-            )
-        )
-    if cfg.shopping is not None and cfg.drones is not None:
-        sh = cfg.shopping
-        deadline = datetime.combine(datetime.min, sh.delivery_deadline) - datetime.combine(
-            datetime.min, sh.cutoff
-        )
-        out.append(
-            JobSpec(
-                "delivery-cutoff",
-                CronTrigger(
-                    day_of_week=",".join(sh.delivery_days),
-                    hour=sh.cutoff.hour,
-                    minute=sh.cutoff.minute,
-                    timezone=tz,
-                ),
-                deadline,
-                _cutoff,
-                f"{sh.cutoff:%H:%M} on {','.join(sh.delivery_days)}",
-            )
-        )
-    before = cfg.publishing.morning_minutes_before
-    mornings: dict[time, list[str]] = {}
-    for day in WEEKDAYS:
-        h = cfg.service_hours.get(day)
-        if h is not None:
-            mornings.setdefault(_minus(h.start, before), []).append(day)
-    crons = [
-        CronTrigger(day_of_week=",".join(days), hour=t.hour, minute=t.minute, timezone=tz)
-        for t, days in mornings.items()
-    ]
-    out += [
-        JobSpec(
-            "publish-morning",
-            crons[0] if len(crons) == 1 else OrTrigger(crons),
-            timedelta(hours=12),
-            _publish_morning,
-            "; ".join(f"{t:%H:%M} on {','.join(days)}" for t, days in mornings.items()),
-        ),
-        JobSpec(
-            "publish-changes",
-            _every(tz, minutes=1),
-            timedelta(hours=1),
-            _publish_changes,
-            "every minute after the morning publication",
-        ),
-        JobSpec(
-            "statistics",
-            CronTrigger(
-                hour=cfg.publishing.statistics_at.hour,
-                minute=cfg.publishing.statistics_at.minute,
-                timezone=tz,
-            ),
-            timedelta(hours=24),
-            _statistics,
-            f"daily at {cfg.publishing.statistics_at:%H:%M}",
-        ),
-        JobSpec(
-            "billing-close",
-            CronTrigger(day=1, hour=4, minute=0, timezone=tz),
-            timedelta(days=10),
-            _billing,
-            "monthly on the 1st at 04:00 (the month before)",
-        ),
-        JobSpec(
-            "watch-over",
-            _every(tz, minutes=5),
-            timedelta(hours=1),
-            _watch,
-            "every 5 min: silent TVs, unanswered alerts",
-        ),
-        JobSpec(
-            "outbox",
-            _every(tz, seconds=30),
-            timedelta(hours=1),
-            _outbox,
-            "every 30 s",
-            lane="outbox",
-        ),
-    ]
-    keep = cfg.retention.personal_data_days
-    if keep is not None:  # null: personal data is kept (no purge)
-        at = cfg.retention.purge_at
-        out.append(
-            JobSpec(
-                "retention",
-                CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
-                timedelta(hours=24),
-                _retention,
-                f"daily at {at:%H:%M} (personal data older than {keep} days)",
-            )
-        )
+    """The jobs of one tenant: each context declares its own beside its commands."""
+    out: list[JobSpec] = []
+    for declare in (
+        ride_jobs.jobs,
+        shopping_jobs.jobs,
+        channel_jobs.jobs,
+        reporting_jobs.jobs,
+        billing_jobs.jobs,
+        care_jobs.jobs,
+        integration_jobs.jobs,
+        retention.jobs,
+    ):
+        out += declare(ctx, cfg)
     return out
 
 
@@ -506,10 +273,10 @@ def run_now(ctx: Dispatcher, tenant_id: str, name: str) -> dict[str, Any] | None
     """Run one job at once (an operator's `noriai jobs run NAME`); its timeline is unchanged."""
     spec = next((s for s in specs(ctx, ctx.config(tenant_id)) if s.name == name), None)
     if spec is None:
-        from dispatcher.errors import NotFound
+        from dispatcher.errors import Code, NotFound
 
         names = ", ".join(s.name for s in specs(ctx, ctx.config(tenant_id)))
-        raise NotFound(f"No job {name!r}; the jobs are {names}.")
+        raise NotFound(f"No job {name!r}; the jobs are {names}.", code=Code.job_not_found)
     return spec.run(ctx, tenant_id, ctx.clock.now())
 
 
@@ -567,8 +334,6 @@ def start_scheduler(ctx: Dispatcher) -> BackgroundScheduler:
 def reoptimize_all(ctx: Dispatcher, time_limit_s: float) -> dict[str, object]:
     """Re-optimize today's plan of every tenant that is in service hours now (after a cancellation,
     a no-show or a late vehicle, outside the timeline)."""
-    from dispatcher.rides.operations import reoptimize
-
     now = ctx.clock.now()
     out: dict[str, object] = {}
     for tid in _tenants(ctx):
@@ -576,7 +341,7 @@ def reoptimize_all(ctx: Dispatcher, time_limit_s: float) -> dict[str, object]:
             out[tid] = "outside service hours"
             continue
         try:
-            out[tid] = reoptimize(ctx, tid, time_limit_s=time_limit_s)
+            out[tid] = reoptimize(ctx, tid, time_limit_s=time_limit_s).as_dict()
         except Exception:  # one tenant's failure must not stop the others
             log.exception("re-optimization failed for tenant %s", tid)
             out[tid] = "failed"

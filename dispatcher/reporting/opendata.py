@@ -25,7 +25,7 @@ from shapely.geometry.polygon import orient
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.errors import InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, InvalidRequest, NotFound, field_error
 from dispatcher.exports import csv_text
 from dispatcher.models import DailyStats, Operator, Vehicle
 from dispatcher.reporting.stats import check_range
@@ -508,14 +508,14 @@ def ngsi_ld(
 def ngsi_ld_entity(ctx: Dispatcher, tenant_id: str, base_url: str, entity_id: str) -> dict[str, Any]:
     parts = entity_id.split(":")
     if len(parts) < 4 or parts[:2] != ["urn", "ngsi-ld"] or parts[2] not in ENTITY_TYPES:
-        raise NotFound(f"No entity {entity_id}.")
+        raise NotFound(f"No entity {entity_id}.", code=Code.entity_not_found)
     day = None
     if parts[2] == "KeyPerformanceIndicator":
         try:
             day = date.fromisoformat(parts[-1])
         except ValueError:
-            raise NotFound(f"No entity {entity_id}.") from None
+            raise NotFound(f"No entity {entity_id}.", code=Code.entity_not_found) from None
     for e in ngsi_ld(ctx, tenant_id, base_url, parts[2], day):
         if e["id"] == entity_id:
             return e
-    raise NotFound(f"No entity {entity_id}.")
+    raise NotFound(f"No entity {entity_id}.", code=Code.entity_not_found)

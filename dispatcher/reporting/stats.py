@@ -36,6 +36,18 @@ from dispatcher.errors import InvalidRequest, field_error
 from dispatcher.events import chunks, events_of
 from dispatcher.models import DailyStats, Event, Household, Membership, OrderLine, Resident, Ride, ShopOrder
 from dispatcher.rides.booking import cancelled_by_change
+from dispatcher.rides.kinds import (
+    RIDE_ARRIVED,
+    RIDE_CANCELLED,
+    RIDE_CONFIRMED,
+    RIDE_DROPPED_OFF,
+    RIDE_NO_SHOW,
+    RIDE_PICKED_UP,
+    RIDE_REFUSED,
+    RIDE_REQUESTED,
+    VEHICLE_POSITION,
+)
+from dispatcher.shopping.kinds import ORDER_AT_HALL, ORDER_CANCELLED, ORDER_HANDED_OVER, ORDER_PLACED
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, midnight
 from routing.geo import Point, haversine_m
@@ -205,27 +217,27 @@ def _ride_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
     for ev in events_of(session, cfg.id, "ride", by_id):
         f = by_id[int(ev.entity_id)]
         after = ev.after or {}
-        if ev.kind == "ride.requested":
+        if ev.kind == RIDE_REQUESTED:
             f.requested_pickup = _instant(after.get("pickup_after"))
             f.requested_arrival = _instant(after.get("arrive_by"))
-        elif ev.kind == "ride.confirmed":
+        elif ev.kind == RIDE_CONFIRMED:
             f.confirmed = True
             window = after.get("pickup_window") or [None, None]
             f.window_end = _instant(window[1])
             f.vehicle_id = after.get("vehicle_id", f.vehicle_id)
-        elif ev.kind == "ride.refused":
+        elif ev.kind == RIDE_REFUSED:
             f.refused_reason = after.get("reason") or "unknown"
-        elif ev.kind == "ride.cancelled":
+        elif ev.kind == RIDE_CANCELLED:
             f.cancelled = True
             f.replaced = cancelled_by_change(after)
-        elif ev.kind == "ride.arrived":
+        elif ev.kind == RIDE_ARRIVED:
             f.arrived_at = ev.at
-        elif ev.kind == "ride.picked_up":
+        elif ev.kind == RIDE_PICKED_UP:
             f.picked_up_at = ev.at
             f.vehicle_id = after.get("vehicle_id", f.vehicle_id)
-        elif ev.kind == "ride.no_show":
+        elif ev.kind == RIDE_NO_SHOW:
             f.no_show = True
-        elif ev.kind == "ride.dropped_off":
+        elif ev.kind == RIDE_DROPPED_OFF:
             f.dropped_off_at = ev.at
             f.vehicle_id = after.get("vehicle_id", f.vehicle_id)
     facts.rides = sorted(by_id.values(), key=lambda f: f.id)
@@ -260,7 +272,7 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
             col(Event.at) >= t0,
             col(Event.at) < t1,
             col(Event.kind).in_(
-                ("vehicle.position", "ride.arrived", "ride.picked_up", "ride.no_show", "ride.dropped_off")
+                (VEHICLE_POSITION, RIDE_ARRIVED, RIDE_PICKED_UP, RIDE_NO_SHOW, RIDE_DROPPED_OFF)
             ),
         )
         .order_by(col(Event.at), col(Event.id))
@@ -275,7 +287,7 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
     reports: dict[tuple[int, date], list[Located]] = defaultdict(list)
     for e in events:
         after = e.after or {}
-        if e.kind == "vehicle.position":
+        if e.kind == VEHICLE_POSITION:
             if after.get("lat") is None:
                 continue
             vid, point, change = int(e.entity_id), Point(after["lat"], after["lon"]), 0
@@ -284,8 +296,8 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
             if vid is None or int(e.entity_id) not in where:
                 continue
             origin, dest = where[int(e.entity_id)]
-            point = dest if e.kind == "ride.dropped_off" else origin
-            change = {"ride.picked_up": 1, "ride.dropped_off": -1}.get(e.kind, 0)
+            point = dest if e.kind == RIDE_DROPPED_OFF else origin
+            change = {RIDE_PICKED_UP: 1, RIDE_DROPPED_OFF: -1}.get(e.kind, 0)
         day = e.at.astimezone(cfg.tz).date()
         reports[(int(vid), day)].append(Located(e.at, point, change, e.entity == "ride"))
     travel = ctx.travel(cfg.id)
@@ -334,14 +346,14 @@ def _order_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
     for ev in events_of(session, cfg.id, "order", by_id):
         f = by_id[int(ev.entity_id)]
         after = ev.after or {}
-        if ev.kind == "order.placed" and "total_yen" in after:
+        if ev.kind == ORDER_PLACED and "total_yen" in after:
             f.total_yen = int(after["total_yen"])
-        elif ev.kind == "order.cancelled":
+        elif ev.kind == ORDER_CANCELLED:
             f.cancelled = True
-        elif ev.kind == "order.at_hall":
+        elif ev.kind == ORDER_AT_HALL:
             f.at_hall_at = ev.at
             f.by_drone = after.get("flight_id") is not None
-        elif ev.kind == "order.handed_over":
+        elif ev.kind == ORDER_HANDED_OVER:
             f.handed_over_at = ev.at
     facts.orders = sorted(by_id.values(), key=lambda f: f.id)
 

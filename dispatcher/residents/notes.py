@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from dispatcher.errors import InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Resident, ResidentNote
+from dispatcher.residents.kinds import RESIDENT_NOTE_ADDED
 from dispatcher.timeline import iso_local
 
 MAX_NOTE_CHARS = 2000
@@ -20,7 +21,7 @@ def add_note(
 ) -> ResidentNote:
     resident = session.get(Resident, resident_id)
     if resident is None or resident.tenant_id != tenant_id:
-        raise NotFound(f"No resident {resident_id}.")
+        raise NotFound(f"No resident {resident_id}.", code=Code.resident_not_found)
     text = text.strip()
     if not text or len(text) > MAX_NOTE_CHARS:
         raise InvalidRequest(
@@ -34,7 +35,7 @@ def add_note(
         tenant_id,
         now,
         actor,
-        "resident.note_added",
+        RESIDENT_NOTE_ADDED,
         "resident",
         resident_id,
         after={"note_id": note.id},

@@ -19,9 +19,11 @@ from sqlmodel import Session, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, lock_tenant
-from dispatcher.errors import Conflict, DomainError, InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, Conflict, DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Resident, Ride, RideStatus, Vehicle
+from dispatcher.rides.kinds import RIDE_CANCELLED, RIDE_CONFIRMED, RIDE_REFUSED, RIDE_REQUESTED
+from dispatcher.rides.lifecycle import remove_stops, replan_vehicle
 from dispatcher.rides.plan import (
     PlanState,
     Problem,
@@ -128,7 +130,9 @@ def _resolve(loc: Location, cfg: TenantConfig, field: str, errors: list[dict[str
         if place is None:
             errors.append(
                 field_error(
-                    f"{field}.place_id", f"unknown place {loc.place_id!r}; GET /api/v1/places lists them"
+                    f"{field}.place_id",
+                    f"unknown place {loc.place_id!r}; GET /api/v1/places lists them",
+                    code=Code.place_unknown,
                 )
             )
             return None
@@ -136,7 +140,13 @@ def _resolve(loc: Location, cfg: TenantConfig, field: str, errors: list[dict[str
     assert loc.lat is not None and loc.lon is not None
     p = Point(loc.lat, loc.lon)
     if not cfg.area_shape().covers(ShapelyPoint(p.lon, p.lat)):
-        errors.append(field_error(field, f"({p.lat}, {p.lon}) is outside the service area of {cfg.name}"))
+        errors.append(
+            field_error(
+                field,
+                f"({p.lat}, {p.lon}) is outside the service area of {cfg.name}",
+                code=Code.place_outside_area,
+            )
+        )
         return None
     return p
 
@@ -198,7 +208,13 @@ def check_request(
     today = local_date(now, tz)
     resident = session.get(Resident, req.resident_id)
     if resident is None or resident.tenant_id != cfg.id or not resident.active:
-        errors.append(field_error("resident_id", f"no registered resident with id {req.resident_id}"))
+        errors.append(
+            field_error(
+                "resident_id",
+                f"no registered resident with id {req.resident_id}",
+                code=Code.resident_not_registered,
+            )
+        )
         resident = None
     elif not (eligibility_categories(resident, cfg, today) & set(cfg.eligibility.any_of)):
         errors.append(
@@ -207,22 +223,31 @@ def check_request(
                 "the resident is not eligible: the service is for "
                 + ", ".join(cfg.eligibility.any_of)
                 + " (update the registration if this has changed)",
+                code=Code.resident_not_eligible,
             )
         )
     origin = _resolve(req.origin, cfg, "origin", errors)
     destination = _resolve(req.destination, cfg, "destination", errors)
     if origin and destination and haversine_m(origin, destination) < 50:
-        errors.append(field_error("destination", "is the same place as the origin"))
+        errors.append(field_error("destination", "is the same place as the origin", code=Code.place_same))
 
     b = cfg.booking
     if req.party_size > b.max_party_size:
-        errors.append(field_error("party_size", f"at most {b.max_party_size} persons per booking"))
+        errors.append(
+            field_error(
+                "party_size", f"at most {b.max_party_size} persons per booking", code=Code.party_too_large
+            )
+        )
     else:
         seats, chairs = seats_needed(req.party_size, req.wheelchair)
         fleet = session.exec(select(Vehicle).where(Vehicle.tenant_id == cfg.id, Vehicle.active == True)).all()  # noqa: E712
         if not any(v.seats >= seats and v.wheelchair_places >= chairs for v in fleet):
             what = "a wheelchair and " if chairs else ""
-            errors.append(field_error("party_size", f"no vehicle takes {what}{seats} seated persons"))
+            errors.append(
+                field_error(
+                    "party_size", f"no vehicle takes {what}{seats} seated persons", code=Code.party_no_vehicle
+                )
+            )
 
     field = "pickup_after" if req.pickup_after is not None else "arrive_by"
     asked: datetime = req.pickup_after or req.arrive_by  # type: ignore[assignment]
@@ -235,13 +260,21 @@ def check_request(
     if asked < now - grace:
         errors.append(
             field_error(
-                field, f"{asked.astimezone(tz):%H:%M} is in the past; it is now {now.astimezone(tz):%H:%M}"
+                field,
+                f"{asked.astimezone(tz):%H:%M} is in the past; it is now {now.astimezone(tz):%H:%M}",
+                code=Code.time_in_past,
             )
         )
     elif b.same_day_only and day != today:
-        errors.append(field_error(field, f"rides can be booked for today ({today.isoformat()}) only"))
+        errors.append(
+            field_error(
+                field, f"rides can be booked for today ({today.isoformat()}) only", code=Code.time_not_today
+            )
+        )
     elif hours is None:
-        errors.append(field_error(field, f"there is no service on {day.isoformat()}"))
+        errors.append(
+            field_error(field, f"there is no service on {day.isoformat()}", code=Code.time_no_service)
+        )
     if errors:
         raise InvalidRequest("The ride request has problems; correct the fields listed in errors.", errors)
     assert resident and origin and destination and hours
@@ -270,6 +303,8 @@ def check_request(
                         field_error(
                             "arrive_by",
                             f"too soon: the earliest possible arrival is {soonest.astimezone(tz):%H:%M}",
+                            code=Code.time_too_soon,
+                            earliest=f"{soonest.astimezone(tz):%H:%M}",
                         )
                     ],
                 )
@@ -283,7 +318,10 @@ def check_request(
             "The ride request has problems; correct the fields listed in errors.",
             [
                 field_error(
-                    field, f"the ride must lie within service hours {hours.start:%H:%M}–{hours.end:%H:%M}"
+                    field,
+                    f"the ride must lie within service hours {hours.start:%H:%M}–{hours.end:%H:%M}",
+                    code=Code.time_outside_hours,
+                    hours=f"{hours.start:%H:%M}–{hours.end:%H:%M}",
                 )
             ],
         )
@@ -386,7 +424,7 @@ def commit_insertion(
         cfg.id,
         now,
         actor,
-        "ride.confirmed",
+        RIDE_CONFIRMED,
         "ride",
         ride.id,
         before={"status": "requested"},
@@ -436,7 +474,13 @@ def book(
                     raise InvalidRequest(
                         "This Idempotency-Key was already used for a different ride request; "
                         "send a new key for a new request.",
-                        [field_error("Idempotency-Key", "reused with a different body")],
+                        [
+                            field_error(
+                                "Idempotency-Key",
+                                "reused with a different body",
+                                code=Code.idempotency_key_reused,
+                            )
+                        ],
                     )
                 return Booked(previous, True)
             old = _replaceable(session, tenant_id, replaces, req) if replaces is not None else None
@@ -449,7 +493,7 @@ def book(
                 tenant_id,
                 now,
                 actor,
-                "ride.requested",
+                RIDE_REQUESTED,
                 "ride",
                 ride.id,
                 after=req.model_dump(mode="json"),
@@ -459,8 +503,6 @@ def book(
                     ctx, session, cfg, checked.day, seq, now, [checked.origin, checked.destination]
                 )
             else:  # the plan without the ride being changed
-                from dispatcher.rides.operations import remove_stops, replan_vehicle
-
                 state = current_plan(session, tenant_id, checked.day)
                 remove_stops(state, old.id, ("pickup", "dropoff"))  # type: ignore[arg-type]
                 if old.vehicle_id is not None:
@@ -488,7 +530,7 @@ def book(
                     tenant_id,
                     now,
                     actor,
-                    "ride.refused",
+                    RIDE_REFUSED,
                     "ride",
                     ride.id,
                     before={"status": "requested"},
@@ -505,7 +547,7 @@ def book(
                         tenant_id,
                         now,
                         actor,
-                        "ride.cancelled",
+                        RIDE_CANCELLED,
                         "ride",
                         old.id,
                         before={"status": before},
@@ -588,6 +630,7 @@ def refusal_error(ride: Ride, cfg: TenantConfig) -> DomainError:
         reason="no_vehicle_available",
         ride_id=ride.id,
         alternatives=alts,
+        code=Code.no_vehicle_available,
     )
 
 
@@ -629,12 +672,16 @@ def _replaceable(session: Session, tenant_id: str, ride_id: int, req: RideReques
     """The confirmed ride a change replaces (same rider), else a clear refusal."""
     old = session.get(Ride, ride_id)
     if old is None or old.tenant_id != tenant_id or old.kind != "passenger":
-        raise NotFound(f"No ride {ride_id}.")
+        raise NotFound(f"No ride {ride_id}.", code=Code.ride_not_found)
     if old.status != RideStatus.confirmed:
-        raise Conflict(f"Ride {ride_id} is {old.status}; only a confirmed ride before pickup can be changed.")
+        raise Conflict(
+            f"Ride {ride_id} is {old.status}; only a confirmed ride before pickup can be changed.",
+            code=Code.ride_not_changeable,
+        )
     if old.resident_id != req.resident_id:
         raise InvalidRequest(
-            "A change keeps the rider.", [field_error("resident_id", f"must be {old.resident_id}")]
+            "A change keeps the rider.",
+            [field_error("resident_id", f"must be {old.resident_id}", code=Code.change_keeps_rider)],
         )
     return old
 
@@ -650,5 +697,9 @@ def change_ride(
 ) -> Booked:
     """Change a confirmed ride to a new request in one transaction (see `book` with `replaces`).
 
-    A retry with the same key returns the first outcome."""
-    return book(ctx, tenant_id, req, idempotency_key, actor, replaces=ride_id, reason=reason)
+    A retry with the same key returns the first outcome. A change that went through freed the old
+    ride's place in the plan: a re-optimization is asked for (`Dispatcher.after_change`)."""
+    booked = book(ctx, tenant_id, req, idempotency_key, actor, replaces=ride_id, reason=reason)
+    if booked.ride.status == RideStatus.confirmed and not booked.replayed:
+        ctx.after_change(tenant_id)
+    return booked

@@ -18,6 +18,7 @@ from dispatcher.db import lock_tenant
 from dispatcher.events import record
 from dispatcher.models import Ride, RideStatus
 from dispatcher.rides.booking import commit_insertion, try_insert
+from dispatcher.rides.kinds import RIDE_REQUESTED
 from dispatcher.rides.plan import live_problem, remember
 from dispatcher.timeline import ceil_minute, floor_minute
 from routing.geo import Point
@@ -86,7 +87,7 @@ def book_freight(
         if ins is None:
             session.rollback()
             return None
-        record(session, tenant_id, now, actor, "ride.requested", "ride", ride.id, after=ride.cargo)
+        record(session, tenant_id, now, actor, RIDE_REQUESTED, "ride", ride.id, after=ride.cargo)
         commit_insertion(session, cfg, day, state, problem, ins, ride, now, actor)
         session.commit()
         remember(ctx, cfg, day, seq, state, problem)

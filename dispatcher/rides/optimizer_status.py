@@ -19,11 +19,12 @@ from sqlmodel import Session, col, func, select
 from dispatcher.context import Dispatcher
 from dispatcher.events import record
 from dispatcher.models import Event, PlanVersion
+from dispatcher.rides.kinds import PLAN_REOPTIMIZE_FAILED, PLAN_REOPTIMIZE_RECOVERED, PLAN_REOPTIMIZED
 from dispatcher.timeline import iso_local
 
-FAILED = "plan.reoptimize_failed"
-RECOVERED = "plan.reoptimize_recovered"
-SUCCEEDED = ("plan.reoptimized", RECOVERED)
+FAILED = PLAN_REOPTIMIZE_FAILED
+RECOVERED = PLAN_REOPTIMIZE_RECOVERED
+SUCCEEDED = (PLAN_REOPTIMIZED, RECOVERED)
 
 
 def _newest(session: Session, tenant_id: str, day: date, kinds: tuple[str, ...]) -> Event | None:

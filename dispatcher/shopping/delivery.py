@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.errors import Conflict, NotFound
+from dispatcher.errors import Code, Conflict, NotFound
 from dispatcher.events import record
 from dispatcher.integration.subscriptions import emit
 from dispatcher.models import (
@@ -31,6 +31,7 @@ from dispatcher.models import (
     ShopOrder,
     Weather,
 )
+from dispatcher.shopping.kinds import DELIVERY_PLANNED, ORDER_HANDED_OVER, ORDER_LOCKED, WEATHER_SET
 from dispatcher.shopping.orders import shopping_rules
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, from_seconds, iso_local, parse_hhmm, to_seconds
@@ -46,7 +47,7 @@ def airspace(cfg: TenantConfig):  # type: ignore[no-untyped-def]
     by plan_delivery."""
     dr = cfg.drones
     if dr is None:
-        raise NotFound(f"{cfg.name} has no drone delivery.")
+        raise NotFound(f"{cfg.name} has no drone delivery.", code=Code.shopping_not_offered)
     graph = corridor_graph(
         [Corridor(c.id, c.from_, c.to, c.altitude_m, tuple(Point(*p) for p in c.path)) for c in dr.corridors]
     )
@@ -86,6 +87,7 @@ def plan_delivery(
             f"Ordering for {day.isoformat()} is open until {sh.cutoff:%H:%M}; plan after the cut-off.",
             title="Too early to plan",
             reason="before_cutoff",
+            code=Code.delivery_too_early,
         )
     graph, zones, drones, base = airspace(cfg)
     slots = forecast(ctx, tenant_id, day)
@@ -133,7 +135,7 @@ def plan_delivery(
                     tenant_id,
                     now,
                     actor,
-                    "order.locked",
+                    ORDER_LOCKED,
                     "order",
                     o.id,
                     before={"status": "placed"},
@@ -185,8 +187,8 @@ def plan_delivery(
         session.commit()
     summary["by_taxi"], summary["needs_car_run"] = _ground_by_taxi(ctx, cfg, day, plan.ground, base, actor)
     with Session(ctx.engine) as session:
-        record(session, tenant_id, now, actor, "delivery.planned", "delivery", day.isoformat(), after=summary)
-        emit(session, tenant_id, "delivery.planned", summary, now)  # partners hear of it with the event
+        record(session, tenant_id, now, actor, DELIVERY_PLANNED, "delivery", day.isoformat(), after=summary)
+        emit(session, tenant_id, DELIVERY_PLANNED, summary, now)  # partners hear of it with the event
         session.commit()
     summary["seconds"] = round(time.perf_counter() - t0, 3)
     return summary
@@ -197,8 +199,8 @@ def _ground_by_taxi(
 ) -> tuple[int, int]:
     """Put the ground orders, one job per hall, into taxis' idle time; what does not fit is
     marked for a support worker's car run. Returns (orders by taxi, orders needing a car run)."""
+    from dispatcher.rides.cancellation import cancel
     from dispatcher.rides.freight import book_freight
-    from dispatcher.rides.operations import cancel
 
     sh = shopping_rules(cfg)
     with Session(ctx.engine) as session:  # a new plan replaces the day's earlier freight jobs
@@ -287,7 +289,7 @@ def set_forecast(ctx: Dispatcher, tenant_id: str, day: date, slots: list[dict[st
             tenant_id,
             now,
             actor,
-            "weather.set",
+            WEATHER_SET,
             "weather",
             day.isoformat(),
             before={"slots": before} if before is not None else None,
@@ -335,7 +337,7 @@ def flight(ctx: Dispatcher, tenant_id: str, flight_id: int) -> Flight:
     with Session(ctx.engine) as s:
         f = s.get(Flight, flight_id)
     if f is None or f.tenant_id != tenant_id:
-        raise NotFound(f"No flight {flight_id}.")
+        raise NotFound(f"No flight {flight_id}.", code=Code.flight_not_found)
     return f
 
 
@@ -419,7 +421,7 @@ def handovers(ctx: Dispatcher, tenant_id: str, day: date, hall_id: str | None) -
             for e in s.exec(
                 select(Event).where(
                     Event.tenant_id == tenant_id,
-                    Event.kind == "order.handed_over",
+                    Event.kind == ORDER_HANDED_OVER,
                     col(Event.entity_id).in_([str(o.id) for o in orders]),
                 )
             )

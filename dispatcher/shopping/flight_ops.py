@@ -16,10 +16,11 @@ from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import lock_tenant
-from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import FLIGHT_TRANSITIONS, Flight, FlightStatus, Household, OrderStatus, ShopOrder
 from dispatcher.shopping.delivery import flight_view
+from dispatcher.shopping.kinds import FLIGHT_LANDED, ORDER_GROUND, flight_kind, order_kind
 from dispatcher.shopping.orders import shopping_rules
 from dispatcher.timeline import at_local
 from routing.geo import Point
@@ -67,7 +68,7 @@ def _move(
         tenant_id,
         now,
         actor,
-        f"order.{to.value}",
+        order_kind(to),
         "order",
         order.id,
         {"status": before},
@@ -78,7 +79,8 @@ def _move(
 def flight_step(
     ctx: Dispatcher, tenant_id: str, flight_id: int, step: FlightStep, actor: str
 ) -> dict[str, Any]:
-    """Apply one report; returns the flight and, for an abort, where its orders went."""
+    """Apply one report; returns the flight and, for an abort, where its orders went (an abort that
+    sends goods by taxi asks for a re-optimization)."""
     cfg = ctx.config(tenant_id)
     now = ctx.clock.now()
     ground: list[int] = []
@@ -86,10 +88,12 @@ def flight_step(
         lock_tenant(session, tenant_id)  # steps of one flight (two halls, a double tap) one at a time
         flight = session.get(Flight, flight_id, populate_existing=True)
         if flight is None or flight.tenant_id != tenant_id:
-            raise NotFound(f"No flight {flight_id}.")
+            raise NotFound(f"No flight {flight_id}.", code=Code.flight_not_found)
         if not flight.active:
             raise Conflict(
-                f"Flight {flight_id} was replaced by a newer plan of the day.", title="Illegal flight step"
+                f"Flight {flight_id} was replaced by a newer plan of the day.",
+                title="Illegal flight step",
+                code=Code.flight_illegal_step,
             )
         current = FlightStatus(flight.status)
         orders = _orders(session, flight)
@@ -101,6 +105,7 @@ def flight_step(
                     f"Flight {flight_id} is {current.value}: it can land only after taking off.",
                     title="Illegal flight step",
                     flight_status=current.value,
+                    code=Code.flight_illegal_step,
                 )
             if step.hall_id not in flight.halls:
                 raise InvalidRequest(
@@ -109,7 +114,9 @@ def flight_step(
                 )
             if step.hall_id in landed:
                 raise Conflict(
-                    f"Flight {flight_id} already landed at {step.hall_id}.", title="Illegal flight step"
+                    f"Flight {flight_id} already landed at {step.hall_id}.",
+                    title="Illegal flight step",
+                    code=Code.flight_illegal_step,
                 )
             landed[step.hall_id] = now.isoformat()  # type: ignore[index]
             flight.landed = landed
@@ -121,7 +128,7 @@ def flight_step(
                 tenant_id,
                 now,
                 actor,
-                "flight.landed",
+                FLIGHT_LANDED,
                 "flight",
                 flight_id,
                 after={"hall_id": step.hall_id},
@@ -141,6 +148,7 @@ def flight_step(
                 f"Flight {flight_id} is {current.value}; it cannot become {target.value}.",
                 title="Illegal flight step",
                 flight_status=current.value,
+                code=Code.flight_illegal_step,
             )
         if target == FlightStatus.loaded:
             not_ready = [o.id for o in orders if o.status not in (OrderStatus.picked, OrderStatus.at_base)]
@@ -150,6 +158,7 @@ def flight_step(
                     "picked).",
                     title="Illegal flight step",
                     orders=not_ready,
+                    code=Code.flight_orders_not_ready,
                 )
             for o in orders:
                 if o.status == OrderStatus.picked:
@@ -171,6 +180,7 @@ def flight_step(
                     "or abort.",
                     title="Illegal flight step",
                     halls_left=left,
+                    code=Code.flight_illegal_step,
                 )
         elif target == FlightStatus.aborted:
             for o in orders:
@@ -192,7 +202,7 @@ def flight_step(
             tenant_id,
             now,
             actor,
-            f"flight.{target.value}",
+            flight_kind(target),
             "flight",
             flight_id,
             before={"status": before},
@@ -207,6 +217,7 @@ def flight_step(
         summary = flight_view(flight, cfg)
     if ground:
         summary["ground"] = _ground(ctx, tenant_id, flight, ground, actor)
+        ctx.after_change(tenant_id)  # freight jobs went into the taxis' plans: re-optimize soon
     return summary
 
 
@@ -262,7 +273,7 @@ def _ground(
                     tenant_id,
                     now,
                     actor,
-                    "order.ground",
+                    ORDER_GROUND,
                     "order",
                     o.id,
                     after={"freight_ride_id": row.freight_ride_id, "reason": row.ground_reason},

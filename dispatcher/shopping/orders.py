@@ -20,9 +20,10 @@ from sqlmodel import Session, col, or_, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
-from dispatcher.errors import Conflict, InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Household, Membership, OrderLine, OrderStatus, Product, Seller, ShopOrder
+from dispatcher.shopping.kinds import ORDER_CANCELLED, ORDER_PLACED, order_kind
 from dispatcher.tenant_config import WEEKDAYS, Shopping, TenantConfig
 from dispatcher.timeline import at_local, iso_local, local_date
 
@@ -50,7 +51,7 @@ class OrderRequest(BaseModel):
 
 def shopping_rules(cfg: TenantConfig) -> Shopping:
     if cfg.shopping is None:
-        raise NotFound(f"{cfg.name} does not offer shopping.")
+        raise NotFound(f"{cfg.name} does not offer shopping.", code=Code.shopping_not_offered)
     return cfg.shopping
 
 
@@ -71,7 +72,7 @@ def order_day(cfg: TenantConfig, now: datetime) -> tuple[date | None, date]:
         if is_delivery_day(cfg, day):
             return None, day
         day += timedelta(days=1)
-    raise InvalidRequest("The tenant has no delivery day in the coming year.")
+    raise InvalidRequest("The tenant has no delivery day in the coming year.", code=Code.shopping_not_offered)
 
 
 def shopping_member(session: Session, household_id: int, day: date) -> bool:
@@ -115,7 +116,13 @@ def place_order(ctx: Dispatcher, tenant_id: str, req: OrderRequest, key: str, ac
             if previous.request_hash != fingerprint:
                 raise InvalidRequest(
                     "This Idempotency-Key was already used for a different order; send a new key.",
-                    [field_error("Idempotency-Key", "reused with a different body")],
+                    [
+                        field_error(
+                            "Idempotency-Key",
+                            "reused with a different body",
+                            code=Code.idempotency_key_reused,
+                        )
+                    ],
                 )
             return Placed(previous, _load(session, previous), True)
         day, next_day = order_day(cfg, now)
@@ -126,15 +133,28 @@ def place_order(ctx: Dispatcher, tenant_id: str, req: OrderRequest, key: str, ac
                 title="Ordering closed",
                 reason="after_cutoff",
                 next_delivery_date=next_day.isoformat(),
+                code=Code.ordering_closed,
             )
         errors = []
         household = session.get(Household, req.household_id)
         if household is None or household.tenant_id != tenant_id:
-            errors.append(field_error("household_id", f"no household with id {req.household_id}"))
+            errors.append(
+                field_error(
+                    "household_id", f"no household with id {req.household_id}", code=Code.field_invalid
+                )
+            )
         elif not shopping_member(session, req.household_id, day):
-            errors.append(field_error("household_id", "the household has no shopping membership"))
+            errors.append(
+                field_error(
+                    "household_id", "the household has no shopping membership", code=Code.not_a_member
+                )
+            )
         if len(req.lines) > sh.max_lines_per_order:
-            errors.append(field_error("lines", f"at most {sh.max_lines_per_order} lines per order"))
+            errors.append(
+                field_error(
+                    "lines", f"at most {sh.max_lines_per_order} lines per order", code=Code.order_too_large
+                )
+            )
         quantities: dict[int, int] = {}
         for line in req.lines:
             quantities[line.product_id] = quantities.get(line.product_id, 0) + line.quantity
@@ -148,13 +168,25 @@ def place_order(ctx: Dispatcher, tenant_id: str, req: OrderRequest, key: str, ac
             p = products.get(line.product_id)
             if p is None:
                 errors.append(
-                    field_error(f"lines[{k}].product_id", f"no product {line.product_id} in the catalogue")
+                    field_error(
+                        f"lines[{k}].product_id",
+                        f"no product {line.product_id} in the catalogue",
+                        code=Code.product_unknown,
+                    )
                 )
             elif not p.available:
-                errors.append(field_error(f"lines[{k}].product_id", f"{p.name} is sold out today"))
+                errors.append(
+                    field_error(
+                        f"lines[{k}].product_id", f"{p.name} is sold out today", code=Code.product_sold_out
+                    )
+                )
             if quantities[line.product_id] > sh.max_quantity_per_line:
                 errors.append(
-                    field_error(f"lines[{k}].quantity", f"at most {sh.max_quantity_per_line} of one item")
+                    field_error(
+                        f"lines[{k}].quantity",
+                        f"at most {sh.max_quantity_per_line} of one item",
+                        code=Code.order_too_large,
+                    )
                 )
         if errors:
             raise InvalidRequest("The order has problems; correct the fields listed in errors.", errors)
@@ -189,7 +221,7 @@ def place_order(ctx: Dispatcher, tenant_id: str, req: OrderRequest, key: str, ac
             tenant_id,
             now,
             actor,
-            "order.placed",
+            ORDER_PLACED,
             "order",
             order.id,
             after={"delivery_date": day.isoformat(), "total_yen": order.total_yen, "lines": len(lines)},
@@ -210,13 +242,14 @@ def cancel_order(ctx: Dispatcher, tenant_id: str, order_id: int, actor: str) -> 
     with Session(ctx.engine, expire_on_commit=False) as session:
         order = session.get(ShopOrder, order_id)
         if order is None or order.tenant_id != tenant_id:
-            raise NotFound(f"No order {order_id}.")
+            raise NotFound(f"No order {order_id}.", code=Code.order_not_found)
         cutoff = at_local(order.delivery_date, sh.cutoff, cfg.tz)
         if order.status != OrderStatus.placed:
             raise Conflict(
                 f"Order {order_id} is {order.status}; it can no longer be cancelled.",
                 title="Cannot cancel",
                 order_status=order.status,
+                code=Code.order_not_cancellable,
             )
         if now >= cutoff:
             raise Conflict(
@@ -225,6 +258,7 @@ def cancel_order(ctx: Dispatcher, tenant_id: str, order_id: int, actor: str) -> 
                 title="Cannot cancel",
                 reason="after_cutoff",
                 order_status=order.status,
+                code=Code.order_not_cancellable,
             )
         order.status = OrderStatus.cancelled.value
         order.cancelled_at = now
@@ -233,7 +267,7 @@ def cancel_order(ctx: Dispatcher, tenant_id: str, order_id: int, actor: str) -> 
             tenant_id,
             now,
             actor,
-            "order.cancelled",
+            ORDER_CANCELLED,
             "order",
             order.id,
             before={"status": "placed"},
@@ -259,25 +293,28 @@ def advance_order(ctx: Dispatcher, tenant_id: str, order_id: int, to: str, actor
     with Session(ctx.engine, expire_on_commit=False) as session:
         order = session.get(ShopOrder, order_id)
         if order is None or order.tenant_id != tenant_id:
-            raise NotFound(f"No order {order_id}.")
+            raise NotFound(f"No order {order_id}.", code=Code.order_not_found)
         current = OrderStatus(order.status)
         if target == OrderStatus.cancelled:
             raise Conflict(
                 "Cancel with POST /api/v1/orders/{id}/cancel (allowed before the cut-off).",
                 title="Illegal order transition",
                 order_status=current.value,
+                code=Code.order_illegal_transition,
             )
         if target not in ORDER_TRANSITIONS[current]:
             raise Conflict(
                 f"Order {order_id} is {current.value}; it cannot become {target.value}.",
                 title="Illegal order transition",
                 order_status=current.value,
+                code=Code.order_illegal_transition,
             )
         if target == OrderStatus.in_flight and order.delivery_mode != "drone":
             raise Conflict(
                 f"Order {order_id} goes by ground, not by drone.",
                 title="Illegal order transition",
                 order_status=current.value,
+                code=Code.order_illegal_transition,
             )
         order.status = target.value
         record(
@@ -285,7 +322,7 @@ def advance_order(ctx: Dispatcher, tenant_id: str, order_id: int, to: str, actor
             tenant_id,
             now,
             actor,
-            f"order.{target.value}",
+            order_kind(target),
             "order",
             order.id,
             before={"status": current.value},
@@ -323,7 +360,7 @@ def get_order(ctx: Dispatcher, tenant_id: str, order_id: int) -> dict[str, Any]:
     with Session(ctx.engine) as session:
         order = session.get(ShopOrder, order_id)
         if order is None or order.tenant_id != tenant_id:
-            raise NotFound(f"No order {order_id}.")
+            raise NotFound(f"No order {order_id}.", code=Code.order_not_found)
         return order_view(order, _load(session, order), cfg)
 
 

@@ -11,9 +11,10 @@ from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import lock_tenant
-from dispatcher.errors import Conflict, Forbidden, InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, Conflict, Forbidden, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Household, OrderLine, OrderStatus, PickReady, Product, Seller, ShopOrder
+from dispatcher.shopping.kinds import ORDER_PICKED, PICKLIST_READY
 from dispatcher.shopping.orders import advance_order, shopping_rules
 from dispatcher.timeline import at_local, iso_local
 
@@ -44,6 +45,7 @@ def mark_ready(ctx: Dispatcher, tenant_id: str, key: str, day: date, actor: str)
             raise Conflict(
                 f"The pick list of {day.isoformat()} is final only after the cut-off at {sh.cutoff:%H:%M}.",
                 title="Too early",
+                code=Code.picklist_too_early,
             )
         orders = {
             o.id: o
@@ -70,7 +72,11 @@ def mark_ready(ctx: Dispatcher, tenant_id: str, key: str, day: date, actor: str)
             )
         }
         if seller_id in ready:
-            raise Conflict(f"{seller.name} already marked {day.isoformat()} ready.", title="Already ready")
+            raise Conflict(
+                f"{seller.name} already marked {day.isoformat()} ready.",
+                title="Already ready",
+                code=Code.picklist_already_ready,
+            )
         ready.add(seller_id)
         session.add(
             PickReady(
@@ -82,7 +88,7 @@ def mark_ready(ctx: Dispatcher, tenant_id: str, key: str, day: date, actor: str)
             tenant_id,
             now,
             actor,
-            "picklist.ready",
+            PICKLIST_READY,
             "seller",
             seller_id,
             after={"date": day.isoformat()},
@@ -98,7 +104,7 @@ def mark_ready(ctx: Dispatcher, tenant_id: str, key: str, day: date, actor: str)
                     tenant_id,
                     now,
                     actor,
-                    "order.picked",
+                    ORDER_PICKED,
                     "order",
                     oid,
                     before={"status": "locked"},
@@ -110,7 +116,9 @@ def mark_ready(ctx: Dispatcher, tenant_id: str, key: str, day: date, actor: str)
         except IntegrityError:  # the same seller, at the same moment, from another screen
             session.rollback()
             raise Conflict(
-                f"{seller.name} already marked {day.isoformat()} ready.", title="Already ready"
+                f"{seller.name} already marked {day.isoformat()} ready.",
+                title="Already ready",
+                code=Code.picklist_already_ready,
             ) from None
         return {
             "seller": seller.key,
@@ -141,15 +149,16 @@ def confirm_handover(
     with Session(ctx.engine) as session:
         order = session.get(ShopOrder, order_id)
         if order is None or order.tenant_id != tenant_id:
-            raise NotFound(f"No order {order_id}.")
+            raise NotFound(f"No order {order_id}.", code=Code.order_not_found)
         hh = session.get(Household, order.household_id)
         if hall_id is not None and (hh is None or hh.hall_id != hall_id):
-            raise Forbidden(f"Order {order_id} is not for your hall.")
+            raise Forbidden(f"Order {order_id} is not for your hall.", code=Code.order_not_your_hall)
         status = order.status
     if status == OrderStatus.in_flight:
         raise Conflict(
             f"Order {order_id} is still in the air; confirm the hand-over after the drone has landed.",
             title="Illegal order transition",
             order_status=status,
+            code=Code.order_in_flight,
         )
     return advance_order(ctx, tenant_id, order_id, OrderStatus.handed_over.value, actor)

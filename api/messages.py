@@ -1,0 +1,188 @@
+"""Plain-Japanese texts for people, chosen by problem code (`dispatcher.errors.Code`).
+
+Every problem document carries its `code` and `message_ja`, the text below for that code with its
+parameters filled in from the problem's members (e.g. `retry_after_seconds`). Staff pages show
+`message_ja` with the server's English `detail` beneath; the residents' endpoints (TV and phone,
+RESIDENT_PATHS) answer with it as the `detail` itself, worded for an 80-year-old (TO_RESIDENTS). No text
+is ever derived from the English wording, which may change. tests/test_messages.py fails for a
+code without a text here.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from typing import Any
+
+from dispatcher.errors import Code
+
+CALL = "わからないときは、オペレーターに電話してください。"
+# The residents' endpoints (TV box, phone page, the family's acknowledgement page): their problems
+# answer with the Japanese text as `detail`.
+RESIDENT_PATHS = ("/api/v1/me/", "/api/v1/m/", "/api/v1/tv/", "/watch/")
+
+# The text of every code. Parameters in braces come from the problem's members or the field error.
+JA: dict[Code, str] = {
+    Code.bad_request: "送られた内容を読めませんでした。画面を開きなおして、もう一度ためしてください。",
+    Code.invalid_request: "入力に問題があります。赤く示された項目を直してください。",
+    Code.method_not_allowed: "この操作はできません。画面を開きなおしてください。",
+    Code.cross_origin: "ほかのサイトからの操作は受け付けません。Noriai の画面から操作してください。",
+    Code.rate_limited: "操作が多すぎます。{retry_after_seconds}秒ほど待ってから、もう一度ためしてください。",
+    Code.not_found: "見つかりませんでした。画面を戻って、もう一度選んでください。",
+    Code.conflict: "いまは、その操作はできません。画面を開きなおしてください。",
+    Code.forbidden: "この操作をする権限がありません。",
+    Code.internal: "こちらのシステムで問題が起きました。何も変更されていません。もう一度ためしてください。",
+    Code.not_signed_in: "サインインしてください。",
+    Code.sign_in_failed: "ユーザー名またはパスワードが違います。",
+    Code.role_forbidden: "この操作は、いまサインインしている役割ではできません。",
+    Code.user_not_found: "その利用者（職員）は見つかりません。",
+    Code.pin_sign_in_failed: "利用者番号か暗証番号がちがいます。{then}",
+    Code.pin_locked: "暗証番号を{max_failures}回まちがえたため、{locked}。"
+    "オペレーターに電話して、新しい暗証番号を決めてください。",
+    Code.device_not_paired: "このテレビはまだ登録されていません。画面の番号をオペレーターに伝えてください。",
+    Code.device_unknown: "このテレビの登録が取り消されました。新しい番号を表示します。",
+    Code.device_pairing_busy: "いま登録を待っているテレビが多すぎます。"
+    "少し待ってから、もう一度ためしてください。",
+    Code.device_not_found: "そのテレビは見つかりません。",
+    Code.device_already_revoked: "このテレビはもう取り消されています。",
+    Code.tenant_unknown: "その市町村は見つかりません。",
+    Code.household_not_found: "その世帯は見つかりません。",
+    Code.household_not_yours: "この方の予約はできません。",
+    Code.resident_not_found: "その利用者は見つかりません。",
+    Code.ride_not_found: "その予約は見つかりません。",
+    Code.ride_illegal_transition: "この予約はもう変更・取り消しできません（状態が変わっています）。",
+    Code.ride_not_changeable: "この予約はもう変更・取り消しできません（状態が変わっています）。",
+    Code.ride_wrong_vehicle: "この予約は、この車の担当ではありません。",
+    Code.no_show_too_early: "まだ不在にできません。{wait_until}まで待ってから押してください。",
+    Code.no_vehicle_available: "その時間は、タクシーがいっぱいです。{then}",
+    Code.cargo_not_ready: "まだ積めません。お店の準備（集荷OK）ができていない荷物があります。",
+    Code.vehicle_not_found: "その車両は見つかりません。",
+    Code.vehicle_not_yours: "ほかの会社の車両です。",
+    Code.shopping_not_offered: "この市町村では、お買い物サービスはありません。",
+    Code.order_not_found: "その注文は見つかりません。",
+    Code.ordering_closed: "今日の注文は、締め切りました。次のお届け日に、また注文してください。",
+    Code.order_not_cancellable: "この注文はもう取り消せません（締め切り後か、準備が始まっています）。",
+    Code.order_illegal_transition: "この注文は、いまその状態にはできません。",
+    Code.order_in_flight: "この荷物はまだ飛行中です。ドローンが着いてから受け渡してください。",
+    Code.order_not_your_hall: "この注文は、あなたの公民館のものではありません。",
+    Code.seller_not_linked: "このアカウントは、お店に結びついていません。管理者に連絡してください。",
+    Code.picklist_too_early: "締め切りの前なので、まだ集荷リストは確定していません。",
+    Code.picklist_already_ready: "この日の集荷OKは、もう送ってあります。",
+    Code.delivery_too_early: "まだ注文の受付中です。締め切りの後に計画してください。",
+    Code.flight_not_found: "その飛行は見つかりません。",
+    Code.flight_illegal_step: "この飛行では、いまその操作はできません。",
+    Code.flight_orders_not_ready: "お店の準備（集荷OK）ができていない荷物があります。まだ積めません。",
+    Code.billing_month_not_over: "その月はまだ終わっていません。月が終わってから締めてください。",
+    Code.billing_month_closed: "その月はもう締めてあります。訂正は翌月に入ります。",
+    Code.billing_month_not_closed: "その月はまだ締めていません。先に月を締めてください。",
+    Code.billing_no_collector: "ケーブルテレビ会社の口座情報が設定されていません。管理者に連絡してください。",
+    Code.watch_not_set_up: "この世帯は、見守りを使っていません。",
+    Code.watch_link_invalid: "このリンクは使えません。",
+    Code.watch_alert_not_found: "その見守りのお知らせは見つかりません。",
+    Code.watch_not_a_box: "テレビの利用は、その世帯のテレビだけが知らせます。",
+    Code.reminder_not_found: "そのお知らせは見つかりません。",
+    Code.notice_gone: "このお知らせは、もう表示されていません。",
+    Code.stats_table_not_found: "その表は見つかりません。",
+    Code.entity_not_found: "そのデータは見つかりません。",
+    Code.subscription_not_found: "その連携先は見つかりません。",
+    Code.job_not_found: "その処理は見つかりません。",
+    Code.field_required: "入力してください。",
+    Code.field_invalid: "この項目を直してください。",
+    Code.field_unknown: "使えない項目が含まれています。",
+    Code.idempotency_key_required: "画面を開きなおして、もう一度ためしてください。",
+    Code.idempotency_key_reused: "画面を開きなおして、もう一度ためしてください。",
+    Code.time_in_past: "その時刻は、もう過ぎています。ほかの時刻を選んでください。",
+    Code.time_not_today: "タクシーの予約は、その日の分だけです。",
+    Code.time_no_service: "その日はタクシーが走っていません。",
+    Code.time_outside_hours: "運行時間の中で時刻を選んでください（{hours}）。",
+    Code.time_too_soon: "その到着時刻には間に合いません。"
+    "もっと遅い時刻を選んでください（いちばん早くて{earliest}）。",
+    Code.place_outside_area: "その場所は、タクシーの走る地域の外です。",
+    Code.place_same: "出発と行き先が同じ場所です。",
+    Code.place_unknown: "行き先がわかりません。選びなおしてください。",
+    Code.party_too_large: "人数が多すぎます。人数を減らすか、オペレーターに電話してください。",
+    Code.party_no_vehicle: "この人数（車いす）で乗れる車がありません。オペレーターに電話してください。",
+    Code.resident_not_registered: "この方は、まだタクシーを使う登録がありません。",
+    Code.resident_not_eligible: "この方は、いまタクシーの対象になっていません"
+    "（登録の内容を確かめてください）。",
+    Code.change_keeps_rider: "変更では、乗る人は変えられません。",
+    Code.not_a_member: "お買い物の会員登録がありません。",
+    Code.product_unknown: "買えない品物があります。かごを見なおしてください。",
+    Code.product_sold_out: "売り切れの品物があります。かごを見なおしてください。",
+    Code.order_too_large: "品物の数が多すぎます。かごを見なおしてください。",
+    Code.pin_format: "暗証番号は、4けたから8けたの数字にしてください。",
+    Code.pin_too_easy: "暗証番号が簡単すぎます（同じ数字や 1234 のような並び）。",
+}
+
+# Residents read some codes with a hint where to turn (the rest read as in JA).
+TO_RESIDENTS: dict[Code, str] = {
+    Code.conflict: "いまは、その操作はできません。" + CALL,
+    Code.ride_illegal_transition: "いまは、その操作はできません。" + CALL,
+    Code.ride_not_changeable: "いまは、その操作はできません。" + CALL,
+    Code.order_not_cancellable: "もう取り消しできません（締め切りを過ぎたか、準備が始まっています）。" + CALL,
+    Code.invalid_request: "入力に問題があります。" + CALL,
+    Code.field_invalid: "入力に問題があります。" + CALL,
+    Code.field_required: "入力に問題があります。" + CALL,
+    Code.internal: "うまくいきませんでした。もう一度ためすか、オペレーターに電話してください。",
+    Code.resident_not_registered: "この方は、まだタクシーを使う登録がありません。" + CALL,
+    Code.resident_not_eligible: "この方は、まだタクシーを使う登録がありません。" + CALL,
+    Code.not_a_member: "お買い物の会員登録がありません。" + CALL,
+}
+
+
+class _Params(dict[str, Any]):
+    """Format parameters; a missing one reads as nothing rather than failing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def text(code: str | Code, params: Mapping[str, Any], residents: bool = False) -> str:
+    """The Japanese text of a code with its parameters filled in."""
+    try:
+        c = Code(code)
+    except ValueError:
+        c = Code.invalid_request
+    template = (TO_RESIDENTS.get(c) if residents else None) or JA[c]
+    return string.Formatter().vformat(template, (), _Params(_derived(c, params)))
+
+
+def _derived(code: Code, params: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(params)
+    if code == Code.no_vehicle_available:
+        out["then"] = (
+            "下の時刻なら予約できます。"
+            if params.get("alternatives")
+            else "ほかの時刻を選ぶか、オペレーターに電話してください。"
+        )
+    if code == Code.pin_sign_in_failed:
+        left = params.get("attempts_left")
+        out["then"] = (
+            f"あと{left}回まちがえると、ロックされます。"
+            if left
+            else "暗証番号がまだない方は、オペレーターに電話してください。"
+        )
+    if code == Code.pin_locked:
+        out["locked"] = "ロックしました" if params.get("just_locked") else "ロックされています"
+    if code == Code.no_show_too_early and isinstance(params.get("wait_until"), str):
+        out["wait_until"] = params["wait_until"][11:16]  # "2026-11-24T10:05:00+09:00" -> "10:05"
+    return out
+
+
+def message_ja(
+    code: str | Code, extra: Mapping[str, Any], errors: list[dict[str, Any]], residents: bool = False
+) -> str:
+    """The problem's Japanese text: for refused fields, the texts of their codes (each once), else
+    the text of the problem's own code."""
+    if errors:
+        fields = [text(e["code"], e, residents) for e in errors if e.get("code")]
+        if fields and len(fields) == len(errors):
+            return " ".join(dict.fromkeys(fields))
+        if fields:
+            return " ".join(dict.fromkeys([*fields, text(Code.field_invalid, {}, residents)]))
+    return text(code, extra, residents)
+
+
+def for_residents(path: str) -> bool:
+    """Whether a request path is one of the residents' endpoints."""
+    return path.startswith(RESIDENT_PATHS) or path in ("/api/v1/me", "/api/v1/m")

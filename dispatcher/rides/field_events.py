@@ -1,0 +1,288 @@
+"""Drivers' reports: arrived, picked up, no-show, dropped off, a position or a delay.
+
+Each report runs under the tenant's write lock, checks the ride lifecycle (illegal steps are
+refused with 409), updates the ride, the vehicle and the live plan, and records an event. Cargo
+(groceries in a taxi) is handed to the handler its owner registered (`dispatcher.rides.cargo`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlmodel import Session
+
+from dispatcher.context import Dispatcher
+from dispatcher.db import RowId, lock_tenant
+from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_error
+from dispatcher.events import record
+from dispatcher.models import Ride, RideStatus, Vehicle
+from dispatcher.rides import cargo
+from dispatcher.rides.kinds import REPORTED, VEHICLE_DELAY, VEHICLE_POSITION
+from dispatcher.rides.lifecycle import remove_stops, replan_vehicle, transition
+from dispatcher.rides.plan import PlanState, current_plan, save_plan
+from dispatcher.tenant_config import TenantConfig
+from dispatcher.timeline import Instant, iso_local, local_date
+from routing.geo import Point, haversine_m
+
+
+def _move_to_front(state: PlanState, vehicle_id: int, ride_id: int, kind: str) -> None:
+    """Put a pending stop first among the vehicle's pending stops (the vehicle is there now)."""
+    stops = state.routes.get(vehicle_id, [])
+    entry = next(
+        (s for s in stops if s["ride_id"] == ride_id and s["kind"] == kind and not s.get("done")), None
+    )
+    if entry is None:
+        return
+    stops.remove(entry)
+    stops.insert(sum(1 for s in stops if s.get("done")), entry)
+
+
+def _mark_done(state: PlanState, vehicle_id: int, ride_id: int, kind: str, at: datetime) -> None:
+    stops = state.routes.get(vehicle_id, [])
+    entry = next((s for s in stops if s["ride_id"] == ride_id and s["kind"] == kind), None)
+    if entry is None:
+        return
+    stops.remove(entry)
+    entry = {**entry, "done": True, "done_at": at.isoformat()}
+    n_done = sum(1 for s in stops if s.get("done"))
+    stops.insert(n_done, entry)
+
+
+class VehicleEvent(BaseModel):
+    """A driver's report. ride_id is needed for ride events; lat and lon for a position."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["arrived", "picked_up", "no_show", "dropped_off", "position", "delay"]
+    ride_id: RowId | None = None
+    minutes: int | None = Field(
+        default=None, ge=1, le=180, strict=True, description="delay: minutes behind, from now"
+    )
+    lat: float | None = Field(default=None, ge=-90, le=90, strict=True)  # a number, not true/false
+    lon: float | None = Field(default=None, ge=-180, le=180, strict=True)
+    at: Instant | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> VehicleEvent:
+        if self.type == "position" and (self.lat is None or self.lon is None):
+            raise ValueError("a position report needs lat and lon")
+        if self.type == "delay" and self.minutes is None:
+            raise ValueError("a delay report needs minutes")
+        if self.type not in ("position", "delay") and self.ride_id is None:
+            raise ValueError(f"a {self.type} report needs ride_id")
+        return self
+
+
+_EVENT_STATUS = {
+    "arrived": RideStatus.vehicle_arrived,
+    "picked_up": RideStatus.on_board,
+    "no_show": RideStatus.no_show,
+    "dropped_off": RideStatus.completed,
+}
+
+
+def vehicle_event(
+    ctx: Dispatcher, tenant_id: str, vehicle_id: int, ev: VehicleEvent, actor: str
+) -> dict[str, Any]:
+    """Apply a driver's report to the ride, the vehicle and the plan. A no-show (a freed seat) or
+    rides the vehicle can no longer serve in time (`late_rides`) ask for a re-optimization."""
+    out = _report(ctx, tenant_id, vehicle_id, ev, actor)
+    if ev.type == "no_show" or out["late_rides"]:
+        ctx.after_change(tenant_id)
+    return out
+
+
+def _report(ctx: Dispatcher, tenant_id: str, vehicle_id: int, ev: VehicleEvent, actor: str) -> dict[str, Any]:
+    cfg = ctx.config(tenant_id)
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        # Every report bumps the sequence, a position too: the bookings' remembered view holds
+        # where each vehicle is, and must be reloaded when that changes.
+        lock_tenant(session, tenant_id)
+        now = ctx.clock.now()
+        at = ev.at.astimezone(now.tzinfo) if ev.at is not None else now
+        vehicle = session.get(Vehicle, vehicle_id)
+        if vehicle is None or vehicle.tenant_id != tenant_id:
+            raise NotFound(f"No vehicle {vehicle_id}.", code=Code.vehicle_not_found)
+        if at > now + timedelta(seconds=5):
+            raise InvalidRequest(
+                "The event time lies in the future.", [field_error("at", "must not be in the future")]
+            )
+        if vehicle.last_position_at is not None and at < vehicle.last_position_at:
+            last = vehicle.last_position_at.astimezone(cfg.tz)
+            raise InvalidRequest(
+                "Reports of a vehicle must arrive in order.",
+                [field_error("at", f"is earlier than this vehicle's last report ({last:%H:%M:%S})")],
+            )
+        if ev.type in ("position", "delay"):
+            return _whereabouts(ctx, session, cfg, vehicle, ev, at, now, actor)
+        ride = session.get(Ride, ev.ride_id, populate_existing=True)
+        if ride is None or ride.tenant_id != tenant_id:
+            raise NotFound(f"No ride {ev.ride_id}.", code=Code.ride_not_found)
+        if ride.vehicle_id != vehicle_id:
+            raise Conflict(
+                f"Ride {ride.id} is not assigned to this vehicle.",
+                title="Wrong vehicle",
+                code=Code.ride_wrong_vehicle,
+            )
+        before_status = ride.status
+        target = _EVENT_STATUS[ev.type]
+        if ev.type == "dropped_off" and ride.status != RideStatus.on_board:
+            raise Conflict(
+                f"Ride {ride.id} is {ride.status}: a rider is dropped off only after being picked up.",
+                title="Illegal ride transition",
+                ride_status=ride.status,
+                code=Code.ride_illegal_transition,
+            )
+        if ev.type == "no_show":
+            _may_give_up(cfg, ride, at)
+        goods = cargo.handler_for(ride)
+        if goods is not None and ev.type == "picked_up":
+            goods.check_loadable(session, ride)
+        transition(ride, target)
+        vehicle.delayed_until = None  # a reported stop supersedes an estimated delay
+        state = current_plan(session, tenant_id, ride.service_date)
+        if ev.type == "arrived":
+            ride.arrived_at = at
+            _move_to_front(state, vehicle_id, ride.id, "pickup")  # type: ignore[arg-type]
+        elif ev.type == "picked_up":
+            ride.picked_up_at = at
+            _mark_done(state, vehicle_id, ride.id, "pickup", at)  # type: ignore[arg-type]
+        elif ev.type == "no_show":
+            remove_stops(state, ride.id, kinds=("pickup", "dropoff"))  # type: ignore[arg-type]
+        else:
+            ride.dropped_off_at = at
+            _mark_done(state, vehicle_id, ride.id, "dropoff", at)  # type: ignore[arg-type]
+        vehicle.last_lat, vehicle.last_lon = (
+            (ride.destination_lat, ride.destination_lon)
+            if ev.type == "dropped_off"
+            else (ride.origin_lat, ride.origin_lon)
+        )
+        vehicle.last_position_at = at
+        if goods is not None and (ev.type == "picked_up" or ev.type == "dropped_off"):
+            goods.carried(session, tenant_id, ride, ev.type, at, actor)
+        late = replan_vehicle(ctx, session, cfg, ride.service_date, state, now, vehicle_id)
+        save_plan(session, tenant_id, ride.service_date, state, f"ride {ride.id} {ev.type}", now, 0.0)
+        record(
+            session,
+            tenant_id,
+            at,
+            actor,
+            REPORTED[ev.type],
+            "ride",
+            ride.id,
+            before={"status": before_status},
+            after={"status": ride.status, "vehicle_id": vehicle_id},
+        )
+        session.commit()
+        return {
+            "vehicle_id": vehicle_id,
+            "type": ev.type,
+            "ride_id": ride.id,
+            "status": ride.status,
+            "at": iso_local(at, cfg.tz),
+            "late_rides": late,
+        }
+
+
+def _may_give_up(cfg: TenantConfig, ride: Ride, at: datetime) -> None:
+    """A no-show is accepted only after the driver arrived and waited the tenant's no-show time
+    from arrival (or from the start of the pickup window, when the driver came early)."""
+    if ride.status != RideStatus.vehicle_arrived or ride.arrived_at is None:
+        raise Conflict(
+            f"Ride {ride.id} is {ride.status}: report arrival at the pickup first, then wait.",
+            title="Illegal ride transition",
+            ride_status=ride.status,
+            code=Code.ride_illegal_transition,
+        )
+    start = max(ride.arrived_at, ride.pickup_window_start or ride.arrived_at)
+    wait_until = start + timedelta(minutes=cfg.booking.no_show_wait_minutes)
+    if at < wait_until:
+        raise Conflict(
+            f"Wait for the rider until {wait_until.astimezone(cfg.tz):%H:%M} "
+            f"({cfg.booking.no_show_wait_minutes} minutes) before reporting a no-show.",
+            title="Too early for a no-show",
+            wait_until=iso_local(wait_until, cfg.tz),
+            code=Code.no_show_too_early,
+        )
+
+
+PLAN_SHIFT_SECONDS = 120  # a position report stores a new plan version only when times move this much
+
+MOVING_METRES = 150  # a position this far from the last one means the vehicle is moving
+
+
+def _whereabouts(
+    ctx: Dispatcher,
+    session: Session,
+    cfg: TenantConfig,
+    vehicle: Vehicle,
+    ev: VehicleEvent,
+    at: datetime,
+    now: datetime,
+    actor: str,
+) -> dict[str, Any]:
+    """A position report or a reported delay: the vehicle's pending stops get new planned times.
+
+    A delay, or a position that moves planned times by PLAN_SHIFT_SECONDS or more, stores a new plan
+    version (and bumps the tenant's lock sequence); the rides the vehicle can no longer serve in
+    time are returned so the caller can re-optimize. Any other position report stores just the
+    position: the plan and the rides' times stay as they were, so a fleet's reports every 30 s do
+    not flood the plan history."""
+    assert vehicle.id is not None
+    day = local_date(now, cfg.tz)
+    delayed_before = vehicle.delayed_until
+    if ev.type == "position":
+        before: dict[str, Any] = {"lat": vehicle.last_lat, "lon": vehicle.last_lon}
+        moving = vehicle.last_lat is not None and (
+            haversine_m(Point(vehicle.last_lat, vehicle.last_lon), Point(ev.lat, ev.lon)) > MOVING_METRES  # type: ignore[arg-type]
+        )
+        vehicle.last_lat, vehicle.last_lon, vehicle.last_position_at = ev.lat, ev.lon, at
+        if moving:
+            vehicle.delayed_until = None  # on the move again: the position tells where it is now
+        after: dict[str, Any] = {"lat": ev.lat, "lon": ev.lon}
+    else:
+        before = {"delayed_until": iso_local(vehicle.delayed_until, cfg.tz)}
+        vehicle.delayed_until = at + timedelta(minutes=ev.minutes or 0)
+        after = {"delayed_until": iso_local(vehicle.delayed_until, cfg.tz), "minutes": ev.minutes}
+    session.add(vehicle)
+    session.flush()
+    state = current_plan(session, cfg.id, day)
+    old_times = {(e["ride_id"], e["kind"]): e["planned_time"] for e in state.pending(vehicle.id)}
+    late: list[int] = []
+    save = False
+    if old_times:
+        late = replan_vehicle(ctx, session, cfg, day, state, now, vehicle.id)
+        moved = max(
+            (
+                abs((datetime.fromisoformat(e["planned_time"]) - datetime.fromisoformat(old)).total_seconds())
+                for e in state.pending(vehicle.id)
+                if (old := old_times.get((e["ride_id"], e["kind"]))) is not None
+            ),
+            default=0.0,
+        )
+        save = ev.type == "delay" or moved >= PLAN_SHIFT_SECONDS
+    if save:
+        save_plan(session, cfg.id, day, state, f"vehicle {vehicle.id} {ev.type}", now, 0.0)
+    else:  # keep only the position: undo the replanned times on the rides
+        late = []
+        session.rollback()
+        lock_tenant(session, cfg.id)  # (the rollback let go of it)
+        vehicle = session.get(Vehicle, vehicle.id, populate_existing=True)  # type: ignore[assignment]
+        vehicle.last_lat, vehicle.last_lon, vehicle.last_position_at = ev.lat, ev.lon, at
+        if delayed_before is not None and ev.type == "position" and moving:
+            vehicle.delayed_until = None
+        session.add(vehicle)
+    record(
+        session,
+        cfg.id,
+        at,
+        actor,
+        VEHICLE_DELAY if ev.type == "delay" else VEHICLE_POSITION,
+        "vehicle",
+        vehicle.id,
+        before=before,
+        after={**after, "late_rides": late} if late else after,
+    )
+    session.commit()
+    return {"vehicle_id": vehicle.id, "type": ev.type, "at": iso_local(at, cfg.tz), "late_rides": late}

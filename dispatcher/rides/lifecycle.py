@@ -1,0 +1,81 @@
+"""The shared steps of a ride's life after booking: legal status changes, taking its stops out of
+the plan, and rescheduling one vehicle after its stops or whereabouts changed."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from dispatcher.context import Dispatcher
+from dispatcher.db import lock_tenant
+from dispatcher.errors import Code, Conflict, NotFound
+from dispatcher.models import RIDE_TRANSITIONS, Ride, RideStatus
+from dispatcher.rides.plan import PlanState, apply_route, build_problem
+from dispatcher.tenant_config import TenantConfig
+from routing.schedule import check, forecast
+
+log = logging.getLogger(__name__)
+
+
+def transition(ride: Ride, to: RideStatus) -> None:
+    """Move a ride to a new status, or raise Conflict naming the illegal step."""
+    current = RideStatus(ride.status)
+    if to not in RIDE_TRANSITIONS[current]:
+        raise Conflict(
+            f"Ride {ride.id} is {current.value}; it cannot become {to.value}.",
+            title="Illegal ride transition",
+            ride_status=current.value,
+            code=Code.ride_illegal_transition,
+        )
+    ride.status = to.value
+
+
+def locked_ride(session: Session, tenant_id: str, ride_id: int) -> Ride:
+    lock_tenant(session, tenant_id)
+    ride = session.get(Ride, ride_id, populate_existing=True)
+    if ride is None or ride.tenant_id != tenant_id:
+        raise NotFound(f"No ride {ride_id}.", code=Code.ride_not_found)
+    return ride
+
+
+def replan_vehicle(
+    ctx: Dispatcher,
+    session: Session,
+    cfg: TenantConfig,
+    day: date,
+    state: PlanState,
+    now: datetime,
+    vehicle_id: int,
+) -> list[int]:
+    """Recompute planned times of one vehicle after its stops or its whereabouts changed.
+
+    Returns the ids of rides whose promise the vehicle can no longer keep in this order (empty
+    when on time). A late vehicle's times become the forecast of when it will really get there,
+    so manifests and residents' screens show the truth; re-optimization may then move riders."""
+    problem = build_problem(ctx, session, cfg, day, state, now, only=vehicle_id)
+    for v, route in zip(problem.vehicles, problem.routes, strict=True):
+        if v.id != vehicle_id:
+            continue
+        sched = check(route.vehicle, route.stops, problem.travel)
+        if sched.feasible:
+            apply_route(cfg, state, vehicle_id, route.stops, sched, day, session)
+            return []
+        late_plan = forecast(route.vehicle, route.stops, problem.travel)
+        apply_route(cfg, state, vehicle_id, route.stops, late_plan, day, session)
+        late = sorted(
+            {s.request_id for s, t in zip(route.stops, late_plan.times, strict=True) if t > s.latest + 1e-6}
+        )
+        if not late:  # a ride-time limit breaks rather than a window: every movable rider is at risk
+            late = sorted({s.request_id for s in route.stops})
+        log.warning("vehicle %s running late (%s): rides %s", vehicle_id, sched.reason, late)
+        return late
+    return []
+
+
+def remove_stops(state: PlanState, ride_id: int, kinds: tuple[str, ...]) -> None:
+    for vid, stops in state.routes.items():
+        state.routes[vid] = [
+            s for s in stops if not (s["ride_id"] == ride_id and s["kind"] in kinds and not s.get("done"))
+        ]

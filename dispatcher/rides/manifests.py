@@ -1,0 +1,86 @@
+"""A vehicle's manifest: its stops of the day in visiting order, with riders, places and promises."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from dispatcher.context import Dispatcher
+from dispatcher.errors import Code, NotFound
+from dispatcher.models import Resident, Ride, Vehicle
+from dispatcher.rides.plan import PlanState, current_plan
+from dispatcher.timeline import iso_local
+
+
+def manifest(
+    ctx: Dispatcher, tenant_id: str, vehicle_id: int, day: date, state: PlanState | None = None
+) -> dict[str, Any]:
+    """A vehicle's stops of the day in visiting order, done ones first (from `state`, the day's
+    plan when the caller read it already for every vehicle, else the newest version)."""
+    cfg = ctx.config(tenant_id)
+    tz = cfg.tz
+    with Session(ctx.engine) as session:
+        vehicle = session.get(Vehicle, vehicle_id)
+        if vehicle is None or vehicle.tenant_id != tenant_id:
+            raise NotFound(f"No vehicle {vehicle_id}.", code=Code.vehicle_not_found)
+        if state is None:
+            state = current_plan(session, tenant_id, day)
+        entries = state.routes.get(vehicle_id, [])
+        ids = {e["ride_id"] for e in entries}
+        rides = {r.id: r for r in session.exec(select(Ride).where(col(Ride.id).in_(ids)))} if ids else {}
+        residents = (
+            {
+                p.id: p
+                for p in session.exec(
+                    select(Resident).where(col(Resident.id).in_({r.resident_id for r in rides.values()}))
+                )
+            }
+            if rides
+            else {}
+        )
+        places = {p.id: p for p in cfg.places}
+        stops = []
+        for e in entries:
+            r = rides[e["ride_id"]]
+            res = residents.get(r.resident_id)
+            pickup = e["kind"] == "pickup"
+            place_id = r.origin_place_id if pickup else r.destination_place_id
+            stops.append(
+                {
+                    "ride_id": r.id,
+                    "kind": e["kind"],
+                    "lat": r.origin_lat if pickup else r.destination_lat,
+                    "lon": r.origin_lon if pickup else r.destination_lon,
+                    "place_id": place_id,
+                    "place_name": places[place_id].name if place_id in places else None,
+                    "planned_time": iso_local(datetime.fromisoformat(e["planned_time"]), tz),
+                    "window": {
+                        "start": iso_local(r.pickup_window_start, tz) if pickup else None,
+                        "end": iso_local(r.pickup_window_end if pickup else r.latest_arrival, tz),
+                    },
+                    "party_size": r.party_size,
+                    "wheelchair": r.wheelchair,
+                    "ride_kind": r.kind,
+                    "cargo": r.cargo,
+                    "rider": f"{res.family_name} {res.given_name}" if res else None,
+                    "phone": res.phone if res else None,
+                    "notes": res.notes if res else "",
+                    "ride_status": r.status,
+                    "arrived_at": iso_local(r.arrived_at, tz),
+                    "done": bool(e.get("done")),
+                }
+            )
+        return {
+            "vehicle_id": vehicle_id,
+            "vehicle": vehicle.key,
+            "date": day.isoformat(),
+            "now": iso_local(ctx.clock.now(), tz),
+            "plan_version": state.version,
+            "no_show_wait_minutes": cfg.booking.no_show_wait_minutes,
+            "delayed_until": iso_local(vehicle.delayed_until, tz)
+            if vehicle.delayed_until is not None and vehicle.delayed_until > ctx.clock.now()
+            else None,
+            "stops": stops,
+        }
