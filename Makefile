@@ -1,4 +1,5 @@
-# Noriai: `make run` starts the demo, `make test` runs the whole suite. Both set up what they need.
+# Noriai: `make run` starts the demo, `make test` runs the whole suite (after ruff and mypy), `make lint`
+# runs ruff and mypy only. All set up what they need.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -27,12 +28,14 @@ run: $(VENV)/.run-deps
 test: $(VENV)/.test-deps
 	./scripts/ensure-chromium
 	$(BIN)/ruff check .
+	$(BIN)/mypy  # the packages in pyproject's [tool.mypy] files
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/test_fuzz.py
 	$(BIN)/python -m pytest tests/test_fuzz.py  # schemathesis's tests do not run under xdist
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .hypothesis

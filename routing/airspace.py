@@ -49,9 +49,9 @@ def crossed_zones(corridor: Corridor, zones: Sequence[NoFlyZone]) -> list[str]:
     return [z.name for z in zones if line.intersects(z.polygon())]
 
 
-def corridor_graph(corridors: Sequence[Corridor]) -> nx.Graph:
+def corridor_graph(corridors: Sequence[Corridor]) -> nx.Graph[str]:
     """Undirected graph of endpoints; each edge carries its corridor and length (m)."""
-    g = nx.Graph()
+    g: nx.Graph[str] = nx.Graph()
     for c in corridors:
         if g.has_edge(c.a, c.b) and g[c.a][c.b]["length_m"] <= c.length_m:
             continue

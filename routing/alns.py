@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from routing.insertion import Route, RouteState, best_insertion
-from routing.schedule import INF, Schedule, Stop, check, excess_ride, route_travel
+from routing.schedule import INF, Schedule, Stop, TravelMatrix, check, excess_ride, route_travel
 from routing.traveltime import largest_leg
 
 EPS = 1e-6
@@ -65,7 +65,7 @@ class Alns:
         self,
         routes: Sequence[Route],
         optional: Sequence[tuple[Stop, Stop]],
-        travel: Sequence[Sequence[float]],
+        travel: TravelMatrix,
         options: AlnsOptions,
         unplaced: Sequence[tuple[Stop, Stop]] = (),
     ) -> None:
@@ -142,8 +142,8 @@ class Alns:
         cache: dict[tuple[int, int], tuple[float, list[Stop], Schedule] | None] = {}
         pending = set(self.unassigned)
         while pending:
-            best_key = None
-            best_choice = None
+            best_key: tuple[float, ...] | None = None
+            best_choice: tuple[int, int] | None = None
             for rid in sorted(pending):
                 opts = self._all_best(rid, cache)
                 if not opts:
@@ -151,6 +151,7 @@ class Alns:
                 cost = opts[0][0]
                 if noise:
                     cost *= 1 + self.rng.uniform(-noise, noise)
+                key: tuple[float, ...]
                 if regret <= 1:
                     key = (-cost,)
                 else:
@@ -164,12 +165,14 @@ class Alns:
             if best_choice is None:
                 break
             rid, v = best_choice
-            _, new, sched = cache[(rid, v)]  # type: ignore[misc]
+            found = cache[(rid, v)]
+            assert found is not None  # the choice is one of the request's feasible insertions
+            _, new, sched = found
             self.routes[v] = RouteState(self.vehicles[v], new, self.fixed[v], sched, self.travel)
             pending.discard(rid)
             self.unassigned.discard(rid)
-            for key in [k for k in cache if k[1] == v]:
-                del cache[key]
+            for stale in [k for k in cache if k[1] == v]:
+                del cache[stale]
 
     def construct(self) -> None:
         """Insert unassigned requests one by one in order of their earliest time (cheapest
@@ -208,7 +211,7 @@ class Alns:
         self._remove(set(self.rng.sample(assigned, min(q, len(assigned)))))
 
     def remove_worst(self, q: int) -> None:
-        gains = []
+        gains: list[tuple[float, int]] = []
         travel = self.travel
         for st in self.routes:
             locs = [st.vehicle.start_location] + [s.location for s in st.stops] + [st.vehicle.end_location]
@@ -343,7 +346,7 @@ class Alns:
 
 def solve(
     routes: Sequence[Route],
-    travel: Sequence[Sequence[float]],
+    travel: TravelMatrix,
     optional: Sequence[tuple[Stop, Stop]] = (),
     options: AlnsOptions | None = None,
     unplaced: Sequence[tuple[Stop, Stop]] = (),

@@ -69,7 +69,7 @@ class DeliveryPlan:
     ground: list[tuple[Parcel, str]]  # (parcel, reason it goes by ground)
 
 
-def branch_path(graph: nx.Graph, hall: str) -> list[str] | None:
+def branch_path(graph: nx.Graph[str], hall: str) -> list[str] | None:
     """Nodes from the base to the hall along the shortest corridor path (None: unreachable)."""
     try:
         return nx.shortest_path(graph, "base", hall, weight="length_m")
@@ -77,14 +77,14 @@ def branch_path(graph: nx.Graph, hall: str) -> list[str] | None:
         return None
 
 
-def _distance(graph: nx.Graph, path: Sequence[str]) -> float:
-    return sum(graph[a][b]["length_m"] for a, b in zip(path, path[1:], strict=False))
+def _distance(graph: nx.Graph[str], path: Sequence[str]) -> float:
+    return float(sum(graph[a][b]["length_m"] for a, b in zip(path, path[1:], strict=False)))
 
 
 def plan_flights(
     parcels: Sequence[Parcel],
     drones: Sequence[DroneSpec],
-    graph: nx.Graph,
+    graph: nx.Graph[str],
     start_s: float,
     deadline_s: float,
     no_go_reason: str = "",
@@ -114,12 +114,14 @@ def plan_flights(
             ground.append((p, f"{p.weight_kg:.1f} kg is more than any drone carries ({max_payload:.1f} kg)"))
         else:
             by_hall.setdefault(p.hall, []).append(p)
+    # the corridor path from the base of every hall with parcels to fly (all reachable)
+    reach = {h: path for h, path in paths.items() if path is not None}
     # loads: a flight's parcels go to the halls on one branch, the farthest hall last
     loads: list[tuple[list[str], list[Parcel]]] = []
     remaining = {h: sorted(ps, key=lambda p: -p.weight_kg) for h, ps in by_hall.items()}
-    for hall in sorted(remaining, key=lambda h: -_distance(graph, paths[h])):  # type: ignore[arg-type]
+    for hall in sorted(remaining, key=lambda h: -_distance(graph, reach[h])):
         while remaining[hall]:
-            branch = [n for n in paths[hall] if n != "base"]  # type: ignore[union-attr]
+            branch = [n for n in reach[hall] if n != "base"]
             load: list[Parcel] = []
             # pack for the smallest drone so any drone can take the load; a parcel only the
             # larger drones carry makes a load of the larger size
@@ -134,7 +136,7 @@ def plan_flights(
             loads.append((stops, load))
     # schedule loads on drones: CP-SAT for the fewest grounded parcels and the earliest finish,
     # the greedy list schedule when CP-SAT finds nothing in its time limit
-    timing = [_timings(graph, paths, stops, load, flyable) for stops, load in loads]
+    timing = [_timings(graph, reach, stops, load, flyable) for stops, load in loads]
     assignment = _schedule_cpsat(timing, flyable, start_s, deadline_s, closed, time_limit_s)
     if assignment is None:
         assignment = _schedule_greedy(timing, flyable, start_s, deadline_s, closed)
@@ -160,7 +162,7 @@ def plan_flights(
             arrivals[h] = t
             t += LANDING_S
             prev = h
-        distance = 2 * _distance(graph, paths[stops[-1]])  # type: ignore[arg-type]
+        distance = 2 * _distance(graph, reach[stops[-1]])
         flights.append(Flight(0, d.id, depart, depart + flight_s, stops, load, distance, arrivals))
     flights.sort(key=lambda f: (f.depart_s, f.drone))
     for k, f in enumerate(flights, start=1):
@@ -169,14 +171,14 @@ def plan_flights(
 
 
 def _timings(
-    graph: nx.Graph,
-    paths: Mapping[str, list[str] | None],
+    graph: nx.Graph[str],
+    paths: Mapping[str, list[str]],
     stops: list[str],
     load: list[Parcel],
     drones: Sequence[DroneSpec],
 ) -> dict[str, float]:
     """Flight seconds of a load on each drone that can carry it and fly it with its reserve."""
-    distance = 2 * _distance(graph, paths[stops[-1]])  # type: ignore[arg-type]
+    distance = 2 * _distance(graph, paths[stops[-1]])
     weight = sum(p.weight_kg for p in load)
     out = {}
     for d in drones:
@@ -239,11 +241,11 @@ def _schedule_cpsat(
         return {}
     m = cp_model.CpModel()
     lo, hi = int(math.ceil(start_s)), int(math.floor(deadline_s))
-    finish = m.NewIntVar(lo, hi, "finish")
-    chosen: dict[tuple[int, str], tuple[Any, Any]] = {}
+    finish = m.new_int_var(lo, hi, "finish")
+    chosen: dict[tuple[int, str], tuple[cp_model.IntVar, cp_model.IntVar]] = {}
     dropped = []
-    air: dict[str, list[Any]] = {d.id: [] for d in drones}
-    busy: dict[str, list[Any]] = {d.id: [] for d in drones}
+    air: dict[str, list[cp_model.IntervalVar]] = {d.id: [] for d in drones}
+    busy: dict[str, list[cp_model.IntervalVar]] = {d.id: [] for d in drones}
     turn = {d.id: int(math.ceil(60 * d.turnaround_min)) for d in drones}
     for k, options in enumerate(timing):
         lits = []
@@ -251,43 +253,43 @@ def _schedule_cpsat(
             dur = int(math.ceil(flight_s))
             if lo + dur > hi:
                 continue
-            x = m.NewBoolVar(f"x{k}_{drone_id}")
-            st = m.NewIntVar(lo, hi - dur, f"s{k}_{drone_id}")
-            air[drone_id].append(m.NewOptionalIntervalVar(st, dur, st + dur, x, f"a{k}_{drone_id}"))
+            x = m.new_bool_var(f"x{k}_{drone_id}")
+            st = m.new_int_var(lo, hi - dur, f"s{k}_{drone_id}")
+            air[drone_id].append(m.new_optional_interval_var(st, dur, st + dur, x, f"a{k}_{drone_id}"))
             busy[drone_id].append(
-                m.NewOptionalIntervalVar(
+                m.new_optional_interval_var(
                     st, dur + turn[drone_id], st + dur + turn[drone_id], x, f"b{k}_{drone_id}"
                 )
             )
-            m.Add(finish >= st + dur).OnlyEnforceIf(x)
+            m.add(finish >= st + dur).only_enforce_if(x)
             chosen[(k, drone_id)] = (x, st)
             lits.append(x)
-        drop = m.NewBoolVar(f"drop{k}")
-        m.AddExactlyOne([*lits, drop])
+        drop = m.new_bool_var(f"drop{k}")
+        m.add_exactly_one([*lits, drop])
         dropped.append(drop)
     for d in drones:
         fixed = [
-            m.NewIntervalVar(int(a), int(math.ceil(b - a)), int(math.ceil(b)), f"nogo_{d.id}_{i}")
+            m.new_interval_var(int(a), int(math.ceil(b - a)), int(math.ceil(b)), f"nogo_{d.id}_{i}")
             for i, (a, b) in enumerate(closed.get(d.id, ()))
             if b > a
         ]
-        m.AddNoOverlap(air[d.id] + fixed)
-        m.AddNoOverlap(busy[d.id])
-    m.Minimize(100_000 * sum(dropped) + finish)
+        m.add_no_overlap(air[d.id] + fixed)
+        m.add_no_overlap(busy[d.id])
+    m.minimize(100_000 * sum(dropped) + finish)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit_s
     solver.parameters.num_workers = 2
     solver.parameters.random_seed = 1
-    if solver.Solve(m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    if solver.solve(m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     out = {}
     for (k, drone_id), (x, st) in chosen.items():
-        if solver.Value(x):
-            out[k] = (drone_id, float(solver.Value(st)))
+        if solver.value(x):
+            out[k] = (drone_id, float(solver.value(st)))
     return out
 
 
-def _legs(graph: nx.Graph, nodes: Sequence[str]) -> list[tuple[list[Point], float]]:
+def _legs(graph: nx.Graph[str], nodes: Sequence[str]) -> list[tuple[list[Point], float]]:
     """Waypoints and altitude of each corridor between consecutive nodes, oriented a -> b."""
     legs = []
     for a, b in zip(nodes, nodes[1:], strict=False):
@@ -321,7 +323,7 @@ MAV_CMD_NAV_TAKEOFF = 22
 
 
 def qgc_plan(
-    flight: Flight, graph: nx.Graph, base: Point, zones: Sequence[NoFlyZone], cruise_speed_ms: float
+    flight: Flight, graph: nx.Graph[str], base: Point, zones: Sequence[NoFlyZone], cruise_speed_ms: float
 ) -> dict[str, Any]:
     """The flight as a QGroundControl `.plan` (JSON): for every leg take off, fly the corridor's
     waypoints at its altitude, land; no-fly zones as exclusion polygons of the geofence."""
@@ -363,7 +365,7 @@ def qgc_plan(
     }
 
 
-def geojson(flight: Flight, graph: nx.Graph) -> dict[str, Any]:
+def geojson(flight: Flight, graph: nx.Graph[str]) -> dict[str, Any]:
     """The flight's path as a GeoJSON Feature (LineString, lon/lat order) for maps."""
     nodes = ["base", *flight.halls, *reversed(flight.halls[:-1]), "base"]
     coords: list[list[float]] = []

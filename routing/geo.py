@@ -9,6 +9,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
+
+# An array of float64 values (coordinates in degrees, durations in seconds, distances in metres).
+FloatArray = npt.NDArray[np.float64]
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -29,12 +33,13 @@ def haversine_m(a: Point, b: Point) -> float:
 
 
 def haversine_matrix_m(
-    lats_a: np.ndarray, lons_a: np.ndarray, lats_b: np.ndarray, lons_b: np.ndarray
-) -> np.ndarray:
+    lats_a: FloatArray, lons_a: FloatArray, lats_b: FloatArray, lons_b: FloatArray
+) -> FloatArray:
     """Great-circle distances in metres between every point of A (rows) and of B (columns)."""
-    la1 = np.radians(lats_a)[:, None]
-    lo1 = np.radians(lons_a)[:, None]
-    la2 = np.radians(lats_b)[None, :]
-    lo2 = np.radians(lons_b)[None, :]
+    la1: FloatArray = np.radians(lats_a)[:, None]
+    lo1: FloatArray = np.radians(lons_a)[:, None]
+    la2: FloatArray = np.radians(lats_b)[None, :]
+    lo2: FloatArray = np.radians(lons_b)[None, :]
     h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    distances: FloatArray = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    return distances

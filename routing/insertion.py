@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from routing.schedule import Schedule, Stop, VehicleState, _schedule, check
+from routing.schedule import Schedule, Stop, TravelMatrix, VehicleState, _schedule, check
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,7 @@ class RouteState:
         stops: list[Stop],
         fixed: int,
         sched: Schedule,
-        travel: Sequence[Sequence[float]],
+        travel: TravelMatrix,
     ) -> None:
         self.vehicle, self.stops, self.fixed, self.sched = vehicle, stops, fixed, sched
         self.travel = sched.travel
@@ -80,7 +80,7 @@ class RouteState:
 
 
 def best_insertion(
-    st: RouteState, p: Stop, d: Stop, travel: Sequence[Sequence[float]]
+    st: RouteState, p: Stop, d: Stop, travel: TravelMatrix
 ) -> tuple[float, list[Stop], Schedule] | None:
     """Cheapest feasible insertion of a pickup and its drop-off into one route, exact.
 
@@ -168,7 +168,7 @@ def best_insertion(
 
 
 def cheapest_insertion(
-    routes: Sequence[Route], pickup: Stop, dropoff: Stop, travel: Sequence[Sequence[float]]
+    routes: Sequence[Route], pickup: Stop, dropoff: Stop, travel: TravelMatrix
 ) -> Insertion | None:
     """The cheapest feasible insertion of the pair over all routes, or None when none fits.
 

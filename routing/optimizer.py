@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import math
 import time as _time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.insertion import Route
-from routing.schedule import INF, Schedule, Stop, check
+from routing.schedule import INF, Schedule, Stop, TravelMatrix, check
 
 FIRST_SOLUTION = routing_enums_pb2.FirstSolutionStrategy
 METAHEURISTIC = routing_enums_pb2.LocalSearchMetaheuristic
@@ -58,7 +58,7 @@ class OptimizedPlan:
 
 def optimize(
     routes: Sequence[Route],
-    travel: Sequence[Sequence[float]],
+    travel: TravelMatrix,
     time_limit_s: float = 5.0,
     use_current_as_start: bool = True,
     optional: Sequence[tuple[Stop, Stop]] = (),
@@ -83,7 +83,7 @@ def optimize(
 
 def _optimize(
     routes: Sequence[Route],
-    travel: Sequence[Sequence[float]],
+    travel: TravelMatrix,
     optional: Sequence[tuple[Stop, Stop]],
     opt: SolverOptions,
 ) -> OptimizedPlan | None:
@@ -117,11 +117,13 @@ def _optimize(
     cmat = [[round(travel[loc[a]][loc[b]] * opt.scale) for b in range(n)] for a in range(n)]
     transit = [[service[a] + tmat[a][b] for b in range(n)] for a in range(n)]
 
+    node: Callable[[int], int] = manager.IndexToNode  # solver index -> node
+
     def time_cb(i: int, j: int) -> int:
-        return transit[manager.IndexToNode(i)][manager.IndexToNode(j)]
+        return transit[node(i)][node(j)]
 
     def cost_cb(i: int, j: int) -> int:
-        return cmat[manager.IndexToNode(i)][manager.IndexToNode(j)]
+        return cmat[node(i)][node(j)]
 
     time_idx = model.RegisterTransitCallback(time_cb)
     cost_idx = model.RegisterTransitCallback(cost_cb)

@@ -15,13 +15,17 @@ import tempfile
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from routing.geo import EARTH_RADIUS_M, Point
+from routing.geo import EARTH_RADIUS_M, FloatArray, Point
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 # Default speeds by OSM highway class, km/h, used where an edge has no maxspeed tag.
 HIGHWAY_SPEEDS_KMH: dict[str, float] = {
@@ -51,7 +55,7 @@ def _highway(value: object) -> str:
     return value[0] if isinstance(value, list) else str(value)
 
 
-def _load_osm_graph(path: Path):  # -> nx.MultiDiGraph
+def _load_osm_graph(path: Path) -> nx.MultiDiGraph[int]:
     import osmnx as ox
 
     name = path.name.lower()
@@ -67,7 +71,7 @@ def _load_osm_graph(path: Path):  # -> nx.MultiDiGraph
     return ox.graph_from_xml(path, simplify=True, retain_all=True)
 
 
-def _drivable(G):  # -> nx.MultiDiGraph
+def _drivable(G: nx.MultiDiGraph[int]) -> nx.MultiDiGraph[int]:
     import osmnx as ox
 
     drop = [
@@ -128,11 +132,11 @@ class RoadNetwork:
         best: dict[tuple[int, int], tuple[float, float]] = {}
         speeds = []
         for u, v, d in G.edges(data=True):
-            key = (index[u], index[v])
+            edge = (index[u], index[v])
             t, length = float(d["travel_time"]), float(d["length"])
             speeds.append(float(d["speed_kph"]))
-            if u != v and (key not in best or t < best[key][0]):
-                best[key] = (max(t, 1e-3), length)
+            if u != v and (edge not in best or t < best[edge][0]):
+                best[edge] = (max(t, 1e-3), length)
         src, dst = (np.array(x, dtype=np.int64) for x in zip(*best.keys(), strict=True))
         data = {
             "lat": np.array([G.nodes[n]["y"] for n in G.nodes], dtype=float),
@@ -146,7 +150,7 @@ class RoadNetwork:
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_suffix(".tmp.npz")
-            np.savez(tmp, **data)
+            np.savez(tmp, allow_pickle=False, **data)  # numeric arrays only: nothing to pickle
             tmp.replace(cache)
         return data
 
@@ -171,11 +175,11 @@ class RoadNetwork:
         if row is not None:
             self._rows.move_to_end(source)
             return row
-        times, pred = dijkstra(self._time, indices=source, return_predecessors=True)
-        self._rows[source] = (times, pred)
+        times, pred = dijkstra(self._time, indices=[source], return_predecessors=True)
+        row = self._rows[source] = (times[0], pred[0])
         if len(self._rows) > self._max_rows:
             self._rows.popitem(last=False)
-        return times, pred
+        return row
 
     def _path_length(self, pred: np.ndarray, target: int) -> float:
         """Road length (m) of the fastest path ending at target, walking the predecessor tree."""
@@ -221,10 +225,10 @@ class RoadNetwork:
                 self._snaps.clear()
         return hit
 
-    def matrix(self, points: Sequence[Point]) -> np.ndarray:
+    def matrix(self, points: Sequence[Point]) -> FloatArray:
         """Driving durations (s) between points; legs to and from the road at 10 km/h included."""
         return self._matrices(points, False)[0]
 
-    def distance_matrix(self, points: Sequence[Point]) -> np.ndarray:
+    def distance_matrix(self, points: Sequence[Point]) -> FloatArray:
         """Driving distances (m) along the fastest paths between points."""
         return self._matrices(points, True)[1]

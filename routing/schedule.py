@@ -20,12 +20,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 EPS = 1e-6
 INF = float("inf")
 
 StopKind = Literal["pickup", "dropoff"]
+
+
+class TravelRow(Protocol):
+    """Durations from one location, indexed by the destination's location."""
+
+    def __getitem__(self, j: int, /) -> float: ...
+
+
+class TravelMatrix(Protocol):
+    """Durations between locations, `travel[from][to]`: a list of lists, a numpy array or a
+    `routing.traveltime.LazyMatrix` (which computes its entries when first read)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, i: int, /) -> TravelRow: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +119,7 @@ class Schedule:
     travel: float = 0.0
 
 
-def route_travel(vehicle: VehicleState, stops: Sequence[Stop], travel: Sequence[Sequence[float]]) -> float:
+def route_travel(vehicle: VehicleState, stops: Sequence[Stop], travel: TravelMatrix) -> float:
     """Total driving time (s) of start -> stops -> end."""
     total = 0.0
     prev = vehicle.start_location
@@ -147,7 +162,7 @@ def check_structure(vehicle: VehicleState, stops: Sequence[Stop]) -> str:
     return ""
 
 
-def check(vehicle: VehicleState, stops: Sequence[Stop], travel: Sequence[Sequence[float]]) -> Schedule:
+def check(vehicle: VehicleState, stops: Sequence[Stop], travel: TravelMatrix) -> Schedule:
     """Decide exactly whether the sequence has a feasible schedule and return the earliest one."""
     problem = check_structure(vehicle, stops)
     if problem:
@@ -155,7 +170,7 @@ def check(vehicle: VehicleState, stops: Sequence[Stop], travel: Sequence[Sequenc
     return _schedule(vehicle, stops, travel)
 
 
-def _schedule(vehicle: VehicleState, stops: Sequence[Stop], travel: Sequence[Sequence[float]]) -> Schedule:
+def _schedule(vehicle: VehicleState, stops: Sequence[Stop], travel: TravelMatrix) -> Schedule:
     n = len(stops)
     lo = [max(s.earliest, vehicle.not_before) for s in stops]
     hi = [s.latest for s in stops]
@@ -218,7 +233,7 @@ def _schedule(vehicle: VehicleState, stops: Sequence[Stop], travel: Sequence[Seq
     return Schedule(False, "ride-time limits cannot all be met in this order")
 
 
-def excess_ride(stops: Sequence[Stop], times: Sequence[float], travel: Sequence[Sequence[float]]) -> float:
+def excess_ride(stops: Sequence[Stop], times: Sequence[float], travel: TravelMatrix) -> float:
     """Riders' total time on board beyond their direct drive, for requests picked up in this
     sequence (same units as travel)."""
     picked: dict[int, tuple[Stop, float]] = {}
@@ -232,7 +247,7 @@ def excess_ride(stops: Sequence[Stop], times: Sequence[float], travel: Sequence[
     return total
 
 
-def forecast(vehicle: VehicleState, stops: Sequence[Stop], travel: Sequence[Sequence[float]]) -> Schedule:
+def forecast(vehicle: VehicleState, stops: Sequence[Stop], travel: TravelMatrix) -> Schedule:
     """When the stops can no longer all be served in time: the times the vehicle will actually
     reach them, in this order, as soon as it can (earliest bounds kept, latest ones ignored).
     `feasible` is False and `reason` names the first stop served after its latest time (s)."""

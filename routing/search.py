@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from routing.alns import AlnsOptions, solve
 from routing.insertion import Route
 from routing.optimizer import SolverOptions, optimize
-from routing.schedule import Schedule, Stop, excess_ride
+from routing.schedule import Schedule, Stop, TravelMatrix, excess_ride
 from routing.traveltime import row_values
 
 
@@ -51,9 +51,9 @@ class SearchResult:
     seconds: float
 
 
-def solver_scale(travel: Sequence[Sequence[float]]) -> float:
+def solver_scale(travel: TravelMatrix) -> float:
     """Integer units per input unit for OR-Tools: a typical leg becomes at least ~1000 units."""
-    legs = [x for row in travel for x in row_values(row) if x > 0]
+    legs = [x for i in range(len(travel)) for x in row_values(travel[i]) if x > 0]
     if not legs:
         return 1.0
     typical = statistics.median(legs[:: max(1, len(legs) // 2000)])
@@ -63,7 +63,7 @@ def solver_scale(travel: Sequence[Sequence[float]]) -> float:
 def objective(
     stops: Sequence[Sequence[Stop]],
     schedules: Sequence[Schedule],
-    travel: Sequence[Sequence[float]],
+    travel: TravelMatrix,
     ride_weight: float,
 ) -> float:
     """Driving time plus ride_weight x riders' excess ride time, over all routes."""
@@ -77,7 +77,7 @@ def objective(
 
 def improve(
     routes: Sequence[Route],
-    travel: Sequence[Sequence[float]],
+    travel: TravelMatrix,
     optional: Sequence[tuple[Stop, Stop]] = (),
     unplaced: Sequence[tuple[Stop, Stop]] = (),
     options: SearchOptions | None = None,

@@ -9,21 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from routing.geo import Point, haversine_m, haversine_matrix_m
+from routing.geo import FloatArray, Point, haversine_m, haversine_matrix_m
+from routing.schedule import TravelMatrix, TravelRow
 
 
 class TravelTimes(Protocol):
     """Driving durations (seconds) and distances (metres) between WGS84 points."""
 
-    def matrix(self, points: Sequence[Point]) -> np.ndarray:
+    def matrix(self, points: Sequence[Point]) -> FloatArray:
         """Square matrix of driving durations in seconds; row = from, column = to."""
         ...
 
-    def distance_matrix(self, points: Sequence[Point]) -> np.ndarray:
+    def distance_matrix(self, points: Sequence[Point]) -> FloatArray:
         """Square matrix of driving distances in metres; row = from, column = to."""
         ...
 
@@ -58,12 +59,12 @@ class StraightLine:
         speed, circuity = STRAIGHT_LINE_PROFILES[profile]
         return cls(speed_kmh=speed, circuity=circuity)
 
-    def distance_matrix(self, points: Sequence[Point]) -> np.ndarray:
+    def distance_matrix(self, points: Sequence[Point]) -> FloatArray:
         lats = np.fromiter((p.lat for p in points), float, len(points))
         lons = np.fromiter((p.lon for p in points), float, len(points))
         return haversine_matrix_m(lats, lons, lats, lons) * self.circuity
 
-    def matrix(self, points: Sequence[Point]) -> np.ndarray:
+    def matrix(self, points: Sequence[Point]) -> FloatArray:
         return self.distance_matrix(points) / (self.speed_kmh / 3.6)
 
     def duration(self, a: Point, b: Point) -> float:
@@ -73,7 +74,7 @@ class StraightLine:
         return haversine_m(a, b) * self.circuity / (self.speed_kmh / 3.6)
 
 
-class _LazyRow(dict):  # type: ignore[type-arg]
+class _LazyRow(dict[int, float]):
     """One row of a LazyMatrix: durations from one point, computed on first access."""
 
     __slots__ = ("_origin", "_matrix")
@@ -114,12 +115,16 @@ class LazyMatrix:
         return self._rows[i]
 
 
-def row_values(row: Any) -> Iterable[float]:
+def row_values(row: TravelRow) -> Iterable[float]:
     """The durations held by one matrix row (a LazyMatrix row: only those computed so far)."""
-    return row.values() if isinstance(row, dict) else row
+    if isinstance(row, dict):
+        return row.values()
+    if isinstance(row, Iterable):  # a list or a numpy array's row
+        return row
+    raise TypeError(f"a travel matrix row is a dict, a list or an array, not {type(row).__name__}")
 
 
-def largest_leg(travel: Any) -> float:
+def largest_leg(travel: TravelMatrix) -> float:
     """The longest leg (s) of a travel matrix. For a LazyMatrix an upper bound that computes only
     one row and one column: twice the farthest any point lies from the first one."""
     n = len(travel)
@@ -127,4 +132,4 @@ def largest_leg(travel: Any) -> float:
         return 0.0
     if isinstance(travel, LazyMatrix):
         return 2 * max(max(travel[0][j], travel[j][0]) for j in range(n))
-    return max((max(row, default=0.0) for row in travel), default=0.0)
+    return max((max(row_values(travel[i]), default=0.0) for i in range(n)), default=0.0)
