@@ -350,7 +350,7 @@
     }, function (err) {
       $btn.disabled = false;
       if (err.handled) return;
-      app.flash("ダウンロードできませんでした。 " + (err.status ? err.message : "通信できません。"), "error");
+      app.flash("ダウンロードできませんでした。" + app.problemText(err), "error");
     });
   }
 
