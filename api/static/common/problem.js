@@ -92,10 +92,11 @@ var NoriaiProblem = (function () {
     return el(tag || "span", { cls: "detail", lang: "en", "data-id": "detail", text: (opts && opts.prefix || "") + d });
   }
 
-  /* Fill a message element of a desk page (<p class="error">): the lead, the detail below it. */
-  function fill(node, err, opts) {
+  /* Fill a message element of a desk page (<p class="error">): the lead (and `more`, a page's
+   * own words after it), the detail below. */
+  function fill(node, err, opts, more) {
     NoriaiDom.clear(node);
-    node.appendChild(document.createTextNode(lead(err, opts)));
+    node.appendChild(document.createTextNode(lead(err, opts) + (more || "")));
     var d = detailNode(err, opts);
     if (d) node.appendChild(d);
     node.hidden = false;

@@ -110,12 +110,12 @@ var NoriaiSignIn = (function () {
     });
   }
 
-  /* PROBLEM with a page's own options on top. */
+  /* A page's problem options, with the sign-in's own leads on top. */
   function merge(base, extra) {
     var out = {}, texts = {};
-    Object.keys(base.texts).forEach(function (k) { texts[k] = base.texts[k]; });
     Object.keys(extra || {}).forEach(function (k) { out[k] = extra[k]; });
     Object.keys((extra && extra.texts) || {}).forEach(function (k) { texts[k] = extra.texts[k]; });
+    Object.keys(base.texts).forEach(function (k) { texts[k] = base.texts[k]; });
     out.texts = texts;
     return out;
   }
