@@ -5,8 +5,8 @@
  *
  * NoriaiField.start(opts) shows the sign-in screen (or resumes the session kept under opts.store
  * for opts.roles), shows the server's clock in the header and then calls opts.home(app, session).
- * The app object has what every page needs: el(), button(), api(), download(), show(), flash(),
- * problem(), dayLabel(), hm(), poll(), save(), footer() and signOut().
+ * The app object has what every page needs: el(), button(), api(), download(), loader(), show(),
+ * flash(), problem(), dayLabel(), hm(), poll(), save(), footer() and signOut().
  *
  * opts: store, roles, roleName; home(app, session); and, for a page's own wording: title, intro,
  * after() (nodes below the form), wrongRole, expired (the notice when the token lapsed),
@@ -51,6 +51,31 @@ var NoriaiField = (function () {
       return P.box(err, o);
     };
     app.problemText = function (err) { return P.text(err, problemOpts); };
+
+    /* The page's list: load(quiet) fetches `path` and calls onData(data, changed, quiet) (changed:
+     * not the same as last time; load.forget() makes the next one count as changed). A failed load
+     * that was asked for (not quiet) shows the problem with a retry; a quiet one waits for the next. */
+    app.loader = function (path, context, onData) {
+      var sig = "";
+      function load(quiet) {
+        return app.api("GET", path).then(function (data) {
+          var s = JSON.stringify(data);
+          var changed = s !== sig;
+          sig = s;
+          app.syncClock();
+          onData(data, changed, quiet);
+        }, function (err) {
+          if (err.handled || quiet) return;
+          app.show("error", el("div", { cls: "stack" }, [
+            el("h1", { text: "よみこめませんでした" }),
+            app.problem(err, context),
+            button("もう一度ためす", function () { load(false); }, { cls: "primary", id: "retry" })
+          ]));
+        });
+      }
+      load.forget = function () { sig = ""; };
+      return load;
+    };
 
     /* Replace the screen. quiet: a refresh of the same screen keeps the scroll place and message. */
     app.show = function (name, node, quiet) {

@@ -16,7 +16,7 @@
   });
   const client = NoriaiApi.client({
     token: () => state.token,
-    onUnauthorized: () => signOut("ログインの有効期限が切れました。もう一度ログインしてください。"),
+    onUnauthorized: () => desk.signOut("ログインの有効期限が切れました。もう一度ログインしてください。"),
   });
   /* Without the server's message_ja, a refused period still says what to correct. */
   const PROBLEM = {
@@ -28,53 +28,21 @@
     return "from=" + $("from").value + "&to=" + $("to").value + "&group=" + $("group").value;
   }
 
-  function show(id, on) { $(id).hidden = !on; }
-
-  /* The sign-in form, with a notice or a problem in it. */
-  function showLogin(message) {
-    show("report", false);
-    show("logout", false);
-    $("who").textContent = "";
-    show("login-view", true);
-    const e = $("login-error");
-    if (message instanceof Error) NoriaiProblem.fill(e, message, PROBLEM);
-    else { e.textContent = message || ""; e.hidden = !message; }
-    $("login-user").focus();
-  }
-
-  function signOut(message) {
-    auth.signOut(state.token);
-    state.token = null;
-    state.dash = null;
-    $("tiles").replaceChildren();
-    $("tables").replaceChildren();
-    showLogin(message);
-  }
-
-  NoriaiSignIn.bindForm(auth, {
+  const desk = NoriaiSignIn.desk(auth, {
     problem: PROBLEM,
-    done: (session) => {
-      state.token = session.token;
-      state.user = session.user;
-      return start();
+    hide: ["report"],
+    show: ["report"],
+    use: (session) => {
+      state.token = session ? session.token : null;
+      state.user = session ? session.user : null;
+    },
+    start: () => load(""),
+    signedOut: () => {
+      state.dash = null;
+      $("tiles").replaceChildren();
+      $("tables").replaceChildren();
     },
   });
-  $("logout").addEventListener("click", () => signOut(""));
-
-  function start() {
-    return load("").then(() => {
-      show("login-view", false);
-      show("report", true);
-      show("logout", true);
-      $("who").textContent = state.user;
-    }, (err) => {
-      if (err.status === 403) {
-        state.token = null;
-        auth.forget();
-      }
-      if (err.status !== 401) showLogin(err);
-    });
-  }
 
   /* ---------- the period ---------- */
 
@@ -280,7 +248,5 @@
 
   /* ---------- start ---------- */
 
-  const saved = auth.saved();
-  if (saved) { state.token = saved.token; state.user = saved.user; }
-  if (state.token) start(); else showLogin("");
+  desk.resume();
 })();

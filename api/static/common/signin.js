@@ -8,7 +8,7 @@
  *   var auth = NoriaiSignIn.create({ store: "noriai.driver", roles: ["driver"], wrongRole: "この画面は…" });
  *   auth.saved(); auth.signIn(user, password).then(session); auth.save(session); auth.signOut();
  *   auth.submit(user, password, ui): the form's submit, with its checks, busy state and messages.
- *   NoriaiSignIn.bindForm(auth, {...}): the desk pages' form (templates/login_form.html).
+ *   NoriaiSignIn.desk(auth, {...}): the desk pages' form (templates/login_form.html) and sign-out.
  * ES5 (the phones load this file).
  */
 "use strict";
@@ -88,11 +88,53 @@ var NoriaiSignIn = (function () {
     return { saved: saved, save: save, forget: forget, signIn: signIn, signOut: signOut, submit: submit };
   }
 
-  /* The desk pages' form (#login-form: #login-user, #login-pass, #login-submit, #login-error).
-   * opts: done(session); problem (options of problem.js). Returns show(message) for notices. */
-  function bindForm(auth, opts) {
+  /* The desk pages' sign-in (templates/login_form.html: #login-form, #login-user, #login-pass,
+   * #login-submit, #login-error; and #logout, #who in the header). opts: problem (options of
+   * problem.js); use(session or null): the page takes the session; start(session) -> a promise:
+   * the page opens (a refusal shows the sign-in again); hide: ids shown only while signed in, show:
+   * those of them to show at once; signedOut(): the page forgets what it showed.
+   * Returns {resume(), signOut(message), showLogin(message or problem)}. */
+  function desk(auth, opts) {
     function $(id) { return document.getElementById(id); }
     var problemOpts = merge(PROBLEM, opts.problem);
+    var token = null;
+
+    function showLogin(message) {
+      opts.hide.concat(["logout"]).forEach(function (id) { $(id).hidden = true; });
+      $("who").textContent = "";
+      $("login-view").hidden = false;
+      var e = $("login-error");
+      if (message instanceof Error) NoriaiProblem.fill(e, message, problemOpts);
+      else { e.textContent = message || ""; e.hidden = !message; }
+      $("login-user").focus();
+    }
+
+    function begin(session) {
+      token = session.token;
+      opts.use(session);
+      return opts.start(session).then(function () {
+        $("login-view").hidden = true;
+        $("login-error").hidden = true;
+        opts.show.concat(["logout"]).forEach(function (id) { $(id).hidden = false; });
+        $("who").textContent = session.user || "";
+      }, function (err) {
+        if (err.status === 403) { // a kept session of another role
+          auth.forget();
+          token = null;
+          opts.use(null);
+        }
+        if (err.status !== 401) showLogin(err); // a 401 has signed out already
+      });
+    }
+
+    function signOut(message) {
+      auth.signOut(token);
+      token = null;
+      opts.use(null);
+      opts.signedOut();
+      showLogin(message);
+    }
+
     $("login-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
       $("login-error").hidden = true;
@@ -104,10 +146,19 @@ var NoriaiSignIn = (function () {
         },
         done: function (session) {
           $("login-pass").value = "";
-          opts.done(session);
+          begin(session);
         }
       });
     });
+    $("logout").addEventListener("click", function () { signOut(""); });
+
+    function resume() {
+      var s = auth.saved();
+      if (s) begin(s);
+      else showLogin("");
+    }
+
+    return { resume: resume, signOut: signOut, showLogin: showLogin };
   }
 
   /* A page's problem options, with the sign-in's own leads on top. */
@@ -120,5 +171,5 @@ var NoriaiSignIn = (function () {
     return out;
   }
 
-  return { create: create, bindForm: bindForm, problemOptions: function (extra) { return merge(PROBLEM, extra); } };
+  return { create: create, desk: desk, problemOptions: function (extra) { return merge(PROBLEM, extra); } };
 })();

@@ -48,6 +48,19 @@ const Operator = (() => {
   function button(label, onclick, attrs) {
     return el("button", Object.assign({ type: "button", text: label, on: { click: onclick } }, attrs || {}));
   }
+  /* A button that asks once more ("本当に…") and then posts `path`; done() after, errors in errorId. */
+  function armedButton(label, armedLabel, path, errorId, done, attrs) {
+    const b = button(label, () => {
+      if (b.getAttribute("data-armed") !== "1") {
+        b.setAttribute("data-armed", "1");
+        b.textContent = armedLabel;
+        return;
+      }
+      b.disabled = true;
+      api("POST", path).then(done, (err) => { b.disabled = false; showError(errorId, err); });
+    }, attrs);
+    return b;
+  }
   function show(node, on) {
     node.hidden = !on;
   }
@@ -181,7 +194,7 @@ const Operator = (() => {
   });
 
   return {
-    T, el, clear, $, state, button, show, busy, normalise, newKey: NoriaiApi.newKey,
+    T, el, clear, $, state, button, armedButton, show, busy, normalise, newKey: NoriaiApi.newKey,
     setServerNow, isoToday, hhmmOf, stamp, suggestTime, age, tickClock,
     api, PROBLEM, say, showError, hideError, toast, selectTab,
   };

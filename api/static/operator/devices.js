@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { el, clear, $, state, button, busy, normalise, stamp, api, showError, hideError, toast } = Operator;
+  const { el, clear, $, state, armedButton, busy, normalise, stamp, api, showError, hideError, toast } = Operator;
 
   function renderDevices(devices) {
     const list = clear($("device-list"));
@@ -21,19 +21,9 @@
           "　最後の接続 " + (d.last_seen_at ? stamp(d.last_seen_at) : "―") }),
       ]);
       if (!d.revoked_at) {
-        const revoke = button("使えなくする", () => {
-          if (revoke.getAttribute("data-armed") !== "1") {
-            revoke.setAttribute("data-armed", "1");
-            revoke.textContent = "本当に使えなくする";
-            return;
-          }
-          revoke.disabled = true;
-          api("POST", "/api/v1/devices/" + d.id + "/revoke").then(
-            () => { toast("テレビ No." + d.id + " を使えなくしました。"); loadDevices(); },
-            (err) => { revoke.disabled = false; showError("pair-error", err); }
-          );
-        }, { cls: "small danger-quiet", "data-id": "revoke-" + d.id });
-        li.firstChild.appendChild(revoke);
+        li.firstChild.appendChild(armedButton("使えなくする", "本当に使えなくする", "/api/v1/devices/" + d.id + "/revoke", "pair-error",
+          () => { toast("テレビ No." + d.id + " を使えなくしました。"); loadDevices(); },
+          { cls: "small danger-quiet", "data-id": "revoke-" + d.id }));
       }
       list.appendChild(li);
     });

@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { T, el, clear, $, state, button, show, busy, newKey, api, showError, hideError, toast } = Operator;
+  const { T, el, clear, $, state, armedButton, show, busy, newKey, api, showError, hideError, toast } = Operator;
   const yen = T.yen;
 
   const ORDER_LABELS = {
@@ -42,19 +42,9 @@
         el("div", { cls: "row-info", text: names.slice(0, 4).join("、") + (names.length > 4 ? " ほか" + (names.length - 4) + "品" : "") }),
       ]);
       if (o.status === "placed") {
-        const cancel = button("注文を取り消す", () => {
-          if (cancel.getAttribute("data-armed") !== "1") {
-            cancel.setAttribute("data-armed", "1");
-            cancel.textContent = "本当に取り消す";
-            return;
-          }
-          cancel.disabled = true;
-          api("POST", "/api/v1/orders/" + o.id + "/cancel").then(
-            () => { toast("注文を取り消しました。"); loadOrders(); },
-            (err) => { cancel.disabled = false; showError("order-error", err); }
-          );
-        }, { cls: "small danger-quiet", "data-id": "order-cancel-" + o.id });
-        li.firstChild.appendChild(cancel);
+        li.firstChild.appendChild(armedButton("注文を取り消す", "本当に取り消す", "/api/v1/orders/" + o.id + "/cancel", "order-error",
+          () => { toast("注文を取り消しました。"); loadOrders(); },
+          { cls: "small danger-quiet", "data-id": "order-cancel-" + o.id }));
       }
       list.appendChild(li);
     });
