@@ -44,7 +44,7 @@
     home: function (a) {
       state.open = null;
       state.problem = null;
-      a.poll(function () { refresh(true); }, 30);
+      a.poll(refresh, 30);
       loadPlaces().then(function () { refresh(false); });
     }
   });

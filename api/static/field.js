@@ -105,14 +105,15 @@ var NoriaiField = (function () {
     }
     app.tick = tick;
 
-    /* fn runs every `seconds` while signed in (and at once when the page becomes visible again). */
-    app.poll = function (fn, seconds) {
+    /* load(true) runs every `seconds` while signed in (and at once when the page becomes visible
+     * again): a quiet refresh of an app.loader(). */
+    app.poll = function (load, seconds) {
       if (poller) clearInterval(poller);
-      polled = fn;
-      poller = setInterval(function () { if (app.token && !document.hidden) fn(); }, seconds * 1000);
+      polled = load;
+      poller = setInterval(function () { if (app.token && !document.hidden) load(true); }, seconds * 1000);
     };
     document.addEventListener("visibilitychange", function () {
-      if (polled && app.token && !document.hidden) polled();
+      if (polled && app.token && !document.hidden) polled(true);
     });
 
     /* Keep more in the session (e.g. the driver's vehicle). */

@@ -13,10 +13,7 @@
 (function () {
   var app = NoriaiField.start({
     store: "noriai.seller", roles: ["seller", "operator"], roleName: "販売店",
-    home: function (a) {
-      a.poll(function () { refresh(true); }, 60);
-      refresh(false);
-    }
+    home: function (a) { a.poll(refresh, 60); refresh(false); }
   });
   var el = app.el, button = app.button, T = app.T;
   var state = { sheets: [], busy: false };

@@ -28,10 +28,7 @@
 
   var app = NoriaiField.start({
     store: "noriai.support", roles: ["support_worker", "operator"], roleName: "集落支援員",
-    home: function (a) {
-      a.poll(function () { refresh(true); }, 20);
-      refresh(false);
-    }
+    home: function (a) { a.poll(refresh, 20); refresh(false); }
   });
   var el = app.el, button = app.button, T = app.T;
 
