@@ -47,7 +47,7 @@ var NoriaiProblem = (function () {
       var seen = {}, names = [];
       p.errors.forEach(function (e) {
         var f = String(e.field || "").replace(/^body\./, "").split(/[.[]/)[0];
-        var name = opts.fields[f] || f;
+        var name = opts.fields[f]; // a field without a Japanese name stays in the detail only
         if (name && !seen[name]) { seen[name] = true; names.push(name); }
       });
       if (names.length) t = t.replace(/。$/, "") + "（" + names.join("・") + "）。";
