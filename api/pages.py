@@ -2,8 +2,11 @@
 the field pages: drivers (/driver), the drone operator (/drone), support workers (/support), sellers
 (/seller); the municipality's dashboard (/municipality).
 
-Each page is a server-rendered shell (Jinja2) with its own script and style from /static; the
-scripts talk to the JSON API. Nothing is loaded from outside the app: no CDN, no web fonts.
+Each page is a server-rendered shell (Jinja2) with its own script and style from /static, after
+the common scripts every page loads (static/common/: elements, the API client, the server's clock,
+problems, the staff sign-in; docs/design.md, "Front end"); the scripts talk to the JSON API.
+Nothing is loaded from outside the app: no CDN, no web fonts; the CSP below allows the app's own
+scripts only, in any folder of /static.
 """
 
 from __future__ import annotations

@@ -14,25 +14,24 @@
  *   start); until then the button is disabled with a countdown. The server checks it again.
  * - While a vehicle is chosen and within its shift the position is sent every 30 s (geolocation),
  *   and on demand with 「位置を送る」. A refused permission is explained, nothing else breaks.
- * - Errors are RFC 9457 problems; the server's `detail` (English on staff endpoints) is shown after
- *   a Japanese lead-in.
+ * - Errors are RFC 9457 problems, shown by the common renderer (common/problem.js): the server's
+ *   Japanese message_ja (or a lead by status), then the server's own words (サーバー: ...).
  *
- * The session (token, user, chosen vehicle) is kept in localStorage ("noriai.driver").
+ * The page runs on the field pages' shell (field.js): sign-in, API client, problem rendering and the
+ * server's clock are the common ones. The session (token, role, user, chosen vehicle) is kept in
+ * localStorage ("noriai.driver").
  */
 "use strict";
 
 (function () {
-  var STORE = "noriai.driver";
   var POLL_MS = 10000;
   var POSITION_MS = 30000;
-  var ROLES = { driver: 1, operator: 1, admin: 1 };
 
   var T = window.NoriaiTime;
   var short = T.short;
+  var app = null; // the field shell (field.js), started at the end
 
   var state = {
-    token: null,
-    user: "",
     vehicle: null, // the chosen vehicle {id, key, name, seats, shift, ...}
     vehicles: [],
     m: null, // the last manifest shown
@@ -42,7 +41,7 @@
     changes: {}, // stop key -> "追加" | "順番" | "時間" (until the banner is tapped)
     removed: [], // rides whose stops were taken away: {ride_id, who, stops: ["10:00 迎え", ...]}
     confirmNoShow: null, // ride id awaiting the no-show confirmation
-    error: null, // {lead, detail}
+    error: null, // the problem of the last refused report
     pos: { text: "位置はまだ送っていません。", cls: "" },
     posSent: false, // the first position report since the vehicle was chosen has been made
     geoDenied: false, // the phone refused the location permission
@@ -50,7 +49,6 @@
   };
 
   var $screen = document.getElementById("screen");
-  var $clock = document.getElementById("clock");
   var $flash = document.getElementById("flash");
   var $banner = document.getElementById("banner");
   var $bannerDetail = document.getElementById("banner-detail");
@@ -79,16 +77,12 @@
 
   function flash(text) {
     $flash.removeAttribute("data-stale");
-    $flash.textContent = text;
-    $flash.hidden = !text;
+    app.flash(text);
   }
 
+  /* The chosen vehicle is kept with the session. */
   function save() {
-    try {
-      localStorage.setItem(STORE, JSON.stringify({
-        token: state.token, user: state.user, vehicle: state.vehicle ? state.vehicle.id : null
-      }));
-    } catch (x) { /* private mode: the session lasts while the page is open */ }
+    app.save({ vehicle: state.vehicle ? state.vehicle.id : null });
   }
 
   function key(s) { return s.ride_id + ":" + s.kind; }
@@ -104,140 +98,34 @@
     return Math.floor(sec / 60) + ":" + T.pad(sec % 60);
   }
 
-  /* ---------- the API and its problems ---------- */
+  /* ---------- problems and signing out ---------- */
 
-  function api(method, path, body, form) {
-    var headers = { Accept: "application/json" };
-    if (state.token) headers.Authorization = "Bearer " + state.token;
-    var payload;
-    if (form) {
-      payload = new URLSearchParams(form);
-    } else if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      payload = JSON.stringify(body);
+  /* The driver's own words for the generic leads (when the server sends no message_ja). */
+  var PROBLEM = {
+    tag: "p", prefix: "サーバー: ",
+    texts: {
+      0: "通信できません。電波のよい所で、もう一度押してください。",
+      403: "この操作はできません（権限がありません）。",
+      404: "見つかりませんでした。「更新」を押してください。",
+      409: "いまはその操作ができません（予定の状態と合いません）。",
+      429: "操作が多すぎます。{seconds}秒ほど待って、もう一度押してください。",
+      500: "うまくいきませんでした。もう一度押すか、配車センターに電話してください。",
+      other: "うまくいきませんでした。もう一度押すか、配車センターに電話してください。"
+    },
+    /* An early no-show: the problem names the time the rider is waited for until. */
+    fallback: function (err) {
+      var until = err.status === 409 && err.data.wait_until;
+      return until ? "まだ「乗車なし」にできません。" + short(until) + " まで待ってください。" : null;
     }
-    return fetch(path, { method: method, headers: headers, body: payload, cache: "no-store" }).then(function (r) {
-      return r.text().then(function (t) {
-        var data = null;
-        try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
-        if (!r.ok) {
-          var err = new Error((data && data.detail) || r.statusText || "error");
-          err.status = r.status;
-          err.data = data || {};
-          if (r.status === 401 && path.indexOf("/auth/token") < 0 && state.token) {
-            err.handled = true;
-            signOut("サインインの期限が切れました。もう一度サインインしてください。");
-          }
-          throw err;
-        }
-        return data;
-      });
-    }, function () {
-      var err = new Error("network");
-      err.status = 0;
-      err.data = {};
-      throw err;
-    });
+  };
+
+  function errorBox(err) {
+    return err ? app.problem(err, null, { id: "error" }) : null;
   }
 
-  /* A problem as {lead: Japanese, detail: the server's own words}. */
-  function problem(err) {
-    var d = (err.data && err.data.detail) || "";
-    var lead;
-    if (err.status === 0) return { lead: "通信できません。電波のよい所で、もう一度押してください。", detail: "" };
-    if (err.status === 401) lead = "ユーザー名またはパスワードが違います。" + (err.data && err.data.hint ? "5回続けて間違えると15分間サインインできません（管理者が解除できます）。" : "");
-    else if (err.status === 403) lead = "この操作はできません（権限がありません）。";
-    else if (err.status === 404) lead = "見つかりませんでした。「更新」を押してください。";
-    else if (err.status === 409 && err.data.wait_until) {
-      lead = "まだ「乗車なし」にできません。" + short(err.data.wait_until) + " まで待ってください。";
-    } else if (err.status === 409) lead = "いまはその操作ができません（予定の状態と合いません）。";
-    else if (err.status === 422) lead = "送った内容に問題があります。";
-    else if (err.status === 429) lead = "操作が多すぎます。" + ((err.data && err.data.retry_after_seconds) || 60) + "秒ほど待って、もう一度押してください。";
-    else lead = "うまくいきませんでした。もう一度押すか、配車センターに電話してください。";
-    return { lead: lead, detail: d };
-  }
-
-  function errorBox(p, id) {
-    if (!p) return null;
-    return el("div", { cls: "box error", role: "alert", id: id || "error", "data-id": id || "error" }, [
-      el("p", { cls: "lead", text: p.lead }),
-      p.detail ? el("p", { cls: "detail", lang: "en", text: "サーバー: " + p.detail }) : null
-    ]);
-  }
-
-  /* ---------- sign-in ---------- */
-
-  function signInScreen(notice) {
+  /* The shell signed out (the driver, or a lapsed token): nothing of the vehicle stays. */
+  function signedOut() {
     stopTimers();
-    $refresh.hidden = true;
-    $brand.textContent = brandText;
-    $clock.textContent = "";
-    var $user = el("input", {
-      id: "username", name: "username", type: "text", autocomplete: "username", autocapitalize: "none",
-      autocorrect: "off", spellcheck: "false", required: true, value: state.user || null
-    });
-    var $pass = el("input", {
-      id: "password", name: "password", type: "password", autocomplete: "current-password", required: true
-    });
-    var $err = el("div", { id: "signin-error-slot" });
-    var $submit = button("サインイン", null, { type: "submit", cls: "primary big", id: "signin" });
-    var form = el("form", { cls: "stack", novalidate: true }, [
-      el("div", { cls: "field" }, [el("label", { "for": "username", text: "ユーザー名" }), $user]),
-      el("div", { cls: "field" }, [el("label", { "for": "password", text: "パスワード" }), $pass]),
-      $err,
-      $submit
-    ]);
-    form.addEventListener("submit", function (e) {
-      e.preventDefault();
-      $err.textContent = "";
-      var u = $user.value.trim(), p = $pass.value;
-      if (!u || !p) {
-        $err.appendChild(errorBox({ lead: "ユーザー名とパスワードを入れてください。", detail: "" }, "signin-error"));
-        return;
-      }
-      $submit.disabled = true;
-      $submit.firstChild.textContent = "たしかめています…";
-      api("POST", "/api/v1/auth/token", undefined, { username: u, password: p }).then(function (t) {
-        if (!ROLES[t.role]) {
-          revoke(t.access_token); // not a driver's account: leave no live token behind
-          var err = new Error("role");
-          err.role = t.role;
-          throw err;
-        }
-        state.token = t.access_token;
-        state.user = u;
-        state.vehicle = null;
-        save();
-        return chooseVehicle();
-      }).catch(function (err) {
-        $submit.disabled = false;
-        $submit.firstChild.textContent = "サインイン";
-        $pass.value = "";
-        var pr = err.role ? { lead: "この画面は運転手用です。運転手のユーザー名でサインインしてください。", detail: "" } : problem(err);
-        $err.appendChild(errorBox(pr, "signin-error"));
-      });
-    });
-    $screen.textContent = "";
-    $screen.appendChild(el("div", { cls: "stack" }, [
-      el("h1", { tabindex: "-1", text: "運転手 サインイン" }),
-      notice ? para(notice, "box ok", { role: "status" }) : null,
-      para("会社から受け取ったユーザー名とパスワードを入れてください。"),
-      form,
-      para("わからないときは、会社か配車センターに聞いてください。", "muted"),
-      callLink()
-    ]));
-  }
-
-  /* Revoke the token on the server too: a lost or shared device keeps nothing that works. */
-  function revoke(token) {
-    fetch("/api/v1/auth/sign-out", { method: "POST", headers: { Authorization: "Bearer " + token } })
-      .catch(function () { /* offline: the token lapses by itself */ });
-  }
-
-  function signOut(notice) {
-    stopTimers();
-    if (state.token) revoke(state.token);
-    state.token = null;
     state.vehicle = null;
     state.m = null;
     state.sig = "";
@@ -245,8 +133,12 @@
     state.removed = [];
     showBanner();
     flash("");
-    try { localStorage.removeItem(STORE); } catch (x) { /* private mode */ }
-    signInScreen(notice);
+    $refresh.hidden = true;
+    $brand.textContent = brandText;
+  }
+
+  function signOut(notice) {
+    app.signOut(notice);
   }
 
   /* ---------- choosing the vehicle ---------- */
@@ -258,7 +150,7 @@
     $screen.appendChild(el("div", { cls: "stack", "aria-busy": "true" }, [
       el("h1", { tabindex: "-1", text: "車両を選ぶ" }), para("よみこんでいます…", "muted")
     ]));
-    return api("GET", "/api/v1/vehicles").then(function (list) {
+    return app.api("GET", "/api/v1/vehicles").then(function (list) {
       state.vehicles = list;
       var pick = list.filter(function (v) { return v.id === wanted; })[0];
       if (pick) { startVehicle(pick); return; }
@@ -284,7 +176,7 @@
       $screen.textContent = "";
       $screen.appendChild(el("div", { cls: "stack" }, [
         el("h1", { tabindex: "-1", text: "車両を選ぶ" }),
-        errorBox(problem(err)),
+        errorBox(err),
         button("もう一度ためす", function () { chooseVehicle(wanted); }, { cls: "primary", id: "retry" }),
         button("サインアウト", function () { signOut(); }, { cls: "secondary", id: "signout" })
       ]));
@@ -327,7 +219,7 @@
     if (!state.vehicle) return Promise.resolve();
     var seq = ++state.loadSeq;
     var vid = state.vehicle.id;
-    return api("GET", "/api/v1/vehicles/" + vid + "/manifest").then(function (m) {
+    return app.api("GET", "/api/v1/vehicles/" + vid + "/manifest").then(function (m) {
       if (seq !== state.loadSeq || !state.vehicle || state.vehicle.id !== vid) return;
       apply(m, own);
     }, function (err) {
@@ -336,7 +228,7 @@
         $screen.textContent = "";
         $screen.appendChild(el("div", { cls: "stack" }, [
           el("h1", { tabindex: "-1", text: state.vehicle.name }),
-          errorBox(problem(err)),
+          errorBox(err),
           button("もう一度ためす", function () { startVehicle(state.vehicle); }, { cls: "primary", id: "retry" }),
           button("車両を変える", function () { chooseVehicle(); }, { cls: "secondary", id: "change-vehicle" })
         ]));
@@ -692,8 +584,8 @@
 
   /* Every second: the clock, and the no-show countdown. */
   function tick() {
-    if (!state.token || !state.m) return;
-    $clock.textContent = T.hhmm(T.now());
+    if (!app.token || !state.m) return;
+    app.tick();
     var e = document.getElementById("next-eta");
     if (e) e.textContent = eta(e.getAttribute("data-at"));
     var b = document.querySelector('[data-id="no-show"]');
@@ -725,14 +617,14 @@
     state.loadSeq++; // a manifest already on its way is older than this report
     state.error = null;
     flash("送っています…");
-    api("POST", "/api/v1/vehicles/" + state.vehicle.id + "/events", { type: type, ride_id: s.ride_id }).then(function (r) {
+    app.api("POST", "/api/v1/vehicles/" + state.vehicle.id + "/events", { type: type, ride_id: s.ride_id }).then(function (r) {
       state.confirmNoShow = null;
       flash(done + "（" + short(r.at) + "）");
       return load(s.ride_id);
     }, function (err) {
       if (err.handled) return null;
       state.confirmNoShow = null;
-      state.error = problem(err);
+      state.error = err;
       flash("");
       state.sig = "";
       return load(s.ride_id);
@@ -751,12 +643,12 @@
     state.loadSeq++;
     state.error = null;
     flash("送っています…");
-    api("POST", "/api/v1/vehicles/" + state.vehicle.id + "/events", { type: "delay", minutes: minutes }).then(function () {
+    app.api("POST", "/api/v1/vehicles/" + state.vehicle.id + "/events", { type: "delay", minutes: minutes }).then(function () {
       flash(minutes + "分遅れを配車センターに知らせました。");
       return load(true);
     }, function (err) {
       if (err.handled) return null;
-      state.error = problem(err);
+      state.error = err;
       flash("");
       return load(true);
     }).then(function () {
@@ -793,7 +685,7 @@
   /* One position: from the phone's GPS to the server. Automatic reports (every 30 s within the
    * shift) stop after a refused permission until the driver presses 「位置を送る」. */
   function reportPosition(manual) {
-    if (!state.vehicle || !state.token) return;
+    if (!state.vehicle || !app.token) return;
     if (!manual) {
       if (!state.m || state.geoDenied) return; // the shift check needs the server's clock
       if (!onShift()) {
@@ -811,12 +703,11 @@
       state.geoDenied = false;
       if (!state.vehicle || state.vehicle.id !== vid) return;
       var body = { type: "position", lat: p.coords.latitude, lon: p.coords.longitude };
-      api("POST", "/api/v1/vehicles/" + vid + "/events", body).then(function (r) {
+      app.api("POST", "/api/v1/vehicles/" + vid + "/events", body).then(function (r) {
         setPos("位置を送りました（" + short(r.at) + "）。勤務時間中は30秒ごとに自動で送ります。", "ok");
       }, function (err) {
         if (err.handled) return;
-        var pr = problem(err);
-        setPos("位置を送れませんでした。" + pr.lead + (pr.detail ? "（" + pr.detail + "）" : ""), "warn");
+        setPos("位置を送れませんでした。" + app.problemText(err), "warn");
       });
     }, function (e) {
       if (e.code === 1) state.geoDenied = true;
@@ -826,16 +717,16 @@
 
   /* ---------- start ---------- */
 
-  (function start() {
-    var saved = null;
-    try { saved = JSON.parse(localStorage.getItem(STORE) || "null"); } catch (x) { saved = null; }
-    if (saved && saved.token) {
-      state.token = saved.token;
-      state.user = saved.user || "";
-      chooseVehicle(saved.vehicle);
-    } else {
-      if (saved && saved.user) state.user = saved.user;
-      signInScreen();
-    }
-  })();
+  app = NoriaiField.start({
+    store: "noriai.driver", roles: ["driver", "operator", "admin"], roleName: "運転手",
+    title: "運転手 サインイン",
+    intro: "会社から受け取ったユーザー名とパスワードを入れてください。",
+    after: function () { return [para("わからないときは、会社か配車センターに聞いてください。", "muted"), callLink()]; },
+    wrongRole: "この画面は運転手用です。運転手のユーザー名でサインインしてください。",
+    expired: "サインインの期限が切れました。もう一度サインインしてください。",
+    signInCls: "primary big", keepUser: true, problem: PROBLEM,
+    clock: function () { return state.m ? T.hhmm(T.now()) : ""; },
+    onSignOut: signedOut,
+    home: function (a, session) { chooseVehicle(session.vehicle); }
+  });
 })();

@@ -30,7 +30,6 @@
 
   var state = {
     flights: [],
-    sig: "",
     places: {}, // id -> {name, lat, lon}
     open: null, // id of the flight on show
     checks: {}, // flight id -> {battery: bool, ...}
@@ -45,7 +44,7 @@
     home: function (a) {
       state.open = null;
       state.problem = null;
-      a.poll(function () { refresh(true); }, 30);
+      a.poll(refresh, 30);
       loadPlaces().then(function () { refresh(false); });
     }
   });
@@ -62,29 +61,15 @@
   }
 
   /* Fetch the day's flights; redraw the screen on show (quietly when nothing was pressed). */
-  function refresh(quiet) {
-    return app.api("GET", "/api/v1/flights").then(function (flights) {
-      var sig = JSON.stringify(flights);
-      var changed = sig !== state.sig;
-      state.flights = flights;
-      state.sig = sig;
-      app.syncClock();
-      if (!app.current || (quiet && !changed)) return;
-      if (state.busy) return;
-      var name = app.current.name;
-      if (name === "abort" || name === "aborted") return; // a form or a result: leave it
-      if (state.open !== null && flightById(state.open)) showFlight(state.open, quiet);
-      else showHome(quiet);
-    }, function (err) {
-      if (err.handled) return;
-      if (quiet) return; // the next try may work
-      app.show("error", el("div", { cls: "stack" }, [
-        el("h1", { text: "よみこめませんでした" }),
-        app.problem(err, "今日のフライトを読みこめませんでした。"),
-        button("もう一度ためす", function () { refresh(false); }, { cls: "primary", id: "retry" })
-      ]));
-    });
-  }
+  var refresh = app.loader("/api/v1/flights", "今日のフライトを読みこめませんでした。", function (flights, changed, quiet) {
+    state.flights = flights;
+    if (!app.current || (quiet && !changed)) return;
+    if (state.busy) return;
+    var name = app.current.name;
+    if (name === "abort" || name === "aborted") return; // a form or a result: leave it
+    if (state.open !== null && flightById(state.open)) showFlight(state.open, quiet);
+    else showHome(quiet);
+  });
 
   function pill(status) {
     var s = STATUS[status] || [status, "wait"];
@@ -339,7 +324,7 @@
 
   function replace(view) {
     state.flights = state.flights.map(function (x) { return x.id === view.id ? view : x; });
-    state.sig = "";
+    refresh.forget();
   }
 
   function downloadPlan(f, $btn) {
@@ -350,7 +335,7 @@
     }, function (err) {
       $btn.disabled = false;
       if (err.handled) return;
-      app.flash("ダウンロードできませんでした。 " + (err.status ? err.message : "通信できません。"), "error");
+      app.flash("ダウンロードできませんでした。" + app.problemText(err), "error");
     });
   }
 

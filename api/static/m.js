@@ -2,8 +2,9 @@
  *
  * Sign in with the resident number (利用者番号) and the PIN the operator set; then a home screen
  * with today's rides, orders and notices, booking and cancelling a taxi, and shopping before the
- * cut-off. One column, large type, large tap targets, native form controls. Errors are the
- * server's `detail`, which is plain Japanese on these endpoints.
+ * cut-off. One column, large type, large tap targets, native form controls. What a refusal says
+ * comes from the common renderer (common/problem.js): the server's message_ja, or its `detail`,
+ * which is plain Japanese on these endpoints. Requests go through the common API client.
  *
  * The session token is kept in localStorage ("noriai.phone"). All times come from the server's
  * clock (GET /api/v1/me `now`), never from the phone's own clock.
@@ -31,7 +32,7 @@
 
   /* ---------- small helpers ---------- */
 
-  var el = NoriaiDom.el, button = NoriaiDom.button; // dom.js
+  var el = NoriaiDom.el, button = NoriaiDom.button; // common/dom.js
 
   function h1(text) { return el("h1", { tabindex: "-1", text: text }); }
   function para(text, cls) { return el("p", { cls: cls, text: text }); }
@@ -42,17 +43,13 @@
     $box.scrollIntoView({ block: "center" });
   }
 
-  function randomKey() {
-    var a = new Uint32Array(4);
-    window.crypto.getRandomValues(a);
-    return Array.prototype.map.call(a, function (x) { return ("0000000" + x.toString(16)).slice(-8); }).join("");
-  }
+  var randomKey = NoriaiApi.newKey;
 
   function digits(s) { // full-width digits (a Japanese keyboard) count as digits
     return String(s || "").replace(/[０-９]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) - 0xfee0); }).replace(/\s+/g, "");
   }
 
-  var T = window.NoriaiTime; // the server's clock and zone (servertime.js)
+  var T = window.NoriaiTime; // the server's clock and zone (common/servertime.js)
   var parseIso = T.parse, serverNow = T.now, hhmm = T.hhmm, isoLocal = T.iso, atLocal = T.at;
   var short = T.short, yen = T.yen;
   function minutesText(mins) {
@@ -62,37 +59,21 @@
 
   /* ---------- the API ---------- */
 
-  function api(method, path, body, extraHeaders) {
-    var headers = { "Accept": "application/json" };
-    if (state.token) headers["Authorization"] = "Bearer " + state.token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    Object.keys(extraHeaders || {}).forEach(function (k) { headers[k] = extraHeaders[k]; });
-    return fetch(path, {
-      method: method, headers: headers, cache: "no-store",
-      body: body === undefined ? undefined : JSON.stringify(body)
-    }).then(function (r) {
-      return r.text().then(function (t) {
-        var data = null;
-        try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
-        if (!r.ok) {
-          var err = new Error((data && data.detail) || "うまくいきませんでした。もう一度ためすか、オペレーターに電話してください。");
-          err.status = r.status;
-          err.data = data || {};
-          if (r.status === 401 && state.token && path.indexOf("/api/v1/m/session") !== 0) {
-            err.handled = true; // the session ended (expired, locked, or a new PIN): sign in again
-            signedOut("もう一度サインインしてください。");
-          }
-          throw err;
-        }
-        return data;
-      });
-    }, function () {
-      var err = new Error("通信できません。電波のよい所で、もう一度ためしてください。");
-      err.status = 0;
-      err.data = {};
-      throw err;
-    });
+  /* A 401 to a signed-in request: the session ended (expired, locked, or a new PIN); sign in again. */
+  var client = NoriaiApi.client({
+    token: function () { return state.token; },
+    onUnauthorized: function () { signedOut("もう一度サインインしてください。"); }
+  });
+  function api(method, path, body, extraHeaders, keep401) {
+    return client.request(method, path, body, { headers: extraHeaders, keep401: keep401 });
   }
+
+  /* What a refusal says: the server's plain Japanese, or a lead by status. */
+  var SAY = {
+    resident: true,
+    texts: { other: "うまくいきませんでした。もう一度ためすか、オペレーターに電話してください。" }
+  };
+  function say(err) { return NoriaiProblem.text(err, SAY); }
 
   /* ---------- screens and the back button ---------- */
 
@@ -162,7 +143,7 @@
 
   function failed(err) {
     if (err.handled) return;
-    show(message("できませんでした", [el("p", { cls: "box error", role: "alert", text: err.message })], [
+    show(message("できませんでした", [el("p", { cls: "box error", role: "alert", text: say(err) })], [
       ["もどる", back, "secondary", "back"],
       ["ホームへもどる", function () { goHome(); }, "secondary", "home"]
     ]));
@@ -209,7 +190,7 @@
           if (!pin) { showError($error, "暗証番号を入れてください。"); $pin.focus(); return; }
           $submit.disabled = true;
           $submit.firstChild.textContent = "たしかめています…";
-          api("POST", "/api/v1/m/session", { resident_id: parseInt(rid, 10), pin: pin }).then(function (s) {
+          api("POST", "/api/v1/m/session", { resident_id: parseInt(rid, 10), pin: pin }, undefined, true).then(function (s) {
             state.token = s.access_token;
             state.name = s.name;
             try { localStorage.setItem(STORE, JSON.stringify({ token: s.access_token, name: s.name })); } catch (x) { /* private mode */ }
@@ -219,7 +200,7 @@
             $submit.firstChild.textContent = "サインイン";
             $pin.value = "";
             $error.classList.toggle("locked", err.status === 423);
-            showError($error, err.message);
+            showError($error, say(err));
             if (err.status !== 423) $pin.focus();
           });
         });
@@ -249,7 +230,7 @@
       "次に使うときは、利用者番号と暗証番号がいります。"
     ], [
       ["サインアウトする", function () {
-        var p = state.token ? api("POST", "/api/v1/m/session/end") : Promise.resolve();
+        var p = state.token ? api("POST", "/api/v1/m/session/end", undefined, undefined, true) : Promise.resolve();
         p.catch(function () { /* signing out on the phone is enough */ }).then(function () { signedOut("サインアウトしました。"); });
       }, "primary", "signout-yes"],
       ["もどる", back, "secondary", "back"]
@@ -269,7 +250,7 @@
     }, function (err) {
       if (err.handled) return;
       if (err.status === 401 || err.status === 403) { signedOut(); return; }
-      show(message("よみこめませんでした", [el("p", { cls: "box error", role: "alert", text: err.message })], [
+      show(message("よみこめませんでした", [el("p", { cls: "box error", role: "alert", text: say(err) })], [
         ["もう一度ためす", function () { loadHousehold(); }, "primary", "retry"]
       ]));
     });
@@ -317,7 +298,7 @@
         else homeData().then(done, function (err) {
           if (err.handled || state.screen !== s) return;
           $today.removeAttribute("aria-busy");
-          $today.lastChild.replaceWith(el("p", { cls: "box error", role: "alert", text: err.message }));
+          $today.lastChild.replaceWith(el("p", { cls: "box error", role: "alert", text: say(err) }));
         });
         return box;
       }
@@ -690,7 +671,7 @@
               if (err.handled) return;
               $book.disabled = false;
               $book.firstChild.textContent = "予約する";
-              showError($error, err.message);
+              showError($error, say(err));
               if (err.status === 409 && err.data.alternatives) {
                 $book.hidden = true;
                 $alts.textContent = "";
@@ -718,7 +699,7 @@
           box.textContent = "";
           box.removeAttribute("aria-busy");
           box.appendChild(h1("予約できません"));
-          box.appendChild(el("p", { cls: "box error", role: "alert", id: "quote-error", text: err.message }));
+          box.appendChild(el("p", { cls: "box error", role: "alert", id: "quote-error", text: say(err) }));
           box.appendChild(button("もどって、えらびなおす", back, { cls: "primary", id: "back" }));
           box.appendChild(button("ホームへもどる", function () { goHome(); }, { cls: "secondary", id: "home" }));
         });
@@ -927,7 +908,7 @@
             if (err.status !== 0) state.lastOrder = null; // answered: a new try is a new order
             $order.disabled = false;
             $order.firstChild.textContent = "この内容で注文する";
-            showError($error, err.message);
+            showError($error, say(err));
           });
         }, { cls: "primary", id: "order" });
         box.appendChild(list);

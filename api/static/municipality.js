@@ -1,120 +1,48 @@
 /* The municipality's dashboard: sign in (municipality viewer), choose a period, see the figures as
    tiles, charts and tables; download every table as CSV, all of them as one Excel workbook, and
-   print the monthly report. Read-only: nothing here changes anything. The token lives in
-   sessionStorage. */
+   print the monthly report. Read-only: nothing here changes anything. Sign-in, requests and
+   problems are the common ones (static/common/); the token lives in sessionStorage. */
 "use strict";
 
 (() => {
-  const TOKEN_KEY = "noriai.municipality";
   const $ = (id) => document.getElementById(id);
   const state = { token: null, user: null, today: null, dash: null };
 
-  /* ---------- the API ---------- */
+  /* ---------- the API and signing in: common/api.js, common/signin.js, common/problem.js ---------- */
 
-  function japanese(status, data) {
-    if (status === 401) return "ユーザー名かパスワードがちがいます。5回続けて間違えると15分間サインインできません（管理者が解除できます）。";
-    if (status === 403) return "このユーザーは市町村の統計を見られません。";
-    if (status === 422 && data.errors && data.errors.length) {
-      const f = data.errors[0].field;
-      if (f === "to" || f === "from") return "期間を確認してください（はじめ ≦ おわり、800日以内）。";
-    }
-    return (data && data.detail) || "エラーが起きました（" + status + "）。";
-  }
-
-  function request(path, opts) {
-    const o = opts || {};
-    const h = Object.assign({}, o.headers || {});
-    if (state.token) h.Authorization = "Bearer " + state.token;
-    return fetch(path, { method: o.method || "GET", headers: h, body: o.body }).then(
-      (r) => {
-        if (r.ok) return r;
-        return r.text().then((t) => {
-          let data = {};
-          try { data = t ? JSON.parse(t) : {}; } catch (e) { data = {}; }
-          const err = new Error(japanese(r.status, data));
-          err.status = r.status;
-          if (r.status === 401 && path.indexOf("/auth/token") < 0) {
-            signOut("ログインの有効期限が切れました。もう一度ログインしてください。");
-          }
-          throw err;
-        });
-      },
-      () => { throw new Error("サーバーと通信できません。ネットワークを確認して、もう一度ためしてください。"); }
-    );
-  }
+  const auth = NoriaiSignIn.create({
+    store: "noriai.municipality", storage: "session", roles: ["municipality", "admin"],
+    wrongRole: "このユーザーは市町村の統計を見られません。",
+  });
+  const client = NoriaiApi.client({
+    token: () => state.token,
+    onUnauthorized: () => desk.signOut("ログインの有効期限が切れました。もう一度ログインしてください。"),
+  });
+  /* Without the server's message_ja, a refused period still says what to correct. */
+  const PROBLEM = {
+    fallback: (err) => err.status === 422 && (err.data.errors || []).some((e) => e.field === "from" || e.field === "to")
+      ? "期間を確認してください（はじめ ≦ おわり、800日以内）。" : null,
+  };
 
   function query() {
     return "from=" + $("from").value + "&to=" + $("to").value + "&group=" + $("group").value;
   }
 
-  /* ---------- sign-in ---------- */
-
-  function show(id, on) { $(id).hidden = !on; }
-
-  function showLogin(message) {
-    show("report", false);
-    show("logout", false);
-    $("who").textContent = "";
-    show("login-view", true);
-    const e = $("login-error");
-    e.textContent = message || "";
-    e.hidden = !message;
-    $("login-user").focus();
-  }
-
-  /* Revoke the token on the server too: a lost or shared device keeps nothing that works. */
-  function revoke(token) {
-    fetch("/api/v1/auth/sign-out", { method: "POST", headers: { Authorization: "Bearer " + token } })
-      .catch(function () { /* offline: the token lapses by itself */ });
-  }
-
-  function signOut(message) {
-    if (state.token) revoke(state.token);
-    state.token = null;
-    state.dash = null;
-    sessionStorage.removeItem(TOKEN_KEY);
-    $("tiles").replaceChildren();
-    $("tables").replaceChildren();
-    showLogin(message);
-  }
-
-  $("login-form").addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    const username = $("login-user").value.trim();
-    const password = $("login-pass").value;
-    if (!username || !password) {
-      showLogin("ユーザー名とパスワードを入れてください。");
-      return;
-    }
-    $("login-submit").disabled = true;
-    request("/api/v1/auth/token", { method: "POST", body: new URLSearchParams({ username, password }) })
-      .then((r) => r.json())
-      .then((t) => {
-        state.token = t.access_token;
-        state.user = username;
-        sessionStorage.setItem(TOKEN_KEY, JSON.stringify({ token: state.token, user: username }));
-        $("login-pass").value = "";
-        return start();
-      })
-      .catch((err) => showLogin(err.message))
-      .finally(() => { $("login-submit").disabled = false; });
+  const desk = NoriaiSignIn.desk(auth, {
+    problem: PROBLEM,
+    hide: ["report"],
+    show: ["report"],
+    use: (session) => {
+      state.token = session ? session.token : null;
+      state.user = session ? session.user : null;
+    },
+    start: () => load(""),
+    signedOut: () => {
+      state.dash = null;
+      $("tiles").replaceChildren();
+      $("tables").replaceChildren();
+    },
   });
-  $("logout").addEventListener("click", () => signOut(""));
-
-  function start() {
-    return load("").then(() => {
-      show("login-view", false);
-      show("report", true);
-      show("logout", true);
-      $("who").textContent = state.user;
-    }, (err) => {
-      if (err.status === 403) {
-        state.token = null;
-        sessionStorage.removeItem(TOKEN_KEY);
-      }
-      if (err.status !== 401) showLogin(err.message);
-    });
-  }
 
   /* ---------- the period ---------- */
 
@@ -150,14 +78,12 @@
   });
 
   function fail(err) {
-    $("report-error").textContent = err.message;
-    $("report-error").hidden = false;
+    NoriaiProblem.fill($("report-error"), err, PROBLEM);
   }
 
   function load(q) {
     $("show").disabled = true;
-    return request("/api/v1/stats/dashboard" + (q ? "?" + q : ""))
-      .then((r) => r.json())
+    return client.request("GET", "/api/v1/stats/dashboard" + (q ? "?" + q : ""))
       .then((dash) => {
         $("report-error").hidden = true;
         state.dash = dash;
@@ -314,18 +240,7 @@
   /* ---------- downloads and printing ---------- */
 
   function download(path) {
-    return request(path).then((r) => {
-      const cd = r.headers.get("Content-Disposition") || "";
-      const m = /filename="([^"]+)"/.exec(cd);
-      return r.blob().then((blob) => {
-        const a = document.createElement("a");
-        a.href = URL.createObjectURL(blob);
-        a.download = m ? m[1] : "noriai-export";
-        document.body.appendChild(a);
-        a.click();
-        setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
-      });
-    }).catch(fail);
+    return client.download(path, "noriai-export").catch(fail);
   }
 
   $("xlsx").addEventListener("click", () => download("/api/v1/stats/dashboard.xlsx?" + query()));
@@ -333,9 +248,5 @@
 
   /* ---------- start ---------- */
 
-  try {
-    const saved = JSON.parse(sessionStorage.getItem(TOKEN_KEY) || "null");
-    if (saved && saved.token) { state.token = saved.token; state.user = saved.user; }
-  } catch (e) { sessionStorage.removeItem(TOKEN_KEY); }
-  if (state.token) start(); else showLogin("");
+  desk.resume();
 })();

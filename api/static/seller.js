@@ -13,32 +13,16 @@
 (function () {
   var app = NoriaiField.start({
     store: "noriai.seller", roles: ["seller", "operator"], roleName: "販売店",
-    home: function (a) {
-      a.poll(function () { refresh(true); }, 60);
-      refresh(false);
-    }
+    home: function (a) { a.poll(refresh, 60); refresh(false); }
   });
   var el = app.el, button = app.button, T = app.T;
-  var state = { sheets: [], sig: "", busy: false };
+  var state = { sheets: [], busy: false };
 
-  function refresh(quiet) {
-    return app.api("GET", "/api/v1/picklists").then(function (sheets) {
-      var sig = JSON.stringify(sheets);
-      var changed = sig !== state.sig;
-      state.sheets = sheets;
-      state.sig = sig;
-      app.syncClock();
-      if (quiet && (!changed || state.busy || (app.current && app.current.name !== "home"))) return;
-      showHome(quiet);
-    }, function (err) {
-      if (err.handled || quiet) return;
-      app.show("error", el("div", { cls: "stack" }, [
-        el("h1", { text: "よみこめませんでした" }),
-        app.problem(err, "ピッキングリストを読みこめませんでした。"),
-        button("もう一度ためす", function () { refresh(false); }, { cls: "primary", id: "retry" })
-      ]));
-    });
-  }
+  var refresh = app.loader("/api/v1/picklists", "ピッキングリストを読みこめませんでした。", function (sheets, changed, quiet) {
+    state.sheets = sheets;
+    if (quiet && (!changed || state.busy || (app.current && app.current.name !== "home"))) return;
+    showHome(quiet);
+  });
 
   function ticksKey(sheet) { return "noriai.seller.ticks." + sheet.seller + "." + sheet.date; }
   function ticks(sheet) {

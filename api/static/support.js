@@ -17,7 +17,6 @@
 
   var state = {
     sheets: [],
-    sig: "",
     hall: "", // "" = every hall
     confirming: null, // order id with the confirm question open
     problems: {}, // order id -> problem box of the last refused confirm
@@ -29,31 +28,15 @@
 
   var app = NoriaiField.start({
     store: "noriai.support", roles: ["support_worker", "operator"], roleName: "集落支援員",
-    home: function (a) {
-      a.poll(function () { refresh(true); }, 20);
-      refresh(false);
-    }
+    home: function (a) { a.poll(refresh, 20); refresh(false); }
   });
   var el = app.el, button = app.button, T = app.T;
 
-  function refresh(quiet) {
-    return app.api("GET", "/api/v1/handovers").then(function (sheets) {
-      var sig = JSON.stringify(sheets);
-      var changed = sig !== state.sig;
-      state.sheets = sheets;
-      state.sig = sig;
-      app.syncClock();
-      if (quiet && (!changed || state.confirming !== null || state.busy)) return;
-      showHome(quiet);
-    }, function (err) {
-      if (err.handled || quiet) return;
-      app.show("error", el("div", { cls: "stack" }, [
-        el("h1", { text: "よみこめませんでした" }),
-        app.problem(err, "お届けの一覧を読みこめませんでした。"),
-        button("もう一度ためす", function () { refresh(false); }, { cls: "primary", id: "retry" })
-      ]));
-    });
-  }
+  var refresh = app.loader("/api/v1/handovers", "お届けの一覧を読みこめませんでした。", function (sheets, changed, quiet) {
+    state.sheets = sheets;
+    if (quiet && (!changed || state.confirming !== null || state.busy)) return;
+    showHome(quiet);
+  });
 
   /* [label, pill class, rank]: rank 0 = can be handed over now, 1 = on its way, 2 = done */
   function where(d) {

@@ -6,7 +6,9 @@
  * 405, or F1-F4 on a keyboard). Each screen says what the keys do in the bar at the bottom.
  *
  * The box keeps a device token in localStorage; until an operator pairs it with a household it
- * shows a pairing code. All times come from the server's clock.
+ * shows a pairing code. All times come from the server's clock. Requests go through the common API
+ * client (common/api.js, with a 20 s limit: set-top box networks hang); what a refusal says comes
+ * from the common renderer (common/problem.js: the server's plain Japanese).
  */
 "use strict";
 
@@ -40,26 +42,12 @@
 
   /* ---------- small helpers ---------- */
 
-  function el(tag, attrs, children) {
-    var e = document.createElement(tag);
-    attrs = attrs || {};
-    Object.keys(attrs).forEach(function (k) {
-      if (k === "text") e.textContent = attrs[k];
-      else if (k === "cls") e.className = attrs[k];
-      else if (k === "onselect") e.onselect_ = attrs[k];
-      else e.setAttribute(k, attrs[k]);
-    });
-    (children || []).forEach(function (c) {
-      if (c === null || c === undefined) return;
-      e.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
-    });
-    return e;
-  }
+  var el = NoriaiDom.el; // common/dom.js
 
   /* A focusable item; `n` (1-9, 0 for the tenth) lets a digit key choose it. */
   function item(label, onselect, opts) {
     opts = opts || {};
-    var attrs = { cls: "f " + (opts.cls || ""), tabindex: "-1", role: "button", onselect: onselect };
+    var attrs = { cls: "f " + (opts.cls || ""), tabindex: "-1", role: "button" };
     if (opts.id) attrs["data-id"] = opts.id;
     var kids = [];
     if (opts.n !== undefined) {
@@ -71,15 +59,9 @@
     var body = typeof label === "string" ? el("span", { text: label }) : label;
     if (opts.sub) body = el("span", { cls: "body" }, [body, el("span", { cls: "sub", text: opts.sub })]);
     kids.push(body);
-    return el("div", attrs, kids);
-  }
-
-  function randomKey() {
-    var c = window.crypto || window.msCrypto;
-    var a = new Uint32Array(4);
-    if (c && c.getRandomValues) c.getRandomValues(a);
-    else for (var i = 0; i < 4; i++) a[i] = Math.floor(Math.random() * 4294967296) ^ Date.now();
-    return Array.prototype.map.call(a, function (x) { return x.toString(16); }).join("-");
+    var node = el("div", attrs, kids);
+    node.onselect_ = onselect; // Enter (決定) calls it
+    return node;
   }
 
   var T = window.NoriaiTime; // the server's clock and zone (servertime.js)
@@ -88,35 +70,18 @@
 
   /* ---------- the API ---------- */
 
+  var client = NoriaiApi.client({ token: function () { return state.token; }, timeout: 20000 });
   function api(method, path, body, extraHeaders) {
-    var headers = { "Accept": "application/json" };
-    if (state.token) headers["Authorization"] = "Bearer " + state.token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    Object.keys(extraHeaders || {}).forEach(function (k) { headers[k] = extraHeaders[k]; });
-    var request = fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    var timeout = new Promise(function (_, reject) {
-      setTimeout(function () { reject(new Error("timeout")); }, 20000); // set-top box networks hang
-    });
-    return Promise.race([request, timeout])
-      .then(function (r) {
-        return r.text().then(function (t) {
-          var data = null;
-          try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
-          if (!r.ok) {
-            var err = new Error((data && data.detail) || "うまくいきませんでした。もう一度ためしてください。");
-            err.status = r.status;
-            err.data = data || {};
-            throw err;
-          }
-          return data;
-        });
-      }, function () {
-        var err = new Error("通信できません。しばらくしてから、もう一度ためしてください。");
-        err.status = 0;
-        err.data = {};
-        throw err;
-      });
+    return client.request(method, path, body, { headers: extraHeaders });
   }
+  var randomKey = NoriaiApi.newKey;
+
+  /* What a refusal says on the TV: the server's plain Japanese, or a lead by status. */
+  var SAY = {
+    resident: true,
+    texts: { 0: "通信できません。しばらくしてから、もう一度ためしてください。", other: "うまくいきませんでした。もう一度ためしてください。" }
+  };
+  function say(err) { return NoriaiProblem.text(err, SAY); }
 
   /* ---------- focus and keys ---------- */
 
@@ -259,7 +224,7 @@
   }
 
   function errorScreen(err) {
-    var lines = [err.message];
+    var lines = [say(err)];
     if (state.me && state.me.call_centre_phone) lines.push(callLine(state.me.call_centre_phone));
     return message("できませんでした", lines, [["もどる", back]]);
   }
@@ -843,7 +808,7 @@
       setTimeout(startPairing, 5000);
     }, function (err) {
       // No network yet (boxes start before it), a restart, too many boxes: show it and try again.
-      show(message("つながるのを待っています", [err.message, "このままお待ちください。"], []), false);
+      show(message("つながるのを待っています", [say(err), "このままお待ちください。"], []), false);
       setTimeout(startPairing, 10000);
     });
   }
@@ -858,7 +823,7 @@
       pollReminders();
     }, function (err) {
       if (err.status === 401 || err.status === 403) return startPairing();
-      show(message("つながるのを待っています", [err.message, "このままお待ちください。"], []), false);
+      show(message("つながるのを待っています", [say(err), "このままお待ちください。"], []), false);
       setTimeout(loadHousehold, 10000);
     });
   }

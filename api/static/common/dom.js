@@ -1,10 +1,11 @@
-/* Building page elements for the phone pages (residents', drivers', field staff's): text only
- * through textContent (never HTML from the server), handlers through addEventListener (the CSP
- * allows no inline script). */
+/* Building page elements, for every page: text only through textContent (never HTML from the
+ * server), handlers through addEventListener (the CSP allows no inline script).
+ * ES5: the set-top box and old phones load this file. */
 "use strict";
 
 var NoriaiDom = (function () {
-  /* el("p", {cls, text, onclick, "data-id", disabled: true}, [children]) */
+  /* el("p", {cls, text, onclick: fn, on: {input: fn}, "data-id": "x", disabled: true}, [children])
+   * An attribute that is null, undefined or false is left out; true is an empty attribute. */
   function el(tag, attrs, children) {
     var e = document.createElement(tag);
     attrs = attrs || {};
@@ -13,6 +14,7 @@ var NoriaiDom = (function () {
       if (v === null || v === undefined || v === false) return;
       if (k === "text") e.textContent = v;
       else if (k === "cls") e.className = v;
+      else if (k === "on") Object.keys(v).forEach(function (ev) { e.addEventListener(ev, v[ev]); });
       else if (k.slice(0, 2) === "on" && typeof v === "function") e.addEventListener(k.slice(2), v);
       else e.setAttribute(k, v === true ? "" : v);
     });
@@ -23,7 +25,7 @@ var NoriaiDom = (function () {
     return e;
   }
 
-  /* A full-width button: a label, and an optional smaller second line (opts.sub). */
+  /* A full-width button of the phone pages: a label, and an optional smaller second line (opts.sub). */
   function button(label, onclick, opts) {
     opts = opts || {};
     var kids = [el("span", { cls: "label", text: label })];
@@ -34,5 +36,17 @@ var NoriaiDom = (function () {
     }, kids);
   }
 
-  return { el: el, button: button };
+  /* Empty a node; returns it. */
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+    return node;
+  }
+
+  /* Put `node` where `old` is (an old browser may lack Element.replaceWith). */
+  function swap(old, node) {
+    if (old.parentNode) old.parentNode.replaceChild(node, old);
+    return node;
+  }
+
+  return { el: el, button: button, clear: clear, swap: swap };
 })();

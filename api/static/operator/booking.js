@@ -1,0 +1,282 @@
+/* Booking a ride on the resident's behalf: destination (favourites first), origin, party,
+   wheelchair, when; the quote, the alternatives when nothing fits, the booking (a retry after a
+   lost answer sends the same Idempotency-Key, so it cannot book twice). */
+"use strict";
+
+(() => {
+  const { T, el, clear, $, state, button, show, busy, newKey, isoToday, hhmmOf, suggestTime, api, say, showError, hideError, toast } = Operator;
+  const hm = T.short, yen = T.yen;
+
+  const KIND_LABELS = {
+    hospital: "病院",
+    clinic: "診療所",
+    supermarket: "買い物",
+    station: "駅",
+    city_hall: "役所・支所",
+    community_hall: "公民館・集会所",
+    post_office: "郵便局",
+    bank: "銀行",
+    school: "学校",
+    other: "その他",
+  };
+  const KIND_ORDER = Object.keys(KIND_LABELS);
+
+  function placeOptions(select, withHome, skip) {
+    const groups = {};
+    state.places.forEach((p) => { (groups[p.kind] = groups[p.kind] || []).push(p); });
+    if (withHome) select.appendChild(el("option", { value: "home", text: "自宅" }));
+    KIND_ORDER.forEach((k) => {
+      if (!groups[k]) return;
+      const g = el("optgroup", { label: KIND_LABELS[k] });
+      groups[k].forEach((p) => { if (!skip || !skip[p.id]) g.appendChild(el("option", { value: p.id, text: p.name })); });
+      if (g.children.length) select.appendChild(g);
+    });
+  }
+
+  function fillPlaceSelects() {
+    const origin = clear($("origin"));
+    placeOptions(origin, true);
+  }
+
+  /* Destination: favourites first, then home (for the way back), then every place by kind. */
+  function fillDestination(r) {
+    const dest = clear($("dest"));
+    dest.appendChild(el("option", { value: "", text: "― 行き先を選ぶ ―" }));
+    const favs = (r.favourites || []).filter((id) => state.placeById[id]);
+    if (favs.length) {
+      const g = el("optgroup", { label: "よく行く場所" });
+      favs.forEach((id) => g.appendChild(el("option", { value: id, text: state.placeById[id].name })));
+      dest.appendChild(g);
+    }
+    dest.appendChild(el("option", { value: "home", text: "自宅（帰り）" }));
+    const skip = {};
+    favs.forEach((id) => { skip[id] = true; });
+    placeOptions(dest, false, skip);
+  }
+
+  function resetBooking(r) {
+    fillDestination(r);
+    $("dest").value = "";
+    $("origin").value = "home";
+    $("when-now").checked = true;
+    $("when-time").value = "";
+    $("when-time").disabled = true;
+    $("party").value = "1";
+    $("wheelchair").checked = !!r.wheelchair;
+    state.retry = null;
+    invalidateQuote(true);
+  }
+
+  function renderFavourites() {
+    const r = state.resident;
+    const row = clear($("fav-row"));
+    const favs = (r.favourites || []).filter((id) => state.placeById[id]);
+    favs.forEach((id, i) => {
+      const b = button((i + 1) + " " + state.placeById[id].name, () => {
+        $("dest").value = id;
+        destChanged();
+      }, { cls: "fav", "data-id": "fav-" + id, "aria-pressed": $("dest").value === id ? "true" : "false" });
+      row.appendChild(b);
+    });
+    if (!favs.length) row.appendChild(el("span", { cls: "muted", text: "よく行く場所は未登録です（下で選んで ☆ で追加）" }));
+    const cur = $("dest").value;
+    const isFav = favs.indexOf(cur) >= 0;
+    $("fav-toggle").textContent = isFav ? "★ よく行く場所から外す" : "☆ よく行く場所に追加";
+    $("fav-toggle").disabled = !cur || cur === "home" || (!isFav && favs.length >= 9);
+  }
+
+  function destChanged() {
+    renderFavourites();
+    invalidateQuote(true);
+  }
+
+  $("dest").addEventListener("change", destChanged);
+  $("origin").addEventListener("change", () => invalidateQuote(true));
+  $("party").addEventListener("input", () => invalidateQuote(true));
+  $("wheelchair").addEventListener("change", () => invalidateQuote(true));
+  $("when-time").addEventListener("input", () => invalidateQuote(true));
+  document.querySelectorAll('input[name="when"]').forEach((radio) => {
+    radio.addEventListener("change", () => {
+      const mode = whenMode();
+      $("when-time").disabled = mode === "now";
+      if (mode !== "now" && !$("when-time").value) $("when-time").value = suggestTime(mode === "arrive" ? 60 : 30);
+      if (mode !== "now") $("when-time").focus();
+      invalidateQuote(true);
+    });
+  });
+
+  $("fav-toggle").addEventListener("click", () => {
+    const r = state.resident;
+    const cur = $("dest").value;
+    let favs = (r.favourites || []).slice();
+    favs = favs.indexOf(cur) >= 0 ? favs.filter((x) => x !== cur) : favs.concat([cur]);
+    api("PUT", "/api/v1/residents/" + r.id + "/favourites", { place_ids: favs }).then(
+      (saved) => {
+        r.favourites = saved;
+        fillDestination(r);
+        $("dest").value = cur;
+        renderFavourites();
+        toast("よく行く場所を更新しました。");
+      },
+      (err) => showError("book-error", err)
+    );
+  });
+
+  function whenMode() {
+    return document.querySelector('input[name="when"]:checked').value;
+  }
+
+  function invalidateQuote(hideResult) {
+    state.quoted = null;
+    $("book-btn").disabled = true;
+    if (hideResult) {
+      show($("quote-result"), false);
+      hideError("book-error");
+    }
+  }
+
+  function toLocation(value, r) {
+    if (value === "home") return { lat: r.home.lat, lon: r.home.lon };
+    return { place_id: value };
+  }
+
+  /* The request the form describes, or an Error saying what is missing. */
+  function rideRequest() {
+    const r = state.resident;
+    const dest = $("dest").value;
+    if (!dest) throw new Error("行き先を選んでください。");
+    const origin = $("origin").value;
+    if (dest === origin) throw new Error("出発地と行き先が同じです。");
+    const party = parseInt($("party").value, 10);
+    if (!(party >= 1)) throw new Error("人数を入れてください。");
+    const req = {
+      resident_id: r.id,
+      origin: toLocation(origin, r),
+      destination: toLocation(dest, r),
+      party_size: party,
+      wheelchair: $("wheelchair").checked,
+    };
+    const mode = whenMode();
+    if (mode === "now") {
+      req.pickup_after = T.iso(T.now(), true);
+    } else {
+      const t = $("when-time").value;
+      if (!/^\d\d:\d\d$/.test(t)) throw new Error("時刻を入れてください。");
+      req[mode === "arrive" ? "arrive_by" : "pickup_after"] = isoToday(t);
+    }
+    return req;
+  }
+
+  function placeName(loc, r) {
+    if (loc.place_id) return state.placeById[loc.place_id] ? state.placeById[loc.place_id].name : loc.place_id;
+    if (r && r.home && Math.abs(loc.lat - r.home.lat) < 0.0005 && Math.abs(loc.lon - r.home.lon) < 0.0006) return "自宅";
+    return "指定の場所";
+  }
+
+
+  $("quote-btn").addEventListener("click", () => quote());
+
+  function quote() {
+    hideError("book-error");
+    let req;
+    try { req = rideRequest(); } catch (e) { showError("book-error", e); return Promise.resolve(); }
+    invalidateQuote(false);
+    busy($("quote-btn"), true);
+    const res = $("quote-result");
+    return api("POST", "/api/v1/rides/quote", req).then(
+      (q) => {
+        clear(res);
+        show(res, true);
+        res.className = "quote";
+        res.removeAttribute("data-ride");
+        if (q.available) {
+          state.quoted = req;
+          $("book-btn").disabled = false;
+          res.appendChild(el("p", { cls: "big", id: "quote-window", text: "迎え " + hm(q.pickup_window.start) + "〜" + hm(q.pickup_window.end) }));
+          res.appendChild(el("p", { text: placeName(req.origin, state.resident) + " → " + placeName(req.destination, state.resident) + "　" + hm(q.latest_arrival) + " までに到着" }));
+          res.appendChild(el("p", { text: "料金 " + yen(q.fare_yen) + "（" + req.party_size + "人）　車両の予定 " + hm(q.planned_pickup) + " 迎え" }));
+          $("book-btn").focus();
+        } else {
+          res.className = "quote warn-box";
+          res.appendChild(el("p", { cls: "strong", text: "その時間は空いている車両がありません。" }));
+          alternatives(res, q.alternatives);
+        }
+      },
+      (err) => { show(res, false); showError("book-error", err); }
+    ).finally(() => busy($("quote-btn"), false));
+  }
+
+  /* Alternative pickup windows as buttons; one click quotes that time. */
+  function alternatives(box, alts) {
+    if (!alts || !alts.length) {
+      box.appendChild(el("p", { text: "近い時間にも空きがありません。時刻か行き先を変えてためしてください。" }));
+      return;
+    }
+    box.appendChild(el("p", { text: "この時間なら空いています（押すと見積もります）：" }));
+    const row = el("div", { cls: "alts" });
+    alts.forEach((a, i) => {
+      row.appendChild(button("迎え " + hm(a.pickup_window.start) + "〜" + hm(a.pickup_window.end), () => {
+        $("when-pickup").checked = true;
+        $("when-time").disabled = false;
+        $("when-time").value = hhmmOf(a.pickup_after);
+        quote();
+      }, { cls: "alt", "data-id": "alt-" + i }));
+    });
+    box.appendChild(row);
+  }
+
+  $("book-btn").addEventListener("click", () => {
+    hideError("book-error");
+    let req, key;
+    if (state.retry) {
+      req = state.retry.req; // the answer to this booking was lost: send the same again
+      key = state.retry.key;
+    } else {
+      try { req = rideRequest(); } catch (e) { showError("book-error", e); return; }
+      key = newKey();
+    }
+    busy($("book-btn"), true);
+    const res = $("quote-result");
+    api("POST", "/api/v1/rides", req, { "Idempotency-Key": key }).then(
+      (ride) => {
+        state.retry = null;
+        invalidateQuote(false);
+        clear(res);
+        show(res, true);
+        res.className = "quote ok-box";
+        res.setAttribute("data-ride", String(ride.id));
+        res.appendChild(el("p", { cls: "strong", text: "予約しました（予約番号 " + ride.id + "）。利用者にお伝えください：" }));
+        res.appendChild(el("p", { cls: "big", id: "booked-window", text: "迎え " + hm(ride.pickup_window.start) + "〜" + hm(ride.pickup_window.end) }));
+        res.appendChild(el("p", { text: placeName(ride.origin, state.resident) + " → " + placeName(ride.destination, state.resident) + "　" + hm(ride.latest_arrival) + " までに到着　料金 " + yen(ride.fare_yen) }));
+        res.appendChild(el("p", { cls: "muted", text: "車両 " + (state.vehicleNames[ride.vehicle] || ride.vehicle || "―") }));
+        $("book-btn").disabled = true;
+        Operator.loadRides();
+        Operator.refreshBoard();
+      },
+      (err) => {
+        if (err.status === 0) {
+          state.retry = { req: req, key: key };
+          showError("book-error", err, "（もう一度「予約する」を押すと、同じ予約を送り直します。二重にはなりません）");
+          $("book-btn").disabled = false;
+          return;
+        }
+        state.retry = null;
+        invalidateQuote(false);
+        if (err.status === 409 && err.data.alternatives) {
+          clear(res);
+          show(res, true);
+          res.className = "quote warn-box";
+          res.removeAttribute("data-ride");
+          res.appendChild(el("p", { cls: "strong", text: say(err) }));
+          alternatives(res, err.data.alternatives);
+          Operator.loadRides();
+          Operator.refreshBoard();
+        } else {
+          showError("book-error", err);
+        }
+      }
+    ).finally(() => $("book-btn").classList.remove("busy"));
+  });
+
+  Object.assign(Operator, { fillPlaceSelects, resetBooking, renderFavourites, placeName });
+})();

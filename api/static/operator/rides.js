@@ -1,0 +1,161 @@
+/* Today's rides of the resident: the list with statuses, changing one (a new request with a
+   reason; the old ride stays when the new one does not fit) and cancelling one with a reason. */
+"use strict";
+
+(() => {
+  const { T, el, clear, $, state, button, show, newKey, isoToday, hhmmOf, api, showError, toast } = Operator;
+  const hm = T.short, yen = T.yen;
+
+  const RIDE_LABELS = {
+    requested: "受付中",
+    confirmed: "予約済み",
+    vehicle_arrived: "車両到着",
+    on_board: "乗車中",
+    completed: "完了",
+    refused: "お断り",
+    cancelled: "取り消し",
+    no_show: "乗車なし",
+  };
+
+  /* `quiet`: a background refresh, which leaves the list alone while a change or cancel form is open. */
+  function loadRides(quiet) {
+    const r = state.resident;
+    if (quiet && $("ride-list").querySelector(".row-form .inline")) return Promise.resolve();
+    return api("GET", "/api/v1/rides?resident_id=" + r.id + "&date=" + T.today()).then(
+      (rides) => {
+        if (quiet && $("ride-list").querySelector(".row-form .inline")) return;
+        if (state.resident && state.resident.id === r.id) renderRides(rides);
+      },
+      (err) => renderRidesError(err)
+    );
+  }
+
+  function renderRidesError(err) {
+    const list = clear($("ride-list"));
+    const li = list.appendChild(el("li", { cls: "error" }));
+    showError(li, err);
+  }
+
+  function renderRides(rides) {
+    const list = clear($("ride-list"));
+    if (!rides.length) {
+      list.appendChild(el("li", { cls: "muted", text: "今日の予約はありません。" }));
+      return;
+    }
+    rides.sort((a, b) => (a.pickup_window.start < b.pickup_window.start ? -1 : 1));
+    rides.forEach((ride) => list.appendChild(rideRow(ride)));
+  }
+
+  function rideRow(ride) {
+    const r = state.resident;
+    const status = el("span", { cls: "badge status-" + ride.status, text: RIDE_LABELS[ride.status] || ride.status });
+    const head = el("div", { cls: "row-head" }, [
+      el("span", { cls: "when", text: "迎え " + hm(ride.pickup_window.start) + "〜" + hm(ride.pickup_window.end) }),
+      status,
+    ]);
+    const info = el("div", { cls: "row-info", text:
+      Operator.placeName(ride.origin, r) + " → " + Operator.placeName(ride.destination, r) +
+      (ride.status === "refused" ? "" : "　" + hm(ride.latest_arrival) + " までに到着　" + yen(ride.fare_yen)) +
+      (ride.party_size > 1 ? "　" + ride.party_size + "人" : "") +
+      (ride.vehicle ? "　" + (state.vehicleNames[ride.vehicle] || ride.vehicle) : "") +
+      "　No." + ride.id });
+    const li = el("li", { cls: "ride" + (ride.status === "cancelled" || ride.status === "refused" ? " past" : ""), "data-id": "ride-" + ride.id }, [head, info]);
+    if (ride.status === "confirmed") {
+      const slot = el("div", { cls: "row-form" });
+      const actions = el("div", { cls: "row-actions" }, [
+        button("変更", () => changeForm(ride, slot), { cls: "small", "data-id": "change-" + ride.id }),
+        button("取り消し", () => cancelForm(ride, slot), { cls: "small danger-quiet", "data-id": "cancel-" + ride.id }),
+      ]);
+      head.appendChild(actions);
+      li.appendChild(slot);
+    }
+    return li;
+  }
+
+  /* The booking confirmation no longer holds once that ride was changed or cancelled. */
+  function forget(rideId) {
+    const res = $("quote-result");
+    if (res.getAttribute("data-ride") === String(rideId)) {
+      show(res, false);
+      res.removeAttribute("data-ride");
+    }
+  }
+
+  function cancelForm(ride, slot) {
+    clear(slot);
+    const reason = el("input", { list: "reasons", maxlength: "500", placeholder: "取り消しの理由（必ず入れてください）", "aria-label": "取り消しの理由", cls: "reason" });
+    const err = el("p", { cls: "error", role: "alert", hidden: true });
+    reason.addEventListener("input", () => { err.hidden = true; });
+    const go = button("取り消す", () => {
+      const text = reason.value.trim();
+      if (!text) { err.textContent = "理由を入れてください（記録に残ります）。"; err.hidden = false; reason.focus(); return; }
+      go.disabled = true;
+      api("POST", "/api/v1/rides/" + ride.id + "/cancel", { reason: text }).then(
+        () => { toast("予約 No." + ride.id + " を取り消しました。"); forget(ride.id); loadRides(); Operator.refreshBoard(); },
+        (e) => { showError(err, e); go.disabled = false; }
+      );
+    }, { cls: "danger small", "data-id": "cancel-confirm" });
+    slot.appendChild(el("div", { cls: "inline" }, [reason, go, button("やめる", () => clear(slot), { cls: "quiet small" })]));
+    slot.appendChild(err);
+    reason.focus();
+  }
+
+  function changeForm(ride, slot) {
+    clear(slot);
+    const name = "chg-" + ride.id;
+    const pickup = el("input", { type: "radio", name: name, value: "pickup", checked: true });
+    const arrive = el("input", { type: "radio", name: name, value: "arrive" });
+    const time = el("input", { type: "time", step: "300", "aria-label": "新しい時刻", value: hhmmOf(ride.pickup_window.start), cls: "time" });
+    const reason = el("input", { list: "reasons", maxlength: "500", placeholder: "変更の理由（必ず入れてください）", "aria-label": "変更の理由", cls: "reason" });
+    const err = el("p", { cls: "error", role: "alert", hidden: true });
+    const alts = el("div", { cls: "alts" });
+    reason.addEventListener("input", () => { err.hidden = true; });
+    let changeKey = newKey(); // kept while an answer is lost on the network, so a retry cannot book twice
+    const go = button("変更する", () => {
+      const text = reason.value.trim();
+      err.hidden = true;
+      clear(alts);
+      if (!/^\d\d:\d\d$/.test(time.value)) { err.textContent = "新しい時刻を入れてください。"; err.hidden = false; return; }
+      if (!text) { err.textContent = "理由を入れてください（記録に残ります）。"; err.hidden = false; reason.focus(); return; }
+      const req = {
+        resident_id: ride.resident_id,
+        origin: ride.origin.place_id ? { place_id: ride.origin.place_id } : { lat: ride.origin.lat, lon: ride.origin.lon },
+        destination: ride.destination.place_id ? { place_id: ride.destination.place_id } : { lat: ride.destination.lat, lon: ride.destination.lon },
+        party_size: ride.party_size,
+        wheelchair: ride.wheelchair,
+      };
+      req[arrive.checked ? "arrive_by" : "pickup_after"] = isoToday(time.value);
+      go.disabled = true;
+      api("POST", "/api/v1/rides/" + ride.id + "/change", { request: req, reason: text }, { "Idempotency-Key": changeKey }).then(
+        (nr) => {
+          toast("変更しました：新しい迎え " + hm(nr.pickup_window.start) + "〜" + hm(nr.pickup_window.end) + "（予約番号 " + nr.id + "）");
+          forget(ride.id);
+          loadRides();
+          Operator.refreshBoard();
+        },
+        (e) => {
+          go.disabled = false;
+          if (e.status) changeKey = newKey(); // a definite answer: the next try is a new request
+          showError(err, e, e.status === 409 ? "　元の予約はそのままです。" : "");
+          (e.data.alternatives || []).forEach((a, i) => {
+            alts.appendChild(button("迎え " + hm(a.pickup_window.start) + "〜" + hm(a.pickup_window.end), () => {
+              pickup.checked = true;
+              time.value = hhmmOf(a.pickup_after);
+            }, { cls: "alt small", "data-id": "change-alt-" + i }));
+          });
+        }
+      );
+    }, { cls: "primary small", "data-id": "change-confirm" });
+    slot.appendChild(el("div", { cls: "inline" }, [
+      el("label", { cls: "radio" }, [pickup, " 迎え"]),
+      el("label", { cls: "radio" }, [arrive, " 到着"]),
+      time,
+    ]));
+    slot.appendChild(el("div", { cls: "inline" }, [reason, go, button("やめる", () => clear(slot), { cls: "quiet small" })]));
+    slot.appendChild(err);
+    slot.appendChild(alts);
+    time.focus();
+  }
+
+  Object.assign(Operator, { loadRides });
+})();
