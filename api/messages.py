@@ -94,7 +94,7 @@ JA: dict[Code, str] = {
     Code.time_in_past: "その時刻は、もう過ぎています。ほかの時刻を選んでください。",
     Code.time_not_today: "タクシーの予約は、その日の分だけです。",
     Code.time_no_service: "その日はタクシーが走っていません。",
-    Code.time_outside_hours: "運行時間の中で時刻を選んでください（{hours}）。",
+    Code.time_outside_hours: "運行時間（{hours}）の中で時刻を選んでください。",
     Code.time_too_soon: "その到着時刻には間に合いません。"
     "もっと遅い時刻を選んでください（いちばん早くて{earliest}）。",
     Code.place_outside_area: "その場所は、タクシーの走る地域の外です。",
@@ -111,7 +111,7 @@ JA: dict[Code, str] = {
     Code.product_sold_out: "売り切れの品物があります。かごを見なおしてください。",
     Code.order_too_large: "品物の数が多すぎます。かごを見なおしてください。",
     Code.pin_format: "暗証番号は、4けたから8けたの数字にしてください。",
-    Code.pin_too_easy: "暗証番号が簡単すぎます（同じ数字や 1234 のような並び）。",
+    Code.pin_too_easy: "推測されやすい番号です（同じ数字のくり返しや 1234 など）。別の番号にしてください。",
 }
 
 # Residents read some codes with a hint where to turn (the rest read as in JA).

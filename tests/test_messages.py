@@ -61,7 +61,7 @@ def test_texts_are_chosen_by_code_with_parameters() -> None:
         field_error("destination", "anything", Code.place_same),
     ]
     assert message_ja(Code.invalid_request, {}, errors, residents=True) == (
-        "運行時間の中で時刻を選んでください（08:00–17:00）。 出発と行き先が同じ場所です。"
+        "運行時間（08:00–17:00）の中で時刻を選んでください。 出発と行き先が同じ場所です。"
     )
 
 
