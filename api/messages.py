@@ -33,7 +33,7 @@ JA: dict[Code, str] = {
     Code.forbidden: "この操作をする権限がありません。",
     Code.internal: "こちらのシステムで問題が起きました。何も変更されていません。もう一度ためしてください。",
     Code.not_signed_in: "サインインしてください。",
-    Code.sign_in_failed: "ユーザー名またはパスワードが違います。",
+    Code.sign_in_failed: "ユーザー名またはパスワードが違います。{lock}",
     Code.role_forbidden: "この操作は、いまサインインしている役割ではできません。",
     Code.user_not_found: "その利用者（職員）は見つかりません。",
     Code.pin_sign_in_failed: "利用者番号か暗証番号がちがいます。{then}",
@@ -53,7 +53,7 @@ JA: dict[Code, str] = {
     Code.ride_illegal_transition: "この予約はもう変更・取り消しできません（状態が変わっています）。",
     Code.ride_not_changeable: "この予約はもう変更・取り消しできません（状態が変わっています）。",
     Code.ride_wrong_vehicle: "この予約は、この車の担当ではありません。",
-    Code.no_show_too_early: "まだ不在にできません。{wait_until}まで待ってから押してください。",
+    Code.no_show_too_early: "まだ「乗車なし」にできません。{wait_until} まで待ってください。",
     Code.no_vehicle_available: "その時間は、タクシーがいっぱいです。{then}",
     Code.cargo_not_ready: "まだ積めません。お店の準備（集荷OK）ができていない荷物があります。",
     Code.vehicle_not_found: "その車両は見つかりません。",
@@ -162,10 +162,16 @@ def _derived(code: Code, params: Mapping[str, Any]) -> dict[str, Any]:
             if left
             else "暗証番号がまだない方は、オペレーターに電話してください。"
         )
+    if code == Code.sign_in_failed and params.get("max_failures"):
+        out["lock"] = (
+            f"{params['max_failures']}回続けて間違えると{params.get('lock_minutes')}分間サインインできません"
+            "（管理者が解除できます）。"
+        )
     if code == Code.pin_locked:
         out["locked"] = "ロックしました" if params.get("just_locked") else "ロックされています"
     if code == Code.no_show_too_early and isinstance(params.get("wait_until"), str):
-        out["wait_until"] = params["wait_until"][11:16]  # "2026-11-24T10:05:00+09:00" -> "10:05"
+        hour, minute = params["wait_until"][11:13], params["wait_until"][14:16]  # local time, with offset
+        out["wait_until"] = f"{int(hour)}:{minute}"  # "2026-11-24T09:25:00+09:00" -> "9:25"
     return out
 
 

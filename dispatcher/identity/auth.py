@@ -164,6 +164,8 @@ def issue_token(
         title="Sign-in failed",
         hint=f"After {MAX_FAILED_SIGN_INS} wrong passwords in a row a user cannot sign in for "
         f"{LOCK_MINUTES} minutes; an administrator can unlock it sooner.",
+        max_failures=MAX_FAILED_SIGN_INS,
+        lock_minutes=LOCK_MINUTES,
         code=Code.sign_in_failed,
     )
     if user is not None:
