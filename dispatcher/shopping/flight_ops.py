@@ -20,8 +20,8 @@ from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_er
 from dispatcher.events import record
 from dispatcher.models import FLIGHT_TRANSITIONS, Flight, FlightStatus, Household, OrderStatus, ShopOrder
 from dispatcher.shopping.delivery import flight_view
-from dispatcher.shopping.kinds import FLIGHT_LANDED, ORDER_GROUND, flight_kind, order_kind
-from dispatcher.shopping.orders import shopping_rules
+from dispatcher.shopping.kinds import FLIGHT_LANDED, ORDER_GROUND, flight_kind
+from dispatcher.shopping.orders import move_order, shopping_rules
 from dispatcher.timeline import at_local
 from routing.geo import Point
 
@@ -55,25 +55,6 @@ def _hall_of(session: Session, orders: list[ShopOrder]) -> dict[int, str | None]
         else {}
     )
     return {o.id: halls.get(o.household_id) for o in orders}  # type: ignore[misc]
-
-
-def _move(
-    session: Session, tenant_id: str, order: ShopOrder, to: OrderStatus, now: Any, actor: str, **why: Any
-) -> None:
-    before = order.status
-    order.status = to.value
-    session.add(order)
-    record(
-        session,
-        tenant_id,
-        now,
-        actor,
-        order_kind(to),
-        "order",
-        order.id,
-        {"status": before},
-        {"status": to.value, **why},
-    )
 
 
 def flight_step(
@@ -122,7 +103,7 @@ def flight_step(
             flight.landed = landed
             for o in orders:
                 if halls[o.id] == step.hall_id and o.status == OrderStatus.in_flight:
-                    _move(session, tenant_id, o, OrderStatus.at_hall, now, actor, flight_id=flight_id)
+                    move_order(session, tenant_id, o, OrderStatus.at_hall, now, actor, flight_id=flight_id)
             record(
                 session,
                 tenant_id,
@@ -162,7 +143,7 @@ def flight_step(
                 )
             for o in orders:
                 if o.status == OrderStatus.picked:
-                    _move(session, tenant_id, o, OrderStatus.at_base, now, actor, flight_id=flight_id)
+                    move_order(session, tenant_id, o, OrderStatus.at_base, now, actor, flight_id=flight_id)
         elif target == FlightStatus.departed:
             missing = [c for c in CHECKLIST if not (step.checklist or {}).get(c)]
             if missing:
@@ -171,7 +152,7 @@ def flight_step(
                     [field_error(f"checklist.{c}", "must be confirmed") for c in missing],
                 )
             for o in orders:
-                _move(session, tenant_id, o, OrderStatus.in_flight, now, actor, flight_id=flight_id)
+                move_order(session, tenant_id, o, OrderStatus.in_flight, now, actor, flight_id=flight_id)
         elif target == FlightStatus.returned:
             left = [h for h in flight.halls if h not in landed]
             if left:
@@ -187,7 +168,7 @@ def flight_step(
                 if o.status in (OrderStatus.at_hall, OrderStatus.handed_over):
                     continue  # already delivered before the abort
                 if o.status == OrderStatus.in_flight:
-                    _move(session, tenant_id, o, OrderStatus.at_base, now, actor, flight_id=flight_id)
+                    move_order(session, tenant_id, o, OrderStatus.at_base, now, actor, flight_id=flight_id)
                 o.delivery_mode = "ground"
                 o.ground_reason = f"flight {flight.number} aborted" + (
                     f": {step.reason}" if step.reason else ""

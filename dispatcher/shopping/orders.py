@@ -316,18 +316,7 @@ def advance_order(ctx: Dispatcher, tenant_id: str, order_id: int, to: str, actor
                 order_status=current.value,
                 code=Code.order_illegal_transition,
             )
-        order.status = target.value
-        record(
-            session,
-            tenant_id,
-            now,
-            actor,
-            order_kind(target),
-            "order",
-            order.id,
-            before={"status": current.value},
-            after={"status": target.value},
-        )
+        move_order(session, tenant_id, order, target, now, actor)
         session.commit()
         return order
 
@@ -398,3 +387,24 @@ def catalogue(ctx: Dispatcher, tenant_id: str, category: str | None) -> list[dic
             }
             for p in rows
         ]
+
+
+def move_order(
+    session: Session, tenant_id: str, order: ShopOrder, to: OrderStatus, at: datetime, actor: str, **why: Any
+) -> None:
+    """Give an order its next status and record it (`why`: more members of the event's `after`).
+    The caller has checked that the step is legal."""
+    before = order.status
+    order.status = to.value
+    session.add(order)
+    record(
+        session,
+        tenant_id,
+        at,
+        actor,
+        order_kind(to),
+        "order",
+        order.id,
+        before={"status": before},
+        after={"status": to.value, **why},
+    )

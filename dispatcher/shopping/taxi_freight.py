@@ -12,10 +12,9 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from dispatcher.errors import Code, Conflict
-from dispatcher.events import record
 from dispatcher.models import OrderStatus, Ride, ShopOrder
 from dispatcher.rides import cargo
-from dispatcher.shopping.kinds import order_kind
+from dispatcher.shopping.orders import move_order
 
 
 def _orders(session: Session, ride: Ride) -> list[ShopOrder]:
@@ -48,20 +47,7 @@ class GroceryCargo:
             to = moves.get(OrderStatus(order.status))
             if to is None:
                 continue
-            before = order.status
-            order.status = to.value
-            session.add(order)
-            record(
-                session,
-                tenant_id,
-                at,
-                actor,
-                order_kind(to),
-                "order",
-                order.id,
-                before={"status": before},
-                after={"status": to.value, "freight_ride_id": ride.id},
-            )
+            move_order(session, tenant_id, order, to, at, actor, freight_ride_id=ride.id)
 
 
 cargo.register("freight", GroceryCargo())
