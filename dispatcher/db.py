@@ -6,14 +6,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from alembic import command
 from alembic.config import Config
 from annotated_types import Ge, Le
 from sqlalchemy import ColumnElement, Delete, Engine, Update, and_, create_engine, event, update
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlmodel import Session, col
 
 from dispatcher.models import Tenant
 
@@ -37,7 +39,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        def _pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -81,9 +83,7 @@ def lock_tenant(session: Session, tenant_id: str) -> int:
     the row lock until commit, on SQLite it takes the database's write lock at once (as BEGIN
     IMMEDIATE would). Plan-changing transactions of one tenant therefore run one after another.
     """
-    session.exec(  # type: ignore[call-overload]
-        update(Tenant).where(Tenant.id == tenant_id).values(lock_seq=Tenant.lock_seq + 1)
-    )
+    session.exec(update(Tenant).where(col(Tenant.id) == tenant_id).values(lock_seq=col(Tenant.lock_seq) + 1))
     tenant = session.get(Tenant, tenant_id, populate_existing=True)
     if tenant is None:
         raise LookupError(f"unknown tenant {tenant_id}")
@@ -92,8 +92,20 @@ def lock_tenant(session: Session, tenant_id: str) -> int:
 
 def changed_rows(session: Session, stmt: Update | Delete) -> int:
     """Run a bulk UPDATE or DELETE in the session's transaction; how many rows it changed."""
-    result: Any = session.execute(stmt)  # a CursorResult: it has the row count
-    return int(result.rowcount)
+    return session.exec(stmt).rowcount  # a CursorResult: it has the row count
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def id_of(row: _Row) -> int:
+    """The id of a row read from the database, or added and flushed: it has one there (the models
+    say `int | None` only because a row built in Python has none until it is flushed)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id: it was never flushed")
+    return row.id
 
 
 def within(column: Any, start: datetime | None, end: datetime) -> ColumnElement[bool]:

@@ -61,7 +61,8 @@ def xlsx_bytes(dash: dict[str, Any]) -> bytes:
     from openpyxl.utils import get_column_letter
 
     wb = Workbook()
-    wb.remove(wb.active)
+    if wb.active is not None:  # the empty sheet a new workbook has
+        wb.remove(wb.active)
     for table in dash["tables"]:
         ws = wb.create_sheet(table["title"][:31].replace("/", "・"))
         ws.append([table["title"]])

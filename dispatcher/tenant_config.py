@@ -7,6 +7,7 @@ The format is documented field by field in `docs/tenant.md`. `load_tenant(path)`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from shapely.geometry import Point as ShapelyPoint
 from shapely.geometry import Polygon
 from shapely.ops import unary_union
@@ -368,7 +370,7 @@ def location(loc: tuple[Any, ...]) -> str:
     return out or "(file)"
 
 
-_MESSAGES = {
+_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "greater_than_equal": lambda c: f"must be ≥ {c['ge']}",
     "greater_than": lambda c: f"must be > {c['gt']}",
     "less_than_equal": lambda c: f"must be ≤ {c['le']}",
@@ -389,7 +391,7 @@ _MESSAGES = {
 }
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: ErrorDetails) -> str:
     fn = _MESSAGES.get(err["type"])
     if fn is not None:
         try:

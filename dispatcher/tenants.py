@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypedDict
 
 from sqlmodel import Session, select
 
-from dispatcher.db import lock_tenant
+from dispatcher.db import id_of, lock_tenant
 from dispatcher.errors import Code, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Household, Operator, Seller, Tenant, Vehicle
@@ -46,6 +47,20 @@ def household(session: Session, tenant_id: str, household_id: int) -> Household:
     return hh
 
 
+class _VehicleFields(TypedDict):
+    """What a tenant file says of a vehicle (the columns `sync_tenant` sets)."""
+
+    operator_id: int
+    name: str
+    seats: int
+    wheelchair_places: int
+    depot_lat: float
+    depot_lon: float
+    shift_start: str
+    shift_end: str
+    active: bool
+
+
 def sync_tenant(session: Session, cfg: TenantConfig, now: datetime, actor: str = "system:config") -> Tenant:
     """Create or update the tenant and its fleet from its configuration (idempotent).
 
@@ -79,8 +94,8 @@ def sync_tenant(session: Session, cfg: TenantConfig, now: datetime, actor: str =
             op.name, op.phone = oc.name, oc.phone
         for vc in oc.vehicles:
             seen.add(vc.id)
-            fields = dict(
-                operator_id=op.id,
+            fields = _VehicleFields(
+                operator_id=id_of(op),
                 name=vc.name or vc.id,
                 seats=vc.seats,
                 wheelchair_places=vc.wheelchair_places,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, overload
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BeforeValidator
@@ -78,5 +78,11 @@ def floor_minute(instant: datetime) -> datetime:
     return instant.replace(second=0, microsecond=0)
 
 
+@overload
+def iso_local(instant: datetime, tz: ZoneInfo) -> str: ...
+@overload
+def iso_local(instant: None, tz: ZoneInfo) -> None: ...
+@overload
+def iso_local(instant: datetime | None, tz: ZoneInfo) -> str | None: ...
 def iso_local(instant: datetime | None, tz: ZoneInfo) -> str | None:
     return None if instant is None else instant.astimezone(tz).isoformat()

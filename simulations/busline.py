@@ -139,7 +139,13 @@ def compare(
         bt = bus.trip(t["day"], t["origin"], t["destination"], t["pickup_after"], t["arrive_by"])
         rows.append((t, bt))
     accessible = [(t, bt) for t, bt in rows if bt.accessible]
-    both = [(t, bt) for t, bt in accessible if t["door_to_door_min"] is not None]
+    # (the trip, the bus's door-to-door and walking minutes) of the trips both served (an accessible
+    # BusTrip has both times)
+    both = [
+        (t, bt.door_to_door_min, bt.walk_min)
+        for t, bt in accessible
+        if t["door_to_door_min"] is not None and bt.door_to_door_min is not None and bt.walk_min is not None
+    ]
     why: dict[str, int] = {}
     for _t, bt in rows:
         if not bt.accessible:
@@ -159,11 +165,11 @@ def compare(
         "bus_access_share": round(len(accessible) / len(rows), 3) if rows else None,
         "not_accessible_why": dict(sorted(why.items())),
         "compared_trips": len(both),
-        "bus_door_to_door_min_mean": mean([bt.door_to_door_min for _t, bt in both]),  # type: ignore[misc]
-        "on_demand_door_to_door_min_mean": mean([t["door_to_door_min"] for t, _bt in both]),
-        "bus_walk_min_mean": mean([bt.walk_min for _t, bt in both]),  # type: ignore[misc]
-        "bus_door_to_door_min": [round(bt.door_to_door_min, 1) for _t, bt in both],  # type: ignore[arg-type]
-        "on_demand_door_to_door_min": [round(t["door_to_door_min"], 1) for t, _bt in both],
+        "bus_door_to_door_min_mean": mean([d2d for _t, d2d, _walk in both]),
+        "on_demand_door_to_door_min_mean": mean([t["door_to_door_min"] for t, _d2d, _walk in both]),
+        "bus_walk_min_mean": mean([walk for _t, _d2d, walk in both]),
+        "bus_door_to_door_min": [round(d2d, 1) for _t, d2d, _walk in both],
+        "on_demand_door_to_door_min": [round(t["door_to_door_min"], 1) for t, _d2d, _walk in both],
         "bus_runs": runs,
         "bus_cost_yen": cost,
         "bus_cost_per_accessible_trip_yen": round(cost / len(accessible)) if accessible else None,

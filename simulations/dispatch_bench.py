@@ -112,7 +112,7 @@ def run(vehicles: int, bookings: int, seed: int, database_url: str | None = None
                 resident_id=res.id,
                 origin=origin,
                 destination=dest,
-                pickup_after=pickup,  # type: ignore[arg-type]
+                pickup_after=pickup,
                 party_size=rng.choices([1, 2, 3], [0.85, 0.12, 0.03])[0],
                 wheelchair=res.wheelchair,
             )

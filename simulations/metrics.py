@@ -25,6 +25,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
+from dispatcher.db import id_of
 from dispatcher.models import Flight, Ride, Vehicle
 from dispatcher.reporting.stats import load_facts, order_figures, ride_figures
 from dispatcher.timeline import parse_hhmm
@@ -78,17 +79,21 @@ def summarize(ctx: Dispatcher, result: ReplayResult) -> dict[str, Any]:
     eligible = [o for o in result.outcomes if o.outcome != "invalid"]
     waits = [_minutes(f.requested_pickup, f.arrival) for f in passenger if f.requested_pickup and f.arrival]
     done = [f for f in passenger if f.completed and not f.replaced]
-    rides = [_minutes(f.picked_up_at, f.dropped_off_at) for f in done if f.picked_up_at]  # type: ignore[arg-type]
+    # (done rides are dropped off)
+    rides = [_minutes(f.picked_up_at, f.dropped_off_at) for f in done if f.picked_up_at and f.dropped_off_at]
     d2d: dict[int, float] = {}
     for f in done:
+        off = f.dropped_off_at
+        if off is None:
+            continue
         if f.requested_pickup is not None:
-            d2d[f.id] = _minutes(f.requested_pickup, f.dropped_off_at)  # type: ignore[arg-type]
+            d2d[f.id] = _minutes(f.requested_pickup, off)
         elif f.requested_arrival is not None and f.picked_up_at is not None:
-            d2d[f.id] = _minutes(f.picked_up_at, max(f.requested_arrival, f.dropped_off_at))  # type: ignore[type-var]
+            d2d[f.id] = _minutes(f.picked_up_at, max(f.requested_arrival, off))
     by_hour: dict[int, dict[str, int]] = defaultdict(lambda: {"asked": 0, "served": 0, "refused": 0})
     with Session(ctx.engine) as s:
         ride_rows = {
-            r.id: r
+            id_of(r): r
             for r in s.exec(
                 select(Ride).where(
                     Ride.tenant_id == result.tenant,
@@ -225,7 +230,7 @@ def _bus_trips(
                 "destination": Point(r.destination_lat, r.destination_lon),
                 "pickup_after": req[0],
                 "arrive_by": req[1] if req[0] is None else None,
-                "door_to_door_min": d2d.get(r.id) if o.outcome == "served" else None,  # type: ignore[arg-type]
+                "door_to_door_min": d2d.get(id_of(r)) if o.outcome == "served" else None,
             }
         )
     return out

@@ -40,7 +40,7 @@ from sqlmodel import Session, col, select
 
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.db import session_scope
+from dispatcher.db import id_of, session_scope
 from dispatcher.errors import DomainError
 from dispatcher.models import (
     Membership,
@@ -180,28 +180,28 @@ def prepare(ctx: Dispatcher, clock: SimClock, cfg: TenantConfig, residents: int,
     today = clock.now().astimezone(cfg.tz).date()
     with Session(ctx.engine) as s:
         wanted = set(cfg.eligibility.any_of)
-        riders = [
-            Rider(r.id, r.household_id, r.lat, r.lon, r.wheelchair)  # type: ignore[arg-type]
-            for r in s.exec(select(Resident).where(Resident.tenant_id == cfg.id).order_by(col(Resident.id)))
-            if eligibility_categories(r, cfg, today) & wanted
-        ]
+        riders = []
+        for r in s.exec(select(Resident).where(Resident.tenant_id == cfg.id).order_by(col(Resident.id))):
+            if eligibility_categories(r, cfg, today) & wanted:
+                assert r.household_id is not None  # seed_demo puts everyone in a household
+                riders.append(Rider(id_of(r), r.household_id, r.lat, r.lon, r.wheelchair))
         shoppers = sorted(
             {m.household_id for m in s.exec(select(Membership).where(Membership.tenant_id == cfg.id))}
         )
         products = [
-            p.id
+            id_of(p)
             for p in s.exec(select(Product).where(Product.tenant_id == cfg.id).order_by(col(Product.id)))
             if p.available and p.weight_g <= 2000
         ]
         vehicles = {
-            v.id: v
+            id_of(v): v
             for v in s.exec(
                 select(Vehicle)
                 .where(Vehicle.tenant_id == cfg.id, col(Vehicle.active).is_(True))
                 .order_by(col(Vehicle.id))
             )
         }
-    return World(ctx, clock, cfg, riders, shoppers, products, vehicles)  # type: ignore[arg-type]
+    return World(ctx, clock, cfg, riders, shoppers, products, vehicles)
 
 
 class DayReplay:
@@ -333,8 +333,9 @@ class DayReplay:
                 self.push(max(ret.book_at, self.clock.now()), "book", ret)
             return
         alts = ride.alternatives or []
-        wanted = trip.body.get("pickup_after") or trip.body.get("arrive_by")
         if alts and trip.tries < 2 and self.rng.random() < self.opt.profile.accept_alternative:
+            wanted = trip.body.get("pickup_after") or trip.body.get("arrive_by")
+            assert wanted is not None  # a trip's request asks for one of the two
             at = datetime.fromisoformat(wanted)
             alt = min(
                 alts, key=lambda a: abs((datetime.fromisoformat(a["pickup_after"]) - at).total_seconds())
@@ -430,7 +431,8 @@ class DayReplay:
                 )
             )
         for oid in ids:
-            confirm_handover(self.ctx, self.tid, oid, None, f"{ACTOR}:support-worker")  # type: ignore[arg-type]
+            if oid is not None:
+                confirm_handover(self.ctx, self.tid, oid, None, f"{ACTOR}:support-worker")
 
     # ----------------------------------------------------------------------------- drivers
 
@@ -473,7 +475,7 @@ class DayReplay:
                 info = _RideInfo(
                     Point(r.origin_lat, r.origin_lon),
                     Point(r.destination_lat, r.destination_lon),
-                    r.pickup_window_start or self.clock.now(),  # type: ignore[arg-type]
+                    r.pickup_window_start or self.clock.now(),
                     service_seconds(self.cfg, r, "pickup"),
                     service_seconds(self.cfg, r, "dropoff"),
                     trip.absent if trip is not None else False,
@@ -561,7 +563,8 @@ class DayReplay:
         if ev.type == "position":
             d.home, d.loc, d.free_at = True, d.depot, now
             return
-        r = self._ride(ev.ride_id)  # type: ignore[arg-type]
+        assert ev.ride_id is not None  # a ride report
+        r = self._ride(ev.ride_id)
         if ev.type == "arrived":
             d.loc, d.arrived, d.arrived_at = r.origin, ev.ride_id, now
         elif ev.type in ("picked_up", "no_show"):

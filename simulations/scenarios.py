@@ -13,6 +13,7 @@ are the same and only the design differs.
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -104,13 +105,13 @@ def simulate_one(
         if engine.dialect.name == "sqlite":  # a throwaway database: no need to wait for the disk
 
             @event.listens_for(engine, "connect")
-            def _fast(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            def _fast(dbapi_conn: sqlite3.Connection, _record: object) -> None:
                 dbapi_conn.execute("PRAGMA synchronous=OFF")
 
         migrate(engine)
         clock = SimClock(at_local(run.start, time(5, 0), cfg.tz))
         files = {cfg.id: run.tenant_file} if run.tenant_file is not None else {}
-        ctx = Dispatcher(engine=engine, clock=clock, tenant_files=files)  # type: ignore[arg-type]
+        ctx = Dispatcher(engine=engine, clock=clock, tenant_files=files)
         try:
             world = prepare(ctx, clock, cfg, run.residents, run.seed)
             result = replay(world, run.start, run.days, run.seed, opt, progress, hourly)
@@ -190,11 +191,12 @@ TABLE_COLUMNS = (
 
 
 def _get(d: dict[str, Any], path: str) -> Any:
+    node: Any = d
     for part in path.split("."):
-        if not isinstance(d, dict):
+        if not isinstance(node, dict):
             return None
-        d = d.get(part)  # type: ignore[assignment]
-    return d
+        node = node.get(part)
+    return node
 
 
 def table(variants: list[dict[str, Any]]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from dispatcher.billing.kinds import BILLING_ACCOUNT_SET, BILLING_ADJUSTED, BILLING_CLOSED
 from dispatcher.context import Dispatcher
+from dispatcher.db import id_of
 from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import chunks, events_of, record
 from dispatcher.exports import csv_text
@@ -120,7 +121,7 @@ def _ride_charges(
     )
     if only is not None:
         people = people.where(Resident.household_id == only)
-    home = dict(session.exec(people).all())
+    home: dict[int | None, int] = {rid: hid for rid, hid in session.exec(people) if hid is not None}
     q = select(Ride).where(
         Ride.tenant_id == cfg.id,
         Ride.kind == "passenger",
@@ -140,7 +141,7 @@ def _ride_charges(
         if confirmed is None:
             continue  # refused: nothing to pay
         fare = int((confirmed.after or {}).get("fare_yen") or ride.fare_yen or 0)
-        hh = home[ride.resident_id]  # type: ignore[index]
+        hh = home[ride.resident_id]
         bill = bills.setdefault(hh, Bill(hh))
         day = ride.service_date
         if RIDE_DROPPED_OFF in ev:
@@ -221,14 +222,17 @@ def _delivered_orders(
             arrived.setdefault(oid, e.at)  # oldest first: the first arrival
         elif e.kind == ORDER_CANCELLED:
             placed[oid] = -1
-        elif "total_yen" in (e.after or {}) and placed.get(oid) != -1:
-            placed[oid] = int(e.after["total_yen"])  # type: ignore[index]
+        elif e.after is not None and "total_yen" in e.after and placed.get(oid) != -1:
+            placed[oid] = int(e.after["total_yen"])
     ids = [oid for oid, at in arrived.items() if at >= t0 and placed.get(oid) != -1]  # not arrived before
     orders: list[ShopOrder] = []
     for part in chunks(ids):
         orders += session.exec(select(ShopOrder).where(col(ShopOrder.id).in_(part))).all()
-    days = {o.id: arrived[o.id].astimezone(cfg.tz).date() for o in orders}  # type: ignore[index]
-    return sorted(orders, key=lambda o: o.id or 0), placed, days  # type: ignore[return-value]
+    days: dict[int, date] = {}
+    for o in orders:
+        oid = id_of(o)
+        days[oid] = arrived[oid].astimezone(cfg.tz).date()
+    return sorted(orders, key=lambda o: o.id or 0), placed, days
 
 
 def _goods_charges(
@@ -236,13 +240,14 @@ def _goods_charges(
 ) -> None:
     orders, placed, days = _delivered_orders(session, cfg, first, last, only)
     for o in orders:
-        day = days[o.id]  # type: ignore[index]
+        oid = id_of(o)
+        day = days[oid]
         bills.setdefault(o.household_id, Bill(o.household_id)).add(
             "goods",
-            placed.get(o.id, o.total_yen),
+            placed.get(oid, o.total_yen),
             day,
             f"お買い物 {day.month}/{day.day}",
-            order_id=o.id,  # type: ignore[arg-type]
+            order_id=oid,
         )
 
 
@@ -333,14 +338,14 @@ def settlements_of(session: Session, cfg: TenantConfig, bills: dict[int, Bill]) 
     rate = cfg.shopping.seller_commission_percent if cfg.shopping else 0.0
     out = []
     for s in session.exec(select(Seller).where(Seller.tenant_id == cfg.id).order_by(col(Seller.id))):
-        g = gross.get(s.id, 0)  # type: ignore[arg-type]
+        g = gross.get(id_of(s), 0)
         commission = commission_yen(g, rate)
         out.append(
             {
                 "seller_id": s.id,
                 "seller": s.key,
                 "name": s.name,
-                "orders": len(count.get(s.id, ())),  # type: ignore[arg-type]
+                "orders": len(count.get(id_of(s), ())),
                 "gross_yen": g,
                 "commission_percent": rate,
                 "commission_yen": commission,

@@ -19,18 +19,23 @@ from dispatcher.models import FamilyContact, Reminder, ReminderAck, WatchEpisode
 def purge_reminders(session: Session, tenant_id: str, end: datetime, counts: Counter[str]) -> None:
     past = or_(col(Reminder.active).is_(False), col(Reminder.once_at) < end)
     counts["reminder.deleted"] += changed_rows(
-        session, delete(Reminder).where(Reminder.tenant_id == tenant_id, col(Reminder.created_at) < end, past)
+        session,
+        delete(Reminder).where(col(Reminder.tenant_id) == tenant_id, col(Reminder.created_at) < end, past),
     )
     counts["reminder_ack.deleted"] += changed_rows(
         session,
-        delete(ReminderAck).where(ReminderAck.tenant_id == tenant_id, col(ReminderAck.acknowledged_at) < end),
+        delete(ReminderAck).where(
+            col(ReminderAck.tenant_id) == tenant_id, col(ReminderAck.acknowledged_at) < end
+        ),
     )
 
 
 def purge_watch_over(session: Session, tenant_id: str, end: datetime, counts: Counter[str]) -> None:
     counts["watch_episode.deleted"] += changed_rows(
         session,
-        delete(WatchEpisode).where(WatchEpisode.tenant_id == tenant_id, col(WatchEpisode.ended_at) < end),
+        delete(WatchEpisode).where(
+            col(WatchEpisode.tenant_id) == tenant_id, col(WatchEpisode.ended_at) < end
+        ),
     )
     opted_out = list(
         session.exec(
@@ -45,7 +50,11 @@ def purge_watch_over(session: Session, tenant_id: str, end: datetime, counts: Co
     counts["watch_over.away_reason_removed"] += changed_rows(
         session,
         update(WatchOver)
-        .where(WatchOver.tenant_id == tenant_id, col(WatchOver.away_until) < end, WatchOver.away_reason != "")
+        .where(
+            col(WatchOver.tenant_id) == tenant_id,
+            col(WatchOver.away_until) < end,
+            col(WatchOver.away_reason) != "",
+        )
         .values(away_reason=""),
     )
 

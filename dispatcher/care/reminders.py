@@ -155,7 +155,7 @@ def _occurrences(
             if pickup is None:
                 continue
             at = pickup.astimezone(tz)
-            who = names[ride.resident_id]  # type: ignore[index]
+            who = names[ride.resident_id]
             evening = at_local(ride.service_date - timedelta(days=1), parse_hhmm(EVENING), tz)
             if ride.created_at < evening <= now < evening + window:
                 out.append(
@@ -192,7 +192,7 @@ def _occurrences(
         if e.at <= now < e.at + window
     ]
     if landed:
-        hall = cfg.place(session.get(Household, household_id).hall_id or "")  # type: ignore[union-attr]
+        hall = cfg.place(session.get_one(Household, household_id).hall_id or "")
         where = hall.name if hall else "公民館"
         for e in landed:
             out.append(

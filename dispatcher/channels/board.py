@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from dispatcher.care.watchover import alerts
 from dispatcher.context import Dispatcher
+from dispatcher.db import id_of
 from dispatcher.models import Operator, Resident, Ride, RideStatus, ShopOrder, Vehicle
 from dispatcher.rides.manifests import manifest
 from dispatcher.rides.optimizer_status import optimizer_status
@@ -51,7 +52,7 @@ def board(ctx: Dispatcher, tenant_id: str, next_stops: int = 3) -> dict[str, Any
         }
     rows = []
     for v in vehicles:
-        m = manifest(ctx, tenant_id, v.id, day)  # type: ignore[arg-type]
+        m = manifest(ctx, tenant_id, id_of(v), day)
         pending = [s for s in m["stops"] if not s["done"]]
         for s in pending:
             planned = datetime.fromisoformat(s["planned_time"])
@@ -91,7 +92,7 @@ def board(ctx: Dispatcher, tenant_id: str, next_stops: int = 3) -> dict[str, Any
             {
                 "ride_id": r.id,
                 "resident_id": r.resident_id,
-                "rider": names.get(r.resident_id, ""),  # type: ignore[arg-type]
+                "rider": names.get(r.resident_id, ""),
                 "asked_pickup_from": iso_local(r.pickup_window_start, tz),
                 "reason": r.refusal_reason,
                 "alternatives": [a["pickup_after"] for a in r.alternatives or []],

@@ -15,11 +15,12 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
+from dispatcher.db import id_of
 from dispatcher.exports import csv_text
 from dispatcher.integration.subscriptions import emit, enqueue, subscribers
 from dispatcher.models import Operator, Publication, Subscription, Vehicle
@@ -55,6 +56,13 @@ def manifest_digest(m: dict[str, Any]) -> str:
     )
 
 
+class _SeenDigest(NamedTuple):
+    """A vehicle's manifest digest and the sequence of stops it was computed for."""
+
+    route: tuple[tuple[int, str], ...]
+    digest: str
+
+
 def _digest_of(
     ctx: Dispatcher,
     tenant_id: str,
@@ -69,10 +77,10 @@ def _digest_of(
     route = tuple((e["ride_id"], e["kind"]) for e in state.routes.get(vid, []))
     mark = (tenant_id, f"manifest-digest/{vid}", day)
     seen = ctx.marks.get(mark)
-    if isinstance(seen, tuple) and seen[0] == route:
-        return seen[1]
+    if isinstance(seen, _SeenDigest) and seen.route == route:
+        return seen.digest
     digest = manifest_digest(manifest_of(vid))
-    ctx.marks[mark] = (route, digest)
+    ctx.marks[mark] = _SeenDigest(route, digest)
     return digest
 
 
@@ -159,7 +167,7 @@ def publish(ctx: Dispatcher, tenant_id: str, day: date, reason: str) -> dict[str
     now = ctx.clock.now()
     with Session(ctx.engine, expire_on_commit=False) as session:
         vehicles = {
-            v.id: v
+            id_of(v): v
             for v in session.exec(
                 select(Vehicle)
                 .where(Vehicle.tenant_id == tenant_id, col(Vehicle.active).is_(True))
@@ -175,7 +183,7 @@ def publish(ctx: Dispatcher, tenant_id: str, day: date, reason: str) -> dict[str
             built[vid] = manifest(ctx, tenant_id, vid, day, state)
         return built[vid]
 
-    digests = {vid: _digest_of(ctx, tenant_id, day, vid, state, manifest_of) for vid in vehicles}  # type: ignore[arg-type]
+    digests = {vid: _digest_of(ctx, tenant_id, day, vid, state, manifest_of) for vid in vehicles}
     day_flights = flights(ctx, tenant_id, day) if cfg.drones is not None else []
     out: dict[str, Any] = {"manifests": [], "flightplan": False, "emails": 0, "emails_held": 0, "webhooks": 0}
     with Session(ctx.engine, expire_on_commit=False) as session:
@@ -197,7 +205,7 @@ def publish(ctx: Dispatcher, tenant_id: str, day: date, reason: str) -> dict[str
                 )
             )
             v = vehicles[vid]
-            payload = {
+            payload: dict[str, Any] = {
                 "date": day.isoformat(),
                 "reason": reason,
                 "vehicle": {

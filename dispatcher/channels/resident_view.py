@@ -6,12 +6,14 @@ the same thing. Times are local HH:MM; money yen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, and_, col, or_, select
 
 from dispatcher.context import Dispatcher
+from dispatcher.db import id_of
 from dispatcher.identity.auth import HouseholdPrincipal
 from dispatcher.models import (
     Event,
@@ -128,7 +130,7 @@ def overview(ctx: Dispatcher, hp: HouseholdPrincipal) -> dict[str, Any]:
                     "favourites": [{"id": p.id, "name": p.name, "kind": p.kind} for p in favs if p],
                 }
             )
-        member_now = shopping_member(session, hh.id, today)  # type: ignore[arg-type]
+        member_now = shopping_member(session, id_of(hh), today)
     hours = cfg.hours_on(today)
     shop = shopping_state(cfg, now)
     if shop is not None:
@@ -213,7 +215,7 @@ def rides(ctx: Dispatcher, hp: HouseholdPrincipal) -> dict[str, Any]:
         rows = [r for r in _todays_rides(session, hp, today) if r.status != RideStatus.refused]
     cards = []
     for r in rows:
-        person = people.get(r.resident_id)  # type: ignore[arg-type]
+        person = people.get(r.resident_id)
         home = Point(person.lat, person.lon) if person else None
         cards.append(ride_card(r, cfg, person.given_name if person else "", home, now))
     offers = []
@@ -231,14 +233,15 @@ def rides(ctx: Dispatcher, hp: HouseholdPrincipal) -> dict[str, Any]:
             and x.pickup_window_end is not None
             and x.pickup_window_end > r.dropped_off_at
         ]
-        if not later and cfg.place(r.destination_place_id) is not None:
-            person = people.get(r.resident_id)  # type: ignore[arg-type]
+        place = cfg.place(r.destination_place_id)
+        if not later and place is not None:
+            person = people.get(r.resident_id)
             offers.append(
                 {
                     "resident_id": r.resident_id,
                     "rider": person.given_name if person else "",
                     "from_place_id": r.destination_place_id,
-                    "from": cfg.place(r.destination_place_id).name,  # type: ignore[union-attr]
+                    "from": place.name,
                     "after_ride": r.id,
                 }
             )
@@ -296,9 +299,9 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     with Session(ctx.engine) as session:
         people = {r.id: r for r in _members(session, hp)}
-        day_rides = {r.id: r for r in _todays_rides(session, hp, today)}
+        day_rides = {id_of(r): r for r in _todays_rides(session, hp, today)}
         order_rows = {
-            o.id: o
+            id_of(o): o
             for o in session.exec(
                 select(ShopOrder).where(
                     ShopOrder.tenant_id == hp.tenant_id,
@@ -308,8 +311,9 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
             )
         }
         kinds = (RIDE_CONFIRMED, RIDE_CANCELLED, RIDE_ARRIVED, ORDER_AT_HALL, ORDER_HANDED_OVER)
-        events = []
+        events: Sequence[Event] = []
         if day_rides or order_rows:
+            ride_keys, order_keys = [str(i) for i in day_rides], [str(i) for i in order_rows]
             events = session.exec(
                 select(Event)
                 .where(
@@ -317,8 +321,8 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
                     Event.at >= since,
                     col(Event.kind).in_(kinds),
                     or_(
-                        (Event.entity == "ride") & col(Event.entity_id).in_([str(i) for i in day_rides]),
-                        (Event.entity == "order") & col(Event.entity_id).in_([str(i) for i in order_rows]),
+                        and_(col(Event.entity) == "ride", col(Event.entity_id).in_(ride_keys)),
+                        and_(col(Event.entity) == "order", col(Event.entity_id).in_(order_keys)),
                     ),
                 )
                 .order_by(col(Event.at))
@@ -326,7 +330,7 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
     for ev in events:
         if ev.entity == "ride":
             r = day_rides[int(ev.entity_id)]
-            who = people[r.resident_id].given_name if r.resident_id in people else ""  # type: ignore[index]
+            who = people[r.resident_id].given_name if r.resident_id in people else ""
             to = place_label(cfg, r.destination_place_id, r.destination_lat, r.destination_lon, None)
             if ev.kind == RIDE_CONFIRMED:
                 text = (
@@ -356,7 +360,7 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
         if r.status != RideStatus.confirmed or r.planned_pickup is None:
             continue
         if r.pickup_window_end is not None and r.planned_pickup > r.pickup_window_end:
-            who = people[r.resident_id].given_name if r.resident_id in people else ""  # type: ignore[index]
+            who = people[r.resident_id].given_name if r.resident_id in people else ""
             out.append(
                 {
                     # a notice per 10 minutes of lateness: estimates that move a minute do not blink
@@ -371,7 +375,7 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
             continue
         minutes = (r.planned_pickup - now).total_seconds() / 60
         if 0 <= minutes <= APPROACH_MINUTES:
-            who = people[r.resident_id].given_name if r.resident_id in people else ""  # type: ignore[index]
+            who = people[r.resident_id].given_name if r.resident_id in people else ""
             out.append(
                 {
                     "id": f"approach-{r.id}",

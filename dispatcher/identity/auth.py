@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
+from dispatcher.db import id_of
 from dispatcher.errors import Code, DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.identity.kinds import (
@@ -94,6 +95,7 @@ def create_user(
         errors.append(field_error("operator", "a driver needs the taxi operator it drives for"))
     if errors:
         raise InvalidRequest("The user cannot be created.", errors)
+    assert role_v is not None  # an unknown role is among the errors
     user = User(
         tenant_id=tenant_id,
         username=username,
@@ -102,7 +104,7 @@ def create_user(
         operator_id=operator_id,
         seller_id=seller_id,
         hall_id=hall_id,
-        display_name=display_name or username,  # type: ignore[union-attr]
+        display_name=display_name or username,
         created_at=now,
     )
     session.add(user)
@@ -189,8 +191,8 @@ def issue_token(
     session.add(
         ApiToken(
             token_hash=hash_token(token),
-            user_id=user.id,
-            tenant_id=user.tenant_id,  # type: ignore[arg-type]
+            user_id=id_of(user),
+            tenant_id=user.tenant_id,
             created_at=now,
             expires_at=now + timedelta(hours=hours),
         )
@@ -304,7 +306,7 @@ def principal_for(session: Session, token: str, now: datetime) -> Principal | No
     if user is None or not user.active:
         return None
     return Principal(
-        user.id,  # type: ignore[arg-type]
+        id_of(user),
         user.username,
         user.tenant_id,
         Role(user.role),

@@ -48,7 +48,7 @@ def register_device(session: Session, tenant_id: str, now: datetime) -> tuple[st
     if session.get(Tenant, tenant_id) is None:
         raise NotFound(f"unknown tenant {tenant_id!r}", code=Code.tenant_unknown)
     # Boxes never paired within a day are forgotten (a box still on shows a new code next time).
-    session.execute(
+    session.exec(
         delete(Device).where(
             col(Device.tenant_id) == tenant_id,
             col(Device.household_id).is_(None),
@@ -202,4 +202,9 @@ def household_principal(session: Session, device: Device) -> HouseholdPrincipal:
         .where(Resident.household_id == device.household_id, Resident.active == True)  # noqa: E712
         .order_by(col(Resident.id))
     ).all()
-    return HouseholdPrincipal(device.tenant_id, device.household_id, tuple(members), f"device:{device.id}")  # type: ignore[arg-type]
+    return HouseholdPrincipal(
+        device.tenant_id,
+        device.household_id,
+        tuple(m for m in members if m is not None),
+        f"device:{device.id}",
+    )

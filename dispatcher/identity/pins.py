@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from dispatcher.db import id_of
 from dispatcher.errors import Code, DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.identity.auth import HouseholdPrincipal, hash_token, new_token
@@ -90,11 +91,11 @@ def sign_in(
         )
     # Count the attempt before the (slow) check, atomically: parallel guesses each count.
     # RETURNING gives this attempt's own number, whatever other requests do meanwhile.
-    attempt = session.execute(
+    attempt: int | None = session.exec(
         update(ResidentPin)
         .where(col(ResidentPin.resident_id) == resident_id, col(ResidentPin.locked_at).is_(None))
-        .values(failures=ResidentPin.failures + 1)
-        .returning(ResidentPin.failures)
+        .values(failures=col(ResidentPin.failures) + 1)
+        .returning(col(ResidentPin.failures))
     ).scalar()
     session.commit()
     if attempt is None or attempt > MAX_FAILURES:  # locked meanwhile, or over the limit in flight
@@ -102,13 +103,13 @@ def sign_in(
             locked_msg, status=423, title="PIN locked", code=Code.pin_locked, max_failures=MAX_FAILURES
         )
     try:
-        ok = _hasher.verify(row.pin_hash, pin)
+        ok: bool = _hasher.verify(row.pin_hash, pin)
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
         locked = attempt >= MAX_FAILURES
         if locked:
-            session.execute(
+            session.exec(
                 update(ResidentPin)
                 .where(col(ResidentPin.resident_id) == resident_id, col(ResidentPin.locked_at).is_(None))
                 .values(locked_at=now)
@@ -168,7 +169,8 @@ def resident_principal(session: Session, token: str, now: datetime) -> Household
     pin = session.get(ResidentPin, r.id)
     if pin is None or pin.locked_at is not None or pin.set_at > s.created_at:
         return None  # a new PIN or a lock ends the sessions opened before it
-    return HouseholdPrincipal(s.tenant_id, r.household_id, (r.id,), f"resident:{r.id}")  # type: ignore[arg-type]
+    rid = id_of(r)
+    return HouseholdPrincipal(s.tenant_id, r.household_id, (rid,), f"resident:{rid}")
 
 
 def sign_out(session: Session, token: str, now: datetime) -> None:

@@ -20,14 +20,14 @@ def purge_sign_ins(session: Session, tenant_id: str, end: datetime, counts: Coun
     counts["resident_session.deleted"] += changed_rows(
         session,
         delete(ResidentSession).where(
-            ResidentSession.tenant_id == tenant_id,
+            col(ResidentSession.tenant_id) == tenant_id,
             or_(col(ResidentSession.expires_at) < end, col(ResidentSession.revoked_at) < end),
         ),
     )
     counts["apitoken.deleted"] += changed_rows(
         session,
         delete(ApiToken).where(
-            ApiToken.tenant_id == tenant_id,
+            col(ApiToken.tenant_id) == tenant_id,
             or_(col(ApiToken.expires_at) < end, col(ApiToken.revoked_at) < end),
         ),
     )
@@ -36,7 +36,7 @@ def purge_sign_ins(session: Session, tenant_id: str, end: datetime, counts: Coun
         and_(col(Device.household_id).is_(None), col(Device.created_at) < end),
     )
     counts["device.deleted"] += changed_rows(
-        session, delete(Device).where(Device.tenant_id == tenant_id, gone)
+        session, delete(Device).where(col(Device.tenant_id) == tenant_id, gone)
     )
 
 

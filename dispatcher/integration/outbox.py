@@ -26,6 +26,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
+from dispatcher.db import id_of
 from dispatcher.mailer import build, send
 from dispatcher.models import DeliveryAttempt, OutboxMessage, Subscription
 
@@ -106,7 +107,7 @@ def _mail(ctx: Dispatcher, sub: Subscription, msg: OutboxMessage) -> tuple[int |
 
 
 def _claim(session: Session, msg: OutboxMessage, now: datetime) -> bool:
-    res = session.exec(  # type: ignore[call-overload]
+    res = session.exec(
         update(OutboxMessage)
         .where(
             col(OutboxMessage.id) == msg.id,
@@ -162,17 +163,17 @@ def deliver_due(ctx: Dispatcher, tenant_id: str | None = None, limit: int = 200)
                 code, error = _mail(ctx, sub, msg)
             took = (time.perf_counter() - t0) * 1000
             at = ctx.clock.now()
-            msg = session.get(OutboxMessage, msg.id, populate_existing=True)  # type: ignore[assignment]
+            msg = session.get_one(OutboxMessage, msg.id, populate_existing=True)
             msg.attempts += 1
             session.add(
                 DeliveryAttempt(
-                    message_id=msg.id,
+                    message_id=id_of(msg),
                     at=at,
                     number=msg.attempts,
                     status_code=code,
                     error=error,
                     duration_ms=round(took, 1),
-                )  # type: ignore[arg-type]
+                )
             )
             if not error:
                 msg.status, msg.delivered_at, msg.last_error = "delivered", at, ""
@@ -227,7 +228,7 @@ def delivery_log(
                     "error": a.error,
                     "duration_ms": a.duration_ms,
                 }
-                for a in tries.get(m.id, [])  # type: ignore[arg-type]
+                for a in tries.get(id_of(m), [])
             ],
         }
         for m in msgs

@@ -17,11 +17,11 @@ from dispatcher.models import DeliveryAttempt, OutboxMessage
 def strip_outbox(
     session: Session, tenant_id: str, start: datetime | None, end: datetime, counts: Counter[str]
 ) -> None:
-    old = (OutboxMessage.tenant_id == tenant_id, within(col(OutboxMessage.created_at), start, end))
+    old = (col(OutboxMessage.tenant_id) == tenant_id, within(col(OutboxMessage.created_at), start, end))
     counts["outbox_message.given_up"] += changed_rows(
         session,
         update(OutboxMessage)
-        .where(*old, OutboxMessage.status == "pending")
+        .where(*old, col(OutboxMessage.status) == "pending")
         .values(status="failed", next_attempt_at=None),
     )
     counts["delivery_attempt.error_removed"] += changed_rows(
@@ -29,7 +29,7 @@ def strip_outbox(
         update(DeliveryAttempt)
         .where(
             col(DeliveryAttempt.message_id).in_(select(OutboxMessage.id).where(*old)),
-            DeliveryAttempt.error != "",
+            col(DeliveryAttempt.error) != "",
         )
         .values(error=""),
     )

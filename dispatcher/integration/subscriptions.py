@@ -146,7 +146,7 @@ def enqueue(
 ) -> OutboxMessage:
     msg = OutboxMessage(
         tenant_id=sub.tenant_id,
-        subscription_id=sub.id,  # type: ignore[arg-type]
+        subscription_id=sub.id,
         event_type=event_type,
         event_id=event_id,
         payload=payload,

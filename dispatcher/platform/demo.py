@@ -11,8 +11,9 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
+from dispatcher.db import id_of
 from dispatcher.identity.auth import create_user
 from dispatcher.models import BillingAccount, Driver, Household, Membership, Operator, Resident, User
 from dispatcher.shopping.catalogue import seed_catalogue
@@ -169,6 +170,7 @@ def seed_demo(
         for hh, members in generate_residents(cfg, residents, seed, today):
             session.add(hh)
             session.flush()
+            assert hh.id is not None
             for m in members:
                 m.household_id = hh.id
                 session.add(m)
@@ -178,7 +180,7 @@ def seed_demo(
                     BillingAccount(
                         household_id=hh.id,
                         tenant_id=cfg.id,
-                        customer_no=f"{100000 + (hh.id or 0)}",
+                        customer_no=f"{100000 + hh.id}",
                         bank_code="0999",
                         bank_name="ﾃﾞﾓｷﾞﾝｺｳ",
                         branch_code=branch[0],
@@ -205,7 +207,9 @@ def seed_demo(
         DemoLogin(f"{cfg.id}-operator", "operator", DEMO_PASSWORD),
         DemoLogin(f"{cfg.id}-city", "municipality", DEMO_PASSWORD),
     ]
-    operators = session.exec(select(Operator).where(Operator.tenant_id == cfg.id).order_by(Operator.id)).all()
+    operators = session.exec(
+        select(Operator).where(Operator.tenant_id == cfg.id).order_by(col(Operator.id))
+    ).all()
     for op in operators:
         logins.append(DemoLogin(f"{cfg.id}-driver-{op.key}", "driver", DEMO_PASSWORD))
     if cfg.drones is not None:
@@ -233,8 +237,8 @@ def seed_demo(
         if login.role == "driver":
             op = next(o for o in operators if o.key == op_key)
             session.add(
-                Driver(tenant_id=cfg.id, operator_id=op.id, user_id=user.id, name=f"{op.name} 運転手")
-            )  # type: ignore[arg-type]
+                Driver(tenant_id=cfg.id, operator_id=id_of(op), user_id=user.id, name=f"{op.name} 運転手")
+            )
     return logins
 
 
@@ -246,7 +250,9 @@ def demo_phone_login(session: Session, cfg: TenantConfig, now: datetime) -> tupl
     from dispatcher.identity.pins import set_pin
     from dispatcher.models import ResidentPin
 
-    first = session.exec(select(Resident).where(Resident.tenant_id == cfg.id).order_by(Resident.id)).first()
+    first = session.exec(
+        select(Resident).where(Resident.tenant_id == cfg.id).order_by(col(Resident.id))
+    ).first()
     assert first is not None and first.id is not None
     if session.get(ResidentPin, first.id) is None:
         set_pin(session, cfg.id, first.id, DEMO_PIN, now, "system:seed-demo")

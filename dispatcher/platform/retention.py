@@ -332,7 +332,7 @@ def _events(
     session: Session, tenant_id: str, start: datetime | None, end: datetime, counts: Counter[str]
 ) -> None:
     """Event payloads recorded since the last purge up to the horizon, without personal fields."""
-    in_window = (Event.tenant_id == tenant_id, within(col(Event.at), start, end))
+    in_window = (col(Event.tenant_id) == tenant_id, within(col(Event.at), start, end))
     kinds = list(session.exec(select(Event.kind).where(*in_window).distinct()))
     emptied = [k for k in kinds if event_rule(k) == ()]
     partial = [k for k in kinds if event_rule(k)]

@@ -178,7 +178,8 @@ def _due(spec: JobSpec, job: ScheduledJob, now: datetime) -> tuple[int, datetime
     again unless a later real fire time has come meanwhile, which then stands in for both."""
     pending = job.pending_due_at
     if pending is None:
-        return _fire_times(spec.trigger, job.next_run_at, now)  # type: ignore[arg-type]
+        assert job.next_run_at is not None  # a due job: next_run_at <= now
+        return _fire_times(spec.trigger, job.next_run_at, now)
     later = spec.trigger.get_next_fire_time(pending, pending)
     if later is not None and later <= now:
         count, latest, next_at = _fire_times(spec.trigger, later, now)
@@ -190,7 +191,7 @@ def _claim(ctx: Dispatcher, job: ScheduledJob, due: datetime, now: datetime) -> 
     """Take the run: its lease (next_run_at) moves LEASE ahead and the fire time it serves is noted,
     so a process that dies during the run leaves the fire time to be taken up again."""
     with Session(ctx.engine) as session:
-        res = session.exec(  # type: ignore[call-overload]
+        res = session.exec(
             update(ScheduledJob)
             .where(col(ScheduledJob.id) == job.id, col(ScheduledJob.next_run_at) == job.next_run_at)
             .values(next_run_at=now + LEASE, pending_due_at=due, last_started_at=now)

@@ -82,7 +82,7 @@ def close_pending_days(ctx: Dispatcher, tenant_id: str, yesterday: date) -> list
     `yesterday`, and yesterday again in any case (a late drop-off report may have changed it)."""
     with Session(ctx.engine) as session:
         last = session.exec(
-            select(DailyStats.service_date)
+            select(col(DailyStats.service_date))
             .where(DailyStats.tenant_id == tenant_id)
             .order_by(col(DailyStats.service_date).desc())
             .limit(1)

@@ -25,6 +25,7 @@ from shapely.geometry.polygon import orient
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
+from dispatcher.db import id_of
 from dispatcher.errors import Code, InvalidRequest, NotFound, field_error
 from dispatcher.exports import csv_text
 from dispatcher.models import DailyStats, Operator, Vehicle
@@ -87,7 +88,8 @@ def zone_geometry(cfg: TenantConfig) -> dict[str, Any]:
     parts = list(shape.geoms) if isinstance(shape, MultiPolygon) else [shape]
     parts = [orient(p, 1.0) for p in parts]
     geom = mapping(parts[0] if len(parts) == 1 else MultiPolygon(parts))
-    return json.loads(json.dumps(geom), parse_float=lambda v: round(float(v), 6))
+    rounded: dict[str, Any] = json.loads(json.dumps(geom), parse_float=lambda v: round(float(v), 6))
+    return rounded
 
 
 def service_patterns(cfg: TenantConfig) -> list[tuple[str, list[int], time, time]]:
@@ -389,7 +391,7 @@ def vehicle_entities(ctx: Dispatcher, cfg: TenantConfig) -> list[dict[str, Any]]
         state = current_plan(session, cfg.id, local_date(now, cfg.tz))
     out = []
     for v in vehicles:
-        status = _vehicle_status(v, bool(state.pending(v.id)), cfg, now)  # type: ignore[arg-type]
+        status = _vehicle_status(v, bool(state.pending(id_of(v))), cfg, now)
         out.append(
             {
                 "id": f"urn:ngsi-ld:Vehicle:{cfg.id}:{v.key}",

@@ -33,7 +33,7 @@ def days_to_freeze(
         return [], []
     rows = dict(
         session.exec(
-            select(DailyStats.service_date, DailyStats.purged_at).where(
+            select(col(DailyStats.service_date), col(DailyStats.purged_at)).where(
                 DailyStats.tenant_id == tenant_id,
                 col(DailyStats.service_date) >= start,
                 col(DailyStats.service_date) <= through,

@@ -32,6 +32,7 @@ from typing import Any, Literal
 from sqlmodel import Session, col, func, select
 
 from dispatcher.context import Dispatcher
+from dispatcher.db import id_of
 from dispatcher.errors import InvalidRequest, field_error
 from dispatcher.events import chunks, events_of
 from dispatcher.models import DailyStats, Event, Household, Membership, OrderLine, Resident, Ride, ShopOrder
@@ -204,16 +205,16 @@ def _ride_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
             col(Ride.service_date) <= facts.end,
         )
     ).all()
-    by_id = {
-        r.id: RideFact(
-            id=r.id,  # type: ignore[arg-type]
+    by_id: dict[int, RideFact] = {}
+    for r in rides:
+        rid = id_of(r)
+        by_id[rid] = RideFact(
+            id=rid,
             resident_id=r.resident_id,
             service_date=r.service_date,
             party_size=r.party_size,
             direct_s=r.direct_seconds,
         )
-        for r in rides
-    }
     for ev in events_of(session, cfg.id, "ride", by_id):
         f = by_id[int(ev.entity_id)]
         after = ev.after or {}
@@ -247,7 +248,7 @@ def _purged_vehicle_days(session: Session, cfg: TenantConfig, facts: Facts) -> d
     """Each vehicle's figures of the days whose positions and addresses the retention purge removed,
     as the purge stored them (dispatcher/platform/retention.py), by day, in the order they were computed."""
     rows = session.exec(
-        select(DailyStats.service_date, DailyStats.vehicles).where(
+        select(col(DailyStats.service_date), col(DailyStats.vehicles)).where(
             DailyStats.tenant_id == cfg.id,
             col(DailyStats.service_date) >= facts.start,
             col(DailyStats.service_date) <= facts.end,
@@ -281,9 +282,9 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
         events = [e for e in events if e.at.astimezone(cfg.tz).date() not in purged]
     ride_ids = {int(e.entity_id) for e in events if e.entity == "ride"}
     where: dict[int, tuple[Point, Point]] = {}
-    for part in chunks(sorted(ride_ids)):  # type: ignore[arg-type]
+    for part in chunks(sorted(ride_ids)):
         for r in session.exec(select(Ride).where(col(Ride.id).in_(part))):
-            where[r.id] = (Point(r.origin_lat, r.origin_lon), Point(r.destination_lat, r.destination_lon))  # type: ignore[index]
+            where[id_of(r)] = (Point(r.origin_lat, r.origin_lon), Point(r.destination_lat, r.destination_lon))
     reports: dict[tuple[int, date], list[Located]] = defaultdict(list)
     for e in events:
         after = e.after or {}
@@ -292,14 +293,15 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
                 continue
             vid, point, change = int(e.entity_id), Point(after["lat"], after["lon"]), 0
         else:
-            vid = after.get("vehicle_id")
-            if vid is None or int(e.entity_id) not in where:
+            served_by = after.get("vehicle_id")
+            if served_by is None or int(e.entity_id) not in where:
                 continue
+            vid = int(served_by)
             origin, dest = where[int(e.entity_id)]
             point = dest if e.kind == RIDE_DROPPED_OFF else origin
             change = {RIDE_PICKED_UP: 1, RIDE_DROPPED_OFF: -1}.get(e.kind, 0)
         day = e.at.astimezone(cfg.tz).date()
-        reports[(int(vid), day)].append(Located(e.at, point, change, e.entity == "ride"))
+        reports[(vid, day)].append(Located(e.at, point, change, e.entity == "ride"))
     travel = ctx.travel(cfg.id)
     for key, located in reports.items():
         vd = VehicleDay(hours=(located[-1].at - located[0].at).total_seconds() / 3600)
@@ -329,19 +331,19 @@ def _order_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
         )
     ).all()
     items: dict[int, int] = defaultdict(int)
-    ids = [o.id for o in orders]
-    for part in chunks(ids):  # type: ignore[arg-type]
+    ids = [id_of(o) for o in orders]
+    for part in chunks(ids):
         for line in session.exec(select(OrderLine).where(col(OrderLine.order_id).in_(part))):
             items[line.order_id] += line.quantity
     by_id = {
-        o.id: OrderFact(
-            o.id,  # type: ignore[arg-type]
+        oid: OrderFact(
+            oid,
             o.household_id,
             o.delivery_date,
             o.total_yen,
-            items[o.id] if o.item_count is None else o.item_count,  # type: ignore[index]
+            items[oid] if o.item_count is None else o.item_count,
         )
-        for o in orders
+        for oid, o in zip(ids, orders, strict=True)
     }
     for ev in events_of(session, cfg.id, "order", by_id):
         f = by_id[int(ev.entity_id)]
@@ -383,17 +385,17 @@ def _people(session: Session, cfg: TenantConfig, facts: Facts) -> None:
     ids = sorted({f.resident_id for f in facts.rides if f.resident_id is not None})
     households: set[int] = {o.household_id for o in facts.orders}
     residents: list[Resident] = []
-    for part in chunks(ids):  # type: ignore[arg-type]
+    for part in chunks(ids):
         residents += session.exec(select(Resident).where(col(Resident.id).in_(part))).all()
     households |= {r.household_id for r in residents if r.household_id is not None}
     hall_of: dict[int, str | None] = {}
-    for part in chunks(sorted(households)):  # type: ignore[arg-type]
+    for part in chunks(sorted(households)):
         for h in session.exec(select(Household).where(col(Household.id).in_(part))):
-            hall_of[h.id] = h.hall_id  # type: ignore[index]
+            hall_of[id_of(h)] = h.hall_id
     for r in residents:
-        facts.ages[r.id] = _age(r.birth_date, facts.end)  # type: ignore[index]
+        facts.ages[id_of(r)] = _age(r.birth_date, facts.end)
         hall = hall_of.get(r.household_id) if r.household_id is not None else None
-        facts.areas[r.id] = names.get(hall, OTHER_AREA) if hall else OTHER_AREA  # type: ignore[index]
+        facts.areas[id_of(r)] = names.get(hall, OTHER_AREA) if hall else OTHER_AREA
     for hid, hall in hall_of.items():
         facts.household_areas[hid] = names.get(hall, OTHER_AREA) if hall else OTHER_AREA
 
@@ -438,19 +440,25 @@ def ride_figures(rides: list[RideFact], shared: set[int], vdays: Iterable[Vehicl
     """The ridership figures of a set of bookings and the vehicle days that served them."""
     counted = [f for f in rides if not f.replaced]
     done = [f for f in counted if f.completed]
-    arrived = [f for f in counted if f.arrival is not None and f.window_end is not None]
-    on_time = [f for f in arrived if f.arrival <= f.window_end]  # type: ignore[operator]
+    # (the vehicle's arrival, the end of the promised window) of the rides with a reported arrival
+    arrived = [
+        (a, f.window_end) for f in counted if (a := f.arrival) is not None and f.window_end is not None
+    ]
+    on_time = [a for a, end in arrived if a <= end]
     waits = [_minutes(f.requested_pickup, f.arrival) for f in counted if f.requested_pickup and f.arrival]
     margins = [
         _minutes(f.dropped_off_at, f.requested_arrival)
         for f in done
         if f.requested_arrival and f.dropped_off_at
     ]
-    ride_min = [_minutes(f.picked_up_at, f.dropped_off_at) for f in done if f.picked_up_at]  # type: ignore[arg-type]
+    # (done rides are dropped off)
+    ride_min = [
+        _minutes(f.picked_up_at, f.dropped_off_at) for f in done if f.picked_up_at and f.dropped_off_at
+    ]
     detours = [
-        (f.dropped_off_at - f.picked_up_at).total_seconds() / f.direct_s  # type: ignore[operator]
+        (f.dropped_off_at - f.picked_up_at).total_seconds() / f.direct_s
         for f in done
-        if f.picked_up_at and f.direct_s > 0
+        if f.picked_up_at and f.dropped_off_at and f.direct_s > 0
     ]
     vdays = list(vdays)
     hours = sum(v.hours for v in vdays)

@@ -25,7 +25,7 @@ def purge_notes(session: Session, tenant_id: str, end: datetime, counts: Counter
     counts["resident_note.deleted"] += changed_rows(
         session,
         delete(ResidentNote).where(
-            ResidentNote.tenant_id == tenant_id,
+            col(ResidentNote.tenant_id) == tenant_id,
             col(ResidentNote.created_at) < end,
             col(ResidentNote.resident_id).in_(
                 select(Resident.id).where(Resident.tenant_id == tenant_id, col(Resident.active).is_(False))
@@ -44,7 +44,7 @@ def leavers(session: Session, tenant_id: str, end: datetime) -> dict[int, Reside
                 Resident.tenant_id == tenant_id,
                 col(Resident.active).is_(False),
                 col(Resident.registered_at) < end,
-                or_(Resident.family_name != ANONYMISED, Resident.given_name != ""),
+                or_(col(Resident.family_name) != ANONYMISED, col(Resident.given_name) != ""),
             )
         )
         if r.id is not None
@@ -92,10 +92,10 @@ def anonymise_households(session: Session, tenant_id: str, busy: set[int], count
             select(Household).where(
                 Household.tenant_id == tenant_id,
                 or_(
-                    Household.address != "",
-                    Household.phone != "",
-                    Household.lat != REMOVED,
-                    Household.lon != REMOVED,
+                    col(Household.address) != "",
+                    col(Household.phone) != "",
+                    col(Household.lat) != REMOVED,
+                    col(Household.lon) != REMOVED,
                 ),
             )
         )
@@ -108,8 +108,8 @@ def anonymise_households(session: Session, tenant_id: str, busy: set[int], count
                 Resident.tenant_id == tenant_id,
                 or_(
                     col(Resident.active).is_(True),
-                    Resident.family_name != ANONYMISED,
-                    Resident.given_name != "",
+                    col(Resident.family_name) != ANONYMISED,
+                    col(Resident.given_name) != "",
                 ),
             )
         )

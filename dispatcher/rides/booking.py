@@ -18,7 +18,7 @@ from shapely.geometry import Point as ShapelyPoint
 from sqlmodel import Session, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.db import RowId, lock_tenant
+from dispatcher.db import RowId, id_of, lock_tenant
 from dispatcher.errors import Code, Conflict, DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Resident, Ride, RideStatus, Vehicle
@@ -250,7 +250,8 @@ def check_request(
             )
 
     field = "pickup_after" if req.pickup_after is not None else "arrive_by"
-    asked: datetime = req.pickup_after or req.arrive_by  # type: ignore[assignment]
+    asked = req.pickup_after if req.pickup_after is not None else req.arrive_by
+    assert asked is not None  # a RideRequest has exactly one of the two
     day = local_date(asked, tz)
     hours = cfg.hours_on(day)
     earliest = ceil_minute(now + timedelta(minutes=b.min_lead_minutes))
@@ -290,7 +291,7 @@ def check_request(
     else:
         # Pick up early enough for a shared ride (direct x factor); when that moment has passed,
         # as soon as possible, provided a direct ride from then still arrives in time.
-        latest = floor_minute(req.arrive_by)  # type: ignore[arg-type]
+        latest = floor_minute(asked)  # arrive_by
         end = floor_minute(latest - timedelta(seconds=boarding + direct * b.max_ride.factor))
         start = end - window
         if end < earliest:
@@ -409,7 +410,7 @@ def commit_insertion(
     """Store an insertion found for a ride: the vehicle's new route, the ride confirmed, a new
     plan version and the event (inside the caller's locked transaction)."""
     vehicle = problem.vehicles[ins.route_index]
-    apply_route(cfg, state, vehicle.id, ins.stops, ins.schedule, day, session)  # type: ignore[arg-type]
+    apply_route(cfg, state, id_of(vehicle), ins.stops, ins.schedule, day, session)
     old = problem.routes[ins.route_index]
     problem.routes[ins.route_index] = Route(old.vehicle, ins.stops, old.fixed)
     total = sum(
@@ -488,6 +489,7 @@ def book(
             ride = new_ride(tenant_id, req, checked, now, idempotency_key, fingerprint, actor)
             session.add(ride)
             session.flush()  # assigns ride.id
+            assert ride.id is not None
             record(
                 session,
                 tenant_id,
@@ -504,13 +506,13 @@ def book(
                 )
             else:  # the plan without the ride being changed
                 state = current_plan(session, tenant_id, checked.day)
-                remove_stops(state, old.id, ("pickup", "dropoff"))  # type: ignore[arg-type]
+                remove_stops(state, id_of(old), ("pickup", "dropoff"))
                 if old.vehicle_id is not None:
                     replan_vehicle(ctx, session, cfg, checked.day, state, now, old.vehicle_id)
                 problem = build_problem(
                     ctx, session, cfg, checked.day, state, now, [checked.origin, checked.destination]
                 )
-            problem.rides[ride.id] = ride  # type: ignore[index]
+            problem.rides[ride.id] = ride
             ins = try_insert(cfg, problem, ride)
             if ins is None:
                 alternatives = _alternatives(cfg, problem, ride, checked, now)
@@ -617,7 +619,9 @@ def quote(ctx: Dispatcher, tenant_id: str, req: RideRequest) -> dict[str, Any]:
 def refusal_error(ride: Ride, cfg: TenantConfig) -> DomainError:
     """The 409 problem for a refused ride, with its alternatives."""
     tz = cfg.tz
-    when = f"{ride.pickup_window_start.astimezone(tz):%H:%M}–{ride.pickup_window_end.astimezone(tz):%H:%M}"  # type: ignore[union-attr]
+    start, end = ride.pickup_window_start, ride.pickup_window_end
+    assert start is not None and end is not None  # a refused ride keeps the window it was refused
+    when = f"{start.astimezone(tz):%H:%M}–{end.astimezone(tz):%H:%M}"
     alts = ride.alternatives or []
     hint = (
         " Other pickup windows that fit are listed in alternatives."

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from dispatcher.context import Dispatcher
+from dispatcher.db import id_of
 from dispatcher.events import record
 from dispatcher.models import Ride, RideStatus
 from dispatcher.rides.kinds import RIDE_CANCELLED
@@ -32,7 +33,7 @@ def cancel(
         transition(ride, RideStatus.cancelled)
         ride.cancelled_at = now
         state = current_plan(session, tenant_id, ride.service_date)
-        remove_stops(state, ride.id, kinds=("pickup", "dropoff"))  # type: ignore[arg-type]
+        remove_stops(state, id_of(ride), kinds=("pickup", "dropoff"))
         if ride.vehicle_id is not None:
             replan_vehicle(ctx, session, cfg, ride.service_date, state, now, ride.vehicle_id)
         save_plan(session, tenant_id, ride.service_date, state, f"ride {ride.id} cancelled", now, 0.0)

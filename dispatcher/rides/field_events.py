@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session
 
 from dispatcher.context import Dispatcher
-from dispatcher.db import RowId, lock_tenant
+from dispatcher.db import RowId, id_of, lock_tenant
 from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Ride, RideStatus, Vehicle
@@ -142,17 +142,18 @@ def _report(ctx: Dispatcher, tenant_id: str, vehicle_id: int, ev: VehicleEvent, 
         transition(ride, target)
         vehicle.delayed_until = None  # a reported stop supersedes an estimated delay
         state = current_plan(session, tenant_id, ride.service_date)
+        ride_id = id_of(ride)
         if ev.type == "arrived":
             ride.arrived_at = at
-            _move_to_front(state, vehicle_id, ride.id, "pickup")  # type: ignore[arg-type]
+            _move_to_front(state, vehicle_id, ride_id, "pickup")
         elif ev.type == "picked_up":
             ride.picked_up_at = at
-            _mark_done(state, vehicle_id, ride.id, "pickup", at)  # type: ignore[arg-type]
+            _mark_done(state, vehicle_id, ride_id, "pickup", at)
         elif ev.type == "no_show":
-            remove_stops(state, ride.id, kinds=("pickup", "dropoff"))  # type: ignore[arg-type]
+            remove_stops(state, ride_id, kinds=("pickup", "dropoff"))
         else:
             ride.dropped_off_at = at
-            _mark_done(state, vehicle_id, ride.id, "dropoff", at)  # type: ignore[arg-type]
+            _mark_done(state, vehicle_id, ride_id, "dropoff", at)
         vehicle.last_lat, vehicle.last_lon = (
             (ride.destination_lat, ride.destination_lon)
             if ev.type == "dropped_off"
@@ -233,9 +234,12 @@ def _whereabouts(
     day = local_date(now, cfg.tz)
     delayed_before = vehicle.delayed_until
     if ev.type == "position":
+        assert ev.lat is not None and ev.lon is not None  # a VehicleEvent's position has both
         before: dict[str, Any] = {"lat": vehicle.last_lat, "lon": vehicle.last_lon}
-        moving = vehicle.last_lat is not None and (
-            haversine_m(Point(vehicle.last_lat, vehicle.last_lon), Point(ev.lat, ev.lon)) > MOVING_METRES  # type: ignore[arg-type]
+        moving = (
+            vehicle.last_lat is not None
+            and vehicle.last_lon is not None
+            and haversine_m(Point(vehicle.last_lat, vehicle.last_lon), Point(ev.lat, ev.lon)) > MOVING_METRES
         )
         vehicle.last_lat, vehicle.last_lon, vehicle.last_position_at = ev.lat, ev.lon, at
         if moving:
@@ -268,7 +272,7 @@ def _whereabouts(
         late = []
         session.rollback()
         lock_tenant(session, cfg.id)  # (the rollback let go of it)
-        vehicle = session.get(Vehicle, vehicle.id, populate_existing=True)  # type: ignore[assignment]
+        vehicle = session.get_one(Vehicle, vehicle.id, populate_existing=True)
         vehicle.last_lat, vehicle.last_lon, vehicle.last_position_at = ev.lat, ev.lon, at
         if delayed_before is not None and ev.type == "position" and moving:
             vehicle.delayed_until = None

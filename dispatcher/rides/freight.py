@@ -81,8 +81,9 @@ def book_freight(
         )
         session.add(ride)
         session.flush()
+        assert ride.id is not None
         state, problem = live_problem(ctx, session, cfg, day, seq, now, [pickup, drop])
-        problem.rides[ride.id] = ride  # type: ignore[index]
+        problem.rides[ride.id] = ride
         ins = try_insert(cfg, problem, ride)
         if ins is None:
             session.rollback()

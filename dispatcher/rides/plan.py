@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, delete, select
+from sqlmodel.sql.expression import Select
 
 from dispatcher.context import Dispatcher
+from dispatcher.db import id_of
 from dispatcher.models import OPEN_RIDE_STATUSES, PlanVersion, Ride, RideStatus, Vehicle
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, from_seconds, parse_hhmm, to_seconds
@@ -77,7 +79,7 @@ def save_plan(
     )
     session.add(pv)
     if pv.version > PLAN_HISTORY:  # the working plan keeps a short history; the events keep the rest
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             delete(PlanVersion).where(
                 col(PlanVersion.tenant_id) == tenant_id,
                 col(PlanVersion.service_date) == day,
@@ -104,20 +106,20 @@ def seats_needed(party_size: int, wheelchair: bool) -> tuple[int, int]:
 # What the routing view needs of a ride: loaded as plain rows, not ORM objects (it is read on
 # every quote for every ride of the day).
 RIDE_COLUMNS = (
-    Ride.id,
-    Ride.status,
-    Ride.vehicle_id,
-    Ride.origin_lat,
-    Ride.origin_lon,
-    Ride.destination_lat,
-    Ride.destination_lon,
-    Ride.pickup_window_start,
-    Ride.pickup_window_end,
-    Ride.latest_arrival,
-    Ride.party_size,
-    Ride.wheelchair,
-    Ride.max_ride_seconds,
-    Ride.picked_up_at,
+    col(Ride.id),
+    col(Ride.status),
+    col(Ride.vehicle_id),
+    col(Ride.origin_lat),
+    col(Ride.origin_lon),
+    col(Ride.destination_lat),
+    col(Ride.destination_lon),
+    col(Ride.pickup_window_start),
+    col(Ride.pickup_window_end),
+    col(Ride.latest_arrival),
+    col(Ride.party_size),
+    col(Ride.wheelchair),
+    col(Ride.max_ride_seconds),
+    col(Ride.picked_up_at),
 )
 
 
@@ -233,7 +235,7 @@ def build_problem(
     day: date,
     state: PlanState,
     now: datetime,
-    extra_points: list[Point] = (),  # type: ignore[assignment]
+    extra_points: Sequence[Point] = (),
     only: int | None = None,
 ) -> Problem:
     """The routing problem of the pending plan; extra points get matrix rows too.
@@ -246,13 +248,15 @@ def build_problem(
         query = query.where(Vehicle.id == only)
     vehicles = list(session.exec(query))
     # a deactivated vehicle keeps the stops it still has (until they are done or moved)
-    vehicles = [v for v in vehicles if v.active or state.pending(v.id)]  # type: ignore[arg-type]
-    routes = state.routes.values() if only is None else [state.routes.get(only, [])]
-    ride_ids = {s["ride_id"] for stops in routes for s in stops}
+    vehicles = [v for v in vehicles if v.active or state.pending(id_of(v))]
+    planned = state.routes.values() if only is None else [state.routes.get(only, [])]
+    ride_ids = {s["ride_id"] for stops in planned for s in stops}
     rides: dict[int, Any] = {}
     onboard_of: dict[int, list[Any]] = {}
     if ride_ids:
-        for r in session.exec(select(*RIDE_COLUMNS).where(col(Ride.id).in_(ride_ids))):  # type: ignore[call-overload]
+        # (sqlmodel's select() is typed for up to 4 columns; the Select it builds takes any number)
+        rows: Iterable[Any] = session.exec(Select(*RIDE_COLUMNS).where(col(Ride.id).in_(ride_ids)))
+        for r in rows:
             rides[r.id] = r
             if r.status == RideStatus.on_board and r.picked_up_at is not None:
                 onboard_of.setdefault(r.vehicle_id, []).append(r)
@@ -277,10 +281,10 @@ def build_problem(
                 else b.loc(last.destination_lat, last.destination_lon)
             )
             since = to_seconds(datetime.fromisoformat(done[-1]["done_at"]), day, tz)
-        if v.last_lat is not None and v.last_position_at is not None:
+        if v.last_lat is not None and v.last_lon is not None and v.last_position_at is not None:
             reported = to_seconds(v.last_position_at, day, tz)
             if reported >= since and v.last_position_at.astimezone(tz).date() == day:
-                start, since = b.loc(v.last_lat, v.last_lon), reported  # type: ignore[arg-type]
+                start, since = b.loc(v.last_lat, v.last_lon), reported
         if v.delayed_until is not None and v.delayed_until.astimezone(tz).date() == day:
             since = max(since, to_seconds(v.delayed_until, day, tz))  # held up where it is
         onboard = []
@@ -313,8 +317,8 @@ def build_problem(
         )
         vs, stops = relax_broken_promises(vs, stops, matrix)
         route_parts.append((vs, stops, fixed))
-    for p in extra_points:
-        b.loc(p.lat, p.lon)
+    for point in extra_points:
+        b.loc(point.lat, point.lon)
     routes = [Route(vs, tuple(stops), fixed) for vs, stops, fixed in route_parts]
     return Problem(day, vehicles, routes, matrix, rides, b.index)
 
@@ -345,7 +349,7 @@ def live_problem(
     and problem are copies: changing them does not touch the remembered view.
     """
     view = ctx.views.get((cfg.id, day))
-    if view is None or view.seq != seq - 1:
+    if not isinstance(view, LiveView) or view.seq != seq - 1:
         state = current_plan(session, cfg.id, day)
         return state, build_problem(ctx, session, cfg, day, state, now, extra_points)
     now_s = to_seconds(now, day, cfg.tz)

@@ -17,11 +17,11 @@ from dispatcher.residents.purge import REMOVED
 
 
 def strip_rides(session: Session, tenant_id: str, through: date, counts: Counter[str]) -> None:
-    old = (Ride.tenant_id == tenant_id, col(Ride.service_date) <= through)
+    old = (col(Ride.tenant_id) == tenant_id, col(Ride.service_date) <= through)
     counts["ride.stripped"] += changed_rows(
         session,
         update(Ride)
-        .where(*old, Ride.kind == "passenger", col(Ride.request_hash) != "")
+        .where(*old, col(Ride.kind) == "passenger", col(Ride.request_hash) != "")
         .values(
             origin_lat=REMOVED,
             origin_lon=REMOVED,
@@ -37,7 +37,7 @@ def strip_rides(session: Session, tenant_id: str, through: date, counts: Counter
     counts["plan_version.deleted"] += changed_rows(
         session,
         delete(PlanVersion).where(
-            PlanVersion.tenant_id == tenant_id, col(PlanVersion.service_date) <= through
+            col(PlanVersion.tenant_id) == tenant_id, col(PlanVersion.service_date) <= through
         ),
     )
 

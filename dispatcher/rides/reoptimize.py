@@ -13,7 +13,7 @@ from typing import Any, Literal
 from sqlmodel import Session, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.db import lock_tenant
+from dispatcher.db import id_of, lock_tenant
 from dispatcher.events import record
 from dispatcher.models import Ride, Tenant, Vehicle
 from dispatcher.rides.kinds import PLAN_REOPTIMIZED
@@ -227,7 +227,8 @@ def _search_and_store(
         stamp = ctx.clock.now()
         latest = current_plan(session, tenant_id, day)
         for v, stops in zip(problem.vehicles, result.stops, strict=True):
-            latest.routes[v.id] = latest.done(v.id) + [  # type: ignore[index]
+            vid = id_of(v)
+            latest.routes[vid] = latest.done(vid) + [
                 {"ride_id": s.request_id, "kind": s.kind, "done": False} for s in stops
             ]
         fresh = build_problem(ctx, session, cfg, day, latest, stamp)
@@ -236,13 +237,13 @@ def _search_and_store(
             if not sched.feasible:  # time moved on during the solve and the plan no longer fits
                 session.rollback()
                 return Reoptimization("plan went stale", state.version, detail=f"{v.key}: {sched.reason}")
-            apply_route(cfg, latest, v.id, route.stops, sched, day, session)  # type: ignore[arg-type]
+            apply_route(cfg, latest, id_of(v), route.stops, sched, day, session)
         rides = session.exec(
             select(Ride.id, Ride.status, Ride.vehicle_id).where(
                 Ride.tenant_id == tenant_id, Ride.service_date == day
             )
         )
-        faults = plan_faults(latest, {rid: (status, vid) for rid, status, vid in rides})
+        faults = plan_faults(latest, {rid: (status, vid) for rid, status, vid in rides if rid is not None})
         if faults:
             session.rollback()
             return Reoptimization("invalid plan", state.version, detail="; ".join(faults[:5]))

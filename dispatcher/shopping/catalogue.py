@@ -6,8 +6,9 @@ weights (grams), generated the same way on every machine.
 
 from __future__ import annotations
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
+from dispatcher.db import id_of
 from dispatcher.models import Product, Seller
 
 # category: [(name, kana, price yen, weight g), ...]
@@ -152,9 +153,9 @@ def seed_catalogue(session: Session, tenant_id: str) -> int:
     have = session.exec(select(func.count()).select_from(Product).where(Product.tenant_id == tenant_id)).one()
     if have:
         return int(have)
-    sellers = session.exec(select(Seller).where(Seller.tenant_id == tenant_id).order_by(Seller.id)).all()
+    sellers = session.exec(select(Seller).where(Seller.tenant_id == tenant_id).order_by(col(Seller.id))).all()
     if not sellers:
         return 0
-    products = demo_products([s.id for s in sellers], tenant_id)  # type: ignore[misc]
+    products = demo_products([id_of(s) for s in sellers], tenant_id)
     session.add_all(products)
     return len(products)

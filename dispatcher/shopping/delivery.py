@@ -11,9 +11,11 @@ import time
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import networkx as nx
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
+from dispatcher.db import id_of
 from dispatcher.errors import Code, Conflict, NotFound
 from dispatcher.events import record
 from dispatcher.integration.subscriptions import emit
@@ -42,7 +44,7 @@ from routing.geo import Point
 PICKING_MINUTES = 60  # from the cut-off until the goods are at the base
 
 
-def airspace(cfg: TenantConfig):  # type: ignore[no-untyped-def]
+def airspace(cfg: TenantConfig) -> tuple[nx.Graph[str], list[NoFlyZone], list[DroneSpec], Point]:
     """(corridor graph, no-fly zones, drones, base point) of a tenant; weather is applied per slot
     by plan_delivery."""
     dr = cfg.drones
@@ -90,13 +92,14 @@ def plan_delivery(
             code=Code.delivery_too_early,
         )
     graph, zones, drones, base = airspace(cfg)
+    assert cfg.drones is not None  # airspace() refuses a tenant without drones
     slots = forecast(ctx, tenant_id, day)
     if wind_ms or rain:  # a whole-day forecast given on the command line
         slots = [*slots, {"start": "00:00", "end": "23:59", "wind_ms": wind_ms, "rain": rain}]
     start = to_seconds(cutoff + timedelta(minutes=PICKING_MINUTES), day, tz)
     deadline = to_seconds(at_local(day, sh.delivery_deadline, tz), day, tz)
     closed: dict[str, list[tuple[float, float]]] = {}
-    for d in cfg.drones.fleet:  # type: ignore[union-attr]
+    for d in cfg.drones.fleet:
         for slot in slots:
             if slot["wind_ms"] > d.max_wind_ms or (slot["rain"] and not d.flies_in_rain):
                 a = to_seconds(at_local(day, parse_hhmm(slot["start"]), tz), day, tz)
@@ -141,7 +144,7 @@ def plan_delivery(
                     before={"status": "placed"},
                     after={"status": "locked"},
                 )
-        parcels = [Parcel(o.id, halls.get(o.household_id) or "", o.weight_g / 1000.0) for o in orders]  # type: ignore[arg-type]
+        parcels = [Parcel(id_of(o), halls.get(o.household_id) or "", o.weight_g / 1000.0) for o in orders]
         plan = plan_flights(parcels, drones, graph, start, deadline, no_go_reason=no_go, closed=closed)
         for old in session.exec(
             select(Flight).where(
@@ -213,7 +216,8 @@ def _ground_by_taxi(
             )
         ).all()
     for rid in stale:
-        cancel(ctx, cfg.id, rid, actor)
+        if rid is not None:
+            cancel(ctx, cfg.id, rid, actor)
     by_hall: dict[str, list[Parcel]] = {}
     for p, _reason in ground:
         by_hall.setdefault(p.hall, []).append(p)
@@ -358,7 +362,7 @@ def picklists(ctx: Dispatcher, tenant_id: str, day: date, seller_key: str | None
         lines = (
             s.exec(
                 select(OrderLine, Product)
-                .join(Product, OrderLine.product_id == Product.id)
+                .join(Product, col(OrderLine.product_id) == Product.id)
                 .where(col(OrderLine.order_id).in_(list(orders)))
             ).all()
             if orders
@@ -370,8 +374,8 @@ def picklists(ctx: Dispatcher, tenant_id: str, day: date, seller_key: str | None
         if seller_key and seller.key != seller_key:
             continue
         sheet = out.setdefault(
-            seller.id, {"seller": seller.key, "name": seller.name, "date": day.isoformat(), "items": {}}
-        )  # type: ignore[arg-type]
+            id_of(seller), {"seller": seller.key, "name": seller.name, "date": day.isoformat(), "items": {}}
+        )
         item = sheet["items"].setdefault(
             product.id, {"product_id": product.id, "name": line.name, "quantity": 0, "orders": []}
         )
@@ -426,13 +430,14 @@ def handovers(ctx: Dispatcher, tenant_id: str, day: date, hall_id: str | None) -
                 )
             )
         }
-        names: dict[int, list[str]] = {}
+        names: dict[int | None, list[str]] = {}  # by household
         for r in s.exec(
             select(Resident).where(col(Resident.household_id).in_([o.household_id for o in orders]))
         ):
-            names.setdefault(r.household_id, []).append(f"{r.family_name} {r.given_name}")  # type: ignore[arg-type]
+            names.setdefault(r.household_id, []).append(f"{r.family_name} {r.given_name}")
     halls: dict[str, dict[str, Any]] = {}
     for o in orders:
+        oid = id_of(o)
         hh = households[o.household_id]
         if hall_id and hh.hall_id != hall_id:
             continue
@@ -451,16 +456,16 @@ def handovers(ctx: Dispatcher, tenant_id: str, day: date, hall_id: str | None) -
             {
                 "order_id": o.id,
                 "household_id": hh.id,
-                "names": names.get(hh.id, []),  # type: ignore[arg-type]
+                "names": names.get(hh.id, []),
                 "address": hh.address,
                 "phone": hh.phone,
-                "items": [{"name": x.name, "quantity": x.quantity} for x in lines.get(o.id, [])],
+                "items": [{"name": x.name, "quantity": x.quantity} for x in lines.get(oid, [])],
                 "weight_kg": o.weight_g / 1000,
                 "mode": o.delivery_mode,
                 "ground_reason": o.ground_reason,
                 "arrives": _local_times(f.arrivals, cfg).get(hh.hall_id or "") if f else None,
                 "status": o.status,
-                "handed_over_at": handed.get(o.id),  # type: ignore[arg-type]
+                "handed_over_at": handed.get(oid),
             }
         )
     return list(halls.values())

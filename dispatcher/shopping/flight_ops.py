@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.db import lock_tenant
+from dispatcher.db import id_of, lock_tenant
 from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import FLIGHT_TRANSITIONS, Flight, FlightStatus, Household, OrderStatus, ShopOrder
@@ -54,7 +54,7 @@ def _hall_of(session: Session, orders: list[ShopOrder]) -> dict[int, str | None]
         if ids
         else {}
     )
-    return {o.id: halls.get(o.household_id) for o in orders}  # type: ignore[misc]
+    return {id_of(o): halls.get(o.household_id) for o in orders}
 
 
 def flight_step(
@@ -99,10 +99,10 @@ def flight_step(
                     title="Illegal flight step",
                     code=Code.flight_illegal_step,
                 )
-            landed[step.hall_id] = now.isoformat()  # type: ignore[index]
+            landed[step.hall_id] = now.isoformat()
             flight.landed = landed
             for o in orders:
-                if halls[o.id] == step.hall_id and o.status == OrderStatus.in_flight:
+                if halls[id_of(o)] == step.hall_id and o.status == OrderStatus.in_flight:
                     move_order(session, tenant_id, o, OrderStatus.at_hall, now, actor, flight_id=flight_id)
             record(
                 session,
@@ -174,7 +174,7 @@ def flight_step(
                     f": {step.reason}" if step.reason else ""
                 )
                 session.add(o)
-                ground.append(o.id)  # type: ignore[arg-type]
+                ground.append(id_of(o))
         before = flight.status
         flight.status = target.value
         session.add(flight)
@@ -220,7 +220,7 @@ def _ground(
         halls = _hall_of(session, orders)
     by_hall: dict[str, list[ShopOrder]] = {}
     for o in orders:
-        by_hall.setdefault(halls[o.id] or "", []).append(o)
+        by_hall.setdefault(halls[id_of(o)] or "", []).append(o)
     out: dict[str, Any] = {"by_taxi": [], "car_run": []}
     for hall, group in sorted(by_hall.items()):
         try:
@@ -230,7 +230,7 @@ def _ground(
                 flight.service_date,
                 base,
                 hall,
-                [o.id for o in group],  # type: ignore[misc]
+                [id_of(o) for o in group],
                 sum(o.weight_g for o in group) / 1000,
                 now + timedelta(minutes=5),  # loading the car at the base
                 deadline,

@@ -204,11 +204,12 @@ def place_order(ctx: Dispatcher, tenant_id: str, req: OrderRequest, key: str, ac
         )
         session.add(order)
         session.flush()
+        assert order.id is not None
         lines = [
             OrderLine(
                 order_id=order.id,
                 product_id=pid,
-                name=products[pid].name,  # type: ignore[arg-type]
+                name=products[pid].name,
                 unit_price_yen=products[pid].price_yen,
                 quantity=q,
                 unit_weight_g=products[pid].weight_g,

@@ -61,7 +61,7 @@ def mark_ready(ctx: Dispatcher, tenant_id: str, key: str, day: date, actor: str)
         if orders:
             for line, product in session.exec(
                 select(OrderLine, Product)
-                .join(Product, OrderLine.product_id == Product.id)
+                .join(Product, col(OrderLine.product_id) == Product.id)
                 .where(col(OrderLine.order_id).in_(list(orders)))
             ):
                 sellers_of.setdefault(line.order_id, set()).add(product.seller_id)
@@ -134,7 +134,7 @@ def ready_sellers(ctx: Dispatcher, tenant_id: str, day: date) -> dict[str, str]:
     with Session(ctx.engine) as session:
         keys = {s.id: s.key for s in session.exec(select(Seller).where(Seller.tenant_id == tenant_id))}
         return {
-            keys[r.seller_id]: iso_local(r.ready_at, cfg.tz)  # type: ignore[misc]
+            keys[r.seller_id]: iso_local(r.ready_at, cfg.tz)
             for r in session.exec(
                 select(PickReady).where(PickReady.tenant_id == tenant_id, PickReady.service_date == day)
             )

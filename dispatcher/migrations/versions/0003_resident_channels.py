@@ -6,7 +6,7 @@ Create Date: 2026-11-22 08:00:16.365203
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 import dispatcher.models
 
 

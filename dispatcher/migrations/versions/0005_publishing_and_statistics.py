@@ -9,7 +9,7 @@ log, publications of manifests and flight plans, nightly statistics; events inde
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 import dispatcher.models
 
 

@@ -9,7 +9,7 @@ Create Date: 2026-12-06 22:17:40.063869
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 import dispatcher.models
 
 
