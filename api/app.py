@@ -28,6 +28,7 @@ from api.routes import (
     vehicles,
     watchover,
 )
+from api.schemas.service import Health
 from api.security import SecurityMiddleware
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
@@ -104,7 +105,12 @@ def create_app(
         app.include_router(r)
     app.mount("/static", pages.static, name="static")
 
-    @app.get("/healthz", tags=["service"], summary="Liveness: the API answers and the database is reachable")
+    @app.get(
+        "/healthz",
+        tags=["service"],
+        response_model=Health,
+        summary="Liveness: the API answers and the database is reachable",
+    )
     def healthz() -> dict[str, str]:
         from sqlalchemy import text
 
