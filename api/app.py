@@ -69,7 +69,10 @@ def create_app(
         version="1",
         summary="Same-day shared rides for rural municipalities.",
         description="Errors are RFC 9457 problem details (application/problem+json) with `errors: "
-        "[{field, message}]`. Sign in at /api/v1/auth/token and send `Authorization: Bearer <token>`.",
+        "[{field, message}]`. Sign in at /api/v1/auth/token and send `Authorization: Bearer <token>`. "
+        "In answers, times are ISO 8601 with the municipality's UTC offset unless a field says otherwise, "
+        "money is integer yen (`*_yen`), and durations name their unit (`*_minutes`, `*_hours`, "
+        "`duration_ms`; a token's `expires_in` is in seconds).",
         lifespan=lifespan,
     )
     app.state.ctx = ctx or build_dispatcher(settings, clock)

@@ -22,20 +22,37 @@ class ApiModel(BaseModel):
 Number = Annotated[int | float, WithJsonSchema({"type": "number"})]
 """A number as the domain computed it (an integer stays an integer)."""
 
-LocalTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+LocalTime = Annotated[
+    str,
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "description": "ISO 8601, the municipality's UTC offset"}
+    ),
+]
 """ISO 8601 date and time with the municipality's UTC offset, e.g. 2026-11-24T09:00:00+09:00."""
 
-OffsetTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+OffsetTime = Annotated[
+    str,
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "description": "ISO 8601 with an offset (UTC once stored)"}
+    ),
+]
 """ISO 8601 date and time with a UTC offset that is not always the municipality's: instants read
 back from the database come in UTC (+00:00)."""
 
-IsoDate = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
+IsoDate = Annotated[str, WithJsonSchema({"type": "string", "format": "date", "description": "YYYY-MM-DD"})]
 """A calendar date, YYYY-MM-DD."""
 
-YearMonth = Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^\d{4}-\d{2}$"})]
+YearMonth = Annotated[
+    str, WithJsonSchema({"type": "string", "pattern": r"^\d{4}-\d{2}$", "description": "YYYY-MM"})
+]
 """A calendar month, YYYY-MM."""
 
-ClockTime = Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}$"})]
+ClockTime = Annotated[
+    str,
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\d{1,2}:\d{2}$", "description": "local time of day, H:MM"}
+    ),
+]
 """A local time of day, H:MM or HH:MM (24-hour clock)."""
 
 Lax = Strict(False)

@@ -33,7 +33,9 @@ class Resident(ApiModel):
     birth_date: IsoDate
     phone: str
     home: LatLon
-    categories: list[str] = Field(description="eligibility categories that apply today, e.g. age, disability")
+    categories: list[str] = Field(
+        description="categories that apply today, e.g. age_65_plus (from the birth date), disability"
+    )
     eligible: bool = Field(description="may book rides (a category the municipality accepts applies)")
     wheelchair: bool
     notes: str
