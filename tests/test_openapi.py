@@ -4,15 +4,22 @@ unless it says what it holds."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import create_engine
 
+import api.schemas
 from api.app import create_app
 from api.routes.stats import XLSX
+from api.schemas.base import ApiModel
+from api.schemas.opendata import Entity
+from api.schemas.service import Health
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from tests.conftest import DAY_START
@@ -62,7 +69,7 @@ def untyped(spec: dict[str, Any], schema: dict[str, Any]) -> str | None:
     (no properties, no schema for its values), an object open to anything at the top level; for a
     list, the same of its items; for a choice, of each choice."""
     schema = _resolve(spec, schema)
-    if not schema or set(schema) <= {"title", "description"}:
+    if not set(schema) - {"title", "description", "default", "examples"}:
         return "an empty schema"
     for key in ("oneOf", "anyOf"):
         if key in schema:
@@ -161,8 +168,28 @@ def test_untyped_recognises_what_it_must_refuse() -> None:
         "components": {"schemas": {"Open": {"type": "object", "additionalProperties": True}}}
     }
     assert untyped(spec, {}) == "an empty schema"
+    assert untyped(spec, {"title": "Value", "default": None}) == "an empty schema"
     assert untyped(spec, {"type": "object"}) == "a bare object"
     assert untyped(spec, {"$ref": "#/components/schemas/Open"}) is not None
     assert untyped(spec, {"type": "array", "items": {"type": "object", "additionalProperties": True}})
     assert untyped(spec, {"type": "object", "additionalProperties": {"type": "integer"}}) is None
     assert untyped(spec, {"type": "object", "properties": {"a": {"type": "string"}}}) is None
+
+
+def test_every_success_body_model_refuses_undeclared_keys() -> None:
+    """A key the domain returns that a model does not declare fails the answer (a 500 in the tests)
+    rather than vanishing; only an NGSI-LD entity is open (its attributes are the standard's)."""
+    models = [
+        obj
+        for info in pkgutil.iter_modules(api.schemas.__path__)
+        for obj in vars(importlib.import_module(f"api.schemas.{info.name}")).values()
+        if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__.startswith("api.schemas.")
+    ]
+    assert len(models) > 100
+    for model in models:
+        assert issubclass(model, ApiModel), model
+        extra = model.model_config.get("extra")
+        assert extra == ("allow" if model is Entity else "forbid"), model
+        assert model.model_config.get("strict"), model
+    with pytest.raises(ValidationError, match="extra_forbidden|Extra inputs"):
+        Health.model_validate({"status": "ok", "now": "2026-11-24T08:00:00+09:00", "version": "1"})
