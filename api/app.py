@@ -28,6 +28,7 @@ from api.routes import (
     vehicles,
     watchover,
 )
+from api.schemas.service import Health
 from api.security import SecurityMiddleware
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
@@ -68,7 +69,10 @@ def create_app(
         version="1",
         summary="Same-day shared rides for rural municipalities.",
         description="Errors are RFC 9457 problem details (application/problem+json) with `errors: "
-        "[{field, message}]`. Sign in at /api/v1/auth/token and send `Authorization: Bearer <token>`.",
+        "[{field, message}]`. Sign in at /api/v1/auth/token and send `Authorization: Bearer <token>`. "
+        "In answers, times are ISO 8601 with the municipality's UTC offset unless a field says otherwise, "
+        "money is integer yen (`*_yen`), and durations name their unit (`*_minutes`, `*_hours`, "
+        "`duration_ms`; a token's `expires_in` is in seconds).",
         lifespan=lifespan,
     )
     app.state.ctx = ctx or build_dispatcher(settings, clock)
@@ -104,7 +108,12 @@ def create_app(
         app.include_router(r)
     app.mount("/static", pages.static, name="static")
 
-    @app.get("/healthz", tags=["service"], summary="Liveness: the API answers and the database is reachable")
+    @app.get(
+        "/healthz",
+        tags=["service"],
+        response_model=Health,
+        summary="Liveness: the API answers and the database is reachable",
+    )
     def healthz() -> dict[str, str]:
         from sqlalchemy import text
 

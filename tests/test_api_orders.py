@@ -60,6 +60,7 @@ def test_order_before_cutoff_totals_and_idempotency(
     assert o["weight_g"] == 2 * a["weight_g"] + b["weight_g"]
     again = order(client, operator, body, key="o-1")
     assert again.json()["id"] == o["id"] and again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in r.headers and r.headers["Location"] == f"/api/v1/orders/{o['id']}"
     other = order(client, operator, {**body, "lines": [{"product_id": a["id"], "quantity": 3}]}, key="o-1")
     assert other.status_code == 422
     listed = client.get(

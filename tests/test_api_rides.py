@@ -100,6 +100,8 @@ def test_idempotency_same_body_same_booking_different_body_422(
     assert first.status_code == again.status_code == 201
     assert again.json()["id"] == first.json()["id"]
     assert again.headers.get("Idempotent-Replayed") == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert first.headers["Location"] == again.headers["Location"] == f"/api/v1/rides/{first.json()['id']}"
     before = counts(ctx)
     other = post_ride(client, operator, ride_body(rid, party_size=2), key="abc-1")
     assert other.status_code == 422

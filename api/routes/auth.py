@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from api.deps import get_ctx, get_principal, oauth2
 from api.ratelimit import client_address, enforce
+from api.schemas.auth import Token
 from dispatcher.context import Dispatcher
 from dispatcher.db import session_scope
 from dispatcher.errors import DomainError
@@ -19,6 +20,7 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 @router.post(
     "/token",
+    response_model=Token,
     summary="Sign in with user name and password; returns a bearer token",
     responses={
         401: {"description": "Wrong user name or password"},

@@ -13,6 +13,9 @@ from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, require
 from api.files import file_responses
+from api.schemas.billing import Account, Adjustment, ClosedMonth, Settlement
+from api.schemas.billing import BillingMonth as MonthOut
+from api.schemas.billing import Statement as StatementOut
 from dispatcher.billing.statements import (
     add_adjustment,
     bills_to_close,
@@ -38,13 +41,17 @@ class CloseIn(BaseModel):
     month: str = Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM, a month that is over")
 
 
-@router.post("/billing/close", summary="Close a finished month (once; again changes nothing)")
+@router.post(
+    "/billing/close",
+    response_model=ClosedMonth,
+    summary="Close a finished month (once; again changes nothing)",
+)
 def close(body: CloseIn, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)) -> dict[str, Any]:
     parse_month(body.month)
     return close_month(ctx, p.tenant_id, body.month, p.actor)
 
 
-@router.get("/billing/months", summary="Closed months with their totals")
+@router.get("/billing/months", response_model=list[MonthOut], summary="Closed months with their totals")
 def months(p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)) -> list[dict[str, Any]]:
     with Session(ctx.engine) as session:
         rows = session.exec(
@@ -55,7 +62,12 @@ def months(p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)) ->
     return [month_view(m) for m in rows]
 
 
-@router.get("/billing/{month}/statements", summary="Every household's statement of a closed month")
+@router.get(
+    "/billing/{month}/statements",
+    response_model=list[StatementOut],
+    response_model_exclude_unset=True,  # a line names only what it charges for (and `late` if it is)
+    summary="Every household's statement of a closed month",
+)
 def statements(
     month: str, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)
 ) -> list[dict[str, Any]]:
@@ -72,7 +84,12 @@ def statements(
     ]
 
 
-@router.get("/billing/{month}/settlements", summary="Sellers' settlements: gross, commission, payout")
+@router.get(
+    "/billing/{month}/settlements",
+    response_model=list[Settlement],
+    response_model_exclude_unset=True,  # `seller` and `name` only for an open month
+    summary="Sellers' settlements: gross, commission, payout",
+)
 def settlements(
     month: str, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)
 ) -> list[dict[str, Any]]:
@@ -155,7 +172,12 @@ class AdjustmentIn(BaseModel):
         return v
 
 
-@router.post("/billing/adjustments", status_code=201, summary="A correction, charged in this (open) month")
+@router.post(
+    "/billing/adjustments",
+    status_code=201,
+    response_model=Adjustment,
+    summary="A correction, charged in this (open) month",
+)
 def adjustment(
     body: AdjustmentIn, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)
 ) -> dict[str, Any]:
@@ -194,7 +216,9 @@ class AccountIn(BaseModel):
 
 
 @router.put(
-    "/households/{household_id}/billing-account", summary="Register a household's direct-debit account"
+    "/households/{household_id}/billing-account",
+    response_model=Account,
+    summary="Register a household's direct-debit account",
 )
 def put_account(
     household_id: RowId,

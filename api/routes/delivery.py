@@ -10,6 +10,16 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from api.deps import get_ctx, require
+from api.schemas.delivery import (
+    Flight,
+    FlightStepResult,
+    Forecast,
+    HandoverList,
+    PickList,
+    QgcPlan,
+    Ready,
+)
+from api.schemas.shopping import Order
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
 from dispatcher.errors import Code, Forbidden, InvalidRequest, field_error
@@ -36,7 +46,7 @@ def _day(ctx: Dispatcher, p: Principal, day: date | None) -> date:
     return day or local_date(ctx.clock.now(), ctx.config(p.tenant_id).tz)
 
 
-@router.get("/flights", summary="The day's drone flights")
+@router.get("/flights", response_model=list[Flight], summary="The day's drone flights")
 def list_flights(
     date_: Day | None = Query(None, alias="date"),
     p: Principal = Depends(require(Role.operator, Role.drone_operator)),
@@ -45,7 +55,11 @@ def list_flights(
     return flights(ctx, p.tenant_id, _day(ctx, p, date_))
 
 
-@router.get("/flights/{flight_id}", summary="One flight: drone, departure, halls, orders, payload, times")
+@router.get(
+    "/flights/{flight_id}",
+    response_model=Flight,
+    summary="One flight: drone, departure, halls, orders, payload, times",
+)
 def get_flight(
     flight_id: RowId,
     p: Principal = Depends(require(Role.operator, Role.drone_operator)),
@@ -55,7 +69,10 @@ def get_flight(
 
 
 @router.get(
-    "/flights/{flight_id}/plan", summary="The flight as a QGroundControl .plan file", response_class=Response
+    "/flights/{flight_id}/plan",
+    summary="The flight as a QGroundControl .plan file",
+    response_class=Response,
+    responses={200: {"model": QgcPlan, "description": "The .plan file (JSON), as an attachment"}},
 )
 def get_plan(
     flight_id: RowId,
@@ -72,7 +89,10 @@ def get_plan(
 
 
 @router.post(
-    "/flights/{flight_id}/steps", summary="Drone operator: loaded, departed, landed, returned, aborted"
+    "/flights/{flight_id}/steps",
+    response_model=FlightStepResult,
+    response_model_exclude_unset=True,  # `ground` only after an abort that sent orders by ground
+    summary="Drone operator: loaded, departed, landed, returned, aborted",
 )
 def post_flight_step(
     flight_id: RowId,
@@ -84,7 +104,11 @@ def post_flight_step(
     return out
 
 
-@router.get("/handovers", summary="Per hall: households, bags, mode and landing time")
+@router.get(
+    "/handovers",
+    response_model=list[HandoverList],
+    summary="Per hall: households, bags, mode and landing time",
+)
 def get_handovers(
     date_: Day | None = Query(None, alias="date"),
     hall_id: str | None = Query(None, max_length=64),
@@ -96,7 +120,11 @@ def get_handovers(
     return handovers(ctx, p.tenant_id, _day(ctx, p, date_), hall_id)
 
 
-@router.post("/handovers/{order_id}/confirm", summary="Support worker: the bags reached the household")
+@router.post(
+    "/handovers/{order_id}/confirm",
+    response_model=Order,
+    summary="Support worker: the bags reached the household",
+)
 def post_handover(
     order_id: RowId,
     p: Principal = Depends(require(Role.operator, Role.support_worker)),
@@ -106,7 +134,9 @@ def post_handover(
     return get_order(ctx, p.tenant_id, order_id)
 
 
-@router.get("/picklists", summary="Per seller: products and quantities to pick")
+@router.get(
+    "/picklists", response_model=list[PickList], summary="Per seller: products and quantities to pick"
+)
 def get_picklists(
     date_: Day | None = Query(None, alias="date"),
     seller_id: str | None = Query(None, max_length=64),
@@ -136,7 +166,11 @@ class ReadyBody(BaseModel):
     seller_id: str | None = Field(None, max_length=64, description="operators only: which seller")
 
 
-@router.post("/picklists/ready", summary="Seller: the day's goods are picked and ready for collection")
+@router.post(
+    "/picklists/ready",
+    response_model=Ready,
+    summary="Seller: the day's goods are picked and ready for collection",
+)
 def post_ready(
     body: ReadyBody,
     p: Principal = Depends(require(Role.operator, Role.seller)),
@@ -173,7 +207,11 @@ class WeatherDay(BaseModel):
     slots: list[WeatherSlot] = Field(max_length=48)
 
 
-@router.put("/weather/{day}", summary="Enter the day's weather forecast (replaces the earlier one)")
+@router.put(
+    "/weather/{day}",
+    response_model=Forecast,
+    summary="Enter the day's weather forecast (replaces the earlier one)",
+)
 def put_weather(
     day: Day,
     body: WeatherDay,
@@ -184,7 +222,7 @@ def put_weather(
     return {"date": day.isoformat(), "slots": forecast(ctx, p.tenant_id, day)}
 
 
-@router.get("/weather/{day}", summary="The day's weather forecast as entered")
+@router.get("/weather/{day}", response_model=Forecast, summary="The day's weather forecast as entered")
 def get_weather(
     day: Day, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
 ) -> dict[str, object]:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import get_ctx, oauth2, require
 from api.ratelimit import per_address
+from api.schemas.devices import DeviceRevoked, DeviceState, HouseholdDevice, Paired, RegisteredDevice
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
 from dispatcher.errors import Code, DomainError
@@ -37,6 +38,7 @@ class NewDevice(BaseModel):
 @router.post(
     "/tv/devices",
     status_code=201,
+    response_model=RegisteredDevice,
     summary="A new set-top box: its token (shown once) and pairing code",
     dependencies=[Depends(per_address("pairing"))],
 )
@@ -53,7 +55,9 @@ def new_device(body: NewDevice, ctx: Ctx) -> dict[str, object]:
         }
 
 
-@router.get("/tv/device", summary="The calling box: paired, or the code it should show")
+@router.get(
+    "/tv/device", response_model=DeviceState, summary="The calling box: paired, or the code it should show"
+)
 def my_device(ctx: Ctx, token: str | None = Depends(oauth2)) -> dict[str, object]:
     with session_scope(ctx.engine) as session:
         device = device_for(session, token) if token else None
@@ -79,6 +83,7 @@ class Pairing(BaseModel):
 
 @router.post(
     "/devices/pair",
+    response_model=Paired,
     summary="Link the box showing a code to a household (operator)",
     dependencies=[Depends(per_address("pairing"))],
 )
@@ -88,13 +93,17 @@ def pair(body: Pairing, p: Operator, ctx: Ctx) -> dict[str, object]:
         return {"id": device.id, "household_id": device.household_id}
 
 
-@router.get("/devices", summary="The boxes of a household")
+@router.get("/devices", response_model=list[HouseholdDevice], summary="The boxes of a household")
 def devices(p: Operator, ctx: Ctx, household_id: RowId = Query()) -> list[dict[str, object]]:
     with session_scope(ctx.engine) as session:
         return household_devices(session, p.tenant_id, household_id, ctx.config(p.tenant_id).tz)
 
 
-@router.post("/devices/{device_id}/revoke", summary="Revoke a box's token (it must be paired again)")
+@router.post(
+    "/devices/{device_id}/revoke",
+    response_model=DeviceRevoked,
+    summary="Revoke a box's token (it must be paired again)",
+)
 def revoke(device_id: RowId, p: Operator, ctx: Ctx) -> dict[str, object]:
     with session_scope(ctx.engine) as session:
         d = revoke_device(session, p.tenant_id, device_id, ctx.clock.now(), p.actor)

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, func, or_, select
 
 from api.deps import get_ctx, get_principal, get_session, require
+from api.schemas.directory import Note, Place, ResidentDetail
+from api.schemas.directory import Resident as ResidentOut
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
 from dispatcher.errors import Code, NotFound
@@ -24,7 +26,11 @@ from dispatcher.shopping.orders import shopping_member
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 
 
-@router.get("/residents", summary="Registered residents of the caller's municipality (operator+)")
+@router.get(
+    "/residents",
+    response_model=list[ResidentOut],
+    summary="Registered residents of the caller's municipality (operator+)",
+)
 def residents(
     limit: int = Query(50, ge=1, le=500),
     q: str | None = Query(None, max_length=64, description="part of a name, kana or phone number"),
@@ -75,7 +81,7 @@ def _resident(r: Resident, cfg, today: date) -> dict[str, object]:  # type: igno
     }
 
 
-@router.get("/places", summary="Named places of the caller's municipality")
+@router.get("/places", response_model=list[Place], summary="Named places of the caller's municipality")
 def places(
     p: Principal = Depends(get_principal), ctx: Dispatcher = Depends(get_ctx)
 ) -> list[dict[str, object]]:
@@ -90,7 +96,9 @@ def _one(session: Session, p: Principal, resident_id: int) -> Resident:
 
 
 @router.get(
-    "/residents/{resident_id}", summary="One resident with household, favourites, PIN state, boxes, notes"
+    "/residents/{resident_id}",
+    response_model=ResidentDetail,
+    summary="One resident with household, favourites, PIN state, boxes, notes",
 )
 def resident(
     resident_id: RowId,
@@ -155,7 +163,10 @@ class NoteBody(BaseModel):
 
 
 @router.post(
-    "/residents/{resident_id}/notes", status_code=201, summary="Add an operator's note about a resident"
+    "/residents/{resident_id}/notes",
+    status_code=201,
+    response_model=list[Note],
+    summary="Add an operator's note about a resident",
 )
 def post_note(
     resident_id: RowId,

@@ -9,12 +9,23 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from api.deps import get_ctx, get_household, idempotency_key
 from api.ratelimit import per_address, per_household
+from api.schemas.me import (
+    Category,
+    ChargesSoFar,
+    HouseholdRides,
+    Notice,
+    OrderCard,
+    Overview,
+    PinSession,
+    RideCard,
+)
+from api.schemas.rides import Quote
+from api.schemas.shopping import Product
 from dispatcher.channels import resident_view
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
@@ -40,13 +51,16 @@ def _own(hp: HouseholdPrincipal, resident_id: int) -> None:
         )
 
 
-@router.get("", summary="The household: members, favourite places, places, shopping state")
+@router.get(
+    "", response_model=Overview, summary="The household: members, favourite places, places, shopping state"
+)
 def me(hp: Household, ctx: Ctx) -> dict[str, object]:
     return resident_view.overview(ctx, hp)
 
 
 @router.post(
     "/quote",
+    response_model=Quote,
     summary="What a ride would promise now (nothing is stored)",
     dependencies=[Depends(per_household("booking"))],
 )
@@ -58,6 +72,7 @@ def ride_quote(body: RideRequest, hp: Household, ctx: Ctx) -> dict[str, object]:
 @router.post(
     "/rides",
     status_code=201,
+    response_model=RideCard,
     summary="Book a ride for a member of the household",
     dependencies=[Depends(per_household("booking"))],
 )
@@ -66,21 +81,29 @@ def ride_book(
     hp: Household,
     ctx: Ctx,
     key: str = Depends(idempotency_key),
-) -> JSONResponse:
+) -> dict[str, object]:
     _own(hp, body.resident_id)
     result = book(ctx, hp.tenant_id, body, key, hp.actor)
     cfg = ctx.config(hp.tenant_id)
     if result.ride.status != "confirmed":
         raise refusal_error(result.ride, cfg)
-    return JSONResponse(resident_view.booked_card(ctx, result.ride), status_code=201)
+    return resident_view.booked_card(ctx, result.ride)
 
 
-@router.get("/rides", summary="Today's rides of the household and return trips to offer")
+@router.get(
+    "/rides",
+    response_model=HouseholdRides,
+    summary="Today's rides of the household and return trips to offer",
+)
 def ride_list(hp: Household, ctx: Ctx) -> dict[str, object]:
     return resident_view.rides(ctx, hp)
 
 
-@router.post("/rides/{ride_id}/cancel", summary="Cancel a ride of the household before pickup")
+@router.post(
+    "/rides/{ride_id}/cancel",
+    response_model=HouseholdRides,
+    summary="Cancel a ride of the household before pickup",
+)
 def ride_cancel(ride_id: RowId, hp: Household, ctx: Ctx) -> dict[str, object]:
     with Session(ctx.engine) as session:
         ride = session.get(Ride, ride_id)
@@ -90,14 +113,18 @@ def ride_cancel(ride_id: RowId, hp: Household, ctx: Ctx) -> dict[str, object]:
     return resident_view.rides(ctx, hp)
 
 
-@router.get("/catalog", summary="Products, optionally of one category")
+@router.get("/catalog", response_model=list[Product], summary="Products, optionally of one category")
 def products(
     hp: Household, ctx: Ctx, category: str | None = Query(None, max_length=32)
 ) -> list[dict[str, object]]:
     return catalogue(ctx, hp.tenant_id, category)
 
 
-@router.get("/catalog/categories", summary="Categories with their number of products, in catalogue order")
+@router.get(
+    "/catalog/categories",
+    response_model=list[Category],
+    summary="Categories with their number of products, in catalogue order",
+)
 def categories(hp: Household, ctx: Ctx) -> list[dict[str, object]]:
     items = catalogue(ctx, hp.tenant_id, None)
     counts: dict[str, int] = {}
@@ -114,6 +141,7 @@ class CartRequest(BaseModel):
 @router.post(
     "/orders",
     status_code=201,
+    response_model=OrderCard,
     summary="Order groceries for the household",
     dependencies=[Depends(per_household("booking"))],
 )
@@ -133,12 +161,14 @@ def order_place(
     return resident_view.order_card(placed.order, placed.lines, ctx.config(hp.tenant_id))
 
 
-@router.get("/orders", summary="Today's and upcoming orders of the household")
+@router.get("/orders", response_model=list[OrderCard], summary="Today's and upcoming orders of the household")
 def order_list(hp: Household, ctx: Ctx) -> list[dict[str, object]]:
     return resident_view.orders(ctx, hp)
 
 
-@router.post("/orders/{order_id}/cancel", summary="Cancel an order before the cut-off")
+@router.post(
+    "/orders/{order_id}/cancel", response_model=list[OrderCard], summary="Cancel an order before the cut-off"
+)
 def order_cancel(order_id: RowId, hp: Household, ctx: Ctx) -> list[dict[str, object]]:
     with Session(ctx.engine) as session:
         order = session.get(ShopOrder, order_id)
@@ -148,7 +178,11 @@ def order_cancel(order_id: RowId, hp: Household, ctx: Ctx) -> list[dict[str, obj
     return resident_view.orders(ctx, hp)
 
 
-@router.get("/billing", summary="This month's charges so far (rides, fees, membership, goods)")
+@router.get(
+    "/billing",
+    response_model=ChargesSoFar,
+    summary="This month's charges so far (rides, fees, membership, goods)",
+)
 def billing(hp: Household, ctx: Ctx) -> dict[str, object]:
     from dispatcher.billing.statements import running_total
 
@@ -156,7 +190,11 @@ def billing(hp: Household, ctx: Ctx) -> dict[str, object]:
     return {"month": out["month"], "total_yen": out["total_yen"], "by_kind": out["by_kind"]}
 
 
-@router.get("/notices", summary="Today's messages: confirmations, taxi arriving, groceries at the hall")
+@router.get(
+    "/notices",
+    response_model=list[Notice],
+    summary="Today's messages: confirmations, taxi arriving, groceries at the hall",
+)
 def notices(hp: Household, ctx: Ctx) -> list[dict[str, object]]:
     return resident_view.notices(ctx, hp)
 
@@ -173,6 +211,7 @@ session_router = APIRouter(prefix="/api/v1/m", tags=["resident channels"])
 
 @session_router.post(
     "/session",
+    response_model=PinSession,
     summary="Phone page sign-in with resident number and PIN",
     dependencies=[Depends(per_address("pin-sign-in"))],
     responses={423: {"description": "The PIN is locked after five wrong tries: an operator sets a new one"}},

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import get_ctx
 from api.files import file_responses
+from api.schemas.opendata import Entity
 from dispatcher.context import Dispatcher
 from dispatcher.reporting.opendata import gtfs_zip, ngsi_ld, ngsi_ld_entity, ridership_csv
 from dispatcher.timeline import Day
@@ -73,6 +74,7 @@ def get_ridership_csv(
     "/ngsi-ld/v1/entities",
     summary="NGSI-LD entities: ServiceArea, Vehicle, KeyPerformanceIndicator",
     response_class=LdJsonResponse,
+    responses={200: {"model": list[Entity], "description": "The entities, each with its @context"}},
 )
 def get_entities(
     request: Request,
@@ -88,7 +90,10 @@ def get_entities(
 
 
 @router.get(
-    "/ngsi-ld/v1/entities/{entity_id}", summary="One NGSI-LD entity by its URN", response_class=LdJsonResponse
+    "/ngsi-ld/v1/entities/{entity_id}",
+    summary="One NGSI-LD entity by its URN",
+    response_class=LdJsonResponse,
+    responses={200: {"model": Entity, "description": "The entity with its @context"}},
 )
 def get_entity(
     entity_id: str, request: Request, tenant: str | None = TENANT, ctx: Dispatcher = Depends(get_ctx)

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, require
+from api.schemas.publishing import Job, Message, NewSubscription, Queued
+from api.schemas.publishing import Subscription as SubscriptionOut
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
 from dispatcher.errors import Code, NotFound
@@ -41,7 +43,13 @@ class SubscriptionIn(BaseModel):
     description: str = Field("", max_length=200)
 
 
-@router.post("/subscriptions", status_code=201, summary="Add a partner; a webhook's secret is shown once")
+@router.post(
+    "/subscriptions",
+    status_code=201,
+    response_model=NewSubscription,
+    response_model_exclude_unset=True,  # `secret` only for a webhook
+    summary="Add a partner; a webhook's secret is shown once",
+)
 def add_subscription(
     body: SubscriptionIn, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)
 ) -> dict[str, Any]:
@@ -60,7 +68,11 @@ def add_subscription(
         return subscription_view(sub, with_secret=True)
 
 
-@router.get("/subscriptions", summary="Partners of this municipality (secrets are not shown)")
+@router.get(
+    "/subscriptions",
+    response_model=list[SubscriptionOut],
+    summary="Partners of this municipality (secrets are not shown)",
+)
 def list_subscriptions(
     p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)
 ) -> list[dict[str, Any]]:
@@ -71,7 +83,11 @@ def list_subscriptions(
     return [subscription_view(s) for s in subs]
 
 
-@router.delete("/subscriptions/{sub_id}", summary="Stop sending to a partner (the log is kept)")
+@router.delete(
+    "/subscriptions/{sub_id}",
+    response_model=SubscriptionOut,
+    summary="Stop sending to a partner (the log is kept)",
+)
 def remove_subscription(
     sub_id: RowId, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)
 ) -> dict[str, Any]:
@@ -79,7 +95,12 @@ def remove_subscription(
         return subscription_view(deactivate(session, p.tenant_id, sub_id, ctx.clock.now(), p.actor))
 
 
-@router.post("/subscriptions/{sub_id}/ping", status_code=202, summary="Queue a test event for a partner")
+@router.post(
+    "/subscriptions/{sub_id}/ping",
+    status_code=202,
+    response_model=Queued,
+    summary="Queue a test event for a partner",
+)
 def ping(sub_id: RowId, p: Principal = Depends(admin), ctx: Dispatcher = Depends(get_ctx)) -> dict[str, Any]:
     now = ctx.clock.now()
     with session_scope(ctx.engine) as session:
@@ -98,7 +119,11 @@ def ping(sub_id: RowId, p: Principal = Depends(admin), ctx: Dispatcher = Depends
         return {"message_id": msg.id, "status": msg.status}
 
 
-@router.get("/subscriptions/{sub_id}/deliveries", summary="The delivery log: every message and every try")
+@router.get(
+    "/subscriptions/{sub_id}/deliveries",
+    response_model=list[Message],
+    summary="The delivery log: every message and every try",
+)
 def deliveries(
     sub_id: RowId,
     limit: int = Query(100, ge=1, le=1000),
@@ -112,7 +137,7 @@ def deliveries(
     return delivery_log(ctx, p.tenant_id, sub_id, limit)
 
 
-@router.get("/jobs", summary="The scheduler's jobs: trigger, next run, last run")
+@router.get("/jobs", response_model=list[Job], summary="The scheduler's jobs: trigger, next run, last run")
 def jobs(
     p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
 ) -> list[dict[str, Any]]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, get_session, idempotency_key, require
 from api.ratelimit import per_staff
+from api.schemas.rides import ChangedRide, Quote
+from api.schemas.rides import Ride as RideOut
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
 from dispatcher.errors import Code, NotFound
@@ -28,6 +29,7 @@ def _keys(session: Session, tenant_id: str) -> dict[int, str]:
 @router.post(
     "",
     status_code=201,
+    response_model=RideOut,
     summary="Book a same-day ride: 201 with the pickup window, or 409 with alternatives",
     dependencies=[Depends(per_staff("booking"))],
     responses={
@@ -37,11 +39,12 @@ def _keys(session: Session, tenant_id: str) -> dict[int, str]:
 )
 def create_ride(
     body: RideRequest,
+    response: Response,
     key: str = Depends(idempotency_key),
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
     session: Session = Depends(get_session),
-) -> JSONResponse:
+) -> dict[str, object]:
     result = book(ctx, p.tenant_id, body, key, p.actor)
     cfg = ctx.config(p.tenant_id)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
@@ -49,15 +52,13 @@ def create_ride(
         err = refusal_error(result.ride, cfg)
         raise err
     keys = _keys(session, p.tenant_id)
-    return JSONResponse(
-        ride_view(result.ride, cfg, keys.get(result.ride.vehicle_id or 0)),
-        status_code=201,
-        headers={**headers, "Location": f"/api/v1/rides/{result.ride.id}"},
-    )
+    response.headers.update({**headers, "Location": f"/api/v1/rides/{result.ride.id}"})
+    return ride_view(result.ride, cfg, keys.get(result.ride.vehicle_id or 0))
 
 
 @router.post(
     "/quote",
+    response_model=Quote,
     summary="What a booking would promise now (nothing is stored)",
     dependencies=[Depends(per_staff("booking"))],
 )
@@ -78,6 +79,7 @@ class ChangeBody(BaseModel):
 @router.post(
     "/{ride_id}/change",
     status_code=201,
+    response_model=ChangedRide,
     summary="Change a confirmed ride: the new booking replaces it only if it is confirmed",
     dependencies=[Depends(per_staff("booking"))],
     responses={409: {"description": "The new request does not fit; the old ride stays as it was"}},
@@ -89,7 +91,7 @@ def change(
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
     session: Session = Depends(get_session),
-) -> JSONResponse:
+) -> dict[str, object]:
     _ride(session, p, ride_id)
     booked = change_ride(ctx, p.tenant_id, ride_id, body.request, key, p.actor, body.reason.strip())
     cfg = ctx.config(p.tenant_id)
@@ -98,13 +100,10 @@ def change(
         err.detail += f" Ride {ride_id} stays as it was."
         raise err
     keys = _keys(session, p.tenant_id)
-    return JSONResponse(
-        {**ride_view(booked.ride, cfg, keys.get(booked.ride.vehicle_id or 0)), "replaces": ride_id},
-        status_code=201,
-    )
+    return {**ride_view(booked.ride, cfg, keys.get(booked.ride.vehicle_id or 0)), "replaces": ride_id}
 
 
-@router.get("", summary="Rides of a day, optionally of one resident")
+@router.get("", response_model=list[RideOut], summary="Rides of a day, optionally of one resident")
 def list_rides(
     date_: Day | None = Query(None, alias="date", description="YYYY-MM-DD; default today"),
     resident_id: RowId | None = Query(None),
@@ -128,7 +127,7 @@ def _ride(session: Session, p: Principal, ride_id: int) -> Ride:
     return ride
 
 
-@router.get("/{ride_id}", summary="One ride")
+@router.get("/{ride_id}", response_model=RideOut, summary="One ride")
 def get_ride(
     ride_id: RowId,
     p: Principal = Depends(require(Role.operator)),
@@ -147,7 +146,11 @@ class CancelBody(BaseModel):
     )
 
 
-@router.post("/{ride_id}/cancel", summary="Cancel a ride before pickup, with a reason for the log")
+@router.post(
+    "/{ride_id}/cancel",
+    response_model=RideOut,
+    summary="Cancel a ride before pickup, with a reason for the log",
+)
 def cancel_ride(
     ride_id: RowId,
     body: CancelBody | None = None,

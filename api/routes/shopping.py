@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import get_ctx, get_principal, idempotency_key, require
 from api.ratelimit import per_staff
+from api.schemas.shopping import Order, Product
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
 from dispatcher.identity.auth import Principal
@@ -27,7 +27,9 @@ from dispatcher.timeline import Day
 router = APIRouter(prefix="/api/v1", tags=["shopping"])
 
 
-@router.get("/catalog", summary="Available products, optionally of one category")
+@router.get(
+    "/catalog", response_model=list[Product], summary="Available products, optionally of one category"
+)
 def get_catalog(
     category: str | None = Query(None, max_length=32),
     p: Principal = Depends(get_principal),
@@ -39,26 +41,27 @@ def get_catalog(
 @router.post(
     "/orders",
     status_code=201,
+    response_model=Order,
     summary="Place a grocery order for today's delivery (before the cut-off)",
     dependencies=[Depends(per_staff("booking"))],
     responses={409: {"description": "Ordering closed: problem details with next_delivery_date"}},
 )
 def create_order(
     body: OrderRequest,
+    response: Response,
     key: str = Depends(idempotency_key),
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
-) -> JSONResponse:
+) -> dict[str, object]:
     placed = place_order(ctx, p.tenant_id, body, key, p.actor)
     headers = {"Location": f"/api/v1/orders/{placed.order.id}"}
     if placed.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(
-        order_view(placed.order, placed.lines, ctx.config(p.tenant_id)), status_code=201, headers=headers
-    )
+    response.headers.update(headers)
+    return order_view(placed.order, placed.lines, ctx.config(p.tenant_id))
 
 
-@router.get("/orders", summary="Orders of a delivery day and/or a household")
+@router.get("/orders", response_model=list[Order], summary="Orders of a delivery day and/or a household")
 def get_orders(
     date_: Day | None = Query(None, alias="date", description="delivery date YYYY-MM-DD"),
     household_id: RowId | None = Query(None),
@@ -68,7 +71,7 @@ def get_orders(
     return list_orders(ctx, p.tenant_id, date_, household_id)
 
 
-@router.get("/orders/{order_id}", summary="One order with its lines")
+@router.get("/orders/{order_id}", response_model=Order, summary="One order with its lines")
 def get_one(
     order_id: RowId, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
 ) -> dict[str, object]:
@@ -80,7 +83,11 @@ class StatusChange(BaseModel):
     status: str = Field(description="picked, at_base, in_flight, on_the_road, at_hall or handed_over")
 
 
-@router.post("/orders/{order_id}/status", summary="Move an order along its lifecycle (409 if illegal)")
+@router.post(
+    "/orders/{order_id}/status",
+    response_model=Order,
+    summary="Move an order along its lifecycle (409 if illegal)",
+)
 def change_status(
     order_id: RowId,
     body: StatusChange,
@@ -91,7 +98,7 @@ def change_status(
     return get_order(ctx, p.tenant_id, order_id)
 
 
-@router.post("/orders/{order_id}/cancel", summary="Cancel an order before the cut-off")
+@router.post("/orders/{order_id}/cancel", response_model=Order, summary="Cancel an order before the cut-off")
 def cancel(
     order_id: RowId, p: Principal = Depends(require(Role.operator)), ctx: Dispatcher = Depends(get_ctx)
 ) -> dict[str, object]:

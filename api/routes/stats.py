@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from api.deps import get_ctx, require
 from api.files import file_responses
+from api.schemas.stats import Dashboard, Ridership, Shopping
 from dispatcher.context import Dispatcher
 from dispatcher.errors import Code, NotFound
 from dispatcher.exports import csv_bytes, xlsx_bytes
@@ -48,7 +49,11 @@ def period(
     return Period(p.tenant_id, start or end.replace(day=1), end)
 
 
-@router.get("/ridership", summary="Ridership, sharing rate, service quality and unmet demand")
+@router.get(
+    "/ridership",
+    response_model=Ridership,
+    summary="Ridership, sharing rate, service quality and unmet demand",
+)
 def get_ridership(
     q: Period = Depends(period),
     group: Literal["day", "week", "month", "area", "age"] = "day",
@@ -59,7 +64,11 @@ def get_ridership(
     return ridership(ctx, q.tenant_id, q.start, q.end, group)
 
 
-@router.get("/shopping", summary="Shopping orders, items, sales, drone versus ground, on-time delivery")
+@router.get(
+    "/shopping",
+    response_model=Shopping,
+    summary="Shopping orders, items, sales, drone versus ground, on-time delivery",
+)
 def get_shopping(
     q: Period = Depends(period),
     group: Literal["day", "week", "month", "area"] = "day",
@@ -68,7 +77,9 @@ def get_shopping(
     return shopping(ctx, q.tenant_id, q.start, q.end, group)
 
 
-@router.get("/dashboard", summary="Every table of the municipality dashboard, labelled")
+@router.get(
+    "/dashboard", response_model=Dashboard, summary="Every table of the municipality dashboard, labelled"
+)
 def get_dashboard(
     q: Period = Depends(period),
     group: Literal["day", "week", "month"] = "day",

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlmodel import col, select
 
 from api.deps import get_ctx, require
+from api.schemas.users import RevokedUser, StaffUser
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
 from dispatcher.identity.auth import Principal, revoke_user, unlock_user, user_view
@@ -19,7 +20,9 @@ Ctx = Annotated[Dispatcher, Depends(get_ctx)]
 Admin = Annotated[Principal, Depends(require())]
 
 
-@router.get("", summary="Staff users with their lock and live tokens (administrators)")
+@router.get(
+    "", response_model=list[StaffUser], summary="Staff users with their lock and live tokens (administrators)"
+)
 def users(p: Admin, ctx: Ctx) -> list[dict[str, object]]:
     now = ctx.clock.now()
     with session_scope(ctx.engine) as session:
@@ -34,6 +37,7 @@ class Revocation(BaseModel):
 
 @router.post(
     "/{user_id}/revoke",
+    response_model=RevokedUser,
     summary="Revoke every token of a user (a lost phone or tablet); optionally deactivate the user",
 )
 def revoke(user_id: RowId, body: Revocation, p: Admin, ctx: Ctx) -> dict[str, object]:
@@ -43,7 +47,9 @@ def revoke(user_id: RowId, body: Revocation, p: Admin, ctx: Ctx) -> dict[str, ob
         return {"revoked_tokens": n, **user_view(session, session.get(User, user_id), now)}  # type: ignore[arg-type]
 
 
-@router.post("/{user_id}/unlock", summary="End a sign-in lock and reactivate the user")
+@router.post(
+    "/{user_id}/unlock", response_model=StaffUser, summary="End a sign-in lock and reactivate the user"
+)
 def unlock(user_id: RowId, p: Admin, ctx: Ctx) -> dict[str, object]:
     now = ctx.clock.now()
     with session_scope(ctx.engine) as session:

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, get_principal, get_session, require
+from api.schemas.vehicles import Manifest, VehicleReport
+from api.schemas.vehicles import Vehicle as VehicleOut
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
 from dispatcher.errors import Code, Forbidden, NotFound
@@ -27,7 +29,7 @@ def _vehicle_for(session: Session, p: Principal, vehicle_id: int) -> Vehicle:
     return v
 
 
-@router.get("", summary="Active vehicles of the caller's municipality")
+@router.get("", response_model=list[VehicleOut], summary="Active vehicles of the caller's municipality")
 def list_vehicles(
     p: Principal = Depends(get_principal), session: Session = Depends(get_session)
 ) -> list[dict[str, object]]:
@@ -55,7 +57,9 @@ def list_vehicles(
     ]
 
 
-@router.get("/{vehicle_id}/manifest", summary="A vehicle's stops of a day in visiting order")
+@router.get(
+    "/{vehicle_id}/manifest", response_model=Manifest, summary="A vehicle's stops of a day in visiting order"
+)
 def get_manifest(
     vehicle_id: RowId,
     date_: Day | None = Query(None, alias="date", description="YYYY-MM-DD; default today"),
@@ -70,6 +74,7 @@ def get_manifest(
 
 @router.post(
     "/{vehicle_id}/events",
+    response_model=VehicleReport,
     summary="A driver's report: arrived, picked_up, no_show, dropped_off, position, delay (minutes)",
 )
 def post_event(

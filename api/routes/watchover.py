@@ -11,6 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from api.deps import get_ctx, get_household, require
 from api.pages import PAGE_HEADERS, templates
+from api.schemas.watchover import (
+    Acknowledged,
+    ActivityKept,
+    Alert,
+    Away,
+    Dismissed,
+    DueReminder,
+    Reminder,
+    ReminderCreated,
+    WatchSettings,
+)
 from dispatcher.care.reminders import acknowledge, create, due, listing, remove
 from dispatcher.care.watchover import (
     acknowledge_by_operator,
@@ -41,7 +52,12 @@ class Activity(BaseModel):
     at: Instant | None = Field(None, description="when it happened; default now")
 
 
-@router.post("/tv/activity", status_code=202, summary="The set-top box reports viewing activity (watch-over)")
+@router.post(
+    "/tv/activity",
+    status_code=202,
+    response_model=ActivityKept,
+    summary="The set-top box reports viewing activity (watch-over)",
+)
 def tv_activity(body: Activity, hp: Home, ctx: Ctx) -> dict[str, object]:
     if not hp.actor.startswith("device:"):
         raise Forbidden(
@@ -82,7 +98,11 @@ class WatchIn(BaseModel):
     )
 
 
-@router.put("/households/{household_id}/watch", summary="Set up (or stop) a household's watch-over")
+@router.put(
+    "/households/{household_id}/watch",
+    response_model=WatchSettings,
+    summary="Set up (or stop) a household's watch-over",
+)
 def put_watch(household_id: RowId, body: WatchIn, p: Operator, ctx: Ctx) -> dict[str, object]:
     w = configure(
         ctx,
@@ -124,18 +144,26 @@ def _away(ctx: Dispatcher, tenant_id: str, household_id: int, body: AwayIn, acto
 
 
 @router.put(
-    "/households/{household_id}/watch/away", summary="Pause the watch-over while away (travel, hospital)"
+    "/households/{household_id}/watch/away",
+    response_model=Away,
+    summary="Pause the watch-over while away (travel, hospital)",
 )
 def put_away(household_id: RowId, body: AwayIn, p: Operator, ctx: Ctx) -> dict[str, object]:
     return _away(ctx, p.tenant_id, household_id, body, p.actor)
 
 
-@router.put("/me/watch/away", summary="The household: away until ... (the watch-over pauses)")
+@router.put(
+    "/me/watch/away", response_model=Away, summary="The household: away until ... (the watch-over pauses)"
+)
 def me_away(body: AwayIn, hp: Home, ctx: Ctx) -> dict[str, object]:
     return _away(ctx, hp.tenant_id, hp.household_id, body, hp.actor)
 
 
-@router.get("/watch/alerts", summary="Open watch-over alerts, escalated ones first (whom to call)")
+@router.get(
+    "/watch/alerts",
+    response_model=list[Alert],
+    summary="Open watch-over alerts, escalated ones first (whom to call)",
+)
 def get_alerts(p: Operator, ctx: Ctx) -> list[dict[str, Any]]:
     return alerts(ctx, p.tenant_id)
 
@@ -145,7 +173,9 @@ class AckIn(BaseModel):
     note: str = Field("", max_length=300, description="what the operator found out")
 
 
-@router.post("/watch/alerts/{episode_id}/ack", summary="An operator dealt with the alert")
+@router.post(
+    "/watch/alerts/{episode_id}/ack", response_model=Acknowledged, summary="An operator dealt with the alert"
+)
 def ack_alert(episode_id: RowId, body: AckIn, p: Operator, ctx: Ctx) -> dict[str, object]:
     ep = acknowledge_by_operator(ctx, p.tenant_id, episode_id, p.actor, body.note)
     return {"id": ep.id, "acknowledged_by": ep.acknowledged_by}
@@ -163,7 +193,10 @@ class ReminderIn(BaseModel):
 
 
 @router.post(
-    "/households/{household_id}/reminders", status_code=201, summary="A reminder for the household's TV"
+    "/households/{household_id}/reminders",
+    status_code=201,
+    response_model=ReminderCreated,
+    summary="A reminder for the household's TV",
 )
 def add_reminder(household_id: RowId, body: ReminderIn, p: Operator, ctx: Ctx) -> dict[str, object]:
     r = create(
@@ -172,7 +205,9 @@ def add_reminder(household_id: RowId, body: ReminderIn, p: Operator, ctx: Ctx) -
     return {"id": r.id, "household_id": household_id}
 
 
-@router.get("/households/{household_id}/reminders", summary="The household's reminders")
+@router.get(
+    "/households/{household_id}/reminders", response_model=list[Reminder], summary="The household's reminders"
+)
 def get_reminders(household_id: RowId, p: Operator, ctx: Ctx) -> list[dict[str, Any]]:
     return listing(ctx, p.tenant_id, household_id)
 
@@ -182,7 +217,9 @@ def delete_reminder(reminder_id: RowId, p: Operator, ctx: Ctx) -> None:
     remove(ctx, p.tenant_id, reminder_id, p.actor)
 
 
-@router.get("/me/reminders", summary="Reminders to show now (dismissed with Enter)")
+@router.get(
+    "/me/reminders", response_model=list[DueReminder], summary="Reminders to show now (dismissed with Enter)"
+)
 def my_reminders(hp: Home, ctx: Ctx) -> list[dict[str, Any]]:
     return due(ctx, hp.tenant_id, hp.household_id)
 
@@ -193,7 +230,7 @@ class Dismiss(BaseModel):
     due_at: Instant
 
 
-@router.post("/me/reminders/ack", summary="The household dismissed a reminder")
+@router.post("/me/reminders/ack", response_model=Dismissed, summary="The household dismissed a reminder")
 def dismiss(body: Dismiss, hp: Home, ctx: Ctx) -> dict[str, object]:
     if not acknowledge(ctx, hp.tenant_id, hp.household_id, body.key, body.due_at, hp.actor):
         raise NotFound(f"The reminder {body.key} is not on show any more.", code=Code.notice_gone)

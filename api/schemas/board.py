@@ -1,0 +1,87 @@
+"""The operator's live board of today (dispatcher.channels.board)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from api.schemas.base import ApiModel, IsoDate, Lax, LocalTime
+from api.schemas.vehicles import Stop
+from api.schemas.watchover import Alert
+from dispatcher.models import FlightStatus
+
+
+class NextStop(Stop):
+    """A pending stop with how much room its promise leaves."""
+
+    slack_minutes: int = Field(description="minutes between the planned time and the end of its window")
+    late_risk: bool = Field(description="less than 5 minutes of slack")
+
+
+class BoardVehicle(ApiModel):
+    id: int
+    key: str
+    name: str
+    operator: str = Field(description="the taxi company's name")
+    last_position_at: LocalTime | None
+    position_stale: bool = Field(description="working, yet no report for more than 10 minutes")
+    pending: int = Field(description="stops still to serve")
+    done: int = Field(description="stops served")
+    late_risk: bool = Field(description="a pending stop is at risk")
+    next_stops: list[NextStop] = Field(description="the next three pending stops")
+
+
+class Optimizer(ApiModel):
+    """The day's re-optimization: `failed` while its newest outcome is a fault (the plan stays)."""
+
+    status: Literal["ok", "failed"]
+    last_success_at: LocalTime | None
+    last_failure_at: LocalTime | None
+    reason: str | None = Field(
+        description="while failed: error, no_solution, cannot_repair, invalid_plan or stale"
+    )
+
+
+class BoardFlight(ApiModel):
+    id: int
+    number: int
+    drone: str
+    status: Annotated[FlightStatus, Lax]
+    departure: LocalTime
+    return_: LocalTime = Field(alias="return")
+    halls: list[str]
+    landed: dict[str, LocalTime] = Field(description="hall id -> when it landed")
+
+
+class Deliveries(ApiModel):
+    """The delivery afternoon."""
+
+    flights: list[BoardFlight]
+    sellers_ready: dict[str, LocalTime] = Field(description="seller key -> when its pick list was ready")
+    sellers: list[str] = Field(description="every seller's key")
+    orders_by_status: dict[str, int] = Field(description="order status -> orders of today")
+
+
+class Refused(ApiModel):
+    """A request of today no vehicle could take (unmet demand to call back about)."""
+
+    ride_id: int
+    resident_id: int | None
+    rider: str
+    asked_pickup_from: LocalTime | None
+    reason: str | None
+    alternatives: list[LocalTime] = Field(description="pickup times that were offered instead")
+    at: LocalTime = Field(description="when it was asked")
+
+
+class Board(ApiModel):
+    """Today: every vehicle's next stops and late risks; refused requests; the re-optimization's state."""
+
+    date: IsoDate
+    now: LocalTime
+    vehicles: list[BoardVehicle]
+    optimizer: Optimizer
+    deliveries: Deliveries | None = Field(description="null: the municipality runs no shopping service")
+    watch: list[Alert] = Field(description="open watch-over alerts, escalated ones first")
+    refused: list[Refused]

@@ -1,0 +1,92 @@
+"""Ride bookings as the operators' API shows them (dispatcher.rides.booking.ride_view, quote)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from api.schemas.base import ApiModel, IsoDate, Lax, LocalTime, Number
+from dispatcher.models import RideStatus
+
+
+class RidePlace(ApiModel):
+    """Where a ride starts or ends."""
+
+    lat: Number
+    lon: Number
+    place_id: str | None = Field(description="the named place, if the ride was booked to one")
+
+
+class Window(ApiModel):
+    """A time window (local times); an end or a start not promised is null."""
+
+    start: LocalTime | None
+    end: LocalTime | None
+
+
+class PickupWindow(ApiModel):
+    """A pickup window (local times)."""
+
+    start: LocalTime
+    end: LocalTime
+
+
+class Ride(ApiModel):
+    """A ride booking: what was asked, what was promised, what is planned."""
+
+    id: int
+    status: Annotated[RideStatus, Lax]
+    resident_id: int | None = Field(description="the rider (none for a freight job)")
+    service_date: IsoDate
+    origin: RidePlace
+    destination: RidePlace
+    pickup_after: LocalTime | None = Field(description="the asked pickup time (or none: arrive_by asked)")
+    arrive_by: LocalTime | None = Field(description="the asked arrival time (or none: pickup_after asked)")
+    party_size: int = Field(description="persons travelling, the rider included")
+    wheelchair: bool
+    pickup_window: Window = Field(description="the promised pickup window")
+    latest_arrival: LocalTime | None = Field(description="the promised latest arrival")
+    fare_yen: int | None = Field(description="the fare in yen (none when refused before pricing)")
+    vehicle_id: int | None
+    vehicle: str | None = Field(description="the vehicle's key")
+    planned_pickup: LocalTime | None
+    planned_dropoff: LocalTime | None
+    direct_minutes: Number = Field(description="direct driving time origin to destination, minutes (0.1)")
+    refusal_reason: str | None = Field(description="why no vehicle could take it (status refused)")
+    created_at: LocalTime
+
+
+class ChangedRide(Ride):
+    """The new booking that replaced a changed ride."""
+
+    replaces: int = Field(description="the ride it replaced (now cancelled)")
+
+
+class Alternative(ApiModel):
+    """A nearby pickup window that would fit; book it by asking `pickup_after`."""
+
+    pickup_window: PickupWindow
+    latest_arrival: LocalTime
+    pickup_after: LocalTime
+
+
+class QuoteAvailable(ApiModel):
+    """What a booking would promise now."""
+
+    available: Literal[True]
+    pickup_window: PickupWindow
+    latest_arrival: LocalTime
+    fare_yen: int
+    planned_pickup: LocalTime
+    direct_minutes: Number = Field(description="direct driving time, minutes (0.1)")
+
+
+class QuoteUnavailable(ApiModel):
+    """No vehicle can take the ride as asked; nearby windows that fit, nearest first."""
+
+    available: Literal[False]
+    alternatives: list[Alternative]
+
+
+Quote = Annotated[QuoteAvailable | QuoteUnavailable, Field(discriminator="available")]

@@ -1,0 +1,101 @@
+"""Vehicles, their manifests and the answers to drivers' reports (dispatcher.rides: manifests, field_events)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from api.schemas.base import ApiModel, ClockTime, IsoDate, LatLon, Lax, LocalTime, Number
+from api.schemas.rides import Window
+from dispatcher.models import RideStatus
+
+
+class Shift(ApiModel):
+    """A vehicle's daily shift (local times)."""
+
+    start: ClockTime
+    end: ClockTime
+
+
+class Vehicle(ApiModel):
+    """An active vehicle."""
+
+    id: int
+    key: str
+    name: str
+    operator: str = Field(description="the taxi company's key")
+    operator_name: str
+    seats: int
+    wheelchair_places: int
+    depot: LatLon
+    shift: Shift
+
+
+class Cargo(ApiModel):
+    """What a freight job carries: groceries from the drone base to a hall."""
+
+    orders: list[int] = Field(description="the orders' ids")
+    hall_id: str
+    weight_kg: Number
+
+
+class Stop(ApiModel):
+    """A stop of a vehicle's manifest."""
+
+    ride_id: int
+    kind: Literal["pickup", "dropoff"]
+    lat: Number
+    lon: Number
+    place_id: str | None
+    place_name: str | None
+    planned_time: LocalTime
+    window: Window = Field(
+        description="pickup: the promised pickup window; drop-off: no start, the latest arrival as end"
+    )
+    party_size: int
+    wheelchair: bool
+    ride_kind: Literal["passenger", "freight"]
+    cargo: Cargo | None = Field(description="a freight job's load; null for passengers")
+    rider: str | None = Field(description="the rider's name; null for freight")
+    phone: str | None = Field(description="the rider's phone; null for freight")
+    notes: str = Field(description="the operators' notes about the rider")
+    ride_status: Annotated[RideStatus, Lax]
+    arrived_at: LocalTime | None = Field(description="when the driver reported arriving at the pickup")
+    done: bool
+
+
+class Manifest(ApiModel):
+    """A vehicle's stops of a day in visiting order, done ones first."""
+
+    vehicle_id: int
+    vehicle: str = Field(description="the vehicle's key")
+    date: IsoDate
+    now: LocalTime = Field(description="the server's clock")
+    plan_version: int = Field(description="the plan version the stops are read from (0: no plan yet)")
+    no_show_wait_minutes: int = Field(description="minutes after arrival before a no-show is accepted")
+    delayed_until: LocalTime | None = Field(description="a reported delay: no stop before this time")
+    stops: list[Stop]
+
+
+class RideReport(ApiModel):
+    """A ride event was recorded (arrived, picked_up, no_show, dropped_off)."""
+
+    vehicle_id: int
+    type: Literal["arrived", "picked_up", "no_show", "dropped_off"]
+    ride_id: int
+    status: Annotated[RideStatus, Lax] = Field(description="the ride's status now")
+    at: LocalTime
+    late_rides: list[int] = Field(description="rides whose promise this vehicle can no longer keep")
+
+
+class WhereaboutsReport(ApiModel):
+    """A position or a delay was recorded."""
+
+    vehicle_id: int
+    type: Literal["position", "delay"]
+    at: LocalTime
+    late_rides: list[int] = Field(description="rides whose promise this vehicle can no longer keep")
+
+
+VehicleReport = Annotated[RideReport | WhereaboutsReport, Field(discriminator="type")]
