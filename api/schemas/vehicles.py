@@ -1,4 +1,4 @@
-"""Vehicles, their manifests and the answers to drivers' reports (dispatcher.rides: manifests, field_events)."""
+"""Vehicles, their manifests and the answers to drivers' reports (rides: manifests, field_events)."""
 
 from __future__ import annotations
 
