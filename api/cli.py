@@ -7,11 +7,12 @@ import json
 import sys
 from datetime import date
 
+from dispatcher.context import Dispatcher
 from dispatcher.models import Role
 from dispatcher.settings import Settings
 
 
-def _ctx(settings: Settings):  # type: ignore[no-untyped-def]
+def _ctx(settings: Settings) -> Dispatcher:
     from dispatcher.platform.bootstrap import build_dispatcher
 
     return build_dispatcher(settings)
@@ -127,6 +128,7 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_plan_show(args: argparse.Namespace, settings: Settings) -> int:
     from sqlmodel import Session, col, select
 
+    from dispatcher.db import id_of
     from dispatcher.models import Vehicle
     from dispatcher.rides.manifests import manifest
 
@@ -138,7 +140,7 @@ def cmd_plan_show(args: argparse.Namespace, settings: Settings) -> int:
         vehicles = session.exec(
             select(Vehicle).where(Vehicle.tenant_id == tenant).order_by(col(Vehicle.id))
         ).all()
-    out = [manifest(ctx, tenant, v.id, day) for v in vehicles]  # type: ignore[arg-type]
+    out = [manifest(ctx, tenant, id_of(v), day) for v in vehicles]
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=1))
         return 0

@@ -19,7 +19,8 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 def get_ctx(request: Request) -> Dispatcher:
-    return request.app.state.ctx
+    ctx: Dispatcher = request.app.state.ctx  # set by create_app
+    return ctx
 
 
 def get_session(ctx: Dispatcher = Depends(get_ctx)) -> Iterator[Session]:

@@ -11,6 +11,7 @@ scripts only, in any folder of /static.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -53,7 +54,7 @@ PAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def _route(page: str, title: str):  # type: ignore[no-untyped-def]
+def _route(page: str, title: str) -> Callable[[Request], HTMLResponse]:
     def show(request: Request) -> HTMLResponse:
         return _page(request, page, title)
 

@@ -187,7 +187,7 @@ def install(app: FastAPI) -> None:
             app.openapi_schema = document_problems(openapi())
         return app.openapi_schema
 
-    app.openapi = openapi_with_problems  # type: ignore[method-assign]
+    app.openapi = openapi_with_problems  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:

@@ -53,7 +53,7 @@ def cross_origin(scope: Scope) -> bool:
         netloc = urlsplit(origin.decode("latin-1")).netloc
     except ValueError:  # not a URL at all
         return True
-    return origin == b"null" or netloc != host
+    return bool(origin == b"null" or netloc != host)
 
 
 class SecurityMiddleware:

@@ -12,7 +12,7 @@ from api.deps import get_ctx, get_principal, get_session, require
 from api.schemas.directory import Note, Place, ResidentDetail
 from api.schemas.directory import Resident as ResidentOut
 from dispatcher.context import Dispatcher
-from dispatcher.db import RowId, session_scope
+from dispatcher.db import RowId, id_of, session_scope
 from dispatcher.errors import Code, NotFound
 from dispatcher.identity.auth import Principal
 from dispatcher.identity.devices import household_devices
@@ -22,6 +22,7 @@ from dispatcher.residents.favourites import set_favourites
 from dispatcher.residents.notes import add_note, notes_of
 from dispatcher.rides.booking import eligibility_categories
 from dispatcher.shopping.orders import shopping_member
+from dispatcher.tenant_config import TenantConfig
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 
@@ -51,8 +52,8 @@ def residents(
                 col(Resident.given_name).like(like),
                 col(Resident.family_kana).like(hira),
                 col(Resident.given_kana).like(hira),
-                (Resident.family_name + Resident.given_name).like(like),
-                (Resident.family_kana + Resident.given_kana).like(hira),
+                (col(Resident.family_name) + col(Resident.given_name)).like(like),
+                (col(Resident.family_kana) + col(Resident.given_kana)).like(hira),
                 col(Resident.phone).like(like),
                 func.replace(col(Resident.phone), "-", "").like(like.replace("-", "")),
             )
@@ -64,7 +65,7 @@ def residents(
     return [_resident(r, cfg, today) for r in rows]
 
 
-def _resident(r: Resident, cfg, today: date) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _resident(r: Resident, cfg: TenantConfig, today: date) -> dict[str, object]:
     cats = eligibility_categories(r, cfg, today)
     return {
         "id": r.id,
@@ -133,7 +134,7 @@ def resident(
             "devices": household_devices(session, p.tenant_id, r.household_id, cfg.tz)
             if r.household_id
             else [],
-            "notes_log": notes_of(session, p.tenant_id, r.id, cfg.tz),  # type: ignore[arg-type]
+            "notes_log": notes_of(session, p.tenant_id, id_of(r), cfg.tz),
         }
     )
     return out

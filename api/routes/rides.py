@@ -11,7 +11,7 @@ from api.ratelimit import per_staff
 from api.schemas.rides import ChangedRide, Quote
 from api.schemas.rides import Ride as RideOut
 from dispatcher.context import Dispatcher
-from dispatcher.db import RowId
+from dispatcher.db import RowId, id_of
 from dispatcher.errors import Code, NotFound
 from dispatcher.identity.auth import Principal
 from dispatcher.models import Ride, RideStatus, Role, Vehicle
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1/rides", tags=["rides"])
 
 
 def _keys(session: Session, tenant_id: str) -> dict[int, str]:
-    return {v.id: v.key for v in session.exec(select(Vehicle).where(Vehicle.tenant_id == tenant_id))}  # type: ignore[misc]
+    return {id_of(v): v.key for v in session.exec(select(Vehicle).where(Vehicle.tenant_id == tenant_id))}
 
 
 @router.post(

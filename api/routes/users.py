@@ -44,7 +44,7 @@ def revoke(user_id: RowId, body: Revocation, p: Admin, ctx: Ctx) -> dict[str, ob
     now = ctx.clock.now()
     with session_scope(ctx.engine) as session:
         n = revoke_user(session, p.tenant_id, user_id, now, p.actor, body.deactivate)
-        return {"revoked_tokens": n, **user_view(session, session.get(User, user_id), now)}  # type: ignore[arg-type]
+        return {"revoked_tokens": n, **user_view(session, session.get_one(User, user_id), now)}
 
 
 @router.post(

@@ -34,13 +34,15 @@ def list_vehicles(
     p: Principal = Depends(get_principal), session: Session = Depends(get_session)
 ) -> list[dict[str, object]]:
     ops = {o.id: o for o in session.exec(select(Operator).where(Operator.tenant_id == p.tenant_id))}
-    rows = session.exec(
-        select(Vehicle)
-        .where(Vehicle.tenant_id == p.tenant_id, Vehicle.active == True)  # noqa: E712
-        .order_by(col(Vehicle.id))
+    rows = list(
+        session.exec(
+            select(Vehicle)
+            .where(Vehicle.tenant_id == p.tenant_id, Vehicle.active == True)  # noqa: E712
+            .order_by(col(Vehicle.id))
+        )
     )
     if p.role == Role.driver:  # a driver sees the vehicles of the company it drives for
-        rows = (v for v in rows if v.operator_id == p.operator_id)
+        rows = [v for v in rows if v.operator_id == p.operator_id]
     return [
         {
             "id": v.id,

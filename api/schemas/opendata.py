@@ -27,7 +27,7 @@ class Entity(ApiModel):
     location, kpiValue), as the smart data model of its type defines them."""
 
     model_config = ConfigDict(extra="allow")
-    __pydantic_extra__: dict[str, Attribute] = Field(init=False)  # type: ignore[assignment]
+    __pydantic_extra__: dict[str, Attribute] = Field(init=False)
 
     id: str = Field(description="the entity's URN, urn:ngsi-ld:<type>:...")
     type: Literal["ServiceArea", "Vehicle", "KeyPerformanceIndicator"]

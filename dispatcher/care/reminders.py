@@ -10,6 +10,7 @@ morning) until the household dismisses it; each dismissal is kept (`reminder_ack
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,7 +41,7 @@ def create(
     actor: str,
     kind: str = "other",
     once_at: datetime | None = None,
-    days: list[str] | None = None,
+    days: Sequence[str] | None = None,
     at_time: str | None = None,
 ) -> Reminder:
     """A reminder: `once_at`, or `days` (mon..sun) with `at_time` (HH:MM, local)."""
