@@ -28,7 +28,7 @@ def verify_plan(ctx: Dispatcher, tenant_id: str, day: date) -> dict[str, int]:
             for r in session.exec(select(Ride).where(Ride.tenant_id == tenant_id, Ride.service_date == day))
         }
         problem = build_problem(ctx, session, cfg, day, state, ctx.clock.now())
-    faults = plan_faults(state, {rid: (r.status, r.vehicle_id) for rid, r in rides.items()})  # type: ignore[misc]
+    faults = plan_faults(state, {rid: (r.status, r.vehicle_id) for rid, r in rides.items()})
     assert not faults, faults
     open_ids = {rid for rid, r in rides.items() if r.status in OPEN_RIDE_STATUSES}
     completed = {rid for rid, r in rides.items() if r.status == RideStatus.completed}

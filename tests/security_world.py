@@ -79,7 +79,7 @@ def _eligible(ctx: Dispatcher, tenant: str) -> tuple[int, int]:
     for r in sorted(rows, key=lambda r: r.id or 0):
         cats = eligibility_categories(r, cfg, DAY_START.date()) & set(cfg.eligibility.any_of)
         if cats and r.household_id in members:
-            return r.id, r.household_id  # type: ignore[return-value]
+            return r.id, r.household_id
     raise AssertionError(f"no eligible member in {tenant}")
 
 

@@ -40,7 +40,7 @@ def test_demo_airspace_is_valid_and_connected() -> None:
     assert all(not crossed_zones(c, zones) for c in corridors)
 
 
-def _write(tmp_path: Path, data: dict) -> Path:  # type: ignore[type-arg]
+def _write(tmp_path: Path, data: dict) -> Path:
     path = tmp_path / "t.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path

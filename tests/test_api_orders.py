@@ -20,7 +20,7 @@ def member_household(ctx: Dispatcher, member: bool = True) -> int:
     return next(h for h in households if (h in members) == member)
 
 
-def order(client: TestClient, headers: dict[str, str], body: dict, key: str | None = None):  # type: ignore[no-untyped-def,type-arg]
+def order(client: TestClient, headers: dict[str, str], body: dict, key: str | None = None):
     return client.post(
         "/api/v1/orders", json=body, headers={**headers, "Idempotency-Key": key or str(uuid.uuid4())}
     )

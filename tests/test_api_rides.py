@@ -27,17 +27,17 @@ def eligible_resident(ctx: Dispatcher, wheelchair: bool = False, offset: int = 0
     with Session(ctx.engine) as s:
         rows = s.exec(select(Resident).where(Resident.wheelchair == wheelchair).order_by(Resident.id)).all()
     ok = [r.id for r in rows if eligibility_categories(r, cfg, DAY) & set(cfg.eligibility.any_of)]
-    return ok[offset]  # type: ignore[return-value]
+    return ok[offset]
 
 
 def ineligible_resident(ctx: Dispatcher) -> int:
     cfg = ctx.config("ina-demo")
     with Session(ctx.engine) as s:
         rows = s.exec(select(Resident).order_by(Resident.id)).all()
-    return next(r.id for r in rows if not eligibility_categories(r, cfg, DAY))  # type: ignore[return-value]
+    return next(r.id for r in rows if not eligibility_categories(r, cfg, DAY))
 
 
-def ride_body(resident_id: int, **kw) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def ride_body(resident_id: int, **kw) -> dict:
     body = {
         "resident_id": resident_id,
         "origin": {"place_id": "hall-tera"},
@@ -50,7 +50,7 @@ def ride_body(resident_id: int, **kw) -> dict:  # type: ignore[no-untyped-def,ty
     return body
 
 
-def post_ride(client: TestClient, headers: dict[str, str], body: dict, key: str | None = None):  # type: ignore[no-untyped-def,type-arg]
+def post_ride(client: TestClient, headers: dict[str, str], body: dict, key: str | None = None):
     h = dict(headers)
     h["Idempotency-Key"] = key or str(uuid.uuid4())
     return client.post("/api/v1/rides", json=body, headers=h)

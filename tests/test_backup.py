@@ -39,7 +39,7 @@ def _state(ctx: Dispatcher) -> tuple[list[tuple[int, str]], int, int]:
         rides = [(r.id, r.status) for r in s.exec(select(Ride).order_by(col(Ride.id)))]
         events = s.exec(select(func.count()).select_from(Event)).one()
         residents = s.exec(select(func.count()).select_from(Resident)).one()
-    return rides, events, residents  # type: ignore[return-value]
+    return rides, events, residents
 
 
 def test_backup_and_restore_round_trip(ctx: Dispatcher, db_url: str, clock: SimClock, tmp_path: Path) -> None:

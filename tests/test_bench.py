@@ -71,7 +71,7 @@ def test_same_seed_same_plan() -> None:
     inst = read_cordeau(DARP / "a4-24.txt")
     travel = inst.travel()
 
-    def once(seed: int):  # type: ignore[no-untyped-def]
+    def once(seed: int):
         return improve(
             [Route(v, ()) for v in inst.fleet()],
             travel,

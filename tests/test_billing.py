@@ -74,7 +74,7 @@ def _replay_november(client: TestClient, ctx: Dispatcher, clock: SimClock) -> No
     assert client.post(f"/api/v1/orders/{ids[0]}/cancel", json={}, headers=operator).status_code == 200
     clock.set(DAY_START.replace(hour=11, minute=5))
     plan_delivery(ctx, "ina-demo", DAY_START.date())
-    for sel in ctx.config("ina-demo").shopping.sellers:  # type: ignore[union-attr]
+    for sel in ctx.config("ina-demo").shopping.sellers:
         client.post(
             "/api/v1/picklists/ready", json={}, headers=token_headers(client, f"ina-demo-seller-{sel.id}")
         )
@@ -260,7 +260,7 @@ def test_zengin_file_passes_the_structural_check(
         some = s.exec(select(BillingAccount).order_by(BillingAccount.household_id)).first()
         unpaid = s.exec(
             select(Membership).where(Membership.household_id.notin_(select(BillingAccount.household_id)))
-        ).first()  # type: ignore[union-attr]
+        ).first()
     # an account registered through the API, written as on the bank's form (hiragana, a long vowel)
     r = client.put(
         f"/api/v1/households/{some.household_id}/billing-account",
@@ -358,7 +358,7 @@ def test_billing_rules_case_by_case(sqlite_ctx: Dispatcher, clock: SimClock) -> 
 
         rider = eligible_resident(ctx, offset=50)
         with Session(ctx.engine) as s:
-            home = s.get(Resident, rider).household_id  # type: ignore[union-attr]
+            home = s.get(Resident, rider).household_id
         clock.set(NOV2)
         a = _book(client, op(), rider, NOV2.replace(hour=11))
         body = {

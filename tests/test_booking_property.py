@@ -45,7 +45,7 @@ booking = st.fixed_dictionaries(
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(booking, min_size=5, max_size=30))
-def test_random_booking_streams_keep_every_plan_feasible(sqlite_ctx: Dispatcher, stream) -> None:  # type: ignore[no-untyped-def]
+def test_random_booking_streams_keep_every_plan_feasible(sqlite_ctx: Dispatcher, stream) -> None:
     ctx = sqlite_ctx
     with Session(ctx.engine) as s:
         residents = s.exec(select(Resident).order_by(Resident.id)).all()
@@ -73,7 +73,7 @@ def test_random_booking_streams_keep_every_plan_feasible(sqlite_ctx: Dispatcher,
             assert getattr(e, "status", None) == 422, e
             continue
         if out.ride.status == "confirmed":
-            confirmed.append(out.ride.id)  # type: ignore[arg-type]
+            confirmed.append(out.ride.id)
             if b["cancel"] == 0:
                 cancel(ctx, "ina-demo", confirmed.pop(0), "property-test")
         verify_plan(ctx, "ina-demo", DAY_START.date())

@@ -36,7 +36,7 @@ def test_twenty_simultaneous_bookings(ctx: Dispatcher) -> None:
             jobs.append((str(uuid.uuid4()), body))
         barrier = threading.Barrier(len(jobs))
 
-        def send(job: tuple[str, dict]) -> httpx.Response:  # type: ignore[type-arg]
+        def send(job: tuple[str, dict]) -> httpx.Response:
             key, body = job
             with httpx.Client(base_url=base, timeout=60) as own:
                 barrier.wait()

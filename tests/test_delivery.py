@@ -28,7 +28,7 @@ def place_orders(
 ) -> list[int]:
     rng = random.Random(seed)
     cfg = ctx.config("ina-demo")
-    drone_halls = {h.place_id for h in cfg.drones.halls}  # type: ignore[union-attr]
+    drone_halls = {h.place_id for h in cfg.drones.halls}
     with Session(ctx.engine) as s:
         members = {m.household_id for m in s.exec(select(Membership))}
         households = [h for h in s.exec(select(Household).order_by(Household.id)) if h.id in members]
@@ -212,7 +212,7 @@ def test_order_lifecycle_after_planning(
         drone = next(o.id for o in s.exec(select(ShopOrder)) if o.delivery_mode == "drone" and o.id in ids)
         ground = next(o.id for o in s.exec(select(ShopOrder)) if o.delivery_mode == "ground" and o.id in ids)
 
-    def to(order_id: int, status: str):  # type: ignore[no-untyped-def]
+    def to(order_id: int, status: str):
         return client.post(f"/api/v1/orders/{order_id}/status", json={"status": status}, headers=operator)
 
     assert to(drone, "at_hall").status_code == 409  # cannot skip picking and the flight

@@ -148,7 +148,7 @@ def test_driver_completes_a_shared_trip_at_390x844(sqlite_ctx: Dispatcher, clock
                         break
                 assert time.monotonic() < deadline, "no position report arrived"
                 time.sleep(0.2)
-            assert abs(v.last_lat - depot["lat"]) < 1e-6 and abs(v.last_lon - depot["lon"]) < 1e-6  # type: ignore[operator]
+            assert abs(v.last_lat - depot["lat"]) < 1e-6 and abs(v.last_lon - depot["lon"]) < 1e-6
             expect(by_id(page, "pos-status")).to_contain_text("位置を送りました")
 
             # While the page is open the operator cancels the 10:00 ride and books one at 10:30 onto
@@ -229,8 +229,8 @@ def test_driver_completes_a_shared_trip_at_390x844(sqlite_ctx: Dispatcher, clock
             assert all(p is not None and q is not None for p, q in aboard)
             (pa, da), (pb, db) = aboard
             # both parties were on board together
-            assert max(pa, pb) < min(da, db), aboard  # type: ignore[type-var]
-            assert delays and delays[0].after["minutes"] == 10  # type: ignore[index]
+            assert max(pa, pb) < min(da, db), aboard
+            assert delays and delays[0].after["minutes"] == 10
             assert positions
             assert banner_s <= 15
             assert log.outside(base) == []
@@ -280,7 +280,7 @@ def no_show_early_then_allowed(
     expect(page.locator("#error")).to_contain_text("Wait for the rider")
     check(page, "09b-early-no-show-refused")
     with Session(ctx.engine) as s:
-        assert s.get(Ride, ride).status == "vehicle_arrived"  # type: ignore[union-attr]
+        assert s.get(Ride, ride).status == "vehicle_arrived"
     clock.set(wait_until)
     by_id(page, "refresh").click()
     expect(page.locator("#error")).to_have_count(0)

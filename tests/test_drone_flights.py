@@ -45,7 +45,7 @@ def test_sixty_orders_fly_within_every_limit() -> None:
     assert "more than any drone carries" in grounded[999]
     assert grounded[998] == "no corridor reaches this hall"  # Fujisawa has no corridor
     assert len(flown) >= 55
-    by_drone: dict[str, list] = {}  # type: ignore[type-arg]
+    by_drone: dict[str, list] = {}
     for f in plan.flights:
         d = specs[f.drone]
         assert f.payload_kg <= d.payload_kg + 1e-9

@@ -25,7 +25,7 @@ def _single(ctx: Dispatcher, n: int) -> list[Resident]:
         rows = s.exec(select(Resident).order_by(col(Resident.id))).all()
     by_hh: dict[int, list[Resident]] = {}
     for r in rows:
-        by_hh.setdefault(r.household_id, []).append(r)  # type: ignore[arg-type]
+        by_hh.setdefault(r.household_id, []).append(r)
     alone = [m[0] for m in by_hh.values() if len(m) == 1 and m[0].favourite_places]
     first = alone[0]
     alone.sort(key=lambda r: (r.lat - first.lat) ** 2 + (r.lon - first.lon) ** 2)
@@ -54,12 +54,12 @@ def _counts(ctx: Dispatcher) -> tuple[int, int]:
 
 def test_delay_moves_later_stops_and_the_residents_notice(
     client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     a, b = _single(ctx, 2)
     ra = _book(client, operator, a, 30)
     rb = _book(client, operator, b, 40)
     vehicle = ra["vehicle_id"]
-    tv = pair_tv(client, operator, b.household_id)  # type: ignore[arg-type]
+    tv = pair_tv(client, operator, b.household_id)
     before_card = client.get("/api/v1/me/rides", headers=tv).json()["rides"][0]
     before_notices = {n["id"] for n in client.get("/api/v1/me/notices", headers=tv).json()}
     with Session(ctx.engine) as s:
@@ -74,7 +74,7 @@ def test_delay_moves_later_stops_and_the_residents_notice(
     with Session(ctx.engine) as s:
         rides = {r.id: r for r in s.exec(select(Ride))}
     moved = [
-        (rides[i].planned_pickup - planned_before[i]).total_seconds() / 60  # type: ignore[operator]
+        (rides[i].planned_pickup - planned_before[i]).total_seconds() / 60
         for i in rides
         if rides[i].vehicle_id == vehicle
     ]
@@ -87,7 +87,7 @@ def test_delay_moves_later_stops_and_the_residents_notice(
     if (
         rides[rb["id"]].vehicle_id == vehicle
         and rides[rb["id"]].planned_pickup > rides[rb["id"]].pickup_window_end
-    ):  # type: ignore[operator]
+    ):
         assert late and "遅れています" in late[0]["text"] and late[0]["urgent"]
     else:
         assert late or after_card["eta_minutes"] != before_card["eta_minutes"]
@@ -98,7 +98,7 @@ def test_delay_moves_later_stops_and_the_residents_notice(
 
 def test_no_show_after_waiting_frees_the_seat_and_the_plan_checks(
     client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     a, b = _single(ctx, 2)
     ra = _book(client, operator, a, 30)
     _book(client, operator, b, 35)
@@ -106,7 +106,7 @@ def test_no_show_after_waiting_frees_the_seat_and_the_plan_checks(
     events = f"/api/v1/vehicles/{vehicle}/events"
     with Session(ctx.engine) as s:
         ride = s.get(Ride, ra["id"])
-        start = ride.pickup_window_start  # type: ignore[union-attr]
+        start = ride.pickup_window_start
 
     # Illegal sequences: 409 and nothing changes.
     clock.set(start)
@@ -132,7 +132,7 @@ def test_no_show_after_waiting_frees_the_seat_and_the_plan_checks(
     ok = client.post(events, json={"type": "no_show", "ride_id": ra["id"]}, headers=operator)
     assert ok.status_code == 200, ok.text
     with Session(ctx.engine) as s:
-        assert s.get(Ride, ra["id"]).status == "no_show"  # type: ignore[union-attr]
+        assert s.get(Ride, ra["id"]).status == "no_show"
     counts = verify_plan(ctx, "ina-demo", DAY_START.date())
     assert counts  # the checker accepts every route of the new plan
     manifest = client.get(f"/api/v1/vehicles/{vehicle}/manifest", headers=operator).json()

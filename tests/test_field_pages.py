@@ -126,7 +126,7 @@ def hall_of(ctx: Dispatcher) -> dict[int, str]:
     """order id -> its household's hall"""
     with Session(ctx.engine) as s:
         halls = {h.id: h.hall_id for h in s.exec(select(Household))}
-        return {o.id: halls[o.household_id] for o in s.exec(select(ShopOrder))}  # type: ignore[misc]
+        return {o.id: halls[o.household_id] for o in s.exec(select(ShopOrder))}
 
 
 def open_hall(page: Page, hall: str) -> None:
@@ -143,7 +143,7 @@ def test_delivery_afternoon_on_the_field_pages(
     context, base, logs, errors = phones
     ctx = sqlite_ctx
     cfg = ctx.config("ina-demo")
-    sellers = [s.id for s in cfg.shopping.sellers]  # type: ignore[union-attr]
+    sellers = [s.id for s in cfg.shopping.sellers]
     with client_for(ctx) as client:
         place_orders(client, token_headers(client, "ina-demo-operator"), ctx, 30, seed=7)
 
@@ -277,14 +277,14 @@ def test_delivery_afternoon_on_the_field_pages(
     for hall in first.halls:
         by_id(drone, f"landed-{hall}").click()
         expect(by_id(drone, f"hall-{hall}")).to_contain_text("着陸 11:50")
-        expect(drone.locator("#flash")).to_contain_text(f"{cfg.place(hall).name}に着陸しました。 11:50")  # type: ignore[union-attr]
+        expect(drone.locator("#flash")).to_contain_text(f"{cfg.place(hall).name}に着陸しました。 11:50")
     check(drone, "drone-04-landed")
     by_id(drone, "returned").click()
     expect(by_id(drone, "status")).to_have_text("帰還済み")
     expect(by_id(drone, "finished")).to_contain_text("この便は終わりです")
     check(drone, "drone-05-returned")
     with Session(ctx.engine) as s:
-        assert s.get(Flight, first.id).status == "returned"  # type: ignore[union-attr]
+        assert s.get(Flight, first.id).status == "returned"
     assert statuses(ctx, first.order_ids) == {"at_hall"}
 
     # The support worker's list follows within 20 s (its polling), then the bags are handed over,
@@ -330,11 +330,11 @@ def test_delivery_afternoon_on_the_field_pages(
     for hall in second.halls:
         taxi = by_id(ground, f"taxi-{hall}")
         expect(taxi).to_contain_text("タクシー")
-        expect(taxi).to_contain_text(cfg.place(hall).name)  # type: ignore[union-attr]
+        expect(taxi).to_contain_text(cfg.place(hall).name)
     check(drone, "drone-07-aborted")
     with Session(ctx.engine) as s:
         orders = list(s.exec(select(ShopOrder).where(col(ShopOrder.id).in_(second.order_ids))))
-        assert s.get(Flight, second.id).status == "aborted"  # type: ignore[union-attr]
+        assert s.get(Flight, second.id).status == "aborted"
     assert {o.delivery_mode for o in orders} == {"ground"} and {o.status for o in orders} == {"at_base"}
     assert None not in {o.freight_ride_id for o in orders}
     by_id(drone, "home").click()

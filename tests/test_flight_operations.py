@@ -35,7 +35,7 @@ def _refused(client: TestClient, url: str, body: dict, headers: dict[str, str], 
 
 
 def _ready_all(client: TestClient, ctx: Dispatcher) -> None:
-    for sel in ctx.config("ina-demo").shopping.sellers:  # type: ignore[union-attr]
+    for sel in ctx.config("ina-demo").shopping.sellers:
         seller = token_headers(client, f"ina-demo-seller-{sel.id}")
         sheets = client.get("/api/v1/picklists", headers=seller).json()
         assert [s["seller"] for s in sheets] in ([sel.id], [])  # a seller sees only its own list
@@ -49,7 +49,7 @@ def test_fly_land_hand_over_and_abort_to_ground(
     client: TestClient, operator: dict[str, str], ctx: Dispatcher, clock: SimClock
 ) -> None:
     place_orders(client, operator, ctx, 30, seed=7)
-    seller0 = token_headers(client, f"ina-demo-seller-{ctx.config('ina-demo').shopping.sellers[0].id}")  # type: ignore[union-attr]
+    seller0 = token_headers(client, f"ina-demo-seller-{ctx.config('ina-demo').shopping.sellers[0].id}")
     early = client.post("/api/v1/picklists/ready", json={}, headers=seller0)
     assert early.status_code == 409  # before the cut-off the list is not final
     clock.set(DAY_START.replace(hour=11, minute=5))
@@ -108,7 +108,7 @@ def test_fly_land_hand_over_and_abort_to_ground(
         assert None not in rides
         freight = list(s.exec(select(Ride).where(col(Ride.id).in_(rides))))
         assert {f.status for f in freight} == {"confirmed"} and {f.kind for f in freight} == {"freight"}
-        assert all(f.planned_dropoff.astimezone(ctx.config("ina-demo").tz).hour < 17 for f in freight)  # type: ignore[union-attr]
+        assert all(f.planned_dropoff.astimezone(ctx.config("ina-demo").tz).hour < 17 for f in freight)
     verify_plan(ctx, "ina-demo", DAY)  # the taxi plan with the freight passes the checker
     _refused(
         client, url2, {"action": "departed", "checklist": CHECKS}, drone, ctx
@@ -119,10 +119,10 @@ def test_fly_land_hand_over_and_abort_to_ground(
     stops = sorted(
         [(f.planned_pickup, "picked_up", f) for f in freight]
         + [(f.planned_dropoff, "dropped_off", f) for f in freight],
-        key=lambda x: x[0],  # type: ignore[arg-type,return-value]
+        key=lambda x: x[0],
     )
     for when, kind, f in stops:
-        clock.set(when)  # type: ignore[arg-type]
+        clock.set(when)
         r = client.post(
             f"/api/v1/vehicles/{f.vehicle_id}/events", json={"type": kind, "ride_id": f.id}, headers=operator
         )

@@ -45,7 +45,7 @@ def grid_travel(n: int, seed: int) -> tuple[list[list[float]], random.Random]:
     return travel, rng
 
 
-def random_request(rng: random.Random, rid: int, n_loc: int, travel: list[list[float]], start: int):  # type: ignore[no-untyped-def]
+def random_request(rng: random.Random, rid: int, n_loc: int, travel: list[list[float]], start: int):
     p, d = rng.sample(range(start, n_loc), 2)
     e = rng.uniform(0, 14_000)
     direct = travel[p][d]

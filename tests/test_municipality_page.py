@@ -38,7 +38,7 @@ def _replay(ctx: Dispatcher, clock: SimClock) -> None:
         if clock.now() < DAY_START.replace(hour=11, minute=5):
             clock.set(DAY_START.replace(hour=11, minute=5))
         plan_delivery(ctx, "ina-demo", DAY_START.date())
-        for sel in ctx.config("ina-demo").shopping.sellers:  # type: ignore[union-attr]
+        for sel in ctx.config("ina-demo").shopping.sellers:
             client.post(
                 "/api/v1/picklists/ready", json={}, headers=token_headers(client, f"ina-demo-seller-{sel.id}")
             )

@@ -39,7 +39,7 @@ def test_a_late_vehicle_is_repaired_by_moving_its_riders(sqlite_ctx: Dispatcher,
     verify_plan(ctx, "ina-demo", DAY)
 
 
-def late_vehicle(ctx: Dispatcher, clock: SimClock) -> dict:  # type: ignore[type-arg]
+def late_vehicle(ctx: Dispatcher, clock: SimClock) -> dict:
     """A booked ride whose vehicle then reports a position too far away to keep the promise."""
     from api.app import create_app
 
@@ -65,12 +65,12 @@ def late_vehicle(ctx: Dispatcher, clock: SimClock) -> dict:  # type: ignore[type
 
 def test_reoptimization_discards_a_plan_overtaken_by_a_position_report(
     sqlite_ctx: Dispatcher, clock: SimClock, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     ctx = sqlite_ctx
     ride = late_vehicle(ctx, clock)
     real_improve = reoptimization.improve
 
-    def improve_while_a_driver_reports(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def improve_while_a_driver_reports(*args, **kwargs):
         other = 2 if ride["vehicle_id"] == 1 else 1
         vehicle_event(ctx, "ina-demo", other, VehicleEvent(type="position", **FAR_AWAY), "driver")
         return real_improve(*args, **kwargs)
@@ -173,7 +173,7 @@ def test_time_axis_counts_elapsed_seconds_on_daylight_saving_days() -> None:
 
 def test_a_remembered_plan_is_reused_only_when_nobody_else_changed_anything(
     sqlite_ctx: Dispatcher, clock: SimClock, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     import uuid
 
     import dispatcher.rides.plan as plan

@@ -84,7 +84,7 @@ def test_operator_books_by_kana_and_the_ride_shows_on_the_tv(sqlite_ctx: Dispatc
     ctx = sqlite_ctx
     rider = _rider(ctx)
     fav = rider.favourite_places[0]
-    place_name = ctx.config("ina-demo").place(fav).name  # type: ignore[union-attr]
+    place_name = ctx.config("ina-demo").place(fav).name
     started = time.monotonic()
     with Server(ctx) as base, sync_playwright() as p:
         browser = launch(p)
@@ -199,7 +199,7 @@ def test_operator_books_by_kana_and_the_ride_shows_on_the_tv(sqlite_ctx: Dispatc
             expect(new_row.locator(".badge")).to_have_text("取り消し")
             with Session(ctx.engine) as s:
                 reasons = [
-                    e.after["reason"]  # type: ignore[index]
+                    e.after["reason"]
                     for e in s.exec(
                         select(Event).where(Event.kind == "ride.cancelled").order_by(col(Event.id))
                     )

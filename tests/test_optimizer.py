@@ -14,7 +14,7 @@ from tests.test_insertion import grid_travel, random_request
 DARP = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "darp"
 
 
-def build_plan(seed: int, n_vehicles: int, n_requests: int):  # type: ignore[no-untyped-def]
+def build_plan(seed: int, n_vehicles: int, n_requests: int):
     travel, rng = grid_travel(60, seed)
     routes = [
         Route(VehicleState(v, v, 0.0, v, 20_000.0, seats=4, wheelchairs=1), ()) for v in range(n_vehicles)
@@ -79,7 +79,7 @@ def test_riders_on_board_and_committed_stops_stay_with_their_vehicle() -> None:
         assert check(r.vehicle, stops, travel).feasible
 
 
-def read_cordeau(path: Path):  # type: ignore[no-untyped-def]
+def read_cordeau(path: Path):
     rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
     k, n, t_max, q, ride = (float(x) for x in rows[0][:5])
     nodes = [[float(x) for x in r] for r in rows[1:]]

@@ -195,7 +195,7 @@ def test_phone_page_books_cancels_and_orders_at_390x844(
     expect(card.locator('[data-id="status"]')).to_have_text("取り消しました")
     expect(card.get_by_role("button", name="この予約を取り消す")).to_have_count(0)
     with Session(sqlite_ctx.engine) as s:
-        assert s.get(Ride, ride.id).status == "cancelled"  # type: ignore[union-attr]
+        assert s.get(Ride, ride.id).status == "cancelled"
     check(page, "08-home-cancelled")
 
     # Shopping: two items from one category, one from another, then the cart and the order.

@@ -96,7 +96,7 @@ def test_reminders_appear_on_the_tv_and_go_with_enter(sqlite_ctx: Dispatcher, cl
         )
         assert ride.status_code == 201, ride.text
         with Session(ctx.engine) as s:
-            planned = s.get(Ride, ride.json()["id"]).planned_pickup  # type: ignore[union-attr]
+            planned = s.get(Ride, ride.json()["id"]).planned_pickup
         clock.set(planned - timedelta(minutes=14))
         page.evaluate("() => window.noriaiTV.pollReminders()")
         expect(page.locator("#reminder-text")).to_contain_text(
@@ -118,7 +118,7 @@ def test_reminders_appear_on_the_tv_and_go_with_enter(sqlite_ctx: Dispatcher, cl
         )
         assert delay.status_code == 200, delay.text
         with Session(ctx.engine) as s:
-            assert s.get(Ride, ride.json()["id"]).planned_pickup != planned  # type: ignore[union-attr]
+            assert s.get(Ride, ride.json()["id"]).planned_pickup != planned
         mine = httpx.get(
             f"{base}/api/v1/me/reminders", headers={"Authorization": f"Bearer {box['token']}"}
         ).json()
@@ -180,7 +180,7 @@ def test_automatic_reminders_evening_before_and_groceries_at_the_hall(
         place_orders(client, operator, ctx, 12, seed=7)
         clock.set(DAY_START.replace(hour=11, minute=5))
         plan_delivery(ctx, "ina-demo", DAY_START.date())
-        for sel in ctx.config("ina-demo").shopping.sellers:  # type: ignore[union-attr]
+        for sel in ctx.config("ina-demo").shopping.sellers:
             client.post(
                 "/api/v1/picklists/ready", json={}, headers=token_headers(client, f"ina-demo-seller-{sel.id}")
             )
@@ -191,8 +191,8 @@ def test_automatic_reminders_evening_before_and_groceries_at_the_hall(
     with Session(ctx.engine) as s:
         landed = s.exec(select(ShopOrder).where(ShopOrder.status == "at_hall")).first()
         assert landed is not None
-        hall = s.get(Household, landed.household_id).hall_id  # type: ignore[union-attr]
-    hall_name = ctx.config("ina-demo").place(hall).name  # type: ignore[union-attr, arg-type]
+        hall = s.get(Household, landed.household_id).hall_id
+    hall_name = ctx.config("ina-demo").place(hall).name
     groceries = [r for r in due(ctx, "ina-demo", landed.household_id) if r["key"].startswith("order:")]
     assert groceries and all(f"お買い物が{hall_name}に届きました" in r["text"] for r in groceries)
     assert (

@@ -87,6 +87,6 @@ def test_reoptimize_is_idempotent_and_scheduler_respects_hours(ctx: Dispatcher, 
     assert reoptimize_all(ctx, 1.0) == {"ina-demo": "outside service hours"}
     clock.set(DAY_START.replace(hour=8, minute=5))
     out = reoptimize_all(ctx, 1.0)
-    assert out["ina-demo"]["status"] in ("kept", "replaced", "unchanged")  # type: ignore[index]
+    assert out["ina-demo"]["status"] in ("kept", "replaced", "unchanged")
     with Session(ctx.engine) as s:
         assert current_plan(s, "ina-demo", DAY_START.date()).version >= v1

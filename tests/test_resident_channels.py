@@ -24,7 +24,7 @@ def _household(ctx: Dispatcher, members: int = 2) -> tuple[int, list[Resident]]:
         rows = s.exec(select(Resident).where(Resident.active == True).order_by(col(Resident.id))).all()  # noqa: E712
     by_hh: dict[int, list[Resident]] = {}
     for r in rows:
-        by_hh.setdefault(r.household_id, []).append(r)  # type: ignore[arg-type]
+        by_hh.setdefault(r.household_id, []).append(r)
     hh = next(h for h, m in by_hh.items() if len(m) == members)
     return hh, by_hh[hh]
 
@@ -89,7 +89,7 @@ def _ride_req(resident_id: int, home: Resident, minutes: int = 30, place: str | 
 
 def test_tv_quote_book_notice_cancel_and_order(
     client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     hh, members = _household(ctx)
     tv = pair_tv(client, operator, hh)
     rider = members[0]
@@ -114,7 +114,7 @@ def test_tv_quote_book_notice_cancel_and_order(
 
     # Shortly before the planned pickup the TV says the taxi is coming.
     with Session(ctx.engine) as s:
-        planned = s.get(Ride, card["id"]).planned_pickup  # type: ignore[union-attr]
+        planned = s.get(Ride, card["id"]).planned_pickup
     clock.set(planned - timedelta(minutes=5))
     urgent = [n for n in client.get("/api/v1/me/notices", headers=tv).json() if n["urgent"]]
     assert urgent and "あと約5分" in urgent[0]["text"]
@@ -260,7 +260,7 @@ def test_operator_quote_change_cancel_with_reason_notes_and_board(
 
 def test_groceries_at_the_hall_become_a_notice(
     client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from dispatcher.shopping.delivery import plan_delivery
     from tests.conftest import DAY_START
 
@@ -268,7 +268,7 @@ def test_groceries_at_the_hall_become_a_notice(
         from dispatcher.models import Membership
 
         hh = s.exec(select(Membership.household_id).order_by(col(Membership.id))).first()
-    tv = pair_tv(client, operator, hh)  # type: ignore[arg-type]
+    tv = pair_tv(client, operator, hh)
     item = client.get("/api/v1/me/catalog", headers=tv).json()[0]
     placed = client.post(
         "/api/v1/me/orders",
@@ -294,7 +294,7 @@ def test_groceries_at_the_hall_become_a_notice(
 
 def test_after_arriving_at_a_place_the_return_trip_is_offered_and_books_home(
     client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     hh, (rider, *_) = _household(ctx, 1)
     tv = pair_tv(client, operator, hh)
     ride = client.post(
@@ -304,7 +304,7 @@ def test_after_arriving_at_a_place_the_return_trip_is_offered_and_books_home(
     ride_id = ride.json()["id"]
     with Session(ctx.engine) as s:
         r = s.get(Ride, ride_id)
-        vehicle, pickup, dropoff = r.vehicle_id, r.planned_pickup, r.planned_dropoff  # type: ignore[union-attr]
+        vehicle, pickup, dropoff = r.vehicle_id, r.planned_pickup, r.planned_dropoff
     assert client.get("/api/v1/me/rides", headers=tv).json()["return_offers"] == []
     for kind, at in (("arrived", pickup), ("picked_up", pickup), ("dropped_off", dropoff)):
         clock.set(at)
@@ -358,7 +358,7 @@ def test_parallel_wrong_pins_cannot_beat_the_lockout(ctx: Dispatcher) -> None:
 
     _, (rider, *_) = _household(ctx, 1)
     with session_scope(ctx.engine) as s:
-        set_pin(s, "ina-demo", rider.id, "2580", ctx.clock.now(), "test")  # type: ignore[arg-type]
+        set_pin(s, "ina-demo", rider.id, "2580", ctx.clock.now(), "test")
     with Server(ctx) as base:
         barrier = threading.Barrier(20)
 
@@ -379,7 +379,7 @@ def test_parallel_wrong_pins_cannot_beat_the_lockout(ctx: Dispatcher) -> None:
 
 def test_now_chosen_a_few_minutes_ago_still_books(
     client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """An elderly resident takes time on the confirm screen: "now" from five minutes ago is still now."""
     hh, (rider, *_) = _household(ctx, 1)
     tv = pair_tv(client, operator, hh)

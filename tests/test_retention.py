@@ -71,11 +71,11 @@ def _people(ctx: Dispatcher) -> tuple[int, int, int]:
         members = {m.household_id for m in s.exec(select(Membership))}
     size: dict[int, int] = {}
     for r in residents:
-        size[r.household_id] = size.get(r.household_id, 0) + 1  # type: ignore[index]
+        size[r.household_id] = size.get(r.household_id, 0) + 1
     ok = [r for r in residents if OLD.year - r.birth_date.year > cfg.eligibility.min_age + 1]
-    leaver = next(r for r in ok if size[r.household_id] == 1 and r.household_id in members)  # type: ignore[index]
+    leaver = next(r for r in ok if size[r.household_id] == 1 and r.household_id in members)
     stayer = next(r for r in ok if r.household_id != leaver.household_id)
-    return leaver.id, leaver.household_id, stayer.id  # type: ignore[return-value]
+    return leaver.id, leaver.household_id, stayer.id
 
 
 def _make_recognisable(ctx: Dispatcher, rid: int, hid: int) -> None:
@@ -112,7 +112,7 @@ def _book(client: TestClient, op: dict[str, str], resident: int, origin: dict, t
 def _home(ctx: Dispatcher, rid: int) -> dict[str, float]:
     with Session(ctx.engine) as s:
         r = s.get(Resident, rid)
-        return {"lat": r.lat, "lon": r.lon}  # type: ignore[union-attr]
+        return {"lat": r.lat, "lon": r.lon}
 
 
 def _old_day(
@@ -148,7 +148,7 @@ def _old_day(
     deliver_due(ctx, TID)  # no mail server: a failed try in the delivery log
     with Session(ctx.engine) as s:
         episode = s.exec(select(WatchEpisode)).one()
-    acknowledge_by_operator(ctx, TID, episode.id, "operator:test", "留守田さん宅に電話、在宅")  # type: ignore[arg-type]
+    acknowledge_by_operator(ctx, TID, episode.id, "operator:test", "留守田さん宅に電話、在宅")
     activity(ctx, TID, hid, "power_on", clock.now(), "device:1")
     set_away(ctx, TID, hid, DAY_START + timedelta(days=2), "留守田さん 入院", "operator:test")
     run_day(client, clock, n=5, seed=7, until=DAY_START.replace(hour=17, minute=30))
@@ -163,7 +163,7 @@ def _old_day(
     configure(ctx, TID, hid, "operator:test", False, [])  # she leaves: no watch-over, no membership
     with session_scope(ctx.engine) as s:
         r = s.get(Resident, leaver)
-        r.active = False  # type: ignore[union-attr]
+        r.active = False
         for m in s.exec(select(Membership).where(Membership.household_id == hid)):
             m.ends_on = date(2026, 11, 30)
             s.add(m)
@@ -284,8 +284,8 @@ def test_old_personal_data_goes_figures_stay(
     assert left == []
     with Session(ctx.engine) as s:
         her = s.get(Resident, leaver)
-        assert her.family_name == ANONYMISED and not her.active and her.household_id == hid  # type: ignore[union-attr]
-        assert (her.lat, her.lon, her.categories) == (0.0, 0.0, [])  # type: ignore[union-attr]
+        assert her.family_name == ANONYMISED and not her.active and her.household_id == hid
+        assert (her.lat, her.lon, her.categories) == (0.0, 0.0, [])
         assert s.get(BillingAccount, hid) is None
         rides = s.exec(select(Ride).where(Ride.kind == "passenger")).all()
         assert not [r for r in rides if (r.origin_lat, r.origin_lon) == (home["lat"], home["lon"])]
@@ -293,12 +293,12 @@ def test_old_personal_data_goes_figures_stay(
         assert old and all(r.origin_lat == 0.0 and r.origin_place_id is None for r in old)
         # the recent day is whole: her neighbour's name, his ride from home and its request
         kept = s.get(Ride, recent)
-        assert (kept.origin_lat, kept.origin_lon) == tuple(_home(ctx, stayer).values())  # type: ignore[union-attr]
+        assert (kept.origin_lat, kept.origin_lon) == tuple(_home(ctx, stayer).values())
         asked = s.exec(
             select(Event).where(Event.entity == "ride", Event.entity_id == str(recent)).order_by(Event.id)
         ).all()
-        assert asked[0].after["origin"]["lat"] == kept.origin_lat  # type: ignore[union-attr, index]
-        assert s.get(Resident, stayer).family_name != ANONYMISED  # type: ignore[union-attr]
+        assert asked[0].after["origin"]["lat"] == kept.origin_lat
+        assert s.get(Resident, stayer).family_name != ANONYMISED
         kept_notes = s.exec(select(ResidentNote.text).where(ResidentNote.resident_id == stayer)).all()
         assert "玄関の段差に注意" in kept_notes  # a registered resident's old note stays
         assert [d.service_date.day for d in s.exec(select(DailyStats).order_by(DailyStats.service_date))] == [
@@ -349,5 +349,5 @@ def test_the_retention_setting_is_checked_and_null_keeps_everything() -> None:
             parse_tenant({**data, "retention": retention})
         assert e.value.problems == [problem]
     cfg = parse_tenant({**data, "retention": {"personal_data_days": None}})
-    jobs = [s.name for s in specs(SimpleNamespace(reoptimize_minutes=5.0), cfg)]  # type: ignore[arg-type]
+    jobs = [s.name for s in specs(SimpleNamespace(reoptimize_minutes=5.0), cfg)]
     assert "retention" not in jobs and "statistics" in jobs

@@ -14,10 +14,10 @@ POS = [0, 600, 1200, 1800]
 T = [[abs(a - b) for b in POS] for a in POS]
 
 
-def veh(**kw) -> VehicleState:  # type: ignore[no-untyped-def]
+def veh(**kw) -> VehicleState:
     base = dict(id=1, start_location=0, start_time=0.0, end_location=0, end_time=INF, seats=4, wheelchairs=1)
     base.update(kw)
-    return VehicleState(**base)  # type: ignore[arg-type]
+    return VehicleState(**base)
 
 
 def test_simple_trip_earliest_times() -> None:
@@ -138,7 +138,7 @@ def lp_feasible(v: VehicleState, stops: list[Stop], travel: list[list[float]]) -
 
 
 @st.composite
-def routes(draw):  # type: ignore[no-untyped-def]
+def routes(draw):
     n_loc = 6
     coords = draw(st.lists(st.integers(0, 3000), min_size=n_loc, max_size=n_loc))
     travel = [[float(abs(a - b)) for b in coords] for a in coords]
@@ -194,7 +194,7 @@ def routes(draw):  # type: ignore[no-untyped-def]
 
 @settings(max_examples=400, deadline=None)
 @given(routes())
-def test_checker_agrees_with_linear_programming(case) -> None:  # type: ignore[no-untyped-def]
+def test_checker_agrees_with_linear_programming(case) -> None:
     v, stops, travel = case
     s = check(v, stops, travel)
     assert s.feasible == lp_feasible(v, stops, travel)

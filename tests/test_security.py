@@ -575,7 +575,7 @@ def test_a_lost_phone_is_cut_off_by_a_new_pin_and_a_lost_box_by_revocation(
     cut = fresh.get("/api/v1/me", headers=phone)
     assert cut.status_code == 401 and cut.json()["detail"] == "サインインしてください。"
     with Session(sqlite_ctx.engine) as s:
-        household = s.get(Resident, rid).household_id  # type: ignore[union-attr]
+        household = s.get(Resident, rid).household_id
     box = fresh.post("/api/v1/tv/devices", json={}).json()
     paired = fresh.post(
         "/api/v1/devices/pair", json={"code": box["code"], "household_id": household}, headers=op

@@ -136,7 +136,7 @@ def test_a_crashing_or_wrong_solver_changes_nothing_and_bookings_go_on(
     out = reoptimize(ctx, TENANT, time_limit_s=0.5)
     assert out.status == "invalid plan" and out.reason == "invalid_plan", out
     assert _plan(ctx) == before
-    assert [e.after["reason"] for e in _faults(ctx)] == ["error", "invalid_plan"]  # type: ignore[index]
+    assert [e.after["reason"] for e in _faults(ctx)] == ["error", "invalid_plan"]
     board = _optimizer(client, operator)
     assert board["status"] == "failed" and board["reason"] == "invalid_plan"
     assert board["last_failure_at"] == "2026-11-24T08:10:00+09:00"
@@ -196,7 +196,7 @@ def test_a_late_vehicle_whose_rider_nobody_else_can_carry_is_a_fault_until_someo
         assert any("no feasible plan found" in r.getMessage() for r in caplog.records)
         assert _plan(ctx) == before
         [ev] = _faults(ctx)
-        assert ev.after["detail"] == f"rides {wheelchair['id']} fit no vehicle"  # type: ignore[index]
+        assert ev.after["detail"] == f"rides {wheelchair['id']} fit no vehicle"
         clock.set(DAY_START.replace(minute=5))
         assert reoptimize(ctx, TENANT, time_limit_s=1).reason == "no_solution"
         assert len(_faults(ctx)) == 1  # the same fault on the same plan: recorded once, when it began
@@ -207,7 +207,7 @@ def test_a_late_vehicle_whose_rider_nobody_else_can_carry_is_a_fault_until_someo
 
         with Session(ctx.engine) as s:  # the other wheelchair vehicle comes on duty
             v = s.get(Vehicle, takato2)
-            v.active = True  # type: ignore[union-attr]
+            v.active = True
             s.add(v)
             s.commit()
         clock.set(DAY_START.replace(minute=10))
@@ -217,7 +217,7 @@ def test_a_late_vehicle_whose_rider_nobody_else_can_carry_is_a_fault_until_someo
         assert board["status"] == "ok" and board["last_success_at"] == "2026-11-24T08:10:00+09:00"
     verify_plan(ctx, TENANT, DAY)
     with Session(ctx.engine) as s:
-        assert s.get(Ride, wheelchair["id"]).vehicle_id == takato2  # type: ignore[union-attr]
+        assert s.get(Ride, wheelchair["id"]).vehicle_id == takato2
 
 
 def test_the_operator_page_shows_a_failed_reoptimization_until_one_succeeds(

@@ -258,7 +258,7 @@ def test_shopping_figures_equal_the_events(client: TestClient, ctx: Dispatcher, 
     clock.set(DAY_START.replace(hour=11, minute=5))
     plan_delivery(ctx, "ina-demo", DAY)
     clock.set(DAY_START.replace(hour=11, minute=50))
-    for sel in ctx.config("ina-demo").shopping.sellers:  # type: ignore[union-attr]
+    for sel in ctx.config("ina-demo").shopping.sellers:
         client.post(
             "/api/v1/picklists/ready", json={}, headers=token_headers(client, f"ina-demo-seller-{sel.id}")
         )

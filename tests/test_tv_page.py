@@ -31,7 +31,7 @@ def _pick_household(ctx: Dispatcher) -> tuple[int, list[Resident]]:
     with Session(ctx.engine) as s:
         members: dict[int, list[Resident]] = {}
         for r in s.exec(select(Resident).order_by(col(Resident.id))):
-            members.setdefault(r.household_id, []).append(r)  # type: ignore[arg-type]
+            members.setdefault(r.household_id, []).append(r)
         shoppers = {m.household_id for m in s.exec(select(Membership))}
     for hh, people in members.items():
         if len(people) == 2 and hh in shoppers and all(p.favourite_places for p in people):
@@ -103,7 +103,7 @@ def test_tv_remote_alone_books_orders_and_cancels(served: str, sqlite_ctx: Dispa
             page.goto(served + "/tv")
             page.wait_for_selector("#pair-code")
             tv.check("pairing-code")
-            code = page.text_content("#pair-code").replace(" ", "")  # type: ignore[union-attr]
+            code = page.text_content("#pair-code").replace(" ", "")
             r = op.post("/api/v1/devices/pair", json={"code": code, "household_id": hh})
             assert r.status_code == 200, r.text
             page.wait_for_selector('[data-id="menu-ride"]:focus', timeout=15_000)  # the box polls
@@ -178,7 +178,7 @@ def test_tv_remote_alone_books_orders_and_cancels(served: str, sqlite_ctx: Dispa
             page.wait_for_selector("text=取り消しました")
             tv.check("ride-cancelled-message")
             with Session(ctx.engine) as s:
-                assert s.get(Ride, ride.id).status == "cancelled"  # type: ignore[union-attr]
+                assert s.get(Ride, ride.id).status == "cancelled"
 
             # Backspace goes back; F4 shows the notices of the day.
             tv.press("F4", name="notices")
@@ -268,7 +268,7 @@ def test_tv_colour_keys_vk_codes_notices_cutoff_and_full_hd(
             )
             assert booked.status_code == 201, booked.text
             with Session(ctx.engine) as s:
-                planned = s.get(Ride, booked.json()["id"]).planned_pickup  # type: ignore[union-attr]
+                planned = s.get(Ride, booked.json()["id"]).planned_pickup
             clock.set(planned - timedelta(minutes=5))
             page.evaluate("() => window.noriaiTV.pollNotices()")
             page.wait_for_selector("#banner:not([hidden])")

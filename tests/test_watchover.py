@@ -26,7 +26,7 @@ MONDAY = DAY_START.replace(day=23, hour=9)  # 2026-11-23 09:00
 
 def _households(ctx: Dispatcher, n: int) -> list[int]:
     with Session(ctx.engine) as s:
-        return [h.id for h in s.exec(select(Household).order_by(Household.id)).all()[:n]]  # type: ignore[misc]
+        return [h.id for h in s.exec(select(Household).order_by(Household.id)).all()[:n]]
 
 
 def _box(client: TestClient, operator: dict[str, str], household: int) -> dict[str, str]:
@@ -100,7 +100,7 @@ def test_one_silence_one_email_none_away_or_asleep_then_escalation(
         assert "24時間つかわれていません" in msg["Subject"]
         body = msg.get_content()
         assert "11月23日 09:00" in body and "0265-00-0000" in body  # when it was last used, whom to call
-        link = re.search(r"http://noriai\.test/watch/ack/\S+", body).group(0)  # type: ignore[union-attr]
+        link = re.search(r"http://noriai\.test/watch/ack/\S+", body).group(0)
         with Session(ctx.engine) as s:
             (ep,) = s.exec(select(WatchEpisode).where(WatchEpisode.household_id == a)).all()
         assert ep.alerted_at == MONDAY + timedelta(days=1)  # on the first check after 24 h
@@ -119,7 +119,7 @@ def test_one_silence_one_email_none_away_or_asleep_then_escalation(
         assert page.status_code == 200 and "確認しました" in page.text
         assert client.get(path).status_code == 200  # opening it (a mail scanner) changes nothing
         with Session(ctx.engine) as s:
-            assert s.get(WatchEpisode, ep.id).acknowledged_at is None  # type: ignore[union-attr]
+            assert s.get(WatchEpisode, ep.id).acknowledged_at is None
         done = client.post(path)
         assert done.status_code == 200 and "ありがとうございました" in done.text
         assert client.post("/watch/ack/not-a-token").status_code == 404
@@ -130,7 +130,7 @@ def test_one_silence_one_email_none_away_or_asleep_then_escalation(
         board = client.get("/api/v1/board", headers=token_headers(client, "ina-demo-operator")).json()
         assert not [w for w in board["watch"] if w["household_id"] == a]
         with Session(ctx.engine) as s:
-            kinds = [e.kind for e in s.exec(select(Event).where(Event.kind.startswith("watch.")))]  # type: ignore[attr-defined]
+            kinds = [e.kind for e in s.exec(select(Event).where(Event.kind.startswith("watch.")))]
         assert {
             "watch.configured",
             "watch.away",
@@ -203,7 +203,7 @@ def test_acknowledged_away_stale_and_opted_out(sqlite_ctx: Dispatcher, clock: Si
             r"/watch/ack/\S+",
             next(m for m in box.messages if m["To"] == f"family-{first}@family.example").get_content(),
         )
-        assert client.post(ack.group(0)).status_code == 200  # type: ignore[union-attr]
+        assert client.post(ack.group(0)).status_code == 200
         # second: a report of viewing from 09:30 arrives late: the silence goes on, no new e-mail
         late = {"kind": "channel", "at": (MONDAY - timedelta(minutes=30)).isoformat()}
         assert client.post("/api/v1/tv/activity", json=late, headers=boxes[second]).json() == {"kept": True}
@@ -240,7 +240,7 @@ def test_acknowledged_away_stale_and_opted_out(sqlite_ctx: Dispatcher, clock: Si
 
         with Session(ctx.engine) as s:
             rid = s.exec(select(Resident.id).where(Resident.household_id == first)).first()
-            set_pin(s, "ina-demo", rid, "2468", clock.now(), "test")  # type: ignore[arg-type]
+            set_pin(s, "ina-demo", rid, "2468", clock.now(), "test")
             s.commit()
         phone = client.post("/api/v1/m/session", json={"resident_id": rid, "pin": "2468"}).json()
         r = client.post(
