@@ -55,6 +55,9 @@ JA: dict[Code, str] = {
     Code.ride_wrong_vehicle: "この予約は、この車の担当ではありません。",
     Code.no_show_too_early: "まだ「乗車なし」にできません。{wait_until} まで待ってください。",
     Code.no_vehicle_available: "その時間は、タクシーがいっぱいです。{then}",
+    Code.report_out_of_step: "いまはその操作ができません（予定の状態と合いません）。"
+    "画面を開きなおしてください。",
+    Code.arrive_first: "先に「到着」を押してください。着いてから待ち時間がすぎると「乗車なし」にできます。",
     Code.cargo_not_ready: "まだ積めません。お店の準備（集荷OK）ができていない荷物があります。",
     Code.vehicle_not_found: "その車両は見つかりません。",
     Code.vehicle_not_yours: "ほかの会社の車両です。",
@@ -97,6 +100,8 @@ JA: dict[Code, str] = {
     Code.time_outside_hours: "運行時間（{hours}）の中で時刻を選んでください。",
     Code.time_too_soon: "その到着時刻には間に合いません。"
     "もっと遅い時刻を選んでください（いちばん早くて{earliest}）。",
+    Code.time_in_future: "この端末の時計が進んでいます。もう一度押してください。",
+    Code.report_out_of_order: "前の報告より古い時刻の報告です。画面を開きなおしてください。",
     Code.place_outside_area: "その場所は、タクシーの走る地域の外です。",
     Code.place_same: "出発と行き先が同じ場所です。",
     Code.place_unknown: "行き先がわかりません。選びなおしてください。",
@@ -110,6 +115,9 @@ JA: dict[Code, str] = {
     Code.product_unknown: "買えない品物があります。かごを見なおしてください。",
     Code.product_sold_out: "売り切れの品物があります。かごを見なおしてください。",
     Code.order_too_large: "品物の数が多すぎます。かごを見なおしてください。",
+    Code.flight_not_there: "この飛行は、その公民館には行きません。",
+    Code.flight_unknown_step: "その操作は、飛行の手順にありません。",
+    Code.checklist_unconfirmed: "飛ぶ前の確認（バッテリー、天気、経路）をすべて済ませてください。",
     Code.pin_format: "暗証番号は、4けたから8けたの数字にしてください。",
     Code.pin_too_easy: "推測されやすい番号です（同じ数字のくり返しや 1234 など）。別の番号にしてください。",
 }

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.messages import text
+from api.messages import for_residents, text
 from api.problems import PROBLEM, TYPE_BASE
 from dispatcher.errors import Code
 
@@ -84,14 +84,17 @@ class SecurityMiddleware:
 
 
 async def _refuse(path: str, send: Send) -> None:
+    ja = text(Code.cross_origin, {}, residents=for_residents(path))
     body = json.dumps(
         {
             "type": TYPE_BASE + Code.cross_origin.value,
             "code": Code.cross_origin.value,
             "title": "Cross-origin request refused",
             "status": 403,
-            "detail": "This request came from a page of another site. Use Noriai's own pages.",
-            "message_ja": text(Code.cross_origin, {}),
+            "detail": ja
+            if for_residents(path)
+            else "This request came from a page of another site. Use Noriai's own pages.",
+            "message_ja": ja,
             "instance": path,
         }
     ).encode()

@@ -42,6 +42,9 @@ class Dispatcher:
     marks: dict[tuple[str, str, object], object] = field(default_factory=dict)
     _configs: dict[str, TenantConfig] = field(default_factory=dict)
     _travel: dict[str, TravelTimes] = field(default_factory=dict)
+    # asks for an immediate re-optimization (after_change) and the one run that serves them
+    reoptimize_asked: threading.Event = field(default_factory=threading.Event)
+    reoptimizing: threading.Lock = field(default_factory=threading.Lock)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def config(self, tenant_id: str, session: Session | None = None) -> TenantConfig:

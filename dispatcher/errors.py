@@ -50,6 +50,8 @@ class Code(StrEnum):
     no_show_too_early = "ride.no_show_too_early"
     no_vehicle_available = "ride.no_vehicle_available"
     cargo_not_ready = "ride.cargo_not_ready"
+    report_out_of_step = "ride.report_out_of_step"  # a driver's report that does not fit the ride's state
+    arrive_first = "ride.arrive_first"  # a no-show reported before arriving at the pickup
     vehicle_not_found = "vehicle.not_found"
     vehicle_not_yours = "vehicle.not_yours"
     # shopping
@@ -95,6 +97,8 @@ class Code(StrEnum):
     time_no_service = "time.no_service"
     time_outside_hours = "time.outside_hours"
     time_too_soon = "time.too_soon"
+    time_in_future = "time.future"
+    report_out_of_order = "report.out_of_order"
     place_outside_area = "place.outside_area"
     place_same = "place.same"
     place_unknown = "place.unknown"
@@ -109,6 +113,9 @@ class Code(StrEnum):
     order_too_large = "order.too_large"
     pin_format = "pin.format"
     pin_too_easy = "pin.too_easy"
+    flight_not_there = "flight.not_there"
+    flight_unknown_step = "flight.unknown_step"
+    checklist_unconfirmed = "flight.checklist_unconfirmed"
 
 
 class DomainError(Exception):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import Session, select
 
 from dispatcher.clock import SimClock
@@ -90,3 +94,39 @@ def test_reoptimize_is_idempotent_and_scheduler_respects_hours(ctx: Dispatcher, 
     assert out["ina-demo"]["status"] in ("kept", "replaced", "unchanged")
     with Session(ctx.engine) as s:
         assert current_plan(s, "ina-demo", DAY_START.date()).version >= v1
+
+
+def test_asks_during_a_run_coalesce_into_one_more_run(
+    sqlite_ctx: Dispatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of asks (a cut-off cancelling many freight jobs) while a re-optimization runs is
+    neither dropped nor multiplied: exactly one more run follows the last ask. With APScheduler's
+    real background thread."""
+    import dispatcher.platform.scheduler as scheduler
+
+    started, release = threading.Event(), threading.Event()
+    runs: list[float] = []
+
+    def slow_run(ctx: Dispatcher, time_limit_s: float) -> dict[str, object]:
+        runs.append(time.monotonic())
+        started.set()
+        release.wait(5)
+        return {}
+
+    monkeypatch.setattr(scheduler, "reoptimize_all", slow_run)
+    sched = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+    sched.start()
+    try:
+        scheduler.trigger_reoptimization(sched, sqlite_ctx, 1.0)
+        assert started.wait(5)
+        for _ in range(20):  # asks while the first run is busy
+            scheduler.trigger_reoptimization(sched, sqlite_ctx, 1.0)
+        release.set()
+        deadline = time.monotonic() + 10
+        while (len(runs) < 2 or sqlite_ctx.reoptimizing.locked()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert len(runs) == 2  # the first, and one for the twenty asks made during it
+        assert not sqlite_ctx.reoptimize_asked.is_set()
+    finally:
+        sched.shutdown(wait=True)

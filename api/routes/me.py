@@ -46,7 +46,7 @@ def _own(hp: HouseholdPrincipal, resident_id: int) -> None:
     if resident_id not in hp.resident_ids:
         raise Forbidden(
             "This resident is not of the calling household.",
-            errors=[field_error("resident_id", "not of this household", code=Code.field_invalid)],
+            errors=[field_error("resident_id", "not of this household", code=Code.household_not_yours)],
             code=Code.household_not_yours,
         )
 

@@ -349,7 +349,32 @@ def reoptimize_all(ctx: Dispatcher, time_limit_s: float) -> dict[str, object]:
     return out
 
 
+def reoptimize_while_asked(ctx: Dispatcher, time_limit_s: float) -> int:
+    """Re-optimize until no ask is left; returns how many runs it made (0: another run was already
+    serving the asks). Asks that come in during a run (a cut-off cancelling a dozen freight jobs, a
+    burst of no-shows) coalesce into one more run after it, none is dropped."""
+    runs = 0
+    while True:
+        if not ctx.reoptimizing.acquire(blocking=False):
+            return runs  # the run in progress will see the ask
+        try:
+            while ctx.reoptimize_asked.is_set():
+                ctx.reoptimize_asked.clear()
+                reoptimize_all(ctx, time_limit_s)
+                runs += 1
+        finally:
+            ctx.reoptimizing.release()
+        if not ctx.reoptimize_asked.is_set():  # an ask between the last look and the release
+            return runs
+
+
 def trigger_reoptimization(sched: BackgroundScheduler | None, ctx: Dispatcher, time_limit_s: float) -> None:
     """Run a re-optimization soon (after a cancellation or a no-show), without blocking the caller."""
-    if sched is not None and sched.running:
-        sched.add_job(reoptimize_all, args=[ctx, time_limit_s], id="reoptimize-now", replace_existing=True)
+    if sched is None or not sched.running:
+        return
+    ctx.reoptimize_asked.set()
+    if ctx.reoptimizing.locked():
+        return  # the run in progress runs again once it is done
+    sched.add_job(
+        reoptimize_while_asked, args=[ctx, time_limit_s], id="reoptimize-now", replace_existing=True
+    )

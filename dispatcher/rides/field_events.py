@@ -106,13 +106,20 @@ def _report(ctx: Dispatcher, tenant_id: str, vehicle_id: int, ev: VehicleEvent, 
             raise NotFound(f"No vehicle {vehicle_id}.", code=Code.vehicle_not_found)
         if at > now + timedelta(seconds=5):
             raise InvalidRequest(
-                "The event time lies in the future.", [field_error("at", "must not be in the future")]
+                "The event time lies in the future.",
+                [field_error("at", "must not be in the future", code=Code.time_in_future)],
             )
         if vehicle.last_position_at is not None and at < vehicle.last_position_at:
             last = vehicle.last_position_at.astimezone(cfg.tz)
             raise InvalidRequest(
                 "Reports of a vehicle must arrive in order.",
-                [field_error("at", f"is earlier than this vehicle's last report ({last:%H:%M:%S})")],
+                [
+                    field_error(
+                        "at",
+                        f"is earlier than this vehicle's last report ({last:%H:%M:%S})",
+                        code=Code.report_out_of_order,
+                    )
+                ],
             )
         if ev.type in ("position", "delay"):
             return _whereabouts(ctx, session, cfg, vehicle, ev, at, now, actor)
@@ -132,14 +139,14 @@ def _report(ctx: Dispatcher, tenant_id: str, vehicle_id: int, ev: VehicleEvent, 
                 f"Ride {ride.id} is {ride.status}: a rider is dropped off only after being picked up.",
                 title="Illegal ride transition",
                 ride_status=ride.status,
-                code=Code.ride_illegal_transition,
+                code=Code.report_out_of_step,
             )
         if ev.type == "no_show":
             _may_give_up(cfg, ride, at)
         goods = cargo.handler_for(ride)
         if goods is not None and ev.type == "picked_up":
             goods.check_loadable(session, ride)
-        transition(ride, target)
+        transition(ride, target, Code.report_out_of_step)
         vehicle.delayed_until = None  # a reported stop supersedes an estimated delay
         state = current_plan(session, tenant_id, ride.service_date)
         ride_id = id_of(ride)
@@ -194,7 +201,7 @@ def _may_give_up(cfg: TenantConfig, ride: Ride, at: datetime) -> None:
             f"Ride {ride.id} is {ride.status}: report arrival at the pickup first, then wait.",
             title="Illegal ride transition",
             ride_status=ride.status,
-            code=Code.ride_illegal_transition,
+            code=Code.arrive_first if ride.status == RideStatus.confirmed else Code.report_out_of_step,
         )
     start = max(ride.arrived_at, ride.pickup_window_start or ride.arrived_at)
     wait_until = start + timedelta(minutes=cfg.booking.no_show_wait_minutes)

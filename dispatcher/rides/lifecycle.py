@@ -19,15 +19,16 @@ from routing.schedule import check, forecast
 log = logging.getLogger(__name__)
 
 
-def transition(ride: Ride, to: RideStatus) -> None:
-    """Move a ride to a new status, or raise Conflict naming the illegal step."""
+def transition(ride: Ride, to: RideStatus, code: Code = Code.ride_illegal_transition) -> None:
+    """Move a ride to a new status, or raise Conflict naming the illegal step (with `code`: a
+    driver's report out of step reads differently from a booking that can no longer change)."""
     current = RideStatus(ride.status)
     if to not in RIDE_TRANSITIONS[current]:
         raise Conflict(
             f"Ride {ride.id} is {current.value}; it cannot become {to.value}.",
             title="Illegal ride transition",
             ride_status=current.value,
-            code=Code.ride_illegal_transition,
+            code=code,
         )
     ride.status = to.value
 

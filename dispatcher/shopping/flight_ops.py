@@ -91,7 +91,11 @@ def flight_step(
             if step.hall_id not in flight.halls:
                 raise InvalidRequest(
                     "The flight does not go there.",
-                    [field_error("hall_id", f"must be one of {', '.join(flight.halls)}")],
+                    [
+                        field_error(
+                            "hall_id", f"must be one of {', '.join(flight.halls)}", code=Code.flight_not_there
+                        )
+                    ],
                 )
             if step.hall_id in landed:
                 raise Conflict(
@@ -122,7 +126,13 @@ def flight_step(
         except ValueError:
             raise InvalidRequest(
                 "Unknown flight step.",
-                [field_error("action", "loaded, departed, landed, returned or aborted")],
+                [
+                    field_error(
+                        "action",
+                        "loaded, departed, landed, returned or aborted",
+                        code=Code.flight_unknown_step,
+                    )
+                ],
             ) from None
         if target not in FLIGHT_TRANSITIONS[current]:
             raise Conflict(
@@ -149,7 +159,10 @@ def flight_step(
             if missing:
                 raise InvalidRequest(
                     "Confirm the pre-flight checklist before take-off.",
-                    [field_error(f"checklist.{c}", "must be confirmed") for c in missing],
+                    [
+                        field_error(f"checklist.{c}", "must be confirmed", code=Code.checklist_unconfirmed)
+                        for c in missing
+                    ],
                 )
             for o in orders:
                 move_order(session, tenant_id, o, OrderStatus.in_flight, now, actor, flight_id=flight_id)
