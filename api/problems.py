@@ -104,6 +104,34 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def problem_body(
+    status: int,
+    title: str,
+    detail: str,
+    path: str,
+    code: Code,
+    errors: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The members of a problem document. Its `message_ja` is the text of `code` (of each field's
+    code when fields are named); on the residents' endpoints that text is the `detail` too."""
+    residents = for_residents(path)
+    ja = message_ja(code, extra, errors or [], residents=residents)
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code.value,
+        "code": code.value,
+        "title": title,
+        "status": status,
+        "detail": ja if residents else detail,
+        "message_ja": ja,
+        "instance": path,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return body
+
+
 def problem(
     status: int,
     title: str,
@@ -114,22 +142,8 @@ def problem(
     code: Code = Code.bad_request,
     **extra: Any,
 ) -> JSONResponse:
-    """A problem-details answer. Its `message_ja` is the text of `code` (of each field's code when
-    fields are named); on the residents' endpoints that text is the `detail` too."""
-    residents = for_residents(request.url.path)
-    ja = message_ja(code, extra, errors or [], residents=residents)
-    body: dict[str, Any] = {
-        "type": TYPE_BASE + code.value,
-        "code": code.value,
-        "title": title,
-        "status": status,
-        "detail": ja if residents else detail,
-        "message_ja": ja,
-        "instance": request.url.path,
-    }
-    if errors:
-        body["errors"] = errors
-    body.update(extra)
+    """A problem-details answer (see `problem_body`)."""
+    body = problem_body(status, title, detail, request.url.path, code, errors, **extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 

@@ -15,8 +15,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.messages import for_residents, text
-from api.problems import PROBLEM, TYPE_BASE
+from api.problems import PROBLEM, problem_body
 from dispatcher.errors import Code
 
 UNSAFE = {b"POST", b"PUT", b"PATCH", b"DELETE"}
@@ -84,19 +83,14 @@ class SecurityMiddleware:
 
 
 async def _refuse(path: str, send: Send) -> None:
-    ja = text(Code.cross_origin, {}, residents=for_residents(path))
     body = json.dumps(
-        {
-            "type": TYPE_BASE + Code.cross_origin.value,
-            "code": Code.cross_origin.value,
-            "title": "Cross-origin request refused",
-            "status": 403,
-            "detail": ja
-            if for_residents(path)
-            else "This request came from a page of another site. Use Noriai's own pages.",
-            "message_ja": ja,
-            "instance": path,
-        }
+        problem_body(
+            403,
+            "Cross-origin request refused",
+            "This request came from a page of another site. Use Noriai's own pages.",
+            path,
+            Code.cross_origin,
+        )
     ).encode()
     headers = [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())]
     headers += [(k.encode(), v.encode()) for k, v in COMMON.items()]

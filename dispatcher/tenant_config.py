@@ -88,22 +88,25 @@ class Eligibility(Strict):
     min_age: int = Field(default=65, ge=0, le=120)
 
 
+PlaceKind = Literal[
+    "hospital",
+    "clinic",
+    "supermarket",
+    "station",
+    "city_hall",
+    "community_hall",
+    "post_office",
+    "bank",
+    "school",
+    "other",
+]
+
+
 class Place(Strict):
     id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str = Field(min_length=1)
     kana: str = ""
-    kind: Literal[
-        "hospital",
-        "clinic",
-        "supermarket",
-        "station",
-        "city_hall",
-        "community_hall",
-        "post_office",
-        "bank",
-        "school",
-        "other",
-    ]
+    kind: PlaceKind
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
 

@@ -26,6 +26,12 @@ def _keys(session: Session, tenant_id: str) -> dict[int, str]:
     return {id_of(v): v.key for v in session.exec(select(Vehicle).where(Vehicle.tenant_id == tenant_id))}
 
 
+def _key(session: Session, ride: Ride) -> str | None:
+    """The key of the ride's vehicle (None: not assigned)."""
+    vehicle = session.get(Vehicle, ride.vehicle_id) if ride.vehicle_id is not None else None
+    return vehicle.key if vehicle is not None else None
+
+
 @router.post(
     "",
     status_code=201,
@@ -51,9 +57,8 @@ def create_ride(
     if result.ride.status == RideStatus.refused:
         err = refusal_error(result.ride, cfg)
         raise err
-    keys = _keys(session, p.tenant_id)
     response.headers.update({**headers, "Location": f"/api/v1/rides/{result.ride.id}"})
-    return ride_view(result.ride, cfg, keys.get(result.ride.vehicle_id or 0))
+    return ride_view(result.ride, cfg, _key(session, result.ride))
 
 
 @router.post(
@@ -99,8 +104,7 @@ def change(
         err = refusal_error(booked.ride, cfg)
         err.detail += f" Ride {ride_id} stays as it was."
         raise err
-    keys = _keys(session, p.tenant_id)
-    return {**ride_view(booked.ride, cfg, keys.get(booked.ride.vehicle_id or 0)), "replaces": ride_id}
+    return {**ride_view(booked.ride, cfg, _key(session, booked.ride)), "replaces": ride_id}
 
 
 @router.get("", response_model=list[RideOut], summary="Rides of a day, optionally of one resident")
@@ -135,7 +139,7 @@ def get_ride(
     session: Session = Depends(get_session),
 ) -> dict[str, object]:
     ride = _ride(session, p, ride_id)
-    return ride_view(ride, ctx.config(p.tenant_id), _keys(session, p.tenant_id).get(ride.vehicle_id or 0))
+    return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride))
 
 
 class CancelBody(BaseModel):
@@ -163,4 +167,4 @@ def cancel_ride(
     ride = cancel(
         ctx, p.tenant_id, ride_id, p.actor, reason=reason, fee_waived=bool(body and body.fee_waived)
     )
-    return ride_view(ride, ctx.config(p.tenant_id), _keys(session, p.tenant_id).get(ride.vehicle_id or 0))
+    return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride))

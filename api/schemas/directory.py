@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from api.schemas.base import ApiModel, IsoDate, LatLon, LocalTime, Number
 from api.schemas.devices import HouseholdDevice
-
-PlaceKind = Literal[
-    "hospital",
-    "clinic",
-    "supermarket",
-    "station",
-    "city_hall",
-    "community_hall",
-    "post_office",
-    "bank",
-    "school",
-    "other",
-]
+from dispatcher.tenant_config import PlaceKind
 
 
 class Resident(ApiModel):

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from api.schemas.base import ApiModel, ClockTime, IsoDate, LatLon, Lax, LocalTime, Number, YearMonth
-from api.schemas.directory import PlaceKind
 from dispatcher.models import OrderStatus, RideStatus
+from dispatcher.tenant_config import PlaceKind
 
 
 class Favourite(ApiModel):

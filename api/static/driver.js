@@ -100,7 +100,7 @@
 
   /* ---------- problems and signing out ---------- */
 
-  /* The driver's own words for the generic leads (when the server sends no message_ja). */
+  /* The driver's own words for the generic leads (where no problem document came back). */
   var PROBLEM = {
     tag: "p", prefix: "サーバー: ",
     texts: {
@@ -111,11 +111,6 @@
       429: "操作が多すぎます。{seconds}秒ほど待って、もう一度押してください。",
       500: "うまくいきませんでした。もう一度押すか、配車センターに電話してください。",
       other: "うまくいきませんでした。もう一度押すか、配車センターに電話してください。"
-    },
-    /* An early no-show: the problem names the time the rider is waited for until. */
-    fallback: function (err) {
-      var until = err.status === 409 && err.data.wait_until;
-      return until ? "まだ「乗車なし」にできません。" + short(until) + " まで待ってください。" : null;
     }
   };
 

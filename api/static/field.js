@@ -24,6 +24,14 @@ var NoriaiField = (function () {
     var $clock = document.getElementById("clock");
     var $flash = document.getElementById("flash");
     var problemOpts = opts.problem || {};
+    /* The page's problem options with `extra` on top. */
+    function problemOptions(extra) {
+      var o = {};
+      [problemOpts, extra || {}].forEach(function (src) {
+        Object.keys(src).forEach(function (k) { o[k] = src[k]; });
+      });
+      return o;
+    }
     var app = {
       el: el, button: button, dayLabel: T.dayLabel, T: T,
       token: null, role: null, user: null, session: null,
@@ -44,9 +52,7 @@ var NoriaiField = (function () {
 
     /* A box for a refused or failed request: what did not happen (lead), why, the server's words. */
     app.problem = function (err, context, extra) {
-      var o = {};
-      Object.keys(problemOpts).forEach(function (k) { o[k] = problemOpts[k]; });
-      Object.keys(extra || {}).forEach(function (k) { o[k] = extra[k]; });
+      var o = problemOptions(extra);
       o.context = context;
       return P.box(err, o);
     };
@@ -169,8 +175,7 @@ var NoriaiField = (function () {
         $error,
         $submit
       ]);
-      var problem = NoriaiSignIn.problemOptions(problemOpts);
-      problem.id = "signin-error";
+      var problem = problemOptions({ id: "signin-error" });
       form.addEventListener("submit", function (e) {
         e.preventDefault();
         auth.submit($user.value, $pass.value, {

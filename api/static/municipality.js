@@ -18,18 +18,11 @@
     token: () => state.token,
     onUnauthorized: () => desk.signOut("ログインの有効期限が切れました。もう一度ログインしてください。"),
   });
-  /* Without the server's message_ja, a refused period still says what to correct. */
-  const PROBLEM = {
-    fallback: (err) => err.status === 422 && (err.data.errors || []).some((e) => e.field === "from" || e.field === "to")
-      ? "期間を確認してください（はじめ ≦ おわり、800日以内）。" : null,
-  };
-
   function query() {
     return "from=" + $("from").value + "&to=" + $("to").value + "&group=" + $("group").value;
   }
 
   const desk = NoriaiSignIn.desk(auth, {
-    problem: PROBLEM,
     hide: ["report"],
     show: ["report"],
     use: (session) => {
@@ -78,7 +71,7 @@
   });
 
   function fail(err) {
-    NoriaiProblem.fill($("report-error"), err, PROBLEM);
+    NoriaiProblem.fill($("report-error"), err);
   }
 
   function load(q) {

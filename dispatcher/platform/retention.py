@@ -172,12 +172,14 @@ def stripped(kind: str, payload: dict[str, Any] | None) -> dict[str, Any] | None
 class Horizon:
     """How far a purge goes. cutoff: the last day older than the retention period; through: the
     last day purged (cutoff, or earlier when a billing month holds it: `held` says why); since:
-    the first day not purged before (None: the first purge)."""
+    the first day not purged before (None: the first purge); first: the first service or delivery
+    day with anything booked or ordered (None: nothing ever was)."""
 
     cutoff: date
     through: date
     held: str | None
     since: date | None
+    first: date | None
 
 
 def _next_month(d: date) -> date:
@@ -233,7 +235,7 @@ def horizon(session: Session, cfg: TenantConfig, today: date, days: int) -> Hori
             break
         m = _next_month(m)
     previous = last_purge(session, cfg.id)
-    return Horizon(cutoff, through, held, previous + timedelta(days=1) if previous else None)
+    return Horizon(cutoff, through, held, previous + timedelta(days=1) if previous else None, first)
 
 
 # -------------------------------------------------------------------------------------- the purge
@@ -259,8 +261,9 @@ def purge(
         return {**out, "status": "off", "counts": {}}
     with Session(ctx.engine) as session:
         hz = horizon(session, cfg, local_date(now, cfg.tz), days)
-        first = first_day(session, tenant_id)
-        to_freeze, missing = reporting_purge.days_to_freeze(session, tenant_id, first, hz.since, hz.through)
+        to_freeze, missing = reporting_purge.days_to_freeze(
+            session, tenant_id, hz.first, hz.since, hz.through
+        )
     out |= {"cutoff": hz.cutoff.isoformat(), "through": hz.through.isoformat(), "held": hz.held}
     # read first (the statistics read in their own sessions), then change everything in one go
     figures = reporting_purge.missing_figures(ctx, tenant_id, missing)
@@ -315,7 +318,6 @@ def _people_who_left(
         session, [r for rid, r in people.items() if rid not in riding], counts
     )
     identity_purge.forget_residents(session, gone, counts)
-    session.flush()
     busy = (
         shopping_purge.households_in_use(session, tenant_id, through)
         | identity_purge.households_in_use(session, tenant_id)

@@ -63,10 +63,6 @@ class Reoptimization:
     before_objective: float | None = None
     repaired_requests: int = 0
 
-    @property
-    def failed(self) -> bool:
-        return self.reason is not None
-
     def as_dict(self) -> dict[str, Any]:
         """The fields that say something (for JSON and the scheduler's job log)."""
         return {

@@ -1,18 +1,18 @@
 /* What a refused or failed request says to people, for every page: the one problem renderer.
  *
  * The server states every problem (RFC 9457) with a stable `code` and `message_ja`, plain Japanese
- * chosen by that code with its parameters filled in. That is the lead. When a problem has no
- * message_ja (an older server), the lead is a generic sentence chosen by the HTTP status (0 = no
- * answer). Nothing here reads the English `detail` to guess what happened.
+ * chosen by that code with its parameters filled in. That is the lead. When no problem document
+ * came back, the lead is a generic sentence chosen by the HTTP status (0 = no answer). Nothing here
+ * reads the English `detail` to guess what happened.
  *
  * Staff pages also show the server's `detail` (English) and its field `errors` as a smaller second
  * line. On the residents' pages (opts.resident) `detail` is already plain Japanese and is the lead
  * when message_ja is missing; nothing English is shown there.
  *
- * Options (every function): resident; texts {status: sentence, offline, other} to word a page's
- * generic leads (its own buttons, its own phone number); fields {field name: 日本語} to name the
- * fields of a 422; fallback(err) -> a lead from the problem's own members (e.g. `wait_until`),
- * used only without message_ja. An Error made on the page (no `status`) says its own message.
+ * Options (every function): resident; texts {status: sentence, other} to word a page's generic
+ * leads (its own buttons, its own phone number), which stand in only where no problem document came
+ * back (no answer, a proxy's error page). An Error made on the page (no `status`) says its own
+ * message.
  * ES5 (the set-top box and old phones load this file).
  */
 "use strict";
@@ -42,17 +42,7 @@ var NoriaiProblem = (function () {
     var s = err.status;
     var key = s >= 500 ? 500 : s;
     var t = texts[s] || texts[key] || TEXTS[key] || texts.other || TEXTS.other;
-    var p = data(err);
-    if (s === 422 && opts.fields && p.errors && p.errors.length) {
-      var seen = {}, names = [];
-      p.errors.forEach(function (e) {
-        var f = String(e.field || "").replace(/^body\./, "").split(/[.[]/)[0];
-        var name = opts.fields[f]; // a field without a Japanese name stays in the detail only
-        if (name && !seen[name]) { seen[name] = true; names.push(name); }
-      });
-      if (names.length) t = t.replace(/。$/, "") + "（" + names.join("・") + "）。";
-    }
-    return t.replace("{seconds}", String(p.retry_after_seconds || 60));
+    return t.replace("{seconds}", String(data(err).retry_after_seconds || 60));
   }
 
   /* The Japanese sentence that leads. */
@@ -63,8 +53,7 @@ var NoriaiProblem = (function () {
     if (p.message_ja) return p.message_ja;
     if (err.status === 0) return byStatus(err, opts);
     if (opts.resident && p.detail) return p.detail;
-    var own = opts.fallback ? opts.fallback(err) : null;
-    return own || byStatus(err, opts);
+    return byStatus(err, opts);
   }
 
   /* The server's own words for staff (English `detail` and field errors); "" for residents. */

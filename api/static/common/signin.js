@@ -14,13 +14,6 @@
 "use strict";
 
 var NoriaiSignIn = (function () {
-  /* How a refused sign-in reads when the server gives no message_ja: a 401 answer to the token
-   * endpoint is, by its contract, a wrong user name or password (or a locked account). */
-  var PROBLEM = {
-    texts: {
-      401: "ユーザー名またはパスワードが違います。5回続けて間違えると15分間サインインできません（管理者が解除できます）。"
-    }
-  };
   var EMPTY = "ユーザー名とパスワードを入れてください。";
 
   function create(opts) {
@@ -96,7 +89,7 @@ var NoriaiSignIn = (function () {
    * Returns {resume(), signOut(message), showLogin(message or problem)}. */
   function desk(auth, opts) {
     function $(id) { return document.getElementById(id); }
-    var problemOpts = merge(PROBLEM, opts.problem);
+    var problemOpts = opts.problem || {};
     var token = null;
 
     function showLogin(message) {
@@ -161,15 +154,5 @@ var NoriaiSignIn = (function () {
     return { resume: resume, signOut: signOut, showLogin: showLogin };
   }
 
-  /* A page's problem options, with the sign-in's own leads on top. */
-  function merge(base, extra) {
-    var out = {}, texts = {};
-    Object.keys(extra || {}).forEach(function (k) { out[k] = extra[k]; });
-    Object.keys((extra && extra.texts) || {}).forEach(function (k) { texts[k] = extra.texts[k]; });
-    Object.keys(base.texts).forEach(function (k) { texts[k] = base.texts[k]; });
-    out.texts = texts;
-    return out;
-  }
-
-  return { create: create, desk: desk, problemOptions: function (extra) { return merge(PROBLEM, extra); } };
+  return { create: create, desk: desk };
 })();

@@ -123,37 +123,11 @@ const Operator = (() => {
     return client.request(method, path, body, { headers: headers });
   }
 
-  /* How a problem reads here when the server sends no message_ja: the console's own wording of the
-     generic leads, the fields of a 422 by their Japanese names, and the refusals a problem states
-     by a machine `reason`. */
+  /* How a problem reads here where no problem document came back (no answer, a proxy's page). */
   const PROBLEM = {
     texts: {
       0: "サーバーと通信できません。ネットワークを確認して、もう一度ためしてください。",
       401: "ログインしてください。",
-    },
-    fields: {
-      resident_id: "利用者",
-      origin: "出発地",
-      destination: "行き先",
-      pickup_after: "迎えの時刻",
-      arrive_by: "到着の時刻",
-      party_size: "人数",
-      code: "テレビの番号",
-      household_id: "世帯",
-      pin: "暗証番号",
-      text: "メモ",
-      lines: "品物",
-      reason: "理由",
-      request: "予約内容",
-    },
-    fallback: (err) => {
-      const p = err.data;
-      if (p.reason === "no_vehicle_available") {
-        return "その時間は空いている車両がありません。" +
-          (p.alternatives && p.alternatives.length ? "下の時間なら予約できます。" : "ほかの時間をためしてください。");
-      }
-      if (p.reason === "after_cutoff") return "今日の注文の締め切りを過ぎています。商品はもう準備に入っています。";
-      return null;
     },
   };
   /* The lead alone, for a status line. */
