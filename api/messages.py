@@ -100,6 +100,8 @@ JA: dict[Code, str] = {
     Code.time_outside_hours: "運行時間（{hours}）の中で時刻を選んでください。",
     Code.time_too_soon: "その到着時刻には間に合いません。"
     "もっと遅い時刻を選んでください（いちばん早くて{earliest}）。",
+    Code.period_reversed: "期間を確認してください（はじめ ≦ おわり）。",
+    Code.period_too_long: "期間を確認してください（{days}日以内）。",
     Code.time_in_future: "この端末の時計が進んでいます。もう一度押してください。",
     Code.report_out_of_order: "前の報告より古い時刻の報告です。画面を開きなおしてください。",
     Code.place_outside_area: "その場所は、タクシーの走る地域の外です。",
@@ -118,6 +120,8 @@ JA: dict[Code, str] = {
     Code.flight_not_there: "この飛行は、その公民館には行きません。",
     Code.flight_unknown_step: "その操作は、飛行の手順にありません。",
     Code.checklist_unconfirmed: "飛ぶ前の確認（バッテリー、天気、経路）をすべて済ませてください。",
+    Code.pairing_code_unknown: "その番号を出しているテレビはありません。"
+    "テレビの画面の番号を、もう一度読んでください。",
     Code.pin_format: "暗証番号は、4けたから8けたの数字にしてください。",
     Code.pin_too_easy: "推測されやすい番号です（同じ数字のくり返しや 1234 など）。別の番号にしてください。",
 }

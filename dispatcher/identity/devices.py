@@ -131,7 +131,11 @@ def pair_device(
     ).first()
     if device is None:
         errors.append(
-            field_error("code", f"no box is showing the code {code!r}; read the code on the TV screen again")
+            field_error(
+                "code",
+                f"no box is showing the code {code!r}; read the code on the TV screen again",
+                code=Code.pairing_code_unknown,
+            )
         )
     if errors:
         raise InvalidRequest("The box cannot be paired.", errors)

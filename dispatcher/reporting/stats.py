@@ -33,7 +33,7 @@ from sqlmodel import Session, col, func, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import id_of
-from dispatcher.errors import InvalidRequest, field_error
+from dispatcher.errors import Code, InvalidRequest, field_error
 from dispatcher.events import chunks, events_of
 from dispatcher.models import DailyStats, Event, Household, Membership, OrderLine, Resident, Ride, ShopOrder
 from dispatcher.rides.booking import cancelled_by_change
@@ -173,12 +173,17 @@ def check_range(start: date, end: date, max_days: int = MAX_DAYS) -> None:
     """Refuse a reversed or too long date range with the field to fix."""
     if end < start:
         raise InvalidRequest(
-            "The range ends before it starts.", [field_error("to", "must not be before from")]
+            "The range ends before it starts.",
+            [field_error("to", "must not be before from", code=Code.period_reversed)],
         )
     if (end - start).days + 1 > max_days:
         raise InvalidRequest(
             f"Ask for at most {max_days} days at a time.",
-            [field_error("to", f"at most {max_days} days after from")],
+            [
+                field_error(
+                    "to", f"at most {max_days} days after from", code=Code.period_too_long, days=str(max_days)
+                )
+            ],
         )
 
 
