@@ -110,8 +110,20 @@ JA: dict[Code, str] = {
     Code.party_too_large: "人数が多すぎます。人数を減らすか、オペレーターに電話してください。",
     Code.party_no_vehicle: "この人数（車いす）で乗れる車がありません。オペレーターに電話してください。",
     Code.resident_not_registered: "この方は、まだタクシーを使う登録がありません。",
-    Code.resident_not_eligible: "この方は、いまタクシーの対象になっていません"
-    "（登録の内容を確かめてください）。",
+    Code.resident_not_eligible: "この方は{day_ja}タクシーの対象になっていません（{why}）。"
+    "事情が変わったときは、登録の内容（証明書など）を直してください。",
+    Code.resident_paused: "この方の登録は{since}から休止中です。再開してから予約してください。",
+    Code.resident_ended: "この方の登録は終了しています。",
+    Code.resident_duplicate_suspected: "同じ方がすでに登録されているかもしれません。"
+    "一覧を確かめ、別の方のときだけ「別人として登録」を押してください。",
+    Code.registration_no_taken: "登録番号 {number} はすでに使われています。",
+    Code.birth_date_impossible: "生年月日がありえない日付です。",
+    Code.home_outside_area: "その場所は、サービスの区域の外です。地図で場所を確かめてください。",
+    Code.end_in_future: "登録の終了は、今日（{today}）かそれより前の日付で記録してください。",
+    Code.evidence_age_derived: "年齢の条件は生年月日から決まります。証明として登録する必要はありません。",
+    Code.evidence_category_unknown: "この市町村にない対象区分です（{category}）。",
+    Code.evidence_dates: "有効期限が開始日より前になっています。",
+    Code.evidence_incomplete: "対象区分の証明に足りない項目があります（日付・番号・手帳の種類・等級）。",
     Code.change_keeps_rider: "変更では、乗る人は変えられません。",
     Code.not_a_member: "お買い物の会員登録がありません。",
     Code.product_unknown: "買えない品物があります。かごを見なおしてください。",
@@ -137,7 +149,8 @@ TO_RESIDENTS: dict[Code, str] = {
     Code.field_required: "入力に問題があります。" + CALL,
     Code.internal: "うまくいきませんでした。もう一度ためすか、オペレーターに電話してください。",
     Code.resident_not_registered: "この方は、まだタクシーを使う登録がありません。" + CALL,
-    Code.resident_not_eligible: "この方は、まだタクシーを使う登録がありません。" + CALL,
+    Code.resident_not_eligible: "この方は{day_ja}タクシーの対象になっていません（{why}）。" + CALL,
+    Code.resident_paused: "この方の登録はいま休止中です。" + CALL,
     Code.not_a_member: "お買い物の会員登録がありません。" + CALL,
 }
 
@@ -179,12 +192,35 @@ def _derived(code: Code, params: Mapping[str, Any]) -> dict[str, Any]:
             f"{params['max_failures']}回続けて間違えると{params.get('lock_minutes')}分間サインインできません"
             "（管理者が解除できます）。"
         )
+    if code == Code.resident_not_eligible:
+        out["day_ja"] = _day_ja(params.get("day"))
+        out["why"] = "、".join(_rule_ja(part) for part in str(params.get("failed") or "").split(";") if part)
     if code == Code.pin_locked:
         out["locked"] = "ロックしました" if params.get("just_locked") else "ロックされています"
     if code == Code.no_show_too_early and isinstance(params.get("wait_until"), str):
         hour, minute = params["wait_until"][11:13], params["wait_until"][14:16]  # local time, with offset
         out["wait_until"] = f"{int(hour)}:{minute}"  # "2026-11-24T09:25:00+09:00" -> "9:25"
     return out
+
+
+def _day_ja(day: object) -> str:
+    """'2026-12-09' -> '12月9日は'."""
+    if not isinstance(day, str) or len(day) != 10:
+        return "いま"
+    return f"{int(day[5:7])}月{int(day[8:10])}日は"
+
+
+def _rule_ja(part: str) -> str:
+    """One failed rule 'category|name|state|date' of an eligibility refusal, in Japanese."""
+    _, name, state, when = (part.split("|") + ["", "", "", ""])[:4]
+    day = f"{int(when[5:7])}月{int(when[8:10])}日" if len(when) == 10 else ""
+    if state == "expired":
+        return f"{name}：{day}で期限切れ"
+    if state == "age":
+        return f"{name}：{day}から" if day else f"{name}：年齢が足りません"
+    if state == "from":
+        return f"{name}：{day}から有効"
+    return f"{name}：登録なし"
 
 
 def message_ja(

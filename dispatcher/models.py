@@ -102,12 +102,23 @@ class Household(SQLModel, table=True):
     hall_id: str | None = Field(
         default=None, max_length=64, description="community hall (place id) it belongs to"
     )
+    settlement: str = Field(default="", max_length=64, description="the settlement (集落) it lies in")
+    tv_box: str = Field(default="", max_length=32, description="the cable-TV box's number, if it has one")
 
 
 class Resident(SQLModel, table=True):
+    """A registered person. `active` is False once the registration ended (moved away, deceased,
+    asked to leave: `ended_on`, `end_reason`); a paused registration (`paused_on`) stays active but
+    may not book. `evidence`: what each eligibility category rests on (dispatcher.residents.eligibility)."""
+
+    __table_args__ = (UniqueConstraint("tenant_id", "registration_no", name="uq_resident_registration_no"),)
+
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenant.id", index=True)
     household_id: int | None = Field(default=None, foreign_key="household.id")
+    registration_no: str | None = Field(
+        default=None, max_length=32, description="the municipality's own registration number"
+    )
     family_name: str
     given_name: str
     family_kana: str = ""
@@ -116,10 +127,15 @@ class Resident(SQLModel, table=True):
     phone: str = ""
     lat: float
     lon: float
-    categories: list[str] = js(nullable=False)  # licence_surrendered, disability
+    evidence: list[dict[str, Any]] = js(nullable=False, server_default="[]")
     wheelchair: bool = False
+    companion_needed: bool = False
     notes: str = ""
     active: bool = True
+    paused_on: date | None = None
+    pause_reason: str = ""
+    ended_on: date | None = None
+    end_reason: str = Field(default="", max_length=16)  # moved_away | deceased | asked | other
     registered_at: datetime = ts(nullable=False)
     favourite_places: list[str] = js(nullable=False, server_default="[]")  # place ids, most used first
 

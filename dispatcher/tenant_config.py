@@ -21,6 +21,7 @@ from shapely.geometry import Polygon
 from shapely.ops import unary_union
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# eligibility categories every tenant knows: age from the birth date, and two kinds of evidence
 CATEGORIES = ("age_65_plus", "licence_surrendered", "disability")
 
 
@@ -73,7 +74,7 @@ class Booking(Strict):
 
 
 class ReducedFare(Strict):
-    category: Literal["age_65_plus", "licence_surrendered", "disability"]
+    category: str = Field(min_length=1, description="a built-in category or one of eligibility.categories")
     yen: int = Field(ge=0)
 
 
@@ -83,9 +84,27 @@ class Fares(Strict):
     reduced: list[ReducedFare] = []
 
 
+class Category(Strict):
+    """A category of the tenant's own (e.g. 要介護認定), proven by a document the operator records."""
+
+    id: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1, max_length=40, description="what people call it, in Japanese")
+    document: str = Field(default="", max_length=40, description="the document that proves it")
+    document_number_required: bool = False
+    expires: bool = Field(default=False, description="its evidence must carry an expiry date")
+
+
 class Eligibility(Strict):
-    any_of: list[Literal["age_65_plus", "licence_surrendered", "disability"]] = Field(min_length=1)
+    any_of: list[str] = Field(min_length=1, description="categories any of which lets a resident ride")
     min_age: int = Field(default=65, ge=0, le=120)
+    categories: list[Category] = Field(default=[], description="the tenant's own categories")
+
+    def known(self) -> set[str]:
+        """Every category this tenant's residents may hold: the built-in ones and its own."""
+        return set(CATEGORIES) | {c.id for c in self.categories}
+
+    def category(self, category_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
 
 
 PlaceKind = Literal[
@@ -417,6 +436,19 @@ def _semantic_problems(cfg: TenantConfig, base_dir: Path | None) -> list[str]:
     for day, h in cfg.service_hours.items():
         if h is not None and h.start >= h.end:
             problems.append(f"service_hours.{day}: start must be before end")
+    known = cfg.eligibility.known()
+    for i, c in enumerate(cfg.eligibility.categories):
+        if c.id in CATEGORIES:
+            problems.append(f"eligibility.categories[{i}].id: {c.id!r} is built in; choose another id")
+    for i, cat in enumerate(cfg.eligibility.any_of):
+        if cat not in known:
+            problems.append(
+                f"eligibility.any_of[{i}]: unknown category {cat!r} "
+                f"(use {', '.join(sorted(known))}, or define it under eligibility.categories)"
+            )
+    for i, r in enumerate(cfg.fares.reduced):
+        if r.category not in known:
+            problems.append(f"fares.reduced[{i}].category: unknown category {r.category!r}")
     area = None if any(p.startswith("service_area") for p in problems) else cfg.area_shape()
     seen: dict[str, str] = {}
 

@@ -28,7 +28,8 @@ from dispatcher.context import Dispatcher
 from dispatcher.db import make_engine, migrate, session_scope
 from dispatcher.models import Resident
 from dispatcher.platform.demo import generate_residents
-from dispatcher.rides.booking import Location, RideRequest, book, eligibility_categories
+from dispatcher.residents.eligibility import categories_on
+from dispatcher.rides.booking import Location, RideRequest, book
 from dispatcher.rides.plan import build_problem, current_plan
 from dispatcher.settings import DEMO_TENANT_FILE
 from dispatcher.tenant_config import TenantConfig, parse_tenant
@@ -95,7 +96,7 @@ def run(vehicles: int, bookings: int, seed: int, database_url: str | None = None
             residents = [
                 r
                 for r in s.exec(select(Resident).where(Resident.tenant_id == cfg.id))
-                if eligibility_categories(r, cfg, today) & set(cfg.eligibility.any_of)
+                if categories_on(r, cfg, today) & set(cfg.eligibility.any_of)
             ]
         places = [p for p in cfg.places]
         latencies: list[float] = []

@@ -54,7 +54,8 @@ from dispatcher.models import (
 )
 from dispatcher.platform.demo import seed_demo
 from dispatcher.platform.scheduler import run_due
-from dispatcher.rides.booking import RideRequest, book, eligibility_categories
+from dispatcher.residents.eligibility import categories_on
+from dispatcher.rides.booking import RideRequest, book
 from dispatcher.rides.cancellation import cancel
 from dispatcher.rides.field_events import VehicleEvent, vehicle_event
 from dispatcher.rides.plan import service_seconds
@@ -182,7 +183,7 @@ def prepare(ctx: Dispatcher, clock: SimClock, cfg: TenantConfig, residents: int,
         wanted = set(cfg.eligibility.any_of)
         riders = []
         for r in s.exec(select(Resident).where(Resident.tenant_id == cfg.id).order_by(col(Resident.id))):
-            if eligibility_categories(r, cfg, today) & wanted:
+            if categories_on(r, cfg, today) & wanted:
                 assert r.household_id is not None  # seed_demo puts everyone in a household
                 riders.append(Rider(id_of(r), r.household_id, r.lat, r.lon, r.wheelchair))
         shoppers = sorted(

@@ -22,7 +22,7 @@ from dispatcher.context import Dispatcher
 from dispatcher.db import session_scope
 from dispatcher.models import Flight, Household, Membership, Resident, Role, User, WatchEpisode
 from dispatcher.platform.demo import DEMO_PASSWORD, seed_demo
-from dispatcher.rides.booking import eligibility_categories
+from dispatcher.residents.eligibility import categories_on
 from dispatcher.shopping.delivery import plan_delivery
 from tests.conftest import DAY_START, demo_as, token_headers
 
@@ -77,7 +77,7 @@ def _eligible(ctx: Dispatcher, tenant: str) -> tuple[int, int]:
             select(Resident).where(Resident.tenant_id == tenant, Resident.wheelchair == False)  # noqa: E712
         ).all()
     for r in sorted(rows, key=lambda r: r.id or 0):
-        cats = eligibility_categories(r, cfg, DAY_START.date()) & set(cfg.eligibility.any_of)
+        cats = categories_on(r, cfg, DAY_START.date()) & set(cfg.eligibility.any_of)
         if cats and r.household_id in members:
             return r.id, r.household_id
     raise AssertionError(f"no eligible member in {tenant}")

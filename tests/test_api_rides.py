@@ -11,7 +11,7 @@ from sqlmodel import Session, func, select
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.models import Event, PlanVersion, Resident, Ride
-from dispatcher.rides.booking import eligibility_categories
+from dispatcher.residents.eligibility import categories_on
 from tests.conftest import DAY_START, token_headers
 from tests.planning import verify_plan
 
@@ -26,7 +26,7 @@ def eligible_resident(ctx: Dispatcher, wheelchair: bool = False, offset: int = 0
     cfg = ctx.config("ina-demo")
     with Session(ctx.engine) as s:
         rows = s.exec(select(Resident).where(Resident.wheelchair == wheelchair).order_by(Resident.id)).all()
-    ok = [r.id for r in rows if eligibility_categories(r, cfg, DAY) & set(cfg.eligibility.any_of)]
+    ok = [r.id for r in rows if categories_on(r, cfg, DAY) & set(cfg.eligibility.any_of)]
     return ok[offset]
 
 
@@ -34,7 +34,7 @@ def ineligible_resident(ctx: Dispatcher) -> int:
     cfg = ctx.config("ina-demo")
     with Session(ctx.engine) as s:
         rows = s.exec(select(Resident).order_by(Resident.id)).all()
-    return next(r.id for r in rows if not eligibility_categories(r, cfg, DAY))
+    return next(r.id for r in rows if not categories_on(r, cfg, DAY))
 
 
 def ride_body(resident_id: int, **kw) -> dict:

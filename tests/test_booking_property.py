@@ -49,7 +49,7 @@ def test_random_booking_streams_keep_every_plan_feasible(sqlite_ctx: Dispatcher,
     ctx = sqlite_ctx
     with Session(ctx.engine) as s:
         residents = s.exec(select(Resident).order_by(Resident.id)).all()
-    eligible = [r for r in residents if r.categories or r.birth_date.year <= 1960]
+    eligible = [r for r in residents if r.evidence or r.birth_date.year <= 1960]
     confirmed: list[int] = []
     for b in stream:
         res = eligible[b["resident"] % len(eligible)]

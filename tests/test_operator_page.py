@@ -23,7 +23,7 @@ from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.models import Event, Membership, Resident, ResidentNote, Ride, ShopOrder, Vehicle
 from dispatcher.platform.demo import DEMO_PASSWORD
-from dispatcher.rides.booking import eligibility_categories
+from dispatcher.residents.eligibility import categories_on
 from tests.live import RequestLog, Server, launch, shot, text_styles
 
 FOLDER = "operator"
@@ -41,7 +41,7 @@ def _rider(ctx: Dispatcher) -> Resident:
     return next(
         r
         for r in rows
-        if eligibility_categories(r, cfg, today) & set(cfg.eligibility.any_of)
+        if categories_on(r, cfg, today) & set(cfg.eligibility.any_of)
         and r.favourite_places
         and not r.wheelchair
         and r.household_id in members

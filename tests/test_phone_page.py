@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.models import Membership, OrderLine, Resident, ResidentPin, Ride, ShopOrder
-from dispatcher.rides.booking import eligibility_categories
+from dispatcher.residents.eligibility import categories_on
 from tests.conftest import JST, client_for, token_headers
 from tests.live import RequestLog, Server, launch, shot, text_styles
 
@@ -40,7 +40,7 @@ def _residents(ctx: Dispatcher) -> list[Resident]:
         for r in rows
         if r.household_id in members
         and r.favourite_places
-        and eligibility_categories(r, cfg, today) & set(cfg.eligibility.any_of)
+        and categories_on(r, cfg, today) & set(cfg.eligibility.any_of)
     ]
 
 

@@ -285,7 +285,7 @@ def test_old_personal_data_goes_figures_stay(
     with Session(ctx.engine) as s:
         her = s.get(Resident, leaver)
         assert her.family_name == ANONYMISED and not her.active and her.household_id == hid
-        assert (her.lat, her.lon, her.categories) == (0.0, 0.0, [])
+        assert (her.lat, her.lon, her.evidence) == (0.0, 0.0, [])
         assert s.get(BillingAccount, hid) is None
         rides = s.exec(select(Ride).where(Ride.kind == "passenger")).all()
         assert not [r for r in rides if (r.origin_lat, r.origin_lon) == (home["lat"], home["lon"])]

@@ -53,6 +53,18 @@ MATRIX: dict[str, set[str]] = {
     "PUT /api/v1/residents/{resident_id}/pin": {"operator"},
     "POST /api/v1/residents/{resident_id}/notes": {"operator"},
     "PUT /api/v1/residents/{resident_id}/favourites": {"operator"},
+    "POST /api/v1/households": {"operator"},
+    "GET /api/v1/households/{household_id}": {"operator"},
+    "PATCH /api/v1/households/{household_id}": {"operator"},
+    "POST /api/v1/households/{household_id}/move": {"operator"},
+    "POST /api/v1/households/{household_id}/members": {"operator"},
+    "POST /api/v1/residents/duplicates": {"operator"},
+    "GET /api/v1/residents/{resident_id}/registration": {"operator"},
+    "PATCH /api/v1/residents/{resident_id}/registration": {"operator"},
+    "GET /api/v1/residents/{resident_id}/eligibility": {"operator"},
+    "POST /api/v1/residents/{resident_id}/pause": {"operator"},
+    "POST /api/v1/residents/{resident_id}/resume": {"operator"},
+    "POST /api/v1/residents/{resident_id}/end": {"operator"},
     "GET /api/v1/vehicles": {"any"},
     "GET /api/v1/vehicles/{vehicle_id}/manifest": {"operator", "driver"},
     "POST /api/v1/vehicles/{vehicle_id}/events": {"operator", "driver"},
@@ -162,6 +174,18 @@ def operations(client: TestClient) -> list[tuple[str, str, dict[str, Any]]]:
     return [(m.upper(), path, op) for path, ops in spec["paths"].items() for m, op in ops.items()]
 
 
+def _member() -> dict[str, Any]:
+    """A new person with a registration number of its own."""
+    return {
+        "registration_no": f"S-{uuid.uuid4().hex[:10]}",
+        "family_name": "試験",
+        "given_name": uuid.uuid4().hex[:6],
+        "family_kana": "しけん",
+        "given_kana": "たろう",
+        "birth_date": "1950-01-01",
+    }
+
+
 def body_for(method: str, path: str, t: Town, other: Town | None = None) -> Any:
     """A valid body for the operation, naming `t`'s objects (the target town)."""
     ids = t.ids
@@ -223,6 +247,25 @@ def body_for(method: str, path: str, t: Town, other: Town | None = None) -> Any:
             "due_at": f"{ids['day']}T07:00:00+09:00",
         },
         "POST /api/v1/tv/activity": {"kind": "power_on"},
+        "POST /api/v1/households": {
+            "household": {"address": "手良 1番地", "lat": 35.869, "lon": 138.004},
+            "members": [_member()],
+        },
+        "PATCH /api/v1/households/{household_id}": {"phone": "0265-00-0000"},
+        "POST /api/v1/households/{household_id}/move": {
+            "address": "手良 2番地",
+            "lat": 35.868,
+            "lon": 138.004,
+        },
+        "POST /api/v1/households/{household_id}/members": _member(),
+        "POST /api/v1/residents/duplicates": {
+            "family_name": "伊那",
+            "given_name": "花子",
+            "birth_date": "1950-01-01",
+        },
+        "PATCH /api/v1/residents/{resident_id}/registration": {"phone": "0265-00-0001"},
+        "POST /api/v1/residents/{resident_id}/pause": {"reason": "入院"},
+        "POST /api/v1/residents/{resident_id}/end": {"reason": "moved_away"},
     }
     return bodies.get(f"{method} {path}")
 

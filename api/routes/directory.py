@@ -18,9 +18,9 @@ from dispatcher.identity.auth import Principal
 from dispatcher.identity.devices import household_devices
 from dispatcher.identity.pins import set_pin
 from dispatcher.models import Household, Resident, ResidentPin, Role
+from dispatcher.residents.eligibility import categories_on
 from dispatcher.residents.favourites import set_favourites
 from dispatcher.residents.notes import add_note, notes_of
-from dispatcher.rides.booking import eligibility_categories
 from dispatcher.shopping.orders import shopping_member
 from dispatcher.tenant_config import TenantConfig
 
@@ -66,7 +66,7 @@ def residents(
 
 
 def _resident(r: Resident, cfg: TenantConfig, today: date) -> dict[str, object]:
-    cats = eligibility_categories(r, cfg, today)
+    cats = categories_on(r, cfg, today)
     return {
         "id": r.id,
         "household_id": r.household_id,

@@ -168,6 +168,28 @@ def activity(ctx: Dispatcher, tenant_id: str, household_id: int, kind: str, at: 
         return True
 
 
+def stop(session: Session, tenant_id: str, household_id: int, now: datetime, actor: str, why: str) -> bool:
+    """Switch the household's watch-over off (nobody registered lives there any more), ending an
+    open episode; its contacts stay on record. Returns whether it was on."""
+    w = session.get(WatchOver, household_id)
+    if w is None or w.tenant_id != tenant_id or not w.enabled:
+        return False
+    _end_open(session, tenant_id, household_id, now, actor, why)
+    w.enabled, w.updated_at, w.updated_by = False, now, actor
+    session.add(w)
+    record(
+        session,
+        tenant_id,
+        now,
+        actor,
+        WATCH_CONFIGURED,
+        "household",
+        household_id,
+        after={"enabled": False, "why": why},
+    )
+    return True
+
+
 def _end_open(
     session: Session,
     tenant_id: str,

@@ -24,7 +24,7 @@ from dispatcher.models import (
     RideStatus,
     ShopOrder,
 )
-from dispatcher.rides.booking import eligibility_categories
+from dispatcher.residents.eligibility import categories_on
 from dispatcher.rides.kinds import RIDE_ARRIVED, RIDE_CANCELLED, RIDE_CONFIRMED
 from dispatcher.shopping.kinds import ORDER_AT_HALL, ORDER_HANDED_OVER
 from dispatcher.shopping.orders import _load, order_day, shopping_member
@@ -117,7 +117,7 @@ def overview(ctx: Dispatcher, hp: HouseholdPrincipal) -> dict[str, Any]:
         assert hh is not None
         members = []
         for r in _members(session, hp):
-            cats = eligibility_categories(r, cfg, today)
+            cats = categories_on(r, cfg, today)
             favs = [cfg.place(pid) for pid in r.favourite_places or []]
             members.append(
                 {

@@ -119,6 +119,7 @@ def generate_residents(
             lon=lon,
             phone=phone,
             hall_id=c.id if c.kind == "community_hall" else None,  # homes are generated around halls
+            settlement=c.name.removesuffix("公民館") if c.kind == "community_hall" else "",
         )
         members = []
         for _ in range(1 if rng.random() < 0.55 else 2):
@@ -144,7 +145,8 @@ def generate_residents(
                     phone=phone,
                     lat=lat,
                     lon=lon,
-                    categories=cats,
+                    registration_no=f"{cfg.id[:3].upper()}-{made + 1:05d}",
+                    evidence=demo_evidence(cats, made),
                     wheelchair=wheelchair,
                     notes="車いす" if wheelchair else "",
                     registered_at=datetime(2020, 4, 1, tzinfo=cfg.tz),
@@ -153,6 +155,24 @@ def generate_residents(
             )
             made += 1
         out.append((hh, members))
+    return out
+
+
+def demo_evidence(categories: list[str], n: int) -> list[dict[str, object]]:
+    """Evidence for a demo resident's categories, derived from its number (the generator's random
+    stream stays as it was): licences surrendered 2018-2023, physical disability certificates
+    without expiry."""
+    out: list[dict[str, object]] = []
+    for c in categories:
+        if c == "licence_surrendered":
+            since = date(2018 + n % 6, 1 + n % 12, 1 + n % 28)
+            out.append(
+                {"category": c, "since": since.isoformat(), "document_no": f"{540000000000 + n * 7919}"}
+            )
+        elif c == "disability":
+            out.append(
+                {"category": c, "kind": "physical", "grade": f"{1 + n % 6}級", "document_no": f"D{n:06d}"}
+            )
     return out
 
 

@@ -29,7 +29,7 @@ apitoken, resident_session when someone was signed in             deleted once e
 device                     which household's TV box, last seen    deleted once revoked (or never paired)
                                                                   before the horizon
 resident                   name, kana, phone, home, birth date,   kept while registered; once inactive with
-                           categories (disability), wheelchair,   no ride after the horizon and no event
+                           evidence (disability), wheelchair,     no ride after the horizon and no event
                            notes, favourite places                since: anonymised (name `（退会）`, the
                                                                   rest blanked, home (0, 0)); birth date,
                                                                   household and registration date stay:

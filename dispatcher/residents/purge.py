@@ -64,13 +64,13 @@ def leavers(session: Session, tenant_id: str, end: datetime) -> dict[int, Reside
 
 
 def anonymise_residents(session: Session, people: Collection[Resident], counts: Counter[str]) -> list[int]:
-    """Blank names, kana, phone, home, categories, notes and favourite places; birth date, household
+    """Blank names, kana, phone, home, eligibility evidence, notes and favourite places; birth date, household
     and registration date stay (age and settlement breakdowns of past figures need them). Their notes
     go. Returns their ids."""
     for r in people:
         r.family_name, r.given_name, r.family_kana, r.given_kana = ANONYMISED, "", "", ""
         r.phone, r.notes, r.lat, r.lon = "", "", REMOVED, REMOVED
-        r.categories, r.wheelchair, r.favourite_places = [], False, []
+        r.evidence, r.wheelchair, r.companion_needed, r.favourite_places = [], False, False, []
         session.add(r)
     counts["resident.anonymised"] += len(people)
     ids = sorted(r.id for r in people if r.id is not None)

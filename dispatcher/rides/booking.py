@@ -22,6 +22,7 @@ from dispatcher.db import RowId, id_of, lock_tenant
 from dispatcher.errors import Code, Conflict, DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Resident, Ride, RideStatus, Vehicle
+from dispatcher.residents.eligibility import categories_on, eligibility_refusal, verdict
 from dispatcher.rides.kinds import RIDE_CANCELLED, RIDE_CONFIRMED, RIDE_REFUSED, RIDE_REQUESTED
 from dispatcher.rides.lifecycle import remove_stops, replan_vehicle
 from dispatcher.rides.plan import (
@@ -107,19 +108,9 @@ class Booked:
     replayed: bool
 
 
-def eligibility_categories(resident: Resident, cfg: TenantConfig, on: date) -> set[str]:
-    """The resident's categories on a date, with age_65_plus derived from the birth date."""
-    cats = set(resident.categories or [])
-    b = resident.birth_date
-    age = on.year - b.year - ((on.month, on.day) < (b.month, b.day))
-    if age >= cfg.eligibility.min_age:
-        cats.add("age_65_plus")
-    return cats
-
-
 def fare_yen(resident: Resident, cfg: TenantConfig, on: date, party_size: int) -> int:
     """Fare of one ride (yen): the rider's best applicable fare plus companions' fares."""
-    cats = eligibility_categories(resident, cfg, on)
+    cats = categories_on(resident, cfg, on)
     own = min([cfg.fares.standard_yen] + [r.yen for r in cfg.fares.reduced if r.category in cats])
     return own + (party_size - 1) * cfg.fares.companion_yen
 
@@ -207,6 +198,8 @@ def check_request(
     errors: list[dict[str, str]] = []
     today = local_date(now, tz)
     resident = session.get(Resident, req.resident_id)
+    asked_at = req.pickup_after if req.pickup_after is not None else req.arrive_by
+    ride_day = local_date(asked_at, tz) if asked_at is not None else today
     if resident is None or resident.tenant_id != cfg.id or not resident.active:
         errors.append(
             field_error(
@@ -216,16 +209,28 @@ def check_request(
             )
         )
         resident = None
-    elif not (eligibility_categories(resident, cfg, today) & set(cfg.eligibility.any_of)):
+    elif resident.paused_on is not None and resident.paused_on <= ride_day:
         errors.append(
             field_error(
                 "resident_id",
-                "the resident is not eligible: the service is for "
-                + ", ".join(cfg.eligibility.any_of)
-                + " (update the registration if this has changed)",
-                code=Code.resident_not_eligible,
+                f"the registration is paused since {resident.paused_on.isoformat()}"
+                + (f" ({resident.pause_reason})" if resident.pause_reason else ""),
+                code=Code.resident_paused,
+                since=resident.paused_on.isoformat(),
             )
         )
+    else:
+        v = verdict(resident, cfg, ride_day)
+        if not v.registered:
+            errors.append(
+                field_error(
+                    "resident_id",
+                    f"the registration ends before {ride_day.isoformat()}",
+                    code=Code.resident_not_registered,
+                )
+            )
+        elif not v.eligible:
+            errors.append(eligibility_refusal(v, cfg))
     origin = _resolve(req.origin, cfg, "origin", errors)
     destination = _resolve(req.destination, cfg, "destination", errors)
     if origin and destination and haversine_m(origin, destination) < 50:

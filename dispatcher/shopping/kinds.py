@@ -16,6 +16,8 @@ FLIGHT_LANDED = "flight.landed"
 DELIVERY_PLANNED = "delivery.planned"
 WEATHER_SET = "weather.set"
 PICKLIST_READY = "picklist.ready"
+MEMBERSHIP_STARTED = "membership.started"
+MEMBERSHIP_ENDED = "membership.ended"
 
 
 def order_kind(status: OrderStatus) -> str:
@@ -29,6 +31,8 @@ def flight_kind(status: FlightStatus) -> str:
 
 
 RETENTION: dict[str, tuple[str, ...] | None] = {
+    MEMBERSHIP_STARTED: None,  # which membership, its dates and fee
+    MEMBERSHIP_ENDED: None,
     "order.*": None,  # statuses, totals, flights
     "flight.*": None,
     DELIVERY_PLANNED: None,
