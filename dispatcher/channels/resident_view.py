@@ -7,6 +7,7 @@ the same thing. Times are local HH:MM; money yen.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -298,8 +299,17 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
     since = at_local(today, datetime.min.time(), tz)
     out: list[dict[str, Any]] = []
     with Session(ctx.engine) as session:
-        people = {r.id: r for r in _members(session, hp)}
-        day_rides = {id_of(r): r for r in _todays_rides(session, hp, today)}
+        # members whose registration ended today or yesterday: their cancelled rides are news too
+        left = session.exec(
+            select(Resident.id).where(
+                Resident.household_id == hp.household_id,
+                col(Resident.active).is_(False),
+                col(Resident.ended_on) >= today - timedelta(days=1),
+            )
+        ).all()
+        seen = replace(hp, resident_ids=tuple(sorted({*hp.resident_ids, *(i for i in left if i is not None)})))
+        people = {r.id: r for r in _members(session, seen)}
+        day_rides = {id_of(r): r for r in _todays_rides(session, seen, today)}
         order_rows = {
             id_of(o): o
             for o in session.exec(
