@@ -217,7 +217,7 @@ def _rule_ja(part: str) -> str:
     if state == "expired":
         return f"{name}：{day}で期限切れ"
     if state == "age":
-        return f"{name}：{day}から" if day else f"{name}：年齢が足りません"
+        return f"{name}：{int(when[:4])}年{day}から" if day else f"{name}：年齢が足りません"
     if state == "from":
         return f"{name}：{day}から有効"
     return f"{name}：登録なし"
