@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -412,11 +413,8 @@ def test_the_documented_format_is_the_one_read(sqlite_ctx: Dispatcher) -> None:
     """docs/residents.md lists exactly the columns the import reads, and its sample file imports
     into the demo municipality without a problem (half-width kana, era dates and all)."""
     docs = Path(__file__).resolve().parent.parent / "docs"
-    table = [
-        tuple(cell.strip().strip("`") for cell in line.split("|")[1:3])
-        for line in (docs / "residents.md").read_text(encoding="utf-8").splitlines()
-        if line.startswith("| `") and "` | `" in line
-    ]
+    text = (docs / "residents.md").read_text(encoding="utf-8")
+    table = re.findall(r"^\| `([^`]+)` \| `([a-z_]+)` \|", text, re.MULTILINE)
     assert table == [(c.ja, c.key) for c in COLUMNS]
     sample = (docs / "residents-sample.csv").read_bytes()
     report = _import(sqlite_ctx, sample)
