@@ -424,3 +424,12 @@ def test_the_documented_format_is_the_one_read(sqlite_ctx: Dispatcher) -> None:
         kiyoshi = s.exec(select(Resident).where(Resident.registration_no == "S-000102")).one()
     assert (kiyoshi.family_kana, kiyoshi.given_kana, kiyoshi.companion_needed) == ("かすが", "きよし", True)
     assert _import(sqlite_ctx, sample).unchanged == 4
+
+
+def test_the_benchmark_command_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "import-residents", "--rows", "120", "--seed", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    steps = {line[11:33].strip(): line.split() for line in lines[2:]}  # the step: a fixed-width column
+    assert list(steps) == ["first import", "same file again", "dry run", "export", "export imported back"]
+    assert steps["first import"][-1] != "0" and steps["same file again"][-1] == "0"
+    assert steps["export imported back"][-5:] == ["0", "0", str(120 - 9), "0", "0"]

@@ -23,6 +23,7 @@ flushed together; a changed person costs its events only.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -226,6 +227,12 @@ class _RowReader:
                 "not inside quotes?",
             )
             return row
+        if len(row.household_no) > 32 or not re.fullmatch(r"[0-9A-Za-z\-_]*", row.household_no):
+            bad(
+                "household_no",
+                Code.field_invalid,
+                f"{row.household_no[:40]!r}: letters, digits, '-' and '_', at most 32",
+            )
         # the person
         birth: date | None = None
         if not get("birth_date"):
