@@ -115,7 +115,8 @@ class RowProblem:
 class ImportReport:
     """What an import did (or, with `dry_run`, would do). Counts of people: `created`, `updated`,
     `unchanged`, `refused` (rows with an error), `skipped` (ended registrations); households:
-    created, moved, updated; `events` recorded; `written`: the valid rows were stored."""
+    created, moved, updated; `events` recorded (by a dry run or a strict refusal: that would be);
+    `written`: the valid rows were stored."""
 
     encoding: str
     dry_run: bool
