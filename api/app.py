@@ -21,6 +21,7 @@ from api.routes import (
     me,
     opendata,
     publishing,
+    register_file,
     registry,
     rides,
     shopping,
@@ -89,6 +90,7 @@ def create_app(
     for r in (
         auth.router,
         users.router,
+        register_file.router,  # before directory: /residents/export.csv is no resident id
         directory.router,
         registry.router,
         vehicles.router,

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from datetime import date
+from typing import Any
 
 from dispatcher.context import Dispatcher
 from dispatcher.models import Role
@@ -366,6 +367,107 @@ def cmd_billing_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _problem_line(p: Any) -> str:
+    from api.messages import text
+
+    where = f"line {p.line}" + (f", {p.column}" if p.column else "")
+    if p.field and p.field != p.column:
+        where += f" ({p.field})"
+    return f"  {where}: [{p.code.value}] {p.message} / {text(p.code, p.params)}"
+
+
+def cmd_residents_import(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from api.messages import text
+    from dispatcher.db import session_scope
+    from dispatcher.errors import Code, DomainError
+    from dispatcher.residents.importing import import_register
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as e:
+        print(f"{args.file}: cannot read the file: {e.strerror}", file=sys.stderr)
+        return 2
+    ctx = _ctx(settings)
+    tenant = args.tenant or next(iter(ctx.tenant_files))
+    try:
+        cfg = ctx.config(tenant)
+        with session_scope(ctx.engine) as session:
+            report = import_register(
+                session,
+                cfg,
+                data,
+                ctx.clock.now(),
+                "user:cli",
+                dry_run=args.dry_run,
+                strict=args.strict,
+                encoding=args.encoding,
+            )
+    except DomainError as e:
+        if e.code == Code.import_unreadable:
+            print(f"{args.file}: {e.detail}", file=sys.stderr)
+            print(f"  {text(e.code, e.extra)}", file=sys.stderr)
+            return 2
+        return _refused(e)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=1, default=str))
+        return report.exit_code
+    r = report
+    print(
+        f"{args.file} ({r.encoding}): {r.rows} rows: {r.created} created, {r.updated} updated, "
+        f"{r.unchanged} unchanged, {r.refused} refused, {r.skipped} skipped; households: "
+        f"{r.households_created} created, {r.households_moved} moved, {r.households_updated} updated; "
+        f"{r.events} events; {r.not_in_file} registered people not in the file (left as they are)"
+    )
+    if r.errors:
+        print(f"refused rows ({len(r.errors)} problems):")
+        for p in r.errors:
+            print(_problem_line(p))
+    if r.warnings:
+        print(f"warnings ({len(r.warnings)}):")
+        for p in r.warnings:
+            print(_problem_line(p))
+    if r.dry_run:
+        print("dry run: nothing was written")
+    elif not r.written:
+        print("strict: nothing was written because some rows were refused")
+    return r.exit_code
+
+
+def cmd_residents_export(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from sqlmodel import Session
+
+    from dispatcher.errors import DomainError
+    from dispatcher.residents.importing import export_register
+
+    ctx = _ctx(settings)
+    tenant = args.tenant or next(iter(ctx.tenant_files))
+    try:
+        ctx.config(tenant)
+        with Session(ctx.engine) as session:
+            data = export_register(session, tenant, args.encoding)
+    except DomainError as e:
+        return _refused(e)
+    if args.out in (None, "-"):
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    Path(args.out).write_bytes(data)
+    rows = data.count(b"\n") - 1
+    print(f"written: {args.out} ({rows} people, {args.encoding})", file=sys.stderr)
+    return 0
+
+
+def cmd_bench_import(args: argparse.Namespace, settings: Settings) -> int:
+    from simulations.register_bench import run
+
+    print(run(args.rows, args.seed, args.postgres_url), flush=True)
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     import logging
     from pathlib import Path
@@ -623,6 +725,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="var/billing", help="folder to write into")
     s.add_argument("--tenant")
     s.set_defaults(fn=cmd_billing_export)
+    rs = sub.add_parser("residents", help="the register file (docs/residents.md)").add_subparsers(
+        dest="residents_command", required=True
+    )
+    s = rs.add_parser(
+        "import",
+        help="import a municipality's CSV of residents; exit 0 all fine, 1 rows refused, 2 unreadable",
+    )
+    s.add_argument("file", help="the CSV file (UTF-8 with or without BOM, or Shift_JIS/CP932)")
+    s.add_argument("--tenant")
+    s.add_argument("--dry-run", action="store_true", help="check and count only; write nothing")
+    s.add_argument("--strict", action="store_true", help="write nothing if any row is refused")
+    s.add_argument("--encoding", help="the file's encoding (default: UTF-8 if it reads, else cp932)")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.set_defaults(fn=cmd_residents_import)
+    s = rs.add_parser("export", help="write every registered person as the same CSV format")
+    s.add_argument("--tenant")
+    s.add_argument("--encoding", choices=["cp932", "utf-8"], default="cp932")
+    s.add_argument("-o", "--out", help="the file to write (default: standard output)")
+    s.set_defaults(fn=cmd_residents_export)
     s = sub.add_parser("purge", help="remove personal data past the retention period (docs/retention.md)")
     s.add_argument("--tenant", help="default: every tenant")
     s.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
@@ -645,6 +766,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
     s.set_defaults(fn=cmd_bench_dispatch)
+    s = bench.add_parser(
+        "import-residents", help="import a generated register file (CP932, seeded mistakes): times"
+    )
+    s.add_argument("--rows", type=int, default=3000)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument(
+        "--postgres-url",
+        help="also on PostgreSQL, in a schema of its own dropped afterwards "
+        "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)",
+    )
+    s.set_defaults(fn=cmd_bench_import)
     s = bench.add_parser("scale", help="a generated city-scale day solved from scratch")
     s.add_argument("--requests", type=int, default=1000)
     s.add_argument("--vehicles", type=int, default=60)

@@ -124,6 +124,19 @@ JA: dict[Code, str] = {
     Code.evidence_category_unknown: "この市町村にない対象区分です（{category}）。",
     Code.evidence_dates: "有効期限が開始日より前になっています。",
     Code.evidence_incomplete: "対象区分の証明に足りない項目があります（日付・番号・手帳の種類・等級）。",
+    Code.kana_invalid: "ふりがなは、ひらがなかカタカナで書いてください。",
+    Code.coordinates_invalid: "緯度・経度を読めないか、ありえない値です（{value}）。"
+    "35.8275 のように、度の小数で書いてください。",
+    Code.date_unreadable: "日付を読めません（{value}）。"
+    "2024-04-01、2024/4/1、R6.4.1 のように書いてください。",
+    Code.import_unreadable: "ファイルを読めませんでした（{reason_ja}）。"
+    "文字コード（UTF-8 か Shift_JIS）と、1行目の見出しを確かめてください。",
+    Code.import_duplicate_row: "登録番号 {number} が、ファイルの中に2回以上あります（{lines}行目）。"
+    "どちらも取り込んでいません。",
+    Code.import_household_mismatch: "世帯番号 {household_no} の世帯の項目（{column}）が、"
+    "{first_line}行目とちがいます。同じ世帯の行は、世帯の項目をそろえてください。",
+    Code.export_not_encodable: "Shift_JIS で書けない文字があります（登録番号 {numbers}）。"
+    "UTF-8 で書き出してください。",
     Code.change_keeps_rider: "変更では、乗る人は変えられません。",
     Code.not_a_member: "お買い物の会員登録がありません。",
     Code.product_unknown: "買えない品物があります。かごを見なおしてください。",

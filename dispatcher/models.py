@@ -93,8 +93,16 @@ class Tenant(SQLModel, table=True):
 
 
 class Household(SQLModel, table=True):
+    """A home. `household_no`: the municipality's own household number (世帯番号), unique per tenant
+    when given; the register file matches households on it (dispatcher.residents.importing)."""
+
+    __table_args__ = (UniqueConstraint("tenant_id", "household_no", name="uq_household_household_no"),)
+
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    household_no: str | None = Field(
+        default=None, max_length=32, description="the municipality's own household number"
+    )
     address: str = ""
     lat: float
     lon: float

@@ -2,8 +2,9 @@
 an order, a watch-over, a reminder, a subscription and a spare user to revoke: the ground on which
 tests/test_security.py walks every endpoint of the OpenAPI schema.
 
-Town B's residents all carry the family name 余所野 and phone numbers 0265-99-xxxx, so any response
-that leaks one of them can be found by a plain text search.
+Town B's residents all carry the family name 余所野 and phone numbers 0266-99-xxxx (an area code the
+demo never gives town A: a whole-register export of A contains none), so any response that leaks
+one of them can be found by a plain text search.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dispatcher.shopping.delivery import plan_delivery
 from tests.conftest import DAY_START, demo_as, token_headers
 
 A, B = "ina-demo", "yoso-town"
-B_FAMILY, B_PHONE = "余所野", "0265-99-"
+B_FAMILY, B_PHONE = "余所野", "0266-99-"
 DAY = DAY_START.date().isoformat()
 STAFF_ROLES = [r.value for r in Role]
 

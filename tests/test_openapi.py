@@ -25,13 +25,14 @@ from dispatcher.context import Dispatcher
 from tests.conftest import DAY_START
 
 JSON = "application/json"
-OPERATIONS = 103  # in the OpenAPI document (pages and the family's acknowledge link are not in it)
-JSON_OPERATIONS = 91  # of them answering application/json
+OPERATIONS = 105  # in the OpenAPI document (pages and the family's acknowledge link are not in it)
+JSON_OPERATIONS = 92  # of them answering application/json
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # Answers that are files or JSON-LD, not application/json: their declared media types.
 OTHER_MEDIA = {
     ("get", "/api/v1/billing/{month}/collection.csv"): "text/csv",
     ("get", "/api/v1/billing/{month}/zengin"): "application/octet-stream",
+    ("get", "/api/v1/residents/export.csv"): "text/csv",
     ("get", "/api/v1/stats/dashboard.xlsx"): XLSX,
     ("get", "/api/v1/stats/tables/{name}.csv"): "text/csv",
     ("get", "/opendata/gtfs.zip"): "application/zip",

@@ -65,6 +65,8 @@ MATRIX: dict[str, set[str]] = {
     "POST /api/v1/residents/{resident_id}/pause": {"operator"},
     "POST /api/v1/residents/{resident_id}/resume": {"operator"},
     "POST /api/v1/residents/{resident_id}/end": {"operator"},
+    "POST /api/v1/residents/import": set(),  # the whole register: administrators only
+    "GET /api/v1/residents/export.csv": set(),
     "GET /api/v1/vehicles": {"any"},
     "GET /api/v1/vehicles/{vehicle_id}/manifest": {"operator", "driver"},
     "POST /api/v1/vehicles/{vehicle_id}/events": {"operator", "driver"},
@@ -266,6 +268,11 @@ def body_for(method: str, path: str, t: Town, other: Town | None = None) -> Any:
         "PATCH /api/v1/residents/{resident_id}/registration": {"phone": "0265-00-0001"},
         "POST /api/v1/residents/{resident_id}/pause": {"reason": "入院"},
         "POST /api/v1/residents/{resident_id}/end": {"reason": "moved_away"},
+        # the register file is the body itself (text/csv): one person in the caller's own town
+        "POST /api/v1/residents/import": (
+            "登録番号,世帯番号,氏,名,氏カナ,名カナ,生年月日,住所,緯度,経度\r\n"
+            "SEC-IMPORT-1,SEC-H1,試験,一郎,しけん,いちろう,1950-01-01,手良 3番地,35.869,138.004\r\n"
+        ).encode("cp932"),
     }
     return bodies.get(f"{method} {path}")
 
@@ -286,6 +293,8 @@ def call(
             params["tenant"] = t.id
     h = {**headers, "Idempotency-Key": uuid.uuid4().hex}
     body = body_for(method, path, t)
+    if isinstance(body, bytes):
+        return client.request(method, url, params=params, headers=h, content=body)
     return client.request(method, url, params=params, headers=h, json=body if body is not None else None)
 
 
