@@ -307,7 +307,8 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
                 col(Resident.ended_on) >= today - timedelta(days=1),
             )
         ).all()
-        seen = replace(hp, resident_ids=tuple(sorted({*hp.resident_ids, *(i for i in left if i is not None)})))
+        ids = {*hp.resident_ids, *(i for i in left if i is not None)}
+        seen = replace(hp, resident_ids=tuple(sorted(ids)))
         people = {r.id: r for r in _members(session, seen)}
         day_rides = {id_of(r): r for r in _todays_rides(session, seen, today)}
         order_rows = {
