@@ -482,6 +482,8 @@
           button("画面を新しくする", function () { loadHousehold(); }, { cls: "secondary", id: "refresh" }),
           fam && fam.residents.length > 1 ? button("ほかの方の予定を見る", function () {
             state.family.acting = null;
+            state.me = null; // nothing of this resident is left to go back to
+            state.stack = [];
             save();
             show(pickResident());
           }, { cls: "secondary", id: "switch" }) : null,
@@ -497,7 +499,7 @@
         if (data) done(data);
         else homeData().then(done, function (err) {
           if (err.handled || state.screen !== s) return;
-          if (state.family && (err.status === 404 || err.status === 403)) { familyLost(); return; }
+          if (state.family && (err.status === 404 || err.status === 403 || err.status === 422)) { familyLost(); return; }
           $today.removeAttribute("aria-busy");
           $today.lastChild.replaceWith(el("p", { cls: "box error", role: "alert", text: say(err) }));
         });
