@@ -18,6 +18,7 @@ from api.routes import (
     delivery,
     devices,
     directory,
+    family,
     me,
     opendata,
     publishing,
@@ -82,6 +83,7 @@ def create_app(
     app.state.rates = {
         "sign-in": settings.rate_sign_in,
         "pin-sign-in": settings.rate_sign_in,
+        "family-sign-in": settings.rate_sign_in,
         "pairing": settings.rate_pairing,
         "booking": settings.rate_bookings,
     }
@@ -101,6 +103,8 @@ def create_app(
         devices.router,
         me.router,
         me.session_router,
+        family.router,
+        family.phone_router,
         stats.router,
         opendata.router,
         publishing.router,

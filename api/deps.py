@@ -9,9 +9,11 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from dispatcher.context import Dispatcher
+from dispatcher.db import MAX_ID
 from dispatcher.errors import Code, DomainError, Forbidden, InvalidRequest, field_error
 from dispatcher.identity.auth import HouseholdPrincipal, Principal, principal_for
 from dispatcher.identity.devices import device_for, household_principal
+from dispatcher.identity.family import FamilyPrincipal, acting_for, family_principal
 from dispatcher.identity.pins import resident_principal
 from dispatcher.models import Role
 
@@ -54,10 +56,28 @@ def require(*roles: Role) -> Callable[..., Principal]:
     return dep
 
 
+def _resident_number(value: str | None) -> int | None:
+    """The Noriai-Resident header: None when absent, else the number (0 for anything else, which
+    names nobody)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    return int(value) if value.isdigit() and len(value) <= 10 and int(value) <= MAX_ID else 0
+
+
 def get_household(
-    token: str | None = Depends(oauth2), ctx: Dispatcher = Depends(get_ctx)
+    token: str | None = Depends(oauth2),
+    ctx: Dispatcher = Depends(get_ctx),
+    acting: str | None = Header(
+        None,
+        alias="Noriai-Resident",
+        max_length=20,
+        description="a family member's session: the linked resident it acts for (default: the only one "
+        "linked); ignored for a TV box or a resident's own phone",
+    ),
 ) -> HouseholdPrincipal:
-    """A paired set-top box or a resident signed in on the phone page."""
+    """A paired set-top box, a resident signed in on the phone page, or a family member signed in on
+    the phone page acting for one linked resident."""
     if token:
         with Session(ctx.engine) as session:
             device = device_for(session, token)
@@ -78,6 +98,31 @@ def get_household(
             hp = resident_principal(session, token, ctx.clock.now())
             if hp is not None:
                 return hp
+            fp = family_principal(session, token, ctx.clock.now())
+            if fp is not None:
+                return acting_for(session, fp, _resident_number(acting))
+    raise DomainError("サインインしてください。", status=401, title="Not signed in", code=Code.not_signed_in)
+
+
+def get_whole_household(hp: HouseholdPrincipal = Depends(get_household)) -> HouseholdPrincipal:
+    """A caller acting for the household as such (a TV box, a resident's own phone): shopping, the
+    household's bill, watch-over and reminders. Not a family member acting for one resident."""
+    if not hp.whole_household:
+        raise Forbidden(
+            "A family member acts for one resident: shopping, bills, watch-over and reminders are the "
+            "household's own.",
+            code=Code.family_household_only,
+        )
+    return hp
+
+
+def get_family(token: str | None = Depends(oauth2), ctx: Dispatcher = Depends(get_ctx)) -> FamilyPrincipal:
+    """A family member signed in on the phone page (her own account, not acting for anyone yet)."""
+    if token:
+        with Session(ctx.engine) as session:
+            fp = family_principal(session, token, ctx.clock.now())
+        if fp is not None:
+            return fp
     raise DomainError("サインインしてください。", status=401, title="Not signed in", code=Code.not_signed_in)
 
 

@@ -45,6 +45,19 @@ JA: dict[Code, str] = {
     "少し待ってから、もう一度ためしてください。",
     Code.device_not_found: "そのテレビは見つかりません。",
     Code.device_already_revoked: "このテレビはもう取り消されています。",
+    Code.family_sign_in_failed: "ログインIDかパスワードがちがいます。{then}",
+    Code.family_view_only: "この方の予定は、見ることだけができます。"
+    "予約や取り消しは、ご本人かオペレーターにお願いしてください。",
+    Code.family_household_only: "お買い物・見守り・請求は、ご本人の世帯のテレビから使えます。"
+    "ご家族の画面では使えません。",
+    Code.family_choose_resident: "どなたの予定を見るか、えらんでください。",
+    Code.family_not_linked: "いま、ご家族として登録されている方がいません。オペレーターに電話してください。",
+    Code.family_member_not_found: "そのご家族のアカウントは見つかりません。",
+    Code.family_member_ended: "このご家族のアカウントは、もう終了しています。",
+    Code.family_link_not_found: "そのご家族の登録は見つかりません。",
+    Code.family_already_linked: "このご家族は、この方にもう登録されています。"
+    "権限を変えるときは「変更」を使ってください。",
+    Code.family_link_revoked: "このご家族の登録は、もう取り消されています。",
     Code.tenant_unknown: "その市町村は見つかりません。",
     Code.household_not_found: "その世帯は見つかりません。",
     Code.household_not_yours: "この方の予約はできません。",
@@ -149,6 +162,11 @@ JA: dict[Code, str] = {
     "テレビの画面の番号を、もう一度読んでください。",
     Code.pin_format: "暗証番号は、4けたから8けたの数字にしてください。",
     Code.pin_too_easy: "推測されやすい番号です（同じ数字のくり返しや 1234 など）。別の番号にしてください。",
+    Code.login_id_format: "ログインIDは、4〜64文字の半角英数字と記号（. _ - @）にしてください。",
+    Code.login_id_taken: "そのログインIDは、もう使われています。別のIDにしてください。",
+    Code.password_too_weak: "パスワードは8文字以上にしてください（ログインIDと同じものは使えません）。",
+    Code.password_wrong: "今のパスワードがちがいます。",
+    Code.consent_in_future: "同意の日付が、今日より後になっています。",
 }
 
 # Residents read some codes with a hint where to turn (the rest read as in JA).
@@ -210,6 +228,11 @@ def _derived(code: Code, params: Mapping[str, Any]) -> dict[str, Any]:
         out["why"] = "、".join(_rule_ja(part) for part in str(params.get("failed") or "").split(";") if part)
     if code == Code.pin_locked:
         out["locked"] = "ロックしました" if params.get("just_locked") else "ロックされています"
+    if code == Code.family_sign_in_failed and params.get("max_failures"):
+        out["then"] = (
+            f"{params['max_failures']}回続けてまちがえると、{params.get('lock_minutes')}分間サインインできません"
+            "（オペレーターがパスワードを決めなおすと、すぐ使えます）。"
+        )
     if code == Code.no_show_too_early and isinstance(params.get("wait_until"), str):
         hour, minute = params["wait_until"][11:13], params["wait_until"][14:16]  # local time, with offset
         out["wait_until"] = f"{int(hour)}:{minute}"  # "2026-11-24T09:25:00+09:00" -> "9:25"

@@ -1,12 +1,13 @@
 """Rate limits: token buckets in memory, per (limit, key), answered with 429 and Retry-After.
 
 A limit of N per minute lets a burst of N through, then one more every 60/N seconds. Keys are a
-client address (sign-in, PIN sign-in, pairing), a staff user name (sign-in guesses spread over
-addresses) or the signed-in caller (bookings: the staff user, the box or the phone's resident, so
-signing in again does not buy a fresh allowance). The buckets live in the server process, the
-least recently used dropped beyond MAX_KEYS: one `noriai serve` process is the supported
-deployment. Behind a reverse proxy, set uvicorn's FORWARDED_ALLOW_IPS to the proxy's address so
-that the client address is the caller's, not the proxy's.
+client address (sign-in, PIN and family sign-in, pairing), a staff user name or a family login id
+(sign-in guesses spread over addresses) or the signed-in caller (bookings: the staff user, the box,
+the phone's resident or family member, so signing in again does not buy a fresh allowance). The
+buckets live in the server process, the least recently used dropped beyond MAX_KEYS: one `noriai
+serve` process is the supported deployment. Behind a reverse proxy, set uvicorn's
+FORWARDED_ALLOW_IPS to the proxy's address so that the client address is the caller's, not the
+proxy's.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class RateLimiter:
 MESSAGES = {
     "sign-in": "Too many sign-in attempts. Wait {s} seconds, then try again.",
     "pin-sign-in": "Too many PIN sign-in attempts from this address. Wait {s} seconds, then try again.",
+    "family-sign-in": "Too many family sign-in attempts. Wait {s} seconds, then try again.",
     "pairing": "Too many pairing requests from this address. Wait {s} seconds, then try again.",
     "booking": "Too many bookings or quotes by this user. Wait {s} seconds, then try again.",
     "resident": "Too many requests by this household. Wait {s} seconds, then try again.",

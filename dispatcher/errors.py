@@ -37,6 +37,16 @@ class Code(StrEnum):
     device_pairing_busy = "device.pairing_busy"
     device_not_found = "device.not_found"
     device_already_revoked = "device.already_revoked"
+    family_sign_in_failed = "family.sign_in_failed"
+    family_view_only = "family.view_only"  # a `view` link: no booking or cancelling
+    family_household_only = "family.household_only"  # shopping, bills, watch-over: the household's own
+    family_choose_resident = "family.choose_resident"  # linked to several: say for whom
+    family_not_linked = "family.not_linked"  # linked to nobody (any more)
+    family_member_not_found = "family.member_not_found"
+    family_member_ended = "family.member_ended"
+    family_link_not_found = "family.link_not_found"
+    family_already_linked = "family.already_linked"
+    family_link_revoked = "family.link_revoked"
     # the municipality and its people
     tenant_unknown = "tenant.unknown"
     household_not_found = "household.not_found"
@@ -135,6 +145,11 @@ class Code(StrEnum):
     pairing_code_unknown = "device.pairing_code_unknown"
     pin_format = "pin.format"
     pin_too_easy = "pin.too_easy"
+    login_id_format = "login_id.format"
+    login_id_taken = "login_id.taken"
+    password_too_weak = "password.too_weak"
+    password_wrong = "password.wrong"
+    consent_in_future = "consent.in_future"
     flight_not_there = "flight.not_there"
     flight_unknown_step = "flight.unknown_step"
     checklist_unconfirmed = "flight.checklist_unconfirmed"

@@ -474,6 +474,77 @@ class ResidentSession(SQLModel, table=True):
     revoked_at: datetime | None = ts(nullable=True)
 
 
+class FamilyPermission(StrEnum):
+    """What a family member may do for a linked resident."""
+
+    view = "view"  # see the resident's rides, the household's orders and the notices
+    book = "book"  # that, and book and cancel the resident's rides
+
+
+class ConsentMethod(StrEnum):
+    """How the resident gave consent to a family link."""
+
+    written = "written"  # 書面
+    phone = "phone"  # 電話
+    counter = "counter"  # 窓口 (in person at the municipal office)
+
+
+class FamilyMember(SQLModel, table=True):
+    """A family member's own sign-in on the phone page (e.g. a daughter living in Tokyo): a login id
+    and an argon2 password hash; `failures` wrong passwords in a row lock it until `locked_until`.
+    Whom it may act for: its FamilyLinks."""
+
+    __tablename__ = "family_member"
+    __table_args__ = (UniqueConstraint("tenant_id", "login_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    name: str = Field(max_length=60)
+    kana: str = Field(default="", max_length=60)
+    phone: str = Field(default="", max_length=30)
+    email: str = Field(default="", max_length=200)
+    login_id: str = Field(max_length=64)
+    password_hash: str
+    failures: int = 0
+    locked_until: datetime | None = ts(nullable=True)
+    password_set_at: datetime = ts(nullable=False)
+    password_set_by: str = ""
+    created_at: datetime = ts(nullable=False)
+    created_by: str = ""
+    ended_at: datetime | None = ts(nullable=True)
+
+
+class FamilyLink(SQLModel, table=True):
+    """A family member may act for a resident of the same municipality (`permission`), with the
+    resident's consent: given on `consent_on`, how (`consent_method`), recorded by `recorded_by`.
+    A revoked link grants nothing from `revoked_at` on."""
+
+    __tablename__ = "family_link"
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    family_member_id: int = Field(foreign_key="family_member.id", index=True)
+    resident_id: int = Field(foreign_key="resident.id", index=True)
+    permission: str = Field(max_length=8)  # FamilyPermission
+    consent_on: date
+    consent_method: str = Field(max_length=16)  # ConsentMethod
+    recorded_by: str
+    created_at: datetime = ts(nullable=False)
+    revoked_at: datetime | None = ts(nullable=True)
+    revoked_by: str = ""
+
+
+class FamilySession(SQLModel, table=True):
+    """A family member signed in on the phone page: bearer token (hash), valid until expires_at."""
+
+    __tablename__ = "family_session"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    family_member_id: int = Field(foreign_key="family_member.id", index=True)
+    created_at: datetime = ts(nullable=False)
+    expires_at: datetime = ts(nullable=False)
+    revoked_at: datetime | None = ts(nullable=True)
+
+
 class ResidentNote(SQLModel, table=True):
     """An operator's note about a resident (what to remember on the next call)."""
 

@@ -1,5 +1,6 @@
-"""Two municipalities on one database, each with its staff of every role, a paired box and a ride,
-an order, a watch-over, a reminder, a subscription and a spare user to revoke: the ground on which
+"""Two municipalities on one database, each with its staff of every role, a paired box, a family
+member signed in on the phone page, a ride, an order, a watch-over, a reminder, a subscription and a
+spare user to revoke: the ground on which
 tests/test_security.py walks every endpoint of the OpenAPI schema.
 
 Town B's residents all carry the family name 余所野 and phone numbers 0266-99-xxxx (an area code the
@@ -40,6 +41,7 @@ class Town:
     id: str
     staff: dict[str, dict[str, str]] = field(default_factory=dict)  # role -> bearer header
     box: dict[str, str] = field(default_factory=dict)  # a paired set-top box of `ids["household_id"]`
+    family: dict[str, str] = field(default_factory=dict)  # a family member linked to `ids["resident_id"]`
     ids: dict[str, Any] = field(default_factory=dict)
     ride_body: dict[str, Any] = field(default_factory=dict)
 
@@ -160,6 +162,26 @@ def build_town(client: TestClient, ctx: Dispatcher, tenant: str) -> Town:
         201,
     )
     _ok(client.get("/api/v1/jobs", headers=op))  # the scheduler's job rows exist before any walk
+    link = _ok(
+        client.post(
+            f"/api/v1/residents/{resident}/family",
+            json={
+                "member": {"name": "家族 花子", "login_id": f"{tenant}-family", "password": DEMO_PASSWORD},
+                "permission": "book",
+                "consent_on": DAY,
+                "consent_method": "written",
+            },
+            headers=op,
+        ),
+        201,
+    )
+    signed = _ok(
+        client.post(
+            "/api/v1/m/family/session",
+            json={"tenant_id": tenant, "login_id": f"{tenant}-family", "password": DEMO_PASSWORD},
+        )
+    )
+    t.family = {"Authorization": f"Bearer {signed['access_token']}"}
     with session_scope(ctx.engine) as s:
         from dispatcher.identity.auth import create_user
 
@@ -175,6 +197,8 @@ def build_town(client: TestClient, ctx: Dispatcher, tenant: str) -> Town:
         "reminder_id": reminder["id"],
         "sub_id": sub["id"],
         "user_id": spare_id,
+        "family_member_id": link["family_member"]["id"],
+        "link_id": link["id"],
         "episode_id": None,  # set by add_flight_and_alert
         "flight_id": None,
         "seller_id": None,

@@ -122,6 +122,14 @@ MATRIX: dict[str, set[str]] = {
     "POST /api/v1/households/{household_id}/reminders": {"operator"},
     "GET /api/v1/households/{household_id}/reminders": {"operator"},
     "DELETE /api/v1/reminders/{reminder_id}": {"operator"},
+    "GET /api/v1/residents/{resident_id}/family": {"operator"},
+    "POST /api/v1/residents/{resident_id}/family": {"operator"},
+    "GET /api/v1/family-members": {"operator"},
+    "GET /api/v1/family-members/{family_member_id}": {"operator"},
+    "PUT /api/v1/family-members/{family_member_id}/password": {"operator"},
+    "POST /api/v1/family-members/{family_member_id}/end": {"operator"},
+    "PUT /api/v1/family-links/{link_id}": {"operator"},
+    "POST /api/v1/family-links/{link_id}/revoke": {"operator"},
 }
 # Resident channels: a paired box or a phone session; staff tokens are not accepted.
 HOUSEHOLD = {
@@ -143,6 +151,12 @@ HOUSEHOLD = {
     "POST /api/v1/tv/activity",
     "GET /api/v1/tv/device",
 }
+# A family member's own account on the phone page (her session; no staff, no box). She also calls
+# the HOUSEHOLD endpoints, acting for a linked resident.
+FAMILY = {
+    "GET /api/v1/m/family",
+    "PUT /api/v1/m/family/password",
+}
 # Open without credentials: sign-in, a new box asking for its code, health, and the open data
 # (aggregates and the service's published shape, by design public).
 PUBLIC = {
@@ -150,6 +164,7 @@ PUBLIC = {
     "POST /api/v1/tv/devices",
     "POST /api/v1/m/session",
     "POST /api/v1/m/session/end",
+    "POST /api/v1/m/family/session",
     "GET /healthz",
     "GET /opendata/gtfs.zip",
     "GET /opendata/ridership.csv",
@@ -194,6 +209,19 @@ def body_for(method: str, path: str, t: Town, other: Town | None = None) -> Any:
     bodies: dict[str, Any] = {
         "POST /api/v1/users/{user_id}/revoke": {"deactivate": False},
         "PUT /api/v1/residents/{resident_id}/pin": {"pin": "3825"},
+        "POST /api/v1/residents/{resident_id}/family": {
+            "member": {"name": "歩く 家族", "login_id": f"walk-{t.id}", "password": "walk-password"},
+            "permission": "view",
+            "consent_on": ids["day"],
+            "consent_method": "phone",
+        },
+        "PUT /api/v1/family-members/{family_member_id}/password": {"password": "another-password"},
+        "PUT /api/v1/family-links/{link_id}": {
+            "permission": "view",
+            "consent_on": ids["day"],
+            "consent_method": "counter",
+        },
+        "PUT /api/v1/m/family/password": {"current_password": "not-the-password", "new_password": "x" * 12},
         "POST /api/v1/residents/{resident_id}/notes": {"text": "耳が遠い"},
         "PUT /api/v1/residents/{resident_id}/favourites": {"place_ids": ["hall-tera"]},
         "POST /api/v1/vehicles/{vehicle_id}/events": {"type": "position", "lat": 35.84, "lon": 137.96},
@@ -318,7 +346,7 @@ def leaks(text: str, markers: list[str]) -> list[str]:
 
 def test_every_endpoint_is_in_the_matrix(world: tuple[TestClient, Dispatcher, Town, Town]) -> None:
     client = world[0]
-    known = set(MATRIX) | HOUSEHOLD | PUBLIC
+    known = set(MATRIX) | HOUSEHOLD | FAMILY | PUBLIC
     ops = {f"{m} {p}" for m, p, _ in operations(client)}
     assert ops - known == set(), "decide who may call these and add them to MATRIX"
     assert known - ops == set(), "the matrix names endpoints that no longer exist"
@@ -336,7 +364,7 @@ def test_a_foreign_municipality_reads_and_changes_nothing(
         ]
     markers = [B, B_FAMILY, B_PHONE, "余所町", *names]
     before = tenant_rows(ctx, B)
-    credentials = {**a.staff, "box": a.box}
+    credentials = {**a.staff, "box": a.box, "family": a.family}
     walked, checked = 0, Counter[int]()
     for method, path, op in operations(client):
         key = f"{method} {path}"
@@ -364,7 +392,9 @@ def test_a_foreign_municipality_reads_and_changes_nothing(
 
 
 def may_call(key: str, who: str) -> bool:
-    """Whether the credential `who` (a staff role or "box") may use the endpoint at all."""
+    """Whether the credential `who` (a staff role, "box" or "family") may use the endpoint at all."""
+    if key in FAMILY or who == "family":
+        return (key in FAMILY or key in HOUSEHOLD) and who == "family"
     if key in HOUSEHOLD or who == "box":
         return key in HOUSEHOLD and who == "box"
     allowed = MATRIX[key]
@@ -385,13 +415,18 @@ def test_each_role_reaches_only_what_it_needs(world: tuple[TestClient, Dispatche
             if (r.status_code == 403) == may or r.status_code == 401:
                 wrong.append((f"{method} {path}", role, r.status_code))
         assert call(client, method, path, op, a, a.box).status_code == 401, (method, path)
+        assert call(client, method, path, op, a, a.family).status_code == 401, (method, path)
         assert call(client, method, path, op, a, {}).status_code == 401, (method, path)
     assert wrong == [], "\n".join(map(str, wrong))
-    for key in HOUSEHOLD:
+    for key in HOUSEHOLD | FAMILY:
         method, path = key.split(" ")
         op = next(o for m, p, o in operations(client) if m == method and p == path)
         assert call(client, method, path, op, a, a.staff["admin"]).status_code == 401, key
         assert call(client, method, path, op, a, {}).status_code == 401, key
+    for key in FAMILY:  # her own account: a box is not her
+        method, path = key.split(" ")
+        op = next(o for m, p, o in operations(client) if m == method and p == path)
+        assert call(client, method, path, op, a, a.box).status_code == 401, key
 
 
 def test_municipality_viewers_see_no_personal_data(world: tuple[TestClient, Dispatcher, Town, Town]) -> None:

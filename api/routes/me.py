@@ -1,7 +1,8 @@
 """The resident channels' API: what a paired TV box or a resident's phone may see and do.
 
-Everything is scoped to the caller's household (a box: every member; a phone: that resident).
-Errors carry plain-Japanese `detail`, shown on the screen as it is.
+Everything is scoped to the caller's household (a box: every member; a phone: that resident; a
+family member: the one linked resident she acts for, with what her link permits). Errors carry
+plain-Japanese `detail`, shown on the screen as it is.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from api.deps import get_ctx, get_household, idempotency_key
+from api.deps import get_ctx, get_household, get_whole_household, idempotency_key
 from api.ratelimit import per_address, per_household
 from api.schemas.me import (
     Category,
@@ -30,6 +31,7 @@ from dispatcher.channels import resident_view
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
 from dispatcher.errors import Code, Forbidden, NotFound, field_error
+from dispatcher.identity import family
 from dispatcher.identity.auth import HouseholdPrincipal
 from dispatcher.identity.pins import sign_in, sign_out
 from dispatcher.models import Ride, ShopOrder
@@ -39,6 +41,7 @@ from dispatcher.shopping.orders import LineRequest, OrderRequest, cancel_order, 
 
 router = APIRouter(prefix="/api/v1/me", tags=["resident channels"])
 Household = Annotated[HouseholdPrincipal, Depends(get_household)]
+WholeHousehold = Annotated[HouseholdPrincipal, Depends(get_whole_household)]
 Ctx = Annotated[Dispatcher, Depends(get_ctx)]
 
 
@@ -48,6 +51,14 @@ def _own(hp: HouseholdPrincipal, resident_id: int) -> None:
             "This resident is not of the calling household.",
             errors=[field_error("resident_id", "not of this household", code=Code.household_not_yours)],
             code=Code.household_not_yours,
+        )
+
+
+def _may_book(hp: HouseholdPrincipal) -> None:
+    """A family member with a `view` link sees the resident's rides but books and cancels none."""
+    if not hp.can_book:
+        raise Forbidden(
+            "This family member may only view the resident's rides (view link).", code=Code.family_view_only
         )
 
 
@@ -66,6 +77,7 @@ def me(hp: Household, ctx: Ctx) -> dict[str, object]:
 )
 def ride_quote(body: RideRequest, hp: Household, ctx: Ctx) -> dict[str, object]:
     _own(hp, body.resident_id)
+    _may_book(hp)
     return quote(ctx, hp.tenant_id, body)
 
 
@@ -83,6 +95,7 @@ def ride_book(
     key: str = Depends(idempotency_key),
 ) -> dict[str, object]:
     _own(hp, body.resident_id)
+    _may_book(hp)
     result = book(ctx, hp.tenant_id, body, key, hp.actor)
     cfg = ctx.config(hp.tenant_id)
     if result.ride.status != "confirmed":
@@ -109,6 +122,7 @@ def ride_cancel(ride_id: RowId, hp: Household, ctx: Ctx) -> dict[str, object]:
         ride = session.get(Ride, ride_id)
         if ride is None or ride.tenant_id != hp.tenant_id or ride.resident_id not in hp.resident_ids:
             raise NotFound(f"No ride {ride_id} of this household.", code=Code.ride_not_found)
+    _may_book(hp)
     cancel(ctx, hp.tenant_id, ride_id, hp.actor, reason="cancelled by the resident")
     return resident_view.rides(ctx, hp)
 
@@ -147,7 +161,7 @@ class CartRequest(BaseModel):
 )
 def order_place(
     body: CartRequest,
-    hp: Household,
+    hp: WholeHousehold,
     ctx: Ctx,
     key: str = Depends(idempotency_key),
 ) -> dict[str, object]:
@@ -169,7 +183,7 @@ def order_list(hp: Household, ctx: Ctx) -> list[dict[str, object]]:
 @router.post(
     "/orders/{order_id}/cancel", response_model=list[OrderCard], summary="Cancel an order before the cut-off"
 )
-def order_cancel(order_id: RowId, hp: Household, ctx: Ctx) -> list[dict[str, object]]:
+def order_cancel(order_id: RowId, hp: WholeHousehold, ctx: Ctx) -> list[dict[str, object]]:
     with Session(ctx.engine) as session:
         order = session.get(ShopOrder, order_id)
         if order is None or order.tenant_id != hp.tenant_id or order.household_id != hp.household_id:
@@ -183,7 +197,7 @@ def order_cancel(order_id: RowId, hp: Household, ctx: Ctx) -> list[dict[str, obj
     response_model=ChargesSoFar,
     summary="This month's charges so far (rides, fees, membership, goods)",
 )
-def billing(hp: Household, ctx: Ctx) -> dict[str, object]:
+def billing(hp: WholeHousehold, ctx: Ctx) -> dict[str, object]:
     from dispatcher.billing.statements import running_total
 
     out = running_total(ctx, hp.tenant_id, hp.household_id)
@@ -229,9 +243,12 @@ def pin_session(body: PinSignIn, ctx: Ctx) -> dict[str, object]:
         }
 
 
-@session_router.post("/session/end", status_code=204, summary="Sign out of the phone page")
+@session_router.post(
+    "/session/end", status_code=204, summary="Sign out of the phone page (a resident's or a family member's)"
+)
 def pin_session_end(ctx: Ctx, authorization: str | None = Header(None)) -> None:
     token = (authorization or "").removeprefix("Bearer ").strip()
     if token:
         with session_scope(ctx.engine) as session:
-            sign_out(session, token, ctx.clock.now())
+            if not family.sign_out(session, token, ctx.clock.now()):
+                sign_out(session, token, ctx.clock.now())

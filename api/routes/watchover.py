@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from api.deps import get_ctx, get_household, require
+from api.deps import get_ctx, get_household, get_whole_household, require
 from api.pages import PAGE_HEADERS, templates
 from api.schemas.watchover import (
     Acknowledged,
@@ -44,6 +44,7 @@ pages = APIRouter(include_in_schema=False)
 Ctx = Annotated[Dispatcher, Depends(get_ctx)]
 Operator = Annotated[Principal, Depends(require(Role.operator))]
 Home = Annotated[HouseholdPrincipal, Depends(get_household)]
+WholeHome = Annotated[HouseholdPrincipal, Depends(get_whole_household)]  # not a family member's phone
 
 
 class Activity(BaseModel):
@@ -155,7 +156,7 @@ def put_away(household_id: RowId, body: AwayIn, p: Operator, ctx: Ctx) -> dict[s
 @router.put(
     "/me/watch/away", response_model=Away, summary="The household: away until ... (the watch-over pauses)"
 )
-def me_away(body: AwayIn, hp: Home, ctx: Ctx) -> dict[str, object]:
+def me_away(body: AwayIn, hp: WholeHome, ctx: Ctx) -> dict[str, object]:
     return _away(ctx, hp.tenant_id, hp.household_id, body, hp.actor)
 
 
@@ -220,7 +221,7 @@ def delete_reminder(reminder_id: RowId, p: Operator, ctx: Ctx) -> None:
 @router.get(
     "/me/reminders", response_model=list[DueReminder], summary="Reminders to show now (dismissed with Enter)"
 )
-def my_reminders(hp: Home, ctx: Ctx) -> list[dict[str, Any]]:
+def my_reminders(hp: WholeHome, ctx: Ctx) -> list[dict[str, Any]]:
     return due(ctx, hp.tenant_id, hp.household_id)
 
 
@@ -231,7 +232,7 @@ class Dismiss(BaseModel):
 
 
 @router.post("/me/reminders/ack", response_model=Dismissed, summary="The household dismissed a reminder")
-def dismiss(body: Dismiss, hp: Home, ctx: Ctx) -> dict[str, object]:
+def dismiss(body: Dismiss, hp: WholeHome, ctx: Ctx) -> dict[str, object]:
     if not acknowledge(ctx, hp.tenant_id, hp.household_id, body.key, body.due_at, hp.actor):
         raise NotFound(f"The reminder {body.key} is not on show any more.", code=Code.notice_gone)
     return {"dismissed": body.key}

@@ -93,6 +93,13 @@ class Overview(ApiModel):
     shopping: Annotated[ShoppingOpen | ShoppingClosed, Field(discriminator="open")] | None = Field(
         description="null: the municipality runs no shopping service"
     )
+    can_book: bool = Field(
+        description="the caller may book and cancel rides (not a family member's view link)"
+    )
+    whole_household: bool = Field(
+        description="the caller acts for the household (shopping, bills, reminders); false: a family "
+        "member acting for one resident"
+    )
 
 
 class RideCard(ApiModel):

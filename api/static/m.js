@@ -2,7 +2,10 @@
  *
  * Sign in with the resident number (利用者番号) and the PIN the operator set; then a home screen
  * with today's rides, orders and notices, booking and cancelling a taxi, and shopping before the
- * cut-off. One column, large type, large tap targets, native form controls. What a refusal says
+ * cut-off. A family member (ご家族の方) signs in with her own login id and password instead, picks
+ * the linked resident she acts for (when there are several; every request names that resident in
+ * the Noriai-Resident header) and sees that resident's day; she books and cancels rides only when
+ * her link allows it (`can_book`), and never shops or sees another household. One column, large type, large tap targets, native form controls. What a refusal says
  * comes from the common renderer (common/problem.js): the server's message_ja, or its `detail`,
  * which is plain Japanese on these endpoints. Requests go through the common API client.
  *
@@ -23,7 +26,8 @@
     screen: null,
     guard: false, // a history entry is pushed so the phone's back button stays in the page
     cart: {}, // product id -> {product, quantity}
-    lastOrder: null // {sig, key} of an order attempt that did not go through
+    lastOrder: null, // {sig, key} of an order attempt that did not go through
+    family: null // a family member's session: {name, residents: [{id, name, given_name, permission}], acting: id}
   };
 
   var $screen = document.getElementById("screen");
@@ -65,7 +69,18 @@
     onUnauthorized: function () { signedOut("もう一度サインインしてください。"); }
   });
   function api(method, path, body, extraHeaders, keep401) {
-    return client.request(method, path, body, { headers: extraHeaders, keep401: keep401 });
+    var headers = extraHeaders;
+    if (state.family && state.family.acting) { // a family member acts for this resident
+      headers = {};
+      Object.keys(extraHeaders || {}).forEach(function (k) { headers[k] = extraHeaders[k]; });
+      headers["Noriai-Resident"] = String(state.family.acting);
+    }
+    return client.request(method, path, body, { headers: headers, keep401: keep401 });
+  }
+  function save() {
+    try {
+      localStorage.setItem(STORE, JSON.stringify({ token: state.token, name: state.name, family: state.family }));
+    } catch (x) { /* private mode */ }
   }
 
   /* What a refusal says: the server's plain Japanese, or a lead by status. */
@@ -193,7 +208,8 @@
           api("POST", "/api/v1/m/session", { resident_id: parseInt(rid, 10), pin: pin }, undefined, true).then(function (s) {
             state.token = s.access_token;
             state.name = s.name;
-            try { localStorage.setItem(STORE, JSON.stringify({ token: s.access_token, name: s.name })); } catch (x) { /* private mode */ }
+            state.family = null;
+            save();
             return loadHousehold();
           }).catch(function (err) {
             $submit.disabled = false;
@@ -208,26 +224,158 @@
           h1("サインイン"),
           notice ? el("p", { cls: "box ok", role: "status", text: notice }) : null,
           para("利用者番号と暗証番号を入れて、「サインイン」を押してください。"),
+          para("ご家族の方は、この画面のいちばん下の「ご家族の方はこちら」からどうぞ。", "muted"),
           form,
-          para("暗証番号がない方、わからない方は、オペレーターに電話してください。", "muted")
+          para("暗証番号がない方、わからない方は、オペレーターに電話してください。", "muted"),
+          el("div", { cls: "stack footer" }, [
+            para("ご家族の方は、ご自分のログインIDとパスワードで使えます。"),
+            button("ご家族の方はこちら", function () { show(familySignIn()); }, { cls: "secondary", id: "to-family" })
+          ])
         ]);
       }
     };
   }
 
+  /* A family member's sign-in: her own login id and password (not the resident's PIN). */
+  function familySignIn(notice) {
+    return {
+      name: "family-signin",
+      render: function () {
+        var $error = errorBox("family-error");
+        var $login = el("input", {
+          id: "login-id", name: "login_id", type: "text", autocomplete: "username", autocapitalize: "none",
+          spellcheck: "false", maxlength: "64", "aria-describedby": "login-id-help", required: true
+        });
+        var $password = el("input", {
+          id: "password", name: "password", type: "password", autocomplete: "current-password", maxlength: "128", required: true
+        });
+        var $show = el("input", {
+          id: "password-show", type: "checkbox",
+          onchange: function () { $password.type = $show.checked ? "text" : "password"; }
+        });
+        var $submit = button("サインイン", null, { type: "submit", cls: "primary", id: "family-signin" });
+        var form = el("form", { cls: "stack", novalidate: true, autocomplete: "on" }, [
+          el("div", { cls: "field" }, [
+            el("label", { "for": "login-id", text: "ログインID" }),
+            el("p", { cls: "help", id: "login-id-help", text: "登録のときにお知らせしたIDです（メールアドレスのこともあります）。" }),
+            $login
+          ]),
+          el("div", { cls: "field" }, [
+            el("label", { "for": "password", text: "パスワード" }),
+            $password,
+            el("label", { cls: "check", "for": "password-show" }, [$show, " パスワードを見えるようにする"])
+          ]),
+          $error,
+          $submit
+        ]);
+        form.addEventListener("submit", function (e) {
+          e.preventDefault();
+          var login = $login.value.replace(/^\s+|\s+$/g, "");
+          if (!login) { showError($error, "ログインIDを入れてください。"); $login.focus(); return; }
+          if (!$password.value) { showError($error, "パスワードを入れてください。"); $password.focus(); return; }
+          $submit.disabled = true;
+          $submit.firstChild.textContent = "たしかめています…";
+          api("POST", "/api/v1/m/family/session", { login_id: login, password: $password.value }, undefined, true).then(function (s) {
+            state.token = s.access_token;
+            state.name = s.name;
+            state.family = { name: s.name, residents: s.residents, acting: s.residents.length === 1 ? s.residents[0].id : null };
+            save();
+            if (state.family.acting) return loadHousehold();
+            show(pickResident());
+          }).catch(function (err) {
+            $submit.disabled = false;
+            $submit.firstChild.textContent = "サインイン";
+            $password.value = "";
+            showError($error, say(err));
+            $password.focus();
+          });
+        });
+        return el("div", { cls: "stack" }, [
+          h1("ご家族の方のサインイン"),
+          notice ? el("p", { cls: "box ok", role: "status", text: notice }) : null,
+          para("ご家族の方のログインIDとパスワードを入れて、「サインイン」を押してください。"),
+          form,
+          para("パスワードがわからないときは、オペレーターに電話してください。", "muted"),
+          el("div", { cls: "stack footer" }, [
+            button("ご本人のサインイン（利用者番号）", function () { show(signIn()); }, { cls: "secondary", id: "to-resident" })
+          ])
+        ]);
+      }
+    };
+  }
+
+  /* Whom a family member acts for: asked again from the server (an operator may have changed it). */
+  function pickResident(notice) {
+    var s = {
+      name: "pick",
+      render: function () {
+        var box = loading("どなたの予定を見ますか");
+        api("GET", "/api/v1/m/family").then(function (acc) {
+          if (state.screen !== s) return;
+          state.family.residents = acc.residents;
+          save();
+          box.textContent = "";
+          box.removeAttribute("aria-busy");
+          box.appendChild(el("p", { cls: "hello", text: acc.name + " さん（ご家族）" }));
+          box.appendChild(h1(acc.residents.length ? "どなたの予定を見ますか" : "登録されている方がいません"));
+          if (notice) box.appendChild(el("p", { cls: "box warn", role: "status", id: "pick-notice", text: notice }));
+          if (!acc.residents.length) {
+            box.appendChild(para("いま、ご家族として登録されている方がいません。オペレーターに電話してください。"));
+          }
+          acc.residents.forEach(function (r) {
+            box.appendChild(button(r.name + " さん", function () {
+              state.family.acting = r.id;
+              save();
+              loadHousehold();
+            }, { cls: "primary big", id: "pick-" + r.id, sub: r.permission === "book" ? "予定を見る・タクシーを予約する" : "予定を見る（見るだけ）" }));
+          });
+          box.appendChild(el("div", { cls: "stack footer" }, [
+            button("サインアウト", function () { go(signOutScreen); }, { cls: "secondary", id: "signout" }),
+            para(CALL, "muted")
+          ]));
+          box.querySelector("h1").focus({ preventScroll: true });
+        }, function (err) {
+          if (err.handled || state.screen !== s) return;
+          box.removeAttribute("aria-busy");
+          box.lastChild.replaceWith(el("p", { cls: "box error", role: "alert", text: say(err) }));
+          box.appendChild(button("もう一度ためす", function () { show(pickResident(notice)); }, { cls: "primary", id: "retry" }));
+        });
+        return box;
+      }
+    };
+    return s;
+  }
+
+  /* The resident she acted for is no longer hers to see (the link was revoked or changed). */
+  function familyLost() {
+    state.family.acting = null;
+    state.me = null;
+    state.stack = [];
+    save();
+    show(pickResident("ご家族の登録が変わりました。もう一度えらんでください。"));
+  }
+
+  function actingName() {
+    var f = state.family;
+    var r = f && f.residents.filter(function (x) { return x.id === f.acting; })[0];
+    return r ? r.name : state.me.members[0].name;
+  }
+
   function signedOut(notice) {
+    var wasFamily = !!state.family;
     state.token = null;
     state.me = null;
     state.stack = [];
     state.cart = {};
+    state.family = null;
     try { localStorage.removeItem(STORE); } catch (x) { /* private mode */ }
     $clock.textContent = "";
-    show(signIn(notice));
+    show(wasFamily ? familySignIn(notice) : signIn(notice));
   }
 
   function signOutScreen() {
     return message("サインアウトしますか", [
-      "次に使うときは、利用者番号と暗証番号がいります。"
+      state.family ? "次に使うときは、ログインIDとパスワードがいります。" : "次に使うときは、利用者番号と暗証番号がいります。"
     ], [
       ["サインアウトする", function () {
         var p = state.token ? api("POST", "/api/v1/m/session/end", undefined, undefined, true) : Promise.resolve();
@@ -235,6 +383,44 @@
       }, "primary", "signout-yes"],
       ["もどる", back, "secondary", "back"]
     ]);
+  }
+
+  /* A family member changes her own password (the one the operator told her first). */
+  function passwordScreen() {
+    return {
+      name: "password",
+      render: function () {
+        var $error = errorBox("password-error");
+        function field(id, label, auto) {
+          return el("input", { id: id, type: "password", autocomplete: auto, maxlength: "128", "aria-label": label });
+        }
+        var $current = field("current-password", "今のパスワード", "current-password");
+        var $new = field("new-password", "新しいパスワード", "new-password");
+        var $again = field("new-password-again", "新しいパスワード（もう一度）", "new-password");
+        var $save = button("パスワードを変える", function () {
+          if (!$current.value || !$new.value) { showError($error, "今のパスワードと新しいパスワードを入れてください。"); return; }
+          if ($new.value !== $again.value) { showError($error, "新しいパスワードが2回とも同じになるように入れてください。"); $again.focus(); return; }
+          $save.disabled = true;
+          api("PUT", "/api/v1/m/family/password", { current_password: $current.value, new_password: $new.value }).then(function () {
+            goHome("パスワードを変えました。次からは新しいパスワードでサインインしてください。");
+          }, function (err) {
+            if (err.handled) return;
+            $save.disabled = false;
+            showError($error, say(err));
+          });
+        }, { cls: "primary", id: "password-save" });
+        return el("div", { cls: "stack" }, [
+          h1("パスワードを変える"),
+          para("8文字以上で、ほかの人にわからないものにしてください。"),
+          el("div", { cls: "field" }, [el("label", { "for": "current-password", text: "今のパスワード" }), $current]),
+          el("div", { cls: "field" }, [el("label", { "for": "new-password", text: "新しいパスワード" }), $new]),
+          el("div", { cls: "field" }, [el("label", { "for": "new-password-again", text: "新しいパスワード（もう一度）" }), $again]),
+          $error,
+          $save,
+          button("やめる（もどる）", back, { cls: "secondary", id: "back" })
+        ]);
+      }
+    };
   }
 
   function setMe(me) {
@@ -249,6 +435,7 @@
       goHome();
     }, function (err) {
       if (err.handled) return;
+      if (state.family && (err.status === 404 || err.status === 403 || err.status === 422)) { familyLost(); return; }
       if (err.status === 401 || err.status === 403) { signedOut(); return; }
       show(message("よみこめませんでした", [el("p", { cls: "box error", role: "alert", text: say(err) })], [
         ["もう一度ためす", function () { loadHousehold(); }, "primary", "retry"]
@@ -265,13 +452,20 @@
       refresh: function () { return home(); },
       render: function () {
         var me = state.me;
+        var fam = state.family;
         var box = el("div", { cls: "stack" }, [
-          el("p", { cls: "hello", text: (state.name || me.members[0].name) + " さん" }),
+          el("p", { cls: "hello", text: fam ? fam.name + " さん（ご家族）" : (state.name || me.members[0].name) + " さん" }),
           h1("今日は " + me.today_label)
         ]);
-        box.appendChild(button("タクシーを予約", function () { go(rideForm, {}); }, { cls: "primary big", id: "menu-ride" }));
+        if (fam) {
+          box.appendChild(el("div", { cls: "box info", id: "acting" }, [
+            el("p", { cls: "big", id: "acting-name", text: actingName() + " さんの予定" }),
+            me.can_book ? null : para("見るだけの登録です。予約や取り消しは、ご本人かオペレーターにお願いしてください。")
+          ]));
+        }
+        if (me.can_book) box.appendChild(button("タクシーを予約", function () { go(rideForm, {}); }, { cls: "primary big", id: "menu-ride" }));
         var sh = me.shopping;
-        if (sh && sh.member) {
+        if (sh && sh.member && me.whole_household) {
           box.appendChild(button("お買い物", function () { go(shop); }, {
             cls: "shop big", id: "menu-shop",
             sub: sh.open ? "注文は " + short(sh.cutoff) + " まで" : "次のお届けは " + sh.next_delivery_label
@@ -286,6 +480,14 @@
         box.appendChild($notices);
         box.appendChild(el("div", { cls: "stack footer" }, [
           button("画面を新しくする", function () { loadHousehold(); }, { cls: "secondary", id: "refresh" }),
+          fam && fam.residents.length > 1 ? button("ほかの方の予定を見る", function () {
+            state.family.acting = null;
+            state.me = null; // nothing of this resident is left to go back to
+            state.stack = [];
+            save();
+            show(pickResident());
+          }, { cls: "secondary", id: "switch" }) : null,
+          fam ? button("パスワードを変える", function () { go(passwordScreen); }, { cls: "secondary", id: "password-change" }) : null,
           button("サインアウト", function () { go(signOutScreen); }, { cls: "secondary", id: "signout" }),
           para(CALL, "muted")
         ]));
@@ -297,6 +499,7 @@
         if (data) done(data);
         else homeData().then(done, function (err) {
           if (err.handled || state.screen !== s) return;
+          if (state.family && (err.status === 404 || err.status === 403 || err.status === 422)) { familyLost(); return; }
           $today.removeAttribute("aria-busy");
           $today.lastChild.replaceWith(el("p", { cls: "box error", role: "alert", text: say(err) }));
         });
@@ -310,7 +513,7 @@
     var sh = state.me.shopping;
     return Promise.all([
       api("GET", "/api/v1/me/rides"),
-      sh && sh.member ? api("GET", "/api/v1/me/orders") : Promise.resolve([]),
+      sh && sh.member ? api("GET", "/api/v1/me/orders") : Promise.resolve([]), // a family member sees them too
       api("GET", "/api/v1/me/notices")
     ]);
   }
@@ -335,7 +538,7 @@
     notices.filter(function (n) { return n.urgent; }).forEach(function (n) {
       $today.appendChild(el("p", { cls: "box urgent", role: "alert", "data-id": n.id, text: n.text }));
     });
-    rides.return_offers.forEach(function (o) {
+    (state.me.can_book ? rides.return_offers : []).forEach(function (o) {
       $today.appendChild(el("div", { cls: "card offer" }, [
         para(o.rider + "さん、" + o.from + " からの帰りのタクシーは、まだ予約していません。"),
         button("帰りのタクシーを予約", function () {
@@ -374,7 +577,7 @@
     if (r.status === "confirmed" && r.eta_minutes !== null && r.eta_minutes <= 15) {
       kids.push(el("p", { cls: "box urgent", text: "あと約" + Math.max(1, r.eta_minutes) + "分で迎えに行きます。" }));
     }
-    if (r.cancellable) kids.push(button("この予約を取り消す", function () { go(cancelRide, r); }, { cls: "secondary", id: "cancel-ride-" + r.id }));
+    if (r.cancellable && state.me.can_book) kids.push(button("この予約を取り消す", function () { go(cancelRide, r); }, { cls: "secondary", id: "cancel-ride-" + r.id }));
     return el("article", { cls: "card" + (live ? "" : " past"), "data-id": "ride-" + r.id }, kids);
   }
 
@@ -388,7 +591,7 @@
       para(names),
       para("合計 " + yen(o.total_yen))
     ];
-    if (o.cancellable) kids.push(button("この注文を取り消す", function () { go(cancelOrder, o); }, { cls: "secondary", id: "cancel-order-" + o.id }));
+    if (o.cancellable && state.me.whole_household) kids.push(button("この注文を取り消す", function () { go(cancelOrder, o); }, { cls: "secondary", id: "cancel-order-" + o.id }));
     return el("article", { cls: "card" + (o.status === "cancelled" ? " past" : ""), "data-id": "order-" + o.id }, kids);
   }
 
@@ -716,7 +919,9 @@
         para(t.from + " → " + t.to),
         para((ride.arrive_by ? short(ride.arrive_by) + " までに着きます　" : "") + "料金 " + yen(ride.fare_yen))
       ]),
-      para(t.rider.given_name + "さん、迎えの時刻には" + t.from + "でお待ちください。")
+      para(state.family
+        ? t.rider.given_name + "さんに、迎えの時刻には" + t.from + "で待つように伝えてください。"
+        : t.rider.given_name + "さん、迎えの時刻には" + t.from + "でお待ちください。")
     ]);
   }
 
@@ -942,8 +1147,10 @@
 
   try {
     var saved = JSON.parse(localStorage.getItem(STORE) || "null");
-    if (saved && saved.token) { state.token = saved.token; state.name = saved.name || ""; }
+    if (saved && saved.token) { state.token = saved.token; state.name = saved.name || ""; state.family = saved.family || null; }
   } catch (x) { /* nothing kept */ }
-  if (state.token) loadHousehold(); else show(signIn());
+  if (!state.token) show(signIn());
+  else if (state.family && !state.family.acting) show(pickResident());
+  else loadHousehold();
   window.noriaiPhone = { state: state };
 })();

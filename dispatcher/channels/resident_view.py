@@ -153,6 +153,8 @@ def overview(ctx: Dispatcher, hp: HouseholdPrincipal) -> dict[str, Any]:
             "max_party_size": cfg.booking.max_party_size,
         },
         "shopping": shop,
+        "can_book": hp.can_book,
+        "whole_household": hp.whole_household,
     }
 
 

@@ -318,13 +318,16 @@ def principal_for(session: Session, token: str, now: datetime) -> Principal | No
 
 @dataclass(frozen=True)
 class HouseholdPrincipal:
-    """A resident channel: a paired set-top box (the whole household) or a resident signed in on
-    the smartphone page (that resident). `resident_ids`: who it may book for."""
+    """A resident channel: a paired set-top box (the whole household), a resident signed in on
+    the smartphone page (that resident), or a family member on the phone page acting for one linked
+    resident (`dispatcher.identity.family`). `resident_ids`: whose rides it sees and books for."""
 
     tenant_id: str
     household_id: int
     resident_ids: tuple[int, ...]
-    actor: str  # device:<id> or resident:<id>
+    actor: str  # device:<id>, resident:<id> or family:<id>
+    can_book: bool = True  # may book and cancel rides (not a family member's `view` link)
+    whole_household: bool = True  # acts as the household: shopping, its bill, watch-over, reminders
 
 
 def new_token() -> tuple[str, str]:

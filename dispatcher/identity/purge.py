@@ -1,6 +1,8 @@
 """Identity's step of the retention purge (`dispatcher.platform.retention`): sign-ins (staff tokens,
-residents' phone sessions) that ended before the horizon, and TV boxes revoked or never paired by
-then, are deleted; a resident who is anonymised loses PIN and sessions."""
+residents' and family members' phone sessions) that ended before the horizon, and TV boxes revoked
+or never paired by then, are deleted; family links revoked before the horizon are deleted (the
+events keep the consent record), and so are family accounts ended before it or left without any
+link; a resident who is anonymised loses PIN, sessions and family links."""
 
 from __future__ import annotations
 
@@ -13,7 +15,15 @@ from sqlmodel import Session, col, select
 
 from dispatcher.db import changed_rows
 from dispatcher.events import chunks
-from dispatcher.models import ApiToken, Device, ResidentPin, ResidentSession
+from dispatcher.models import (
+    ApiToken,
+    Device,
+    FamilyLink,
+    FamilyMember,
+    FamilySession,
+    ResidentPin,
+    ResidentSession,
+)
 
 
 def purge_sign_ins(session: Session, tenant_id: str, end: datetime, counts: Counter[str]) -> None:
@@ -22,6 +32,13 @@ def purge_sign_ins(session: Session, tenant_id: str, end: datetime, counts: Coun
         delete(ResidentSession).where(
             col(ResidentSession.tenant_id) == tenant_id,
             or_(col(ResidentSession.expires_at) < end, col(ResidentSession.revoked_at) < end),
+        ),
+    )
+    counts["family_session.deleted"] += changed_rows(
+        session,
+        delete(FamilySession).where(
+            col(FamilySession.tenant_id) == tenant_id,
+            or_(col(FamilySession.expires_at) < end, col(FamilySession.revoked_at) < end),
         ),
     )
     counts["apitoken.deleted"] += changed_rows(
@@ -40,9 +57,45 @@ def purge_sign_ins(session: Session, tenant_id: str, end: datetime, counts: Coun
     )
 
 
+def purge_family(session: Session, tenant_id: str, end: datetime, counts: Counter[str]) -> None:
+    """Family links revoked before the horizon; then family accounts ended before it, or created
+    before it and left without any link, with their sessions."""
+    counts["family_link.deleted"] += changed_rows(
+        session,
+        delete(FamilyLink).where(col(FamilyLink.tenant_id) == tenant_id, col(FamilyLink.revoked_at) < end),
+    )
+    linked = select(FamilyLink.family_member_id).where(col(FamilyLink.tenant_id) == tenant_id)
+    gone = list(
+        session.exec(
+            select(FamilyMember.id).where(
+                FamilyMember.tenant_id == tenant_id,
+                or_(
+                    col(FamilyMember.ended_at) < end,
+                    and_(col(FamilyMember.created_at) < end, col(FamilyMember.id).not_in(linked)),
+                ),
+            )
+        )
+    )
+    for part in chunks([m for m in gone if m is not None]):
+        # an ended account's links were revoked with it; any left (revoked later) go with it
+        counts["family_link.deleted"] += changed_rows(
+            session, delete(FamilyLink).where(col(FamilyLink.family_member_id).in_(part))
+        )
+        counts["family_session.deleted"] += changed_rows(
+            session, delete(FamilySession).where(col(FamilySession.family_member_id).in_(part))
+        )
+        counts["family_member.deleted"] += changed_rows(
+            session, delete(FamilyMember).where(col(FamilyMember.id).in_(part))
+        )
+
+
 def forget_residents(session: Session, residents: Sequence[int], counts: Counter[str]) -> None:
-    """Delete the PINs and phone sessions of residents being anonymised."""
+    """Delete the PINs, phone sessions and family links of residents being anonymised (a family
+    account left without links goes at the next purge)."""
     for part in chunks(residents):
+        counts["family_link.deleted"] += changed_rows(
+            session, delete(FamilyLink).where(col(FamilyLink.resident_id).in_(part))
+        )
         counts["resident_pin.deleted"] += changed_rows(
             session, delete(ResidentPin).where(col(ResidentPin.resident_id).in_(part))
         )

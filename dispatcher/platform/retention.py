@@ -25,7 +25,7 @@ scheduled_job, job_run
 user, driver               staff names and phones                 kept: the employers' records (deactivate
                                                                   a user who leaves)
 apitoken, resident_session when someone was signed in             deleted once expired or revoked before
-                                                                  the horizon
+family_session                                                    the horizon
 device                     which household's TV box, last seen    deleted once revoked (or never paired)
                                                                   before the horizon
 resident                   name, kana, phone, home, birth date,   kept while registered; once inactive with
@@ -36,6 +36,13 @@ resident                   name, kana, phone, home, birth date,   kept while reg
                                                                   age and settlement breakdowns of past
                                                                   figures need them
 resident_pin               the PIN's hash                         deleted with the anonymisation
+family_member              a family member's name, kana, phone,   kept while linked to someone; deleted once
+                           e-mail, login id, password hash        ended before the horizon, or created
+                                                                  before it and left without any link
+family_link                who may see or book for a resident,    deleted once revoked before the horizon
+                           the resident's consent (date, how,     (the family.* events keep who consented
+                           who recorded it)                       when and how), and with the resident's
+                                                                  anonymisation
 resident_note              operators' free-text notes             kept while registered; a former
                                                                   resident's written before the horizon
                                                                   deleted
@@ -281,6 +288,7 @@ def purge(
             _events(session, tenant_id, start, end, counts)
             integration_purge.strip_outbox(session, tenant_id, start, end, counts)
             identity_purge.purge_sign_ins(session, tenant_id, end, counts)
+            identity_purge.purge_family(session, tenant_id, end, counts)
             resident_purge.purge_notes(session, tenant_id, end, counts)
             care_purge.purge_reminders(session, tenant_id, end, counts)
             care_purge.purge_watch_over(session, tenant_id, end, counts)
