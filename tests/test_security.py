@@ -65,6 +65,7 @@ MATRIX: dict[str, set[str]] = {
     "POST /api/v1/residents/{resident_id}/pause": {"operator"},
     "POST /api/v1/residents/{resident_id}/resume": {"operator"},
     "POST /api/v1/residents/{resident_id}/end": {"operator"},
+    "GET /api/v1/service-area": {"operator"},
     "GET /api/v1/vehicles": {"any"},
     "GET /api/v1/vehicles/{vehicle_id}/manifest": {"operator", "driver"},
     "POST /api/v1/vehicles/{vehicle_id}/events": {"operator", "driver"},

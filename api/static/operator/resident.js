@@ -29,6 +29,7 @@
         Operator.renderNotes(r.notes_log);
         Operator.renderDevices(r.devices);
         Operator.renderPin(r.pin);
+        Operator.loadRegistration(r);
         if (changed) {
           ["note-error", "order-error", "pair-error", "pin-error", "book-error"].forEach(hideError);
           Operator.closeOrderForm();
