@@ -405,6 +405,14 @@ def test_a_certificate_expiring_tomorrow_limits_bookings_to_tomorrow(ahead_ctx: 
 
             # the licence handed in today: corrected in the registration, the same day now books
             page.click('[data-id="reg-edit"]')
+            page.fill('[data-id="edit-registration_no"]', "ＩＮＡ－００００１")  # full width, as typed
+            page.click('[data-id="dialog-ok"]')
+            number = page.locator('[data-id="edit-registration_no"]').locator("xpath=..")
+            expect(number.locator(".fld-error")).to_have_text("この登録番号はすでに使われています。")
+            expect(page.locator('[data-id="dialog-error"]')).to_contain_text(
+                "赤く示された項目を直してください（1か所）。登録番号 INA-00001 はすでに使われています。"
+            )
+            page.fill('[data-id="edit-registration_no"]', "INA-70001")
             page.check('[data-id="edit-ev-licence_surrendered"]')
             page.click('[data-id="edit-ev-licence-today"]')
             page.fill('[data-id="edit-ev-licence_surrendered-document_no"]', "540099990000")
@@ -432,6 +440,26 @@ def test_a_certificate_expiring_tomorrow_limits_bookings_to_tomorrow(ahead_ctx: 
                 "disability",
                 "licence_surrendered",
             }
+
+            # moving house: the new address and a point on the map beside the present home
+            page.click('[data-id="reg-move"]')
+            expect(page.locator("#move-address")).to_be_focused()
+            page.fill("#move-address", "伊那市美篶 777番地")
+            home = page.locator('#move-map [data-id="map-home"] path').bounding_box()
+            assert home is not None
+            page.mouse.click(home["x"] + home["width"] / 2 + 40, home["y"] + home["height"] / 2 + 25)
+            expect(page.locator("#move-point-status")).to_have_attribute("data-inside", "1")
+            shot(page, FOLDER, "14-move")
+            _readable(page)
+            page.click('[data-id="dialog-ok"]')
+            expect(page.locator("#r-address")).to_have_text("伊那市美篶 777番地")
+            with Session(ctx.engine) as s:
+                person = s.get(Resident, rid)
+                assert person is not None and person.household_id is not None
+                moved = s.get(Household, person.household_id)
+            assert moved is not None and moved.address == "伊那市美篶 777番地"
+            assert (person.lat, person.lon) == (moved.lat, moved.lon) != (35.8435, 138.0045)
+            assert haversine_m(Point(moved.lat, moved.lon), Point(35.8435, 138.0045)) < 3000
 
             # paused (a stay in hospital): refused until resumed
             page.click('[data-id="reg-pause"]')

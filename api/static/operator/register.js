@@ -69,6 +69,18 @@
     return BY_CODE[err.code] || "この項目を直してください。";
   }
 
+  /* A refusal whose fields are marked at their inputs, led by how many there are; the server's own
+     text follows when a code says more than "fix this field" (a taken number, a place outside). */
+  function fieldProblem(err, marked) {
+    var p = err.data || {};
+    if (!marked || !p.errors) return err;
+    var generic = p.errors.every(function (e) { return e.code === "field.invalid" || e.code === "field.required"; });
+    var lead = "赤く示された項目を直してください（" + marked + "か所）。" + (generic ? "" : p.message_ja || "");
+    var shown = NoriaiProblem.make(err.status, lead, p.code);
+    shown.data = Object.assign({}, p, { message_ja: lead });
+    return shown;
+  }
+
   /* A labelled input with the place for its error beneath. */
   function field(label, input, opts) {
     opts = opts || {};
@@ -92,6 +104,11 @@
   function dateJa(iso) {
     if (!iso) return "";
     return +iso.slice(0, 4) + "年" + +iso.slice(5, 7) + "月" + +iso.slice(8, 10) + "日";
+  }
+
+  /* Numbers as typed on a Japanese keyboard: full-width letters, digits and hyphens to half-width. */
+  function narrow(s) {
+    return String(s || "").normalize("NFKC").replace(/[\u2010-\u2015\u2212\u30fc]/g, "-").trim();
   }
 
   function input(attrs) { return el("input", Object.assign({ type: "text", autocomplete: "off" }, attrs)); }
@@ -199,13 +216,13 @@
     function read() {
       var errors = [];
       var body = {
-        registration_no: O.normalise(val("registration_no")),
+        registration_no: narrow(val("registration_no")),
         family_name: val("family_name"),
         given_name: val("given_name"),
         family_kana: val("family_kana"),
         given_kana: val("given_kana"),
         birth_date: fields.birth_date.input.value,
-        phone: O.normalise(val("phone")),
+        phone: narrow(val("phone")),
         wheelchair: wheel.checked,
         companion_needed: companion.checked,
       };
@@ -222,7 +239,7 @@
         var e = Object.assign({}, s.had || {}, { category: s.cat.id });
         Object.keys(s.f).forEach(function (prop) {
           var x = s.f[prop].input.value.trim();
-          if (x) e[prop] = prop === "document_no" ? O.normalise(x) : x;
+          if (x) e[prop] = prop === "document_no" ? narrow(x) : x;
           else delete e[prop];
         });
         evidence.push(e);
@@ -512,8 +529,8 @@
       var body = {
         household: {
           address: address, lat: reg.point.lat, lon: reg.point.lon,
-          settlement: $("reg-settlement").value.trim(), phone: O.normalise($("reg-phone").value),
-          tv_box: O.normalise($("reg-tvbox").value),
+          settlement: $("reg-settlement").value.trim(), phone: narrow($("reg-phone").value),
+          tv_box: narrow($("reg-tvbox").value),
         },
         members: reads.map(function (r) { return r.body; }),
         allow_duplicates: allow,
@@ -539,8 +556,8 @@
       focusFirstInvalid($("reg-form"));
       return;
     }
-    var left = [];
-    (p.errors || []).forEach(function (e) {
+    var left = [], all = p.errors || [];
+    all.forEach(function (e) {
       var f = String(e.field || "");
       var m = /^members\[(\d+)\]\.(.+)$/.exec(f);
       if (m && reg.members[+m[1]]) {
@@ -552,7 +569,7 @@
       if (name && reg.fields[name]) setError(reg.fields[name], fieldText(e));
       else left.push(e);
     });
-    O.showError("reg-error", err);
+    O.showError("reg-error", fieldProblem(err, all.length - left.length));
     focusFirstInvalid($("reg-form"));
   }
 
@@ -624,5 +641,5 @@
 
   $("register-open").addEventListener("click", function () { O.selectTab("register"); });
 
-  Object.assign(O, { openRegister: openRegister, forgetRegister: forgetRegister, memberEditor: memberEditor, fieldText: fieldText, dateJa: dateJa, focusFirstInvalid: focusFirstInvalid });
+  Object.assign(O, { openRegister: openRegister, forgetRegister: forgetRegister, memberEditor: memberEditor, fieldText: fieldText, fieldProblem: fieldProblem, dateJa: dateJa, focusFirstInvalid: focusFirstInvalid });
 })();

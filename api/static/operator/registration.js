@@ -254,8 +254,9 @@
           refresh();
         }, function (err) {
           O.busy(dl.main, false);
-          editor.showErrors((err.data && err.data.errors) || [], r.which);
-          dl.fail(err);
+          var errs = (err.data && err.data.errors) || [];
+          var left = editor.showErrors(errs, r.which);
+          dl.fail(O.fieldProblem(err, errs.length - left.length));
           O.focusFirstInvalid(dl.content);
         });
       },

@@ -155,19 +155,30 @@
         svg("path", { d: roadsPath(false), class: "map-road" }, root);
         svg("path", { d: roadsPath(true), class: "map-road major" }, root);
       }
-      drawPlaces();
-      drawHome();
+      var taken = []; // screen boxes of what is drawn on top: labels keep clear of them
+      if (point) {
+        var m = toScreen(point.lat, point.lon);
+        taken.push({ x: m.x - 12, y: m.y - 12, w: 24, h: 24 });
+      }
+      drawHome(taken);
+      drawPlaces(taken);
       drawPoint();
     }
 
-    /* Places as marks; names where they do not overlap one another (halls first). */
-    function drawPlaces() {
+    function clashes(box, taken) {
+      return taken.some(function (t) {
+        return box.x < t.x + t.w && t.x < box.x + box.w && box.y < t.y + t.h && t.y < box.y + box.h;
+      });
+    }
+
+    /* Places as marks; names where they do not overlap one another (halls first), on the right of
+       the mark or else on its left. */
+    function drawPlaces(taken) {
       var places = area.places.slice().sort(function (p, q) {
         var rp = KIND_RANK[p.kind] === undefined ? 9 : KIND_RANK[p.kind];
         var rq = KIND_RANK[q.kind] === undefined ? 9 : KIND_RANK[q.kind];
         return rp - rq;
       });
-      var taken = [];
       var marks = svg("g", { class: "map-places" }, root);
       var labels = svg("g", { class: "map-labels" }, root);
       places.forEach(function (p) {
@@ -177,11 +188,8 @@
         if (hall) svg("rect", { x: s.x - 5, y: s.y - 5, width: 10, height: 10, class: "map-hall", "data-place": p.id }, marks);
         else svg("circle", { cx: s.x, cy: s.y, r: 4, class: "map-place", "data-place": p.id }, marks);
         var w = p.name.length * LABEL_PX + 4, box = { x: s.x + 8, y: s.y - LABEL_PX / 2 - 2, w: w, h: LABEL_PX + 4 };
-        if (box.x + box.w > W - 4) box.x = s.x - 8 - w; // near the right edge: label on the left
-        var clash = taken.some(function (t) {
-          return box.x < t.x + t.w && t.x < box.x + box.w && box.y < t.y + t.h && t.y < box.y + box.h;
-        });
-        if (clash || box.x < 0 || box.y < 0 || box.y + box.h > H) return;
+        if (box.x + box.w > W - 50 || clashes(box, taken)) box.x = s.x - 8 - w; // else on the left
+        if (clashes(box, taken) || box.x < 0 || box.y < 0 || box.y + box.h > H) return;
         taken.push(box);
         svg("text", {
           x: box.x + 2, y: s.y + LABEL_PX / 2 - 1, class: "map-label" + (hall ? " hall" : ""), text: p.name,
@@ -190,12 +198,16 @@
     }
 
     /* The home a household has now (moving house): a white diamond named 「今の家」. */
-    function drawHome() {
+    function drawHome(taken) {
       if (!opts.home) return;
       var s = toScreen(opts.home.lat, opts.home.lon);
+      var label = opts.home.label || "今の家";
       var g = svg("g", { class: "map-home-mark", "data-id": "map-home" }, root);
       svg("path", { d: "M" + s.x + " " + (s.y - 8) + "L" + (s.x + 8) + " " + s.y + "L" + s.x + " " + (s.y + 8) + "L" + (s.x - 8) + " " + s.y + "Z", class: "map-home" }, g);
-      svg("text", { x: s.x + 11, y: s.y + LABEL_PX / 2 - 1, class: "map-label home", text: opts.home.label || "今の家" }, g);
+      var box = { x: s.x + 10, y: s.y - LABEL_PX / 2 - 2, w: label.length * LABEL_PX + 4, h: LABEL_PX + 4 };
+      if (clashes(box, taken)) box.x = s.x - 10 - box.w;
+      svg("text", { x: box.x + 2, y: s.y + LABEL_PX / 2 - 1, class: "map-label home", text: label }, g);
+      taken.push({ x: s.x - 9, y: s.y - 9, w: 18, h: 18 }, box);
     }
 
     function drawPoint() {
