@@ -25,6 +25,7 @@ from api.routes import (
     register_file,
     registry,
     rides,
+    servicearea,
     shopping,
     stats,
     users,
@@ -95,6 +96,7 @@ def create_app(
         register_file.router,  # before directory: /residents/export.csv is no resident id
         directory.router,
         registry.router,
+        servicearea.router,
         vehicles.router,
         rides.router,
         shopping.router,

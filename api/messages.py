@@ -225,7 +225,13 @@ def _derived(code: Code, params: Mapping[str, Any]) -> dict[str, Any]:
         )
     if code == Code.resident_not_eligible:
         out["day_ja"] = _day_ja(params.get("day"))
-        out["why"] = "、".join(_rule_ja(part) for part in str(params.get("failed") or "").split(";") if part)
+        day = str(params.get("day") or "")
+        out["why"] = "、".join(
+            _rule_ja(part, day) for part in str(params.get("failed") or "").split(";") if part
+        )
+    if code == Code.resident_paused and isinstance(params.get("since"), str) and len(params["since"]) == 10:
+        since = params["since"]  # "2026-11-24" -> "11月24日"
+        out["since"] = f"{int(since[5:7])}月{int(since[8:10])}日"
     if code == Code.pin_locked:
         out["locked"] = "ロックしました" if params.get("just_locked") else "ロックされています"
     if code == Code.family_sign_in_failed and params.get("max_failures"):
@@ -246,10 +252,13 @@ def _day_ja(day: object) -> str:
     return f"{int(day[5:7])}月{int(day[8:10])}日は"
 
 
-def _rule_ja(part: str) -> str:
-    """One failed rule 'category|name|state|date' of an eligibility refusal, in Japanese."""
+def _rule_ja(part: str, ride_day: str = "") -> str:
+    """One failed rule 'category|name|state|date' of an eligibility refusal, in Japanese; a date in
+    another year than the ride's carries its year ('65歳以上：2031年5月2日から')."""
     _, name, state, when = (part.split("|") + ["", "", "", ""])[:4]
     day = f"{int(when[5:7])}月{int(when[8:10])}日" if len(when) == 10 else ""
+    if day and when[:4] != ride_day[:4]:
+        day = f"{int(when[:4])}年{day}"
     if state == "expired":
         return f"{name}：{day}で期限切れ"
     if state == "age":

@@ -14,6 +14,7 @@ import json
 import tempfile
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,7 @@ DRIVABLE = frozenset(HIGHWAY_SPEEDS_KMH)
 NO_ACCESS = frozenset({"no", "private"})
 ACCESS_SPEED_KMH = 10.0  # from a point to its snapped road node (driveway, yard, last metres)
 CACHE_VERSION = 1
+MAJOR_ROAD_KMH = 40.0  # a map draws roads at least this fast (tertiary and up) as major roads
 
 
 def _highway(value: object) -> str:
@@ -84,6 +86,15 @@ def _drivable(G: nx.MultiDiGraph[int]) -> nx.MultiDiGraph[int]:
     G = ox.truncate.largest_component(G, strongly=True)
     G = ox.routing.add_edge_speeds(G, hwy_speeds=HIGHWAY_SPEEDS_KMH, fallback=25.0)
     return ox.routing.add_edge_travel_times(G)
+
+
+@dataclass(frozen=True, slots=True)
+class RoadSegment:
+    """A straight piece of road between two road nodes, for a map; `major`: tertiary or faster."""
+
+    a: Point
+    b: Point
+    major: bool
 
 
 class RoadNetwork:
@@ -232,3 +243,48 @@ class RoadNetwork:
     def distance_matrix(self, points: Sequence[Point]) -> FloatArray:
         """Driving distances (m) along the fastest paths between points."""
         return self._matrices(points, True)[1]
+
+    def segments(
+        self,
+        south: float = -90.0,
+        west: float = -180.0,
+        north: float = 90.0,
+        east: float = 180.0,
+        max_segments: int | None = None,
+        major_kmh: float = MAJOR_ROAD_KMH,
+    ) -> tuple[list[RoadSegment], int]:
+        """The drivable roads as straight segments between road nodes, one per pair of nodes (both
+        directions of a two-way road are one segment), for drawing a map.
+
+        Only segments with an end inside the box (degrees) are returned; with `max_segments`, the
+        major roads (speed at least `major_kmh`) come first, then the longest, and the rest is left
+        out. Returns the segments and how many were left out."""
+        coo = self._time.tocoo()
+        src, dst, t = coo.row, coo.col, coo.data
+        length = np.asarray(self._length[src, dst]).ravel()
+        a, b = np.minimum(src, dst), np.maximum(src, dst)
+        _, first = np.unique(a * len(self.lat) + b, return_index=True)
+        a, b, t, length = a[first], b[first], t[first], length[first]
+
+        def inside(i: np.ndarray) -> np.ndarray:
+            lat, lon = self.lat[i], self.lon[i]
+            ok: np.ndarray = (lat >= south) & (lat <= north) & (lon >= west) & (lon <= east)
+            return ok
+
+        keep = inside(a) | inside(b)
+        a, b, t, length = a[keep], b[keep], t[keep], length[keep]
+        speed = np.where(t > 0, length / np.maximum(t, 1e-3) * 3.6, 0.0)
+        major = speed >= major_kmh
+        order = np.lexsort((-length, ~major))  # major first, then the longest
+        total = len(order)
+        if max_segments is not None:
+            order = order[:max_segments]
+        out = [
+            RoadSegment(
+                Point(float(self.lat[a[i]]), float(self.lon[a[i]])),
+                Point(float(self.lat[b[i]]), float(self.lon[b[i]])),
+                bool(major[i]),
+            )
+            for i in order
+        ]
+        return out, total - len(out)

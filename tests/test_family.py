@@ -23,7 +23,7 @@ from dispatcher.identity import purge as identity_purge
 from dispatcher.identity.family import LOCK_MINUTES, MAX_FAILURES
 from dispatcher.models import Event, FamilyLink, FamilyMember, FamilySession, Resident, Ride
 from dispatcher.platform.retention import stripped
-from dispatcher.rides.booking import eligibility_categories
+from dispatcher.residents.eligibility import categories_on
 from tests.conftest import DAY_START, token_headers
 from tests.security_world import B, add_town_b
 
@@ -37,7 +37,7 @@ def _key() -> dict[str, str]:
 
 def _eligible(ctx: Dispatcher, r: Resident) -> bool:
     cfg = ctx.config(r.tenant_id)
-    return bool(eligibility_categories(r, cfg, DAY_START.date()) & set(cfg.eligibility.any_of))
+    return bool(categories_on(r, cfg, DAY_START.date()) & set(cfg.eligibility.any_of))
 
 
 def _people(ctx: Dispatcher) -> tuple[Resident, Resident, Resident]:

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from dispatcher.context import Dispatcher
 from dispatcher.models import Event, FamilyLink, FamilyMember, Resident, Ride
 from dispatcher.platform.demo import DEMO_PASSWORD
-from dispatcher.rides.booking import eligibility_categories
+from dispatcher.residents.eligibility import categories_on
 from tests.conftest import DAY_START, client_for, token_headers
 from tests.live import RequestLog, Server, launch, shot, text_styles
 
@@ -43,7 +43,7 @@ def _two_residents(ctx: Dispatcher) -> tuple[Resident, Resident]:
         for r in rows
         if r.favourite_places
         and not r.wheelchair
-        and eligibility_categories(r, cfg, DAY_START.date()) & set(cfg.eligibility.any_of)
+        and categories_on(r, cfg, DAY_START.date()) & set(cfg.eligibility.any_of)
     ]
     mother = ok[0]
     return mother, next(r for r in ok if r.household_id != mother.household_id)

@@ -67,6 +67,7 @@ MATRIX: dict[str, set[str]] = {
     "POST /api/v1/residents/{resident_id}/end": {"operator"},
     "POST /api/v1/residents/import": set(),  # the whole register: administrators only
     "GET /api/v1/residents/export.csv": set(),
+    "GET /api/v1/service-area": {"operator"},
     "GET /api/v1/vehicles": {"any"},
     "GET /api/v1/vehicles/{vehicle_id}/manifest": {"operator", "driver"},
     "POST /api/v1/vehicles/{vehicle_id}/events": {"operator", "driver"},

@@ -18,7 +18,7 @@ from dispatcher.identity.auth import Principal
 from dispatcher.identity.devices import household_devices
 from dispatcher.identity.pins import set_pin
 from dispatcher.models import Household, Resident, ResidentPin, Role
-from dispatcher.residents.eligibility import categories_on
+from dispatcher.residents.eligibility import categories_on, verdict
 from dispatcher.residents.favourites import set_favourites
 from dispatcher.residents.notes import add_note, notes_of
 from dispatcher.shopping.orders import shopping_member
@@ -76,7 +76,9 @@ def _resident(r: Resident, cfg: TenantConfig, today: date) -> dict[str, object]:
         "phone": r.phone,
         "home": {"lat": r.lat, "lon": r.lon},
         "categories": sorted(cats),
-        "eligible": bool(cats & set(cfg.eligibility.any_of)),
+        # may book today: a category holds, the registration is in force and not paused
+        "eligible": verdict(r, cfg, today).eligible
+        and not (r.paused_on is not None and r.paused_on <= today),
         "wheelchair": r.wheelchair,
         "notes": r.notes,
     }

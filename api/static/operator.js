@@ -17,6 +17,8 @@
 
   /* After sign-in: the server's clock (from the board), the places, then the console. */
   function startSession() {
+    // the map and the booking rules (a road network may take a moment the first time): not waited for
+    Operator.serviceArea().then(Operator.showBookingDay, () => {});
     return Promise.all([Operator.api("GET", "/api/v1/board"), Operator.api("GET", "/api/v1/places")]).then(
       ([board, places]) => {
         state.places = places;
@@ -41,6 +43,10 @@
     clearInterval(state.clockTimer);
     state.resident = null;
     state.catalog = null;
+    state.area = null;
+    state.areaPromise = null;
+    Operator.forgetRegister();
+    Operator.forgetRegistration();
     $("watch-banner").hidden = true;
     $("optimizer-banner").hidden = true;
     // nothing of the last caller stays on screen for whoever signs in next
@@ -54,7 +60,7 @@
 
   const desk = NoriaiSignIn.desk(auth, {
     problem: Operator.PROBLEM,
-    hide: ["residents-view", "board-view", "tabs"],
+    hide: ["residents-view", "register-view", "board-view", "tabs"],
     show: ["tabs"],
     use: (session) => {
       state.token = session ? session.token : null;

@@ -307,4 +307,44 @@ def category_names(cfg: TenantConfig) -> dict[str, str]:
     return names
 
 
+@dataclass(frozen=True)
+class CategoryInfo:
+    """A category as a registration form offers it: `evidence` False for age (from the birth date),
+    `accepted` whether it lets a resident ride (eligibility.any_of), and what its evidence needs."""
+
+    id: str
+    name: str
+    builtin: bool
+    evidence: bool
+    accepted: bool
+    document: str = ""
+    document_number_required: bool = False
+    expires: bool = False
+
+
+def category_list(cfg: TenantConfig) -> list[CategoryInfo]:
+    """Every category this tenant knows, built-in ones first, with its Japanese name."""
+    names = category_names(cfg)
+    accepted = set(cfg.eligibility.any_of)
+    out = [
+        CategoryInfo("age_65_plus", names["age_65_plus"], True, False, "age_65_plus" in accepted, "生年月日"),
+        CategoryInfo(
+            "licence_surrendered",
+            names["licence_surrendered"],
+            True,
+            True,
+            "licence_surrendered" in accepted,
+            "運転経歴証明書",
+        ),
+        CategoryInfo("disability", names["disability"], True, True, "disability" in accepted, "障害者手帳"),
+    ]
+    out += [
+        CategoryInfo(
+            c.id, c.name, False, True, c.id in accepted, c.document, c.document_number_required, c.expires
+        )
+        for c in cfg.eligibility.categories
+    ]
+    return out
+
+
 __all__ = ["CATEGORIES", "Evidence", "Verdict", "categories_on", "check_evidence", "verdict"]

@@ -54,6 +54,14 @@
     placeOptions(dest, false, skip);
   }
 
+  /* Another day than today only where the municipality takes bookings ahead (GET service-area). */
+  function showBookingDay() {
+    const ahead = !!state.area && !state.area.same_day_only;
+    $("when-day-row").hidden = !ahead;
+    $("when-day-label").hidden = !ahead;
+    if (!$("when-day").value) $("when-day").value = T.today();
+  }
+
   function resetBooking(r) {
     fillDestination(r);
     $("dest").value = "";
@@ -61,6 +69,10 @@
     $("when-now").checked = true;
     $("when-time").value = "";
     $("when-time").disabled = true;
+    showBookingDay();
+    $("when-day").value = T.today();
+    $("when-day").min = T.today();
+    $("when-now").disabled = false;
     $("party").value = "1";
     $("wheelchair").checked = !!r.wheelchair;
     state.retry = null;
@@ -95,6 +107,15 @@
   $("party").addEventListener("input", () => invalidateQuote(true));
   $("wheelchair").addEventListener("change", () => invalidateQuote(true));
   $("when-time").addEventListener("input", () => invalidateQuote(true));
+  $("when-day").addEventListener("change", () => {
+    if (whenDay() !== T.today() && whenMode() === "now") {
+      $("when-pickup").checked = true;
+      $("when-time").disabled = false;
+      if (!$("when-time").value) $("when-time").value = "10:00";
+    }
+    $("when-now").disabled = whenDay() !== T.today();
+    invalidateQuote(true);
+  });
   document.querySelectorAll('input[name="when"]').forEach((radio) => {
     radio.addEventListener("change", () => {
       const mode = whenMode();
@@ -121,6 +142,16 @@
       (err) => showError("book-error", err)
     );
   });
+
+  /* The ride's day: today unless the municipality books ahead and another day is chosen. */
+  function whenDay() {
+    const d = $("when-day").value;
+    return !$("when-day-row").hidden && /^\d{4}-\d\d-\d\d$/.test(d) ? d : T.today();
+  }
+  /* The label of a ride's day before its window when it is not today: "11月26日（木） ". */
+  function dayPrefix(iso) {
+    return iso && iso.slice(0, 10) !== T.today() ? T.dayLabel(iso.slice(0, 10)) + " " : "";
+  }
 
   function whenMode() {
     return document.querySelector('input[name="when"]:checked').value;
@@ -158,11 +189,14 @@
     };
     const mode = whenMode();
     if (mode === "now") {
+      if (whenDay() !== T.today()) throw new Error("今日以外の日は、迎えか到着の時刻を選んでください。");
       req.pickup_after = T.iso(T.now(), true);
     } else {
       const t = $("when-time").value;
       if (!/^\d\d:\d\d$/.test(t)) throw new Error("時刻を入れてください。");
-      req[mode === "arrive" ? "arrive_by" : "pickup_after"] = isoToday(t);
+      const day = whenDay();
+      req[mode === "arrive" ? "arrive_by" : "pickup_after"] =
+        day === T.today() ? isoToday(t) : day + "T" + t + ":00" + T.iso(T.now()).slice(-6);
     }
     return req;
   }
@@ -192,7 +226,7 @@
         if (q.available) {
           state.quoted = req;
           $("book-btn").disabled = false;
-          res.appendChild(el("p", { cls: "big", id: "quote-window", text: "迎え " + hm(q.pickup_window.start) + "〜" + hm(q.pickup_window.end) }));
+          res.appendChild(el("p", { cls: "big", id: "quote-window", text: dayPrefix(q.pickup_window.start) + "迎え " + hm(q.pickup_window.start) + "〜" + hm(q.pickup_window.end) }));
           res.appendChild(el("p", { text: placeName(req.origin, state.resident) + " → " + placeName(req.destination, state.resident) + "　" + hm(q.latest_arrival) + " までに到着" }));
           res.appendChild(el("p", { text: "料金 " + yen(q.fare_yen) + "（" + req.party_size + "人）　車両の予定 " + hm(q.planned_pickup) + " 迎え" }));
           $("book-btn").focus();
@@ -246,7 +280,7 @@
         res.className = "quote ok-box";
         res.setAttribute("data-ride", String(ride.id));
         res.appendChild(el("p", { cls: "strong", text: "予約しました（予約番号 " + ride.id + "）。利用者にお伝えください：" }));
-        res.appendChild(el("p", { cls: "big", id: "booked-window", text: "迎え " + hm(ride.pickup_window.start) + "〜" + hm(ride.pickup_window.end) }));
+        res.appendChild(el("p", { cls: "big", id: "booked-window", text: dayPrefix(ride.pickup_window.start) + "迎え " + hm(ride.pickup_window.start) + "〜" + hm(ride.pickup_window.end) }));
         res.appendChild(el("p", { text: placeName(ride.origin, state.resident) + " → " + placeName(ride.destination, state.resident) + "　" + hm(ride.latest_arrival) + " までに到着　料金 " + yen(ride.fare_yen) }));
         res.appendChild(el("p", { cls: "muted", text: "車両 " + (state.vehicleNames[ride.vehicle] || ride.vehicle || "―") }));
         $("book-btn").disabled = true;
@@ -278,5 +312,5 @@
     ).finally(() => $("book-btn").classList.remove("busy"));
   });
 
-  Object.assign(Operator, { fillPlaceSelects, resetBooking, renderFavourites, placeName });
+  Object.assign(Operator, { fillPlaceSelects, resetBooking, renderFavourites, placeName, showBookingDay });
 })();

@@ -7,8 +7,10 @@
  * One file per concern, loaded by templates/operator.html in this order after the common scripts:
  * console.js (this: the shared state and small helpers, the clock, requests and their problems,
  * messages, the tabs), search.js, resident.js, booking.js, rides.js, notes.js, orders.js,
- * devices.js, pin.js, family.js, board.js, watch.js, deliveries.js, and last ../operator.js
- * (sign-in, the session and the start). Each file adds its functions to `Operator`; a file calls another's
+ * devices.js, pin.js, family.js, board.js, watch.js, deliveries.js, servicemap.js (the service
+ * area drawn as a map), registration.js (the resident's registration and eligibility), register.js
+ * (新規登録: a new household), and last ../operator.js (sign-in, the
+ * session and the start). Each file adds its functions to `Operator`; a file calls another's
  * through `Operator.name(...)` (they are all loaded before anything runs).
  *
  * Every time shown or sent comes from the server's clock (the `now` of the board, NoriaiTime), never
@@ -29,6 +31,8 @@ const Operator = (() => {
     placeById: {},
     vehicleNames: {}, // vehicle key -> name (from the board)
     resident: null,
+    area: null, // GET /api/v1/service-area: the map and the categories (operator/servicemap.js)
+    areaPromise: null,
     quoted: null, // the request a successful quote was for
     retry: null, // {req, key} of a booking whose answer was lost on the network
     catalog: null,
@@ -159,9 +163,12 @@ const Operator = (() => {
     document.querySelectorAll("#tabs .tab").forEach((t) => {
       t.setAttribute("aria-selected", t.getAttribute("data-tab") === name ? "true" : "false");
     });
-    show($("residents-view"), name === "residents");
-    show($("board-view"), name === "board");
+    document.querySelectorAll("#tabs .tab").forEach((t) => {
+      const view = $(t.getAttribute("data-tab") + "-view");
+      if (view) show(view, t.getAttribute("data-tab") === name);
+    });
     if (name === "board") Operator.refreshBoard();
+    if (name === "register") Operator.openRegister();
   }
   document.querySelectorAll("#tabs .tab").forEach((t) => {
     t.addEventListener("click", () => selectTab(t.getAttribute("data-tab")));

@@ -30,6 +30,7 @@
         Operator.renderDevices(r.devices);
         Operator.renderPin(r.pin);
         Operator.loadFamily(r, changed);
+        Operator.loadRegistration(r);
         if (changed) {
           ["note-error", "order-error", "pair-error", "pin-error", "book-error"].forEach(hideError);
           Operator.closeOrderForm();
