@@ -190,10 +190,11 @@
           if (!pin) { showError($error, "暗証番号を入れてください。"); $pin.focus(); return; }
           $submit.disabled = true;
           $submit.firstChild.textContent = "たしかめています…";
-          api("POST", "/api/v1/m/session", { resident_id: parseInt(rid, 10), pin: pin }, undefined, true).then(function (s) {
+          api("POST", "/api/v1/m/session", NoriaiApi.withTenant({ resident_id: parseInt(rid, 10), pin: pin }), undefined, true).then(function (s) {
             state.token = s.access_token;
             state.name = s.name;
-            try { localStorage.setItem(STORE, JSON.stringify({ token: s.access_token, name: s.name })); } catch (x) { /* private mode */ }
+            var kept = { token: s.access_token, name: s.name, tenant: NoriaiApi.tenant() };
+            try { localStorage.setItem(STORE, JSON.stringify(kept)); } catch (x) { /* private mode */ }
             return loadHousehold();
           }).catch(function (err) {
             $submit.disabled = false;
@@ -942,7 +943,11 @@
 
   try {
     var saved = JSON.parse(localStorage.getItem(STORE) || "null");
-    if (saved && saved.token) { state.token = saved.token; state.name = saved.name || ""; }
+    var town = NoriaiApi.tenant();  // a session of another town's page stays there
+    if (saved && saved.token && !(town && saved.tenant && saved.tenant !== town)) {
+      state.token = saved.token;
+      state.name = saved.name || "";
+    }
   } catch (x) { /* nothing kept */ }
   if (state.token) loadHousehold(); else show(signIn());
   window.noriaiPhone = { state: state };

@@ -5,8 +5,9 @@
  * 青 タクシー予約, 赤 買い物, 緑 予約の確認, 黄 お知らせ (Hybridcast/ARIB VK codes 406, 403, 404,
  * 405, or F1-F4 on a keyboard). Each screen says what the keys do in the bar at the bottom.
  *
- * The box keeps a device token in localStorage; until an operator pairs it with a household it
- * shows a pairing code. All times come from the server's clock. Requests go through the common API
+ * The box keeps a device token in localStorage (and the municipality it registered with: on
+ * another town's page it registers anew); until an operator pairs it with a household it shows a
+ * pairing code. All times come from the server's clock. Requests go through the common API
  * client (common/api.js, with a 20 s limit: set-top box networks hang); what a refusal says comes
  * from the common renderer (common/problem.js: the server's plain Japanese).
  */
@@ -14,6 +15,7 @@
 
 (function () {
   var TOKEN_KEY = "noriai.device";
+  var TENANT_KEY = "noriai.device.tenant"; // the municipality the box registered with
   var KEY = {
     UP: [38], DOWN: [40], LEFT: [37], RIGHT: [39], ENTER: [13],
     BACK: [8, 27, 461, 10009],
@@ -797,9 +799,10 @@
     var p = state.token ? api("GET", "/api/v1/tv/device") : Promise.reject({ status: 401 });
     return p.catch(function (err) {
       if (err.status !== 401) throw err;
-      return api("POST", "/api/v1/tv/devices", {}).then(function (d) {
+      return api("POST", "/api/v1/tv/devices", NoriaiApi.withTenant({})).then(function (d) {
         state.token = d.token;
         localStorage.setItem(TOKEN_KEY, d.token);
+        localStorage.setItem(TENANT_KEY, NoriaiApi.tenant() || "");
         return d;
       });
     }).then(function (d) {
@@ -884,6 +887,8 @@
   }
 
   state.token = localStorage.getItem(TOKEN_KEY);
+  var boxTown = localStorage.getItem(TENANT_KEY);
+  if (boxTown && NoriaiApi.tenant() && boxTown !== NoriaiApi.tenant()) state.token = null; // another town's page: register anew
   startPairing().catch(function (err) { show(errorScreen(err), false); });
   setInterval(tick, 15000);
   setInterval(pollNotices, 20000);
