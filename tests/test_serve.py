@@ -104,7 +104,9 @@ def test_serve_prints_urls_and_serves_openapi(served: tuple[str, dict[str, str]]
     pin = {"resident_id": 1, "pin": "2580"}
     assert httpx.post(f"{base}/api/v1/m/session", json={**pin, "tenant_id": "ina-demo"}).status_code == 200
     # not on another town's page, and not without naming the town on a server of two
-    assert httpx.post(f"{base}/api/v1/m/session", json={**pin, "tenant_id": "yasuoka-demo"}).status_code == 401
+    assert (
+        httpx.post(f"{base}/api/v1/m/session", json={**pin, "tenant_id": "yasuoka-demo"}).status_code == 401
+    )
     assert httpx.post(f"{base}/api/v1/m/session", json=pin).status_code == 422
     # the clock starts at NORIAI_NOW and runs on
     now = httpx.get(f"{base}/healthz").json()["now"]

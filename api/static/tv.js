@@ -41,6 +41,8 @@
   var $banner = document.getElementById("banner");
   var $reminder = document.getElementById("reminder");
   var $clock = document.getElementById("clock");
+  // whether the cable-TV company collects the charges with the TV bill (the town's collector)
+  var billedWithTv = $screen.getAttribute("data-billed-with-tv") === "yes";
 
   /* ---------- small helpers ---------- */
 
@@ -240,7 +242,9 @@
         var box = el("div", {}, [el("h1", { text: me.today_label + "　ようこそ" })]);
         var menu = el("div", { cls: "menu" });
         menu.appendChild(item(el("span", {}, [el("span", { cls: "chip blue" }), " 青　タクシー予約"]), function () { go(screens.rideWho); }, { cls: "blue", id: "menu-ride" }));
-        menu.appendChild(item(el("span", {}, [el("span", { cls: "chip red" }), " 赤　買い物"]), function () { go(screens.shop); }, { cls: "red", id: "menu-shop" }));
+        if (me.shopping) { // a town without the shopping service shows no shopping menu
+          menu.appendChild(item(el("span", {}, [el("span", { cls: "chip red" }), " 赤　買い物"]), function () { go(screens.shop); }, { cls: "red", id: "menu-shop" }));
+        }
         menu.appendChild(item(el("span", {}, [el("span", { cls: "chip green" }), " 緑　予約の確認"]), function () { go(screens.mine); }, { cls: "green", id: "menu-mine" }));
         menu.appendChild(item(el("span", {}, [el("span", { cls: "chip yellow" }), " 黄　お知らせ"]), function () { go(screens.notices); }, { cls: "yellow", id: "menu-notices" }));
         box.appendChild(menu);
@@ -269,7 +273,7 @@
         api("GET", "/api/v1/me/billing").then(function (b) {
           var month = +b.month.split("-")[1];
           info.appendChild(el("p", { cls: "sub", id: "home-billing",
-            text: "今月（" + month + "月）のご利用額 " + b.total_yen.toLocaleString("ja-JP") + "円（ケーブルテレビ料金と一緒のお支払い）" }));
+            text: "今月（" + month + "月）のご利用額 " + b.total_yen.toLocaleString("ja-JP") + "円" + (billedWithTv ? "（ケーブルテレビ料金と一緒のお支払い）" : "") }));
         }, function () {});
         return box;
       }
@@ -603,7 +607,8 @@
 
   screens.shop = function () {
     var sh = state.me.shopping;
-    if (!sh || !sh.member) return message("買い物", ["お買い物の会員登録がありません。", "申しこみは、オペレーターに電話してください。"]);
+    if (!sh) return message("買い物", ["テレビでの買い物は、この市町村ではできません。"]);
+    if (!sh.member) return message("買い物", ["お買い物の会員登録がありません。", "申しこみは、オペレーターに電話してください。"]);
     var s = {
       refresh: function () { return screens.shop(); },
       render: function () {
