@@ -66,10 +66,25 @@ SERVER_URLS = [
 ]
 
 
+def _demo_logins(ctx: Dispatcher, tenant_id: str) -> list[str]:
+    """The staff logins `noriai seed-demo` made for a bundled demo town (none elsewhere)."""
+    from sqlmodel import Session, col, select
+
+    from dispatcher.models import User
+    from dispatcher.platform.demo import DEMO_TOWN_RESIDENTS
+
+    if tenant_id not in DEMO_TOWN_RESIDENTS:
+        return []
+    with Session(ctx.engine) as s:
+        names = s.exec(select(User.username).where(User.tenant_id == tenant_id).order_by(col(User.id))).all()
+    return [n for n in names if n.startswith(f"{tenant_id}-")]
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
+    from dispatcher.platform.demo import DEMO_PASSWORD
 
     host, port = args.host or settings.host, args.port or settings.port
     app = create_app(settings, scheduler=not args.no_scheduler)
@@ -85,6 +100,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {label:26} {base}/t/{tenant_id}{path}", flush=True)
         for label, path in OPEN_DATA_URLS:
             print(f"  {label:26} {base}{path}?tenant={tenant_id}", flush=True)
+        logins = _demo_logins(ctx, tenant_id)
+        if logins:
+            print(f"  {'Demo logins':26} {', '.join(logins)} (password {DEMO_PASSWORD})", flush=True)
     print("This server:", flush=True)
     for label, path in SERVER_URLS:
         print(f"  {label:26} {base}{path}", flush=True)
