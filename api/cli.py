@@ -13,10 +13,26 @@ from dispatcher.models import Role
 from dispatcher.settings import Settings
 
 
-def _ctx(settings: Settings) -> Dispatcher:
+def _ctx(settings: Settings, sync: bool = True) -> Dispatcher:
     from dispatcher.platform.bootstrap import build_dispatcher
 
-    return build_dispatcher(settings)
+    return build_dispatcher(settings, sync=sync)
+
+
+class _NoTenant(Exception):
+    """Several municipalities are served and the command named none."""
+
+
+def _tenant(args: argparse.Namespace, ctx: Dispatcher) -> str:
+    """The --tenant given, or the only municipality served; with several, the user must choose."""
+    from dispatcher.errors import InvalidRequest
+
+    if getattr(args, "tenant", None):
+        return str(args.tenant)
+    try:
+        return ctx.default_tenant()
+    except InvalidRequest:
+        raise _NoTenant(", ".join(t for t, _ in ctx.tenants())) from None
 
 
 def _refused(e: Exception) -> int:
@@ -27,33 +43,73 @@ def _refused(e: Exception) -> int:
     return 1
 
 
+# The pages of every municipality (under /t/<tenant id>) and the server's own addresses.
+PAGE_URLS = [
+    ("TV page (set-top box)", "/tv"),
+    ("Operator console", "/operator"),
+    ("Smartphone page", "/m"),
+    ("Driver page", "/driver"),
+    ("Drone operator page", "/drone"),
+    ("Support worker page", "/support"),
+    ("Seller page", "/seller"),
+    ("Municipality dashboard", "/municipality"),
+]
+SHOPPING_PAGES = ("/support", "/seller")
+OPEN_DATA_URLS = [
+    ("Open data: GTFS-Flex feed", "/opendata/gtfs.zip"),
+    ("Open data: ridership CSV", "/opendata/ridership.csv"),
+    ("Open data: NGSI-LD", "/opendata/ngsi-ld/v1/entities"),
+]
+SERVER_URLS = [
+    ("API docs (Swagger UI)", "/docs"),
+    ("OpenAPI schema", "/openapi.json"),
+    ("Health", "/healthz"),
+]
+
+
+def _demo_logins(ctx: Dispatcher, tenant_id: str) -> list[str]:
+    """The staff logins `noriai seed-demo` made for a bundled demo town (none elsewhere)."""
+    from sqlmodel import Session, col, select
+
+    from dispatcher.models import User
+    from dispatcher.platform.demo import DEMO_TOWN_RESIDENTS
+
+    if tenant_id not in DEMO_TOWN_RESIDENTS:
+        return []
+    with Session(ctx.engine) as s:
+        names = s.exec(select(User.username).where(User.tenant_id == tenant_id).order_by(col(User.id))).all()
+    return [n for n in names if n.startswith(f"{tenant_id}-")]
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
+    from dispatcher.platform.demo import DEMO_PASSWORD
 
     host, port = args.host or settings.host, args.port or settings.port
     app = create_app(settings, scheduler=not args.no_scheduler)
+    ctx: Dispatcher = app.state.ctx
     base = f"http://{host}:{port}"
     print("Noriai is running.", flush=True)
-    for label, path in [
-        ("TV page (set-top box)", "/tv"),
-        ("Operator console", "/operator"),
-        ("Smartphone page", "/m"),
-        ("Driver page", "/driver"),
-        ("Drone operator page", "/drone"),
-        ("Support worker page", "/support"),
-        ("Seller page", "/seller"),
-        ("Municipality dashboard", "/municipality"),
-        ("Open data: GTFS-Flex feed", "/opendata/gtfs.zip"),
-        ("Open data: ridership CSV", "/opendata/ridership.csv"),
-        ("Open data: NGSI-LD", "/opendata/ngsi-ld/v1/entities"),
-        ("API docs (Swagger UI)", "/docs"),
-        ("OpenAPI schema", "/openapi.json"),
-        ("Health", "/healthz"),
-    ]:
+    for tenant_id, name in ctx.tenants():
+        cfg = ctx.config(tenant_id)
+        print(f"{name} ({tenant_id}):", flush=True)
+        for label, path in PAGE_URLS:
+            if (path == "/drone" and cfg.drones is None) or (path in SHOPPING_PAGES and cfg.shopping is None):
+                continue  # a town without drones or shopping has no use for these pages
+            print(f"  {label:26} {base}/t/{tenant_id}{path}", flush=True)
+        for label, path in OPEN_DATA_URLS:
+            print(f"  {label:26} {base}{path}?tenant={tenant_id}", flush=True)
+        logins = _demo_logins(ctx, tenant_id)
+        if logins:
+            print(f"  {'Demo logins':26} {', '.join(logins)} (password {DEMO_PASSWORD})", flush=True)
+    print("This server:", flush=True)
+    for label, path in SERVER_URLS:
         print(f"  {label:26} {base}{path}", flush=True)
-    print(f"  database: {settings.database_url}   tenant file: {settings.tenant_file}", flush=True)
+    if len(ctx.tenants()) > 1:
+        print(f"  {'Choose a municipality':26} {base}/tv  (and the other pages without /t/...)", flush=True)
+    print(f"  database: {settings.database_url}   tenant files: {settings.tenant_file}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="info")
     return 0
 
@@ -68,19 +124,32 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.db import session_scope
-    from dispatcher.platform.demo import demo_phone_login, seed_demo
+    from dispatcher.platform.demo import demo_phone_login, demo_residents, seed_demo
 
     ctx = _ctx(settings)
-    cfg = ctx.config(next(iter(ctx.tenant_files)))
-    with session_scope(ctx.engine) as session:
-        logins = seed_demo(session, cfg, ctx.clock.now(), residents=args.residents)
-        resident_id, pin = demo_phone_login(session, cfg, ctx.clock.now())
-    print(f"demo municipality {cfg.id} ({cfg.name}) is loaded. Demo logins (password {logins[0].password}):")
-    for login in logins:
-        print(f"  {login.role:13} {login.username}")
-    print(f"  smartphone page /m: resident number {resident_id}, PIN {pin}")
-    print("  TV page /tv: shows a pairing code; pair it in the operator console /operator")
+    several = len(ctx.tenant_files) > 1
+    for tenant_id in ctx.tenant_files:
+        cfg = ctx.config(tenant_id)
+        prefix = f"/t/{cfg.id}" if several else ""
+        with session_scope(ctx.engine) as session:
+            logins = seed_demo(session, cfg, ctx.clock.now(), residents=demo_residents(cfg, args.residents))
+            resident_id, pin = demo_phone_login(session, cfg, ctx.clock.now())
+        print(
+            f"demo municipality {cfg.id} ({cfg.name}) is loaded. Demo logins (password {logins[0].password}):"
+        )
+        for login in logins:
+            print(f"  {login.role:14} {login.username}")
+        print(f"  smartphone page {prefix}/m: resident number {resident_id}, PIN {pin}")
+        print(
+            f"  TV page {prefix}/tv: shows a pairing code; pair it in the operator console {prefix}/operator"
+        )
     return 0
+
+
+def _print_problems(path: object, problems: list[str]) -> None:
+    print(f"{path}: {len(problems)} problem(s)")
+    for p in problems:
+        print(f"  {p}")
 
 
 def cmd_tenant_validate(args: argparse.Namespace, settings: Settings) -> int:
@@ -89,9 +158,7 @@ def cmd_tenant_validate(args: argparse.Namespace, settings: Settings) -> int:
     try:
         cfg = load_tenant(args.file)
     except TenantConfigError as e:
-        print(f"{args.file}: {len(e.problems)} problem(s)")
-        for p in e.problems:
-            print(f"  {p}")
+        _print_problems(args.file, e.problems)
         return 1
     vehicles = sum(len(o.vehicles) for o in cfg.operators)
     print(
@@ -101,20 +168,94 @@ def cmd_tenant_validate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_tenant_apply(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from dispatcher.platform.tenant_apply import apply_tenant_file
+    from dispatcher.tenant_config import TenantConfigError, load_tenant
+
+    path = Path(args.file)
+    try:
+        load_tenant(path)  # the file first: a broken file never opens the database
+    except TenantConfigError as e:
+        _print_problems(args.file, e.problems)
+        print("nothing applied")
+        return 1
+    ctx = _ctx(settings, sync=False)
+    try:
+        done = apply_tenant_file(ctx.engine, path, ctx.clock.now(), dry_run=args.dry_run)
+    except TenantConfigError as e:  # the file changed under us
+        _print_problems(args.file, e.problems)
+        return 1
+    cfg = done.config
+    print(f"{args.file}: OK — {cfg.id} ({cfg.name})")
+    for line in done.changes.lines():
+        print(f"  {line}")
+    if args.dry_run:
+        print("dry run: nothing applied")
+    elif done.changes.empty:
+        print("applied (nothing to change)")
+    else:
+        print("applied: running servers use it within a few seconds, without a restart")
+    if done.changes.new and not args.dry_run:
+        print(f"next: the first administrator: noriai user create --tenant {cfg.id} --role admin USERNAME")
+    if cfg.id not in ctx.tenant_files:
+        print(
+            f"note: {args.file} is not among NORIAI_TENANT_FILE ({settings.tenant_file}); add it there so "
+            "that a restarted server keeps serving it as applied"
+        )
+    elif ctx.tenant_files[cfg.id].resolve() != path.resolve():
+        print(
+            f"note: a server starting up loads {ctx.tenant_files[cfg.id]} for {cfg.id}; "
+            f"copy {args.file} there or it will be changed back"
+        )
+    return 0
+
+
+PASSWORD_ENV = "NORIAI_PASSWORD"
+
+
+def _new_password(args: argparse.Namespace) -> str | None:
+    """The new user's password: --password (visible to other users of the machine: avoid it), the
+    NORIAI_PASSWORD environment variable, one line from standard input when it is not a terminal,
+    or typed twice at a prompt that does not echo. None when the two typed passwords differ."""
+    import getpass
+    import os
+
+    if args.password:
+        return str(args.password)
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password for the new user: ")
+    if getpass.getpass("the same password again: ") != first:
+        print("the passwords differ: nothing created", file=sys.stderr)
+        return None
+    return first
+
+
 def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.db import session_scope
     from dispatcher.errors import DomainError
     from dispatcher.identity.auth import create_user
 
-    ctx = _ctx(settings)
+    username = args.username_pos or args.username
+    if not username:
+        print("name the user: noriai user create --tenant T --role ROLE USERNAME", file=sys.stderr)
+        return 2
+    password = _new_password(args)
+    if password is None:
+        return 1
+    ctx = _ctx(settings, sync=False)
     try:
         with session_scope(ctx.engine) as session:
             user = create_user(
                 session,
                 args.tenant,
                 args.role,
-                args.username,
-                args.password,
+                username,
+                password,
                 ctx.clock.now(),
                 operator_key=args.operator,
                 seller_key=args.seller,
@@ -134,7 +275,7 @@ def cmd_plan_show(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.rides.manifests import manifest
 
     ctx = _ctx(settings)
-    tenant = args.tenant or next(iter(ctx.tenant_files))
+    tenant = _tenant(args, ctx)
     cfg = ctx.config(tenant)
     day = date.fromisoformat(args.date) if args.date else ctx.clock.now().astimezone(cfg.tz).date()
     with Session(ctx.engine) as session:
@@ -165,7 +306,7 @@ def cmd_reoptimize(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.rides.reoptimize import reoptimize
 
     ctx = _ctx(settings)
-    tenant = args.tenant or next(iter(ctx.tenant_files))
+    tenant = _tenant(args, ctx)
     day = date.fromisoformat(args.date) if args.date else None
     print(json.dumps(reoptimize(ctx, tenant, day, time_limit_s=args.seconds).as_dict(), default=str))
     return 0
@@ -218,7 +359,7 @@ def cmd_delivery_plan(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.shopping.delivery import plan_delivery
 
     ctx = _ctx(settings)
-    tenant = args.tenant or next(iter(ctx.tenant_files))
+    tenant = _tenant(args, ctx)
     day = (
         date.fromisoformat(args.date)
         if args.date
@@ -254,7 +395,7 @@ def cmd_jobs_run(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.platform.scheduler import run_now
 
     ctx = _ctx(settings)
-    tenant = args.tenant or next(iter(ctx.tenant_files))
+    tenant = _tenant(args, ctx)
     try:
         out = run_now(ctx, tenant, args.name)
     except DomainError as e:
@@ -270,7 +411,7 @@ def cmd_subscription_add(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.integration.subscriptions import create_subscription, subscription_view
 
     ctx = _ctx(settings)
-    tenant = args.tenant or next(iter(ctx.tenant_files))
+    tenant = _tenant(args, ctx)
     channel, target = ("webhook", args.webhook) if args.webhook else ("email", args.email)
     try:
         with session_scope(ctx.engine) as session:
@@ -298,7 +439,7 @@ def cmd_deliveries(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.integration.outbox import delivery_log
 
     ctx = _ctx(settings)
-    tenant = args.tenant or next(iter(ctx.tenant_files))
+    tenant = _tenant(args, ctx)
     for m in delivery_log(ctx, tenant, args.subscription, args.limit):
         tries = ", ".join(
             f"#{a['number']} {a['at'][11:19]} {a['status_code'] or a['error'][:40]}" for a in m["attempts"]
@@ -313,7 +454,7 @@ def cmd_billing_close(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.errors import DomainError
 
     ctx = _ctx(settings)
-    tenant = args.tenant or next(iter(ctx.tenant_files))
+    tenant = _tenant(args, ctx)
     try:
         out = close_month(ctx, tenant, args.month, "user:cli")
     except DomainError as e:
@@ -351,7 +492,7 @@ def cmd_billing_export(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.errors import DomainError
 
     ctx = _ctx(settings)
-    tenant = args.tenant or next(iter(ctx.tenant_files))
+    tenant = _tenant(args, ctx)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -601,12 +742,13 @@ def cmd_demo_day(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.db import session_scope
     from dispatcher.platform.bootstrap import build_dispatcher
     from dispatcher.platform.demo import seed_demo
+    from dispatcher.settings import DEMO_TENANT_FILE
     from simulations.demo_day import report, run_day
 
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/demo-day.db"
         clock = SimClock(datetime.fromisoformat(args.start))
-        ctx = build_dispatcher(Settings(DATABASE_URL=url), clock)
+        ctx = build_dispatcher(Settings(DATABASE_URL=url, NORIAI_TENANT_FILE=DEMO_TENANT_FILE), clock)
         with session_scope(ctx.engine) as s:
             seed_demo(s, ctx.config("ina-demo"), clock.now())
         with TestClient(create_app(ctx=ctx, scheduler=False)) as client:
@@ -625,19 +767,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_serve)
     s = sub.add_parser("migrate", help="bring the database schema up to date")
     s.set_defaults(fn=cmd_migrate)
-    s = sub.add_parser("seed-demo", help="load the demo municipality if its residents are missing")
-    s.add_argument("--residents", type=int, default=400)
+    s = sub.add_parser("seed-demo", help="load the demo municipalities if their residents are missing")
+    s.add_argument("--residents", type=int, help="residents of each town (default: Ina 400, Yasuoka 30)")
     s.set_defaults(fn=cmd_seed_demo)
     t = sub.add_parser("tenant", help="tenant files").add_subparsers(dest="tenant_command", required=True)
     s = t.add_parser("validate", help="check a tenant file and list every problem with its location")
     s.add_argument("file")
     s.set_defaults(fn=cmd_tenant_validate)
+    s = t.add_parser(
+        "apply",
+        help="check a tenant file, print what it changes against the stored tenant, then store it "
+        "(running servers pick it up without a restart)",
+    )
+    s.add_argument("file")
+    s.add_argument("--dry-run", action="store_true", help="print the changes; store nothing")
+    s.set_defaults(fn=cmd_tenant_apply)
     u = sub.add_parser("user", help="staff users").add_subparsers(dest="user_command", required=True)
     s = u.add_parser("create", help="create a staff user")
     s.add_argument("--tenant", required=True)
     s.add_argument("--role", required=True, choices=[r.value for r in Role])
-    s.add_argument("--username", required=True)
-    s.add_argument("--password", required=True)
+    s.add_argument("username_pos", nargs="?", metavar="USERNAME", help="the new user's name (unique)")
+    s.add_argument("--username", help="the same as USERNAME")
+    s.add_argument(
+        "--password",
+        help=f"avoid: other users of the machine can see it; use {PASSWORD_ENV}, standard input or "
+        "the prompt (no echo)",
+    )
     s.add_argument("--operator", help="operator id (drivers)")
     s.add_argument("--seller", help="seller id (sellers)")
     s.add_argument("--hall", help="community hall place id (support workers; default: every hall)")
@@ -806,7 +961,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.fn(args, Settings()))
+    try:
+        return int(args.fn(args, Settings()))
+    except _NoTenant as e:
+        print(f"this deployment serves several municipalities ({e}): name one with --tenant", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ JA: dict[Code, str] = {
     Code.not_signed_in: "サインインしてください。",
     Code.sign_in_failed: "ユーザー名またはパスワードが違います。{lock}",
     Code.role_forbidden: "この操作は、いまサインインしている役割ではできません。",
+    Code.sign_in_other_tenant: "このユーザーは{home_tenant}の職員用です。"
+    "{home_tenant}の画面（/t/{home_tenant_id}/…）からサインインしてください。",
     Code.user_not_found: "その利用者（職員）は見つかりません。",
     Code.pin_sign_in_failed: "利用者番号か暗証番号がちがいます。{then}",
     Code.pin_locked: "暗証番号を{max_failures}回まちがえたため、{locked}。"

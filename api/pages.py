@@ -2,6 +2,12 @@
 the field pages: drivers (/driver), the drone operator (/drone), support workers (/support), sellers
 (/seller); the municipality's dashboard (/municipality).
 
+Every municipality has its own pages under /t/<tenant id>/ (/t/ina-demo/tv, ...). The plain paths
+(/tv, ...) serve the deployment's only municipality; where several are served they show a chooser
+listing them. An unknown municipality is a 404 page in Japanese. The page's tenant is in
+`<html data-tenant>`: the scripts send it where they sign in without a staff token (a new TV box,
+the phone's PIN) and the staff sign-in sends it too, so a user of another town is refused.
+
 Each page is a server-rendered shell (Jinja2) with its own script and style from /static, after
 the common scripts every page loads (static/common/: elements, the API client, the server's clock,
 problems, the staff sign-in; docs/design.md, "Front end"); the scripts talk to the JSON API.
@@ -15,9 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+
+from dispatcher.context import Dispatcher
+from dispatcher.errors import InvalidRequest, NotFound
+from dispatcher.tenant_config import TenantConfig
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -33,12 +43,57 @@ PAGE_HEADERS = {
 }
 
 
-def _page(request: Request, page: str, title: str) -> HTMLResponse:
-    ctx = request.app.state.ctx
-    cfg = ctx.config(ctx.default_tenant())
-    resp = templates.TemplateResponse(request, f"{page}.html", {"title": title, "tenant": cfg, "page": page})
+def _render(request: Request, template: str, context: dict[str, object], status: int = 200) -> HTMLResponse:
+    resp = templates.TemplateResponse(request, template, context, status_code=status)
     resp.headers.update(PAGE_HEADERS)
     return resp
+
+
+def tenant_prefix(tenant_id: str) -> str:
+    """Where a municipality's own pages live: /t/<tenant id>."""
+    return f"/t/{tenant_id}"
+
+
+def page_tenant(request: Request, tenant_id: str | None) -> tuple[TenantConfig, str] | None:
+    """The configuration of the page's municipality and the path prefix of its pages, or None when
+    the path names an unknown one (tenant_id given) or the plain path cannot tell which (several)."""
+    ctx: Dispatcher = request.app.state.ctx
+    if tenant_id is None:
+        try:
+            return ctx.config(ctx.default_tenant()), ""
+        except InvalidRequest:
+            return None
+    try:
+        return ctx.config(tenant_id), tenant_prefix(tenant_id)
+    except NotFound:
+        return None
+
+
+def towns_page(request: Request, path: str, unknown: str | None = None) -> HTMLResponse:
+    """The chooser of municipalities for a plain path (or the 404 page of an unknown one): each
+    town's link to the same page under its prefix."""
+    ctx: Dispatcher = request.app.state.ctx
+    towns = [(name, f"{tenant_prefix(tid)}{path}") for tid, name in ctx.tenants()]
+    return _render(
+        request,
+        "towns.html",
+        {
+            "title": "のりあい 市町村を選ぶ",
+            "tenant": None,
+            "page": "towns",
+            "towns": towns,
+            "unknown": unknown,
+        },
+        status=404 if unknown is not None else 200,
+    )
+
+
+def _page(request: Request, page: str, title: str, path: str, tenant_id: str | None = None) -> HTMLResponse:
+    found = page_tenant(request, tenant_id)
+    if found is None:
+        return towns_page(request, path, unknown=tenant_id)
+    cfg, prefix = found
+    return _render(request, f"{page}.html", {"title": title, "tenant": cfg, "page": page, "base": prefix})
 
 
 # path -> (page name: template, script and style; window title)
@@ -54,14 +109,58 @@ PAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def _route(page: str, title: str) -> Callable[[Request], HTMLResponse]:
+def _route(page: str, title: str, path: str) -> Callable[[Request], HTMLResponse]:
     def show(request: Request) -> HTMLResponse:
-        return _page(request, page, title)
+        return _page(request, page, title, path)
+
+    return show
+
+
+def _tenant_route(page: str, title: str, path: str) -> Callable[[Request, str], HTMLResponse]:
+    def show(request: Request, tenant_id: str) -> HTMLResponse:
+        return _page(request, page, title, path, tenant_id)
 
     return show
 
 
 for _path, (_name, _title) in PAGES.items():
     router.add_api_route(
-        _path, _route(_name, _title), methods=["GET"], response_class=HTMLResponse, name=_name
+        _path, _route(_name, _title, _path), methods=["GET"], response_class=HTMLResponse, name=_name
     )
+    router.add_api_route(
+        "/t/{tenant_id}" + _path,
+        _tenant_route(_name, _title, _path),
+        methods=["GET"],
+        response_class=HTMLResponse,
+        name=f"{_name}-of-tenant",
+    )
+
+
+@router.get("/t/{tenant_id}", response_class=HTMLResponse)
+def town_pages(request: Request, tenant_id: str) -> HTMLResponse:
+    """A municipality's own list of its pages (404 page for an unknown one)."""
+    found = page_tenant(request, tenant_id)
+    if found is None:
+        return towns_page(request, "", unknown=tenant_id)
+    cfg, prefix = found
+    pages = [(title, f"{prefix}{path}") for path, (name, title) in PAGES.items() if _offered(cfg, name)]
+    return _render(
+        request,
+        "towns.html",
+        {"title": f"{cfg.name} のりあい", "tenant": cfg, "page": "towns", "pages": pages, "unknown": None},
+    )
+
+
+@router.get("/t/{tenant_id}/", include_in_schema=False)
+def town_pages_slash(tenant_id: str) -> RedirectResponse:
+    return RedirectResponse(tenant_prefix(tenant_id), status_code=308)
+
+
+def _offered(cfg: TenantConfig, page: str) -> bool:
+    """Whether a municipality has any use for a page (no drones: no drone page; no shopping: no
+    support workers' or sellers' page). The pages still open: they have nothing to show."""
+    if page == "drone":
+        return cfg.drones is not None
+    if page in ("support", "seller"):
+        return cfg.shopping is not None
+    return True

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from dispatcher.clock import Clock
 from dispatcher.errors import Code, InvalidRequest, NotFound, field_error
@@ -17,6 +18,18 @@ from dispatcher.models import Tenant
 from dispatcher.tenant_config import TenantConfig, osm_path, parse_tenant
 from routing.roadnetwork import RoadNetwork
 from routing.traveltime import StraightLine, TravelTimes
+
+CONFIG_RECHECK_SECONDS = 2.0  # how stale a process's copy of a tenant's rules may be (real seconds)
+
+
+@dataclass
+class _Cached:
+    """A tenant's rules as parsed from `tenant.config` at `version`; `checked` is when (monotonic
+    seconds) the version was last compared with the database."""
+
+    config: TenantConfig
+    version: int
+    checked: float
 
 
 @dataclass
@@ -40,7 +53,8 @@ class Dispatcher:
     views: dict[tuple[str, object], object] = field(default_factory=dict)  # plan.LiveView by (tenant, day)
     # what a periodic job last saw, by (tenant, job, day): it skips its work while nothing changed
     marks: dict[tuple[str, str, object], object] = field(default_factory=dict)
-    _configs: dict[str, TenantConfig] = field(default_factory=dict)
+    config_recheck_seconds: float = CONFIG_RECHECK_SECONDS
+    _configs: dict[str, _Cached] = field(default_factory=dict)
     _travel: dict[str, TravelTimes] = field(default_factory=dict)
     # asks for an immediate re-optimization (after_change) and the one run that serves them
     reoptimize_asked: threading.Event = field(default_factory=threading.Event)
@@ -48,20 +62,41 @@ class Dispatcher:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def config(self, tenant_id: str, session: Session | None = None) -> TenantConfig:
-        """The tenant's validated configuration (cached)."""
-        cfg = self._configs.get(tenant_id)
-        if cfg is not None:
-            return cfg
+        """The tenant's validated configuration, cached in this process.
+
+        A changed tenant (`noriai tenant apply` in another process) is noticed without a restart:
+        at most every `config_recheck_seconds` one primary-key read of `tenant.config_version`; when
+        it moved, the configuration is parsed again and the travel model and plan views built from
+        the old one are dropped (see `forget`)."""
+        cached = self._configs.get(tenant_id)
+        now = time.monotonic()
+        if cached is not None and now - cached.checked < self.config_recheck_seconds:
+            return cached.config
         if session is None:
             with Session(self.engine) as s:
-                return self.config(tenant_id, s)
+                return self._load(tenant_id, s, cached, now)
+        return self._load(tenant_id, session, cached, now)
+
+    def _load(self, tenant_id: str, session: Session, cached: _Cached | None, now: float) -> TenantConfig:
+        if cached is not None:
+            version = session.exec(select(Tenant.config_version).where(col(Tenant.id) == tenant_id)).first()
+            if version == cached.version:
+                cached.checked = now
+                return cached.config
         tenant = session.get(Tenant, tenant_id)
         if tenant is None:
             raise NotFound(f"unknown tenant {tenant_id}", code=Code.tenant_unknown)
         cfg = parse_tenant(tenant.config)
+        if cached is not None:
+            self.forget(tenant_id)
         with self._lock:
-            self._configs[tenant_id] = cfg
+            self._configs[tenant_id] = _Cached(cfg, tenant.config_version, now)
         return cfg
+
+    def tenants(self) -> list[tuple[str, str]]:
+        """(id, name) of every municipality in the database, by id."""
+        with Session(self.engine) as s:
+            return [(t, n) for t, n in s.exec(select(Tenant.id, Tenant.name).order_by(col(Tenant.id)))]
 
     def default_tenant(self) -> str:
         """The tenant a page serves when none is named: the one this server was started with."""
@@ -77,10 +112,13 @@ class Dispatcher:
         )
 
     def forget(self, tenant_id: str) -> None:
-        """Drop cached rules after the tenant's configuration changed."""
+        """Drop what this process built from a tenant's configuration (its rules, travel model and
+        plan views) after the configuration changed."""
         with self._lock:
             self._configs.pop(tenant_id, None)
             self._travel.pop(tenant_id, None)
+            for key in [k for k in self.views if k[0] == tenant_id]:
+                self.views.pop(key, None)
 
     def after_change(self, tenant_id: str) -> None:
         """Tell whoever listens (the scheduler) that a tenant's plan lost stops."""

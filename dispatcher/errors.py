@@ -29,6 +29,7 @@ class Code(StrEnum):
     not_signed_in = "auth.not_signed_in"
     sign_in_failed = "auth.sign_in_failed"
     role_forbidden = "auth.role_forbidden"
+    sign_in_other_tenant = "auth.other_tenant"  # a staff user on another municipality's page
     user_not_found = "user.not_found"
     pin_sign_in_failed = "pin.sign_in_failed"
     pin_locked = "pin.locked"

@@ -89,6 +89,9 @@ class Tenant(SQLModel, table=True):
     municipality_code: str = Field(max_length=6)
     config: dict[str, Any] = js(nullable=False)
     lock_seq: int = Field(default=0, description="bumped by every plan-changing transaction")
+    config_version: int = Field(
+        default=0, description="bumped when `config` changes: running processes reload their copy"
+    )
     created_at: datetime = ts(nullable=False)
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dispatcher.clock import Clock, OffsetClock, WallClock
 from dispatcher.mailer import MailSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-DEMO_TENANT_FILE = PACKAGE_DIR / "platform" / "demo_towns" / "ina-demo.yaml"
+DEMO_TOWNS = PACKAGE_DIR / "platform" / "demo_towns"  # the demo's municipalities, one file each
+DEMO_TENANT_FILE = DEMO_TOWNS / "ina-demo.yaml"
 
 
 class Settings(BaseSettings):
@@ -21,7 +24,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     database_url: str = Field(default="sqlite:///var/noriai.db", alias="DATABASE_URL")
-    tenant_file: Path = Field(default=DEMO_TENANT_FILE, alias="NORIAI_TENANT_FILE")
+    # One tenant file, a folder of them (*.yaml, *.yml, *.json), or several of either separated by
+    # the path separator (":" on Linux) or commas: every municipality this deployment serves.
+    tenant_file: str = Field(default=str(DEMO_TOWNS), alias="NORIAI_TENANT_FILE")
     now: datetime | None = Field(default=None, alias="NORIAI_NOW")
     host: str = Field(default="127.0.0.1", alias="NORIAI_HOST")
     port: int = Field(default=8000, alias="NORIAI_PORT")
@@ -41,6 +46,11 @@ class Settings(BaseSettings):
     rate_sign_in: int = Field(default=10, ge=0, alias="NORIAI_RATE_SIGN_IN")
     rate_pairing: int = Field(default=10, ge=0, alias="NORIAI_RATE_PAIRING")
     rate_bookings: int = Field(default=30, ge=0, alias="NORIAI_RATE_BOOKINGS")
+
+    @field_validator("tenant_file", mode="before")
+    @classmethod
+    def _path_as_text(cls, v: Any) -> Any:
+        return os.fspath(v) if isinstance(v, os.PathLike) else v
 
     def mail(self) -> MailSettings | None:
         """The SMTP server for partners who take their work by e-mail (None: not configured)."""

@@ -7,6 +7,8 @@ The format is documented field by field in `docs/tenant.md`. `load_tenant(path)`
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable
 from datetime import date, time
 from pathlib import Path
@@ -574,17 +576,76 @@ def parse_tenant(data: Any, base_dir: Path | None = None) -> TenantConfig:
 
 
 def load_tenant(path: str | Path) -> TenantConfig:
-    """Read and validate a YAML tenant file."""
+    """Read and validate a tenant file (YAML, or JSON, which YAML reads too)."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TenantConfigError([f"(file): {path} does not exist"]) from None
+    except (IsADirectoryError, PermissionError) as e:
+        raise TenantConfigError([f"(file): {path} cannot be read ({e.strerror})"]) from None
+    except UnicodeDecodeError:
+        raise TenantConfigError([f"(file): {path} is not UTF-8 text"]) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
         raise TenantConfigError([f"{where}: not valid YAML ({getattr(e, 'problem', e)})"]) from None
     return parse_tenant(data, path.parent)
+
+
+TENANT_FILE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def tenant_paths(spec: str | Path) -> list[Path]:
+    """The tenant files a setting names: one file, a folder (its *.yaml, *.yml and *.json files in
+    name order), or several of either separated by the path separator (":" on Linux) or commas.
+
+    A folder without tenant files or an empty setting raises TenantConfigError."""
+    parts = [p.strip() for p in re.split(f"[,{re.escape(os.pathsep)}]", os.fspath(spec)) if p.strip()]
+    if not parts:
+        raise TenantConfigError(["NORIAI_TENANT_FILE: names no tenant file"])
+    out: list[Path] = []
+    for part in parts:
+        path = Path(part)
+        if path.is_dir():
+            found = sorted(
+                f
+                for f in path.iterdir()
+                if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in TENANT_FILE_SUFFIXES
+            )
+            if not found:
+                raise TenantConfigError([f"{path}: a folder without tenant files (*.yaml, *.yml, *.json)"])
+            out += found
+        else:
+            out.append(path)
+    unique: dict[Path, Path] = {}
+    for p in out:
+        unique.setdefault(p.resolve(), p)
+    return list(unique.values())
+
+
+def load_tenants(spec: str | Path) -> list[tuple[Path, TenantConfig]]:
+    """Read and validate every tenant file a setting names (see `tenant_paths`).
+
+    Raises TenantConfigError listing every problem of every file, each line starting with the file's
+    path, and a tenant id used by two files."""
+    problems: list[str] = []
+    loaded: list[tuple[Path, TenantConfig]] = []
+    by_id: dict[str, Path] = {}
+    for path in tenant_paths(spec):
+        try:
+            cfg = load_tenant(path)
+        except TenantConfigError as e:
+            problems += [f"{path}: {p}" for p in e.problems]
+            continue
+        if cfg.id in by_id:
+            problems.append(f"{path}: id: {cfg.id!r} is already the id of {by_id[cfg.id]}")
+            continue
+        by_id[cfg.id] = path
+        loaded.append((path, cfg))
+    if problems:
+        raise TenantConfigError(problems)
+    return loaded
 
 
 def osm_path(cfg: TenantConfig, tenant_file: Path | None) -> Path | None:

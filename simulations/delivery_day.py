@@ -18,7 +18,7 @@ from dispatcher.db import session_scope
 from dispatcher.models import Household, Membership, Product
 from dispatcher.platform.bootstrap import build_dispatcher
 from dispatcher.platform.demo import seed_demo
-from dispatcher.settings import Settings
+from dispatcher.settings import DEMO_TENANT_FILE, Settings
 from dispatcher.shopping.delivery import plan_delivery
 from dispatcher.shopping.orders import LineRequest, OrderRequest, place_order
 
@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         clock = SimClock(datetime.fromisoformat("2026-11-24T08:00:00+09:00"))
-        ctx = build_dispatcher(Settings(DATABASE_URL=f"sqlite:///{tmp}/delivery.db"), clock)
+        ctx = build_dispatcher(
+            Settings(DATABASE_URL=f"sqlite:///{tmp}/delivery.db", NORIAI_TENANT_FILE=DEMO_TENANT_FILE), clock
+        )
         cfg = ctx.config("ina-demo")
         with session_scope(ctx.engine) as s:
             seed_demo(s, cfg, clock.now())

@@ -44,7 +44,9 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     seeded = noriai("seed-demo", env=env)
     assert seeded.returncode == 0, seeded.stderr
     assert "ina-demo-operator" in seeded.stdout and "noriai-demo" in seeded.stdout
-    assert "smartphone page /m: resident number 1, PIN 2580" in seeded.stdout
+    # the demo ships two towns, each with its logins and its own page paths
+    assert "smartphone page /t/ina-demo/m: resident number 1, PIN 2580" in seeded.stdout
+    assert "yasuoka-demo-operator" in seeded.stdout and "/t/yasuoka-demo/m: resident number" in seeded.stdout
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
@@ -83,19 +85,29 @@ def test_serve_prints_urls_and_serves_openapi(served: tuple[str, dict[str, str]]
 
     assert "/municipality" in PAGES
     for page in PAGES:
+        for town in ("ina-demo", "yasuoka-demo"):
+            r = httpx.get(f"{base}/t/{town}{page}")
+            assert r.status_code == 200 and f'data-tenant="{town}"' in r.text, (town, page)
+            assert "default-src 'self'" in r.headers["content-security-policy"]
+        # two towns: the plain path lets people choose
         r = httpx.get(f"{base}{page}")
-        assert r.status_code == 200 and "<html" in r.text, page
-        assert "default-src 'self'" in r.headers["content-security-policy"]
+        assert r.status_code == 200 and f'href="/t/yasuoka-demo{page}"' in r.text, page
     # the open data needs no sign-in
     for path, kind in [
         ("/opendata/gtfs.zip", "application/zip"),
         ("/opendata/ridership.csv", "text/csv"),
         ("/opendata/ngsi-ld/v1/entities", "application/ld+json"),
     ]:
-        r = httpx.get(f"{base}{path}")
+        r = httpx.get(f"{base}{path}", params={"tenant": "ina-demo"})
         assert r.status_code == 200 and r.headers["content-type"].startswith(kind), path
     # the demo resident signs in on the phone page with the PIN printed by seed-demo
-    assert httpx.post(f"{base}/api/v1/m/session", json={"resident_id": 1, "pin": "2580"}).status_code == 200
+    pin = {"resident_id": 1, "pin": "2580"}
+    assert httpx.post(f"{base}/api/v1/m/session", json={**pin, "tenant_id": "ina-demo"}).status_code == 200
+    # not on another town's page, and not without naming the town on a server of two
+    assert (
+        httpx.post(f"{base}/api/v1/m/session", json={**pin, "tenant_id": "yasuoka-demo"}).status_code == 401
+    )
+    assert httpx.post(f"{base}/api/v1/m/session", json=pin).status_code == 422
     # the clock starts at NORIAI_NOW and runs on
     now = httpx.get(f"{base}/healthz").json()["now"]
     assert now.startswith("2026-11-23T23:0")
@@ -160,7 +172,7 @@ def test_cli_user_create_and_plan_show(tmp_path: Path) -> None:
     # the scheduler's jobs with their next run times (the clock starts at 08:00 on a Tuesday)
     jobs = noriai("jobs", env=env)
     assert jobs.returncode == 0, jobs.stderr
-    lines = {ln.split()[1]: ln for ln in jobs.stdout.splitlines()[1:]}
+    lines = {ln.split()[1]: ln for ln in jobs.stdout.splitlines()[1:] if ln.startswith("ina-demo ")}
     from tests.test_scheduler import JOBS
 
     assert set(lines) == set(JOBS)
@@ -173,6 +185,8 @@ def test_cli_user_create_and_plan_show(tmp_path: Path) -> None:
         "https://partner.example/h",
         "--events",
         "manifest.published",
+        "--tenant",
+        "ina-demo",
         env=env,
     )
     assert hook.returncode == 1 and "--operator" in hook.stderr
@@ -200,7 +214,9 @@ def test_cli_user_create_and_plan_show(tmp_path: Path) -> None:
             },
         )
         assert r.status_code == 201, r.text
-    shown = noriai("plan", "show", "--date", "2026-11-24", env=env)
+    unnamed = noriai("plan", "show", "--date", "2026-11-24", env=env)  # two towns: which one?
+    assert unnamed.returncode == 2 and "ina-demo, yasuoka-demo" in unnamed.stderr
+    shown = noriai("plan", "show", "--date", "2026-11-24", "--tenant", "ina-demo", env=env)
     assert shown.returncode == 0, shown.stderr
     assert (
         f"ride {r.json()['id']}" in shown.stdout and "pickup" in shown.stdout and "中央病院" in shown.stdout

@@ -30,7 +30,13 @@ COMMON = [
 ]
 # The set-top box and the phones (old browsers): ES5. The office PCs (operator, municipality): ES2017.
 ES5_PAGES = ["tv", "m", "driver", "drone", "support", "seller"]
-TENANT = SimpleNamespace(name="テスト町", timezone="Asia/Tokyo", call_centre_phone="0265-00-0000")
+TENANT = SimpleNamespace(
+    id="test-town",
+    name="テスト町",
+    timezone="Asia/Tokyo",
+    call_centre_phone="0265-00-0000",
+    billing=SimpleNamespace(collector=None),
+)
 
 
 class _Scripts(HTMLParser):

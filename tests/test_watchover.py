@@ -100,7 +100,7 @@ def test_one_silence_one_email_none_away_or_asleep_then_escalation(
         assert "24時間つかわれていません" in msg["Subject"]
         body = msg.get_content()
         assert "11月23日 09:00" in body and "0265-00-0000" in body  # when it was last used, whom to call
-        link = re.search(r"http://noriai\.test/watch/ack/\S+", body).group(0)
+        link = re.search(r"http://noriai\.test/t/ina-demo/watch/ack/\S+", body).group(0)
         with Session(ctx.engine) as s:
             (ep,) = s.exec(select(WatchEpisode).where(WatchEpisode.household_id == a)).all()
         assert ep.alerted_at == MONDAY + timedelta(days=1)  # on the first check after 24 h

@@ -24,6 +24,7 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     summary="Sign in with user name and password; returns a bearer token",
     responses={
         401: {"description": "Wrong user name or password"},
+        403: {"description": "A user of another municipality than `tenant_id` (the page's)"},
         423: {"description": "Locked after repeated wrong passwords"},
         429: {"description": "Too many attempts from this address or for this user name"},
     },
@@ -32,6 +33,14 @@ def token(
     request: Request,
     username: Annotated[str, Form(min_length=1, max_length=64)],
     password: Annotated[str, Form(min_length=1, max_length=256)],
+    tenant_id: Annotated[
+        str | None,
+        Form(
+            max_length=64,
+            description="the municipality whose page signs in (the pages send it): another "
+            "municipality's user is refused",
+        ),
+    ] = None,
     ctx: Dispatcher = Depends(get_ctx),
 ) -> dict[str, object]:
     rate = request.app.state.rates["sign-in"]
@@ -39,7 +48,7 @@ def token(
     enforce(request, "sign-in", "user:" + username, rate)
     with Session(ctx.engine, expire_on_commit=False) as session:
         try:
-            tok, user = issue_token(session, username, password, ctx.clock.now(), ctx.token_hours)
+            tok, user = issue_token(session, username, password, ctx.clock.now(), ctx.token_hours, tenant_id)
         except DomainError:
             session.commit()  # the failed attempt counts towards the lock
             raise

@@ -32,7 +32,12 @@ Operator = Annotated[Principal, Depends(require(Role.operator))]
 
 class NewDevice(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    tenant_id: str | None = Field(None, description="default: the server's only tenant")
+    tenant_id: str | None = Field(
+        None,
+        max_length=64,
+        description="the municipality of the page (its <html data-tenant>); "
+        "default: the server's only tenant",
+    )
 
 
 @router.post(
@@ -44,10 +49,10 @@ class NewDevice(BaseModel):
 )
 def new_device(body: NewDevice, ctx: Ctx) -> dict[str, object]:
     tenant_id = body.tenant_id or ctx.default_tenant()
+    cfg = ctx.config(tenant_id)  # an unknown municipality: 404
     now = ctx.clock.now()
     with session_scope(ctx.engine) as session:
         token, device = register_device(session, tenant_id, now)
-        cfg = ctx.config(tenant_id)
         return {
             "token": token,
             **device_status(session, device, now, cfg.tz),

@@ -215,7 +215,12 @@ def notices(hp: Household, ctx: Ctx) -> list[dict[str, object]]:
 
 class PinSignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    tenant_id: str | None = Field(None, description="default: the server's only tenant")
+    tenant_id: str | None = Field(
+        None,
+        max_length=64,
+        description="the municipality of the page (its <html data-tenant>); "
+        "default: the server's only tenant",
+    )
     resident_id: RowId = Field(description="the resident number (利用者番号)")
     pin: str = Field(min_length=1, max_length=16)
 

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from api.deps import get_ctx, get_household, get_whole_household, require
-from api.pages import PAGE_HEADERS, templates
+from api.pages import PAGE_HEADERS, page_tenant, templates, tenant_prefix, towns_page
 from api.schemas.watchover import (
     Acknowledged,
     ActivityKept,
@@ -29,6 +29,7 @@ from dispatcher.care.watchover import (
     activity,
     alerts,
     configure,
+    link_tenant,
     set_away,
 )
 from dispatcher.context import Dispatcher
@@ -238,13 +239,31 @@ def dismiss(body: Dismiss, hp: WholeHome, ctx: Ctx) -> dict[str, object]:
     return {"dismissed": body.key}
 
 
-def _ack_page(request: Request, state: str, token: str, status: int = 200) -> HTMLResponse:
-    ctx = request.app.state.ctx
-    cfg = ctx.config(ctx.default_tenant())
+def _ack_page(
+    request: Request, state: str, token: str, tenant_id: str | None, status: int = 200
+) -> HTMLResponse:
+    """The family's page in its municipality's name: the one in the path (/t/<id>/watch/...), else
+    the link's own. An unknown municipality in the path is the 404 page of municipalities."""
+    ctx: Dispatcher = request.app.state.ctx
+    if tenant_id is not None:
+        found = page_tenant(request, tenant_id)
+        if found is None:
+            return towns_page(request, "", unknown=tenant_id)
+    else:
+        found = page_tenant(request, link_tenant(ctx, token))  # an unknown link: the only town, if one
+        if found is None:
+            state, status = "unknown", 404
     resp = templates.TemplateResponse(
         request,
         "watch.html",
-        {"title": "のりあい 見守り", "tenant": cfg, "page": "watch", "state": state, "token": token},
+        {
+            "title": "のりあい 見守り",
+            "tenant": found[0] if found else None,
+            "page": "watch",
+            "state": state,
+            "token": token,
+            "base": tenant_prefix(tenant_id) if tenant_id is not None else "",
+        },
         status_code=status,
     )
     resp.headers.update(PAGE_HEADERS)
@@ -254,7 +273,7 @@ def _ack_page(request: Request, state: str, token: str, status: int = 200) -> HT
 @pages.get("/watch/ack/{token}", response_class=HTMLResponse)
 def ack_page(token: str, request: Request) -> HTMLResponse:
     """The family's link: a page with one button (a link opened by a mail scanner changes nothing)."""
-    return _ack_page(request, "ask", token)
+    return _ack_page(request, "ask", token, None)
 
 
 @pages.post("/watch/ack/{token}", response_class=HTMLResponse)
@@ -262,5 +281,20 @@ def ack_post(token: str, request: Request) -> HTMLResponse:
     try:
         acknowledge_link(request.app.state.ctx, token)
     except DomainError:
-        return _ack_page(request, "unknown", token, status=404)
-    return _ack_page(request, "done", token)
+        return _ack_page(request, "unknown", token, None, status=404)
+    return _ack_page(request, "done", token, None)
+
+
+@pages.get("/t/{tenant_id}/watch/ack/{token}", response_class=HTMLResponse)
+def town_ack_page(tenant_id: str, token: str, request: Request) -> HTMLResponse:
+    """The link as e-mails carry it: under its municipality's prefix."""
+    return _ack_page(request, "ask", token, tenant_id)
+
+
+@pages.post("/t/{tenant_id}/watch/ack/{token}", response_class=HTMLResponse)
+def town_ack_post(tenant_id: str, token: str, request: Request) -> HTMLResponse:
+    try:
+        acknowledge_link(request.app.state.ctx, token, tenant_id)
+    except DomainError:
+        return _ack_page(request, "unknown", token, tenant_id, status=404)
+    return _ack_page(request, "done", token, tenant_id)

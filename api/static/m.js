@@ -79,7 +79,7 @@
   }
   function save() {
     try {
-      localStorage.setItem(STORE, JSON.stringify({ token: state.token, name: state.name, family: state.family }));
+      localStorage.setItem(STORE, JSON.stringify({ token: state.token, name: state.name, family: state.family, tenant: NoriaiApi.tenant() }));
     } catch (x) { /* private mode */ }
   }
 
@@ -205,7 +205,7 @@
           if (!pin) { showError($error, "暗証番号を入れてください。"); $pin.focus(); return; }
           $submit.disabled = true;
           $submit.firstChild.textContent = "たしかめています…";
-          api("POST", "/api/v1/m/session", { resident_id: parseInt(rid, 10), pin: pin }, undefined, true).then(function (s) {
+          api("POST", "/api/v1/m/session", NoriaiApi.withTenant({ resident_id: parseInt(rid, 10), pin: pin }), undefined, true).then(function (s) {
             state.token = s.access_token;
             state.name = s.name;
             state.family = null;
@@ -275,7 +275,7 @@
           if (!$password.value) { showError($error, "パスワードを入れてください。"); $password.focus(); return; }
           $submit.disabled = true;
           $submit.firstChild.textContent = "たしかめています…";
-          api("POST", "/api/v1/m/family/session", { login_id: login, password: $password.value }, undefined, true).then(function (s) {
+          api("POST", "/api/v1/m/family/session", NoriaiApi.withTenant({ login_id: login, password: $password.value }), undefined, true).then(function (s) {
             state.token = s.access_token;
             state.name = s.name;
             state.family = { name: s.name, residents: s.residents, acting: s.residents.length === 1 ? s.residents[0].id : null };
@@ -1147,7 +1147,12 @@
 
   try {
     var saved = JSON.parse(localStorage.getItem(STORE) || "null");
-    if (saved && saved.token) { state.token = saved.token; state.name = saved.name || ""; state.family = saved.family || null; }
+    var town = NoriaiApi.tenant();  // a session of another town's page stays there
+    if (saved && saved.token && !(town && saved.tenant && saved.tenant !== town)) {
+      state.token = saved.token;
+      state.name = saved.name || "";
+      state.family = saved.family || null;
+    }
   } catch (x) { /* nothing kept */ }
   if (!state.token) show(signIn());
   else if (state.family && !state.family.acting) show(pickResident());

@@ -5,8 +5,9 @@
  * 青 タクシー予約, 赤 買い物, 緑 予約の確認, 黄 お知らせ (Hybridcast/ARIB VK codes 406, 403, 404,
  * 405, or F1-F4 on a keyboard). Each screen says what the keys do in the bar at the bottom.
  *
- * The box keeps a device token in localStorage; until an operator pairs it with a household it
- * shows a pairing code. All times come from the server's clock. Requests go through the common API
+ * The box keeps a device token in localStorage (and the municipality it registered with: on
+ * another town's page it registers anew); until an operator pairs it with a household it shows a
+ * pairing code. All times come from the server's clock. Requests go through the common API
  * client (common/api.js, with a 20 s limit: set-top box networks hang); what a refusal says comes
  * from the common renderer (common/problem.js: the server's plain Japanese).
  */
@@ -14,6 +15,7 @@
 
 (function () {
   var TOKEN_KEY = "noriai.device";
+  var TENANT_KEY = "noriai.device.tenant"; // the municipality the box registered with
   var KEY = {
     UP: [38], DOWN: [40], LEFT: [37], RIGHT: [39], ENTER: [13],
     BACK: [8, 27, 461, 10009],
@@ -39,6 +41,8 @@
   var $banner = document.getElementById("banner");
   var $reminder = document.getElementById("reminder");
   var $clock = document.getElementById("clock");
+  // whether the cable-TV company collects the charges with the TV bill (the town's collector)
+  var billedWithTv = $screen.getAttribute("data-billed-with-tv") === "yes";
 
   /* ---------- small helpers ---------- */
 
@@ -238,7 +242,9 @@
         var box = el("div", {}, [el("h1", { text: me.today_label + "　ようこそ" })]);
         var menu = el("div", { cls: "menu" });
         menu.appendChild(item(el("span", {}, [el("span", { cls: "chip blue" }), " 青　タクシー予約"]), function () { go(screens.rideWho); }, { cls: "blue", id: "menu-ride" }));
-        menu.appendChild(item(el("span", {}, [el("span", { cls: "chip red" }), " 赤　買い物"]), function () { go(screens.shop); }, { cls: "red", id: "menu-shop" }));
+        if (me.shopping) { // a town without the shopping service shows no shopping menu
+          menu.appendChild(item(el("span", {}, [el("span", { cls: "chip red" }), " 赤　買い物"]), function () { go(screens.shop); }, { cls: "red", id: "menu-shop" }));
+        }
         menu.appendChild(item(el("span", {}, [el("span", { cls: "chip green" }), " 緑　予約の確認"]), function () { go(screens.mine); }, { cls: "green", id: "menu-mine" }));
         menu.appendChild(item(el("span", {}, [el("span", { cls: "chip yellow" }), " 黄　お知らせ"]), function () { go(screens.notices); }, { cls: "yellow", id: "menu-notices" }));
         box.appendChild(menu);
@@ -267,7 +273,7 @@
         api("GET", "/api/v1/me/billing").then(function (b) {
           var month = +b.month.split("-")[1];
           info.appendChild(el("p", { cls: "sub", id: "home-billing",
-            text: "今月（" + month + "月）のご利用額 " + b.total_yen.toLocaleString("ja-JP") + "円（ケーブルテレビ料金と一緒のお支払い）" }));
+            text: "今月（" + month + "月）のご利用額 " + b.total_yen.toLocaleString("ja-JP") + "円" + (billedWithTv ? "（ケーブルテレビ料金と一緒のお支払い）" : "") }));
         }, function () {});
         return box;
       }
@@ -601,7 +607,8 @@
 
   screens.shop = function () {
     var sh = state.me.shopping;
-    if (!sh || !sh.member) return message("買い物", ["お買い物の会員登録がありません。", "申しこみは、オペレーターに電話してください。"]);
+    if (!sh) return message("買い物", ["テレビでの買い物は、この市町村ではできません。"]);
+    if (!sh.member) return message("買い物", ["お買い物の会員登録がありません。", "申しこみは、オペレーターに電話してください。"]);
     var s = {
       refresh: function () { return screens.shop(); },
       render: function () {
@@ -797,9 +804,10 @@
     var p = state.token ? api("GET", "/api/v1/tv/device") : Promise.reject({ status: 401 });
     return p.catch(function (err) {
       if (err.status !== 401) throw err;
-      return api("POST", "/api/v1/tv/devices", {}).then(function (d) {
+      return api("POST", "/api/v1/tv/devices", NoriaiApi.withTenant({})).then(function (d) {
         state.token = d.token;
         localStorage.setItem(TOKEN_KEY, d.token);
+        localStorage.setItem(TENANT_KEY, NoriaiApi.tenant() || "");
         return d;
       });
     }).then(function (d) {
@@ -884,6 +892,8 @@
   }
 
   state.token = localStorage.getItem(TOKEN_KEY);
+  var boxTown = localStorage.getItem(TENANT_KEY);
+  if (boxTown && NoriaiApi.tenant() && boxTown !== NoriaiApi.tenant()) state.token = null; // another town's page: register anew
   startPairing().catch(function (err) { show(errorScreen(err), false); });
   setInterval(tick, 15000);
   setInterval(pollNotices, 20000);

@@ -239,7 +239,7 @@ def _mail(
 ) -> dict[str, Any]:
     cfg = ctx.config(tenant_id)
     last = since.astimezone(cfg.tz)
-    link = f"{ctx.public_url.rstrip('/')}/watch/ack/{token}"
+    link = f"{ctx.public_url.rstrip('/')}/t/{tenant_id}/watch/ack/{token}"
     phone = f"（電話 {cfg.call_centre_phone}）" if cfg.call_centre_phone else ""
     body = "\n".join(
         [
@@ -357,12 +357,21 @@ def check(ctx: Dispatcher, tenant_id: str) -> dict[str, int]:
     return out
 
 
-def acknowledge_link(ctx: Dispatcher, token: str) -> WatchEpisode:
-    """A family member opened the e-mail's link and confirmed: no escalation."""
+def link_tenant(ctx: Dispatcher, token: str) -> str | None:
+    """The municipality of a family's acknowledgement link (None: no such link); reads only."""
+    with Session(ctx.engine) as session:
+        return session.exec(
+            select(WatchEpisode.tenant_id).where(WatchEpisode.ack_token_hash == _hash(token))
+        ).first()
+
+
+def acknowledge_link(ctx: Dispatcher, token: str, tenant_id: str | None = None) -> WatchEpisode:
+    """A family member opened the e-mail's link and confirmed: no escalation. With `tenant_id`
+    (the link's municipality in its path) a link of another municipality is not found."""
     now = ctx.clock.now()
     with Session(ctx.engine, expire_on_commit=False) as session:
         ep = session.exec(select(WatchEpisode).where(WatchEpisode.ack_token_hash == _hash(token))).first()
-        if ep is None:
+        if ep is None or (tenant_id is not None and ep.tenant_id != tenant_id):
             raise NotFound("This acknowledgement link is unknown or expired.", code=Code.watch_link_invalid)
         if ep.acknowledged_at is None:
             ep.acknowledged_at, ep.acknowledged_by = now, "family:link"

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
 from dispatcher.db import id_of
-from dispatcher.errors import Code, DomainError, InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, DomainError, Forbidden, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.identity.kinds import (
     USER_CREATED,
@@ -148,9 +148,12 @@ def locked_until(session: Session, user: User) -> datetime | None:
 
 
 def issue_token(
-    session: Session, username: str, password: str, now: datetime, hours: float
+    session: Session, username: str, password: str, now: datetime, hours: float, tenant_id: str | None = None
 ) -> tuple[str, User]:
     """Verify a password and issue a bearer token valid for `hours`.
+
+    tenant_id: the municipality whose page the user signs in on; a user of another one is refused
+    (403, naming the user's own municipality) after the password was checked, and gets no token.
 
     Raises 401 on a wrong name or password (the failure is recorded and counted) and, with the same
     answer, while the user is locked after MAX_FAILED_SIGN_INS failures in a row. Failed attempts
@@ -187,6 +190,15 @@ def issue_token(
             )
         raise refused
     assert user is not None
+    if tenant_id is not None and user.tenant_id != tenant_id:
+        home = session.get(Tenant, user.tenant_id)
+        raise Forbidden(
+            f"{user.username} is a user of {user.tenant_id}: sign in on its pages (/t/{user.tenant_id}/...).",
+            code=Code.sign_in_other_tenant,
+            title="A user of another municipality",
+            home_tenant_id=user.tenant_id,
+            home_tenant=home.name if home is not None else user.tenant_id,
+        )
     token = secrets.token_urlsafe(32)
     session.add(
         ApiToken(

@@ -1,20 +1,27 @@
-"""Building a dispatcher from the settings: engine, migrations, clock and the tenant file."""
+"""Building a dispatcher from the settings: engine, migrations, clock and the tenant files."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
 
 import dispatcher.shopping  # noqa: F401  (registers the freight cargo handler with rides)
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
 from dispatcher.db import make_engine, migrate, session_scope
 from dispatcher.settings import Settings
-from dispatcher.tenant_config import load_tenant
-from dispatcher.tenants import sync_tenant
+from dispatcher.tenant_config import load_tenants
+from dispatcher.tenants import plan_changes, sync_tenant
+
+log = logging.getLogger(__name__)
 
 
-def build_dispatcher(settings: Settings, clock: Clock | None = None) -> Dispatcher:
-    """Engine, clock and tenant registry from the settings; migrates and loads the tenant file."""
+def build_dispatcher(settings: Settings, clock: Clock | None = None, sync: bool = True) -> Dispatcher:
+    """Engine, clock and tenant registry from the settings; migrates the database and loads every
+    tenant file NORIAI_TENANT_FILE names (one file, a folder, or a list: `tenant_paths`).
+
+    Every file is validated before any is stored: a problem raises TenantConfigError naming the
+    file. sync=False (commands that change tenants themselves, such as `noriai tenant apply`)
+    leaves the database's tenants as they are and only notes where each file is."""
     engine = make_engine(settings.database_url)
     migrate(engine)
     ctx = Dispatcher(
@@ -27,9 +34,15 @@ def build_dispatcher(settings: Settings, clock: Clock | None = None) -> Dispatch
         mail=settings.mail(),
         public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
     )
-    cfg = load_tenant(settings.tenant_file)
-    ctx.tenant_files[cfg.id] = settings.tenant_file
-    now: datetime = ctx.clock.now()
-    with session_scope(engine) as session:
-        sync_tenant(session, cfg, now)
+    loaded = load_tenants(settings.tenant_file)
+    for path, cfg in loaded:
+        ctx.tenant_files[cfg.id] = path
+    if sync:
+        now = ctx.clock.now()
+        with session_scope(engine) as session:
+            for path, cfg in loaded:
+                changes = plan_changes(session, cfg)
+                if not changes.empty:
+                    log.info("tenant file %s: %s", path, "; ".join(changes.lines()))
+                sync_tenant(session, cfg, now)
     return ctx

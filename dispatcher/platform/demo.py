@@ -1,4 +1,6 @@
-"""The demo municipality: tenant, fleet, a few hundred fictional residents and demo logins.
+"""The demo municipalities: tenant, fleet, fictional residents and demo logins of each town in
+`dispatcher/platform/demo_towns/` (Ina, a city with shopping and drones; Yasuoka, a small village
+with rides only).
 
 Residents are generated from a fixed seed, so every machine gets the same people. Their names are
 fictional combinations of common names; homes lie around the demo's community halls.
@@ -69,6 +71,13 @@ GIVEN = [
     ("昭", "あきら"),
 ]
 DEMO_PASSWORD = "noriai-demo"
+# residents each demo town gets unless `noriai seed-demo --residents` says otherwise
+DEMO_TOWN_RESIDENTS = {"ina-demo": 400, "yasuoka-demo": 30}
+
+
+def demo_residents(cfg: TenantConfig, given: int | None) -> int:
+    """How many residents to generate for a town: the number given, else the town's demo size."""
+    return given if given is not None else DEMO_TOWN_RESIDENTS.get(cfg.id, 400)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,10 @@
  * (no network, or no answer within `timeout`) rejects with status 0. A 401 to a request that
  * carried a token calls onUnauthorized(err) and marks the error `handled` (the page signs in again).
  * What the error says to people: problem.js. ES5 (the set-top box and old phones load this file).
+ *
+ * NoriaiApi.tenant(): the page's municipality (<html data-tenant>, set by the server for
+ * /t/<id>/... and for the only municipality of the plain pages), or null. Requests that sign in
+ * without a staff token send it (a new TV box, the phone's PIN, the staff sign-in).
  */
 "use strict";
 
@@ -113,5 +117,19 @@ var NoriaiApi = (function () {
     return Array.prototype.map.call(a, function (x) { return ("0000000" + x.toString(16)).slice(-8); }).join("-");
   }
 
-  return { client: client, newKey: newKey, formBody: formBody };
+  /* The page's municipality (its tenant id), or null where the page names none. */
+  function tenant() {
+    var id = document.documentElement.getAttribute("data-tenant");
+    return id ? id : null;
+  }
+
+  /* `body` with the page's municipality as `tenant_id` (unchanged when the page names none). */
+  function withTenant(body) {
+    var out = {};
+    Object.keys(body || {}).forEach(function (k) { out[k] = body[k]; });
+    if (tenant()) out.tenant_id = tenant();
+    return out;
+  }
+
+  return { client: client, newKey: newKey, formBody: formBody, tenant: tenant, withTenant: withTenant };
 })();

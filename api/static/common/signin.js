@@ -4,6 +4,8 @@
  * "session"); the role checked against the page's roles (a token of another role is revoked at
  * once and the page says whose screen this is); signing out revokes the token on the server
  * (POST /api/v1/auth/sign-out), so a lost or shared device keeps nothing that works.
+ * The page's municipality (NoriaiApi.tenant()) goes with the sign-in, so a user of another town is
+ * refused, and a kept session of another town's page is not resumed here.
  *
  *   var auth = NoriaiSignIn.create({ store: "noriai.driver", roles: ["driver"], wrongRole: "この画面は…" });
  *   auth.saved(); auth.signIn(user, password).then(session); auth.save(session); auth.signOut();
@@ -22,10 +24,13 @@ var NoriaiSignIn = (function () {
 
     function allowed(role) { return !role || !opts.roles || opts.roles.indexOf(role) >= 0; }
 
-    /* The session kept on this device, or null (none, unreadable, or another role's). */
+    /* The session kept on this device, or null (none, unreadable, another role's or another
+     * municipality's: the same browser may open several towns' pages). */
     function saved() {
       var s = null;
       try { s = JSON.parse(store.getItem(opts.store) || "null"); } catch (x) { s = null; }
+      var town = NoriaiApi.tenant();
+      if (s && town && s.tenant && s.tenant !== town) return null;
       return s && s.token && allowed(s.role) ? s : null;
     }
     function save(session) {
@@ -44,13 +49,13 @@ var NoriaiSignIn = (function () {
      * another role's account). */
     function signIn(user, password) {
       return api.request("POST", "/api/v1/auth/token", undefined, {
-        form: { username: user, password: password }, token: null
+        form: NoriaiApi.withTenant({ username: user, password: password }), token: null
       }).then(function (t) {
         if (!allowed(t.role)) {
           revoke(t.access_token); // not this page's account: leave no live token behind
           throw NoriaiProblem.make(403, opts.wrongRole, "auth.wrong_role");
         }
-        var session = { token: t.access_token, role: t.role, user: user };
+        var session = { token: t.access_token, role: t.role, user: user, tenant: t.tenant_id };
         save(session);
         return session;
       });
