@@ -37,7 +37,7 @@ from dispatcher.db import session_scope
 from dispatcher.models import ApiToken, Event, Resident, Tenant, Vehicle, WatchEpisode
 from dispatcher.platform.bootstrap import build_dispatcher
 from dispatcher.platform.demo import DEMO_PASSWORD, seed_demo
-from dispatcher.rides.booking import eligibility_categories
+from dispatcher.residents.eligibility import categories_on
 from dispatcher.settings import DEMO_TENANT_FILE, DEMO_TOWNS, Settings
 from dispatcher.tenant_config import TenantConfigError, load_tenant, tenant_paths
 from dispatcher.tenants import sync_tenant
@@ -77,7 +77,7 @@ def rider(ctx: Dispatcher, tenant: str) -> int:
     return next(
         r.id
         for r in rows
-        if eligibility_categories(r, cfg, DAY_START.date()) & set(cfg.eligibility.any_of) and r.id is not None
+        if categories_on(r, cfg, DAY_START.date()) & set(cfg.eligibility.any_of) and r.id is not None
     )
 
 
