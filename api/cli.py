@@ -531,7 +531,7 @@ def cmd_residents_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{args.file}: cannot read the file: {e.strerror}", file=sys.stderr)
         return 2
     ctx = _ctx(settings)
-    tenant = args.tenant or next(iter(ctx.tenant_files))
+    tenant = _tenant(args, ctx)
     try:
         cfg = ctx.config(tenant)
         with session_scope(ctx.engine) as session:
@@ -576,6 +576,94 @@ def cmd_residents_import(args: argparse.Namespace, settings: Settings) -> int:
     return r.exit_code
 
 
+def _by_number(ctx: Dispatcher, tenant: str, number: str) -> int | None:
+    """The id of the person with this registration number (None: no such person)."""
+    from sqlmodel import Session, select
+
+    from dispatcher.models import Resident
+
+    with Session(ctx.engine) as session:
+        return session.exec(
+            select(Resident.id).where(Resident.tenant_id == tenant, Resident.registration_no == number)
+        ).first()
+
+
+def cmd_residents_show(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import date
+
+    from sqlmodel import Session
+
+    from dispatcher.residents.eligibility import category_names, verdict
+    from dispatcher.residents.registry import resident_of
+    from dispatcher.timeline import local_date
+
+    ctx = _ctx(settings)
+    tenant = _tenant(args, ctx)
+    cfg = ctx.config(tenant)
+    rid = _by_number(ctx, tenant, args.registration_no)
+    if rid is None:
+        print(f"no registered person with number {args.registration_no} in {tenant}", file=sys.stderr)
+        return 1
+    day = date.fromisoformat(args.day) if args.day else local_date(ctx.clock.now(), cfg.tz)
+    names = category_names(cfg)
+    with Session(ctx.engine) as session:
+        r = resident_of(session, tenant, rid)
+        v = verdict(r, cfg, day)
+        state = (
+            "ended " + str(r.ended_on)
+            if not r.active
+            else "paused " + str(r.paused_on)
+            if r.paused_on
+            else "active"
+        )
+        print(
+            f"{r.registration_no}  {r.family_name} {r.given_name} ({r.family_kana} {r.given_kana})"
+            f"  born {r.birth_date}"
+        )
+        print(f"registration: {state}; household {r.household_id}")
+        until = f" until {v.until}" if v.until else ""
+        print(f"on {day}: {'eligible by ' + ', '.join(v.by) + until if v.eligible else 'NOT eligible'}")
+        for rule in v.rules:
+            print(
+                f"  {'ok ' if rule.holds else 'no '} {names.get(rule.category, rule.category)}: {rule.detail}"
+            )
+    return 0
+
+
+def cmd_residents_end(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import date
+
+    from dispatcher.errors import DomainError
+    from dispatcher.platform.offboarding import end_registration
+    from dispatcher.timeline import local_date
+
+    ctx = _ctx(settings)
+    tenant = _tenant(args, ctx)
+    cfg = ctx.config(tenant)
+    rid = _by_number(ctx, tenant, args.registration_no)
+    if rid is None:
+        print(f"no registered person with number {args.registration_no} in {tenant}", file=sys.stderr)
+        return 1
+    on = date.fromisoformat(args.on) if args.on else local_date(ctx.clock.now(), cfg.tz)
+    try:
+        done = end_registration(ctx, tenant, rid, on, args.reason, args.note, "user:cli")
+    except DomainError as e:
+        return _refused(e)
+    print(
+        f"registration {args.registration_no} ended on {done.ended_on} ({args.reason}); "
+        f"rides cancelled {done.rides_cancelled or 'none'}, "
+        f"orders cancelled {done.orders_cancelled or 'none'}"
+        + (f", orders kept (being prepared) {done.orders_kept}" if done.orders_kept else "")
+        + (
+            f"; household left empty: memberships ended {done.memberships_ended}, "
+            f"watch-over {'stopped' if done.watch_stopped else 'was off'}"
+            if done.household_left_empty
+            else ""
+        )
+    )
+    return 0
+
+
 def cmd_residents_export(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
@@ -585,7 +673,7 @@ def cmd_residents_export(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.residents.importing import export_register
 
     ctx = _ctx(settings)
-    tenant = args.tenant or next(iter(ctx.tenant_files))
+    tenant = _tenant(args, ctx)
     try:
         ctx.config(tenant)
         with Session(ctx.engine) as session:
@@ -899,6 +987,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--encoding", choices=["cp932", "utf-8"], default="cp932")
     s.add_argument("-o", "--out", help="the file to write (default: standard output)")
     s.set_defaults(fn=cmd_residents_export)
+    s = rs.add_parser("show", help="a person's registration and eligibility on a day, rule by rule")
+    s.add_argument("registration_no")
+    s.add_argument("--tenant")
+    s.add_argument("--day", help="YYYY-MM-DD (default: today)")
+    s.set_defaults(fn=cmd_residents_show)
+    s = rs.add_parser(
+        "end",
+        help="end a registration: rides not yet begun and cancellable orders are cancelled with notices",
+    )
+    s.add_argument("registration_no")
+    s.add_argument("--tenant")
+    s.add_argument("--reason", required=True, choices=["moved_away", "deceased", "asked", "other"])
+    s.add_argument("--on", help="the first day without service, YYYY-MM-DD (default: today)")
+    s.add_argument("--note", default="")
+    s.set_defaults(fn=cmd_residents_end)
     s = sub.add_parser("purge", help="remove personal data past the retention period (docs/retention.md)")
     s.add_argument("--tenant", help="default: every tenant")
     s.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")

@@ -355,3 +355,45 @@ def test_an_ended_registration(ctx: Dispatcher, clock: SimClock, api: Any) -> No
     assert [n["text"] for n in shown if n["kind"] == "ride.cancelled"] == [
         "一郎さんの15:00のタクシー（伊那中央病院まで）を取り消しました。"
     ], shown
+
+
+def test_the_command_line_shows_eligibility_and_ends_a_registration(
+    sqlite_url: str, clock: SimClock, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`noriai residents show` explains a verdict rule by rule; `noriai residents end` ends a
+    registration by its number, with its ride cancelled."""
+    from api.cli import main
+    from dispatcher.settings import DEMO_TENANT_FILE
+    from tests.conftest import make_ctx
+
+    ctx = make_ctx(sqlite_url, clock)
+    with client_for(ctx) as client:
+        op = token_headers(client, "ina-demo-operator")
+        r = client.post(
+            "/api/v1/households",
+            json={
+                "household": household(),
+                "members": [member(registration_no="CLI-1", birth_date="1970-01-01")],
+            },
+            headers=op,
+        ).json()["members"][0]
+        assert not r["eligibility"]["eligible"]
+        fixed = client.patch(
+            f"/api/v1/residents/{r['id']}/registration",
+            json={"evidence": [{"category": "licence_surrendered", "since": DAY.isoformat()}]},
+            headers=op,
+        )
+        assert fixed.json()["eligibility"]["by"] == ["licence_surrendered"]
+        ride = book(client, op, r["id"], at(DAY, "14:00")).json()
+    ctx.engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("NORIAI_TENANT_FILE", str(DEMO_TENANT_FILE))
+    monkeypatch.setenv("NORIAI_NOW", DAY_START.isoformat())
+    assert main(["residents", "show", "CLI-1", "--day", (DAY - timedelta(days=1)).isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert "NOT eligible" in out and "運転免許返納: holds from " + DAY.isoformat() in out, out
+    assert main(["residents", "end", "CLI-1", "--reason", "deceased"]) == 0
+    out = capsys.readouterr().out
+    assert f"rides cancelled [{ride['id']}]" in out, out
+    assert main(["residents", "end", "CLI-1", "--reason", "deceased"]) != 0  # ended already
+    assert main(["residents", "show", "NOPE"]) == 1
