@@ -3,6 +3,7 @@ reminders on the TV."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -20,16 +21,19 @@ from api.schemas.watchover import (
     DueReminder,
     Reminder,
     ReminderCreated,
+    WatchOverOut,
     WatchSettings,
 )
 from dispatcher.care.reminders import acknowledge, create, due, listing, remove
 from dispatcher.care.watchover import (
+    Consent,
     acknowledge_by_operator,
     acknowledge_link,
     activity,
     alerts,
     configure,
     set_away,
+    settings,
 )
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
@@ -82,11 +86,25 @@ class Contact(BaseModel):
         return v
 
 
+class ConsentIn(BaseModel):
+    """The resident's consent to the watch-over, as given."""
+
+    model_config = ConfigDict(extra="forbid")
+    on: date = Field(description="the day it was given (today or before)")
+    method: Literal["written", "oral", "phone"] = Field(description="書面, 口頭 or 電話")
+    given_by: str = Field(min_length=1, max_length=60, description="who gave it: the resident's name")
+    recorded_by: str = Field(
+        "", max_length=60, description="who took it (default: the signed-in staff member)"
+    )
+
+
 class WatchIn(BaseModel):
-    """Opt the household in (enabled) with the family to tell and the rules."""
+    """Opt the household in (enabled) with the family to tell, the rules and the resident's
+    consent (required to switch it on; a running watch-over keeps the consent it has)."""
 
     model_config = ConfigDict(extra="forbid")
     enabled: StrictBool = True
+    consent: ConsentIn | None = None
     contacts: list[Contact] = Field(default=[], max_length=5)
     threshold_hours: float = Field(
         24.0, ge=1, le=168, description="hours without TV activity before the family hears"
@@ -115,8 +133,16 @@ def put_watch(household_id: RowId, body: WatchIn, p: Operator, ctx: Ctx) -> dict
         body.sleep_start,
         body.sleep_end,
         body.escalate_minutes,
+        None
+        if body.consent is None
+        else Consent(
+            body.consent.on,
+            body.consent.method,
+            body.consent.given_by,
+            body.consent.recorded_by.strip() or p.username,
+        ),
     )
-    tz = ctx.config(p.tenant_id).tz
+    view = settings(ctx, p.tenant_id, household_id)
     return {
         "household_id": household_id,
         "enabled": w.enabled,
@@ -124,8 +150,18 @@ def put_watch(household_id: RowId, body: WatchIn, p: Operator, ctx: Ctx) -> dict
         "sleep": [w.sleep_start, w.sleep_end],
         "escalate_minutes": w.escalate_minutes,
         "contacts": len(body.contacts),
-        "last_activity_at": iso_local(w.last_activity_at, tz),
+        "consent": view["consent"],
+        "last_activity_at": view["last_activity_at"],
     }
+
+
+@router.get(
+    "/households/{household_id}/watch",
+    response_model=WatchOverOut,
+    summary="A household's watch-over: rules, family contacts, the consent",
+)
+def get_watch(household_id: RowId, p: Operator, ctx: Ctx) -> dict[str, Any]:
+    return settings(ctx, p.tenant_id, household_id)
 
 
 class AwayIn(BaseModel):
