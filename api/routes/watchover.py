@@ -92,7 +92,7 @@ class ConsentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     on: date = Field(description="the day it was given (today or before)")
     method: Literal["written", "oral", "phone"] = Field(description="書面, 口頭 or 電話")
-    given_by: str = Field(min_length=1, max_length=60, description="who gave it: the resident's name")
+    given_by: str = Field(max_length=60, description="who gave it: the resident's name (required)")
     recorded_by: str = Field(
         "", max_length=60, description="who took it (default: the signed-in staff member)"
     )

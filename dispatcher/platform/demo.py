@@ -219,7 +219,7 @@ def seed_demo(
                         branch_code=branch,
                         branch_name=_master(zengin.branch(DEMO_BANK, branch)).kana,
                         account_number=f"{bank.randint(0, 9_999_999):07d}",
-                        holder_kana=f"{members[0].family_kana} {members[0].given_kana}",
+                        holder_kana=zengin.kana(f"{members[0].family_kana} {members[0].given_kana}")[:30],
                         updated_at=now,
                         updated_by="system:seed-demo",
                     )

@@ -125,9 +125,9 @@ def start_membership(
     from the month it starts. Refused (nothing stored) for a municipality without shopping, a
     household without an active registration, a start in a closed month, and a start while
     another membership of the household runs or is due to run."""
+    hh = _lock_household(session, cfg.id, household_id)
     if cfg.shopping is None:
         raise Conflict(f"{cfg.name} does not offer shopping.", code=Code.shopping_not_offered)
-    hh = _lock_household(session, cfg.id, household_id)
     if not active_members(session, id_of(hh)):
         raise Conflict(
             f"Nobody in household {household_id} has an active registration.",

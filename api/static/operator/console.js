@@ -7,7 +7,8 @@
  * One file per concern, loaded by templates/operator.html in this order after the common scripts:
  * console.js (this: the shared state and small helpers, the clock, requests and their problems,
  * messages, the tabs), search.js, resident.js, booking.js, rides.js, notes.js, orders.js,
- * devices.js, pin.js, board.js, watch.js, deliveries.js, and last ../operator.js (sign-in, the
+ * devices.js, pin.js, board.js, watch.js, deliveries.js, services.js (the household's services:
+ * shopping membership, watch-over with consent, TV reminders, direct debit), and last ../operator.js (sign-in, the
  * session and the start). Each file adds its functions to `Operator`; a file calls another's
  * through `Operator.name(...)` (they are all loaded before anything runs).
  *

@@ -38,6 +38,7 @@
         }
         Operator.loadRides();
         Operator.loadOrders();
+        Operator.loadServices();
       },
       (err) => {
         show($("detail-empty"), true);
