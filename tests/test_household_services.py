@@ -381,6 +381,18 @@ def test_membership_rules(
     assert closed.status_code == 422 and closed.json()["errors"][0]["field"] == "starts_on"
     assert closed.json()["errors"][0]["code"] == "membership.month_closed"
     assert closed.json()["errors"][0]["message_ja"].startswith("2026年10月の請求はもう締めてあります")
+    assert client.post(f"/api/v1/households/{other}/memberships", json={}, headers=staff).status_code == 201
+    early = client.post(
+        f"/api/v1/households/{other}/memberships/end", json={"ends_on": "2026-10-30"}, headers=staff
+    )
+    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "ends_on"
+    assert early.json()["errors"][0]["message_ja"] == (
+        "2026年10月の請求はもう締めてあります。2026年10月31日以降の日付にしてください。"
+    )
+    far = client.post(
+        f"/api/v1/households/{other}/memberships/end", json={"ends_on": "9999-12-31"}, headers=staff
+    )
+    assert far.status_code == 422 and far.json()["errors"][0]["code"] == "field.invalid"
 
     # a household whose only member left takes no membership
     assert (

@@ -3,7 +3,6 @@ fee is billed from the month a membership starts (dispatcher.billing.statements)
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -19,7 +18,7 @@ from dispatcher.identity.auth import Principal
 from dispatcher.models import Role
 from dispatcher.residents.registry import household_of
 from dispatcher.shopping.memberships import end_running, memberships_of, start_membership, view
-from dispatcher.timeline import local_date
+from dispatcher.timeline import Day, local_date
 
 router = APIRouter(prefix="/api/v1", tags=["shopping"])
 Operator = Depends(require(Role.operator))
@@ -51,7 +50,7 @@ def get_memberships(
 
 class StartIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    starts_on: date | None = Field(None, description="the first day (default: today)")
+    starts_on: Day | None = Field(None, description="the first day (default: today)")
 
 
 @router.post(
@@ -81,7 +80,7 @@ def post_membership(
 
 class EndIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ends_on: date | None = Field(
+    ends_on: Day | None = Field(
         None, description="the last day of the membership, inclusive (default: today)"
     )
 

@@ -3,7 +3,6 @@ reminders on the TV."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -41,7 +40,7 @@ from dispatcher.errors import Code, DomainError, Forbidden, NotFound
 from dispatcher.identity.auth import HouseholdPrincipal, Principal
 from dispatcher.integration.subscriptions import EMAIL_RE
 from dispatcher.models import Role
-from dispatcher.timeline import Instant, iso_local
+from dispatcher.timeline import Day, Instant, iso_local
 
 router = APIRouter(prefix="/api/v1", tags=["watch-over and reminders"])
 pages = APIRouter(include_in_schema=False)
@@ -90,7 +89,7 @@ class ConsentIn(BaseModel):
     """The resident's consent to the watch-over, as given."""
 
     model_config = ConfigDict(extra="forbid")
-    on: date = Field(description="the day it was given (today or before)")
+    on: Day = Field(description="the day it was given (today or before)")
     method: Literal["written", "oral", "phone"] = Field(description="書面, 口頭 or 電話")
     given_by: str = Field(max_length=60, description="who gave it: the resident's name (required)")
     recorded_by: str = Field(

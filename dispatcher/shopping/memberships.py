@@ -98,16 +98,24 @@ def _lock_household(session: Session, tenant_id: str, household_id: int) -> Hous
     return hh
 
 
-def _not_before(name: str, day: date, billable_from: date | None) -> list[dict[str, Any]]:
-    if billable_from is None or day >= billable_from:
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # dates outside are typing mistakes
+
+
+def _not_before(name: str, day: date, billable_from: date | None, off: int = 0) -> list[dict[str, Any]]:
+    """Errors of a start (`off` 0) or of a last day (`off` 1: the membership is off the day after)
+    outside the years taken or in a month billing has closed."""
+    if not EARLIEST <= day <= LATEST:
+        return [field_error(name, f"must lie between {EARLIEST} and {LATEST}", code=Code.field_invalid)]
+    if billable_from is None or day + timedelta(days=off) >= billable_from:
         return []
+    earliest = billable_from - timedelta(days=off)
     return [
         field_error(
             name,
-            f"{month_of(day)} is closed for billing; use {billable_from.isoformat()} or later",
+            f"{month_of(day + timedelta(days=off))} is closed for billing; use {earliest} or later",
             code=Code.membership_month_closed,
-            month=month_of(day),
-            earliest=billable_from.isoformat(),
+            month=month_of(day + timedelta(days=off)),
+            earliest=earliest.isoformat(),
         )
     ]
 
@@ -190,7 +198,7 @@ def end_running(
     day before its start. Refused when no membership runs on or after `last_day`, or when the first
     day without it falls in a closed month. Returns the membership as ended."""
     _lock_household(session, cfg.id, household_id)
-    errors = _not_before("ends_on", last_day + timedelta(days=1), billable_from)
+    errors = _not_before("ends_on", last_day, billable_from, off=1)
     if errors:
         raise InvalidRequest("The membership cannot end on that day.", errors)
     running = [
