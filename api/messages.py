@@ -168,7 +168,22 @@ JA: dict[Code, str] = {
     Code.login_id_taken: "そのログインIDは、もう使われています。別のIDにしてください。",
     Code.password_too_weak: "パスワードは8文字以上にしてください（ログインIDと同じものは使えません）。",
     Code.password_wrong: "今のパスワードがちがいます。",
-    Code.consent_in_future: "同意の日付が、今日より後になっています。",
+    Code.membership_overlaps: "この世帯は、すでにお買い物の会員です（{period}）。"
+    "新しく登録するときは、先にその会員を終了してください。",
+    Code.membership_not_running: "この世帯には、終了できるお買い物の会員登録がありません。",
+    Code.membership_month_closed: "{month_ja}の請求はもう締めてあります。"
+    "{earliest_ja}以降の日付にしてください。",
+    Code.household_no_active_member: "この世帯には登録中の方がいないため、お申し込みを受けられません。",
+    Code.billing_account_not_found: "この世帯の引き落とし口座は、まだ登録されていません。",
+    Code.watch_consent_missing: "見守りを始めるには、ご本人の同意"
+    "（同意した日・方法・同意した方のお名前）を記録してください。",
+    Code.consent_in_future: "同意した日は、今日かそれより前の日付にしてください。",
+    Code.bank_unknown: "金融機関コード {bank_code} の銀行は、全銀協の一覧にありません。"
+    "4けたの番号を確かめてください。",
+    Code.branch_unknown: "店番号 {branch_code} の支店は、{bank_name}にありません。"
+    "3けたの店番号を確かめてください。",
+    Code.holder_not_kana: "口座名義は、通帳のとおりカナで入れてください（漢字は使えません）。",
+    Code.holder_too_long: "口座名義が長すぎます（半角で{width}文字まで）。",
 }
 
 # Residents read some codes with a hint where to turn (the rest read as in JA).
@@ -241,10 +256,24 @@ def _derived(code: Code, params: Mapping[str, Any]) -> dict[str, Any]:
             f"{params['max_failures']}回続けてまちがえると、{params.get('lock_minutes')}分間サインインできません"
             "（オペレーターがパスワードを決めなおすと、すぐ使えます）。"
         )
+    if code == Code.membership_overlaps:
+        since, until = _date_ja(params.get("starts_on")), _date_ja(params.get("ends_on"))
+        out["period"] = f"{since}から{until}まで" if until else f"{since}から"
+    if code == Code.membership_month_closed:
+        month = str(params.get("month") or "")
+        out["month_ja"] = f"{int(month[:4])}年{int(month[5:7])}月" if len(month) == 7 else "その月"
+        out["earliest_ja"] = _date_ja(params.get("earliest")) or "今月"
     if code == Code.no_show_too_early and isinstance(params.get("wait_until"), str):
         hour, minute = params["wait_until"][11:13], params["wait_until"][14:16]  # local time, with offset
         out["wait_until"] = f"{int(hour)}:{minute}"  # "2026-11-24T09:25:00+09:00" -> "9:25"
     return out
+
+
+def _date_ja(day: object) -> str:
+    """'2026-12-09' -> '2026年12月9日'; anything else -> ''."""
+    if not isinstance(day, str) or len(day) != 10:
+        return ""
+    return f"{int(day[:4])}年{int(day[5:7])}月{int(day[8:10])}日"
 
 
 def _day_ja(day: object) -> str:
@@ -282,6 +311,12 @@ def message_ja(
         if fields:
             return " ".join(dict.fromkeys([*fields, text(Code.field_invalid, {}, residents)]))
     return text(code, extra, residents)
+
+
+def field_text(error: Mapping[str, Any], residents: bool = False) -> str:
+    """The Japanese text of one field error: its code's, with its parameters (field.invalid when it
+    has no code)."""
+    return text(error.get("code") or Code.field_invalid, error, residents)
 
 
 def for_residents(path: str) -> bool:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from api.messages import for_residents, message_ja
+from api.messages import field_text, for_residents, message_ja
 from dispatcher.errors import Code, DomainError
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ class ProblemField(BaseModel):
     field: str = Field(description="the field, parameter or header, e.g. `pickup.lat`, `Idempotency-Key`")
     message: str = Field(description="what is wrong with it (English)")
     code: str | None = Field(default=None, description="what is wrong, stable (see `code` of the problem)")
+    message_ja: str = Field(description="what is wrong with this field, in plain Japanese (by its code)")
 
 
 class ProblemDetails(BaseModel):
@@ -114,7 +115,9 @@ def problem_body(
     **extra: Any,
 ) -> dict[str, Any]:
     """The members of a problem document. Its `message_ja` is the text of `code` (of each field's
-    code when fields are named); on the residents' endpoints that text is the `detail` too."""
+    code when fields are named); on the residents' endpoints that text is the `detail` too. Each
+    field error carries its own `message_ja` (the text of its code; a field without one reads as
+    `field.invalid`)."""
     residents = for_residents(path)
     ja = message_ja(code, extra, errors or [], residents=residents)
     body: dict[str, Any] = {
@@ -127,7 +130,8 @@ def problem_body(
         "instance": path,
     }
     if errors:
-        body["errors"] = errors
+        # each field with its own Japanese text, for a page that shows it beside the field
+        body["errors"] = [{**e, "message_ja": field_text(e, residents)} for e in errors]
     body.update(extra)
     return body
 

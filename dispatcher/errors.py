@@ -67,6 +67,9 @@ class Code(StrEnum):
     vehicle_not_yours = "vehicle.not_yours"
     # shopping
     shopping_not_offered = "shopping.not_offered"
+    membership_overlaps = "membership.overlaps"
+    membership_not_running = "membership.not_running"
+    household_no_active_member = "household.no_active_member"
     order_not_found = "order.not_found"
     ordering_closed = "order.closed"
     order_not_cancellable = "order.not_cancellable"
@@ -85,11 +88,13 @@ class Code(StrEnum):
     billing_month_closed = "billing.month_closed"
     billing_month_not_closed = "billing.month_not_closed"
     billing_no_collector = "billing.no_collector"
+    billing_account_not_found = "billing.account_not_found"
     # care
     watch_not_set_up = "watch.not_set_up"
     watch_link_invalid = "watch.link_invalid"
     watch_alert_not_found = "watch.alert_not_found"
     watch_not_a_box = "watch.not_a_box"
+    watch_consent_missing = "watch.consent_missing"
     reminder_not_found = "reminder.not_found"
     notice_gone = "reminder.notice_gone"
     # reporting, integration, platform
@@ -154,6 +159,11 @@ class Code(StrEnum):
     flight_not_there = "flight.not_there"
     flight_unknown_step = "flight.unknown_step"
     checklist_unconfirmed = "flight.checklist_unconfirmed"
+    membership_month_closed = "membership.month_closed"
+    bank_unknown = "account.bank_unknown"
+    branch_unknown = "account.branch_unknown"
+    holder_not_kana = "account.holder_not_kana"
+    holder_too_long = "account.holder_too_long"
 
 
 class DomainError(Exception):

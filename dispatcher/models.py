@@ -798,7 +798,9 @@ class Adjustment(SQLModel, table=True):
 class WatchOver(SQLModel, table=True):
     """A household's opted-in watch-over (見守り): how long the TV may stay unused (hours, counted
     from the last activity) before the family hears of it, the sleep hours in which no e-mail goes
-    out (local HH:MM), how long until an unanswered alert goes to the operators, away periods."""
+    out (local HH:MM), how long until an unanswered alert goes to the operators, away periods; and
+    the consent it rests on: the day, how it was given (written | oral | phone: 書面, 口頭, 電話),
+    who gave it (the resident's name), who recorded it and when."""
 
     __tablename__ = "watch_over"
     household_id: int = Field(foreign_key="household.id", primary_key=True)
@@ -815,6 +817,11 @@ class WatchOver(SQLModel, table=True):
     enabled_at: datetime = ts(nullable=False)
     updated_at: datetime = ts(nullable=False)
     updated_by: str = ""
+    consent_on: date | None = None
+    consent_method: str = Field(default="", max_length=8)  # written | oral | phone
+    consent_given_by: str = Field(default="", max_length=60)
+    consent_recorded_by: str = Field(default="", max_length=60)
+    consent_recorded_at: datetime | None = ts(nullable=True)
 
 
 class FamilyContact(SQLModel, table=True):

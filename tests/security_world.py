@@ -137,7 +137,10 @@ def build_town(client: TestClient, ctx: Dispatcher, tenant: str) -> Town:
     _ok(
         client.put(
             f"/api/v1/households/{household}/watch",
-            json={"contacts": [{"name": "家族", "email": "family@example.org", "relation": "長女"}]},
+            json={
+                "contacts": [{"name": "家族", "email": "family@example.org", "relation": "長女"}],
+                "consent": {"on": DAY, "method": "written", "given_by": "本人"},
+            },
             headers=op,
         )
     )
@@ -208,6 +211,8 @@ def build_town(client: TestClient, ctx: Dispatcher, tenant: str) -> Town:
         "month": "2026-10",
         "name": "ridership",
         "entity_id": f"urn:ngsi-ld:Noriai:{tenant}",
+        "bank_code": "0143",  # the bank master is the same for every town
+        "branch_code": "553",
     }
     return t
 

@@ -8,8 +8,10 @@ from datetime import date, timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from api.messages import JA
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
+from dispatcher.errors import Code
 from dispatcher.models import Event, PlanVersion, Resident, Ride
 from dispatcher.residents.eligibility import categories_on
 from tests.conftest import DAY_START, token_headers
@@ -139,7 +141,12 @@ def test_bad_input_names_the_field_and_stores_nothing(
     missing_key = client.post("/api/v1/rides", json=ride_body(rid), headers=operator)
     assert missing_key.status_code == 422
     assert missing_key.json()["errors"] == [
-        {"field": "Idempotency-Key", "message": "is required", "code": "idempotency_key.required"}
+        {
+            "field": "Idempotency-Key",
+            "message": "is required",
+            "code": "idempotency_key.required",
+            "message_ja": JA[Code.idempotency_key_required],
+        }
     ]
     assert counts(ctx) == before
 

@@ -261,15 +261,14 @@ def test_zengin_file_passes_the_structural_check(
         unpaid = s.exec(
             select(Membership).where(Membership.household_id.notin_(select(BillingAccount.household_id)))
         ).first()
-    # an account registered through the API, written as on the bank's form (hiragana, a long vowel)
+    # an account registered through the API, written as on the bank's form (a long vowel); the
+    # bank's and branch's names come from the Zengin bank master
     r = client.put(
         f"/api/v1/households/{some.household_id}/billing-account",
         json={
             "customer_no": "778899",
             "bank_code": "0143",
-            "bank_name": "はちじゅうに",
-            "branch_code": "321",
-            "branch_name": "いなちゅうおう",
+            "branch_code": "554",
             "account_type": 1,
             "account_number": "123",
             "holder_kana": "コーヒー　タロウ",
@@ -278,12 +277,14 @@ def test_zengin_file_passes_the_structural_check(
     )
     assert r.status_code == 200, r.text
     assert r.json()["holder_kana"] == "ｺ-ﾋ- ﾀﾛｳ" and r.json()["account_number"] == "****123"
+    assert (r.json()["bank_name"], r.json()["branch_name"]) == ("ﾊﾁｼﾞﾕｳﾆﾅｶﾞﾉ", "ｲﾅｷﾀ")
+    assert (r.json()["bank_name_ja"], r.json()["branch_name_ja"]) == ("八十二長野", "伊那北")
     kanji = client.put(
         f"/api/v1/households/{some.household_id}/billing-account",
         json={
             "customer_no": "1",
             "bank_code": "0143",
-            "branch_code": "321",
+            "branch_code": "553",
             "account_number": "1",
             "holder_kana": "伊藤",
         },
@@ -468,10 +469,8 @@ def test_billing_rules_case_by_case(sqlite_ctx: Dispatcher, clock: SimClock) -> 
             f"/api/v1/households/{moved}/billing-account",
             json={
                 "customer_no": accounts[moved].lstrip("0"),
-                "bank_code": "0999",
-                "bank_name": "ﾃﾞﾓｷﾞﾝｺｳ",
-                "branch_code": "102",
-                "branch_name": "たかとお",
+                "bank_code": "0143",
+                "branch_code": "555",
                 "account_number": "7654321",
                 "holder_kana": "ｲﾄｳ ﾊﾅｺ",
             },

@@ -23,7 +23,7 @@ from sqlmodel import Session, SQLModel, select
 from api.cli import main
 from dispatcher.billing.statements import close_month
 from dispatcher.care.reminders import create as create_reminder
-from dispatcher.care.watchover import acknowledge_by_operator, activity, check, configure, set_away
+from dispatcher.care.watchover import Consent, acknowledge_by_operator, activity, check, configure, set_away
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.db import session_scope
@@ -142,7 +142,8 @@ def _old_day(
         ctx, TID, hid, "血圧の薬", "operator:test", kind="medication", once_at=DAY_START.replace(hour=19)
     )
     family = [{"name": "留守田 花子", "email": "hanako.rusuda@family.example", "relation": "長女"}]
-    configure(ctx, TID, hid, "operator:test", True, family, threshold_hours=2)
+    consent = Consent(DAY_START.date(), "written", "留守田 試験子", "留守田 花子")  # names: purged too
+    configure(ctx, TID, hid, "operator:test", True, family, threshold_hours=2, consent=consent)
     clock.set(DAY_START.replace(hour=10, minute=30))
     assert check(ctx, TID)["alerted"] == 1  # an e-mail naming her goes to the outbox
     deliver_due(ctx, TID)  # no mail server: a failed try in the delivery log

@@ -116,6 +116,13 @@ MATRIX: dict[str, set[str]] = {
     "GET /api/v1/billing/{month}/zengin": set(),
     "POST /api/v1/billing/adjustments": set(),
     "PUT /api/v1/households/{household_id}/billing-account": {"operator"},
+    "GET /api/v1/households/{household_id}/billing-account": {"operator"},
+    "GET /api/v1/banks/{bank_code}": {"operator"},
+    "GET /api/v1/banks/{bank_code}/branches/{branch_code}": {"operator"},
+    "GET /api/v1/households/{household_id}/memberships": {"operator"},
+    "POST /api/v1/households/{household_id}/memberships": {"operator"},
+    "POST /api/v1/households/{household_id}/memberships/end": {"operator"},
+    "GET /api/v1/households/{household_id}/watch": {"operator"},
     "PUT /api/v1/households/{household_id}/watch": {"operator"},
     "PUT /api/v1/households/{household_id}/watch/away": {"operator"},
     "GET /api/v1/watch/alerts": {"operator"},
@@ -183,8 +190,9 @@ FOREIGN_BODY = {
     "POST /api/v1/me/rides",
     "POST /api/v1/me/reminders/ack",
 }
-# Path parameters that name no object of a municipality (a date, a month, a table name).
-NEUTRAL = {"day", "month", "name"}
+# Path parameters that name no object of a municipality (a date, a month, a table name, the
+# national bank master's codes).
+NEUTRAL = {"day", "month", "name", "bank_code", "branch_code"}
 
 
 def operations(client: TestClient) -> list[tuple[str, str, dict[str, Any]]]:
@@ -255,11 +263,13 @@ def body_for(method: str, path: str, t: Town, other: Town | None = None) -> Any:
         },
         "PUT /api/v1/households/{household_id}/billing-account": {
             "customer_no": "123456",
-            "bank_code": "0999",
-            "branch_code": "101",
+            "bank_code": "0143",
+            "branch_code": "553",
             "account_number": "1234567",
             "holder_kana": "ﾖｿ ﾀﾛｳ",
         },
+        "POST /api/v1/households/{household_id}/memberships": {"starts_on": ids["day"]},
+        "POST /api/v1/households/{household_id}/memberships/end": {"ends_on": ids["day"]},
         "PUT /api/v1/households/{household_id}/watch": {"enabled": False},
         "PUT /api/v1/households/{household_id}/watch/away": {
             "until": f"{ids['day']}T18:00:00+09:00",

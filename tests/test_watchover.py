@@ -43,8 +43,11 @@ def _watch(
     client: TestClient, operator: dict[str, str], household: int, email: str | None, **rules: object
 ) -> None:
     contacts = [{"name": "伊藤 花子", "email": email, "relation": "長女"}] if email else []
+    consent = {"on": "2026-11-20", "method": "written", "given_by": "伊藤 太郎"}
     r = client.put(
-        f"/api/v1/households/{household}/watch", json={"contacts": contacts, **rules}, headers=operator
+        f"/api/v1/households/{household}/watch",
+        json={"contacts": contacts, "consent": consent, **rules},
+        headers=operator,
     )
     assert r.status_code == 200, r.text
 

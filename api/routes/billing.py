@@ -4,19 +4,21 @@ the cable-TV company (CSV and the Zengin direct-debit request), households' bank
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, require
 from api.files import file_responses
-from api.schemas.billing import Account, Adjustment, ClosedMonth, Settlement
+from api.schemas.billing import Account, Adjustment, Bank, Branch, ClosedMonth, Settlement
 from api.schemas.billing import BillingMonth as MonthOut
 from api.schemas.billing import Statement as StatementOut
+from dispatcher import zengin as bank_master
 from dispatcher.billing.statements import (
+    account_of,
     add_adjustment,
     bills_to_close,
     close_month,
@@ -29,8 +31,9 @@ from dispatcher.billing.statements import (
 )
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
+from dispatcher.errors import Code, NotFound
 from dispatcher.identity.auth import Principal
-from dispatcher.models import BillingMonth, Role, SellerSettlement, Statement
+from dispatcher.models import BillingAccount, BillingMonth, Role, SellerSettlement, Statement
 
 router = APIRouter(prefix="/api/v1", tags=["billing"])
 admin = require()
@@ -195,17 +198,18 @@ def adjustment(
 
 
 class AccountIn(BaseModel):
-    """A household's direct-debit account as on the bank's form (口座振替依頼書)."""
+    """A household's direct-debit account as on the bank's form (口座振替依頼書). The bank's and
+    the branch's names come from the Zengin bank master."""
 
     model_config = ConfigDict(extra="forbid")
     customer_no: str = Field(pattern=r"^[0-9]{1,20}$")
-    bank_code: str = Field(pattern=r"^[0-9]{4}$")
-    bank_name: str = Field("", max_length=30)
-    branch_code: str = Field(pattern=r"^[0-9]{3}$")
-    branch_name: str = Field("", max_length=30)
+    bank_code: str = Field(pattern=r"^[0-9]{4}$", description="金融機関コード, in the Zengin bank master")
+    branch_code: str = Field(pattern=r"^[0-9]{3}$", description="店番号, a branch of that bank")
     account_type: int = Field(1, description="1 ordinary, 2 current, 4 savings")
     account_number: str = Field(pattern=r"^[0-9]{1,7}$")
-    holder_kana: str = Field(min_length=1, max_length=60, description="the account holder in kana")
+    holder_kana: str = Field(
+        min_length=1, max_length=60, description="the account holder in kana (hiragana or katakana)"
+    )
 
     @field_validator("account_type")
     @classmethod
@@ -215,10 +219,23 @@ class AccountIn(BaseModel):
         return v
 
 
+def _account_view(acc: BillingAccount) -> dict[str, Any]:
+    view = {k: getattr(acc, k) for k in AccountIn.model_fields}
+    b, br = bank_master.bank(acc.bank_code), bank_master.branch(acc.bank_code, acc.branch_code)
+    return {
+        **view,
+        "account_number": re.sub(r"\d(?=\d{3})", "*", view["account_number"]),
+        "bank_name": acc.bank_name,
+        "bank_name_ja": b.name if b else "",
+        "branch_name": acc.branch_name,
+        "branch_name_ja": br.name if br else "",
+    }
+
+
 @router.put(
     "/households/{household_id}/billing-account",
     response_model=Account,
-    summary="Register a household's direct-debit account",
+    summary="Register a household's direct-debit account (checked against the bank master)",
 )
 def put_account(
     household_id: RowId,
@@ -226,7 +243,55 @@ def put_account(
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> dict[str, Any]:
-    acc = set_account(ctx, p.tenant_id, household_id, body.model_dump(), p.actor)
-    view = {k: getattr(acc, k) for k in AccountIn.model_fields}
-    masked = re.sub(r"\d(?=\d{3})", "*", view["account_number"])
-    return {**view, "account_number": masked}
+    return _account_view(set_account(ctx, p.tenant_id, household_id, body.model_dump(), p.actor))
+
+
+@router.get(
+    "/households/{household_id}/billing-account",
+    response_model=Account,
+    summary="A household's direct-debit account (404 when none is registered)",
+)
+def get_account(
+    household_id: RowId,
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> dict[str, Any]:
+    with Session(ctx.engine) as session:
+        return _account_view(account_of(session, p.tenant_id, household_id))
+
+
+BankCode = Annotated[str, Path(pattern=r"^[0-9]{4}$", description="金融機関コード, 4 digits")]
+BranchCode = Annotated[str, Path(pattern=r"^[0-9]{3}$", description="店番号, 3 digits")]
+
+
+def _bank(code: str) -> bank_master.MasterEntry:
+    b = bank_master.bank(code)
+    if b is None:
+        raise NotFound(f"No bank {code} in the Zengin bank master.", code=Code.bank_unknown, bank_code=code)
+    return b
+
+
+@router.get("/banks/{bank_code}", response_model=Bank, summary="A bank of the Zengin bank master")
+def get_bank(bank_code: BankCode, p: Principal = Depends(require(Role.operator))) -> dict[str, Any]:
+    b = _bank(bank_code)
+    return {"code": b.code, "name": b.name, "kana": b.kana, "master_date": bank_master.master_date()}
+
+
+@router.get(
+    "/banks/{bank_code}/branches/{branch_code}",
+    response_model=Branch,
+    summary="A branch of a bank in the Zengin bank master",
+)
+def get_branch(
+    bank_code: BankCode, branch_code: BranchCode, p: Principal = Depends(require(Role.operator))
+) -> dict[str, Any]:
+    b = _bank(bank_code)
+    br = bank_master.branch(bank_code, branch_code)
+    if br is None:
+        raise NotFound(
+            f"{b.name} ({b.code}) has no branch {branch_code}.",
+            code=Code.branch_unknown,
+            branch_code=branch_code,
+            bank_name=b.name,
+        )
+    return {"bank_code": b.code, "bank_name": b.name, "code": br.code, "name": br.name, "kana": br.kana}

@@ -21,7 +21,7 @@ from dispatcher.residents import registry
 from dispatcher.residents.eligibility import verdict
 from dispatcher.residents.registry import EndReason, HouseholdIn, HouseholdPatch, MemberIn, MemberPatch, Move
 from dispatcher.tenant_config import TenantConfig
-from dispatcher.timeline import local_date
+from dispatcher.timeline import Day, local_date
 
 router = APIRouter(prefix="/api/v1", tags=["register"])
 Operator = Depends(require(Role.operator))
@@ -182,7 +182,7 @@ class DuplicateQuery(BaseModel):
     given_name: str = Field(min_length=1, max_length=40)
     family_kana: str = Field("", max_length=60)
     given_kana: str = Field("", max_length=60)
-    birth_date: date
+    birth_date: Day
 
 
 @router.post(
@@ -239,7 +239,7 @@ def patch_member(
 )
 def get_eligibility(
     resident_id: RowId,
-    day: date | None = Query(None, description="the ride date (default: today)"),
+    day: Day | None = Query(None, description="the ride date (default: today)"),
     p: Principal = Operator,
     session: Session = Depends(get_session),
     ctx: Dispatcher = Depends(get_ctx),
@@ -251,7 +251,7 @@ def get_eligibility(
 
 class PauseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    on: date | None = Field(None, description="from this day (default: today)")
+    on: Day | None = Field(None, description="from this day (default: today)")
     reason: str = Field("", max_length=200)
 
 
@@ -284,7 +284,7 @@ def post_resume(
 class EndBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: EndReason
-    on: date | None = Field(None, description="the first day without service (default: today)")
+    on: Day | None = Field(None, description="the first day without service (default: today)")
     note: str = Field("", max_length=500)
 
 

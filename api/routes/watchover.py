@@ -20,10 +20,12 @@ from api.schemas.watchover import (
     DueReminder,
     Reminder,
     ReminderCreated,
+    WatchOverOut,
     WatchSettings,
 )
 from dispatcher.care.reminders import acknowledge, create, due, listing, remove
 from dispatcher.care.watchover import (
+    Consent,
     acknowledge_by_operator,
     acknowledge_link,
     activity,
@@ -31,6 +33,7 @@ from dispatcher.care.watchover import (
     configure,
     link_tenant,
     set_away,
+    settings,
 )
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
@@ -38,7 +41,7 @@ from dispatcher.errors import Code, DomainError, Forbidden, NotFound
 from dispatcher.identity.auth import HouseholdPrincipal, Principal
 from dispatcher.integration.subscriptions import EMAIL_RE
 from dispatcher.models import Role
-from dispatcher.timeline import Instant, iso_local
+from dispatcher.timeline import Day, Instant, iso_local
 
 router = APIRouter(prefix="/api/v1", tags=["watch-over and reminders"])
 pages = APIRouter(include_in_schema=False)
@@ -84,11 +87,25 @@ class Contact(BaseModel):
         return v
 
 
+class ConsentIn(BaseModel):
+    """The resident's consent to the watch-over, as given."""
+
+    model_config = ConfigDict(extra="forbid")
+    on: Day = Field(description="the day it was given (today or before)")
+    method: Literal["written", "oral", "phone"] = Field(description="書面, 口頭 or 電話")
+    given_by: str = Field(max_length=60, description="who gave it: the resident's name (required)")
+    recorded_by: str = Field(
+        "", max_length=60, description="who took it (default: the signed-in staff member)"
+    )
+
+
 class WatchIn(BaseModel):
-    """Opt the household in (enabled) with the family to tell and the rules."""
+    """Opt the household in (enabled) with the family to tell, the rules and the resident's
+    consent (required to switch it on; a running watch-over keeps the consent it has)."""
 
     model_config = ConfigDict(extra="forbid")
     enabled: StrictBool = True
+    consent: ConsentIn | None = None
     contacts: list[Contact] = Field(default=[], max_length=5)
     threshold_hours: float = Field(
         24.0, ge=1, le=168, description="hours without TV activity before the family hears"
@@ -117,8 +134,16 @@ def put_watch(household_id: RowId, body: WatchIn, p: Operator, ctx: Ctx) -> dict
         body.sleep_start,
         body.sleep_end,
         body.escalate_minutes,
+        None
+        if body.consent is None
+        else Consent(
+            body.consent.on,
+            body.consent.method,
+            body.consent.given_by,
+            body.consent.recorded_by.strip() or p.username,
+        ),
     )
-    tz = ctx.config(p.tenant_id).tz
+    view = settings(ctx, p.tenant_id, household_id)
     return {
         "household_id": household_id,
         "enabled": w.enabled,
@@ -126,8 +151,18 @@ def put_watch(household_id: RowId, body: WatchIn, p: Operator, ctx: Ctx) -> dict
         "sleep": [w.sleep_start, w.sleep_end],
         "escalate_minutes": w.escalate_minutes,
         "contacts": len(body.contacts),
-        "last_activity_at": iso_local(w.last_activity_at, tz),
+        "consent": view["consent"],
+        "last_activity_at": view["last_activity_at"],
     }
+
+
+@router.get(
+    "/households/{household_id}/watch",
+    response_model=WatchOverOut,
+    summary="A household's watch-over: rules, family contacts, the consent",
+)
+def get_watch(household_id: RowId, p: Operator, ctx: Ctx) -> dict[str, Any]:
+    return settings(ctx, p.tenant_id, household_id)
 
 
 class AwayIn(BaseModel):

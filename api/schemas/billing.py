@@ -94,9 +94,30 @@ class Account(ApiModel):
 
     customer_no: str = Field(description="the cable-TV company's customer number")
     bank_code: str
-    bank_name: str
+    bank_name: str = Field(description="half-width katakana, as the debit file carries it")
+    bank_name_ja: str = Field(description="as people read it, from the Zengin bank master")
     branch_code: str
-    branch_name: str
+    branch_name: str = Field(description="half-width katakana, as the debit file carries it")
+    branch_name_ja: str = Field(description="as people read it, from the Zengin bank master")
     account_type: Literal[1, 2, 4] = Field(description="1 ordinary, 2 current, 4 savings")
     account_number: str = Field(description="all but the last three digits masked with *")
-    holder_kana: str
+    holder_kana: str = Field(description="half-width katakana, as the debit file carries it")
+
+
+class Bank(ApiModel):
+    """A bank of the Zengin bank master (全銀協 金融機関コード)."""
+
+    code: str = Field(description="4 digits")
+    name: str = Field(description="as people read it, e.g. 八十二長野")
+    kana: str = Field(description="half-width katakana, as the debit file carries it (at most 15)")
+    master_date: str = Field(description="the date of the master's data, YYYY-MM-DD")
+
+
+class Branch(ApiModel):
+    """A branch of a bank in the Zengin bank master."""
+
+    bank_code: str
+    bank_name: str
+    code: str = Field(description="3 digits (店番号)")
+    name: str = Field(description="as people read it, e.g. 伊那")
+    kana: str = Field(description="half-width katakana, as the debit file carries it (at most 15)")

@@ -7,11 +7,21 @@ from typing import Literal
 
 from pydantic import Field
 
-from api.schemas.base import ApiModel, ClockTime, LocalTime, Number
+from api.schemas.base import ApiModel, ClockTime, IsoDate, LocalTime, Number
 
 
 class ActivityKept(ApiModel):
     kept: bool = Field(description="false: the household has no watch-over (nothing is stored)")
+
+
+class Consent(ApiModel):
+    """The resident's consent the watch-over rests on."""
+
+    on: IsoDate = Field(description="the day it was given")
+    method: Literal["written", "oral", "phone"] = Field(description="書面, 口頭 or 電話")
+    given_by: str = Field(description="who gave it (the resident's name)")
+    recorded_by: str = Field(description="who took and recorded it")
+    recorded_at: LocalTime | None = Field(description="when it was recorded here")
 
 
 class WatchSettings(ApiModel):
@@ -25,6 +35,30 @@ class WatchSettings(ApiModel):
     )
     escalate_minutes: int = Field(description="unanswered this long: the operators are told")
     contacts: int = Field(description="how many family contacts are told")
+    consent: Consent | None = Field(description="null: none recorded (set up before consents were)")
+    last_activity_at: LocalTime | None
+
+
+class FamilyContactOut(ApiModel):
+    name: str
+    relation: str
+    email: str
+
+
+class WatchOverOut(ApiModel):
+    """A household's watch-over with its family contacts and consent (operators)."""
+
+    household_id: int
+    set_up: bool = Field(description="false: never set up (the rest are the defaults)")
+    enabled: bool
+    threshold_hours: Number = Field(description="hours without TV activity before the family hears")
+    sleep: list[ClockTime] = Field(
+        description="[start, end] of the night, not counted", min_length=2, max_length=2
+    )
+    escalate_minutes: int = Field(description="unanswered this long: the operators are told")
+    contacts: list[FamilyContactOut]
+    consent: Consent | None = Field(description="null: none recorded")
+    away_until: LocalTime | None
     last_activity_at: LocalTime | None
 
 

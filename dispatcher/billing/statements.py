@@ -538,26 +538,79 @@ def add_adjustment(
         return a
 
 
-ACCOUNT_NAMES = (("bank_name", 15), ("branch_name", 15), ("holder_kana", 30))  # field, half-width size
+ACCOUNT_FIELDS = ("customer_no", "bank_code", "branch_code", "account_type", "account_number", "holder_kana")
+HOLDER_WIDTH = 30  # half-width characters of the holder's name in the debit file
+
+
+def check_account(fields: dict[str, Any]) -> dict[str, Any]:
+    """An account as written on the bank's form, checked against the Zengin bank master: the bank
+    and branch codes must be there (the branch one of that bank's), their names (half-width kana,
+    as the debit file carries them) come from the master, and the holder's name is fitted to the
+    file's characters (kana only: kanji refused). Returns the fields to store, or InvalidRequest
+    naming each bad field."""
+    from dispatcher.zengin import TooLong, bank, branch, fit
+
+    errors = []
+    out = {k: fields[k] for k in ACCOUNT_FIELDS if k in fields}
+    b = bank(str(fields.get("bank_code", "")))
+    if b is None:
+        errors.append(
+            field_error(
+                "bank_code",
+                f"no bank {fields.get('bank_code')!r} in the Zengin bank master",
+                code=Code.bank_unknown,
+                bank_code=str(fields.get("bank_code", "")),
+            )
+        )
+    else:
+        out["bank_name"] = b.kana
+        br = branch(b.code, str(fields.get("branch_code", "")))
+        if br is None:
+            errors.append(
+                field_error(
+                    "branch_code",
+                    f"{b.name} ({b.code}) has no branch {fields.get('branch_code')!r}",
+                    code=Code.branch_unknown,
+                    branch_code=str(fields.get("branch_code", "")),
+                    bank_name=b.name,
+                )
+            )
+        else:
+            out["branch_name"] = br.kana
+    try:
+        out["holder_kana"] = fit(str(fields.get("holder_kana", "")), HOLDER_WIDTH)
+        if not out["holder_kana"]:
+            raise ValueError("empty")
+    except TooLong:
+        errors.append(
+            field_error(
+                "holder_kana",
+                f"at most {HOLDER_WIDTH} half-width characters",
+                code=Code.holder_too_long,
+                width=str(HOLDER_WIDTH),
+            )
+        )
+    except ValueError:
+        errors.append(
+            field_error(
+                "holder_kana",
+                "write the holder's name in kana, as in the passbook",
+                code=Code.holder_not_kana,
+            )
+        )
+    if errors:
+        raise InvalidRequest("The account cannot be registered.", errors)
+    out["account_number"] = str(fields["account_number"]).rjust(7, "0")
+    return out
 
 
 def set_account(
     ctx: Dispatcher, tenant_id: str, household_id: int, fields: dict[str, Any], actor: str
 ) -> BillingAccount:
     """Register a household's direct-debit account (customer number, bank, branch, type, number,
-    holder) as written on the bank's form; names are stored as the Zengin file will carry them."""
-    from dispatcher.zengin import TooLong, fit
-
-    errors, names = [], {}
-    for name, width in ACCOUNT_NAMES:
-        try:
-            names[name] = fit(fields.get(name, ""), width)
-        except TooLong:
-            errors.append(field_error(name, f"at most {width} half-width characters"))
-        except ValueError:
-            errors.append(field_error(name, "write it in kana, as on the bank's form"))
-    if errors:
-        raise InvalidRequest("The account cannot be registered.", errors)
+    holder) as written on the bank's form, checked against the bank master (`check_account`);
+    names are stored as the Zengin file will carry them."""
+    values = check_account(fields)
     now = ctx.clock.now()
     with Session(ctx.engine, expire_on_commit=False) as session:
         household(session, tenant_id, household_id)
@@ -571,9 +624,8 @@ def set_account(
             holder_kana="",
             updated_at=now,
         )
-        for k, v in fields.items():
-            setattr(acc, k, names.get(k, v))
-        acc.account_number = str(fields["account_number"]).rjust(7, "0")
+        for k, v in values.items():
+            setattr(acc, k, v)
         acc.updated_at, acc.updated_by = now, actor
         session.add(acc)
         record(
@@ -592,6 +644,31 @@ def set_account(
         )
         session.commit()
         return acc
+
+
+def account_of(session: Session, tenant_id: str, household_id: int) -> BillingAccount:
+    """The household's registered direct-debit account, or NotFound."""
+    household(session, tenant_id, household_id)
+    acc = session.get(BillingAccount, household_id)
+    if acc is None or acc.tenant_id != tenant_id:
+        raise NotFound(
+            f"Household {household_id} has no direct-debit account.", code=Code.billing_account_not_found
+        )
+    return acc
+
+
+def first_open_day(session: Session, tenant_id: str) -> date | None:
+    """The first day of the first month after the last closed one (what may still be billed as
+    it happens), or None when no month is closed."""
+    last = session.exec(
+        select(BillingMonth.month)
+        .where(BillingMonth.tenant_id == tenant_id)
+        .order_by(col(BillingMonth.month).desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return None
+    return parse_month(last)[1] + timedelta(days=1)
 
 
 def running_total(ctx: Dispatcher, tenant_id: str, household_id: int) -> dict[str, Any]:

@@ -14,7 +14,18 @@ REMINDER_REMOVED = "reminder.removed"
 REMINDER_ACKNOWLEDGED = "reminder.acknowledged"
 
 RETENTION: dict[str, tuple[str, ...] | None] = {
-    WATCH_CONFIGURED: None,  # threshold, sleep hours, how many contacts
+    # threshold, sleep hours, how many contacts, the consent's day and method (who gave and who
+    # recorded it go)
+    WATCH_CONFIGURED: (
+        "enabled",
+        "threshold_hours",
+        "contacts",
+        "sleep",
+        "escalate_minutes",
+        "why",
+        "consent_on",
+        "consent_method",
+    ),
     WATCH_ESCALATED: None,
     WATCH_AWAY: ("away_until",),  # the reason (hospital, travel) goes
     WATCH_ALERTED: ("episode", "contacts"),  # since when the TV was silent goes

@@ -8,13 +8,18 @@ used, whom to call, and a link to acknowledge. No e-mail goes out in the househo
 (it waits for the morning) or while it is away (travel, hospital). If nobody acknowledges within
 `escalate_minutes`, the episode is escalated to the operators' console; a household without
 family contacts goes to the operators at once. The next activity ends the episode.
+
+Switching it on rests on the resident's recorded consent (`Consent`: the day, how it was given,
+who gave it, who recorded it); without one it is refused. A change of the settings of a running
+watch-over keeps the consent it has; switching it on again after it was off needs a new one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -32,7 +37,46 @@ from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_er
 from dispatcher.events import record
 from dispatcher.models import FamilyContact, Household, OutboxMessage, Resident, WatchEpisode, WatchOver
 from dispatcher.tenants import household
-from dispatcher.timeline import iso_local, parse_hhmm
+from dispatcher.timeline import iso_local, local_date, parse_hhmm
+
+CONSENT_METHODS = ("written", "oral", "phone")  # 書面, 口頭, 電話
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The resident's consent to the watch-over: the day it was given, how (CONSENT_METHODS), who
+    gave it (the resident's name) and who recorded it (the staff member who took it)."""
+
+    on: date
+    method: str
+    given_by: str
+    recorded_by: str
+
+
+def consent_of(w: WatchOver) -> Consent | None:
+    """The consent a watch-over rests on, or None (set up before consents were recorded)."""
+    if w.consent_on is None:
+        return None
+    return Consent(w.consent_on, w.consent_method, w.consent_given_by, w.consent_recorded_by)
+
+
+def _consent_errors(consent: Consent, today: date) -> list[dict[str, Any]]:
+    errors = []
+    if consent.on > today:
+        errors.append(
+            field_error("consent.on", f"must be {today.isoformat()} or earlier", code=Code.consent_in_future)
+        )
+    if consent.method not in CONSENT_METHODS:
+        errors.append(
+            field_error("consent.method", f"one of {', '.join(CONSENT_METHODS)}", code=Code.field_invalid)
+        )
+    if not consent.given_by.strip():
+        errors.append(field_error("consent.given_by", "name who gave the consent", code=Code.field_required))
+    if not consent.recorded_by.strip():
+        errors.append(
+            field_error("consent.recorded_by", "name who recorded the consent", code=Code.field_required)
+        )
+    return errors
 
 
 def _hash(token: str) -> str:
@@ -58,10 +102,15 @@ def configure(
     sleep_start: str = "21:00",
     sleep_end: str = "07:00",
     escalate_minutes: int = 120,
+    consent: Consent | None = None,
 ) -> WatchOver:
-    """Opt a household in (or out) with its family contacts and its rules."""
+    """Opt a household in (or out) with its family contacts, its rules and the consent it rests
+    on (required to switch it on; a running watch-over with a consent keeps it when its settings
+    change)."""
     now = ctx.clock.now()
     errors = []
+    if enabled and consent is not None:
+        errors += _consent_errors(consent, local_date(now, ctx.config(tenant_id).tz))
     for name, value in (("sleep_start", sleep_start), ("sleep_end", sleep_end)):
         try:
             parse_hhmm(value)
@@ -69,11 +118,25 @@ def configure(
             errors.append(field_error(name, "must be a time of day such as 21:00"))
     if enabled and not contacts:
         errors.append(field_error("contacts", "give at least one family member to tell (name and e-mail)"))
-    if errors:
-        raise InvalidRequest("The watch-over cannot be set up.", errors)
     with Session(ctx.engine, expire_on_commit=False) as session:
         household(session, tenant_id, household_id)
         w = session.get(WatchOver, household_id)
+        kept = consent_of(w) if w is not None and w.enabled else None
+        no_consent = enabled and consent is None and kept is None
+        if no_consent:
+            errors.append(
+                field_error(
+                    "consent",
+                    "record the resident's consent (day, how, who gave it) to switch the watch-over on",
+                    code=Code.watch_consent_missing,
+                )
+            )
+        if errors:
+            raise InvalidRequest(
+                "The watch-over cannot be set up.",
+                errors,
+                code=Code.watch_consent_missing if no_consent else None,
+            )
         if w is None:
             w = WatchOver(household_id=household_id, tenant_id=tenant_id, enabled_at=now, updated_at=now)
         elif enabled and not w.enabled:
@@ -82,6 +145,10 @@ def configure(
             _end_open(session, tenant_id, household_id, now, actor, "opted out")
         w.enabled, w.threshold_hours, w.escalate_minutes = enabled, threshold_hours, escalate_minutes
         w.sleep_start, w.sleep_end, w.updated_at, w.updated_by = sleep_start, sleep_end, now, actor
+        if enabled and consent is not None:
+            w.consent_on, w.consent_method = consent.on, consent.method
+            w.consent_given_by, w.consent_recorded_by = consent.given_by.strip(), consent.recorded_by.strip()
+            w.consent_recorded_at = now
         session.add(w)
         for old in session.exec(select(FamilyContact).where(FamilyContact.household_id == household_id)):
             session.delete(old)
@@ -109,10 +176,66 @@ def configure(
                 "contacts": len(contacts),
                 "sleep": [sleep_start, sleep_end],
                 "escalate_minutes": escalate_minutes,
+                **(
+                    {
+                        "consent_on": consent.on.isoformat(),
+                        "consent_method": consent.method,
+                        "consent_given_by": consent.given_by.strip(),
+                        "consent_recorded_by": consent.recorded_by.strip(),
+                    }
+                    if enabled and consent is not None
+                    else {}
+                ),
             },
         )
         session.commit()
         return w
+
+
+def settings(ctx: Dispatcher, tenant_id: str, household_id: int) -> dict[str, Any]:
+    """A household's watch-over as set up (for the operators: contacts and the consent included);
+    `set_up` False and the defaults when it never was."""
+    tz = ctx.config(tenant_id).tz
+    with Session(ctx.engine) as session:
+        household(session, tenant_id, household_id)
+        w = session.get(WatchOver, household_id)
+        contacts = session.exec(
+            select(FamilyContact)
+            .where(FamilyContact.household_id == household_id)
+            .order_by(col(FamilyContact.id))
+        ).all()
+    if w is None:
+        w = WatchOver(
+            household_id=household_id,
+            tenant_id=tenant_id,
+            enabled=False,
+            enabled_at=ctx.clock.now(),
+            updated_at=ctx.clock.now(),
+        )
+        set_up = False
+    else:
+        set_up = True
+    c = consent_of(w)
+    return {
+        "household_id": household_id,
+        "set_up": set_up,
+        "enabled": w.enabled,
+        "threshold_hours": w.threshold_hours,
+        "sleep": [w.sleep_start, w.sleep_end],
+        "escalate_minutes": w.escalate_minutes,
+        "contacts": [{"name": x.name, "relation": x.relation, "email": x.email} for x in contacts],
+        "consent": None
+        if c is None
+        else {
+            "on": c.on.isoformat(),
+            "method": c.method,
+            "given_by": c.given_by,
+            "recorded_by": c.recorded_by,
+            "recorded_at": iso_local(w.consent_recorded_at, tz),
+        },
+        "away_until": iso_local(w.away_until, tz),
+        "last_activity_at": iso_local(w.last_activity_at, tz),
+    }
 
 
 def set_away(

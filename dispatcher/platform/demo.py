@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, func, select
 
+from dispatcher import zengin
 from dispatcher.db import id_of
 from dispatcher.identity.auth import create_user
 from dispatcher.models import BillingAccount, Driver, Household, Membership, Operator, Resident, User
@@ -185,6 +186,18 @@ def demo_evidence(categories: list[str], n: int) -> list[dict[str, object]]:
     return out
 
 
+# The demo's households bank with a regional bank of the Zengin bank master: 八十二長野銀行 (0143),
+# at its branches 伊那 (553), 高遠 (555) and 伊那北 (554). Names come from the master.
+DEMO_BANK = "0143"
+DEMO_BRANCHES = ("553", "555", "554")
+
+
+def _master(entry: zengin.MasterEntry | None) -> zengin.MasterEntry:
+    if entry is None:
+        raise LookupError("the demo's bank or branch is missing from the Zengin bank master")
+    return entry
+
+
 def seed_demo(
     session: Session, cfg: TenantConfig, now: datetime, residents: int = 400, seed: int = 2020
 ) -> list[DemoLogin]:
@@ -203,19 +216,19 @@ def seed_demo(
             for m in members:
                 m.household_id = hh.id
                 session.add(m)
-            if bank.random() < 0.9:  # most pay with the cable-TV bill by direct debit (fictional bank)
-                branch = bank.choice([("101", "ｲﾅ"), ("102", "ﾀｶﾄｵ"), ("103", "ﾊｾ")])
+            if bank.random() < 0.9:  # most pay with the cable-TV bill by direct debit
+                branch = bank.choice(DEMO_BRANCHES)
                 session.add(
                     BillingAccount(
                         household_id=hh.id,
                         tenant_id=cfg.id,
                         customer_no=f"{100000 + hh.id}",
-                        bank_code="0999",
-                        bank_name="ﾃﾞﾓｷﾞﾝｺｳ",
-                        branch_code=branch[0],
-                        branch_name=branch[1],
+                        bank_code=DEMO_BANK,
+                        bank_name=_master(zengin.bank(DEMO_BANK)).kana,
+                        branch_code=branch,
+                        branch_name=_master(zengin.branch(DEMO_BANK, branch)).kana,
                         account_number=f"{bank.randint(0, 9_999_999):07d}",
-                        holder_kana=f"{members[0].family_kana} {members[0].given_kana}",
+                        holder_kana=zengin.kana(f"{members[0].family_kana} {members[0].given_kana}")[:30],
                         updated_at=now,
                         updated_by="system:seed-demo",
                     )

@@ -68,7 +68,8 @@ event                      who, when, what kind: the audit        who, when, kin
                                                                   horizon (EVENT_RULES): a request's pickup
                                                                   and drop-off, a cancellation's reason,
                                                                   vehicle positions, favourite places,
-                                                                  watch-over reasons, silences and notes,
+                                                                  watch-over reasons, silences, notes and
+                                                                  who consented,
                                                                   reminder times, customer numbers; a kind
                                                                   not listed there loses its payload
 outbox_message,            manifests (names, addresses, phones),  rows kept (which partner got which event

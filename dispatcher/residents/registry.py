@@ -36,6 +36,7 @@ from dispatcher.residents.kinds import (
     RESIDENT_UPDATED,
 )
 from dispatcher.tenant_config import TenantConfig
+from dispatcher.timeline import Day
 from routing.geo import Point, haversine_m
 
 EndReason = Literal["moved_away", "deceased", "asked", "other"]
@@ -92,7 +93,7 @@ class MemberIn(BaseModel):
     given_name: str = Field(min_length=1, max_length=40)
     family_kana: str = Field(min_length=1, max_length=60)
     given_kana: str = Field(min_length=1, max_length=60)
-    birth_date: date
+    birth_date: Day
     phone: str = Field("", max_length=20, pattern=r"^[0-9+\-() ]*$")
     wheelchair: bool = False
     companion_needed: bool = False
@@ -123,7 +124,7 @@ class MemberPatch(BaseModel):
     given_name: str | None = Field(None, min_length=1, max_length=40)
     family_kana: str | None = Field(None, min_length=1, max_length=60)
     given_kana: str | None = Field(None, min_length=1, max_length=60)
-    birth_date: date | None = None
+    birth_date: Day | None = None
     phone: str | None = Field(None, max_length=20, pattern=r"^[0-9+\-() ]*$")
     wheelchair: bool | None = None
     companion_needed: bool | None = None
@@ -538,7 +539,7 @@ class Move(BaseModel):
     lon: float = Field(ge=-180, le=180)
     settlement: str = Field("", max_length=64)
     hall_id: str | None = Field(None, max_length=64, description="default: the nearest community hall")
-    on: date | None = Field(None, description="moving day (default: today)")
+    on: Day | None = Field(None, description="moving day (default: today)")
 
 
 def move_household(

@@ -7,9 +7,10 @@
  * One file per concern, loaded by templates/operator.html in this order after the common scripts:
  * console.js (this: the shared state and small helpers, the clock, requests and their problems,
  * messages, the tabs), search.js, resident.js, booking.js, rides.js, notes.js, orders.js,
- * devices.js, pin.js, family.js, board.js, watch.js, deliveries.js, servicemap.js (the service
- * area drawn as a map), registration.js (the resident's registration and eligibility), register.js
- * (新規登録: a new household), and last ../operator.js (sign-in, the
+ * devices.js, pin.js, family.js, board.js, watch.js, deliveries.js, services.js (the household's
+ * services: shopping membership, watch-over with consent, TV reminders, direct debit),
+ * servicemap.js (the service area drawn as a map), registration.js (the resident's registration
+ * and eligibility), register.js (新規登録: a new household), and last ../operator.js (sign-in, the
  * session and the start). Each file adds its functions to `Operator`; a file calls another's
  * through `Operator.name(...)` (they are all loaded before anything runs).
  *

@@ -40,6 +40,7 @@
         }
         Operator.loadRides();
         Operator.loadOrders();
+        Operator.loadServices();
       },
       (err) => {
         show($("detail-empty"), true);
