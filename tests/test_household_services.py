@@ -432,7 +432,7 @@ def test_watch_over_needs_the_residents_consent(
     assert "同意" in bare.json()["message_ja"]
     future = {"on": "2026-11-25", "method": "written", "given_by": "試験 花子"}
     r = client.put(url, json={"contacts": family, "consent": future}, headers=staff)
-    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "watch.consent_in_future"
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "consent.in_future"
     with Session(ctx.engine) as s:
         assert s.get(WatchOver, hh) is None  # nothing stored by a refusal
     consent = {"on": "2026-11-20", "method": "oral", "given_by": "試験 花子", "recorded_by": "福祉課 山田"}
