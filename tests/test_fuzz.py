@@ -52,13 +52,19 @@ CONFIG = schemathesis.Config.from_dict(
             {
                 # GET /api/v1/rides/quote is GET /api/v1/rides/{ride_id} with a ride id that is not a
                 # number: 422 is right (and Allow rightly names GET), though the tool expects 405
-                # and an Allow of POST only for a path it takes for a different resource.
-                "include-name": "POST /api/v1/rides/quote",
+                # and an Allow of POST only for a path it takes for a different resource. The same
+                # holds for the register's POST-only paths beside GET /api/v1/residents/{resident_id}.
+                "include-name": name,
                 "checks": {
                     "unsupported_method": {"enabled": False},
                     "allow_header_conformance": {"enabled": False},
                 },
-            },
+            }
+            for name in (
+                "POST /api/v1/rides/quote",
+                "POST /api/v1/residents/import",
+                "POST /api/v1/residents/duplicates",
+            )
         ],
     }
 )
