@@ -6,17 +6,27 @@ import argparse
 import json
 import sys
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from dispatcher.context import Dispatcher
 from dispatcher.models import Role
 from dispatcher.settings import Settings
 
 
-def _ctx(settings: Settings, sync: bool = True) -> Dispatcher:
+def _ctx(settings: Settings, sync: bool | Literal["missing"] = "missing") -> Dispatcher:
+    """The dispatcher for a command: towns the database lacks are stored from their files; those it
+    has are left as they are (a command never undoes `noriai tenant apply`)."""
     from dispatcher.platform.bootstrap import build_dispatcher
 
     return build_dispatcher(settings, sync=sync)
+
+
+def _day(text: str) -> date:
+    """A command-line date: YYYY-MM-DD, or argparse says what is wrong."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write it as YYYY-MM-DD") from None
 
 
 class _NoTenant(Exception):
@@ -589,7 +599,6 @@ def _by_number(ctx: Dispatcher, tenant: str, number: str) -> int | None:
 
 
 def cmd_residents_show(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import date
 
     from sqlmodel import Session
 
@@ -604,7 +613,7 @@ def cmd_residents_show(args: argparse.Namespace, settings: Settings) -> int:
     if rid is None:
         print(f"no registered person with number {args.registration_no} in {tenant}", file=sys.stderr)
         return 1
-    day = date.fromisoformat(args.day) if args.day else local_date(ctx.clock.now(), cfg.tz)
+    day = args.day or local_date(ctx.clock.now(), cfg.tz)
     names = category_names(cfg)
     with Session(ctx.engine) as session:
         r = resident_of(session, tenant, rid)
@@ -631,7 +640,6 @@ def cmd_residents_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_residents_end(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import date
 
     from dispatcher.errors import DomainError
     from dispatcher.platform.offboarding import end_registration
@@ -644,7 +652,7 @@ def cmd_residents_end(args: argparse.Namespace, settings: Settings) -> int:
     if rid is None:
         print(f"no registered person with number {args.registration_no} in {tenant}", file=sys.stderr)
         return 1
-    on = date.fromisoformat(args.on) if args.on else local_date(ctx.clock.now(), cfg.tz)
+    on = args.on or local_date(ctx.clock.now(), cfg.tz)
     try:
         done = end_registration(ctx, tenant, rid, on, args.reason, args.note, "user:cli")
     except DomainError as e:
@@ -990,7 +998,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = rs.add_parser("show", help="a person's registration and eligibility on a day, rule by rule")
     s.add_argument("registration_no")
     s.add_argument("--tenant")
-    s.add_argument("--day", help="YYYY-MM-DD (default: today)")
+    s.add_argument("--day", type=_day, help="YYYY-MM-DD (default: today)")
     s.set_defaults(fn=cmd_residents_show)
     s = rs.add_parser(
         "end",
@@ -999,7 +1007,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("registration_no")
     s.add_argument("--tenant")
     s.add_argument("--reason", required=True, choices=["moved_away", "deceased", "asked", "other"])
-    s.add_argument("--on", help="the first day without service, YYYY-MM-DD (default: today)")
+    s.add_argument("--on", type=_day, help="the first day without service, YYYY-MM-DD (default: today)")
     s.add_argument("--note", default="")
     s.set_defaults(fn=cmd_residents_end)
     s = sub.add_parser("purge", help="remove personal data past the retention period (docs/retention.md)")

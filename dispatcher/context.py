@@ -99,13 +99,14 @@ class Dispatcher:
             return [(t, n) for t, n in s.exec(select(Tenant.id, Tenant.name).order_by(col(Tenant.id)))]
 
     def default_tenant(self) -> str:
-        """The tenant a page serves when none is named: the one this server was started with."""
-        if len(self.tenant_files) == 1:
-            return next(iter(self.tenant_files))
+        """The tenant a page or command serves when none is named: the only one there is (in the
+        database, where `noriai tenant apply` may have added towns since the start)."""
         with Session(self.engine) as s:
             ids = list(s.exec(select(Tenant.id)))
         if len(ids) == 1:
             return ids[0]
+        if not ids and len(self.tenant_files) == 1:
+            return next(iter(self.tenant_files))
         raise InvalidRequest(
             "This server serves several municipalities; name one.",
             [field_error("tenant_id", "is required", code=Code.field_required)],

@@ -131,6 +131,7 @@ class Code(StrEnum):
     birth_date_impossible = "resident.birth_date_impossible"
     home_outside_area = "household.outside_area"
     end_in_future = "resident.end_in_future"
+    end_before_registration = "resident.before_registration"
     evidence_age_derived = "evidence.age_derived"
     evidence_category_unknown = "evidence.category_unknown"
     evidence_dates = "evidence.dates"

@@ -397,3 +397,62 @@ def test_the_command_line_shows_eligibility_and_ends_a_registration(
     assert f"rides cancelled [{ride['id']}]" in out, out
     assert main(["residents", "end", "CLI-1", "--reason", "deceased"]) != 0  # ended already
     assert main(["residents", "show", "NOPE"]) == 1
+
+
+def test_an_end_before_the_registration_is_refused_and_changes_nothing(ctx: Dispatcher, api: Any) -> None:
+    client, op = api
+    hh = client.post(
+        "/api/v1/households", json={"household": household(), "members": [member(), member()]}, headers=op
+    ).json()
+    rid = hh["members"][0]["id"]
+    for on in ("0001-01-01", (DAY - timedelta(days=1)).isoformat()):
+        r = client.post(f"/api/v1/residents/{rid}/end", json={"reason": "other", "on": on}, headers=op)
+        assert r.status_code == 422 and r.json()["errors"][0]["code"] == "resident.before_registration", (
+            r.text
+        )
+    assert client.post(f"/api/v1/residents/{rid}/pause", json={"on": 0}, headers=op).status_code == 422
+    assert client.get(f"/api/v1/households/{hh['id']}", headers=op).json()["members"][0]["status"] == "active"
+
+
+def test_notices_of_an_ended_member_reach_the_box_not_the_others_phones(ctx: Dispatcher, api: Any) -> None:
+    """The household's TV tells that an ended member's ride was cancelled; the other member's phone
+    (or a family member acting for her) does not see his rides."""
+    from dispatcher.channels.resident_view import notices
+    from dispatcher.identity.auth import HouseholdPrincipal
+
+    client, op = api
+    hh = client.post(
+        "/api/v1/households",
+        json={"household": household(), "members": [member(given_name="一郎"), member(given_name="花子")]},
+        headers=op,
+    ).json()
+    him, her = (m["id"] for m in hh["members"])
+    ride = book(client, op, him, at(DAY, "15:00")).json()
+    assert client.post(f"/api/v1/residents/{him}/end", json={"reason": "deceased"}, headers=op).json()[
+        "rides_cancelled"
+    ] == [ride["id"]]
+    box = notices(ctx, HouseholdPrincipal("ina-demo", hh["id"], (her,), "device:1"))
+    phone = notices(ctx, HouseholdPrincipal("ina-demo", hh["id"], (her,), f"resident:{her}"))
+    assert [n["kind"] for n in box].count("ride.cancelled") == 1
+    assert all("一郎" not in n["text"] for n in phone), phone
+
+
+def test_a_membership_called_off_before_it_began_is_not_billed(ctx: Dispatcher, api: Any) -> None:
+    from dispatcher.billing.statements import bills_of
+
+    client, op = api
+    hid = client.post(
+        "/api/v1/households", json={"household": household(), "members": [member()]}, headers=op
+    ).json()["id"]
+    with session_scope(ctx.engine) as s:
+        s.add(
+            Membership(
+                tenant_id="ina-demo",
+                household_id=hid,
+                starts_on=DAY.replace(day=28),
+                ends_on=DAY.replace(day=25),
+                fee_yen=1000,
+            )
+        )
+    with Session(ctx.engine) as s:
+        assert hid not in bills_of(s, ctx.config("ina-demo"), f"{DAY:%Y-%m}", hid)

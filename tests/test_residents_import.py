@@ -393,6 +393,14 @@ def test_administrators_import_and_export_through_the_api(client: TestClient, ct
     assert "ファイルを読めません" in bad.json()["message_ja"]
     empty = client.post("/api/v1/residents/import", headers=admin)
     assert empty.status_code == 422 and empty.json()["code"] == "import.unreadable"
+    for codec in ("rot13", "base64", "zlib"):  # codecs, but not for text: refused, never a 500
+        odd = client.post(
+            "/api/v1/residents/import",
+            params={"encoding": codec},
+            content=reg.data,
+            headers={**admin, **csv_headers},
+        )
+        assert odd.status_code == 422 and odd.json()["code"] == "import.unreadable", odd.text
 
 
 def test_a_name_shift_jis_cannot_write_is_exported_as_utf8(sqlite_ctx: Dispatcher) -> None:

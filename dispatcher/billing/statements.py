@@ -180,7 +180,8 @@ def _membership_charges(
     q = select(Membership).where(
         Membership.tenant_id == cfg.id,
         col(Membership.starts_on) <= last,
-        (col(Membership.ends_on).is_(None)) | (col(Membership.ends_on) >= first),
+        (col(Membership.ends_on).is_(None))
+        | ((col(Membership.ends_on) >= first) & (col(Membership.ends_on) >= col(Membership.starts_on))),
     )
     if only is not None:
         q = q.where(Membership.household_id == only)

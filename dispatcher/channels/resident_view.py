@@ -301,18 +301,26 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
     since = at_local(today, datetime.min.time(), tz)
     out: list[dict[str, Any]] = []
     with Session(ctx.engine) as session:
-        # members whose registration ended today or yesterday: their cancelled rides are news too
-        left = session.exec(
-            select(Resident.id).where(
-                Resident.household_id == hp.household_id,
-                col(Resident.active).is_(False),
-                col(Resident.ended_on) >= today - timedelta(days=1),
-            )
-        ).all()
-        ids = {*hp.resident_ids, *(i for i in left if i is not None)}
-        seen = replace(hp, resident_ids=tuple(sorted(ids)))
+        # The household's box also tells of members whose registration ended (their rides were
+        # cancelled); a phone or a family member sees only the people it acts for.
+        if hp.actor.startswith("device:"):
+            everyone = session.exec(select(Resident.id).where(Resident.household_id == hp.household_id)).all()
+            seen = replace(hp, resident_ids=tuple(sorted({*hp.resident_ids, *(i for i in everyone if i)})))
+        else:
+            seen = hp
         people = {r.id: r for r in _members(session, seen)}
         day_rides = {id_of(r): r for r in _todays_rides(session, seen, today)}
+        # rides of later days booked or cancelled today are news too (said with their date)
+        booked = dict(day_rides)
+        for r in session.exec(
+            select(Ride).where(
+                Ride.tenant_id == hp.tenant_id,
+                col(Ride.service_date) > today,
+                col(Ride.resident_id).in_(seen.resident_ids),
+                or_(col(Ride.created_at) >= since, col(Ride.cancelled_at) >= since),
+            )
+        ):
+            booked[id_of(r)] = r
         order_rows = {
             id_of(o): o
             for o in session.exec(
@@ -325,8 +333,8 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
         }
         kinds = (RIDE_CONFIRMED, RIDE_CANCELLED, RIDE_ARRIVED, ORDER_AT_HALL, ORDER_HANDED_OVER)
         events: Sequence[Event] = []
-        if day_rides or order_rows:
-            ride_keys, order_keys = [str(i) for i in day_rides], [str(i) for i in order_rows]
+        if booked or order_rows:
+            ride_keys, order_keys = [str(i) for i in booked], [str(i) for i in order_rows]
             events = session.exec(
                 select(Event)
                 .where(
@@ -342,18 +350,18 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
             ).all()
     for ev in events:
         if ev.entity == "ride":
-            r = day_rides[int(ev.entity_id)]
+            r = booked[int(ev.entity_id)]
+            on = "" if r.service_date == today else f"{r.service_date.month}月{r.service_date.day}日"
             who = people[r.resident_id].given_name if r.resident_id in people else ""
             to = place_label(cfg, r.destination_place_id, r.destination_lat, r.destination_lon, None)
             if ev.kind == RIDE_CONFIRMED:
                 text = (
-                    f"{who}さんのタクシーを予約しました。{hhmm(r.pickup_window_start, cfg)}〜"
+                    f"{who}さんのタクシーを予約しました。{on}{hhmm(r.pickup_window_start, cfg)}〜"
                     f"{hhmm(r.pickup_window_end, cfg)}に迎えに行きます（{to}まで）。"
                 )
             elif ev.kind == RIDE_CANCELLED:
-                text = (
-                    f"{who}さんの{hhmm(r.pickup_window_start, cfg)}のタクシー（{to}まで）を取り消しました。"
-                )
+                when = f"{on}{hhmm(r.pickup_window_start, cfg)}"
+                text = f"{who}さんの{when}のタクシー（{to}まで）を取り消しました。"
             else:
                 text = f"{who}さんのタクシーが着きました。"
         else:

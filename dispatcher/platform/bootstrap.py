@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 import dispatcher.shopping  # noqa: F401  (registers the freight cargo handler with rides)
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
 from dispatcher.db import make_engine, migrate, session_scope
+from dispatcher.models import Tenant
 from dispatcher.settings import Settings
 from dispatcher.tenant_config import load_tenants
 from dispatcher.tenants import plan_changes, sync_tenant
@@ -15,13 +17,17 @@ from dispatcher.tenants import plan_changes, sync_tenant
 log = logging.getLogger(__name__)
 
 
-def build_dispatcher(settings: Settings, clock: Clock | None = None, sync: bool = True) -> Dispatcher:
+def build_dispatcher(
+    settings: Settings, clock: Clock | None = None, sync: bool | Literal["missing"] = True
+) -> Dispatcher:
     """Engine, clock and tenant registry from the settings; migrates the database and loads every
     tenant file NORIAI_TENANT_FILE names (one file, a folder, or a list: `tenant_paths`).
 
     Every file is validated before any is stored: a problem raises TenantConfigError naming the
     file. sync=False (commands that change tenants themselves, such as `noriai tenant apply`)
-    leaves the database's tenants as they are and only notes where each file is."""
+    leaves the database's tenants as they are and only notes where each file is; sync="missing"
+    (the other commands) stores only the towns the database does not have yet, so a command never
+    undoes a `noriai tenant apply` of a file kept elsewhere."""
     engine = make_engine(settings.database_url)
     migrate(engine)
     ctx = Dispatcher(
@@ -41,6 +47,8 @@ def build_dispatcher(settings: Settings, clock: Clock | None = None, sync: bool 
         now = ctx.clock.now()
         with session_scope(engine) as session:
             for path, cfg in loaded:
+                if sync == "missing" and session.get(Tenant, cfg.id) is not None:
+                    continue
                 changes = plan_changes(session, cfg)
                 if not changes.empty:
                     log.info("tenant file %s: %s", path, "; ".join(changes.lines()))

@@ -18,9 +18,9 @@ from sqlmodel import Session, col, select
 from dispatcher.care.watchover import stop as stop_watch
 from dispatcher.context import Dispatcher
 from dispatcher.db import id_of, session_scope
-from dispatcher.errors import Code, Conflict, DomainError, InvalidRequest, field_error
+from dispatcher.errors import DomainError
 from dispatcher.models import OrderStatus, Ride, RideStatus, ShopOrder
-from dispatcher.residents.registry import END_REASONS, EndReason, active_members, end, resident_of
+from dispatcher.residents.registry import EndReason, active_members, end
 from dispatcher.rides.cancellation import cancel
 from dispatcher.shopping.memberships import end_membership
 from dispatcher.shopping.orders import cancel_order
@@ -48,35 +48,28 @@ class Offboarded:
 def end_registration(
     ctx: Dispatcher, tenant_id: str, resident_id: int, on: date, reason: EndReason, note: str, actor: str
 ) -> Offboarded:
-    """End a registration from `on` (today or earlier) with everything that hangs on it."""
+    """End a registration from `on` (between the registration date and today) with everything
+    that hangs on it.
+
+    The end itself, the membership and the watch-over change in one transaction; only then are
+    the rides and orders cancelled, each in its own (a booking can no longer slip in between: the
+    person is not registered any more). A ride or order that moved on meanwhile (the rider got in,
+    the goods are being picked) is left to run and reported."""
     cfg = ctx.config(tenant_id)
     now = ctx.clock.now()
     today = local_date(now, cfg.tz)
-    # check first: nothing is cancelled for a request that will be refused
-    with Session(ctx.engine) as session:
-        r = resident_of(session, tenant_id, resident_id)
-        if not r.active:
-            raise Conflict(
-                f"The registration of resident {resident_id} has ended already.", code=Code.resident_ended
-            )
-        if on > today:
-            raise InvalidRequest(
-                "A registration ends on the day it is recorded or before.",
-                [
-                    field_error(
-                        "on",
-                        f"must be {today.isoformat()} or earlier",
-                        code=Code.end_in_future,
-                        today=today.isoformat(),
-                    )
-                ],
-            )
-        if reason not in END_REASONS:
-            raise InvalidRequest(
-                "Unknown reason.",
-                [field_error("reason", "use moved_away, deceased, asked or other", code=Code.field_invalid)],
-            )
+    out = Offboarded(resident_id, on)
+    with session_scope(ctx.engine) as session:
+        r = end(session, cfg, resident_id, on, reason, note, now, actor)
+        session.flush()
         household_id = r.household_id
+        if household_id is not None and not active_members(session, household_id):
+            out.household_left_empty = True
+            out.memberships_ended = end_membership(
+                session, tenant_id, household_id, on - timedelta(days=1), now, actor, ENDED_REASON
+            )
+            out.watch_stopped = stop_watch(session, tenant_id, household_id, now, actor, ENDED_REASON)
+    with Session(ctx.engine) as session:
         rides = [
             id_of(x)
             for x in session.exec(
@@ -88,23 +81,8 @@ def end_registration(
                 )
             )
         ]
-    out = Offboarded(resident_id, on)
-    for ride_id in rides:
-        try:
-            cancel(ctx, tenant_id, ride_id, actor, reason=ENDED_REASON, fee_waived=True)
-            out.rides_cancelled.append(ride_id)
-        except DomainError:
-            continue  # it moved on meanwhile (the rider got in): it runs as planned
-    with session_scope(ctx.engine) as session:
-        end(session, cfg, resident_id, on, reason, note, now, actor)
-        session.flush()
-        if household_id is not None and not active_members(session, household_id):
-            out.household_left_empty = True
-            out.memberships_ended = end_membership(
-                session, tenant_id, household_id, on - timedelta(days=1), now, actor, ENDED_REASON
-            )
-            out.watch_stopped = stop_watch(session, tenant_id, household_id, now, actor, ENDED_REASON)
-            orders = [
+        orders = (
+            [
                 id_of(o)
                 for o in session.exec(
                     select(ShopOrder).where(
@@ -121,8 +99,15 @@ def end_registration(
                     )
                 )
             ]
-        else:
-            orders = []
+            if out.household_left_empty
+            else []
+        )
+    for ride_id in rides:
+        try:
+            cancel(ctx, tenant_id, ride_id, actor, reason=ENDED_REASON, fee_waived=True)
+            out.rides_cancelled.append(ride_id)
+        except DomainError:
+            continue  # it moved on meanwhile (the rider got in): it runs as planned
     for order_id in orders:
         try:
             cancel_order(ctx, tenant_id, order_id, actor)

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from dispatcher.db import session_scope
 from dispatcher.events import record
-from dispatcher.tenant_config import TenantConfig, load_tenant
+from dispatcher.tenant_config import TenantConfig, load_tenant, osm_path
 from dispatcher.tenants import TENANT_APPLIED, TenantChanges, plan_changes, sync_tenant
 
 
@@ -36,6 +36,12 @@ def apply_tenant_file(
     stored tenant and, unless `dry_run`, store it all in one transaction with its events
     (`tenant.applied` naming the file and the changes, besides `sync_tenant`'s own)."""
     cfg = load_tenant(path)
+    osm = osm_path(cfg, path)
+    if osm is not None and str(osm) != cfg.travel_time.file:
+        # stored with the absolute path: a server resolves no path against a file it never read
+        cfg = cfg.model_copy(
+            update={"travel_time": cfg.travel_time.model_copy(update={"file": str(osm.resolve())})}
+        )
     with session_scope(engine) as session:
         changes = plan_changes(session, cfg)
         if dry_run:

@@ -187,7 +187,7 @@ def verdict(resident: Resident, cfg: TenantConfig, day: date) -> Verdict:
     if by:
         ends = [r.until for r in rules if r.holds]
         until = None if any(u is None for u in ends) else max(u for u in ends if u is not None)
-    if resident.ended_on is not None:
+    if resident.ended_on is not None and resident.ended_on > date.min:
         last = resident.ended_on - timedelta(days=1)
         until = last if until is None else min(until, last)
     return Verdict(day, registered, registered and bool(by), by, until, rules)

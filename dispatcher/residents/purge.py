@@ -64,13 +64,14 @@ def leavers(session: Session, tenant_id: str, end: datetime) -> dict[int, Reside
 
 
 def anonymise_residents(session: Session, people: Collection[Resident], counts: Counter[str]) -> list[int]:
-    """Blank names, kana, phone, home, eligibility evidence, notes and favourite places; birth date, household
-    and registration date stay (age and settlement breakdowns of past figures need them). Their notes
-    go. Returns their ids."""
+    """Blank names, kana, phone, home, registration number, eligibility evidence, pause reason, notes
+    and favourite places; birth date, household and registration date stay (age and settlement
+    breakdowns of past figures need them). Their notes go. Returns their ids."""
     for r in people:
         r.family_name, r.given_name, r.family_kana, r.given_kana = ANONYMISED, "", "", ""
         r.phone, r.notes, r.lat, r.lon = "", "", REMOVED, REMOVED
         r.evidence, r.wheelchair, r.companion_needed, r.favourite_places = [], False, False, []
+        r.registration_no, r.pause_reason = None, ""  # the municipality's number names the person
         session.add(r)
     counts["resident.anonymised"] += len(people)
     ids = sorted(r.id for r in people if r.id is not None)

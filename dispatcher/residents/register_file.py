@@ -94,7 +94,10 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         raise FileUnreadable(f"the file is larger than {MAX_BYTES:,} bytes", "ファイルが大きすぎます")
     if encoding:
         try:
-            name = codecs.lookup(encoding).name
+            info = codecs.lookup(encoding)
+            if not getattr(info, "_is_text_encoding", True):  # base64, zlib, rot13: not for text
+                raise LookupError(encoding)
+            name = info.name
         except LookupError:
             raise FileUnreadable(
                 f"unknown encoding {encoding!r}", f"文字コード {encoding} は使えません"

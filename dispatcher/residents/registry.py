@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shapely.geometry import Point as ShapelyPoint
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
 from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_error
@@ -135,6 +136,11 @@ class MemberPatch(BaseModel):
     @classmethod
     def _kana(cls, v: str | None) -> str | None:
         return None if v is None else kana_name(v)
+
+    @field_validator("family_name", "given_name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        return None if v is None else MemberIn._name(v)
 
 
 class HouseholdPatch(BaseModel):
@@ -389,7 +395,22 @@ def _add(
 ) -> Resident:
     r = _new_resident(cfg, hh, m, now)
     session.add(r)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # registered meanwhile by another operator or an import
+        raise Conflict(
+            f"Registration number {m.registration_no} was taken meanwhile.",
+            [
+                field_error(
+                    "registration_no",
+                    f"registration number {m.registration_no} is taken",
+                    code=Code.registration_no_taken,
+                    number=m.registration_no,
+                )
+            ],
+            code=Code.registration_no_taken,
+            number=m.registration_no,
+        ) from None
     record(
         session,
         cfg.id,
@@ -595,6 +616,19 @@ def pause(
     r = resident_of(session, cfg.id, resident_id)
     if not r.active:
         raise Conflict(f"The registration of resident {resident_id} has ended.", code=Code.resident_ended)
+    registered = r.registered_at.astimezone(cfg.tz).date()
+    if on < registered:
+        raise InvalidRequest(
+            "A pause cannot begin before the registration.",
+            [
+                field_error(
+                    "on",
+                    f"must be {registered.isoformat()} (the registration date) or later",
+                    code=Code.end_before_registration,
+                    registered=registered.isoformat(),
+                )
+            ],
+        )
     r.paused_on, r.pause_reason = on, reason
     session.add(r)
     record(
@@ -640,6 +674,19 @@ def end(
             f"The registration of resident {resident_id} has ended already.", code=Code.resident_ended
         )
     today = now.astimezone(cfg.tz).date()
+    registered = r.registered_at.astimezone(cfg.tz).date()
+    if on < registered:
+        raise InvalidRequest(
+            "A registration cannot end before it began.",
+            [
+                field_error(
+                    "on",
+                    f"must be {registered.isoformat()} (the registration date) or later",
+                    code=Code.end_before_registration,
+                    registered=registered.isoformat(),
+                )
+            ],
+        )
     if on > today:
         raise InvalidRequest(
             "A registration ends on the day it is recorded or before.",
