@@ -200,6 +200,7 @@ TO_RESIDENTS: dict[Code, str] = {
     Code.resident_not_registered: "この方は、まだタクシーを使う登録がありません。" + CALL,
     Code.resident_not_eligible: "この方は{day_ja}タクシーの対象になっていません（{why}）。" + CALL,
     Code.resident_paused: "この方の登録はいま休止中です。" + CALL,
+    Code.resident_ended: "この方の登録は終了しています。" + CALL,
     Code.not_a_member: "お買い物の会員登録がありません。" + CALL,
 }
 

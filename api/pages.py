@@ -109,6 +109,25 @@ PAGES: dict[str, tuple[str, str]] = {
 }
 
 
+# what each page is for, in a municipality's list of its pages
+LABELS: dict[str, str] = {
+    "tv": "テレビの画面（利用者のお宅）",
+    "operator": "オペレーター（電話受付・登録）",
+    "m": "スマートフォンの画面（利用者・ご家族）",
+    "driver": "運転手",
+    "drone": "ドローンの運航",
+    "support": "集落支援員",
+    "seller": "販売店",
+    "municipality": "市町村の統計",
+}
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    """The server's front page: the municipalities it serves, each with the list of its pages."""
+    return towns_page(request, "")
+
+
 def _route(page: str, title: str, path: str) -> Callable[[Request], HTMLResponse]:
     def show(request: Request) -> HTMLResponse:
         return _page(request, page, title, path)
@@ -143,7 +162,7 @@ def town_pages(request: Request, tenant_id: str) -> HTMLResponse:
     if found is None:
         return towns_page(request, "", unknown=tenant_id)
     cfg, prefix = found
-    pages = [(title, f"{prefix}{path}") for path, (name, title) in PAGES.items() if _offered(cfg, name)]
+    pages = [(LABELS[name], f"{prefix}{path}") for path, (name, _) in PAGES.items() if _offered(cfg, name)]
     return _render(
         request,
         "towns.html",

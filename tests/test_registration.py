@@ -329,7 +329,7 @@ def test_an_ended_registration(ctx: Dispatcher, clock: SimClock, api: Any) -> No
     assert out["rides_cancelled"] == [future.json()["id"]]
     assert out["household_left_empty"] and out["memberships_ended"] == 1
     again = book(client, op, rid, at(DAY, "16:00"))
-    assert again.status_code == 422 and again.json()["errors"][0]["code"] == "resident.not_registered"
+    assert again.status_code == 422 and again.json()["errors"][0]["code"] == "resident.ended"
     assert (
         client.post(f"/api/v1/residents/{rid}/end", json={"reason": "other"}, headers=op).status_code == 409
     )

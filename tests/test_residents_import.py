@@ -37,6 +37,7 @@ from dispatcher.residents.register_file import (
     parse_date,
     parse_other_categories,
 )
+from dispatcher.settings import DEMO_TENANT_FILE
 from dispatcher.tenant_config import Category, Eligibility, TenantConfig
 from simulations.register_bench import generate_register
 from tests.conftest import DAY_START, token_headers
@@ -86,6 +87,7 @@ def test_a_municipal_register_of_3000_people(
     path.write_bytes(reg.data)
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("NORIAI_NOW", NOW.isoformat())
+    monkeypatch.setenv("NORIAI_TENANT_FILE", str(DEMO_TENANT_FILE))  # the one town of this database
     before = _dump(ctx)
     demo = sum(1 for r in before[0] if r[1] and not r[1].startswith("R05"))
     refused = reg.refused_lines

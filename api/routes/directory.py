@@ -40,7 +40,9 @@ def residents(
     ctx: Dispatcher = Depends(get_ctx),
 ) -> list[dict[str, object]]:
     cfg = ctx.config(p.tenant_id)
-    stmt = select(Resident).where(Resident.tenant_id == p.tenant_id, Resident.active == True)  # noqa: E712
+    # ended registrations too (marked so, after the others): an operator asked about a former
+    # resident finds the person instead of trying other spellings
+    stmt = select(Resident).where(Resident.tenant_id == p.tenant_id)
     if q:
         q = q.strip().replace(" ", "").replace("\u3000", "")
         like = f"%{q}%"
@@ -60,7 +62,9 @@ def residents(
         )
     today = ctx.clock.now().astimezone(cfg.tz).date()
     rows = session.exec(
-        stmt.order_by(col(Resident.family_kana), col(Resident.given_kana), col(Resident.id)).limit(limit)
+        stmt.order_by(
+            col(Resident.active).desc(), col(Resident.family_kana), col(Resident.given_kana), col(Resident.id)
+        ).limit(limit)
     )
     return [_resident(r, cfg, today) for r in rows]
 
@@ -81,6 +85,11 @@ def _resident(r: Resident, cfg: TenantConfig, today: date) -> dict[str, object]:
         and not (r.paused_on is not None and r.paused_on <= today),
         "wheelchair": r.wheelchair,
         "notes": r.notes,
+        "status": "ended"
+        if not r.active
+        else "paused"
+        if r.paused_on is not None and r.paused_on <= today
+        else "active",
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from api.schemas.base import ApiModel, IsoDate, LatLon, LocalTime, Number
@@ -25,6 +27,9 @@ class Resident(ApiModel):
     eligible: bool = Field(description="may book rides (a category the municipality accepts applies)")
     wheelchair: bool
     notes: str
+    status: Literal["active", "paused", "ended"] = Field(
+        description="the registration: in force, paused, or ended (listed after the others)"
+    )
 
 
 class Member(ApiModel):

@@ -200,7 +200,17 @@ def check_request(
     resident = session.get(Resident, req.resident_id)
     asked_at = req.pickup_after if req.pickup_after is not None else req.arrive_by
     ride_day = local_date(asked_at, tz) if asked_at is not None else today
-    if resident is None or resident.tenant_id != cfg.id or not resident.active:
+    if resident is not None and resident.tenant_id == cfg.id and not resident.active:
+        errors.append(
+            field_error(
+                "resident_id",
+                f"the registration of resident {req.resident_id} ended"
+                + (f" on {resident.ended_on.isoformat()}" if resident.ended_on else ""),
+                code=Code.resident_ended,
+            )
+        )
+        resident = None
+    elif resident is None or resident.tenant_id != cfg.id:
         errors.append(
             field_error(
                 "resident_id",

@@ -187,7 +187,9 @@
       if (!panel.reg || panel.reg.id !== id) return;
       var box = renderVerdict(v, panel.reg);
       box.setAttribute("data-id", "verdict-day");
-      box.insertBefore(el("div", { cls: "verdict-day", text: NoriaiTime.dayLabel(d) + "は" }), box.firstChild);
+      // another year than this one is said with its year (「2031年6月1日（日）は」)
+      var year = d.slice(0, 4) === NoriaiTime.today().slice(0, 4) ? "" : +d.slice(0, 4) + "年";
+      box.insertBefore(el("div", { cls: "verdict-day", text: year + NoriaiTime.dayLabel(d) + "は" }), box.firstChild);
       clear(out).appendChild(box);
     }, function (err) { O.showError(out.appendChild(el("p", { cls: "error" })), err); });
   }

@@ -6,9 +6,9 @@
   const { el, clear, $, state, button, show, api, say, hideError, age } = Operator;
 
   const CATEGORY_LABELS = {
-    age_65_plus: "65歳以上",
-    licence_surrendered: "免許返納",
-    disability: "障がい",
+    age_65_plus: "年齢",
+    licence_surrendered: "運転免許返納",
+    disability: "障害者手帳",
   };
 
   function openResident(id) {
@@ -57,12 +57,26 @@
     $("r-birth").textContent = r.birth_date.replace(/-/g, "/") + "（" + age(r.birth_date) + "歳）";
     $("r-phone").textContent = r.phone || "―";
     $("r-address").textContent = r.address || "―";
-    $("r-cats").textContent = r.categories.map((c) => CATEGORY_LABELS[c] || c).join("・") || "―";
+    // the municipality's own names (its age threshold, its own categories) once the area is loaded
+    const named = (c) => {
+      const own = state.area && state.area.categories.filter((x) => x.id === c)[0];
+      return own ? own.name : CATEGORY_LABELS[c] || c;
+    };
+    $("r-cats").textContent = r.categories.map(named).join("・") || "―";
+    if (!state.area && Operator.serviceArea) {
+      Operator.serviceArea().then(() => {
+        if (state.resident === r) $("r-cats").textContent = r.categories.map(named).join("・") || "―";
+      }, () => {});
+    }
     $("r-notes").textContent = r.notes || "―";
     const flags = clear($("r-flags"));
-    flags.appendChild(r.eligible
-      ? el("span", { cls: "badge ok", text: "タクシー利用可" })
-      : el("span", { cls: "badge warn", text: "タクシー対象外" }));
+    flags.appendChild(r.status === "ended"
+      ? el("span", { cls: "badge warn", text: "登録終了" })
+      : r.status === "paused"
+        ? el("span", { cls: "badge warn", text: "休止中" })
+        : r.eligible
+          ? el("span", { cls: "badge ok", text: "タクシー利用可" })
+          : el("span", { cls: "badge warn", text: "タクシー対象外" }));
     if (r.wheelchair) flags.appendChild(el("span", { cls: "badge info", text: "車いす" }));
     const hh = clear($("r-household"));
     const others = r.household.filter((m) => m.id !== r.id);

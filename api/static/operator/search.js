@@ -86,7 +86,9 @@
 
   function resultItem(r) {
     const flags = [];
-    if (!r.eligible) flags.push(el("span", { cls: "badge muted-badge", text: "対象外" }));
+    const state_ = { ended: "登録終了", paused: "休止中" }[r.status];
+    if (state_) flags.push(el("span", { cls: "badge muted-badge", text: state_ }));
+    else if (!r.eligible) flags.push(el("span", { cls: "badge muted-badge", text: "対象外" }));
     if (r.wheelchair) flags.push(el("span", { cls: "badge info", text: "車いす" }));
     const current = state.resident && state.resident.id === r.id;
     const b = el("button", {
