@@ -465,6 +465,34 @@ def add_member(
     return _add(session, cfg, hh, member, now, actor)
 
 
+def record_changes(
+    session: Session,
+    tenant_id: str,
+    now: datetime,
+    actor: str,
+    kind: str,
+    entity: str,
+    entity_id: int | None,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> bool:
+    """Record an event with the fields that changed (before and after), if any did."""
+    changed = [k for k in after if after[k] != before.get(k)]
+    if changed:
+        record(
+            session,
+            tenant_id,
+            now,
+            actor,
+            kind,
+            entity,
+            entity_id,
+            before={k: before.get(k) for k in changed},
+            after={k: after[k] for k in changed},
+        )
+    return bool(changed)
+
+
 def update_member(
     session: Session, cfg: TenantConfig, resident_id: int, patch: MemberPatch, now: datetime, actor: str
 ) -> Resident:
@@ -489,20 +517,7 @@ def update_member(
     for k, v in fields.items():
         if v is not None:
             setattr(r, k, v)
-    after = _snapshot(r)
-    changed = [k for k in after if after[k] != before[k]]
-    if changed:
-        record(
-            session,
-            cfg.id,
-            now,
-            actor,
-            RESIDENT_UPDATED,
-            "resident",
-            r.id,
-            before={k: before[k] for k in changed},
-            after={k: after[k] for k in changed},
-        )
+    record_changes(session, cfg.id, now, actor, RESIDENT_UPDATED, "resident", r.id, before, _snapshot(r))
     if patch.evidence is not None:
         stored = [e.stored() for e in patch.evidence]
         if stored != list(r.evidence or []):
@@ -533,19 +548,7 @@ def update_household(
         if v is not None:
             setattr(hh, k, v)
     after = {"phone": hh.phone, "tv_box": hh.tv_box, "settlement": hh.settlement, "address": hh.address}
-    changed = [k for k in after if after[k] != before[k]]
-    if changed:
-        record(
-            session,
-            cfg.id,
-            now,
-            actor,
-            HOUSEHOLD_UPDATED,
-            "household",
-            hh.id,
-            before={k: before[k] for k in changed},
-            after={k: after[k] for k in changed},
-        )
+    record_changes(session, cfg.id, now, actor, HOUSEHOLD_UPDATED, "household", hh.id, before, after)
     session.add(hh)
     return hh
 
