@@ -212,6 +212,8 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         if exc.status == 429:
             headers = {"Retry-After": str(exc.extra.get("retry_after_seconds", 60))}
+        if exc.headers:
+            headers = {**(headers or {}), **exc.headers}
         return problem(
             exc.status,
             exc.title,

@@ -199,6 +199,7 @@ class DomainError(Exception):
         if code is not None:
             self.code = code
         self.extra = extra
+        self.headers: dict[str, str] = {}  # HTTP headers the answer carries (e.g. a replayed refusal)
 
 
 class InvalidRequest(DomainError):

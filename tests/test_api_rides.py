@@ -182,10 +182,16 @@ def test_full_fleet_refuses_with_alternatives_and_reason(
             destination={"place_id": "hall-nishiminowa"},
             party_size=4,
         )
-        r = post_ride(client, operator, body)
+        key = f"party-{k}"
+        r = post_ride(client, operator, body, key=key)
         assert r.status_code in (201, 409), r.text
         if r.status_code == 409:
             refused = r.json()
+            assert "Idempotent-Replayed" not in r.headers
+            # the same request again (an answer lost on the way): the same refusal, said to be so
+            again = post_ride(client, operator, body, key=key)
+            assert again.status_code == 409 and again.headers.get("Idempotent-Replayed") == "true"
+            assert again.json()["ride_id"] == refused["ride_id"]
             break
     assert refused is not None, "the demo fleet took 14 parties of four at once"
     assert refused["reason"] == "no_vehicle_available"

@@ -88,8 +88,8 @@ def _link(
     return client.post(f"/api/v1/residents/{resident_id}/family", json=body, headers=operator)
 
 
-def _sign_in(client: TestClient, login: str, password: str = PASSWORD, tenant: str | None = None) -> Any:
-    body = {"login_id": login, "password": password} | ({"tenant_id": tenant} if tenant else {})
+def _sign_in(client: TestClient, login: str, password: str = PASSWORD, tenant: str = "ina-demo") -> Any:
+    body = {"login_id": login, "password": password} | {"tenant_id": tenant}
     return client.post("/api/v1/m/family/session", json=body)
 
 

@@ -56,6 +56,7 @@ def create_ride(
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     if result.ride.status == RideStatus.refused:
         err = refusal_error(result.ride, cfg)
+        err.headers.update(headers)  # a retried refusal says it is the same answer again
         raise err
     response.headers.update({**headers, "Location": f"/api/v1/rides/{result.ride.id}"})
     return ride_view(result.ride, cfg, _key(session, result.ride))
