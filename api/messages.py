@@ -134,6 +134,7 @@ JA: dict[Code, str] = {
     Code.registration_no_taken: "登録番号 {number} はすでに使われています。",
     Code.birth_date_impossible: "生年月日がありえない日付です。",
     Code.home_outside_area: "その場所は、サービスの区域の外です。地図で場所を確かめてください。",
+    Code.text_nul: "入力に使えない記号（NUL）が含まれています。入れなおしてください。",
     Code.end_before_registration: "登録した日（{registered}）より前の日付は使えません。",
     Code.end_in_future: "登録の終了は、今日（{today}）かそれより前の日付で記録してください。",
     Code.evidence_age_derived: "年齢の条件は生年月日から決まります。証明として登録する必要はありません。",

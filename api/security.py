@@ -69,6 +69,15 @@ class SecurityMiddleware:
         if scope["method"].encode() in UNSAFE and cross_origin(scope):
             await _refuse(path, send)
             return
+        if _nul(path.encode("utf-8", "surrogateescape") + b"?" + scope.get("query_string", b"")):
+            await _refuse_nul(path, send)
+            return
+        if scope["method"].encode() in UNSAFE:
+            body, receive = await _buffered(receive)
+            form = dict(scope["headers"]).get(b"content-type", b"").startswith(b"application/x-www-form")
+            if _nul(body, url_encoded=form):
+                await _refuse_nul(path, send)
+                return
         extra = COMMON | API if path.startswith(("/api/", "/opendata/")) else COMMON
 
         async def send_with_headers(message: Message) -> None:
@@ -80,6 +89,54 @@ class SecurityMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _nul(data: bytes, url_encoded: bool = True) -> bool:
+    """Whether text holds a NUL character: raw, as a JSON escape (\\u0000), or as a URL escape
+    (%00) where the text is URL-encoded (paths, queries, form posts). No field of ours needs one,
+    and PostgreSQL cannot store one in text."""
+    lowered = data.lower()
+    return b"\x00" in data or b"\\u0000" in lowered or (url_encoded and b"%00" in lowered)
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole request body, and a `receive` that hands it on to the app unchanged."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
+async def _refuse_nul(path: str, send: Send) -> None:
+    body = json.dumps(
+        problem_body(
+            422,
+            "Invalid request",
+            "The request holds a NUL character (U+0000), which no field accepts; remove it.",
+            path,
+            Code.text_nul,
+        ),
+        ensure_ascii=False,
+    ).encode()
+    headers = [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())]
+    headers += [(k.encode(), v.encode()) for k, v in (COMMON | API).items()]
+    await send({"type": "http.response.start", "status": 422, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _refuse(path: str, send: Send) -> None:

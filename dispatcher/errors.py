@@ -130,6 +130,7 @@ class Code(StrEnum):
     registration_no_taken = "resident.registration_no_taken"
     birth_date_impossible = "resident.birth_date_impossible"
     home_outside_area = "household.outside_area"
+    text_nul = "request.nul"
     end_in_future = "resident.end_in_future"
     end_before_registration = "resident.before_registration"
     evidence_age_derived = "evidence.age_derived"

@@ -45,19 +45,21 @@ def residents(
     stmt = select(Resident).where(Resident.tenant_id == p.tenant_id)
     if q:
         q = q.strip().replace(" ", "").replace("\u3000", "")
-        like = f"%{q}%"
+        # what was typed is matched literally: % and _ are no wildcards (`?q=%` finds no one)
+        literal = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{literal}%"
         # kana are stored in hiragana; an operator may type katakana
-        hira = "%" + "".join(chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c for c in q) + "%"
+        hira = "%" + "".join(chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c for c in literal) + "%"
         stmt = stmt.where(
             or_(
-                col(Resident.family_name).like(like),
-                col(Resident.given_name).like(like),
-                col(Resident.family_kana).like(hira),
-                col(Resident.given_kana).like(hira),
-                (col(Resident.family_name) + col(Resident.given_name)).like(like),
-                (col(Resident.family_kana) + col(Resident.given_kana)).like(hira),
-                col(Resident.phone).like(like),
-                func.replace(col(Resident.phone), "-", "").like(like.replace("-", "")),
+                col(Resident.family_name).like(like, escape="\\"),
+                col(Resident.given_name).like(like, escape="\\"),
+                col(Resident.family_kana).like(hira, escape="\\"),
+                col(Resident.given_kana).like(hira, escape="\\"),
+                (col(Resident.family_name) + col(Resident.given_name)).like(like, escape="\\"),
+                (col(Resident.family_kana) + col(Resident.given_kana)).like(hira, escape="\\"),
+                col(Resident.phone).like(like, escape="\\"),
+                func.replace(col(Resident.phone), "-", "").like(like.replace("-", ""), escape="\\"),
             )
         )
     today = ctx.clock.now().astimezone(cfg.tz).date()
