@@ -123,33 +123,21 @@ async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
 
 
 async def _refuse_nul(path: str, send: Send) -> None:
-    body = json.dumps(
-        problem_body(
-            422,
-            "Invalid request",
-            "The request holds a NUL character (U+0000), which no field accepts; remove it.",
-            path,
-            Code.text_nul,
-        ),
-        ensure_ascii=False,
-    ).encode()
-    headers = [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())]
-    headers += [(k.encode(), v.encode()) for k, v in (COMMON | API).items()]
-    await send({"type": "http.response.start", "status": 422, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    detail = "The request holds a NUL character (U+0000), which no field accepts; remove it."
+    await _answer(send, 422, "Invalid request", detail, path, Code.text_nul, COMMON | API)
 
 
 async def _refuse(path: str, send: Send) -> None:
-    body = json.dumps(
-        problem_body(
-            403,
-            "Cross-origin request refused",
-            "This request came from a page of another site. Use Noriai's own pages.",
-            path,
-            Code.cross_origin,
-        )
-    ).encode()
+    detail = "This request came from a page of another site. Use Noriai's own pages."
+    await _answer(send, 403, "Cross-origin request refused", detail, path, Code.cross_origin, COMMON)
+
+
+async def _answer(
+    send: Send, status: int, title: str, detail: str, path: str, code: Code, extra: dict[str, str]
+) -> None:
+    """A problem-details answer sent before the app sees the request, with the common headers."""
+    body = json.dumps(problem_body(status, title, detail, path, code), ensure_ascii=False).encode()
     headers = [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())]
-    headers += [(k.encode(), v.encode()) for k, v in COMMON.items()]
-    await send({"type": "http.response.start", "status": 403, "headers": headers})
+    headers += [(k.encode(), v.encode()) for k, v in extra.items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
