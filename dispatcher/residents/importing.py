@@ -44,7 +44,6 @@ from dispatcher.residents.eligibility import Evidence, evidence_of
 from dispatcher.residents.kinds import (
     HOUSEHOLD_REGISTERED,
     HOUSEHOLD_UPDATED,
-    RESIDENT_REGISTERED,
     RESIDENT_UPDATED,
 )
 from dispatcher.residents.register_file import (
@@ -70,7 +69,6 @@ from dispatcher.residents.registry import (
     MemberPatch,
     Move,
     _new_resident,
-    _snapshot,
 )
 from dispatcher.tenant_config import TenantConfig
 
@@ -856,16 +854,7 @@ def _apply(session: Session, cfg: TenantConfig, plan: _Plan, now: datetime, acto
     session.add_all(added)
     session.flush()
     for r in added:
-        record(
-            session,
-            cfg.id,
-            now,
-            actor,
-            RESIDENT_REGISTERED,
-            "resident",
-            r.id,
-            after={**_snapshot(r), "household_id": r.household_id, "evidence": r.evidence},
-        )
+        registry.record_registered(session, cfg.id, r, now, actor)
 
 
 # --- export -------------------------------------------------------------------------------------

@@ -411,17 +411,22 @@ def _add(
             code=Code.registration_no_taken,
             number=m.registration_no,
         ) from None
+    record_registered(session, cfg.id, r, now, actor)
+    return r
+
+
+def record_registered(session: Session, tenant_id: str, r: Resident, now: datetime, actor: str) -> None:
+    """The event of a person's registration: what was registered, household and evidence included."""
     record(
         session,
-        cfg.id,
+        tenant_id,
         now,
         actor,
         RESIDENT_REGISTERED,
         "resident",
         r.id,
-        after={**_snapshot(r), "household_id": hh.id, "evidence": r.evidence},
+        after={**_snapshot(r), "household_id": r.household_id, "evidence": r.evidence},
     )
-    return r
 
 
 def household_of(session: Session, tenant_id: str, household_id: int) -> Household:
