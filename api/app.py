@@ -87,6 +87,8 @@ def create_app(
         "pin-sign-in": settings.rate_sign_in,
         "family-sign-in": settings.rate_sign_in,
         "pairing": settings.rate_pairing,
+        "tv-poll": settings.rate_tv_poll,
+        "tv-poll-address": settings.rate_tv_poll_address,
         "booking": settings.rate_bookings,
     }
     app.add_middleware(SecurityMiddleware)

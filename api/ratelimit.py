@@ -66,6 +66,7 @@ MESSAGES = {
     "pin-sign-in": "Too many PIN sign-in attempts from this address. Wait {s} seconds, then try again.",
     "family-sign-in": "Too many family sign-in attempts. Wait {s} seconds, then try again.",
     "pairing": "Too many pairing requests from this address. Wait {s} seconds, then try again.",
+    "tv-poll": "This box asks for its state too often. Wait {s} seconds, then try again.",
     "booking": "Too many bookings or quotes by this user. Wait {s} seconds, then try again.",
     "resident": "Too many requests by this household. Wait {s} seconds, then try again.",
 }

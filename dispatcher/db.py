@@ -90,6 +90,16 @@ def lock_tenant(session: Session, tenant_id: str) -> int:
     return tenant.lock_seq
 
 
+def hold_tenant(session: Session, tenant_id: str) -> None:
+    """Take the tenant's write lock for the rest of the transaction without moving its lock
+    sequence: for counted inserts that change no plan (a new TV box against the waiting cap).
+
+    The same first-statement UPDATE as `lock_tenant` (the row lock on PostgreSQL, the database's
+    write lock on SQLite), setting `lock_seq` to itself, so a re-optimization solving meanwhile is
+    not told that the plan changed."""
+    session.exec(update(Tenant).where(col(Tenant.id) == tenant_id).values(lock_seq=col(Tenant.lock_seq)))
+
+
 def changed_rows(session: Session, stmt: Update | Delete) -> int:
     """Run a bulk UPDATE or DELETE in the session's transaction; how many rows it changed."""
     return session.exec(stmt).rowcount  # a CursorResult: it has the row count

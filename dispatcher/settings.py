@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     rate_sign_in: int = Field(default=10, ge=0, alias="NORIAI_RATE_SIGN_IN")
     rate_pairing: int = Field(default=10, ge=0, alias="NORIAI_RATE_PAIRING")
     rate_bookings: int = Field(default=30, ge=0, alias="NORIAI_RATE_BOOKINGS")
+    # A TV box's polls of GET /api/v1/tv/device (the page asks every 5 s while it waits): per box,
+    # and per client address (boxes behind one cable-TV address share it).
+    rate_tv_poll: int = Field(default=20, ge=0, alias="NORIAI_RATE_TV_POLL")
+    rate_tv_poll_address: int = Field(default=120, ge=0, alias="NORIAI_RATE_TV_POLL_ADDRESS")
 
     @field_validator("tenant_file", mode="before")
     @classmethod

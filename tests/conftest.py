@@ -29,7 +29,13 @@ from dispatcher.tenant_config import TenantConfig, parse_tenant
 
 # Tests sign in and book far faster than people do: rate limits are off unless a test sets them
 # (tests/test_security.py builds its apps with explicit limits).
-for _name in ("NORIAI_RATE_SIGN_IN", "NORIAI_RATE_PAIRING", "NORIAI_RATE_BOOKINGS"):
+for _name in (
+    "NORIAI_RATE_SIGN_IN",
+    "NORIAI_RATE_PAIRING",
+    "NORIAI_RATE_BOOKINGS",
+    "NORIAI_RATE_TV_POLL",
+    "NORIAI_RATE_TV_POLL_ADDRESS",
+):
     os.environ.setdefault(_name, "0")
 
 JST = ZoneInfo("Asia/Tokyo")

@@ -97,6 +97,9 @@ MATRIX: dict[str, set[str]] = {
     "POST /api/v1/devices/pair": {"operator"},
     "GET /api/v1/devices": {"operator"},
     "POST /api/v1/devices/{device_id}/revoke": {"operator"},
+    "GET /api/v1/devices/waiting": {"operator"},  # boxes waiting for pairing: a flood is cleared here
+    "DELETE /api/v1/devices/waiting/{device_id}": {"operator"},
+    "DELETE /api/v1/devices/waiting": {"operator"},
     "GET /api/v1/stats/ridership": {"municipality"},
     "GET /api/v1/stats/shopping": {"municipality"},
     "GET /api/v1/stats/dashboard": {"municipality"},

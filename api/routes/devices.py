@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import get_ctx, oauth2, require
-from api.ratelimit import per_address
-from api.schemas.devices import DeviceRevoked, DeviceState, HouseholdDevice, Paired, RegisteredDevice
+from api.ratelimit import enforce, per_address
+from api.schemas.devices import (
+    DeviceRevoked,
+    DeviceState,
+    HouseholdDevice,
+    Paired,
+    RegisteredDevice,
+    WaitingDevices,
+    WaitingRemoved,
+)
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, session_scope
 from dispatcher.errors import Code, DomainError
@@ -21,7 +29,9 @@ from dispatcher.identity.devices import (
     lapsed,
     pair_device,
     register_device,
+    remove_waiting,
     revoke_device,
+    waiting_devices,
 )
 from dispatcher.models import Role
 
@@ -61,9 +71,15 @@ def new_device(body: NewDevice, ctx: Ctx) -> dict[str, object]:
 
 
 @router.get(
-    "/tv/device", response_model=DeviceState, summary="The calling box: paired, or the code it should show"
+    "/tv/device",
+    response_model=DeviceState,
+    summary="The calling box: paired, or the code it should show",
+    dependencies=[Depends(per_address("tv-poll-address", "tv-poll"))],
 )
-def my_device(ctx: Ctx, token: str | None = Depends(oauth2)) -> dict[str, object]:
+def my_device(request: Request, ctx: Ctx, token: str | None = Depends(oauth2)) -> dict[str, object]:
+    """Polled by a waiting box (the TV page asks every 5 s): limited per client address before the
+    token is looked up, and per box after, so polling neither floods the database nor keeps
+    renewing codes faster than CODE_MINUTES."""
     with session_scope(ctx.engine) as session:
         device = device_for(session, token) if token else None
         if device is None or lapsed(device, ctx.clock.now()):
@@ -73,6 +89,7 @@ def my_device(ctx: Ctx, token: str | None = Depends(oauth2)) -> dict[str, object
                 title="Unknown device",
                 code=Code.device_unknown,
             )
+        enforce(request, "tv-poll", f"device:{device.id}", request.app.state.rates["tv-poll"])
         cfg = ctx.config(device.tenant_id)
         return {
             **device_status(session, device, ctx.clock.now(), cfg.tz),
@@ -113,3 +130,37 @@ def revoke(device_id: RowId, p: Operator, ctx: Ctx) -> dict[str, object]:
     with session_scope(ctx.engine) as session:
         d = revoke_device(session, p.tenant_id, device_id, ctx.clock.now(), p.actor)
         return {"id": d.id, "revoked": True}
+
+
+@router.get(
+    "/devices/waiting",
+    response_model=WaitingDevices,
+    summary="Boxes waiting for pairing (operator): how many, and the newest of them",
+)
+def waiting(
+    p: Operator, ctx: Ctx, limit: int = Query(500, ge=1, le=1000, description="at most this many boxes")
+) -> dict[str, object]:
+    with session_scope(ctx.engine) as session:
+        return waiting_devices(session, p.tenant_id, ctx.clock.now(), ctx.config(p.tenant_id).tz, limit)
+
+
+@router.delete(
+    "/devices/waiting/{device_id}",
+    response_model=WaitingRemoved,
+    summary="Remove one waiting box (operator); a real box shows a new code on its next poll",
+)
+def remove_one_waiting(device_id: RowId, p: Operator, ctx: Ctx) -> dict[str, object]:
+    with session_scope(ctx.engine) as session:
+        removed = remove_waiting(session, p.tenant_id, ctx.clock.now(), p.actor, device_id)
+        return {"removed": len(removed), "ids": removed}
+
+
+@router.delete(
+    "/devices/waiting",
+    response_model=WaitingRemoved,
+    summary="Remove every waiting box (operator): how a town recovers from a flood of fake boxes",
+)
+def clear_waiting(p: Operator, ctx: Ctx) -> dict[str, object]:
+    with session_scope(ctx.engine) as session:
+        removed = remove_waiting(session, p.tenant_id, ctx.clock.now(), p.actor)
+        return {"removed": len(removed), "ids": removed}

@@ -47,3 +47,26 @@ class HouseholdDevice(ApiModel):
 class DeviceRevoked(ApiModel):
     id: int
     revoked: bool
+
+
+class WaitingDevice(ApiModel):
+    """A box that registered and waits for pairing (its code is not shown here)."""
+
+    id: int
+    created_at: LocalTime
+    last_seen_at: LocalTime | None = Field(description="its last poll; null: never polled")
+    code_expires_at: LocalTime | None = Field(description="when its code runs out (renewed on its next poll)")
+    showing_code: bool = Field(description="whether its code is valid now")
+
+
+class WaitingDevices(ApiModel):
+    """The municipality's queue of boxes waiting for pairing."""
+
+    waiting: int = Field(description="boxes waiting now")
+    limit: int = Field(description="beyond this many, new boxes are refused (429) until some are removed")
+    devices: list[WaitingDevice] = Field(description="the newest first")
+
+
+class WaitingRemoved(ApiModel):
+    removed: int = Field(description="how many waiting boxes were removed")
+    ids: list[int]

@@ -52,6 +52,7 @@
     // nothing of the last caller stays on screen for whoever signs in next
     $("search").value = "";
     clear($("results"));
+    clear($("tvqueue-rows"));
     show($("resident"), false);
     show($("detail-empty"), true);
     if (history.replaceState) history.replaceState(null, "", location.pathname);
@@ -60,7 +61,7 @@
 
   const desk = NoriaiSignIn.desk(auth, {
     problem: Operator.PROBLEM,
-    hide: ["residents-view", "register-view", "board-view", "tabs"],
+    hide: ["residents-view", "register-view", "board-view", "tvqueue-view", "tabs"],
     show: ["tabs"],
     use: (session) => {
       state.token = session ? session.token : null;

@@ -4,6 +4,11 @@ A new box asks for a device token; while it belongs to no household it shows a s
 code (valid `CODE_MINUTES`, renewed when it runs out). An operator, on the phone with the resident,
 enters the code and the household; from then on the box's token acts for that household until an
 operator revokes it. Only hashes of tokens are stored; every change is an event.
+
+At most MAX_UNPAIRED_PER_TENANT boxes of a town wait for pairing at once (counted under the
+tenant's write lock). A flood of fake boxes fills that queue; an operator then lists the waiting
+boxes and removes them, one or all (`waiting_devices`, `remove_waiting`), and a real box that was
+among them registers again by itself and shows a new code.
 """
 
 from __future__ import annotations
@@ -15,15 +20,16 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, func, select
 
+from dispatcher.db import hold_tenant, id_of
 from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.identity.auth import HouseholdPrincipal, hash_token, new_token
-from dispatcher.identity.kinds import DEVICE_PAIRED, DEVICE_REGISTERED, DEVICE_REVOKED
+from dispatcher.identity.kinds import DEVICE_PAIRED, DEVICE_REGISTERED, DEVICE_REMOVED, DEVICE_REVOKED
 from dispatcher.models import Device, Household, Resident, Tenant
 from dispatcher.timeline import iso_local
 
 CODE_MINUTES = 30
-MAX_UNPAIRED_PER_TENANT = 500  # a bound on boxes waiting for pairing, against floods of requests
+MAX_UNPAIRED_PER_TENANT = 500  # boxes waiting for pairing (registered, never paired): against floods
 UNPAIRED_HOURS = 24  # an unpaired box's token lapses after this long
 
 
@@ -44,9 +50,16 @@ def _fresh_code(session: Session, tenant_id: str, now: datetime) -> str:
 
 
 def register_device(session: Session, tenant_id: str, now: datetime) -> tuple[str, Device]:
-    """A new, unpaired box: returns its token (shown once) and the row with its pairing code."""
+    """A new, unpaired box: returns its token (shown once) and the row with its pairing code.
+
+    The waiting cap is counted and the box inserted under the tenant's write lock (`hold_tenant`),
+    so concurrent requests queue and the cap holds exactly on both databases. Every box registered
+    within UNPAIRED_HOURS and neither paired nor removed counts, whether or not its code has run
+    out (renewing a code on a poll takes no new place), so a flood can neither overshoot the cap
+    nor grow the table past it."""
     if session.get(Tenant, tenant_id) is None:
         raise NotFound(f"unknown tenant {tenant_id!r}", code=Code.tenant_unknown)
+    hold_tenant(session, tenant_id)
     # Boxes never paired within a day are forgotten (a box still on shows a new code next time).
     session.exec(
         delete(Device).where(
@@ -55,21 +68,13 @@ def register_device(session: Session, tenant_id: str, now: datetime) -> tuple[st
             col(Device.created_at) < now - timedelta(hours=UNPAIRED_HOURS),
         )
     )
-    waiting = session.exec(
-        select(func.count())
-        .select_from(Device)
-        .where(
-            Device.tenant_id == tenant_id,
-            col(Device.household_id).is_(None),
-            col(Device.revoked_at).is_(None),
-            col(Device.code_expires_at) > now,
-        )
-    ).one()
-    if waiting >= MAX_UNPAIRED_PER_TENANT:
+    if waiting_count(session, tenant_id, now) >= MAX_UNPAIRED_PER_TENANT:
         raise Conflict(
-            "Too many boxes are waiting for pairing; try again later.",
+            "Too many boxes are waiting for pairing; try again later. An operator can clear the "
+            "waiting boxes (GET/DELETE /api/v1/devices/waiting).",
             status=429,
             code=Code.device_pairing_busy,
+            retry_after_seconds=60,
         )
     token, token_hash = new_token()
     device = Device(
@@ -83,6 +88,77 @@ def register_device(session: Session, tenant_id: str, now: datetime) -> tuple[st
     session.flush()
     record(session, tenant_id, now, f"device:{device.id}", DEVICE_REGISTERED, "device", device.id)
     return token, device
+
+
+def _waiting(tenant_id: str, now: datetime) -> Any:
+    """The conditions of a waiting box: unpaired, not removed or revoked, not lapsed."""
+    return (
+        col(Device.tenant_id) == tenant_id,
+        col(Device.household_id).is_(None),
+        col(Device.revoked_at).is_(None),
+        col(Device.created_at) >= now - timedelta(hours=UNPAIRED_HOURS),
+    )
+
+
+def waiting_count(session: Session, tenant_id: str, now: datetime) -> int:
+    """How many boxes of the tenant wait for pairing (what MAX_UNPAIRED_PER_TENANT bounds)."""
+    return session.exec(select(func.count()).select_from(Device).where(*_waiting(tenant_id, now))).one()
+
+
+def waiting_devices(
+    session: Session, tenant_id: str, now: datetime, tz: Any, limit: int = MAX_UNPAIRED_PER_TENANT
+) -> dict[str, Any]:
+    """The boxes waiting for pairing, newest first, for the operator who clears a flood. Their
+    codes are not shown: pairing still needs the code read from the resident's screen."""
+    rows = session.exec(
+        select(Device).where(*_waiting(tenant_id, now)).order_by(col(Device.id).desc()).limit(limit)
+    ).all()
+    return {
+        "waiting": waiting_count(session, tenant_id, now),
+        "limit": MAX_UNPAIRED_PER_TENANT,
+        "devices": [
+            {
+                "id": d.id,
+                "created_at": iso_local(d.created_at, tz),
+                "last_seen_at": iso_local(d.last_seen_at, tz),
+                "code_expires_at": iso_local(d.code_expires_at, tz),
+                "showing_code": d.code_expires_at is not None and d.code_expires_at > now,
+            }
+            for d in rows
+        ],
+    }
+
+
+def remove_waiting(
+    session: Session, tenant_id: str, now: datetime, actor: str, device_id: int | None = None
+) -> list[int]:
+    """Take one waiting box (`device_id`) or every waiting box of the tenant off the queue: its
+    token stops working and its code is freed. A box that is really there asks for a new code on
+    its next poll. Each removal is an event. Returns the ids removed; a paired box is not
+    waiting (revoke it instead): NotFound."""
+    hold_tenant(session, tenant_id)
+    q = select(Device).where(*_waiting(tenant_id, now))
+    if device_id is not None:
+        q = q.where(col(Device.id) == device_id)
+    boxes = session.exec(q.order_by(col(Device.id))).all()
+    if device_id is not None and not boxes:
+        raise NotFound(f"No box {device_id} is waiting for pairing.", code=Code.device_not_found)
+    removed = []
+    for d in boxes:
+        d.revoked_at, d.code, d.code_expires_at = now, None, None
+        session.add(d)
+        record(
+            session,
+            tenant_id,
+            now,
+            actor,
+            DEVICE_REMOVED,
+            "device",
+            d.id,
+            after={"all_waiting": device_id is None},
+        )
+        removed.append(id_of(d))
+    return removed
 
 
 def device_for(session: Session, token: str) -> Device | None:

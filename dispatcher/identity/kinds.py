@@ -13,6 +13,7 @@ USER_UNLOCKED = "user.unlocked"
 DEVICE_REGISTERED = "device.registered"
 DEVICE_PAIRED = "device.paired"
 DEVICE_REVOKED = "device.revoked"
+DEVICE_REMOVED = "device.removed"  # a waiting (never paired) box taken off the queue by an operator
 RESIDENT_PIN_SET = "resident.pin_set"
 RESIDENT_PIN_FAILED = "resident.pin_failed"
 RESIDENT_PIN_LOCKED = "resident.pin_locked"
@@ -38,6 +39,7 @@ RETENTION: dict[str, tuple[str, ...] | None] = {
     DEVICE_REGISTERED: None,
     DEVICE_PAIRED: None,
     DEVICE_REVOKED: None,
+    DEVICE_REMOVED: None,
     RESIDENT_PIN_SET: None,
     RESIDENT_PIN_FAILED: None,
     RESIDENT_PIN_LOCKED: None,

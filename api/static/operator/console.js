@@ -7,7 +7,7 @@
  * One file per concern, loaded by templates/operator.html in this order after the common scripts:
  * console.js (this: the shared state and small helpers, the clock, requests and their problems,
  * messages, the tabs), search.js, resident.js, booking.js, rides.js, notes.js, orders.js,
- * devices.js, pin.js, family.js, board.js, watch.js, deliveries.js, services.js (the household's
+ * devices.js, tvqueue.js (TV boxes waiting for pairing: list, remove one or all), pin.js, family.js, board.js, watch.js, deliveries.js, services.js (the household's
  * services: shopping membership, watch-over with consent, TV reminders, direct debit),
  * servicemap.js (the service area drawn as a map), registration.js (the resident's registration
  * and eligibility), register.js (新規登録: a new household), and last ../operator.js (sign-in, the
@@ -170,6 +170,7 @@ const Operator = (() => {
     });
     if (name === "board") Operator.refreshBoard();
     if (name === "register") Operator.openRegister();
+    if (name === "tvqueue") Operator.loadWaiting();
   }
   document.querySelectorAll("#tabs .tab").forEach((t) => {
     t.addEventListener("click", () => selectTab(t.getAttribute("data-tab")));
