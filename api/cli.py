@@ -435,6 +435,7 @@ def cmd_subscription_add(args: argparse.Namespace, settings: Settings) -> int:
                 "user:cli",
                 operator_key=args.operator,
                 description=args.description or "",
+                allow_hosts=ctx.webhook_allow_hosts,
             )
             view = subscription_view(sub, with_secret=True)
     except DomainError as e:

@@ -103,6 +103,9 @@ JA: dict[Code, str] = {
     Code.stats_table_not_found: "その表は見つかりません。",
     Code.entity_not_found: "そのデータは見つかりません。",
     Code.subscription_not_found: "その連携先は見つかりません。",
+    Code.webhook_target_internal: "その送り先は内部のネットワークを指しています。"
+    "インターネット上の送り先を指定してください。",
+    Code.webhook_https_required: "個人情報を含む通知は https:// の送り先にだけ送れます。",
     Code.job_not_found: "その処理は見つかりません。",
     Code.field_required: "入力してください。",
     Code.field_invalid: "この項目を直してください。",

@@ -48,6 +48,9 @@ class Dispatcher:
     solver_iterations: int | None = None  # instead of the time limit: a fixed search (repeatable runs)
     mail: MailSettings | None = None  # the SMTP server (None: e-mail is not configured)
     public_url: str = "http://127.0.0.1:8000"  # where people reach this server (links in e-mails)
+    # webhooks: hosts (as written in URLs) that may be non-public, and a partner CA to trust
+    webhook_allow_hosts: frozenset[str] = frozenset()
+    webhook_ca_file: str | None = None
     on_change: Callable[[str], None] | None = None
     tenant_files: dict[str, Path] = field(default_factory=dict)
     views: dict[tuple[str, object], object] = field(default_factory=dict)  # plan.LiveView by (tenant, day)

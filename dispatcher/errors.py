@@ -101,6 +101,8 @@ class Code(StrEnum):
     stats_table_not_found = "stats.table_not_found"
     entity_not_found = "opendata.entity_not_found"
     subscription_not_found = "subscription.not_found"
+    webhook_target_internal = "subscription.target_internal"  # loopback, private, link-local ...
+    webhook_https_required = "subscription.https_required"  # personal data over plain http
     job_not_found = "job.not_found"
     # a field in `errors`
     field_required = "field.required"

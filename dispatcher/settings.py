@@ -51,10 +51,23 @@ class Settings(BaseSettings):
     rate_tv_poll: int = Field(default=20, ge=0, alias="NORIAI_RATE_TV_POLL")
     rate_tv_poll_address: int = Field(default=120, ge=0, alias="NORIAI_RATE_TV_POLL_ADDRESS")
 
+    # Webhooks (dispatcher/integration/targets.py): targets must be public addresses, except the
+    # hosts named here, comma-separated exactly as written in the URL (a partner on the town's own
+    # network: "hooks.lan,10.0.0.7"); NORIAI_WEBHOOK_CA_FILE: a PEM file of CAs to trust besides
+    # the public ones (such a partner's own CA).
+    webhook_allow_hosts: str = Field(default="", alias="NORIAI_WEBHOOK_ALLOW_HOSTS")
+    webhook_ca_file: str = Field(default="", alias="NORIAI_WEBHOOK_CA_FILE")
+
     @field_validator("tenant_file", mode="before")
     @classmethod
     def _path_as_text(cls, v: Any) -> Any:
         return os.fspath(v) if isinstance(v, os.PathLike) else v
+
+    def webhook_hosts(self) -> frozenset[str]:
+        """NORIAI_WEBHOOK_ALLOW_HOSTS as a set of lower-case host names (IPv6 without brackets)."""
+        return frozenset(
+            h.strip().lower().strip("[]") for h in self.webhook_allow_hosts.split(",") if h.strip()
+        )
 
     def mail(self) -> MailSettings | None:
         """The SMTP server for partners who take their work by e-mail (None: not configured)."""

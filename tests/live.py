@@ -165,12 +165,14 @@ def shot(page: Any, folder: str, name: str) -> Path:
 
 class WebhookReceiver:
     """A partner's HTTP server on loopback: records every POST (headers and raw body) and answers
-    with `status` (change it to make the partner fail or recover)."""
+    with `status` and `body` (change them to make the partner fail or recover). `tls`: (cert, key)
+    PEM files, for an https:// partner (`self_signed` makes a pair for 127.0.0.1)."""
 
-    def __init__(self, status: int = 200) -> None:
+    def __init__(self, status: int = 200, body: bytes = b"ok", tls: tuple[Path, Path] | None = None) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.status = status
+        self.body = body
         self.requests: list[tuple[dict[str, str], bytes]] = []
         receiver = self
 
@@ -179,19 +181,27 @@ class WebhookReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 self.send_response(receiver.status)
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Length", str(len(receiver.body)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(receiver.body)
 
             def log_message(self, *args: object) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if tls is not None:
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/noriai"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}/noriai"
 
     def __enter__(self) -> WebhookReceiver:
         self.thread.start()
@@ -200,6 +210,37 @@ class WebhookReceiver:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (PEM, by the openssl command), to serve https on
+    loopback; the certificate is its own CA (NORIAI_WEBHOOK_CA_FILE)."""
+    import subprocess
+
+    cert, key = folder / "partner.crt", folder / "partner.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
 
 
 class MailBox:

@@ -157,7 +157,7 @@ def build_town(client: TestClient, ctx: Dispatcher, tenant: str) -> Town:
             "/api/v1/subscriptions",
             json={
                 "channel": "webhook",
-                "target": "http://127.0.0.1:9/hook",
+                "target": "https://partner.example/hook",
                 "events": ["stats.daily"],
             },
             headers=t.staff["admin"],

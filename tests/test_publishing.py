@@ -15,6 +15,7 @@ import io
 import json
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
@@ -25,7 +26,7 @@ from dispatcher.integration.outbox import BACKOFF_S, MAX_ATTEMPTS, verify
 from dispatcher.mailer import MailSettings
 from dispatcher.platform.scheduler import run_due, run_now
 from tests.conftest import DAY_START, client_for, token_headers
-from tests.live import MailBox, WebhookReceiver, free_port
+from tests.live import MailBox, WebhookReceiver, free_port, self_signed
 from tests.test_api_rides import at, eligible_resident, post_ride, ride_body
 
 COMPANY = "ina-chuo-taxi"
@@ -56,11 +57,17 @@ def _company_vehicles(client: TestClient, operator: dict[str, str]) -> set[int]:
 
 
 def test_signed_webhooks_change_publication_retries_and_log(
-    client: TestClient, ctx: Dispatcher, clock: SimClock
+    client: TestClient, ctx: Dispatcher, clock: SimClock, tmp_path: Path
 ) -> None:
     admin = token_headers(client, "ina-demo-admin")
     operator = token_headers(client, "ina-demo-operator")
-    with WebhookReceiver() as partner, WebhookReceiver(status=500) as flaky:
+    # The partners here listen on loopback, which webhooks refuse unless the host is allowed
+    # (NORIAI_WEBHOOK_ALLOW_HOSTS); manifests name riders, so their partner speaks https with a
+    # certificate of its own CA (NORIAI_WEBHOOK_CA_FILE).
+    ctx.webhook_allow_hosts = frozenset({"127.0.0.1"})
+    cert, key = self_signed(tmp_path)
+    ctx.webhook_ca_file = str(cert)
+    with WebhookReceiver(tls=(cert, key)) as partner, WebhookReceiver(status=500) as flaky:
         # Manifests name riders: a subscription for them must say which taxi company it serves.
         r = client.post(
             "/api/v1/subscriptions",

@@ -255,7 +255,7 @@ def body_for(method: str, path: str, t: Town, other: Town | None = None) -> Any:
         "POST /api/v1/devices/pair": {"code": "000000", "household_id": ids["household_id"]},
         "POST /api/v1/subscriptions": {
             "channel": "webhook",
-            "target": "http://127.0.0.1:9/x",
+            "target": "https://partner.example/x",
             "events": ["stats.daily"],
         },
         "POST /api/v1/billing/close": {"month": "2026-10"},

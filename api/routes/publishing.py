@@ -64,6 +64,7 @@ def add_subscription(
             p.actor,
             operator_key=body.operator,
             description=body.description,
+            allow_hosts=ctx.webhook_allow_hosts,
         )
         return subscription_view(sub, with_secret=True)
 

@@ -5,7 +5,12 @@ the headers `Noriai-Event`, `Noriai-Delivery` and `Noriai-Signature: t=<unix sec
 where v1 = HMAC-SHA256(secret, "<t>." + body). Any 2xx answer counts as delivered; anything else
 (another status, a timeout, a refused connection) is retried after BACKOFF_S seconds (30 s, 1 min,
 2 min, 5 min, 10 min, 30 min, 1 h) until MAX_ATTEMPTS tries have failed. Each try is a
-`DeliveryAttempt` row: the delivery log.
+`DeliveryAttempt` row: the delivery log. It keeps the status code, the time taken and, for a try
+without an answer, the kind of failure (`ConnectError`, `ReadTimeout`, a refused target), never
+the answer's body: a partner's server, or whatever the URL pointed at, does not speak through it.
+
+Webhooks go only to public addresses and personal data only over https (`targets`): checked
+again at every try, on the addresses the connection then uses.
 
 A message is claimed before it is sent (a conditional UPDATE that also pushes its next attempt out
 by LEASE), so two scheduler processes never send it twice at once.
@@ -27,6 +32,7 @@ from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import id_of
+from dispatcher.integration.targets import HTTPS_REQUIRED, TargetRefused, guarded_client, ssl_context
 from dispatcher.mailer import build, send
 from dispatcher.models import DeliveryAttempt, OutboxMessage, Subscription
 
@@ -75,7 +81,19 @@ def envelope(msg: OutboxMessage) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _post(sub: Subscription, msg: OutboxMessage) -> tuple[int | None, str]:
+def _failure(e: Exception) -> str:
+    """What the log says about a try without an answer: the kind of failure, not the OS's or the
+    server's words (which would tell an open port from a closed one)."""
+    if isinstance(e, TargetRefused):
+        return f"refused: {e}"[:500]
+    if "CERTIFICATE_VERIFY_FAILED" in str(e):
+        return f"{type(e).__name__}: the TLS certificate is not trusted"
+    return type(e).__name__
+
+
+def _post(client: httpx.Client, sub: Subscription, msg: OutboxMessage) -> tuple[int | None, str]:
+    if msg.event_type in HTTPS_REQUIRED and not sub.target.lower().startswith("https://"):
+        return None, f"refused: {msg.event_type} carries personal data and goes over https:// only"
     body = envelope(msg)
     headers = {
         "Content-Type": "application/json; charset=utf-8",
@@ -86,12 +104,14 @@ def _post(sub: Subscription, msg: OutboxMessage) -> tuple[int | None, str]:
         "Noriai-Signature": signature(sub.secret, body, int(time.time())),
     }
     try:
-        r = httpx.post(sub.target, content=body, headers=headers, timeout=TIMEOUT_S)
-    except Exception as e:  # refused, timed out, or a URL httpx cannot use: a failed try, logged
-        return None, f"{type(e).__name__}: {e}"[:500]
-    if 200 <= r.status_code < 300:
-        return r.status_code, ""
-    return r.status_code, f"HTTP {r.status_code}: {r.text[:200]}"
+        # the status line and headers only: the body is never read, kept or logged
+        with client.stream("POST", sub.target, content=body, headers=headers) as r:
+            code = r.status_code
+    except Exception as e:  # refused, timed out, not public, or a URL httpx cannot use: a failed try
+        return None, _failure(e)
+    if 200 <= code < 300:
+        return code, ""
+    return code, f"HTTP {code}"
 
 
 def _mail(ctx: Dispatcher, sub: Subscription, msg: OutboxMessage) -> tuple[int | None, str]:
@@ -125,7 +145,8 @@ def deliver_due(ctx: Dispatcher, tenant_id: str | None = None, limit: int = 200)
     """Send every message whose next attempt is due; returns counts of what happened."""
     now = ctx.clock.now()
     counts = {"delivered": 0, "retrying": 0, "failed": 0}
-    with Session(ctx.engine, expire_on_commit=False) as session:
+    client = guarded_client(ctx.webhook_allow_hosts, ssl_context(ctx.webhook_ca_file), TIMEOUT_S)
+    with client, Session(ctx.engine, expire_on_commit=False) as session:
         q = select(OutboxMessage).where(
             OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now
         )
@@ -158,7 +179,7 @@ def deliver_due(ctx: Dispatcher, tenant_id: str | None = None, limit: int = 200)
             if not sub.active:
                 code, error = None, "the subscription was deactivated"
             elif sub.channel == "webhook":
-                code, error = _post(sub, msg)
+                code, error = _post(client, sub, msg)
             else:
                 code, error = _mail(ctx, sub, msg)
             took = (time.perf_counter() - t0) * 1000

@@ -1,5 +1,9 @@
 """Partners who receive published events: outbound webhooks and e-mail addresses, per tenant.
 
+A webhook's URL must point at a public address, and one that receives personal data must use
+https (`targets`): refused with 422 when the subscription is created, and checked again at every
+delivery.
+
 `emit` puts one event into the outbox once for every active subscription that wants it (inside
 the caller's transaction, so an event is queued exactly when the change it reports is stored).
 Manifests name riders, so only a subscription bound to a taxi company (operator) receives them,
@@ -20,18 +24,19 @@ from sqlmodel import Session, col, select
 from dispatcher.errors import Code, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.integration.kinds import SUBSCRIPTION_CREATED, SUBSCRIPTION_DEACTIVATED
+from dispatcher.integration.targets import target_problem
 from dispatcher.models import OutboxMessage, Subscription
 from dispatcher.tenants import operator_id as tenant_operator
 
 # event type -> what it carries
 EVENT_TYPES: dict[str, str] = {
-    "manifest.published": "a vehicle's manifest of the day (riders' names: only for that taxi company)",
+    "manifest.published": "a vehicle's manifest of the day (riders' names: one taxi company's, https only)",
     "flightplan.published": "the day's drone flights with their missions",
     "delivery.planned": "the delivery plan after the shopping cut-off (drone and ground counts)",
     "stats.daily": "the closed figures of a service day (aggregates only)",
     "ping": "a test event sent on request",
 }
-PERSONAL = {"manifest.published"}
+PERSONAL = {"manifest.published"}  # bound to one taxi company (and over https: HTTPS_REQUIRED)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
 
@@ -57,13 +62,21 @@ def create_subscription(
     actor: str,
     operator_key: str | None = None,
     description: str = "",
+    allow_hosts: frozenset[str] = frozenset(),
 ) -> Subscription:
-    """Add a partner; a webhook gets a new random secret (returned once, in the subscription)."""
+    """Add a partner; a webhook gets a new random secret (returned once, in the subscription).
+
+    A webhook's URL must resolve to public addresses only, unless its host is in `allow_hosts`
+    (NORIAI_WEBHOOK_ALLOW_HOSTS), and use https for events in HTTPS_REQUIRED."""
     errors = []
     if channel not in ("webhook", "email"):
         errors.append(field_error("channel", "must be webhook or email"))
     elif channel == "webhook" and not _usable_url(target):
         errors.append(field_error("target", "must be an http(s) URL, e.g. https://partner.example/noriai"))
+    elif channel == "webhook" and (problem := target_problem(target, events, allow_hosts)) is not None:
+        kind, text = problem
+        code = Code.webhook_https_required if kind == "https" else Code.webhook_target_internal
+        errors.append(field_error("target", text, code=code))
     elif channel == "email" and not EMAIL_RE.match(target):
         errors.append(field_error("target", "must be an e-mail address"))
     unknown = [e for e in events if e not in EVENT_TYPES]

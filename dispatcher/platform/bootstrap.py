@@ -39,6 +39,8 @@ def build_dispatcher(
         solver_seconds=settings.reoptimize_seconds_limit,
         mail=settings.mail(),
         public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
+        webhook_allow_hosts=settings.webhook_hosts(),
+        webhook_ca_file=settings.webhook_ca_file or None,
     )
     loaded = load_tenants(settings.tenant_file)
     for path, cfg in loaded:
