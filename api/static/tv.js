@@ -815,9 +815,11 @@
       show(pairingScreen(d.code, d.call_centre_phone), false);
       setTimeout(startPairing, 5000);
     }, function (err) {
-      // No network yet (boxes start before it), a restart, too many boxes: show it and try again.
+      // No network yet (boxes start before it), a restart, too many boxes: show it and try again
+      // (after the server's Retry-After when it asked this box to slow down).
+      var wait = err && err.data && err.data.retry_after_seconds ? err.data.retry_after_seconds * 1000 : 0;
       show(message("つながるのを待っています", [say(err), "このままお待ちください。"], []), false);
-      setTimeout(startPairing, 10000);
+      setTimeout(startPairing, Math.max(10000, wait));
     });
   }
 
