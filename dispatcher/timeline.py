@@ -69,7 +69,10 @@ def _bounded(earliest: date, latest: date) -> AfterValidator:
 # EARLIEST_DAY..LATEST_DAY (the one place that bounds them); `RecordDay` for a person's dates.
 Day = Annotated[date, _iso_text("2026-11-24"), _bounded(EARLIEST_DAY, LATEST_DAY)]
 Instant = Annotated[AwareDatetime, _iso_text("2026-11-24T10:00:00+09:00"), _bounded(EARLIEST_DAY, LATEST_DAY)]
-RecordDay = Annotated[date, _iso_text("1948-05-02"), _bounded(EARLIEST_RECORD_DAY, LATEST_DAY)]
+RecordDay = Annotated[date, _iso_text("1995-04-01"), _bounded(EARLIEST_RECORD_DAY, LATEST_DAY)]
+# A birth date: the register's own rule bounds it (1900-01-01 to today, `resident.birth_date_impossible`),
+# reported together with the registration's other problems.
+BirthDate = Annotated[date, _iso_text("1948-05-02")]
 
 
 def midnight(day: date, tz: ZoneInfo) -> datetime:
