@@ -85,7 +85,8 @@ OPEN_DATA_URLS = [
 SERVER_URLS = [
     ("API docs (Swagger UI)", "/docs"),
     ("OpenAPI schema", "/openapi.json"),
-    ("Health", "/healthz"),
+    ("Health (the process)", "/healthz"),
+    ("Ready (the database)", "/readyz"),
 ]
 
 
