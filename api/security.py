@@ -185,19 +185,19 @@ def _in_body(body: bytes, content_type: bytes) -> str | None:
         return raw.group().decode("latin-1")
     if content_type.startswith(b"application/x-www-form"):
         return _control(_url_text(body))
-    if b"json" in content_type or content_type.startswith(b"text/plain"):
+    # JSON, or a body without a type (FastAPI reads it as JSON): look into its strings and keys
+    if b"json" in content_type or content_type.startswith(b"text/plain") or not content_type:
         c1 = UTF8_C1.search(body)
-        if c1 is not None:
-            return c1.group().decode("utf-8")
-        if b"\\" in body:  # escapes only in a JSON string with a backslash
-            try:
-                doc = json.loads(body)
-            except ValueError:  # not JSON: the app answers what is wrong
-                return None
-            for text in _strings(doc):
-                found = _control(text)
-                if found is not None:
-                    return found
+        if c1 is None and b"\\" not in body:  # no escape and no C1: nothing more to find
+            return None
+        try:
+            doc = json.loads(body)
+        except ValueError:  # not JSON: the app answers what is wrong
+            return c1.group().decode("utf-8") if c1 is not None and b"json" in content_type else None
+        for text in _strings(doc):
+            found = _control(text)
+            if found is not None:
+                return found
     return None
 
 

@@ -63,6 +63,7 @@ def test_control_characters_are_refused_everywhere_and_no_log_holds_parameters(
         client.post(notes, content=f'{{"text": "{MARKER}\u0085"}}'.encode(), headers=as_json),  # C1, UTF-8
         client.post(notes, json={"text": f"{MARKER}\u009b"}, headers=op),  # C1, escaped
         client.post(notes, content=b'{"te\\u0001xt": "x"}', headers=as_json),  # in a key
+        client.post(notes, content=f'{{"text": "{MARKER}\\u0002"}}'.encode(), headers=op),  # no type
         client.post("/api/v1/auth/token", data={"username": "ina\x1b-demo", "password": "x"}),
         client.post("/api/v1/tv/devices", json={"tenant_id": "ina-demo\x0c"}),
         client.get("/opendata/gtfs.zip", params={"tenant": "ina\x08"}),
