@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from api import pages, problems
@@ -33,10 +34,11 @@ from api.routes import (
     vehicles,
     watchover,
 )
-from api.schemas.service import Health
+from api.schemas.service import Health, Ready
 from api.security import SecurityMiddleware
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
+from dispatcher.db import check_ready
 from dispatcher.platform.bootstrap import build_dispatcher
 from dispatcher.platform.scheduler import start_scheduler, trigger_reoptimization
 from dispatcher.settings import Settings
@@ -80,7 +82,10 @@ def create_app(
         "`duration_ms`; a token's `expires_in` is in seconds).",
         lifespan=lifespan,
     )
-    app.state.ctx = ctx or build_dispatcher(settings, clock)
+    # Towns come from the files NORIAI_TENANT_FILE names; left at its default (the demo towns),
+    # only a database without any town is given them (`make run` on a new database).
+    named = "tenant_file" in settings.model_fields_set
+    app.state.ctx = ctx or build_dispatcher(settings, clock, sync=True if named else "if_empty")
     app.state.limiter = RateLimiter()
     app.state.rates = {
         "sign-in": settings.rate_sign_in,
@@ -91,7 +96,9 @@ def create_app(
         "tv-poll-address": settings.rate_tv_poll_address,
         "booking": settings.rate_bookings,
     }
-    app.add_middleware(SecurityMiddleware)
+    app.add_middleware(
+        SecurityMiddleware, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
+    )
     problems.install(app)
     for r in (
         auth.router,
@@ -126,13 +133,26 @@ def create_app(
         "/healthz",
         tags=["service"],
         response_model=Health,
-        summary="Liveness: the API answers and the database is reachable",
+        summary="Liveness: the process answers (the database is not asked; see /readyz)",
     )
     def healthz() -> dict[str, str]:
-        from sqlalchemy import text
-
-        with app.state.ctx.engine.connect() as c:
-            c.execute(text("SELECT 1"))
         return {"status": "ok", "now": app.state.ctx.clock.now().isoformat()}
+
+    @app.get(
+        "/readyz",
+        tags=["service"],
+        response_model=Ready,
+        summary="Readiness: the database takes writes now (503 with Retry-After when it does not)",
+        responses={503: {"description": "The database is unreachable, read-only or too slow"}},
+    )
+    def readyz() -> JSONResponse:
+        why = check_ready(app.state.ctx.engine)
+        if why is None:
+            return JSONResponse({"status": "ready", "database": "ok"})
+        return JSONResponse(
+            {"status": "not_ready", "database": why},
+            status_code=503,
+            headers={"Retry-After": str(problems.RETRY_AFTER_SECONDS)},
+        )
 
     return app

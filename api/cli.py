@@ -9,24 +9,34 @@ from datetime import date
 from typing import Any, Literal
 
 from dispatcher.context import Dispatcher
+from dispatcher.errors import Code, DomainError
 from dispatcher.models import Role
 from dispatcher.settings import Settings
 
 
-def _ctx(settings: Settings, sync: bool | Literal["missing"] = "missing") -> Dispatcher:
-    """The dispatcher for a command: towns the database lacks are stored from their files; those it
-    has are left as they are (a command never undoes `noriai tenant apply`)."""
+def _ctx(settings: Settings, sync: bool | Literal["missing"] = False) -> Dispatcher:
+    """The dispatcher for a command. Commands store no town: only `noriai tenant apply` (and
+    `noriai seed-demo`, for the demo towns) does, so a command run without NORIAI_TENANT_FILE
+    never adds the demo towns to a production database. A town the database lacks is refused
+    with the command that stores it."""
     from dispatcher.platform.bootstrap import build_dispatcher
 
     return build_dispatcher(settings, sync=sync)
 
 
 def _day(text: str) -> date:
-    """A command-line date: YYYY-MM-DD, or argparse says what is wrong."""
+    """A command-line date: YYYY-MM-DD within the calendar Noriai serves (2000–2100), or argparse
+    says what is wrong."""
+    from dispatcher.timeline import out_of_range
+
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; write it as YYYY-MM-DD") from None
+    why = out_of_range(day)
+    if why is not None:
+        raise argparse.ArgumentTypeError(f"{text}: {why}")
+    return day
 
 
 class _NoTenant(Exception):
@@ -35,10 +45,12 @@ class _NoTenant(Exception):
 
 def _tenant(args: argparse.Namespace, ctx: Dispatcher) -> str:
     """The --tenant given, or the only municipality served; with several, the user must choose."""
-    from dispatcher.errors import InvalidRequest
+    from dispatcher.errors import InvalidRequest, NotFound
 
     if getattr(args, "tenant", None):
         return str(args.tenant)
+    if not ctx.tenants():
+        raise NotFound("no municipality", code=Code.tenant_unknown)
     try:
         return ctx.default_tenant()
     except InvalidRequest:
@@ -73,7 +85,8 @@ OPEN_DATA_URLS = [
 SERVER_URLS = [
     ("API docs (Swagger UI)", "/docs"),
     ("OpenAPI schema", "/openapi.json"),
-    ("Health", "/healthz"),
+    ("Health (the process)", "/healthz"),
+    ("Ready (the database)", "/readyz"),
 ]
 
 
@@ -136,7 +149,7 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     from dispatcher.db import session_scope
     from dispatcher.platform.demo import demo_phone_login, demo_residents, seed_demo
 
-    ctx = _ctx(settings)
+    ctx = _ctx(settings, sync="missing")  # loading the demo towns is what this command is for
     several = len(ctx.tenant_files) > 1
     for tenant_id in ctx.tenant_files:
         cfg = ctx.config(tenant_id)
@@ -287,7 +300,7 @@ def cmd_plan_show(args: argparse.Namespace, settings: Settings) -> int:
     ctx = _ctx(settings)
     tenant = _tenant(args, ctx)
     cfg = ctx.config(tenant)
-    day = date.fromisoformat(args.date) if args.date else ctx.clock.now().astimezone(cfg.tz).date()
+    day = args.date or ctx.clock.now().astimezone(cfg.tz).date()
     with Session(ctx.engine) as session:
         vehicles = session.exec(
             select(Vehicle).where(Vehicle.tenant_id == tenant).order_by(col(Vehicle.id))
@@ -317,7 +330,7 @@ def cmd_reoptimize(args: argparse.Namespace, settings: Settings) -> int:
 
     ctx = _ctx(settings)
     tenant = _tenant(args, ctx)
-    day = date.fromisoformat(args.date) if args.date else None
+    day = args.date
     print(json.dumps(reoptimize(ctx, tenant, day, time_limit_s=args.seconds).as_dict(), default=str))
     return 0
 
@@ -370,11 +383,7 @@ def cmd_delivery_plan(args: argparse.Namespace, settings: Settings) -> int:
 
     ctx = _ctx(settings)
     tenant = _tenant(args, ctx)
-    day = (
-        date.fromisoformat(args.date)
-        if args.date
-        else ctx.clock.now().astimezone(ctx.config(tenant).tz).date()
-    )
+    day = args.date or ctx.clock.now().astimezone(ctx.config(tenant).tz).date()
     try:
         summary = plan_delivery(ctx, tenant, day, wind_ms=args.wind, rain=args.rain, actor="user:cli")
     except DomainError as e:
@@ -892,16 +901,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--operator", help="operator id (drivers)")
     s.add_argument("--seller", help="seller id (sellers)")
-    s.add_argument("--hall", help="community hall place id (support workers; default: every hall)")
+    s.add_argument("--hall", help="community hall place id (required for support workers)")
     s.set_defaults(fn=cmd_user_create)
     pl = sub.add_parser("plan", help="plans").add_subparsers(dest="plan_command", required=True)
     s = pl.add_parser("show", help="print every vehicle's stops of a day")
-    s.add_argument("--date")
+    s.add_argument("--date", type=_day, help="YYYY-MM-DD (default: today)")
     s.add_argument("--tenant")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_plan_show)
     s = sub.add_parser("reoptimize", help="re-optimize a day's plan now")
-    s.add_argument("--date")
+    s.add_argument("--date", type=_day, help="YYYY-MM-DD (default: today)")
     s.add_argument("--tenant")
     s.add_argument("--seconds", type=float, default=5.0)
     s.set_defaults(fn=cmd_reoptimize)
@@ -909,7 +918,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="delivery_command", required=True
     )
     s = dl.add_parser("plan", help="lock the day's orders and plan flights (after the cut-off)")
-    s.add_argument("--date")
+    s.add_argument("--date", type=_day, help="YYYY-MM-DD (default: today)")
     s.add_argument("--tenant")
     s.add_argument("--wind", type=float, default=0.0, help="forecast wind, m/s")
     s.add_argument("--rain", action="store_true", help="rain forecast")
@@ -1078,6 +1087,15 @@ def main(argv: list[str] | None = None) -> int:
     except _NoTenant as e:
         print(f"this deployment serves several municipalities ({e}): name one with --tenant", file=sys.stderr)
         return 2
+    except DomainError as e:
+        if e.code != Code.tenant_unknown:
+            raise
+        print(f"{e.detail} in this database (DATABASE_URL)", file=sys.stderr)
+        print(
+            "store a municipality with `noriai tenant apply FILE` (commands never store one by themselves)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

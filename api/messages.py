@@ -138,6 +138,16 @@ JA: dict[Code, str] = {
     Code.birth_date_impossible: "生年月日がありえない日付です。",
     Code.home_outside_area: "その場所は、サービスの区域の外です。地図で場所を確かめてください。",
     Code.text_nul: "入力に使えない記号（NUL）が含まれています。入れなおしてください。",
+    Code.text_control: "入力に使えない制御文字が含まれています。入れなおしてください。",
+    Code.body_too_large: "送られた内容が大きすぎます（{limit_bytes}バイトまで）。"
+    "小さくして送りなおしてください。",
+    Code.date_out_of_range: "日付は{earliest}から{latest}までで入れてください。",
+    Code.billing_month_before_service: "{month}はサービスが始まる前の月です（最初の月は{first_month}）。",
+    Code.watch_away_too_far: "お出かけの期間は{max_days}日先までで入れてください。",
+    Code.hall_required: "集落支援員には、担当の公民館を決めてください。",
+    Code.hall_unknown: "その公民館は見つかりません。",
+    Code.database_unavailable: "いま、システムが混みあっているか、点検中です。"
+    "{retry_after_seconds}秒ほど待ってから、もう一度ためしてください。何も変更されていません。",
     Code.end_before_registration: "登録した日（{registered}）より前の日付は使えません。",
     Code.end_in_future: "登録の終了は、今日（{today}）かそれより前の日付で記録してください。",
     Code.evidence_age_derived: "年齢の条件は生年月日から決まります。証明として登録する必要はありません。",

@@ -10,14 +10,24 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api.messages import field_text, for_residents, message_ja
+from dispatcher.db import database_trouble
 from dispatcher.errors import Code, DomainError
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+RETRY_AFTER_SECONDS = 30  # a 503 for database trouble: when to try again
+DATABASE_DETAIL = {
+    "read_only": "The database takes no changes at the moment (read-only); nothing was changed. "
+    "Try again shortly.",
+    "timeout": "The database did not answer in time (busy or locked); nothing was changed. "
+    "Try again shortly.",
+    "unavailable": "The database cannot be reached at the moment; nothing was changed. Try again shortly.",
+}
 TYPE_BASE = "https://noriai.example/problems/"  # identifiers only; never fetched
 
 
@@ -55,12 +65,15 @@ PROBLEM_RESPONSES: dict[int, str] = {
     403: "Signed in, but this role or household may not do this; or a cross-origin browser request",
     404: "Something the request names does not exist (for this municipality)",
     409: "The request conflicts with the current state; the detail says what to do",
+    413: "The request body is larger than this endpoint takes",
     422: "The request has problems: `errors` names each field",
     429: "Too many requests: wait `Retry-After` seconds",
+    503: "The database cannot serve now (unreachable, read-only or too slow): wait `Retry-After` seconds",
 }
 _HEADERS = {
     401: {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}},
     429: {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+    503: {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
 }
 _REF = "#/components/schemas/{model}"
 
@@ -184,6 +197,8 @@ def _code(err: dict[str, Any]) -> Code:
         return Code.field_unknown
     if t == "json_invalid":
         return Code.bad_request
+    if t == "date_out_of_range":
+        return Code.date_out_of_range
     return Code.field_invalid
 
 
@@ -229,6 +244,12 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {"field": _field(tuple(e["loc"])), "message": _message(e), "code": _code(e).value}
+            # a date out of range names the range (the parameters of its Japanese text)
+            | (
+                {k: e["ctx"][k] for k in ("earliest", "latest")}
+                if e.get("type") == "date_out_of_range"
+                else {}
+            )
             for e in exc.errors()
         ]
         return problem(
@@ -267,6 +288,25 @@ def install(app: FastAPI) -> None:
             request,
             headers=headers,
             code=codes.get(exc.status_code, Code.bad_request),
+        )
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        why = database_trouble(exc)
+        if why is None:
+            return await _unexpected(request, exc)
+        # one line, without the statement: what failed and where (the statement's parameters are
+        # hidden by the engine anyway)
+        log.warning("database %s on %s: %s", why, request.url.path, type(getattr(exc, "orig", exc)).__name__)
+        return problem(
+            503,
+            "Service unavailable",
+            DATABASE_DETAIL[why],
+            request,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            code=Code.database_unavailable,
+            reason=why,
+            retry_after_seconds=RETRY_AFTER_SECONDS,
         )
 
     @app.exception_handler(Exception)

@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from annotated_types import Ge, Le
 from sqlalchemy import ColumnElement, Delete, Engine, Update, and_, create_engine, event, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -26,30 +27,103 @@ MAX_ID = 2**31 - 1
 RowId = Annotated[int, Ge(1), Le(MAX_ID)]
 
 
-def make_engine(url: str) -> Engine:
+STATEMENT_TIMEOUT_SECONDS = 30.0  # defaults of NORIAI_DB_STATEMENT_TIMEOUT / NORIAI_DB_CONNECT_TIMEOUT
+CONNECT_TIMEOUT_SECONDS = 5.0
+
+
+def make_engine(
+    url: str,
+    statement_timeout_s: float = STATEMENT_TIMEOUT_SECONDS,
+    connect_timeout_s: float = CONNECT_TIMEOUT_SECONDS,
+) -> Engine:
     """An engine for a SQLite file (created with its folder) or a PostgreSQL URL.
 
-    SQLite runs in WAL mode with foreign keys on and a 30 s busy timeout, so concurrent bookings
-    queue for the write lock instead of failing.
+    SQLite runs in WAL mode with foreign keys on; a writer waits up to `statement_timeout_s`
+    seconds for the write lock (busy timeout), so concurrent bookings queue instead of failing.
+    PostgreSQL cancels a statement that runs longer than `statement_timeout_s` seconds (a lock
+    wait included) and gives up connecting after `connect_timeout_s` seconds (whole seconds, at
+    least 1). Errors never carry the statement's parameters (residents' names, notes), so no log
+    line does either.
     """
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        busy_ms = max(1, round(statement_timeout_s * 1000))
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": statement_timeout_s},
+            hide_parameters=True,
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.close()
 
         return engine
     if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":
         u = u.set(drivername="postgresql+psycopg")
-    return create_engine(u, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # the URL's own options (e.g. -csearch_path=...) come first; ours are added to them
+    given = u.query.get("options", ())
+    timeout = f"-c statement_timeout={max(1, round(statement_timeout_s * 1000))}"
+    options = " ".join([*([given] if isinstance(given, str) else given), timeout])
+    u = u.difference_update_query(["options"])
+    return create_engine(
+        u,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args={"options": options, "connect_timeout": max(1, round(connect_timeout_s))},
+    )
+
+
+# PostgreSQL error classes (SQLSTATE) that mean "the database cannot serve now", not "this request
+# is wrong": read-only transaction, statement cancelled (timeout), the server shutting down or
+# starting, too many connections, disk full. Class 08 (connection exceptions) is added below.
+_READ_ONLY_STATES = {"25006"}
+_TIMEOUT_STATES = {"57014", "55P03"}  # query_canceled, lock_not_available
+_UNAVAILABLE_STATES = {"57P01", "57P02", "57P03", "53300", "53100"}
+
+
+def database_trouble(exc: BaseException) -> str | None:
+    """Why a database error means the database cannot serve now: "read_only", "timeout" (a
+    statement or a lock wait took too long, or no pooled connection came free) or "unavailable"
+    (cannot connect, shutting down, out of space); None for any other error (a bug, not the
+    database's state). Used to answer 503 with Retry-After instead of 500."""
+    if isinstance(exc, sa_exc.TimeoutError):  # the connection pool had none free in time
+        return "timeout"
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    message = str(exc.orig).lower()
+    if state in _READ_ONLY_STATES or "readonly database" in message:
+        return "read_only"
+    if state in _TIMEOUT_STATES or "database is locked" in message or "database is busy" in message:
+        return "timeout"
+    if state.startswith("08") or state in _UNAVAILABLE_STATES or exc.connection_invalidated:
+        return "unavailable"
+    if isinstance(exc, sa_exc.OperationalError):  # cannot connect, disk I/O, unable to open the file
+        return "unavailable"
+    return None
+
+
+def check_ready(engine: Engine) -> str | None:
+    """None when the database takes writes now, else what is wrong (see `database_trouble`), from
+    a real round trip: in a transaction that is rolled back, an UPDATE that matches no row. A
+    read-only database (a replica after fail-over, a full disk, a file mounted read-only) refuses
+    it although it still answers reads."""
+    try:
+        with engine.connect() as c:
+            c.execute(update(Tenant).where(col(Tenant.id) == "").values(lock_seq=col(Tenant.lock_seq)))
+            c.rollback()
+    except sa_exc.SQLAlchemyError as e:
+        return database_trouble(e) or "error"
+    return None
 
 
 def alembic_config(engine: Engine) -> Config:

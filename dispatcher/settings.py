@@ -58,6 +58,17 @@ class Settings(BaseSettings):
     webhook_allow_hosts: str = Field(default="", alias="NORIAI_WEBHOOK_ALLOW_HOSTS")
     webhook_ca_file: str = Field(default="", alias="NORIAI_WEBHOOK_CA_FILE")
 
+    # --- Request limits and database trouble (issue 19; docs/security.md "Input limits",
+    # "Database trouble"). Bodies over max_body_bytes answer 413 before they are read; the
+    # register file (POST /api/v1/residents/import) may be up to max_upload_bytes. A statement
+    # running longer than db_statement_timeout_seconds is cancelled (PostgreSQL statement_timeout;
+    # on SQLite the wait for the write lock, busy_timeout); a connection not made within
+    # db_connect_timeout_seconds fails (PostgreSQL connect_timeout). Either answers 503.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, alias="NORIAI_MAX_BODY_BYTES")
+    max_upload_bytes: int = Field(default=20_000_000, ge=1024, alias="NORIAI_MAX_UPLOAD_BYTES")
+    db_statement_timeout_seconds: float = Field(default=30.0, gt=0, alias="NORIAI_DB_STATEMENT_TIMEOUT")
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, alias="NORIAI_DB_CONNECT_TIMEOUT")
+
     @field_validator("tenant_file", mode="before")
     @classmethod
     def _path_as_text(cls, v: Any) -> Any:

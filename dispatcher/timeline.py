@@ -13,7 +13,8 @@ from functools import lru_cache
 from typing import Annotated, overload
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
+from pydantic_core import PydanticCustomError
 
 _NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
 
@@ -30,9 +31,48 @@ def _iso_text(example: str) -> BeforeValidator:
     return BeforeValidator(check)
 
 
-# Request fields: a day and an instant with its offset, both as ISO 8601 text only.
-Day = Annotated[date, _iso_text("2026-11-24")]
-Instant = Annotated[AwareDatetime, _iso_text("2026-11-24T10:00:00+09:00")]
+# The calendar every request, command and stored day lives in. Service days, instants and billing
+# months outside it are refused (422 `date.out_of_range`) before any arithmetic: year 1 or 9999
+# overflowed the time-zone and month arithmetic (500), and 1900-01 closed a month for ever.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+# A person's dates (birth, evidence since/until) reach further back: nobody alive was born before.
+EARLIEST_RECORD_DAY = date(1900, 1, 1)
+
+
+def out_of_range(day: date, earliest: date = EARLIEST_DAY, latest: date = LATEST_DAY) -> str | None:
+    """Why `day` is refused, or None when it lies within [earliest, latest]."""
+    if earliest <= day <= latest:
+        return None
+    return f"must be between {earliest.isoformat()} and {latest.isoformat()}"
+
+
+def _bounded(earliest: date, latest: date) -> AfterValidator:
+    """Refuse a date (or the local date of an instant) outside [earliest, latest] with the stable
+    error type `date_out_of_range` (the API's field code `date.out_of_range`)."""
+
+    def check(value: date) -> date:
+        day = value.date() if isinstance(value, datetime) else value
+        why = out_of_range(day, earliest, latest)
+        if why is not None:
+            raise PydanticCustomError(
+                "date_out_of_range",
+                "{why}",
+                {"why": why, "earliest": earliest.isoformat(), "latest": latest.isoformat()},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+# Request fields: a day and an instant with its offset, both as ISO 8601 text only, both within
+# EARLIEST_DAY..LATEST_DAY (the one place that bounds them); `RecordDay` for a person's dates.
+Day = Annotated[date, _iso_text("2026-11-24"), _bounded(EARLIEST_DAY, LATEST_DAY)]
+Instant = Annotated[AwareDatetime, _iso_text("2026-11-24T10:00:00+09:00"), _bounded(EARLIEST_DAY, LATEST_DAY)]
+RecordDay = Annotated[date, _iso_text("1995-04-01"), _bounded(EARLIEST_RECORD_DAY, LATEST_DAY)]
+# A birth date: the register's own rule bounds it (1900-01-01 to today, `resident.birth_date_impossible`),
+# reported together with the registration's other problems.
+BirthDate = Annotated[date, _iso_text("1948-05-02")]
 
 
 def midnight(day: date, tz: ZoneInfo) -> datetime:

@@ -177,6 +177,7 @@ PUBLIC = {
     "POST /api/v1/m/session/end",
     "POST /api/v1/m/family/session",
     "GET /healthz",
+    "GET /readyz",
     "GET /opendata/gtfs.zip",
     "GET /opendata/ridership.csv",
     "GET /opendata/ngsi-ld/v1/entities",

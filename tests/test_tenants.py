@@ -649,6 +649,9 @@ def test_the_cli_asks_which_town_when_several_are_served(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cli_env(monkeypatch, sqlite_url, DEMO_TOWNS)
+    for town in (DEMO_TENANT_FILE, YASUOKA_FILE):  # commands store no town by themselves (issue 19)
+        assert noriai(["tenant", "apply", str(town)]) == 0
+    capsys.readouterr()
     assert noriai(["reoptimize"]) == 2
     assert (
         "several municipalities (ina-demo, yasuoka-demo): name one with --tenant" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from api.deps import get_ctx, get_household, get_whole_household, idempotency_key
 from api.ratelimit import per_address, per_household
+from api.replays import household_booking_limit
 from api.schemas.me import (
     Category,
     ChargesSoFar,
@@ -35,9 +36,16 @@ from dispatcher.identity import family
 from dispatcher.identity.auth import HouseholdPrincipal
 from dispatcher.identity.pins import sign_in, sign_out
 from dispatcher.models import Ride, ShopOrder
-from dispatcher.rides.booking import RideRequest, book, quote, refusal_error
+from dispatcher.rides.booking import RideRequest, book, booked_with, quote, refusal_error
 from dispatcher.rides.cancellation import cancel
-from dispatcher.shopping.orders import LineRequest, OrderRequest, cancel_order, catalogue, place_order
+from dispatcher.shopping.orders import (
+    LineRequest,
+    OrderRequest,
+    cancel_order,
+    catalogue,
+    ordered_with,
+    place_order,
+)
 
 router = APIRouter(prefix="/api/v1/me", tags=["resident channels"])
 Household = Annotated[HouseholdPrincipal, Depends(get_household)]
@@ -86,7 +94,7 @@ def ride_quote(body: RideRequest, hp: Household, ctx: Ctx) -> dict[str, object]:
     status_code=201,
     response_model=RideCard,
     summary="Book a ride for a member of the household",
-    dependencies=[Depends(per_household("booking"))],
+    dependencies=[Depends(household_booking_limit(booked_with))],
 )
 def ride_book(
     body: RideRequest,
@@ -157,7 +165,7 @@ class CartRequest(BaseModel):
     status_code=201,
     response_model=OrderCard,
     summary="Order groceries for the household",
-    dependencies=[Depends(per_household("booking"))],
+    dependencies=[Depends(household_booking_limit(ordered_with))],
 )
 def order_place(
     body: CartRequest,

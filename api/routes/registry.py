@@ -21,7 +21,7 @@ from dispatcher.residents import registry
 from dispatcher.residents.eligibility import verdict
 from dispatcher.residents.registry import EndReason, HouseholdIn, HouseholdPatch, MemberIn, MemberPatch, Move
 from dispatcher.tenant_config import TenantConfig
-from dispatcher.timeline import Day, local_date
+from dispatcher.timeline import BirthDate, Day, local_date
 
 router = APIRouter(prefix="/api/v1", tags=["register"])
 Operator = Depends(require(Role.operator))
@@ -182,7 +182,7 @@ class DuplicateQuery(BaseModel):
     given_name: str = Field(min_length=1, max_length=40)
     family_kana: str = Field("", max_length=60)
     given_kana: str = Field("", max_length=60)
-    birth_date: Day
+    birth_date: BirthDate
 
 
 @router.post(

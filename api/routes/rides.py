@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, get_session, idempotency_key, require
 from api.ratelimit import per_staff
+from api.replays import staff_booking_limit
 from api.schemas.rides import ChangedRide, Quote
 from api.schemas.rides import Ride as RideOut
 from dispatcher.context import Dispatcher
@@ -15,7 +16,15 @@ from dispatcher.db import RowId, id_of
 from dispatcher.errors import Code, NotFound
 from dispatcher.identity.auth import Principal
 from dispatcher.models import Ride, RideStatus, Role, Vehicle
-from dispatcher.rides.booking import RideRequest, book, change_ride, quote, refusal_error, ride_view
+from dispatcher.rides.booking import (
+    RideRequest,
+    book,
+    booked_with,
+    change_ride,
+    quote,
+    refusal_error,
+    ride_view,
+)
 from dispatcher.rides.cancellation import cancel
 from dispatcher.timeline import Day
 
@@ -37,7 +46,7 @@ def _key(session: Session, ride: Ride) -> str | None:
     status_code=201,
     response_model=RideOut,
     summary="Book a same-day ride: 201 with the pickup window, or 409 with alternatives",
-    dependencies=[Depends(per_staff("booking"))],
+    dependencies=[Depends(staff_booking_limit(booked_with))],
     responses={
         409: {"description": "No vehicle fits; problem details with alternatives"},
         422: {"description": "Bad input; problem details naming each field"},
@@ -87,7 +96,7 @@ class ChangeBody(BaseModel):
     status_code=201,
     response_model=ChangedRide,
     summary="Change a confirmed ride: the new booking replaces it only if it is confirmed",
-    dependencies=[Depends(per_staff("booking"))],
+    dependencies=[Depends(staff_booking_limit(booked_with))],
     responses={409: {"description": "The new request does not fit; the old ride stays as it was"}},
 )
 def change(

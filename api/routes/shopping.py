@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import get_ctx, get_principal, idempotency_key, require
-from api.ratelimit import per_staff
+from api.replays import staff_booking_limit
 from api.schemas.shopping import Order, Product
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
@@ -20,6 +20,7 @@ from dispatcher.shopping.orders import (
     get_order,
     list_orders,
     order_view,
+    ordered_with,
     place_order,
 )
 from dispatcher.timeline import Day
@@ -43,7 +44,7 @@ def get_catalog(
     status_code=201,
     response_model=Order,
     summary="Place a grocery order for today's delivery (before the cut-off)",
-    dependencies=[Depends(per_staff("booking"))],
+    dependencies=[Depends(staff_booking_limit(ordered_with))],
     responses={409: {"description": "Ordering closed: problem details with next_delivery_date"}},
 )
 def create_order(

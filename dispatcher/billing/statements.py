@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -48,13 +49,14 @@ from dispatcher.models import (
     SellerSettlement,
     ShopOrder,
     Statement,
+    Tenant,
 )
 from dispatcher.rides.booking import cancelled_by_change
 from dispatcher.rides.kinds import RIDE_CANCELLED, RIDE_CONFIRMED, RIDE_DROPPED_OFF, RIDE_NO_SHOW
 from dispatcher.shopping.kinds import ORDER_AT_HALL, ORDER_CANCELLED, ORDER_HANDED_OVER, ORDER_PLACED
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.tenants import household
-from dispatcher.timeline import local_date, midnight
+from dispatcher.timeline import EARLIEST_DAY, LATEST_DAY, local_date, midnight, out_of_range
 
 KINDS = ("ride", "no_show", "late_cancel", "membership", "goods", "adjustment")
 KIND_LABELS = {
@@ -76,7 +78,38 @@ def parse_month(value: str) -> tuple[date, date]:
         raise InvalidRequest(
             "Give the month as YYYY-MM.", [field_error("month", "must be YYYY-MM, e.g. 2026-11")]
         ) from None
+    why = out_of_range(first)
+    if why is not None:
+        raise InvalidRequest(
+            f"{value} is outside the calendar Noriai serves.",
+            [
+                field_error(
+                    "month",
+                    why,
+                    code=Code.date_out_of_range,
+                    earliest=EARLIEST_DAY.isoformat(),
+                    latest=LATEST_DAY.isoformat(),
+                )
+            ],
+        )
     return first, date(y, m, calendar.monthrange(y, m)[1])
+
+
+def first_service_day(session: Session, cfg: TenantConfig) -> date:
+    """The first day of the municipality's life in Noriai: the day its tenant was stored, or the
+    first day of a membership, ride or order if one is older (a register carried over from an
+    earlier system). No month before it has anything to bill."""
+    tenant = session.get(Tenant, cfg.id)
+    days = [local_date(tenant.created_at, cfg.tz)] if tenant is not None else []
+    for column, where in (
+        (Membership.starts_on, Membership.tenant_id == cfg.id),
+        (Ride.service_date, Ride.tenant_id == cfg.id),
+        (ShopOrder.delivery_date, ShopOrder.tenant_id == cfg.id),
+    ):
+        oldest = session.exec(select(func.min(column)).where(where)).one()
+        if oldest is not None:
+            days.append(oldest)
+    return min(days) if days else EARLIEST_DAY
 
 
 def month_of(day: date) -> str:
@@ -393,6 +426,20 @@ def close_month(ctx: Dispatcher, tenant_id: str, month: str, actor: str) -> dict
         ).first()
         if existing is not None:
             return {**month_view(existing), "status": "already closed"}
+        started = first_service_day(session, cfg)
+        if last < started:  # a closed month is for ever: none before the service began
+            raise InvalidRequest(
+                f"{month} is before {cfg.name} began with Noriai ({started}); nothing can be billed there.",
+                [
+                    field_error(
+                        "month",
+                        f"must be {month_of(started)} or later",
+                        code=Code.billing_month_before_service,
+                        month=month,
+                        first_month=month_of(started),
+                    )
+                ],
+            )
         bills = bills_to_close(session, cfg, month)
         sellers = settlements_of(session, cfg, bills)
         totals = {

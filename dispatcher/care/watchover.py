@@ -40,6 +40,7 @@ from dispatcher.tenants import household
 from dispatcher.timeline import iso_local, local_date, parse_hhmm
 
 CONSENT_METHODS = ("written", "oral", "phone")  # 書面, 口頭, 電話
+MAX_AWAY_DAYS = 366  # an away period (travel, a hospital stay) ends within a year; longer is switching off
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,20 @@ def set_away(
     if until is not None and until <= now:
         raise InvalidRequest(
             "The away period must end in the future.", [field_error("until", "must be later than now")]
+        )
+    if until is not None and until > now + timedelta(days=MAX_AWAY_DAYS):
+        # "away until 9999" would switch the watch-over off for good without anyone deciding so
+        raise InvalidRequest(
+            f"An away period ends at most {MAX_AWAY_DAYS} days ahead; switch the watch-over off "
+            "instead if the household no longer wants it.",
+            [
+                field_error(
+                    "until",
+                    f"must be at most {MAX_AWAY_DAYS} days ahead",
+                    code=Code.watch_away_too_far,
+                    max_days=str(MAX_AWAY_DAYS),
+                )
+            ],
         )
     with Session(ctx.engine, expire_on_commit=False) as session:
         household(session, tenant_id, household_id)

@@ -63,10 +63,16 @@ def create_user(
     actor: str = "system:cli",
     seller_key: str | None = None,
     hall_id: str | None = None,
+    every_hall: bool = False,
 ) -> User:
-    """Create a staff user; raises InvalidRequest with the field at fault."""
+    """Create a staff user; raises InvalidRequest with the field at fault.
+
+    A support worker carries the parcels of one community hall and sees only its households:
+    `hall_id` must name a community_hall place of the tenant. `every_hall` (the demo's one
+    support login, made by `noriai seed-demo`) is not offered by the command line."""
     errors = []
-    if session.get(Tenant, tenant_id) is None:
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
         errors.append(field_error("tenant", f"unknown tenant {tenant_id!r}"))
     try:
         role_v = Role(role)
@@ -93,6 +99,23 @@ def create_user(
         errors.append(field_error("seller", "a seller user needs the seller (shop) it works for"))
     if role_v == Role.driver and not operator_key:
         errors.append(field_error("operator", "a driver needs the taxi operator it drives for"))
+    if role_v == Role.support_worker and not hall_id and not every_hall:
+        errors.append(
+            field_error(
+                "hall", "a support worker needs the community hall it serves", code=Code.hall_required
+            )
+        )
+    if hall_id and tenant is not None:
+        halls = [p.get("id") for p in tenant.config.get("places", []) if p.get("kind") == "community_hall"]
+        if hall_id not in halls:
+            errors.append(
+                field_error(
+                    "hall",
+                    f"{hall_id!r} is not a community hall of {tenant_id}"
+                    + (f"; one of {', '.join(map(str, halls))}" if halls else ""),
+                    code=Code.hall_unknown,
+                )
+            )
     if errors:
         raise InvalidRequest("The user cannot be created.", errors)
     assert role_v is not None  # an unknown role is among the errors

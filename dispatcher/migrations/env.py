@@ -19,6 +19,9 @@ if engine is None:
     engine = make_engine(url)
 
 with engine.connect() as connection:
+    if connection.dialect.name == "postgresql":
+        # a migration may rewrite a big table: the requests' statement timeout is not for it
+        connection.exec_driver_sql("SET statement_timeout = 0")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

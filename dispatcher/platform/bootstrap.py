@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
+from sqlmodel import select
+
 import dispatcher.shopping  # noqa: F401  (registers the freight cargo handler with rides)
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
@@ -18,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def build_dispatcher(
-    settings: Settings, clock: Clock | None = None, sync: bool | Literal["missing"] = True
+    settings: Settings, clock: Clock | None = None, sync: bool | Literal["missing", "if_empty"] = True
 ) -> Dispatcher:
     """Engine, clock and tenant registry from the settings; migrates the database and loads every
     tenant file NORIAI_TENANT_FILE names (one file, a folder, or a list: `tenant_paths`).
@@ -26,9 +28,15 @@ def build_dispatcher(
     Every file is validated before any is stored: a problem raises TenantConfigError naming the
     file. sync=False (commands that change tenants themselves, such as `noriai tenant apply`)
     leaves the database's tenants as they are and only notes where each file is; sync="missing"
-    (the other commands) stores only the towns the database does not have yet, so a command never
-    undoes a `noriai tenant apply` of a file kept elsewhere."""
-    engine = make_engine(settings.database_url)
+    (`noriai seed-demo`) stores only the towns the database does not have yet, so it never undoes
+    a `noriai tenant apply` of a file kept elsewhere; sync="if_empty" (a server whose
+    NORIAI_TENANT_FILE is the default, the demo towns) stores them only into a database that holds
+    no town at all, so a production database never gains the demo towns by accident."""
+    engine = make_engine(
+        settings.database_url,
+        statement_timeout_s=settings.db_statement_timeout_seconds,
+        connect_timeout_s=settings.db_connect_timeout_seconds,
+    )
     migrate(engine)
     ctx = Dispatcher(
         engine=engine,
@@ -45,6 +53,9 @@ def build_dispatcher(
     loaded = load_tenants(settings.tenant_file)
     for path, cfg in loaded:
         ctx.tenant_files[cfg.id] = path
+    if sync == "if_empty":
+        with session_scope(engine) as session:
+            sync = session.exec(select(Tenant.id).limit(1)).first() is None
     if sync:
         now = ctx.clock.now()
         with session_scope(engine) as session:

@@ -275,6 +275,7 @@ def seed_demo(
             operator_key=op_key,
             actor="system:seed-demo",
             seller_key=seller_key,
+            every_hall=login.role == "support_worker",  # one demo login walks every hall
         )
         if login.role == "driver":
             op = next(o for o in operators if o.key == op_key)

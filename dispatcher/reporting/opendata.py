@@ -32,7 +32,7 @@ from dispatcher.models import DailyStats, Operator, Vehicle
 from dispatcher.reporting.stats import check_range
 from dispatcher.rides.plan import current_plan
 from dispatcher.tenant_config import WEEKDAYS, TenantConfig
-from dispatcher.timeline import at_local, local_date, parse_hhmm
+from dispatcher.timeline import at_local, local_date, out_of_range, parse_hhmm
 
 FEED_DAYS = 365  # the feed's calendar covers a year from today
 MAX_CSV_DAYS = 366
@@ -515,6 +515,8 @@ def ngsi_ld_entity(ctx: Dispatcher, tenant_id: str, base_url: str, entity_id: st
     if parts[2] == "KeyPerformanceIndicator":
         try:
             day = date.fromisoformat(parts[-1])
+            if out_of_range(day) is not None:  # no service day there: year 1 would overflow
+                raise ValueError(parts[-1])
         except ValueError:
             raise NotFound(f"No entity {entity_id}.", code=Code.entity_not_found) from None
     for e in ngsi_ld(ctx, tenant_id, base_url, parts[2], day):

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from dispatcher.errors import Code, field_error
 from dispatcher.models import Resident
 from dispatcher.tenant_config import CATEGORIES, TenantConfig
-from dispatcher.timeline import Day
+from dispatcher.timeline import RecordDay
 
 DISABILITY_KINDS = {
     "physical": "身体障害者手帳",
@@ -45,8 +45,8 @@ class Evidence(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     category: str = Field(min_length=1, max_length=32)
-    since: Day | None = Field(None, description="first day it holds (local date)")
-    until: Day | None = Field(None, description="last day it holds, inclusive (local date)")
+    since: RecordDay | None = Field(None, description="first day it holds (local date)")
+    until: RecordDay | None = Field(None, description="last day it holds, inclusive (local date)")
     document_no: str = Field("", max_length=32, description="number of the certificate or document")
     kind: DisabilityKind | None = Field(None, description="disability certificates: which one")
     grade: str = Field("", max_length=16, description="disability certificates: grade, e.g. 2級 or A")

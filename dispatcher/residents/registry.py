@@ -37,7 +37,7 @@ from dispatcher.residents.kinds import (
     RESIDENT_UPDATED,
 )
 from dispatcher.tenant_config import TenantConfig
-from dispatcher.timeline import Day
+from dispatcher.timeline import BirthDate, Day
 from routing.geo import Point, haversine_m
 
 EndReason = Literal["moved_away", "deceased", "asked", "other"]
@@ -94,7 +94,7 @@ class MemberIn(BaseModel):
     given_name: str = Field(min_length=1, max_length=40)
     family_kana: str = Field(min_length=1, max_length=60)
     given_kana: str = Field(min_length=1, max_length=60)
-    birth_date: Day
+    birth_date: BirthDate
     phone: str = Field("", max_length=20, pattern=r"^[0-9+\-() ]*$")
     wheelchair: bool = False
     companion_needed: bool = False
@@ -125,7 +125,7 @@ class MemberPatch(BaseModel):
     given_name: str | None = Field(None, min_length=1, max_length=40)
     family_kana: str | None = Field(None, min_length=1, max_length=60)
     given_kana: str | None = Field(None, min_length=1, max_length=60)
-    birth_date: Day | None = None
+    birth_date: BirthDate | None = None
     phone: str | None = Field(None, max_length=20, pattern=r"^[0-9+\-() ]*$")
     wheelchair: bool | None = None
     companion_needed: bool | None = None

@@ -100,6 +100,17 @@ class RideRequest(BaseModel):
 PAST_GRACE_MINUTES = 10
 
 
+def booked_with(session: Session, tenant_id: str, key: str, actor: str) -> bool:
+    """Whether `actor` already sent a ride request under this Idempotency-Key (a retry, which
+    `book` answers from what is stored)."""
+    found = session.exec(
+        select(Ride.id).where(
+            Ride.tenant_id == tenant_id, Ride.idempotency_key == key, Ride.created_by == actor
+        )
+    ).first()
+    return found is not None
+
+
 @dataclass
 class Booked:
     """The outcome of `book`: the ride, and whether it replays an earlier request."""

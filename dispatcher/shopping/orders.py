@@ -102,6 +102,17 @@ def _load(session: Session, order: ShopOrder) -> list[OrderLine]:
     )
 
 
+def ordered_with(session: Session, tenant_id: str, key: str, actor: str) -> bool:
+    """Whether `actor` already placed an order under this Idempotency-Key (a retry, which
+    `place_order` answers from what is stored)."""
+    found = session.exec(
+        select(ShopOrder.id).where(
+            ShopOrder.tenant_id == tenant_id, ShopOrder.idempotency_key == key, ShopOrder.created_by == actor
+        )
+    ).first()
+    return found is not None
+
+
 def place_order(ctx: Dispatcher, tenant_id: str, req: OrderRequest, key: str, actor: str) -> Placed:
     """Check and store an order; a replayed key returns the original order."""
     cfg = ctx.config(tenant_id)
