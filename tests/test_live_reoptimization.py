@@ -360,3 +360,67 @@ def test_settling_as_cancelled_is_the_ordinary_cancellation(sqlite_ctx: Dispatch
             [ev] = s.exec(select(Event).where(Event.kind == "ride.cancelled")).all()
         assert ev.after["fee_waived"] is True and "本人が家にいなかった" in ev.after["reason"]
         assert [x["ride_id"] for x in _board(client, op)["review"]] == [early[1]]
+
+
+def test_the_operator_page_lists_rides_to_review_and_settles_one(
+    sqlite_ctx: Dispatcher, clock: SimClock
+) -> None:
+    """Real Chromium: the board lists the two overdue rides under 確認が必要 with the numbers to
+    call, says when the plan was last improved, and settles one ride with two clicks."""
+    import json
+
+    import httpx
+    from playwright.sync_api import expect, sync_playwright
+
+    from dispatcher.platform.demo import DEMO_PASSWORD
+    from tests.live import Server, launch, shot, text_styles
+
+    ctx = sqlite_ctx
+    early, _ = overdue_day(ctx, clock)
+    with Session(ctx.engine) as s:
+        held = {s.get(Ride, r).vehicle_id for r in early}  # type: ignore[union-attr]
+    degrade(ctx, exclude=frozenset(v for v in held if v is not None))
+    clock.set(DAY_START.replace(hour=9, minute=2))
+    assert reoptimize(ctx, TENANT, time_limit_s=0.6).status == "replaced"
+    with Server(ctx) as base, sync_playwright() as p, httpx.Client(base_url=base) as api:
+        tok = api.post(
+            "/api/v1/auth/token", data={"username": "ina-demo-operator", "password": DEMO_PASSWORD}
+        )
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="ja-JP")
+            page.set_default_timeout(15_000)
+            token = json.dumps({"token": tok.json()["access_token"], "user": "ina-demo-operator"})
+            page.add_init_script(f"sessionStorage.setItem('noriai.operator', {json.dumps(token)})")
+            page.goto(f"{base}/operator")
+            page.click("#tab-board")
+            items = page.locator("#review-list > li[data-id^='review-']")
+            expect(items).to_have_count(2)
+            expect(page.locator("#review-count")).to_have_text("2件")
+            first = page.locator(f"[data-id='review-{early[0]}']")
+            expect(first).to_contain_text("確認が必要")
+            expect(first).to_contain_text("報告なし")
+            expect(first.locator("a.phone")).not_to_have_count(0)
+            assert first.locator("a.phone").first.get_attribute("href").startswith("tel:0265-")  # type: ignore[union-attr]
+            expect(page.locator("#optimizer-improved")).to_contain_text("計画の最終改善 9:02（走行 −")
+            expect(page.locator("#board-badge")).to_contain_text("確認 2")
+            seen = [s for s in text_styles(page) if s["text"].startswith(("確認が必要", "計画の最終改善"))]
+            assert seen and all(s["ratio"] >= 4.5 and s["size"] >= 13 for s in seen), seen
+            shot(page, "operator", "13-review-needed")
+
+            button = page.locator(f"[data-id='review-no_show-{early[0]}']")
+            button.click()  # the first click only asks once more
+            expect(button).to_have_text("「乗車なし」で確定")
+            expect(items).to_have_count(2)
+            button.click()
+            expect(items).to_have_count(1)
+            expect(page.locator(f"[data-id='review-{early[1]}']")).to_be_visible()
+            expect(page.locator("#toast")).to_contain_text(f"予約 No.{early[0]} を乗車なしにしました。")
+            shot(page, "operator", "14-review-settled")
+        finally:
+            browser.close()
+    with Session(ctx.engine) as s:
+        ride = s.get(Ride, early[0])
+        assert ride is not None and ride.status == "no_show"
+        [ev] = s.exec(select(Event).where(Event.kind == "ride.no_show")).all()
+    assert ev.actor == "user:ina-demo-operator" and ev.after["review"] is True

@@ -61,7 +61,8 @@ def board(ctx: Dispatcher, tenant_id: str, next_stops: int = 3) -> dict[str, Any
             planned = datetime.fromisoformat(s["planned_time"])
             limit = datetime.fromisoformat(s["window"]["end"])
             s["slack_minutes"] = round((limit - planned).total_seconds() / 60)
-            s["late_risk"] = s["slack_minutes"] < LATE_RISK_MINUTES
+            # (a window already over: a pickup to review, or a rider on board past the promise)
+            s["late_risk"] = s["slack_minutes"] < LATE_RISK_MINUTES or limit < now
         stale = (
             bool(pending)
             and any(s["done"] for s in m["stops"])
