@@ -424,3 +424,54 @@ def test_the_operator_page_lists_rides_to_review_and_settles_one(
         assert ride is not None and ride.status == "no_show"
         [ev] = s.exec(select(Event).where(Event.kind == "ride.no_show")).all()
     assert ev.actor == "user:ina-demo-operator" and ev.after["review"] is True
+
+
+def test_the_merge_keeps_a_rider_with_the_vehicle_that_picked_her_up(
+    sqlite_ctx: Dispatcher, clock: SimClock
+) -> None:
+    """`merge` on real state: the solve moved a ride to another vehicle, but meanwhile its own
+    driver picked the rider up, and a resident booked. The merged plan keeps her drop-off on the
+    vehicle she sits in (that vehicle goes back to its route in force), inserts the new ride, and
+    every route passes the checker."""
+    from dispatcher.rides.merge import merge
+
+    ctx = sqlite_ctx
+    cfg = ctx.config(TENANT)
+    req = RideRequest(
+        resident_id=eligible_resident(ctx, offset=300),
+        origin=Location(place_id="hall-tera"),
+        destination=Location(place_id="city-hall"),
+        pickup_after=DAY_START.replace(minute=20),
+    )
+    x = book(ctx, TENANT, req, str(uuid.uuid4()), "operator:test").ride
+    assert x.status == "confirmed" and x.id is not None and x.vehicle_id is not None
+    book_many(ctx, 8)
+    with Session(ctx.engine) as s:  # the snapshot the solve saw
+        snap = build_problem(ctx, s, cfg, DAY, current_plan(s, TENANT, DAY), clock.now())
+    proposal = {
+        id_of(v): [(st.request_id, st.kind) for st in r.stops]
+        for v, r in zip(snap.vehicles, snap.routes, strict=True)
+    }
+    other = next(id_of(v) for v in snap.vehicles if id_of(v) != x.vehicle_id and v.seats >= 4)
+    moved = [k for k in proposal[x.vehicle_id] if k[0] == x.id]
+    proposal[x.vehicle_id] = [k for k in proposal[x.vehicle_id] if k[0] != x.id]
+    proposal[other] = proposal[other] + moved
+    # meanwhile: the driver picks her up, a resident books
+    clock.set(DAY_START.replace(minute=21))
+    vehicle_event(ctx, TENANT, x.vehicle_id, VehicleEvent(type="arrived", ride_id=x.id), "driver:test")
+    vehicle_event(ctx, TENANT, x.vehicle_id, VehicleEvent(type="picked_up", ride_id=x.id), "driver:test")
+    y = book_one(ctx, 60, DAY_START.replace(hour=12))
+    with Session(ctx.engine) as s:
+        fresh = build_problem(ctx, s, cfg, DAY, current_plan(s, TENANT, DAY), clock.now())
+    merged = merge(fresh, proposal, set())
+    assert merged.failure is None, merged.failure
+    assert merged.inserted == [y] and x.vehicle_id in merged.reverted and merged.dropped == 1
+    routes = dict(zip((id_of(v) for v in fresh.vehicles), merged.routes, strict=True))
+    mine = routes[x.vehicle_id]
+    theirs = routes[other]
+    assert mine is not None and theirs is not None
+    assert [st.kind for st in mine[0] if st.request_id == x.id] == ["dropoff"]
+    assert all(st.request_id != x.id for st in theirs[0])
+    vehicle_of = {id_of(v): r.vehicle for v, r in zip(fresh.vehicles, fresh.routes, strict=True)}
+    for vid, route in routes.items():
+        assert route is not None and check(vehicle_of[vid], route[0], fresh.travel).feasible

@@ -71,17 +71,17 @@ def merge(fresh: Problem, proposal: Mapping[int, Sequence[Key]], frozen: set[int
         if vid in frozen:
             tied.update((s.request_id, vid) for s in r.stops)
     out.dropped = len({k for seq in proposal.values() for k in seq} - stops.keys())
-    # kept as in force: frozen vehicles, vehicles the solve did not plan (new on duty), and
-    # vehicles taken off duty meanwhile (they only finish what they hold)
+    # kept as in force: frozen vehicles and vehicles the solve did not plan (new on duty)
     kept = {vid for vid in vids if vid in frozen or vid not in proposal}
-    kept |= {id_of(v) for v in fresh.vehicles if not v.active and id_of(v) in proposal}
-    out.reverted = sorted(kept - frozen - {vid for vid in vids if vid not in proposal})
+    off_duty = {id_of(v) for v in fresh.vehicles if not v.active}
     cand: dict[int, list[Key]] = {}
     for vid in vids:
         if vid in kept:
             cand[vid] = list(in_force[vid])
         else:
             cand[vid] = [k for k in proposal[vid] if k in stops and tied.get(k[0], vid) == vid]
+            if vid in off_duty:  # taken off duty: it only finishes (some of) what it holds
+                cand[vid] = [k for k in cand[vid] if k in in_force[vid]]
     for vid in kept:
         _take_out(cand, vid, {k[0] for k in in_force[vid]})
 
