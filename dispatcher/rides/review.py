@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.errors import Code, Conflict, NotFound
-from dispatcher.models import Driver, Operator, Ride, RideStatus, Vehicle
+from dispatcher.models import Driver, Operator, Resident, Ride, RideStatus, Vehicle
 from dispatcher.rides.cancellation import cancel
 from dispatcher.rides.field_events import VehicleEvent, vehicle_event
 from dispatcher.tenant_config import TenantConfig
@@ -58,8 +58,6 @@ def needs_review(cfg: TenantConfig, ride: Ride, now: datetime) -> bool:
 def to_review(ctx: Dispatcher, tenant_id: str, day: date | None = None) -> list[dict[str, Any]]:
     """The rides of the day the operator should settle, earliest window first: the ride, its rider,
     the window missed, the vehicle and the numbers to call (`phones`: label and number)."""
-    from dispatcher.models import Resident
-
     cfg = ctx.config(tenant_id)
     now = ctx.clock.now()
     day = day or local_date(now, cfg.tz)
