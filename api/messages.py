@@ -68,6 +68,7 @@ JA: dict[Code, str] = {
     Code.ride_illegal_transition: "この予約はもう変更・取り消しできません（状態が変わっています）。",
     Code.ride_not_changeable: "この予約はもう変更・取り消しできません（状態が変わっています）。",
     Code.ride_wrong_vehicle: "この予約は、この車の担当ではありません。",
+    Code.ride_not_for_review: "この予約は確認が必要な状態ではありません。画面を更新してください。",
     Code.no_show_too_early: "まだ「乗車なし」にできません。{wait_until} まで待ってください。",
     Code.no_vehicle_available: "その時間は、タクシーがいっぱいです。{then}",
     Code.report_out_of_step: "いまはその操作ができません（予定の状態と合いません）。"

@@ -16,7 +16,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from dispatcher.models import Tenant
 
@@ -150,14 +150,23 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
-def lock_tenant(session: Session, tenant_id: str) -> int:
+def lock_tenant(session: Session, tenant_id: str, plan: bool = True) -> int:
     """Take the tenant's write lock for the rest of the transaction; returns the new lock sequence.
 
     The first statement of the transaction is an UPDATE of the tenant row: on PostgreSQL it holds
     the row lock until commit, on SQLite it takes the database's write lock at once (as BEGIN
-    IMMEDIATE would). Plan-changing transactions of one tenant therefore run one after another.
+    IMMEDIATE would). Writes of one tenant therefore run one after another.
+
+    Every call bumps `lock_seq` (what the bookings' remembered view of the plan is keyed on: a
+    position report changes where a vehicle starts). `plan_seq` is bumped too unless `plan` is
+    False: a write that leaves the set of rides and their promises as they were (a position or a
+    delay report) passes False, so that a re-optimization solving meanwhile is not thrown away
+    (`dispatcher.rides.reoptimize`). When in doubt, True: a needless bump costs one more search.
     """
-    session.exec(update(Tenant).where(col(Tenant.id) == tenant_id).values(lock_seq=col(Tenant.lock_seq) + 1))
+    values: dict[str, Any] = {"lock_seq": col(Tenant.lock_seq) + 1}
+    if plan:
+        values["plan_seq"] = col(Tenant.plan_seq) + 1
+    session.exec(update(Tenant).where(col(Tenant.id) == tenant_id).values(**values))
     tenant = session.get(Tenant, tenant_id, populate_existing=True)
     if tenant is None:
         raise LookupError(f"unknown tenant {tenant_id}")
@@ -172,6 +181,11 @@ def hold_tenant(session: Session, tenant_id: str) -> None:
     write lock on SQLite), setting `lock_seq` to itself, so a re-optimization solving meanwhile is
     not told that the plan changed."""
     session.exec(update(Tenant).where(col(Tenant.id) == tenant_id).values(lock_seq=col(Tenant.lock_seq)))
+
+
+def plan_seq(session: Session, tenant_id: str) -> int:
+    """The tenant's plan sequence as this transaction sees it (see `lock_tenant`)."""
+    return session.exec(select(Tenant.plan_seq).where(Tenant.id == tenant_id)).one()
 
 
 def changed_rows(session: Session, stmt: Update | Delete) -> int:

@@ -63,6 +63,7 @@ class Code(StrEnum):
     cargo_not_ready = "ride.cargo_not_ready"
     report_out_of_step = "ride.report_out_of_step"  # a driver's report that does not fit the ride's state
     arrive_first = "ride.arrive_first"  # a no-show reported before arriving at the pickup
+    ride_not_for_review = "ride.not_for_review"  # resolving a ride that does not need review
     vehicle_not_found = "vehicle.not_found"
     vehicle_not_yours = "vehicle.not_yours"
     # shopping

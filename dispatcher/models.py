@@ -88,7 +88,12 @@ class Tenant(SQLModel, table=True):
     name: str
     municipality_code: str = Field(max_length=6)
     config: dict[str, Any] = js(nullable=False)
-    lock_seq: int = Field(default=0, description="bumped by every plan-changing transaction")
+    lock_seq: int = Field(default=0, description="bumped by every write under the tenant lock")
+    plan_seq: int = Field(
+        default=0,
+        sa_column_kwargs={"server_default": "0"},
+        description="bumped only by writes that change the set of rides or their promises",
+    )
     config_version: int = Field(
         default=0, description="bumped when `config` changes: running processes reload their copy"
     )

@@ -73,6 +73,11 @@ def _optimizer(client: TestClient, headers: dict[str, str]) -> dict[str, Any]:
     return r.json()["optimizer"]
 
 
+def _fault_fields(o: dict[str, Any]) -> dict[str, Any]:
+    """What the board says about faults (the other fields tell the newest outcome)."""
+    return {k: o[k] for k in ("status", "last_success_at", "last_failure_at", "reason")}
+
+
 def test_a_crashing_or_wrong_solver_changes_nothing_and_bookings_go_on(
     ctx: Dispatcher,
     client: TestClient,
@@ -82,7 +87,7 @@ def test_a_crashing_or_wrong_solver_changes_nothing_and_bookings_go_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     book_many(ctx, 10)
-    assert _optimizer(client, operator) == {
+    assert _fault_fields(_optimizer(client, operator)) == {
         "status": "ok",
         "last_success_at": None,
         "last_failure_at": None,
@@ -148,7 +153,7 @@ def test_a_crashing_or_wrong_solver_changes_nothing_and_bookings_go_on(
     out = reoptimize(ctx, TENANT, time_limit_s=0)
     assert out.status == "kept", out
     assert _plan(ctx) == before
-    assert _optimizer(client, operator) == {
+    assert _fault_fields(_optimizer(client, operator)) == {
         "status": "ok",
         "last_success_at": "2026-11-24T08:15:00+09:00",
         "last_failure_at": "2026-11-24T08:10:00+09:00",

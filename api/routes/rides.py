@@ -1,6 +1,8 @@
-"""Ride bookings: book with an Idempotency-Key, read, list, cancel."""
+"""Ride bookings: book with an Idempotency-Key, read, list, cancel, settle one that needs review."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
@@ -26,6 +28,7 @@ from dispatcher.rides.booking import (
     ride_view,
 )
 from dispatcher.rides.cancellation import cancel
+from dispatcher.rides.review import resolve
 from dispatcher.timeline import Day
 
 router = APIRouter(prefix="/api/v1/rides", tags=["rides"])
@@ -176,5 +179,38 @@ def cancel_ride(
     reason = body.reason.strip() if body and body.reason and body.reason.strip() else None
     ride = cancel(
         ctx, p.tenant_id, ride_id, p.actor, reason=reason, fee_waived=bool(body and body.fee_waived)
+    )
+    return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride))
+
+
+class ReviewBody(BaseModel):
+    """How the operator settles a ride that needs review, as its driver says on the phone."""
+
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal["picked_up", "no_show", "cancelled"] = Field(
+        description="picked_up: the rider is on board; no_show: the rider was not there; cancelled"
+    )
+    reason: str | None = Field(None, max_length=500, description="cancelled: why (kept in the event log)")
+    fee_waived: StrictBool = Field(
+        False, description="cancelled: the service's side failed, no late-cancellation charge"
+    )
+
+
+@router.post(
+    "/{ride_id}/review",
+    response_model=RideOut,
+    summary="Settle a ride whose pickup window passed with no tap from the driver (確認が必要)",
+)
+def review_ride(
+    ride_id: RowId,
+    body: ReviewBody,
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+    session: Session = Depends(get_session),
+) -> dict[str, object]:
+    _ride(session, p, ride_id)
+    reason = body.reason.strip() if body.reason and body.reason.strip() else None
+    ride = resolve(
+        ctx, p.tenant_id, ride_id, body.outcome, p.actor, reason=reason, fee_waived=body.fee_waived
     )
     return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride))

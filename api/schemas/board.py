@@ -41,6 +41,15 @@ class Optimizer(ApiModel):
     reason: str | None = Field(
         description="while failed: error, no_solution, cannot_repair, invalid_plan or stale"
     )
+    last_improved_at: LocalTime | None = Field(description="when a re-optimization last stored a better plan")
+    last_improvement_seconds: float | None = Field(
+        description="driving time that plan saved (s; negative: a repair that drives more)"
+    )
+    last_run_at: LocalTime | None = Field(description="when the newest search ended")
+    last_outcome: Literal["replaced", "discarded", "failed", "recovered"] | None
+    last_outcome_reason: str | None = Field(
+        description="discarded: not_better, no_gain or merge_conflict; failed: as `reason`"
+    )
 
 
 class BoardFlight(ApiModel):
@@ -75,6 +84,33 @@ class Refused(ApiModel):
     at: LocalTime = Field(description="when it was asked")
 
 
+class Phone(ApiModel):
+    label: str = Field(description="whose number: a driver of the vehicle's company, or the company")
+    number: str
+
+
+class Window(ApiModel):
+    start: LocalTime | None
+    end: LocalTime | None
+
+
+class Review(ApiModel):
+    """A ride whose pickup window passed with no tap from the driver (確認が必要): the
+    re-optimization keeps its vehicle as it is until the operator settles it."""
+
+    ride_id: int
+    status: str = Field(description="confirmed (no tap at all) or vehicle_arrived (no second tap)")
+    kind: str = Field(description="passenger or freight")
+    resident_id: int | None
+    rider: str
+    pickup_window: Window
+    overdue_minutes: int = Field(description="minutes since the pickup window ended")
+    vehicle_id: int | None
+    vehicle: str
+    operator: str = Field(description="the taxi company's name")
+    phones: list[Phone] = Field(description="numbers to call: the company's drivers, then its office")
+
+
 class Board(ApiModel):
     """Today: every vehicle's next stops and late risks; refused requests; the re-optimization's state."""
 
@@ -82,6 +118,7 @@ class Board(ApiModel):
     now: LocalTime
     vehicles: list[BoardVehicle]
     optimizer: Optimizer
+    review: list[Review] = Field(description="rides to settle (確認が必要), earliest window first")
     deliveries: Deliveries | None = Field(description="null: the municipality runs no shopping service")
     watch: list[Alert] = Field(description="open watch-over alerts, escalated ones first")
     refused: list[Refused]

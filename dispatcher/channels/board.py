@@ -1,6 +1,8 @@
 """The operator's live board of a day: every vehicle's next stops with late risks, the requests
-that could not be served (unmet demand the operator may call back about), and whether the
-re-optimization is failing (the plan in force then stays, bookings go on by insertion)."""
+that could not be served (unmet demand the operator may call back about), the rides whose pickup
+window passed with no tap from the driver (確認が必要, `dispatcher.rides.review`), and how the
+re-optimization is faring: whether it is failing (the plan in force then stays, bookings go on by
+insertion), when it last improved the plan and by how much."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from dispatcher.db import id_of
 from dispatcher.models import Operator, Resident, Ride, RideStatus, ShopOrder, Vehicle
 from dispatcher.rides.manifests import manifest
 from dispatcher.rides.optimizer_status import optimizer_status
+from dispatcher.rides.review import to_review
 from dispatcher.timeline import iso_local, local_date
 
 LATE_RISK_MINUTES = 5  # a stop planned less than this before its promise ends is at risk
@@ -58,7 +61,8 @@ def board(ctx: Dispatcher, tenant_id: str, next_stops: int = 3) -> dict[str, Any
             planned = datetime.fromisoformat(s["planned_time"])
             limit = datetime.fromisoformat(s["window"]["end"])
             s["slack_minutes"] = round((limit - planned).total_seconds() / 60)
-            s["late_risk"] = s["slack_minutes"] < LATE_RISK_MINUTES
+            # (a window already over: a pickup to review, or a rider on board past the promise)
+            s["late_risk"] = s["slack_minutes"] < LATE_RISK_MINUTES or limit < now
         stale = (
             bool(pending)
             and any(s["done"] for s in m["stops"])
@@ -86,6 +90,7 @@ def board(ctx: Dispatcher, tenant_id: str, next_stops: int = 3) -> dict[str, Any
         "now": iso_local(now, tz),
         "vehicles": rows,
         "optimizer": optimizer_status(ctx, tenant_id, day),
+        "review": to_review(ctx, tenant_id, day),
         "deliveries": _deliveries(ctx, tenant_id, day),
         "watch": alerts(ctx, tenant_id),
         "refused": [

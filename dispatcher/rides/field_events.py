@@ -83,22 +83,31 @@ _EVENT_STATUS = {
 
 
 def vehicle_event(
-    ctx: Dispatcher, tenant_id: str, vehicle_id: int, ev: VehicleEvent, actor: str
+    ctx: Dispatcher, tenant_id: str, vehicle_id: int, ev: VehicleEvent, actor: str, review: bool = False
 ) -> dict[str, Any]:
     """Apply a driver's report to the ride, the vehicle and the plan. A no-show (a freed seat) or
-    rides the vehicle can no longer serve in time (`late_rides`) ask for a re-optimization."""
-    out = _report(ctx, tenant_id, vehicle_id, ev, actor)
-    if ev.type == "no_show" or out["late_rides"]:
+    rides the vehicle can no longer serve in time (`late_rides`) ask for a re-optimization.
+
+    review: the operator settles a ride that needs review (`dispatcher.rides.review`) on the
+    driver's word by phone: a no-show needs no arrival and no waiting time (the pickup window has
+    passed), the vehicle's position stays its last report (the operator does not know where it is
+    now), the event says `"review": true`, and a re-optimization is asked for."""
+    out = _report(ctx, tenant_id, vehicle_id, ev, actor, review)
+    if ev.type == "no_show" or out["late_rides"] or review:
         ctx.after_change(tenant_id)
     return out
 
 
-def _report(ctx: Dispatcher, tenant_id: str, vehicle_id: int, ev: VehicleEvent, actor: str) -> dict[str, Any]:
+def _report(
+    ctx: Dispatcher, tenant_id: str, vehicle_id: int, ev: VehicleEvent, actor: str, review: bool = False
+) -> dict[str, Any]:
     cfg = ctx.config(tenant_id)
     with Session(ctx.engine, expire_on_commit=False) as session:
-        # Every report bumps the sequence, a position too: the bookings' remembered view holds
-        # where each vehicle is, and must be reloaded when that changes.
-        lock_tenant(session, tenant_id)
+        # Every report bumps the lock sequence, a position too: the bookings' remembered view holds
+        # where each vehicle is, and must be reloaded when that changes. Only ride reports bump the
+        # plan sequence: a position or a delay changes no ride and no promise, so a re-optimization
+        # solving meanwhile is merged with it rather than thrown away.
+        lock_tenant(session, tenant_id, plan=ev.type not in ("position", "delay"))
         now = ctx.clock.now()
         at = ev.at.astimezone(now.tzinfo) if ev.at is not None else now
         vehicle = session.get(Vehicle, vehicle_id)
@@ -141,7 +150,7 @@ def _report(ctx: Dispatcher, tenant_id: str, vehicle_id: int, ev: VehicleEvent, 
                 ride_status=ride.status,
                 code=Code.report_out_of_step,
             )
-        if ev.type == "no_show":
+        if ev.type == "no_show" and not review:
             _may_give_up(cfg, ride, at)
         goods = cargo.handler_for(ride)
         if goods is not None and ev.type == "picked_up":
@@ -161,12 +170,13 @@ def _report(ctx: Dispatcher, tenant_id: str, vehicle_id: int, ev: VehicleEvent, 
         else:
             ride.dropped_off_at = at
             _mark_done(state, vehicle_id, ride_id, "dropoff", at)
-        vehicle.last_lat, vehicle.last_lon = (
-            (ride.destination_lat, ride.destination_lon)
-            if ev.type == "dropped_off"
-            else (ride.origin_lat, ride.origin_lon)
-        )
-        vehicle.last_position_at = at
+        if not review:
+            vehicle.last_lat, vehicle.last_lon = (
+                (ride.destination_lat, ride.destination_lon)
+                if ev.type == "dropped_off"
+                else (ride.origin_lat, ride.origin_lon)
+            )
+            vehicle.last_position_at = at
         if goods is not None and (ev.type == "picked_up" or ev.type == "dropped_off"):
             goods.carried(session, tenant_id, ride, ev.type, at, actor)
         late = replan_vehicle(ctx, session, cfg, ride.service_date, state, now, vehicle_id)
@@ -180,7 +190,7 @@ def _report(ctx: Dispatcher, tenant_id: str, vehicle_id: int, ev: VehicleEvent, 
             "ride",
             ride.id,
             before={"status": before_status},
-            after={"status": ride.status, "vehicle_id": vehicle_id},
+            after={"status": ride.status, "vehicle_id": vehicle_id, **({"review": True} if review else {})},
         )
         session.commit()
         return {
@@ -278,7 +288,7 @@ def _whereabouts(
     else:  # keep only the position: undo the replanned times on the rides
         late = []
         session.rollback()
-        lock_tenant(session, cfg.id)  # (the rollback let go of it)
+        lock_tenant(session, cfg.id, plan=False)  # (the rollback let go of it)
         vehicle = session.get_one(Vehicle, vehicle.id, populate_existing=True)
         vehicle.last_lat, vehicle.last_lon, vehicle.last_position_at = ev.lat, ev.lon, at
         if delayed_before is not None and ev.type == "position" and moving:

@@ -23,6 +23,7 @@ VEHICLE_DELAY = "vehicle.delay"
 PLAN_REOPTIMIZED = "plan.reoptimized"
 PLAN_REOPTIMIZE_FAILED = "plan.reoptimize_failed"
 PLAN_REOPTIMIZE_RECOVERED = "plan.reoptimize_recovered"
+PLAN_REOPTIMIZE_DISCARDED = "plan.reoptimize_discarded"
 
 # a driver's report of a ride (field_events' report types) -> its event kind
 REPORTED = {

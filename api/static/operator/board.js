@@ -1,5 +1,7 @@
-/* Today's board: every vehicle with its next stops and late risks, today's refused requests, the
-   tab's badge, and the banner when a re-optimization failed. Refreshed every 15 s while signed in. */
+/* Today's board: every vehicle with its next stops and late risks, the rides to review (確認が必要:
+   the pickup window passed with no tap from the driver; settled here as the driver says), today's
+   refused requests, the tab's badge, when the plan was last improved, and the banner when a
+   re-optimization failed. Refreshed every 15 s while signed in. */
 "use strict";
 
 (() => {
@@ -57,7 +59,10 @@
     const sum = clear($("board-summary"));
     sum.appendChild(el("span", { text: "車両 " + b.vehicles.length + "台（予定あり " + working + "台）・これからの停車 " + pending }));
     if (risks) sum.appendChild(el("span", { cls: "badge warn", text: "遅れ注意 " + risks }));
+    const review = b.review || [];
+    if (review.length) sum.appendChild(el("span", { cls: "badge warn", text: "確認が必要 " + review.length }));
     if (b.refused.length) sum.appendChild(el("span", { cls: "badge caution", text: "お断り " + b.refused.length }));
+    renderReview(review);
     const refused = clear($("refused-list"));
     if (!b.refused.length) refused.appendChild(el("li", { cls: "muted", text: "ありません。" }));
     b.refused.forEach((x) => {
@@ -73,11 +78,82 @@
       ]));
     });
     const badge = $("board-badge");
-    badge.textContent = risks ? "遅れ注意 " + risks : "";
-    badge.hidden = !risks;
+    const alerts = [];
+    if (review.length) alerts.push("確認 " + review.length);
+    if (risks) alerts.push("遅れ注意 " + risks);
+    badge.textContent = alerts.join("・");
+    badge.hidden = !alerts.length;
     Operator.renderDeliveries(b.deliveries);
     Operator.renderWatch(b.watch || []);
     renderOptimizer(b.optimizer);
+    renderImproved(b.optimizer);
+  }
+
+  /* Rides whose pickup window passed with no tap: who to call, and the three ways to settle one.
+     Each button asks once more before it sends (a wrong tap would change a rider's record). */
+  const OUTCOMES = [
+    ["picked_up", "乗車済み", "「乗車済み」で確定", "乗車済みにしました。"],
+    ["no_show", "乗車なし", "「乗車なし」で確定", "乗車なしにしました。"],
+    ["cancelled", "取り消し", "「取り消し」で確定", "取り消しました。"],
+  ];
+  function renderReview(list) {
+    const ul = clear($("review-list"));
+    const count = $("review-count");
+    count.textContent = list.length ? list.length + "件" : "";
+    count.hidden = !list.length;
+    if (!list.length) ul.appendChild(el("li", { cls: "muted", text: "ありません。" }));
+    list.forEach((x) => {
+      const who = x.kind === "freight" ? "荷物" : (x.rider || "―");
+      const phones = el("div", { cls: "row-info phones" }, x.phones.length
+        ? x.phones.map((p) => el("a", { href: "tel:" + p.number, cls: "phone", text: p.label + " " + p.number }))
+        : [el("span", { cls: "muted", text: "電話番号が登録されていません" })]);
+      const actions = el("div", { cls: "inline" }, OUTCOMES.map(([outcome, label, armed, done]) => {
+        const b = button(label, () => {
+          if (b.getAttribute("data-armed") !== "1") {
+            b.setAttribute("data-armed", "1");
+            b.textContent = armed;
+            return;
+          }
+          b.disabled = true;
+          api("POST", "/api/v1/rides/" + x.ride_id + "/review", { outcome: outcome }).then(
+            () => { hideError("review-error"); Operator.toast("予約 No." + x.ride_id + " を" + done); refreshBoard(); },
+            (err) => { b.disabled = false; showError("review-error", err); }
+          );
+        }, { cls: outcome === "cancelled" ? "small danger-quiet" : "small", "data-id": "review-" + outcome + "-" + x.ride_id });
+        return b;
+      }));
+      ul.appendChild(el("li", { "data-id": "review-" + x.ride_id }, [
+        el("div", { cls: "row-head" }, [
+          el("span", { cls: "badge warn", text: "確認が必要" }),
+          el("strong", { text: "No." + x.ride_id + " " + who }),
+        ]),
+        el("div", { cls: "row-info", text: "迎え " + hm(x.pickup_window.start) + "〜" + hm(x.pickup_window.end) +
+          "（" + x.overdue_minutes + "分過ぎ）　" + x.vehicle + (x.operator ? "・" + x.operator : "") +
+          (x.status === "vehicle_arrived" ? "　到着の報告あり" : "　報告なし") }),
+        phones,
+        actions,
+      ]));
+    });
+  }
+
+  /* When a re-optimization last stored a better plan, and the driving time it saved. */
+  const DISCARDED = {
+    not_better: "これ以上よい計画はありませんでした",
+    no_gain: "計算中の変更を合わせると改善になりませんでした",
+    merge_conflict: "計算中に入った予約が新しい計画に入りませんでした",
+  };
+  function renderImproved(o) {
+    const t = $("optimizer-improved");
+    if (!o) { t.textContent = ""; return; }
+    let text = "計画の改善はまだありません";
+    if (o.last_improved_at) {
+      const m = Math.round((o.last_improvement_seconds || 0) / 60);
+      text = "計画の最終改善 " + hm(o.last_improved_at) + "（走行 " + (m > 0 ? "−" + m : m < 0 ? "+" + -m : "±0") + "分）";
+    }
+    if (o.last_run_at && o.last_outcome === "discarded" && DISCARDED[o.last_outcome_reason]) {
+      text += "　最終計算 " + hm(o.last_run_at) + "：" + DISCARDED[o.last_outcome_reason];
+    }
+    t.textContent = text;
   }
 
   /* The re-optimization failed: the plan in force stays and bookings go on by insertion. A banner
