@@ -23,6 +23,7 @@ VEHICLE_DELAY = "vehicle.delay"
 PLAN_REOPTIMIZED = "plan.reoptimized"
 PLAN_REOPTIMIZE_FAILED = "plan.reoptimize_failed"
 PLAN_REOPTIMIZE_RECOVERED = "plan.reoptimize_recovered"
+TRAVEL_MARGIN_LEARNED = "travel_margin.learned"  # the nightly margin learned from drivers' reports
 
 # a driver's report of a ride (field_events' report types) -> its event kind
 REPORTED = {
@@ -53,4 +54,5 @@ RETENTION: dict[str, tuple[str, ...] | None] = {
     VEHICLE_POSITION: (),  # where the car was: it stopped at homes
     VEHICLE_DELAY: None,
     "plan.*": None,  # re-optimizations, their faults and recoveries
+    TRAVEL_MARGIN_LEARNED: None,  # leg counts and margins, nothing personal
 }
