@@ -10,13 +10,14 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from dispatcher.clock import Clock
 from dispatcher.errors import Code, InvalidRequest, NotFound, field_error
 from dispatcher.mailer import MailSettings
-from dispatcher.models import Tenant
+from dispatcher.models import Tenant, TravelMargin
 from dispatcher.tenant_config import TenantConfig, osm_path, parse_tenant
+from routing.margin import Cell, planning_margins
 from routing.roadnetwork import RoadNetwork
 from routing.traveltime import Padded, StraightLine, TravelTimes
 
@@ -142,25 +143,28 @@ class Dispatcher:
 
     def travel(self, tenant_id: str) -> TravelTimes:
         """The tenant's planning model: the road model's driving times plus the travel margin
-        (`dispatcher.rides.margin`). Quotes, bookings, re-optimization, the schedule checks and the
-        drivers' retiming all use this one model, so a promise made is one the plan can keep.
+        (`routing.margin`, learned by `dispatcher.rides.margin`). Quotes, bookings,
+        re-optimization, the schedule checks and the drivers' retiming all use this one model, so
+        a promise made is one the plan can keep.
 
         Learned margins change at night; like the rules, they are re-read at most every
         `config_recheck_seconds` (one aggregate read), and the day's plan views built with the old
         margins are dropped when they changed."""
-        from dispatcher.rides import margin  # (margin reads the models; the context is imported first)
-
         now = time.monotonic()
         cached = self._planning.get(tenant_id)
         if cached is not None and now - cached.checked < self.config_recheck_seconds:
             return cached.model
         cfg = self.config(tenant_id)
         with Session(self.engine) as s:
-            stamp = margin.stamp(s, tenant_id)
+            stamp = s.exec(
+                select(func.max(TravelMargin.updated_at)).where(TravelMargin.tenant_id == tenant_id)
+            ).one()
             if cached is not None and cached.stamp == stamp and cached.config is cfg:
                 cached.checked = now
                 return cached.model
-            margins = margin.planning_margins(cfg, margin.cells(s, tenant_id))
+            rows = s.exec(select(TravelMargin).where(TravelMargin.tenant_id == tenant_id))
+            cells = [Cell(r.hour, r.band, r.weight, list(r.histogram)) for r in rows]
+        margins = planning_margins(cfg.travel_time.margin, cells)
         model = Padded(self.road(tenant_id), margins)
         with self._lock:
             if cached is not None:  # plans in memory were timed with the old margins

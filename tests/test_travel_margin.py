@@ -32,6 +32,7 @@ from dispatcher.rides.plan import build_problem, current_plan
 from dispatcher.settings import DEMO_TENANT_FILE
 from dispatcher.tenant_config import TenantConfig, TenantConfigError, load_tenant, parse_tenant
 from routing.geo import Point
+from routing.margin import planning_margins
 from routing.traveltime import Padded, StraightLine
 from simulations.replay import ReplayOptions
 from simulations.scenarios import Run, simulate
@@ -76,26 +77,26 @@ def test_learned_margin_grows_and_shrinks_within_the_tenant_bounds(sqlite_ctx: D
     now = DAY_START
     with Session(ctx.engine) as s:
         # nothing reported yet: the prior for every leg length
-        assert margin.planning_margins(cfg, margin.cells(s, "ina-demo")) == (0.2, 0.2, 0.2, 0.2)
+        assert planning_margins(cfg.travel_time.margin, margin.cells(s, "ina-demo")) == (0.2, 0.2, 0.2, 0.2)
         # a few slow legs are not enough to leave the prior
         out = margin.add_legs(s, cfg, day, _legs(9, 600.0, 1.3, 10), now)
         assert out["margin_percent"] == [20.0, 20.0, 20.0, 20.0]
         # a day of 5-15 minute legs taking 1.25 times the road's time: that band's margin grows
         out = margin.add_legs(s, cfg, day + timedelta(days=1), _legs(9, 600.0, 1.25, 60), now)
-        grown = margin.planning_margins(cfg, margin.cells(s, "ina-demo"))
+        grown = planning_margins(cfg.travel_time.margin, margin.cells(s, "ina-demo"))
         assert 0.25 <= grown[1] <= 0.32 and grown[0] == grown[2] == grown[3] == 0.2, grown
         # far slower legs: capped at max_percent
         margin.add_legs(s, cfg, day + timedelta(days=2), _legs(9, 600.0, 1.9, 200), now)
-        assert margin.planning_margins(cfg, margin.cells(s, "ina-demo"))[1] == pytest.approx(0.35)
+        assert planning_margins(cfg.travel_time.margin, margin.cells(s, "ina-demo"))[1] == pytest.approx(0.35)
         # weeks of legs on the road's time: the old reports fade and the margin shrinks to the floor
         for k in range(3, 60):
             margin.add_legs(s, cfg, day + timedelta(days=k), _legs(9, 600.0, 1.0, 40), now)
-        shrunk = margin.planning_margins(cfg, margin.cells(s, "ina-demo"))
+        shrunk = planning_margins(cfg.travel_time.margin, margin.cells(s, "ina-demo"))
         assert shrunk[1] == pytest.approx(0.05), shrunk
         # one hour of the day that is slow (the school run) sets its band's margin for the day
         for k in range(60, 62):
             margin.add_legs(s, cfg, day + timedelta(days=k), _legs(15, 1200.0, 1.2, 40), now)
-        by_hour = margin.planning_margins(cfg, margin.cells(s, "ina-demo"))
+        by_hour = planning_margins(cfg.travel_time.margin, margin.cells(s, "ina-demo"))
         assert 0.2 <= by_hour[2] <= 0.25, by_hour
         s.commit()
         assert s.exec(select(TravelMargin)).first() is not None

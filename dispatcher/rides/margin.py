@@ -48,18 +48,15 @@ from dispatcher.rides.kinds import (
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local
 from routing.geo import Point
-from routing.traveltime import BAND_NAMES, LEG_BANDS_S, TravelTimes, leg_band
+from routing.margin import BANDS, BINS, Cell, histogram, planning_margins
+from routing.traveltime import BAND_NAMES, TravelTimes, leg_band
 
 if TYPE_CHECKING:
     from dispatcher.context import Dispatcher
 
-RATIO_MIN = 0.5  # real / road time of the histogram's first bin (anything faster counts there)
-RATIO_STEP = 0.02  # width of a histogram bin
-BINS = 100  # up to 2.5 x the road time; the last bin holds anything slower
 DECAY = 0.95  # weight a learned day keeps per later learned day (half after about two weeks)
 MIN_LEG_S = 60.0  # legs shorter than this (same street) say nothing about the road's spread
 CATCH_UP_DAYS = 7  # after downtime, the nightly job learns at most this many missed days
-BANDS = len(LEG_BANDS_S) + 1
 
 
 @dataclass(frozen=True)
@@ -80,88 +77,18 @@ class Leg:
         return self.real_s / self.road_s
 
 
-def _bin(ratio: float) -> int:
-    return min(BINS - 1, max(0, int((ratio - RATIO_MIN) / RATIO_STEP)))
-
-
-def histogram(ratios: Iterable[float]) -> list[float]:
-    """Counts of ratios by bin (RATIO_MIN, RATIO_STEP, BINS)."""
-    out = [0.0] * BINS
-    for r in ratios:
-        out[_bin(r)] += 1.0
-    return out
-
-
-def quantile(hist: Sequence[float], share: float) -> float:
-    """The ratio below which `share` of the histogram's weight lies (a bin's upper edge: rather
-    more margin than less)."""
-    total = sum(hist)
-    if total <= 0:
-        raise ValueError("an empty histogram has no quantile")
-    cumulative = 0.0
-    for k, w in enumerate(hist):
-        cumulative += w
-        if cumulative >= share * total - 1e-9:
-            return RATIO_MIN + (k + 1) * RATIO_STEP
-    return RATIO_MIN + BINS * RATIO_STEP
-
-
-def bounded(cfg: TenantConfig, fraction: float) -> float:
-    """A margin (fraction of the leg) within the tenant's bounds."""
-    m = cfg.travel_time.margin
-    return min(m.max_percent / 100, max(m.min_percent / 100, fraction))
-
-
-@dataclass(frozen=True)
-class Cell:
-    """What is known about one hour and band: reported legs (decayed weight) and their ratios."""
-
-    hour: int
-    band: int
-    weight: float
-    histogram: list[float]
-
-
-def margin_of(cfg: TenantConfig, hist: Sequence[float]) -> float:
-    """The bounded margin a histogram of real/road ratios calls for."""
-    return bounded(cfg, quantile(hist, cfg.travel_time.margin.cover_percent / 100) - 1.0)
-
-
-def planning_margins(cfg: TenantConfig, cells: Iterable[Cell]) -> tuple[float, ...]:
-    """The margin (fraction) of each leg band a day is planned with (see the module's docstring)."""
-    m = cfg.travel_time.margin
-    enough = m.min_reports
-    by_band: dict[int, list[Cell]] = defaultdict(list)
-    for c in cells:
-        by_band[c.band].append(c)
-    out = []
-    for band in range(BANDS):
-        cs = by_band.get(band, [])
-        pooled = [sum(c.histogram[k] for c in cs) for k in range(BINS)] if cs else [0.0] * BINS
-        prior = bounded(cfg, m.prior_percent / 100)
-        base = margin_of(cfg, pooled) if sum(c.weight for c in cs) >= enough else prior
-        hourly = [margin_of(cfg, c.histogram) for c in cs if c.weight >= enough]
-        out.append(max([base, *hourly]))
-    return tuple(out)
-
-
-def _cells(rows: Iterable[TravelMargin]) -> list[Cell]:
+def cells_of(rows: Iterable[TravelMargin]) -> list[Cell]:
+    """Stored rows as the cells `routing.margin.planning_margins` reads."""
     return [Cell(r.hour, r.band, r.weight, list(r.histogram)) for r in rows]
 
 
 def cells(session: Session, tenant_id: str) -> list[Cell]:
     """What the tenant's drivers' reports taught so far, by hour and band."""
-    return _cells(session.exec(select(TravelMargin).where(TravelMargin.tenant_id == tenant_id)))
-
-
-def stamp(session: Session, tenant_id: str) -> datetime | None:
-    """When the tenant's learned margins last changed (None: never); cheap, for caches."""
-    return session.exec(
-        select(func.max(TravelMargin.updated_at)).where(TravelMargin.tenant_id == tenant_id)
-    ).one()
+    return cells_of(session.exec(select(TravelMargin).where(TravelMargin.tenant_id == tenant_id)))
 
 
 def learned_through(session: Session, tenant_id: str) -> date | None:
+    """The last service day learned (None: none yet)."""
     return session.exec(
         select(func.max(TravelMargin.learned_through)).where(TravelMargin.tenant_id == tenant_id)
     ).one()
@@ -249,7 +176,7 @@ def add_legs(
     learned: legs per band and the planning margins before and after (percent)."""
     rows = session.exec(select(TravelMargin).where(TravelMargin.tenant_id == cfg.id))
     stored = {(r.hour, r.band): r for r in rows}
-    before = planning_margins(cfg, _cells(stored.values()))
+    before = planning_margins(cfg.travel_time.margin, cells_of(stored.values()))
     new: dict[tuple[int, int], list[float]] = defaultdict(list)
     for leg in legs:
         new[(leg.hour, leg.band)].append(leg.ratio)
@@ -270,7 +197,7 @@ def add_legs(
         row.histogram = hist  # a new list: the JSON column notices the change
         row.weight = round(sum(hist), 6)
         row.learned_through, row.updated_at = max(row.learned_through, day), now
-    after = planning_margins(cfg, _cells(stored.values()))
+    after = planning_margins(cfg.travel_time.margin, cells_of(stored.values()))
     per_band = [0] * BANDS
     for leg in legs:
         per_band[leg.band] += 1
@@ -319,7 +246,7 @@ def learn_pending(ctx: Dispatcher, tenant_id: str, yesterday: date, actor: str) 
 
 def describe(cfg: TenantConfig, cs: Sequence[Cell]) -> dict[str, Any]:
     """The margins a tenant plans with, and what they rest on (for people: percent, leg counts)."""
-    plan = planning_margins(cfg, cs)
+    plan = planning_margins(cfg.travel_time.margin, cs)
     weight = [0.0] * BANDS
     for c in cs:
         weight[c.band] += c.weight
