@@ -242,23 +242,3 @@ def learn_pending(ctx: Dispatcher, tenant_id: str, yesterday: date, actor: str) 
             out.append(learned)
         day += timedelta(days=1)
     return out
-
-
-def describe(cfg: TenantConfig, cs: Sequence[Cell]) -> dict[str, Any]:
-    """The margins a tenant plans with, and what they rest on (for people: percent, leg counts)."""
-    plan = planning_margins(cfg.travel_time.margin, cs)
-    weight = [0.0] * BANDS
-    for c in cs:
-        weight[c.band] += c.weight
-    return {
-        "bands": [
-            {
-                "legs": BAND_NAMES[b],
-                "margin_percent": round(100 * plan[b], 1),
-                "reported_legs": round(weight[b], 1),
-                "source": "reports" if weight[b] >= cfg.travel_time.margin.min_reports else "prior",
-            }
-            for b in range(BANDS)
-        ],
-        "bounds_percent": [cfg.travel_time.margin.min_percent, cfg.travel_time.margin.max_percent],
-    }
