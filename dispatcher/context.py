@@ -6,18 +6,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from dispatcher.clock import Clock
 from dispatcher.errors import Code, InvalidRequest, NotFound, field_error
 from dispatcher.mailer import MailSettings
-from dispatcher.models import Tenant
+from dispatcher.models import Tenant, TravelMargin
 from dispatcher.tenant_config import TenantConfig, osm_path, parse_tenant
+from routing.margin import Cell, planning_margins
 from routing.roadnetwork import RoadNetwork
-from routing.traveltime import StraightLine, TravelTimes
+from routing.traveltime import Padded, StraightLine, TravelTimes
 
 CONFIG_RECHECK_SECONDS = 2.0  # how stale a process's copy of a tenant's rules may be (real seconds)
 
@@ -29,6 +31,17 @@ class _Cached:
 
     config: TenantConfig
     version: int
+    checked: float
+
+
+@dataclass
+class _Planning:
+    """A tenant's planning model, the rules and learned-margin stamp it was built from, and when
+    (monotonic seconds) the stamp was last compared with the database."""
+
+    model: Padded
+    config: TenantConfig
+    stamp: datetime | None
     checked: float
 
 
@@ -58,7 +71,8 @@ class Dispatcher:
     marks: dict[tuple[str, str, object], object] = field(default_factory=dict)
     config_recheck_seconds: float = CONFIG_RECHECK_SECONDS
     _configs: dict[str, _Cached] = field(default_factory=dict)
-    _travel: dict[str, TravelTimes] = field(default_factory=dict)
+    _travel: dict[str, TravelTimes] = field(default_factory=dict)  # road models
+    _planning: dict[str, _Planning] = field(default_factory=dict)  # road models with the margin
     # asks for an immediate re-optimization (after_change) and the one run that serves them
     reoptimize_asked: threading.Event = field(default_factory=threading.Event)
     reoptimizing: threading.Lock = field(default_factory=threading.Lock)
@@ -121,6 +135,7 @@ class Dispatcher:
         with self._lock:
             self._configs.pop(tenant_id, None)
             self._travel.pop(tenant_id, None)
+            self._planning.pop(tenant_id, None)
             for key in [k for k in self.views if k[0] == tenant_id]:
                 self.views.pop(key, None)
 
@@ -130,7 +145,40 @@ class Dispatcher:
             self.on_change(tenant_id)
 
     def travel(self, tenant_id: str) -> TravelTimes:
-        """The tenant's travel-time model (straight line or road network), built once."""
+        """The tenant's planning model: the road model's driving times plus the travel margin
+        (`routing.margin`, learned by `dispatcher.rides.margin`). Quotes, bookings,
+        re-optimization, the schedule checks and the drivers' retiming all use this one model, so
+        a promise made is one the plan can keep.
+
+        Learned margins change at night; like the rules, they are re-read at most every
+        `config_recheck_seconds` (one aggregate read), and the day's plan views built with the old
+        margins are dropped when they changed."""
+        now = time.monotonic()
+        cached = self._planning.get(tenant_id)
+        if cached is not None and now - cached.checked < self.config_recheck_seconds:
+            return cached.model
+        cfg = self.config(tenant_id)
+        with Session(self.engine) as s:
+            stamp = s.exec(
+                select(func.max(TravelMargin.updated_at)).where(TravelMargin.tenant_id == tenant_id)
+            ).one()
+            if cached is not None and cached.stamp == stamp and cached.config is cfg:
+                cached.checked = now
+                return cached.model
+            rows = s.exec(select(TravelMargin).where(TravelMargin.tenant_id == tenant_id))
+            cells = [Cell(r.hour, r.band, r.weight, list(r.histogram)) for r in rows]
+        margins = planning_margins(cfg.travel_time.margin, cells)
+        model = Padded(self.road(tenant_id), margins)
+        with self._lock:
+            if cached is not None:  # plans in memory were timed with the old margins
+                for key in [k for k in self.views if k[0] == tenant_id]:
+                    self.views.pop(key, None)
+            self._planning[tenant_id] = _Planning(model, cfg, stamp, now)
+        return model
+
+    def road(self, tenant_id: str) -> TravelTimes:
+        """The tenant's road model (straight line or road network) without margin, built once: what
+        a drive takes on a clear road. For distances, maps and measuring drivers' reports."""
         model = self._travel.get(tenant_id)
         if model is not None:
             return model

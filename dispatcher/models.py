@@ -723,6 +723,27 @@ class DailyStats(SQLModel, table=True):
     purged_at: datetime | None = ts(nullable=True)
 
 
+class TravelMargin(SQLModel, table=True):
+    """What drivers' reports taught about one kind of leg of a tenant (hour of day x leg-length
+    band, `routing.traveltime.LEG_BANDS_S`): how real driving times spread around the road model's.
+
+    histogram: weights of reported legs by real/road time ratio, in bins of
+    `dispatcher.rides.margin.RATIO_STEP` from `RATIO_MIN` (the last bin holds everything above);
+    older days' weights decay each learned day. weight: their sum (reported legs, decayed).
+    learned_through: the last service day whose reports are in."""
+
+    __tablename__ = "travel_margin"
+    __table_args__ = (UniqueConstraint("tenant_id", "hour", "band"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    hour: int
+    band: int
+    weight: float = 0.0
+    histogram: list[float] = js(nullable=False)
+    learned_through: date
+    updated_at: datetime = ts(nullable=False)
+
+
 class BillingAccount(SQLModel, table=True):
     """How a household pays: its customer number at the cable-TV company, which collects for the
     city, and the bank account debited (口座振替). Names and codes as the bank knows them

@@ -267,12 +267,34 @@ class Retention(Strict):
     purge_at: time = Field(default=time(3, 30), description="local time of the nightly purge")
 
 
+class TravelMargin(Strict):
+    """The margin planned on top of the road model's driving times (percent of each leg), learned
+    from drivers' reports (`dispatcher.rides.margin`) and kept between `min_percent` and
+    `max_percent`; `prior_percent` until `min_reports` legs of a kind have been reported."""
+
+    prior_percent: float = Field(
+        default=5.0, ge=0, le=100, description="margin used until enough legs are reported (percent)"
+    )
+    min_percent: float = Field(default=0.0, ge=0, le=100, description="the learned margin's floor (percent)")
+    max_percent: float = Field(default=30.0, ge=0, le=100, description="the learned margin's cap (percent)")
+    cover_percent: float = Field(
+        default=65.0,
+        ge=50,
+        le=99,
+        description="share of reported legs the learned margin covers (the quantile of real over road time)",
+    )
+    min_reports: int = Field(
+        default=30, ge=1, le=100000, description="reported legs of a kind before they replace the prior"
+    )
+
+
 class TravelTime(Strict):
     model: Literal["straight_line", "osm"] = "straight_line"
     profile: Literal["urban", "rural", "mountain"] = "rural"
     speed_kmh: float | None = Field(default=None, gt=0, le=130)
     circuity: float | None = Field(default=None, ge=1.0, le=3.0)
     file: str | None = Field(default=None, description="OSM file, relative to the tenant file")
+    margin: TravelMargin = TravelMargin()
 
 
 class Costs(Strict):
@@ -503,6 +525,16 @@ def _semantic_problems(cfg: TenantConfig, base_dir: Path | None) -> list[str]:
         if r.yen > cfg.fares.standard_yen:
             problems.append(f"fares.reduced[{i}].yen: must not exceed standard_yen")
     tt = cfg.travel_time
+    m = tt.margin
+    if m.min_percent > m.max_percent:
+        problems.append(
+            f"travel_time.margin.min_percent: {m.min_percent:g} is above max_percent ({m.max_percent:g})"
+        )
+    elif not m.min_percent <= m.prior_percent <= m.max_percent:
+        problems.append(
+            f"travel_time.margin.prior_percent: {m.prior_percent:g} must lie between min_percent "
+            f"({m.min_percent:g}) and max_percent ({m.max_percent:g})"
+        )
     if tt.model == "osm":
         if not tt.file:
             problems.append("travel_time.file: is required when model is osm")

@@ -1,8 +1,10 @@
-"""Travel times between points: one interface, two models.
+"""Travel times between points: one interface, two road models and the planning model.
 
 `TravelTimes` is what every solver and the dispatcher use. `StraightLine` estimates a drive from the
 great-circle distance (haversine x circuity factor / speed); `routing.roadnetwork.RoadNetwork` routes
-over an OpenStreetMap road graph. Durations are seconds, distances metres.
+over an OpenStreetMap road graph. `Padded` is what the dispatcher plans with: a road model's times
+plus a margin for the spread of real driving times (learned in `dispatcher.rides.margin`).
+Durations are seconds, distances metres.
 """
 
 from __future__ import annotations
@@ -133,3 +135,66 @@ def largest_leg(travel: TravelMatrix) -> float:
     if isinstance(travel, LazyMatrix):
         return 2 * max(max(travel[0][j], travel[j][0]) for j in range(n))
     return max((max(row_values(travel[i]), default=0.0) for i in range(n)), default=0.0)
+
+
+# ------------------------------------------------------------------------ margins for the road's spread
+
+# Leg-length bands of the margin (upper bounds, seconds of the road model's driving time): under
+# 5 minutes, 5-15, 15-30 and 30 minutes or more. A margin is one fraction per band; in between the
+# bands' middles it is interpolated, so that a padded duration grows with the leg (no jump at a
+# band's edge).
+LEG_BANDS_S: tuple[float, ...] = (300.0, 900.0, 1800.0)
+BAND_NAMES: tuple[str, ...] = ("<5 min", "5-15 min", "15-30 min", ">=30 min")
+_BAND_MIDDLES_S = (150.0, 600.0, 1350.0, 2700.0)
+
+
+def leg_band(seconds: float) -> int:
+    """The band (0 .. len(LEG_BANDS_S)) of a leg of the road model's `seconds`."""
+    return int(np.searchsorted(LEG_BANDS_S, seconds, side="right"))
+
+
+@dataclass(frozen=True)
+class Padded:
+    """The planning model: the road model's driving times plus a margin for the spread of real
+    driving times, so that a plan (and every promise made from it) survives an ordinary day.
+
+    road: the road model (straight line or road network): what a drive takes without incidents;
+    margins: extra time as a fraction of the leg, one per leg-length band (LEG_BANDS_S),
+      e.g. 0.15 plans a 10-minute drive as 11.5 minutes. Distances are the road's."""
+
+    road: TravelTimes
+    margins: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        if len(self.margins) != len(LEG_BANDS_S) + 1:
+            raise ValueError(f"one margin per leg band ({len(LEG_BANDS_S) + 1}), not {len(self.margins)}")
+        if any(m < 0 or m != m for m in self.margins):
+            raise ValueError(f"margins must be fractions >= 0, not {self.margins}")
+
+    def pad(self, seconds: float | FloatArray) -> FloatArray:
+        """Planned seconds for road-model seconds (a number or an array)."""
+        d: FloatArray = np.asarray(seconds, dtype=float)
+        padded: FloatArray = d * (1.0 + np.interp(d, _BAND_MIDDLES_S, self.margins))
+        return padded
+
+    def distance_matrix(self, points: Sequence[Point]) -> FloatArray:
+        return self.road.distance_matrix(points)
+
+    def matrix(self, points: Sequence[Point]) -> FloatArray:
+        return self.pad(self.road.matrix(points))
+
+    def duration(self, a: Point, b: Point) -> float:
+        """Planned driving duration from a to b in seconds (the road's, with the margin)."""
+        d = self.road.duration(a, b)
+        return d * (1.0 + _interp(d, _BAND_MIDDLES_S, self.margins))
+
+
+def _interp(x: float, xs: Sequence[float], ys: Sequence[float]) -> float:
+    """np.interp for one number (a quote computes thousands of single legs; this is faster)."""
+    if x <= xs[0]:
+        return ys[0]
+    for k in range(1, len(xs)):
+        if x <= xs[k]:
+            f = (x - xs[k - 1]) / (xs[k] - xs[k - 1])
+            return ys[k - 1] + f * (ys[k] - ys[k - 1])
+    return ys[-1]

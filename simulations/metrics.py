@@ -131,7 +131,7 @@ def summarize(ctx: Dispatcher, result: ReplayResult) -> dict[str, Any]:
     wall = sum(d.wall_seconds for d in result.days)
     simulated = sum(d.simulated_seconds for d in result.days)
     in_service = sum(service_seconds(cfg, d) for d in service_days)
-    bus = compare(cfg, ctx.travel(result.tenant), _bus_trips(result, ride_rows, d2d, tz), service_days)
+    bus = compare(cfg, ctx.road(result.tenant), _bus_trips(result, ride_rows, d2d, tz), service_days)
     return {
         "tenant": result.tenant,
         "from": result.start.isoformat(),

@@ -9,8 +9,9 @@ flies the planned flights with `flight_ops.flight_step` and support workers hand
 
 Only the people are simulated:
 - drivers follow their manifest: they leave for the next stop in time for its planned time with
-  a margin (LEAVE_MARGIN times the model's driving time, when they are free that early), drive
-  the travel model's time times a noise factor (lognormal, `noise_sigma`), wait for the pickup
+  a margin (LEAVE_MARGIN times the planned driving time, when they are free that early), drive
+  the road model's time (`Dispatcher.road`, without the planner's travel margin) times a noise
+  factor (lognormal, `noise_sigma`), wait for the pickup
   window to open, board (the tenant's boarding minutes), and report a no-show after the
   tenant's waiting time when the rider does not come out; they report their position at the depot
   when their shift starts and when they are back after the day's last stop;
@@ -221,7 +222,7 @@ class DayReplay:
         self.w, self.day, self.seed, self.opt = world, day, seed, opt
         self.ctx, self.clock, self.cfg = world.ctx, world.clock, world.cfg
         self.tid = self.cfg.id
-        self.travel = self.ctx.travel(self.tid)
+        self.road = self.ctx.road(self.tid)  # what the roads really take (before the noise)
         self.queue: list[tuple[datetime, int, int, str, Any]] = []
         self.seq = itertools.count()
         self.rng = random.Random(f"{seed}:{day.isoformat()}:replay")
@@ -506,7 +507,7 @@ class DayReplay:
         todo = self.pending.get(d.vid, [])
         if not todo:
             if self.closed and not d.home:
-                back = d.free_at + timedelta(seconds=self.travel.duration(d.loc, d.depot))
+                back = d.free_at + timedelta(seconds=self.road.duration(d.loc, d.depot))
                 return max(back, now), VehicleEvent(type="position", lat=d.depot.lat, lon=d.depot.lon)
             return None
         rid, kind, planned_iso = todo[0]
@@ -520,11 +521,13 @@ class DayReplay:
                 )
             return ready + timedelta(seconds=r.board_s), VehicleEvent(type="picked_up", ride_id=rid)
         target = r.origin if kind == "pickup" else r.destination
-        leg = self.travel.duration(d.loc, target)
+        leg = self.road.duration(d.loc, target)
         if d.heading != (rid, kind) or d.depart_at is None or d.depart_at > now:
             planned = datetime.fromisoformat(planned_iso)
             d.heading = (rid, kind)
-            d.depart_at = max(d.free_at, planned - timedelta(seconds=leg * LEAVE_MARGIN), now)
+            # the driver's app gives the planned drive (the planning model's, margin included)
+            shown = self.ctx.travel(self.tid).duration(d.loc, target)
+            d.depart_at = max(d.free_at, planned - timedelta(seconds=shown * LEAVE_MARGIN), now)
         arrival = d.depart_at + timedelta(seconds=leg * self._factor(rid, kind))
         if kind == "pickup":
             return max(arrival, r.window_start), VehicleEvent(type="arrived", ride_id=rid)
@@ -602,7 +605,7 @@ def replay(
     ctx = world.ctx
     ctx.reoptimize_minutes = opt.reoptimize_minutes
     ctx.solver_iterations = opt.solver_iterations
-    demand = RideDemand(world.cfg, world.riders, opt.profile, seed, ctx.travel(world.cfg.id).duration)
+    demand = RideDemand(world.cfg, world.riders, opt.profile, seed, ctx.road(world.cfg.id).duration)
     result = ReplayResult(world.cfg.id, start)
     for k in range(days):
         day = start + timedelta(days=k)

@@ -22,6 +22,7 @@ from tests.conftest import DAY_START, client_for, token_headers
 from tests.test_delivery import place_orders
 
 JOBS = (
+    "travel-margin",
     "reoptimize",
     "delivery-cutoff",
     "publish-morning",

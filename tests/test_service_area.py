@@ -84,7 +84,7 @@ def test_a_town_on_an_osm_file_gets_its_roads_capped_major_first(tmp_path: Path)
     ctx = build_dispatcher(settings, SimClock(DAY_START))
     try:
         full = area_map(ctx, "osm-town")
-        net = ctx.travel("osm-town")
+        net = ctx.road("osm-town")
         assert isinstance(net, RoadNetwork)
         assert len(full.roads) > 100 and full.roads_left_out == 0
         box = full.bounds

@@ -307,7 +307,7 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
             change = {RIDE_PICKED_UP: 1, RIDE_DROPPED_OFF: -1}.get(e.kind, 0)
         day = e.at.astimezone(cfg.tz).date()
         reports[(vid, day)].append(Located(e.at, point, change, e.entity == "ride"))
-    travel = ctx.travel(cfg.id)
+    travel = ctx.road(cfg.id)  # distances: the road's
     for key, located in reports.items():
         vd = VehicleDay(hours=(located[-1].at - located[0].at).total_seconds() / 3600)
         last, load = located[0], max(0, located[0].load_change)

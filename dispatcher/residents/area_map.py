@@ -53,7 +53,7 @@ def area_map(ctx: Dispatcher, tenant_id: str, max_segments: int = MAX_ROAD_SEGME
     )
     roads: list[RoadSegment] = []
     left_out = 0
-    travel = ctx.travel(tenant_id)
+    travel = ctx.road(tenant_id)
     if isinstance(travel, RoadNetwork):
         roads, left_out = travel.segments(
             bounds.south - MARGIN_DEG,

@@ -24,6 +24,7 @@ PLAN_REOPTIMIZED = "plan.reoptimized"
 PLAN_REOPTIMIZE_FAILED = "plan.reoptimize_failed"
 PLAN_REOPTIMIZE_RECOVERED = "plan.reoptimize_recovered"
 PLAN_REOPTIMIZE_DISCARDED = "plan.reoptimize_discarded"
+TRAVEL_MARGIN_LEARNED = "travel_margin.learned"  # the nightly margin learned from drivers' reports
 
 # a driver's report of a ride (field_events' report types) -> its event kind
 REPORTED = {
@@ -54,4 +55,5 @@ RETENTION: dict[str, tuple[str, ...] | None] = {
     VEHICLE_POSITION: (),  # where the car was: it stopped at homes
     VEHICLE_DELAY: None,
     "plan.*": None,  # re-optimizations, their faults and recoveries
+    TRAVEL_MARGIN_LEARNED: None,  # leg counts and margins, nothing personal
 }

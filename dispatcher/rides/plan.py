@@ -228,6 +228,32 @@ def ride_stops(
     return p, d
 
 
+def _heading(
+    entry: dict[str, Any],
+    stop: Stop,
+    start: int,
+    since: float,
+    now_s: float,
+    day: date,
+    tz: Any,
+    travel: LazyMatrix,
+) -> int:
+    """1 when the vehicle is on its way to its first pending stop, else 0.
+
+    The routing problem assumes a vehicle left its last known place at `since`, heading for its
+    next stop. That holds for the stop it was planned to drive to, once its planned departure has
+    come; it does not for a stop a new plan would send it to instead (the driver sets off again
+    from wherever he is, later). Such a first stop stays first while it can still be kept, so the
+    planned times of the following stops are ones the vehicle can reach. (A first stop it can no
+    longer keep stays free to move to another vehicle.)"""
+    if "planned_time" not in entry:  # a plan being assembled, not yet timed
+        return 0
+    leg = travel[start][stop.location]
+    planned = to_seconds(datetime.fromisoformat(entry["planned_time"]), day, tz)
+    on_the_way = since < now_s and planned - leg <= now_s
+    return int(on_the_way and max(since + leg, now_s, stop.earliest) <= stop.latest)
+
+
 def build_problem(
     ctx: Dispatcher,
     session: Session,
@@ -304,6 +330,8 @@ def build_problem(
             # pickups the vehicle has arrived at stay at the head of its route, in order
             if k == fixed and entry["kind"] == "pickup" and r.status == RideStatus.vehicle_arrived:
                 fixed += 1
+        if fixed == 0 and stops:
+            fixed = _heading(state.pending(v.id)[0], stops[0], start, since, now_s, day, tz, matrix)
         vs = VehicleState(
             id=v.id,
             start_location=start,

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0015a'
-down_revision = '0014'
+down_revision = '0015e'
 branch_labels = None
 depends_on = None
 
