@@ -5,9 +5,11 @@ client address (sign-in, PIN and family sign-in, pairing), a staff user name or 
 (sign-in guesses spread over addresses) or the signed-in caller (bookings: the staff user, the box,
 the phone's resident or family member, so signing in again does not buy a fresh allowance). The
 buckets live in the server process, the least recently used dropped beyond MAX_KEYS: one `noriai
-serve` process is the supported deployment. Behind a reverse proxy, set uvicorn's
-FORWARDED_ALLOW_IPS to the proxy's address so that the client address is the caller's, not the
-proxy's.
+serve` process is the supported deployment.
+
+The client address is the connection's. X-Forwarded-For is believed only from the reverse proxies
+named in NORIAI_TRUSTED_PROXIES (none by default; `proxy_options` is what `noriai serve` gives
+uvicorn), so a caller cannot choose the address its requests are counted under.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import Depends, Request
 
@@ -66,6 +69,7 @@ MESSAGES = {
     "pin-sign-in": "Too many PIN sign-in attempts from this address. Wait {s} seconds, then try again.",
     "family-sign-in": "Too many family sign-in attempts. Wait {s} seconds, then try again.",
     "pairing": "Too many pairing requests from this address. Wait {s} seconds, then try again.",
+    "pairing-user": "Too many pairing requests by this user. Wait {s} seconds, then try again.",
     "booking": "Too many bookings or quotes by this user. Wait {s} seconds, then try again.",
     "resident": "Too many requests by this household. Wait {s} seconds, then try again.",
 }
@@ -82,7 +86,17 @@ def enforce(request: Request, name: str, key: str, per_minute: int, message: str
 
 
 def client_address(request: Request) -> str:
+    """The caller's address: the connection's, or X-Forwarded-For's from a trusted proxy."""
     return request.client.host if request.client else "unknown"
+
+
+def proxy_options(trusted: list[str]) -> dict[str, Any]:
+    """uvicorn's options for the client address: X-Forwarded-For and X-Forwarded-Proto are read only
+    from the `trusted` proxies (addresses or networks; none: never, whatever uvicorn's default or
+    its FORWARDED_ALLOW_IPS say)."""
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(trusted)}
 
 
 def per_address(name: str, message: str | None = None) -> Callable[[Request], None]:
@@ -94,11 +108,11 @@ def per_address(name: str, message: str | None = None) -> Callable[[Request], No
     return dep
 
 
-def per_staff(name: str) -> Callable[..., None]:
+def per_staff(name: str, message: str | None = None) -> Callable[..., None]:
     """A dependency limiting `name` per signed-in staff user (after authentication)."""
 
     def dep(request: Request, p: Principal = Depends(get_principal)) -> None:
-        enforce(request, name, f"user:{p.user_id}", request.app.state.rates[name])
+        enforce(request, name, f"user:{p.user_id}", request.app.state.rates[name], message)
 
     return dep
 

@@ -9,6 +9,7 @@ import dispatcher.shopping  # noqa: F401  (registers the freight cargo handler w
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
 from dispatcher.db import make_engine, migrate, session_scope
+from dispatcher.identity import passwords
 from dispatcher.models import Tenant
 from dispatcher.settings import Settings
 from dispatcher.tenant_config import load_tenants
@@ -28,6 +29,11 @@ def build_dispatcher(
     leaves the database's tenants as they are and only notes where each file is; sync="missing"
     (the other commands) stores only the towns the database does not have yet, so a command never
     undoes a `noriai tenant apply` of a file kept elsewhere."""
+    # the process's argon2 cost and cap on concurrent password and PIN checks (per process)
+    passwords.configure(
+        passwords.Cost(settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism),
+        settings.sign_in_concurrency,
+    )
     engine = make_engine(settings.database_url)
     migrate(engine)
     ctx = Dispatcher(
