@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from api import pages, problems
-from api.ratelimit import RateLimiter
+from api.ratelimit import RateLimiter, SignInShedding
 from api.routes import (
     auth,
     billing,
@@ -89,6 +89,7 @@ def create_app(
         "pairing": settings.rate_pairing,
         "booking": settings.rate_bookings,
     }
+    app.add_middleware(SignInShedding)  # inside SecurityMiddleware: its checks and headers come first
     app.add_middleware(SecurityMiddleware)
     problems.install(app)
     for r in (

@@ -14,6 +14,7 @@ uvicorn), so a caller cannot choose the address its requests are counted under.
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -22,9 +23,12 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import get_household, get_principal
+from api.problems import PROBLEM, problem_body
 from dispatcher.errors import Code, DomainError
+from dispatcher.identity import passwords
 from dispatcher.identity.auth import HouseholdPrincipal, Principal
 
 MAX_KEYS = 50_000  # buckets kept; beyond them the least recently used go
@@ -124,3 +128,40 @@ def per_household(name: str) -> Callable[..., None]:
         enforce(request, name, hp.actor, request.app.state.rates[name], "resident")
 
     return dep
+
+
+# The sign-ins that check a password or a PIN (dispatcher/identity/passwords.py caps them).
+SIGN_IN_PATHS = frozenset({"/api/v1/auth/token", "/api/v1/m/session", "/api/v1/m/family/session"})
+
+
+class SignInShedding:
+    """Refuse a sign-in while every verification slot is taken, before the app sees it.
+
+    The cap itself is kept where the password is checked (`passwords.verification_slot`); this is
+    its cheap front door. It answers the same 429 `auth.sign_in_busy` in the event loop, without a
+    worker thread, a parsed form or a database session, so a flood of sign-ins beyond the cap costs
+    a fraction of a millisecond each and leaves the workers to the other requests (the operator's
+    board: `noriai bench signin-flood`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] in SIGN_IN_PATHS
+            and passwords.full()
+        ):
+            busy = passwords.busy()
+            body = problem_body(busy.status, busy.title, busy.detail, scope["path"], busy.code, **busy.extra)
+            data = json.dumps(body, ensure_ascii=False).encode()
+            headers = [
+                (b"content-type", PROBLEM.encode()),
+                (b"content-length", str(len(data)).encode()),
+                (b"retry-after", str(passwords.RETRY_AFTER_S).encode()),
+            ]
+            await send({"type": "http.response.start", "status": busy.status, "headers": headers})
+            await send({"type": "http.response.body", "body": data})
+            return
+        await self.app(scope, receive, send)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import secrets
 import socket
@@ -60,6 +61,8 @@ class Phase:
     sign_ins: dict[str, int] = field(default_factory=dict)  # by status ("connection error" for none)
     sign_in_ms: dict[str, dict[str, float]] = field(default_factory=dict)  # by status: percentiles
     sign_ins_per_s: float = 0.0  # answered sign-ins (any status) per second
+    server_cpu: float | None = None  # the server's processor seconds per second (2.0: both cores busy)
+    client_cpu: float = 0.0  # this command's own processor seconds per second
 
 
 @dataclass
@@ -103,6 +106,8 @@ class FloodResult:
                     for k, n in sorted(p.sign_ins.items())
                 )
                 lines.append(f"  {'':<13} sign-ins {p.sign_ins_per_s:.1f}/s answered; {answers}")
+            server = f"server {p.server_cpu:.2f}" if p.server_cpu is not None else "server ?"
+            lines.append(f"  {'':<13} processor seconds per second: {server}, this client {p.client_cpu:.2f}")
         if self.peak_memory_mib is not None:
             lines.append(f"  server peak memory (VmHWM): {self.peak_memory_mib:.0f} MiB")
         lines.append(
@@ -112,25 +117,22 @@ class FloodResult:
         return "\n".join(lines)
 
 
-async def _board_loop(
-    client: httpx.AsyncClient,
-    token: str,
-    until: float,
-    interval_s: float,
-    out: list[float],
-    errors: list[int],
-) -> None:
-    headers = {"Authorization": f"Bearer {token}"}
-    while time.monotonic() < until:
-        t0 = time.monotonic()
-        try:
-            r = await client.get("/api/v1/board", headers=headers)
-            out.append(time.monotonic() - t0)
-            if r.status_code != 200:
-                errors.append(r.status_code)
-        except httpx.HTTPError:
-            errors.append(0)
-        await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - t0)))
+def _poll_board(url: str, token: str, until: float, interval_s: float) -> tuple[list[float], int]:
+    """The operator's board every `interval_s` until `until`: answer times (s), failed polls."""
+    times: list[float] = []
+    failed = 0
+    with httpx.Client(base_url=url, timeout=TIMEOUT_S) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        while time.monotonic() < until:
+            t0 = time.monotonic()
+            try:
+                r = client.get("/api/v1/board", headers=headers)
+                times.append(time.monotonic() - t0)
+                failed += r.status_code != 200
+            except httpx.HTTPError:
+                failed += 1
+            time.sleep(max(0.0, interval_s - (time.monotonic() - t0)))
+    return times, failed
 
 
 async def _flood_loop(client: httpx.AsyncClient, until: float, answers: list[tuple[str, float]]) -> None:
@@ -148,31 +150,64 @@ async def _flood_loop(client: httpx.AsyncClient, until: float, answers: list[tup
             answers.append(("connection error", time.monotonic() - t0))
 
 
-async def _phase(
-    url: str, token: str, name: str, seconds: float, concurrency: int, interval_s: float
-) -> Phase:
-    limits = httpx.Limits(max_connections=concurrency + 8, max_keepalive_connections=concurrency + 8)
+async def _flood_all(url: str, seconds: float, concurrency: int) -> list[tuple[str, float]]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    answers: list[tuple[str, float]] = []
     async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT_S, limits=limits) as client:
         until = time.monotonic() + seconds
-        board: list[float] = []
-        board_errors: list[int] = []
-        answers: list[tuple[str, float]] = []
-        started = time.monotonic()
-        await asyncio.gather(
-            _board_loop(client, token, until, interval_s, board, board_errors),
-            *(_flood_loop(client, until, answers) for _ in range(concurrency)),
-        )
-        wall = time.monotonic() - started
+        await asyncio.gather(*(_flood_loop(client, until, answers) for _ in range(concurrency)))
+    return answers
+
+
+def _flood(url: str, seconds: float, concurrency: int, out: Any) -> None:
+    """The flood, in a process of its own (so that the board's poller does not wait behind it):
+    puts (answers, its processor seconds) on `out`."""
+    answers = asyncio.run(_flood_all(url, seconds, concurrency))
+    out.put((answers, time.process_time()))
+
+
+def _cpu_s(pid: int | None) -> float | None:
+    """A process's user + system processor time so far, in seconds (None: not known)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _phase(
+    url: str, token: str, name: str, seconds: float, concurrency: int, interval_s: float, pid: int | None
+) -> Phase:
+    """One phase: the board polled here while `concurrency` clients flood from a child process."""
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    flood = ctx.Process(target=_flood, args=(url, seconds, concurrency, results)) if concurrency else None
+    if flood is not None:
+        flood.start()
+        time.sleep(1.0)  # the child's start-up (spawn imports this module), so the flood is running
+    server0, client0, t0 = _cpu_s(pid), time.process_time(), time.monotonic()
+    board, failed = _poll_board(url, token, t0 + seconds - (1.0 if flood else 0.0), interval_s)
+    answers: list[tuple[str, float]] = []
+    flood_cpu = 0.0
+    if flood is not None:
+        answers, flood_cpu = results.get(timeout=seconds + TIMEOUT_S + 60)
+        flood.join(30)
+    wall = time.monotonic() - t0
+    server1 = _cpu_s(pid)
     by_status = Counter(s for s, _ in answers)
     return Phase(
         name=name,
         seconds=seconds,
         board=percentiles(board),
         board_polls=len(board),
-        board_errors=len(board_errors),
+        board_errors=failed,
         sign_ins=dict(by_status),
         sign_in_ms={s: percentiles([t for k, t in answers if k == s]) for s in by_status},
-        sign_ins_per_s=len(answers) / wall if wall > 0 else 0.0,
+        sign_ins_per_s=len(answers) / seconds if answers else 0.0,
+        server_cpu=(server1 - server0) / wall if server0 is not None and server1 is not None else None,
+        client_cpu=(time.process_time() - client0 + flood_cpu) / wall,
     )
 
 
@@ -200,9 +235,9 @@ def run(
     """The three phases against the server at `url` (see the module's docstring)."""
     token = _sign_in(url, username, password)
     phases = [
-        asyncio.run(_phase(url, token, "quiet", seconds, 0, board_interval_s)),
-        asyncio.run(_phase(url, token, "under flood", seconds, concurrency, board_interval_s)),
-        asyncio.run(_phase(url, token, "after", seconds, 0, board_interval_s)),
+        _phase(url, token, "quiet", seconds, 0, board_interval_s, server_pid),
+        _phase(url, token, "under flood", seconds, concurrency, board_interval_s, server_pid),
+        _phase(url, token, "after", seconds, 0, board_interval_s, server_pid),
     ]
     errors = sum(n for p in phases for s, n in p.sign_ins.items() if s.startswith("5"))
     errors += sum(1 for p in phases if p.board_errors)

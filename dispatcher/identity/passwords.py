@@ -19,9 +19,11 @@ unknown names and locked users included (they check against a dummy hash, for th
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
@@ -34,6 +36,15 @@ DEFAULT_TIME_COST = 2  # passes over the memory
 DEFAULT_PARALLELISM = 1  # lanes (threads) of one hash
 DEFAULT_CONCURRENCY = 2  # verifications at once per process
 RETRY_AFTER_S = 1  # what a refused sign-in is told to wait (a verification takes ~50 ms)
+# Verifications run on threads of their own at this lower processor priority (Linux nice; a
+# thread's own on Linux), so that when the machine is busy the other requests of the process (the
+# operator's board) go first and a flood of sign-ins slows only the sign-ins.
+VERIFY_NICE = 10
+
+
+def _lower_priority() -> None:
+    with suppress(AttributeError, OSError):  # not Linux, or not allowed: the normal priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), VERIFY_NICE)
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,10 @@ class _Checker:
             type=Type.ID,
         )
         self.slots = threading.BoundedSemaphore(concurrency)
+        # the threads that run the hashes (one per slot; a rehash or dummy check uses one too)
+        self.workers = ThreadPoolExecutor(
+            max_workers=concurrency, thread_name_prefix="argon2", initializer=_lower_priority
+        )
         self.in_use = 0
         self.lock = threading.Lock()
         self._dummy: str | None = None
@@ -105,15 +120,25 @@ def in_use() -> int:
     return _checker.in_use
 
 
+def busy() -> SignInBusy:
+    """The refusal of a sign-in while every slot is taken."""
+    return SignInBusy(
+        "The server is checking as many sign-ins as it can at once; try again in a second.",
+        retry_after_seconds=RETRY_AFTER_S,
+    )
+
+
+def full() -> bool:
+    """Whether every verification slot is taken now (a sign-in would be refused)."""
+    return _checker.in_use >= _checker.concurrency
+
+
 @contextmanager
 def verification_slot() -> Iterator[None]:
     """Hold one of the `concurrency` slots for a sign-in; raise SignInBusy at once when none is free."""
     checker = _checker  # the slots it was taken from, even if the settings change meanwhile
     if not checker.slots.acquire(blocking=False):
-        raise SignInBusy(
-            "The server is checking as many sign-ins as it can at once; try again in a second.",
-            retry_after_seconds=RETRY_AFTER_S,
-        )
+        raise busy()
     with checker.lock:
         checker.in_use += 1
     try:
@@ -125,16 +150,23 @@ def verification_slot() -> Iterator[None]:
 
 
 def hash_secret(secret: str) -> str:
-    """An argon2id hash of a password or PIN at the current cost."""
-    return _checker.hasher.hash(secret)
+    """An argon2id hash of a password or PIN at the current cost (on a verification thread)."""
+    checker = _checker
+    return checker.workers.submit(checker.hasher.hash, secret).result()
+
+
+def _check(hasher: PasswordHasher, hashed: str, secret: str) -> bool:
+    try:
+        return bool(hasher.verify(hashed, secret))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def verify(hashed: str, secret: str) -> bool:
-    """Whether `secret` matches `hashed` (any argon2 cost; False for a damaged hash)."""
-    try:
-        return bool(_checker.hasher.verify(hashed, secret))
-    except (VerificationError, InvalidHashError):
-        return False
+    """Whether `secret` matches `hashed` (any argon2 cost; False for a damaged hash). Runs on a
+    verification thread, at the lower priority VERIFY_NICE."""
+    checker = _checker
+    return checker.workers.submit(_check, checker.hasher, hashed, secret).result()
 
 
 def verify_dummy(secret: str) -> None:
