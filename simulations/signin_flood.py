@@ -14,9 +14,13 @@ Three phases, each `seconds` long:
    as fast as they are answered (they never wait, whatever `Retry-After` says);
 3. the operator alone again: does the server come back.
 
+The flood runs in a child process (asyncio + httpx) and the board is polled from this one, so that
+a board answer is never kept waiting behind the flood's own answers in the client.
+
 The figures: the board's p50/p95/max in each phase, the sign-in answers by status with their p50/p95,
-and the server's peak memory (VmHWM, only for a server this command started). Target: the board's
-p95 under the flood below 1 s on 2 cores.
+the processor seconds per second of the server and of the clients, and the server's peak memory
+(VmHWM); the last two only for a server this command started. Target: the board's p95 under the
+flood below 1 s on 2 cores.
 """
 
 from __future__ import annotations

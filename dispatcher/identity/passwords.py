@@ -103,7 +103,8 @@ def configure(cost: Cost, concurrency: int) -> None:
     if concurrency < 1:
         raise ValueError("at least one verification must be allowed at a time")
     if (cost, concurrency) != (_checker.cost, _checker.concurrency):
-        _checker = _Checker(cost, concurrency)
+        old, _checker = _checker, _Checker(cost, concurrency)
+        old.workers.shutdown(wait=False)  # its threads end once their work is done
 
 
 def current_cost() -> Cost:
