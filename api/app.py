@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from api import pages, problems
-from api.ratelimit import RateLimiter
+from api.ratelimit import RateLimiter, SignInShedding
 from api.routes import (
     auth,
     billing,
@@ -96,6 +96,7 @@ def create_app(
         "tv-poll-address": settings.rate_tv_poll_address,
         "booking": settings.rate_bookings,
     }
+    app.add_middleware(SignInShedding)  # inside SecurityMiddleware: its checks and headers come first
     app.add_middleware(
         SecurityMiddleware, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date
 from typing import Any, Literal
@@ -108,6 +109,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.ratelimit import proxy_options
     from dispatcher.platform.demo import DEMO_PASSWORD
 
     host, port = args.host or settings.host, args.port or settings.port
@@ -133,7 +135,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if len(ctx.tenants()) > 1:
         print(f"  {'Choose a municipality':26} {base}/tv  (and the other pages without /t/...)", flush=True)
     print(f"  database: {settings.database_url}   tenant files: {settings.tenant_file}", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    if os.environ.get("FORWARDED_ALLOW_IPS") and not settings.proxies():
+        print(
+            "  FORWARDED_ALLOW_IPS is not read: name the reverse proxies in NORIAI_TRUSTED_PROXIES",
+            file=sys.stderr,
+            flush=True,
+        )
+    uvicorn.run(app, host=host, port=port, log_level="info", **proxy_options(settings.proxies()))
     return 0
 
 
@@ -375,6 +383,30 @@ def cmd_bench_scale(args: argparse.Namespace, settings: Settings) -> int:
 
     print(run(args.requests, args.vehicles, args.seed, args.seconds))
     return 0
+
+
+def cmd_bench_signin_flood(args: argparse.Namespace, settings: Settings) -> int:
+    import httpx
+
+    from simulations.signin_flood import run, served
+
+    env = dict(kv.split("=", 1) for kv in args.env)
+    try:
+        if args.url:
+            result = run(args.url.rstrip("/"), args.seconds, args.concurrency, args.board_interval)
+        else:
+            with served(args.database_url, env) as (url, pid):
+                result = run(
+                    url, args.seconds, args.concurrency, args.board_interval, server_pid=pid, server_env=env
+                )
+    except (RuntimeError, httpx.HTTPError) as e:  # the server did not start, the operator cannot sign in
+        print(f"sign-in flood not run: {e}", file=sys.stderr)
+        return 1
+    print(result.report())
+    if args.json:
+        result.write_json(args.json)
+        print(f"figures written to {args.json}")
+    return 0 if result.ok else 1
 
 
 def cmd_delivery_plan(args: argparse.Namespace, settings: Settings) -> int:
@@ -1059,6 +1091,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--seconds", type=float, default=60.0, help="time limit of the search")
     s.set_defaults(fn=cmd_bench_scale)
+    s = bench.add_parser(
+        "signin-flood",
+        help="concurrent sign-ins under fresh user names while an operator polls the board: "
+        "the board's p50/p95 and the sign-in answers",
+    )
+    s.add_argument("--seconds", type=float, default=20.0, help="length of each of the three phases")
+    s.add_argument("--concurrency", type=int, default=32, help="clients signing in at the same time")
+    s.add_argument("--board-interval", type=float, default=0.25, help="seconds between board polls")
+    s.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the server it starts, e.g. NORIAI_SIGN_IN_CONCURRENCY=2 (repeatable)",
+    )
+    s.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
+    s.add_argument(
+        "--url", help="a running server instead (demo seeded, NORIAI_RATE_SIGN_IN=0); nothing is started"
+    )
+    s.add_argument("--json", help="write every figure as JSON here")
+    s.set_defaults(fn=cmd_bench_signin_flood)
     s = sub.add_parser(
         "loadtest", help="book rides against a running server; bookings/s, latency, nothing lost"
     )

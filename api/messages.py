@@ -34,6 +34,8 @@ JA: dict[Code, str] = {
     Code.internal: "こちらのシステムで問題が起きました。何も変更されていません。もう一度ためしてください。",
     Code.not_signed_in: "サインインしてください。",
     Code.sign_in_failed: "ユーザー名またはパスワードが違います。{lock}",
+    Code.sign_in_busy: "ただいまサインインが混み合っています。{retry_after_seconds}秒ほど待ってから、"
+    "もう一度ためしてください。",
     Code.role_forbidden: "この操作は、いまサインインしている役割ではできません。",
     Code.sign_in_other_tenant: "このユーザーは{home_tenant}の職員用です。"
     "{home_tenant}の画面（/t/{home_tenant_id}/…）からサインインしてください。",
@@ -246,11 +248,10 @@ def _derived(code: Code, params: Mapping[str, Any]) -> dict[str, Any]:
             else "ほかの時刻を選ぶか、オペレーターに電話してください。"
         )
     if code == Code.pin_sign_in_failed:
-        left = params.get("attempts_left")
+        # one answer whether the resident has a PIN or not: it does not tell which
         out["then"] = (
-            f"あと{left}回まちがえると、ロックされます。"
-            if left
-            else "暗証番号がまだない方は、オペレーターに電話してください。"
+            f"{params.get('max_failures') or 5}回続けてまちがえると、ロックされます。"
+            "暗証番号がまだない方は、オペレーターに電話してください。"
         )
     if code == Code.sign_in_failed and params.get("max_failures"):
         out["lock"] = (

@@ -28,6 +28,7 @@ class Code(StrEnum):
     # who is calling (identity)
     not_signed_in = "auth.not_signed_in"
     sign_in_failed = "auth.sign_in_failed"
+    sign_in_busy = "auth.sign_in_busy"  # every verification slot taken: try again in a second
     role_forbidden = "auth.role_forbidden"
     sign_in_other_tenant = "auth.other_tenant"  # a staff user on another municipality's page
     user_not_found = "user.not_found"

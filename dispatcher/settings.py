@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import datetime
 from pathlib import Path
@@ -69,6 +70,21 @@ class Settings(BaseSettings):
     db_statement_timeout_seconds: float = Field(default=30.0, gt=0, alias="NORIAI_DB_STATEMENT_TIMEOUT")
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0, alias="NORIAI_DB_CONNECT_TIMEOUT")
 
+    # --- Sign-in costs and client addresses (docs/security.md, "Sign-in costs" and "Client address").
+    # argon2id cost of passwords and PINs: memory in KiB, passes, lanes. The defaults (the same as
+    # dispatcher/identity/passwords.py's, which says why) take about 50 ms of one core. A changed
+    # cost applies to each secret at its owner's next successful sign-in (it is hashed again).
+    argon2_memory_kib: int = Field(default=19_456, ge=1024, le=4_194_304, alias="NORIAI_ARGON2_MEMORY_KIB")
+    argon2_time_cost: int = Field(default=2, ge=1, le=100, alias="NORIAI_ARGON2_TIME_COST")
+    argon2_parallelism: int = Field(default=1, ge=1, le=64, alias="NORIAI_ARGON2_PARALLELISM")
+    # Password and PIN checks running at once in one process; one more sign-in is refused at once
+    # with 429 and Retry-After. Peak memory of sign-ins: this x the memory cost.
+    sign_in_concurrency: int = Field(default=2, ge=1, le=64, alias="NORIAI_SIGN_IN_CONCURRENCY")
+    # Addresses (or networks, e.g. 10.0.0.0/8) of reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed, comma-separated; "*" believes any. Default: none, so the client
+    # address is the connection's, and a caller cannot pick one for the per-address limits.
+    trusted_proxies: str = Field(default="", alias="NORIAI_TRUSTED_PROXIES")
+
     @field_validator("tenant_file", mode="before")
     @classmethod
     def _path_as_text(cls, v: Any) -> Any:
@@ -79,6 +95,18 @@ class Settings(BaseSettings):
         return frozenset(
             h.strip().lower().strip("[]") for h in self.webhook_allow_hosts.split(",") if h.strip()
         )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, v: str) -> str:
+        for part in (p.strip() for p in v.split(",")):
+            if not part or part == "*":
+                continue
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is no IP address or network (e.g. 10.0.0.0/8)") from None
+        return v
 
     def mail(self) -> MailSettings | None:
         """The SMTP server for partners who take their work by e-mail (None: not configured)."""
@@ -92,6 +120,10 @@ class Settings(BaseSettings):
             starttls=self.smtp_starttls,
             sender=self.mail_from,
         )
+
+    def proxies(self) -> list[str]:
+        """The trusted reverse proxies (empty: none)."""
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     def clock(self) -> Clock:
         """The wall clock, or one starting at NORIAI_NOW and running in real time."""

@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 
 from api.app import create_app
+from api.ratelimit import proxy_options
 from dispatcher.context import Dispatcher
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -56,12 +57,17 @@ def wait_until_serving(
 
 
 class Server:
-    """uvicorn serving the app in a background thread on a loopback port."""
+    """uvicorn serving the app in a background thread on a loopback port, with `noriai serve`'s
+    client-address options (`trusted_proxies`: none by default, as deployed)."""
 
-    def __init__(self, ctx: Dispatcher) -> None:
+    def __init__(self, ctx: Dispatcher, app: Any = None, trusted_proxies: list[str] | None = None) -> None:
         self.port = free_port()
         config = uvicorn.Config(
-            create_app(ctx=ctx, scheduler=False), host="127.0.0.1", port=self.port, log_level="warning"
+            app or create_app(ctx=ctx, scheduler=False),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            **proxy_options(trusted_proxies or []),
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -346,19 +346,25 @@ def test_operator_search_by_katakana_full_kana_name_and_phone_digits(
 
 
 def test_parallel_wrong_pins_cannot_beat_the_lockout(ctx: Dispatcher) -> None:
-    """Twenty wrong PINs sent at once against a real server: the lock holds, the right PIN fails."""
+    """Twenty wrong PINs sent at once against a real server: the lock holds, the right PIN fails.
+
+    The cap on concurrent checks is raised to 20 here, so that every guess is checked in parallel
+    (the cap itself would refuse most of them with 429: tests/test_sign_in_costs.py)."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
     import httpx
 
     from dispatcher.db import session_scope
+    from dispatcher.identity import passwords
     from dispatcher.identity.pins import set_pin
     from tests.live import Server
 
     _, (rider, *_) = _household(ctx, 1)
     with session_scope(ctx.engine) as s:
         set_pin(s, "ina-demo", rider.id, "2580", ctx.clock.now(), "test")
+    cost, cap = passwords.current_cost(), passwords.concurrency()
+    passwords.configure(cost, 20)
     with Server(ctx) as base:
         barrier = threading.Barrier(20)
 
@@ -367,8 +373,11 @@ def test_parallel_wrong_pins_cannot_beat_the_lockout(ctx: Dispatcher) -> None:
             r = httpx.post(f"{base}/api/v1/m/session", json={"resident_id": rider.id, "pin": f"{k + 3000}"})
             return r.status_code
 
-        with ThreadPoolExecutor(20) as pool:
-            codes = list(pool.map(guess, range(20)))
+        try:
+            with ThreadPoolExecutor(20) as pool:
+                codes = list(pool.map(guess, range(20)))
+        finally:
+            passwords.configure(cost, cap)
         assert codes.count(401) <= 4 and codes.count(423) >= 16, codes
         right = httpx.post(f"{base}/api/v1/m/session", json={"resident_id": rider.id, "pin": "2580"})
         assert right.status_code == 423

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import get_ctx, oauth2, require
-from api.ratelimit import enforce, per_address
+from api.ratelimit import enforce, per_address, per_staff
 from api.schemas.devices import (
     DeviceRevoked,
     DeviceState,
@@ -107,7 +107,8 @@ class Pairing(BaseModel):
     "/devices/pair",
     response_model=Paired,
     summary="Link the box showing a code to a household (operator)",
-    dependencies=[Depends(per_address("pairing"))],
+    # code guesses: limited per address and per operator (an operator's token from many addresses)
+    dependencies=[Depends(per_address("pairing")), Depends(per_staff("pairing", "pairing-user"))],
 )
 def pair(body: Pairing, p: Operator, ctx: Ctx) -> dict[str, object]:
     with session_scope(ctx.engine) as session:

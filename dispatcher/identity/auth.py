@@ -7,13 +7,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
 from dispatcher.db import id_of
 from dispatcher.errors import Code, DomainError, Forbidden, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
+from dispatcher.identity import passwords
 from dispatcher.identity.kinds import (
     USER_CREATED,
     USER_SIGN_IN_FAILED,
@@ -24,10 +23,6 @@ from dispatcher.identity.kinds import (
 )
 from dispatcher.models import ApiToken, Event, Role, Seller, Tenant, User
 from dispatcher.tenants import operator_id as tenant_operator
-
-_hasher = PasswordHasher()
-# A real hash to verify against when the user does not exist, so timing does not reveal names.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 @dataclass(frozen=True)
@@ -122,7 +117,7 @@ def create_user(
     user = User(
         tenant_id=tenant_id,
         username=username,
-        password_hash=_hasher.hash(password),
+        password_hash=passwords.hash_secret(password),
         role=role_v.value,
         operator_id=operator_id,
         seller_id=seller_id,
@@ -181,7 +176,18 @@ def issue_token(
     Raises 401 on a wrong name or password (the failure is recorded and counted) and, with the same
     answer, while the user is locked after MAX_FAILED_SIGN_INS failures in a row. Failed attempts
     are committed by the caller's session even though the request fails (see api/routes/auth.py).
+
+    Raises passwords.SignInBusy (429) at once, counting nothing, while the process already checks
+    as many passwords as its cap allows. A hash made at another argon2 cost than the current one is
+    replaced by a new one on a successful sign-in (the signed-in event says `password_rehashed`).
     """
+    with passwords.verification_slot():
+        return _issue_token(session, username, password, now, hours, tenant_id)
+
+
+def _issue_token(
+    session: Session, username: str, password: str, now: datetime, hours: float, tenant_id: str | None
+) -> tuple[str, User]:
     user = session.exec(select(User).where(User.username == username)).first()
     # One answer for a wrong name, a wrong password and a locked user: it reveals neither which
     # names exist nor which are locked. A locked user's attempts are not checked or counted, so the
@@ -199,13 +205,13 @@ def issue_token(
     if user is not None:
         until = locked_until(session, user)
         if until is not None and until > now:
-            _hasher.verify(_DUMMY_HASH, "not-a-real-password")  # the same time as a real check
+            passwords.verify_dummy(password)  # the same time as a real check
             raise refused
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-        ok = user is not None and user.active
-    except (VerificationError, InvalidHashError):
+    if user is None:
+        passwords.verify_dummy(password)  # an unknown name costs what a real check costs
         ok = False
+    else:
+        ok = passwords.verify(user.password_hash, password) and user.active
     if not ok:
         if user is not None:
             record(
@@ -222,6 +228,10 @@ def issue_token(
             home_tenant_id=user.tenant_id,
             home_tenant=home.name if home is not None else user.tenant_id,
         )
+    rehashed = passwords.needs_rehash(user.password_hash)
+    if rehashed:  # made at an older cost: store it at the current one, now that the password is known
+        user.password_hash = passwords.hash_secret(password)
+        session.add(user)
     token = secrets.token_urlsafe(32)
     session.add(
         ApiToken(
@@ -232,7 +242,16 @@ def issue_token(
             expires_at=now + timedelta(hours=hours),
         )
     )
-    record(session, user.tenant_id, now, f"user:{user.username}", USER_SIGNED_IN, "user", user.id)
+    record(
+        session,
+        user.tenant_id,
+        now,
+        f"user:{user.username}",
+        USER_SIGNED_IN,
+        "user",
+        user.id,
+        after={"password_rehashed": True} if rehashed else None,
+    )
     return token, user
 
 

@@ -22,13 +22,10 @@ opened before it (her own change keeps the session she made it in). Every change
 from __future__ import annotations
 
 import re
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, or_, select
@@ -36,6 +33,7 @@ from sqlmodel import Session, col, func, or_, select
 from dispatcher.db import changed_rows, id_of
 from dispatcher.errors import Code, Conflict, DomainError, Forbidden, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
+from dispatcher.identity import passwords
 from dispatcher.identity.auth import HouseholdPrincipal, hash_token, new_token
 from dispatcher.identity.kinds import (
     FAMILY_LINKED,
@@ -63,8 +61,6 @@ MIN_PASSWORD = 8
 MAX_PASSWORD = 128
 LOGIN_ID = re.compile(r"[a-z0-9._@-]{4,64}")  # compared in lower case
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_hasher = PasswordHasher()
-_DUMMY = _hasher.hash("not-a-family-password")
 
 
 @dataclass(frozen=True)
@@ -175,7 +171,7 @@ def create_member(
         phone=phone,
         email=email,
         login_id=login,
-        password_hash=_hasher.hash(password),
+        password_hash=passwords.hash_secret(password),
         password_set_at=now,
         password_set_by=actor,
         created_at=now,
@@ -229,7 +225,7 @@ def set_password(
     if errors:
         raise InvalidRequest("The password cannot be set.", errors)
     was_locked = m.locked_until is not None and m.locked_until > now
-    m.password_hash, m.failures, m.locked_until = _hasher.hash(password), 0, None
+    m.password_hash, m.failures, m.locked_until = passwords.hash_secret(password), 0, None
     m.password_set_at, m.password_set_by = now, actor
     session.add(m)
     ended = _end_sessions(session, id_of(m), now)
@@ -523,8 +519,7 @@ def _refused() -> DomainError:
 
 
 def _dummy_check(password: str) -> None:
-    with suppress(VerificationError):
-        _hasher.verify(_DUMMY, password + "x")  # the time of a real check
+    passwords.verify_dummy(password)  # the time of a real check
 
 
 def sign_in(
@@ -533,7 +528,16 @@ def sign_in(
     """Check a login id and password and open a session valid for `hours`.
 
     Raises 401 with one answer for a wrong login id, a wrong password, an ended account and a
-    stopped one. Failures are committed here (the request fails, the count must stick)."""
+    stopped one. Failures are committed here (the request fails, the count must stick). Raises
+    passwords.SignInBusy (429, nothing counted) while every verification slot is taken. A password
+    hashed at another argon2 cost is hashed again at the current one on success."""
+    with passwords.verification_slot():
+        return _sign_in(session, tenant_id, login_id, password, now, hours)
+
+
+def _sign_in(
+    session: Session, tenant_id: str, login_id: str, password: str, now: datetime, hours: float
+) -> tuple[str, FamilyMember]:
     login = normal_login_id(login_id)
     m = session.exec(
         select(FamilyMember).where(FamilyMember.tenant_id == tenant_id, FamilyMember.login_id == login)
@@ -554,11 +558,7 @@ def sign_in(
     if attempt is None or attempt > MAX_FAILURES:  # stopped meanwhile, or over the limit in flight
         _dummy_check(password)
         raise _refused()
-    try:
-        ok: bool = _hasher.verify(m.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok:
+    if not passwords.verify(m.password_hash, password):
         after: dict[str, Any] = {"failures": attempt}
         if attempt >= MAX_FAILURES:  # stop it; the count starts again when the stop ends
             until = now + timedelta(minutes=LOCK_MINUTES)
@@ -580,7 +580,11 @@ def sign_in(
         )
         session.commit()
         raise _refused()
-    session.exec(update(FamilyMember).where(col(FamilyMember.id) == member_id).values(failures=0))
+    fresh: dict[str, Any] = {"failures": 0}
+    rehashed = passwords.needs_rehash(m.password_hash)
+    if rehashed:  # made at an older cost: store it at the current one (sessions live on)
+        fresh["password_hash"] = passwords.hash_secret(password)
+    session.exec(update(FamilyMember).where(col(FamilyMember.id) == member_id).values(**fresh))
     token, token_hash = new_token()
     session.add(
         FamilySession(
@@ -591,7 +595,16 @@ def sign_in(
             expires_at=now + timedelta(hours=hours),
         )
     )
-    record(session, tenant_id, now, f"family:{member_id}", FAMILY_SIGNED_IN, "family_member", member_id)
+    record(
+        session,
+        tenant_id,
+        now,
+        f"family:{member_id}",
+        FAMILY_SIGNED_IN,
+        "family_member",
+        member_id,
+        after={"password_rehashed": True} if rehashed else None,
+    )
     return token, m
 
 
@@ -691,15 +704,13 @@ def change_own_password(
     """She changes her password (the current one first); her other sessions end, this one stays."""
     m = session.get(FamilyMember, fp.family_member_id)
     assert m is not None
-    try:
-        ok: bool = _hasher.verify(m.password_hash, current)
-    except (VerificationError, InvalidHashError):
-        ok = False
+    with passwords.verification_slot():  # a check of a password, like a sign-in
+        ok = passwords.verify(m.password_hash, current)
     errors = [] if ok else [field_error("current_password", "is wrong", code=Code.password_wrong)]
     errors += _password_errors(new, m.login_id, "new_password")
     if errors:
         raise InvalidRequest("The password cannot be changed.", errors)
-    m.password_hash, m.password_set_at, m.password_set_by = _hasher.hash(new), now, fp.actor
+    m.password_hash, m.password_set_at, m.password_set_by = passwords.hash_secret(new), now, fp.actor
     session.add(m)
     ended = _end_sessions(session, fp.family_member_id, now, keep=hash_token(token))
     record(

@@ -2,21 +2,25 @@
 
 `MAX_FAILURES` wrong PINs in a row lock the PIN until an operator sets a new one; a right PIN
 resets the count. Messages are plain Japanese: residents and their families read them.
+
+A wrong PIN gets one answer, whether the resident has a PIN or not, or is unknown: 401 that says
+that MAX_FAILURES wrong tries in a row lock a PIN, with no count of the tries left (a count would
+appear only for residents with a PIN). A try on a resident without a PIN is checked against a dummy
+hash, for the same time, and counts against nobody: there is no PIN to lock, and a PIN set later
+starts with its MAX_FAILURES tries. A locked PIN answers 423, so the resident learns why.
 """
 
 from __future__ import annotations
 
-from contextlib import suppress
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from dispatcher.db import id_of
 from dispatcher.errors import Code, DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
+from dispatcher.identity import passwords
 from dispatcher.identity.auth import HouseholdPrincipal, hash_token, new_token
 from dispatcher.identity.kinds import (
     RESIDENT_PIN_FAILED,
@@ -27,8 +31,6 @@ from dispatcher.identity.kinds import (
 from dispatcher.models import Resident, ResidentPin, ResidentSession
 
 MAX_FAILURES = 5
-_hasher = PasswordHasher()
-_DUMMY = _hasher.hash("000000")
 
 
 def set_pin(session: Session, tenant_id: str, resident_id: int, pin: str, now: datetime, actor: str) -> None:
@@ -55,7 +57,8 @@ def set_pin(session: Session, tenant_id: str, resident_id: int, pin: str, now: d
     was_locked = row is not None and row.locked_at is not None
     if row is None:
         row = ResidentPin(resident_id=resident_id, tenant_id=tenant_id, pin_hash="", set_at=now)
-    row.pin_hash, row.failures, row.locked_at, row.set_at, row.set_by = _hasher.hash(pin), 0, None, now, actor
+    row.pin_hash, row.failures, row.locked_at = passwords.hash_secret(pin), 0, None
+    row.set_at, row.set_by = now, actor
     session.add(row)
     record(
         session,
@@ -69,21 +72,36 @@ def set_pin(session: Session, tenant_id: str, resident_id: int, pin: str, now: d
     )
 
 
+def _refused() -> DomainError:
+    """The one answer to a wrong PIN, an unknown resident and a resident without a PIN."""
+    return DomainError(
+        f"Wrong resident number or PIN (or no PIN set yet: the operator sets one); {MAX_FAILURES} "
+        "wrong tries in a row lock a PIN.",
+        status=401,
+        title="Sign-in failed",
+        code=Code.pin_sign_in_failed,
+        max_failures=MAX_FAILURES,
+    )
+
+
 def sign_in(
     session: Session, tenant_id: str, resident_id: int, pin: str, now: datetime, hours: float
 ) -> tuple[str, Resident]:
-    """Check a PIN and open a session; raises 401 (wrong, with attempts left) or 423 (locked)."""
+    """Check a PIN and open a session; raises 401 (wrong: one answer, see the module) or 423
+    (locked), and passwords.SignInBusy (429, nothing counted) while every verification slot is
+    taken. A PIN hashed at another argon2 cost is hashed again at the current one on success."""
+    with passwords.verification_slot():
+        return _sign_in(session, tenant_id, resident_id, pin, now, hours)
+
+
+def _sign_in(
+    session: Session, tenant_id: str, resident_id: int, pin: str, now: datetime, hours: float
+) -> tuple[str, Resident]:
     resident = session.get(Resident, resident_id)
     row = session.get(ResidentPin, resident_id)
     if resident is None or resident.tenant_id != tenant_id or not resident.active or row is None:
-        with suppress(VerificationError):
-            _hasher.verify(_DUMMY, pin + "x")  # same time as a real check
-        raise DomainError(
-            "Wrong resident number or PIN (or no PIN set yet: the operator sets one).",
-            status=401,
-            title="Sign-in failed",
-            code=Code.pin_sign_in_failed,
-        )
+        passwords.verify_dummy(pin)  # same time as a real check; counted against nobody
+        raise _refused()
     locked_msg = f"The PIN is locked after {MAX_FAILURES} wrong tries; the operator sets a new one."
     if row.locked_at is not None:
         raise DomainError(
@@ -102,11 +120,7 @@ def sign_in(
         raise DomainError(
             locked_msg, status=423, title="PIN locked", code=Code.pin_locked, max_failures=MAX_FAILURES
         )
-    try:
-        ok: bool = _hasher.verify(row.pin_hash, pin)
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok:
+    if not passwords.verify(row.pin_hash, pin):
         locked = attempt >= MAX_FAILURES
         if locked:
             session.exec(
@@ -134,15 +148,11 @@ def sign_in(
                 max_failures=MAX_FAILURES,
                 just_locked=True,
             )
-        left = MAX_FAILURES - attempt
-        raise DomainError(
-            f"Wrong resident number or PIN; {left} more wrong tries lock it.",
-            status=401,
-            title="Sign-in failed",
-            attempts_left=left,
-            code=Code.pin_sign_in_failed,
-        )
+        raise _refused()
     row.failures = 0
+    rehashed = passwords.needs_rehash(row.pin_hash)
+    if rehashed:  # made at an older cost: store it at the current one (set_at stays: sessions live on)
+        row.pin_hash = passwords.hash_secret(pin)
     session.add(row)
     token, token_hash = new_token()
     session.add(
@@ -154,7 +164,16 @@ def sign_in(
             expires_at=now + timedelta(hours=hours),
         )
     )
-    record(session, tenant_id, now, f"resident:{resident_id}", RESIDENT_SIGNED_IN, "resident", resident_id)
+    record(
+        session,
+        tenant_id,
+        now,
+        f"resident:{resident_id}",
+        RESIDENT_SIGNED_IN,
+        "resident",
+        resident_id,
+        after={"pin_rehashed": True} if rehashed else None,
+    )
     return token, resident
 
 

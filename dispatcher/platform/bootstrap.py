@@ -11,6 +11,7 @@ import dispatcher.shopping  # noqa: F401  (registers the freight cargo handler w
 from dispatcher.clock import Clock
 from dispatcher.context import Dispatcher
 from dispatcher.db import make_engine, migrate, session_scope
+from dispatcher.identity import passwords
 from dispatcher.models import Tenant
 from dispatcher.settings import Settings
 from dispatcher.tenant_config import load_tenants
@@ -32,6 +33,11 @@ def build_dispatcher(
     a `noriai tenant apply` of a file kept elsewhere; sync="if_empty" (a server whose
     NORIAI_TENANT_FILE is the default, the demo towns) stores them only into a database that holds
     no town at all, so a production database never gains the demo towns by accident."""
+    # the process's argon2 cost and cap on concurrent password and PIN checks (per process)
+    passwords.configure(
+        passwords.Cost(settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism),
+        settings.sign_in_concurrency,
+    )
     engine = make_engine(
         settings.database_url,
         statement_timeout_s=settings.db_statement_timeout_seconds,
