@@ -178,8 +178,8 @@ def hold_tenant(session: Session, tenant_id: str) -> None:
     sequence: for counted inserts that change no plan (a new TV box against the waiting cap).
 
     The same first-statement UPDATE as `lock_tenant` (the row lock on PostgreSQL, the database's
-    write lock on SQLite), setting `lock_seq` to itself, so a re-optimization solving meanwhile is
-    not told that the plan changed."""
+    write lock on SQLite), setting `lock_seq` to itself and leaving `plan_seq` alone, so neither
+    the bookings' remembered view of the plan nor a re-optimization solving meanwhile is disturbed."""
     session.exec(update(Tenant).where(col(Tenant.id) == tenant_id).values(lock_seq=col(Tenant.lock_seq)))
 
 
