@@ -20,10 +20,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from routing.insertion import Route, RouteState, best_insertion
-from routing.schedule import INF, Schedule, Stop, TravelMatrix, check, excess_ride, route_travel
+from routing.schedule import (
+    FLOAT_TOLERANCE,
+    INF,
+    Schedule,
+    Stop,
+    TravelMatrix,
+    check,
+    excess_ride,
+    route_travel,
+)
 from routing.traveltime import largest_leg
-
-EPS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -309,13 +316,13 @@ class Alns:
             self.repair(*repairs[ri])
             new_cost = self.cost()
             score = 0.0
-            if new_cost < best_cost - EPS:
+            if new_cost < best_cost - FLOAT_TOLERANCE:
                 best_cost, best_routes, best_un = new_cost, list(self.routes), set(self.unassigned)
                 if first_feasible is None and not (self.unassigned & self.required):
                     first_feasible = _time.perf_counter() - t0
                 score = 33.0
                 cur_cost = new_cost
-            elif new_cost < cur_cost - EPS:
+            elif new_cost < cur_cost - FLOAT_TOLERANCE:
                 score, cur_cost = 9.0, new_cost
             elif self.rng.random() < math.exp(-(new_cost - cur_cost) / temperature):
                 score, cur_cost = 3.0, new_cost

@@ -38,9 +38,6 @@ class Insertion:
     added_travel: float
 
 
-EPS = 1e-6
-
-
 class RouteState:
     """A feasible route with its schedule and what the insertion screen needs: the latest start
     of service at each stop that keeps the rest of the route's windows, and the load on each leg."""
@@ -92,6 +89,7 @@ def best_insertion(
     Returns (added driving time, new stop list, schedule) or None.
     """
     veh = st.vehicle
+    tol = veh.tolerance  # the checker's: a screen never refuses what the checker would accept
     if p.seats > veh.seats or p.wheelchairs > veh.wheelchairs:
         return None
     stops = st.stops
@@ -108,7 +106,7 @@ def best_insertion(
         prev_t = dep if i == 0 else times[i - 1]
         prev_s = 0.0 if i == 0 else stops[i - 1].service
         a_p = max(p.earliest, veh.not_before, prev_t + prev_s + travel[prev_loc][pl])
-        if a_p > p.latest + EPS:
+        if a_p > p.latest + tol:
             if prev_t > p.latest:
                 break
             continue
@@ -121,20 +119,20 @@ def best_insertion(
         ride_floor = p_late + p.service + p.max_ride
         # d directly after p
         a_d = a_p + p.service + travel[pl][dl]
-        if a_d <= d.latest + EPS and a_d <= min(a_p + p.service + p.max_ride, ride_floor) + EPS:
+        if a_d <= d.latest + tol and a_d <= min(a_p + p.service + p.max_ride, ride_floor) + tol:
             ok = True
             if i < n:
                 nk = max(stops[i].earliest, a_d + d.service + travel[dl][locs[i + 1]])
-                ok = nk <= latest[i] + EPS
+                ok = nk <= latest[i] + tol
             else:
-                ok = a_d + d.service + travel[dl][veh.end_location] <= veh.end_time + EPS
+                ok = a_d + d.service + travel[dl][veh.end_location] <= veh.end_time + tol
             if ok:
                 cost = travel[prev_loc][pl] + travel[pl][dl] + travel[dl][locs[i + 1]] - base_i
                 cands.append((cost, i, i))
         # d later: propagate the delayed schedule through stops i..j-1
         if i < n:
             t = max(stops[i].earliest, a_p + p.service + travel[pl][locs[i + 1]])
-            if t > latest[i] + EPS:
+            if t > latest[i] + tol:
                 continue
             for j in range(i + 1, n + 1):
                 k = j - 1  # the stop just before gap j
@@ -142,16 +140,16 @@ def best_insertion(
                     break
                 if j - 1 > i:
                     t = max(stops[k].earliest, t + stops[k - 1].service + travel[locs[k]][locs[k + 1]])
-                    if t > latest[k] + EPS:
+                    if t > latest[k] + tol:
                         break
                 a_d = max(d.earliest, t + stops[k].service + travel[locs[k + 1]][dl])
-                if a_d > d.latest + EPS or a_d > ride_floor + EPS:
+                if a_d > d.latest + tol or a_d > ride_floor + tol:
                     break
                 if j < n:
                     nk = max(stops[j].earliest, a_d + d.service + travel[dl][locs[j + 1]])
-                    if nk > latest[j] + EPS:
+                    if nk > latest[j] + tol:
                         continue
-                elif a_d + d.service + travel[dl][veh.end_location] > veh.end_time + EPS:
+                elif a_d + d.service + travel[dl][veh.end_location] > veh.end_time + tol:
                     continue
                 base_j = travel[locs[j]][locs[j + 1]]
                 cost = add_p + travel[locs[j]][dl] + travel[dl][locs[j + 1]] - base_j

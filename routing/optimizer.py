@@ -7,7 +7,8 @@ are cumul constraints, capacities are counted by seat type and shifts bound each
 
 Inside the solver times are integers in units of 1/scale of the input unit (scale 1 for the
 dispatcher's seconds, 100 for benchmark minutes). Travel and service times are rounded up and
-limits rounded down, so an integer-feasible plan is feasible in real time too; every returned plan
+limits (plus the vehicles' tolerance, as the checker allows) rounded down, so an integer-feasible
+plan is feasible in real time too; every returned plan
 is verified by the exact checker (`routing.schedule.check`) on real-valued times regardless.
 """
 
@@ -100,8 +101,12 @@ def _optimize(
     def up(x: float) -> int:
         return int(math.ceil(x * opt.scale - 1e-7))
 
+    # Limits get the checker's tolerance (the smallest of the fleet's: a stop may go to any
+    # vehicle), so a plan the checker accepts within it is a solution here too.
+    tol = min(v.tolerance for v in vehicles)
+
     def down(x: float) -> int:
-        return horizon if x == INF else int(math.floor(x * opt.scale + 1e-7))
+        return horizon if x == INF else int(math.floor((x + tol) * opt.scale + 1e-7))
 
     # node layout: [start_0, end_0, start_1, end_1, ..., stops...]
     starts = [2 * v for v in range(nv)]

@@ -14,6 +14,12 @@ Units: times and durations in seconds on one common axis (the dispatcher uses se
 service day's local midnight); loads in persons.
 
 Every solver and the insertion heuristic share this checker; tests use it to verify any plan.
+
+Tolerance: a start of service counts as on time when it is at most `VehicleState.tolerance` after
+its limit (every limit: windows, ride times, shift, route duration). The default, FLOAT_TOLERANCE,
+absorbs floating-point rounding only; the dispatcher gives its vehicles
+`dispatcher.rides.plan.SCHEDULE_TOLERANCE_S`, which also absorbs the rounding of reported positions
+and clock readings (the table in docs/design.md).
 """
 
 from __future__ import annotations
@@ -22,7 +28,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-EPS = 1e-6
+FLOAT_TOLERANCE = 1e-6
+"""The checker's default tolerance, in the input's time unit (seconds in the dispatcher, minutes in
+the benchmarks): floating-point rounding only. Times on the axis stay below 1e5 (seconds of a day),
+where a double's spacing is 1.5e-11, so summing even a thousand legs errs by less than 1e-8: a
+millionth of a unit is far above that and far below anything that matters. The benchmarks keep it,
+so their plans are feasible to the published instances' precision."""
+
 INF = float("inf")
 
 StopKind = Literal["pickup", "dropoff"]
@@ -87,6 +99,9 @@ class VehicleState:
     last stop earlier is somewhere on the road and has not reported its next stop yet.
     end_time: latest arrival at the end location (end of shift, s).
     max_duration: longest allowed time from departure to return (s), INF when only the shift counts.
+    tolerance: how far (s) a time may pass its limit and still count as kept: the rounding in where
+    and when the vehicle was last known (FLOAT_TOLERANCE when its state is exact; the dispatcher's
+    vehicles report rounded positions, see `dispatcher.rides.plan.SCHEDULE_TOLERANCE_S`).
     """
 
     id: int
@@ -99,6 +114,7 @@ class VehicleState:
     wheelchairs: int = 0
     onboard: tuple[OnBoard, ...] = ()
     max_duration: float = INF
+    tolerance: float = FLOAT_TOLERANCE
 
 
 @dataclass(slots=True)
@@ -186,8 +202,9 @@ def _schedule(vehicle: VehicleState, stops: Sequence[Stop], travel: TravelMatrix
         elif s.request_id in onboard:
             o = onboard[s.request_id]
             hi[i] = min(hi[i], o.ride_start + o.max_ride)
+    tol = vehicle.tolerance
     for i in range(n):
-        if lo[i] > hi[i] + EPS:
+        if lo[i] > hi[i] + tol:
             return Schedule(False, f"stop {i}: empty time window")
     # Legs: the time from the start of service at stop i-1 (or departure) to the start at stop i.
     legs = []
@@ -202,7 +219,7 @@ def _schedule(vehicle: VehicleState, stops: Sequence[Stop], travel: TravelMatrix
         t = dep_lo
         for i in range(n):
             t = max(lo[i], t + legs[i])
-            if t > hi[i] + EPS:
+            if t > hi[i] + tol:
                 s = stops[i]
                 return Schedule(
                     False,
@@ -210,16 +227,16 @@ def _schedule(vehicle: VehicleState, stops: Sequence[Stop], travel: TravelMatrix
                 )
             times[i] = t
         end = max(t + last_leg, vehicle.not_before)
-        if end > vehicle.end_time + EPS:
+        if end > vehicle.end_time + tol:
             return Schedule(False, "the vehicle cannot return before the end of its shift")
         changed = False
         for p, d in pairs:
             limit = stops[p].max_ride
             ride = times[d] - (times[p] + stops[p].service)
-            if ride > limit + EPS:
+            if ride > limit + tol:
                 lo[p] = times[d] - stops[p].service - limit
                 changed = True
-        if end - dep_lo > vehicle.max_duration + EPS:
+        if end - dep_lo > vehicle.max_duration + tol:
             dep_lo = end - vehicle.max_duration
             changed = True
         if not changed:
@@ -250,7 +267,8 @@ def excess_ride(stops: Sequence[Stop], times: Sequence[float], travel: TravelMat
 def forecast(vehicle: VehicleState, stops: Sequence[Stop], travel: TravelMatrix) -> Schedule:
     """When the stops can no longer all be served in time: the times the vehicle will actually
     reach them, in this order, as soon as it can (earliest bounds kept, latest ones ignored).
-    `feasible` is False and `reason` names the first stop served after its latest time (s)."""
+    `feasible` is False and `reason` names the first stop served after its latest time (s) by more
+    than the vehicle's tolerance."""
     t = vehicle.start_time  # it left its start then (as `check` assumes); not_before bounds service
     here = vehicle.start_location
     times: list[float] = []
@@ -261,7 +279,7 @@ def forecast(vehicle: VehicleState, stops: Sequence[Stop], travel: TravelMatrix)
         driven += leg
         t = max(t + leg, s.earliest, vehicle.not_before)
         times.append(t)
-        if t > s.latest + EPS and not late:
+        if t > s.latest + vehicle.tolerance and not late:
             late = f"{s.kind} of request {s.request_id} at {t:.0f}s, after its latest {s.latest:.0f}s"
         t += s.service
         here = s.location

@@ -12,7 +12,7 @@ from dispatcher.context import Dispatcher
 from dispatcher.db import lock_tenant
 from dispatcher.errors import Code, Conflict, NotFound
 from dispatcher.models import RIDE_TRANSITIONS, Ride, RideStatus
-from dispatcher.rides.plan import PlanState, apply_route, build_problem
+from dispatcher.rides.plan import SCHEDULE_TOLERANCE_S, PlanState, apply_route, build_problem
 from dispatcher.tenant_config import TenantConfig
 from routing.schedule import check, forecast
 
@@ -65,8 +65,12 @@ def replan_vehicle(
             return []
         late_plan = forecast(route.vehicle, route.stops, problem.travel)
         apply_route(cfg, state, vehicle_id, route.stops, late_plan, day, session)
-        late = sorted(
-            {s.request_id for s, t in zip(route.stops, late_plan.times, strict=True) if t > s.latest + 1e-6}
+        late = sorted(  # late: beyond the tolerance the checker allows (the rounding of reports)
+            {
+                s.request_id
+                for s, t in zip(route.stops, late_plan.times, strict=True)
+                if t > s.latest + SCHEDULE_TOLERANCE_S
+            }
         )
         if not late:  # a ride-time limit breaks rather than a window: every movable rider is at risk
             late = sorted({s.request_id for s in route.stops})

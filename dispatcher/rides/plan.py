@@ -146,8 +146,35 @@ class Problem:
         return i
 
 
+POSITION_DECIMALS = 7
+"""Points are keyed (and so compared and routed) at 1e-7 degree: at most 5.6 mm off along each
+axis, 7.9 mm in all."""
+
+SCHEDULE_TOLERANCE_S = 0.1
+"""How far (s) a planned time may pass a promise and still count as kept, in the checker
+(`routing.schedule.VehicleState.tolerance` of every vehicle the dispatcher plans) and in the
+lateness tests (`relax_broken_promises`, `dispatcher.rides.lifecycle.replan_vehicle`).
+
+A vehicle's route starts where and when it last reported, so an on-plan report moves the plan by
+the rounding in that report. What that rounding adds up to, at most:
+- the position: a phone sends full precision (api/static/driver.js), the API takes a float and the
+  database keeps a double; the plan keys points at POSITION_DECIMALS (<= 7.9 mm off). Other clients
+  often send 6 decimals (<= 7.9 cm off; such a value is already on the 7-decimal grid): 8 cm;
+- those metres in seconds at the slowest the travel models drive them: the road network's access
+  legs at 10 km/h (`routing.roadnetwork.ACCESS_SPEED_KMH`, 0.36 s/m; on the road a point is snapped
+  to a node, so rounding moves only its access leg); the straight-line profiles take 0.13-0.22 s/m:
+  8 cm x 0.36 s/m = 29 ms;
+- the clock: instants are kept to the microsecond (`from_seconds`, the databases), <= 0.5 us per
+  reading, a few readings per route; floating point on the seconds-of-day axis: < 1e-8 s.
+That is under 30 ms; 0.1 s leaves room for more than three times as much and is still 1/600 of the
+whole minutes in which promises are given. A rider is late, and a route infeasible, only beyond it.
+(A tenant whose straight-line speed or circuity is set far off the profiles, or a road-network
+position that rounds onto another road node, can move more than this; those are not rounding.)
+"""
+
+
 def _key(lat: float, lon: float) -> Point:
-    return Point(round(lat, 7), round(lon, 7))
+    return Point(round(lat, POSITION_DECIMALS), round(lon, POSITION_DECIMALS))
 
 
 class ProblemBuilder:
@@ -187,7 +214,8 @@ def relax_broken_promises(
         o = aboard.get(s.request_id)
         if o is not None:
             soonest = max(ready, vs.start_time + travel[vs.start_location][s.location])
-            if min(s.latest, o.ride_start + o.max_ride) < soonest:
+            # late only beyond the checker's tolerance: within it the promise still counts as kept
+            if min(s.latest, o.ride_start + o.max_ride) + vs.tolerance < soonest:
                 log.warning("vehicle %s: rider of ride %s is late; dropping off first", vs.id, s.request_id)
                 s = replace(s, latest=max(s.latest, soonest + GRACE_S))
                 aboard[s.request_id] = replace(o, max_ride=max(o.max_ride, soonest + GRACE_S - o.ride_start))
@@ -342,6 +370,7 @@ def build_problem(
             seats=v.seats,
             wheelchairs=v.wheelchair_places,
             onboard=tuple(onboard),
+            tolerance=SCHEDULE_TOLERANCE_S,
         )
         vs, stops = relax_broken_promises(vs, stops, matrix)
         route_parts.append((vs, stops, fixed))
