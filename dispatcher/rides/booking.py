@@ -306,7 +306,7 @@ def check_request(
         raise InvalidRequest("The ride request has problems; correct the fields listed in errors.", errors)
     assert resident and origin and destination and hours
 
-    direct = float(ctx.travel(cfg.id).matrix([origin, destination])[0, 1])
+    direct = float(ctx.travel(cfg.id, session).matrix([origin, destination])[0, 1])
     max_ride = direct * b.max_ride.factor + 60 * b.max_ride.plus_minutes
     boarding = 60 * (b.wheelchair_boarding_minutes if req.wheelchair else b.boarding_minutes)
     window = timedelta(minutes=b.pickup_window_minutes)

@@ -314,7 +314,7 @@ def build_problem(
             rides[r.id] = r
             if r.status == RideStatus.on_board and r.picked_up_at is not None:
                 onboard_of.setdefault(r.vehicle_id, []).append(r)
-    matrix = LazyMatrix(ctx.travel(cfg.id).duration, [])
+    matrix = LazyMatrix(ctx.travel(cfg.id, session).duration, [])
     b = ProblemBuilder(matrix)
     now_s = to_seconds(now, day, tz)
     route_parts = []
