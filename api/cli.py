@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from dispatcher.context import Dispatcher
 from dispatcher.errors import Code, DomainError
@@ -385,6 +385,26 @@ def cmd_bench_scale(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+class _Figures(Protocol):
+    """A benchmark's result: its report, its JSON file and whether it met its targets."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    def report(self) -> str: ...
+
+    def write_json(self, path: str) -> None: ...
+
+
+def _print_figures(result: _Figures, json_path: str | None) -> int:
+    """Print a benchmark's report, write its figures to `json_path` when given; the exit code."""
+    print(result.report())
+    if json_path:
+        result.write_json(json_path)
+        print(f"figures written to {json_path}")
+    return 0 if result.ok else 1
+
+
 def cmd_bench_signin_flood(args: argparse.Namespace, settings: Settings) -> int:
     import httpx
 
@@ -402,11 +422,7 @@ def cmd_bench_signin_flood(args: argparse.Namespace, settings: Settings) -> int:
     except (RuntimeError, httpx.HTTPError) as e:  # the server did not start, the operator cannot sign in
         print(f"sign-in flood not run: {e}", file=sys.stderr)
         return 1
-    print(result.report())
-    if args.json:
-        result.write_json(args.json)
-        print(f"figures written to {args.json}")
-    return 0 if result.ok else 1
+    return _print_figures(result, args.json)
 
 
 def cmd_delivery_plan(args: argparse.Namespace, settings: Settings) -> int:
@@ -862,11 +878,7 @@ def cmd_loadtest(args: argparse.Namespace, settings: Settings) -> int:
     except (RuntimeError, httpx.HTTPError) as e:  # no server there, a failed sign-in, no time left today
         print(f"load test not run: {e}", file=sys.stderr)
         return 1
-    print(result.report())
-    if args.json:
-        result.write_json(args.json)
-        print(f"figures written to {args.json}")
-    return 0 if result.ok else 1
+    return _print_figures(result, args.json)
 
 
 def cmd_demo_day(args: argparse.Namespace, settings: Settings) -> int:
