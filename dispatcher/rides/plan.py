@@ -282,6 +282,28 @@ def _heading(
     return int(on_the_way and max(since + leg, now_s, stop.earliest) <= stop.latest)
 
 
+def _parked(
+    entry: dict[str, Any] | None,
+    stop: Stop | None,
+    start: int,
+    now_s: float,
+    day: date,
+    tz: Any,
+    travel: LazyMatrix,
+) -> bool:
+    """Whether the vehicle is waiting where it was last known, not driving: it has no pending stop,
+    or the planned departure for its first one has not come yet. Such a vehicle sets off from
+    there no earlier than now (s), whenever it last reported: a plan that assumed it left at its
+    last report would promise a stop given to it now at a time it cannot reach (an idle vehicle
+    handed a pickup whose window is already open)."""
+    if entry is None or stop is None:
+        return True
+    if "planned_time" not in entry:  # a plan being assembled, not yet timed
+        return False
+    planned = to_seconds(datetime.fromisoformat(entry["planned_time"]), day, tz)
+    return planned - travel[start][stop.location] > now_s
+
+
 def build_problem(
     ctx: Dispatcher,
     session: Session,
@@ -360,6 +382,10 @@ def build_problem(
                 fixed += 1
         if fixed == 0 and stops:
             fixed = _heading(state.pending(v.id)[0], stops[0], start, since, now_s, day, tz, matrix)
+        if fixed == 0 and not onboard:
+            first = state.pending(v.id)[0] if stops else None
+            if _parked(first, stops[0] if stops else None, start, now_s, day, tz, matrix):
+                since = max(since, now_s)  # waiting there: it can set off now, not before
         vs = VehicleState(
             id=v.id,
             start_location=start,
@@ -411,7 +437,19 @@ def live_problem(
         return state, build_problem(ctx, session, cfg, day, state, now, extra_points)
     now_s = to_seconds(now, day, cfg.tz)
     old = view.problem
-    routes = [Route(replace(r.vehicle, not_before=now_s), r.stops, r.fixed) for r in old.routes]
+    routes = []
+    for r in old.routes:
+        vs = replace(r.vehicle, not_before=now_s)
+        entries = view.state.pending(vs.id)
+        first = entries[0] if entries and r.stops else None
+        stop = r.stops[0] if r.stops else None
+        if (
+            r.fixed == 0
+            and not vs.onboard
+            and _parked(first, stop, vs.start_location, now_s, day, cfg.tz, old.travel)
+        ):
+            vs = replace(vs, start_time=max(vs.start_time, now_s))  # as build_problem: waiting, not driving
+        routes.append(Route(vs, r.stops, r.fixed))
     problem = Problem(day, old.vehicles, routes, old.travel, dict(old.rides), old.index)
     for p in extra_points:
         problem.add_point(p)
