@@ -116,7 +116,7 @@ def settlements(
                 }
                 for s in closed
             ]
-        cfg = ctx.config(p.tenant_id)
+        cfg = ctx.config(p.tenant_id, session)
         return [
             {**s, "closed": False} for s in settlements_of(session, cfg, bills_to_close(session, cfg, month))
         ]

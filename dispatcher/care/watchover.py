@@ -269,7 +269,7 @@ def set_away(
             raise Conflict(
                 "This household has no watch-over.", title="No watch-over", code=Code.watch_not_set_up
             )
-        before = iso_local(w.away_until, ctx.config(tenant_id).tz)
+        before = iso_local(w.away_until, ctx.config(tenant_id, session).tz)
         w.away_until = until if until is not None else now
         w.away_reason, w.updated_at, w.updated_by = reason, now, actor
         session.add(w)
@@ -284,7 +284,7 @@ def set_away(
             "household",
             household_id,
             before={"away_until": before},
-            after={"away_until": iso_local(w.away_until, ctx.config(tenant_id).tz), "reason": reason},
+            after={"away_until": iso_local(w.away_until, ctx.config(tenant_id, session).tz), "reason": reason},
         )
         session.commit()
         return w
