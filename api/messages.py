@@ -2,7 +2,7 @@
 
 Every problem document carries its `code` and `message_ja`, the text below for that code with its
 parameters filled in from the problem's members (e.g. `retry_after_seconds`). Staff pages show
-`message_ja` with the server's English `detail` beneath; the residents' endpoints (TV and phone,
+`message_ja` alone (never the English `detail`); the residents' endpoints (TV and phone,
 RESIDENT_PATHS) answer with it as the `detail` itself, worded for an 80-year-old (TO_RESIDENTS). No text
 is ever derived from the English wording, which may change. tests/test_messages.py fails for a
 code without a text here.

@@ -203,8 +203,12 @@ def test_drone_page_after_a_reload_names_the_drone_and_has_a_way_out(
     world: tuple[Dispatcher, SimClock, str, Browser],
 ) -> None:
     ctx, _, base, browser = world
-    drone = ctx.config("ina-demo").drones.fleet[0]  # type: ignore[union-attr]
-    assert drone.name == "1号機" and drone.id == "drone-1"
+    fleet = ctx.config("ina-demo").drones.fleet  # type: ignore[union-attr]
+    assert fleet[0].name == "1号機" and fleet[0].id == "drone-1"
+    with client_for(ctx) as client:  # the operator's board names the drones too
+        board = client.get("/api/v1/board", headers=token_headers(client, "ina-demo-operator")).json()
+    named = {f["drone_name"] for f in board["deliveries"]["flights"]}
+    assert named and named <= {d.name for d in fleet}
     page = new_page(browser)
     sign_in(page, base, "/drone", "ina-demo-drone")
     expect(page.locator("h1")).to_have_text("今日のフライト")
