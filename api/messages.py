@@ -2,7 +2,7 @@
 
 Every problem document carries its `code` and `message_ja`, the text below for that code with its
 parameters filled in from the problem's members (e.g. `retry_after_seconds`). Staff pages show
-`message_ja` with the server's English `detail` beneath; the residents' endpoints (TV and phone,
+`message_ja` alone (never the English `detail`); the residents' endpoints (TV and phone,
 RESIDENT_PATHS) answer with it as the `detail` itself, worded for an 80-year-old (TO_RESIDENTS). No text
 is ever derived from the English wording, which may change. tests/test_messages.py fails for a
 code without a text here.
@@ -76,7 +76,7 @@ JA: dict[Code, str] = {
     Code.report_out_of_step: "いまはその操作ができません（予定の状態と合いません）。"
     "画面を開きなおしてください。",
     Code.arrive_first: "先に「到着」を押してください。着いてから待ち時間がすぎると「乗車なし」にできます。",
-    Code.cargo_not_ready: "まだ積めません。お店の準備（集荷OK）ができていない荷物があります。",
+    Code.cargo_not_ready: "まだ積めません。お店の準備（集荷OK）ができていない荷物があります{orders_ja}。",
     Code.vehicle_not_found: "その車両は見つかりません。",
     Code.vehicle_not_yours: "ほかの会社の車両です。",
     Code.shopping_not_offered: "この市町村では、お買い物サービスはありません。",
@@ -87,12 +87,14 @@ JA: dict[Code, str] = {
     Code.order_in_flight: "この荷物はまだ飛行中です。ドローンが着いてから受け渡してください。",
     Code.order_not_your_hall: "この注文は、あなたの公民館のものではありません。",
     Code.seller_not_linked: "このアカウントは、お店に結びついていません。管理者に連絡してください。",
-    Code.picklist_too_early: "締め切りの前なので、まだ集荷リストは確定していません。",
+    Code.picklist_too_early: "注文の締め切り{cutoff_ja}の前なので、まだ集荷リストは確定していません。"
+    "締め切りのあとで押してください。",
     Code.picklist_already_ready: "この日の集荷OKは、もう送ってあります。",
-    Code.delivery_too_early: "まだ注文の受付中です。締め切りの後に計画してください。",
+    Code.delivery_too_early: "まだ注文の受付中です{cutoff_until}。締め切りの後に計画してください。",
     Code.flight_not_found: "その飛行は見つかりません。",
-    Code.flight_illegal_step: "この飛行では、いまその操作はできません。",
-    Code.flight_orders_not_ready: "お店の準備（集荷OK）ができていない荷物があります。まだ積めません。",
+    Code.flight_illegal_step: "この飛行では、いまその操作はできません{why}。",
+    Code.flight_orders_not_ready: "お店の準備（集荷OK）ができていない荷物があります{orders_ja}。"
+    "まだ積めません。",
     Code.billing_month_not_over: "その月はまだ終わっていません。月が終わってから締めてください。",
     Code.billing_month_closed: "その月はもう締めてあります。訂正は翌月に入ります。",
     Code.billing_month_not_closed: "その月はまだ締めていません。先に月を締めてください。",
@@ -222,6 +224,17 @@ TO_RESIDENTS: dict[Code, str] = {
 }
 
 
+# A flight's status in the drone operator's words (as on the drone page).
+FLIGHT_STATUS_JA = {
+    "planned": "予定",
+    "loaded": "積み込み済み",
+    "departed": "飛行中",
+    "returned": "帰還済み",
+    "aborted": "中止",
+    "cancelled": "取り消し",
+}
+
+
 class _Params(dict[str, Any]):
     """Format parameters; a missing one reads as nothing rather than failing."""
 
@@ -281,6 +294,24 @@ def _derived(code: Code, params: Mapping[str, Any]) -> dict[str, Any]:
         month = str(params.get("month") or "")
         out["month_ja"] = f"{int(month[:4])}年{int(month[5:7])}月" if len(month) == 7 else "その月"
         out["earliest_ja"] = _date_ja(params.get("earliest")) or "今月"
+    if code in (Code.flight_orders_not_ready, Code.cargo_not_ready):
+        orders = params.get("orders")
+        numbers = "、".join(f"#{o}" for o in orders) if isinstance(orders, list) else ""
+        out["orders_ja"] = f"（注文 {numbers}）" if numbers else ""
+    if code in (Code.picklist_too_early, Code.delivery_too_early):
+        cutoff = params.get("cutoff")
+        out["cutoff_ja"] = f"（{cutoff}）" if cutoff else ""
+        out["cutoff_until"] = f"（{cutoff}まで）" if cutoff else ""
+    if code == Code.flight_illegal_step:
+        left = params.get("hall_names_left")
+        status = FLIGHT_STATUS_JA.get(str(params.get("flight_status") or ""))
+        out["why"] = (
+            "（まだ着陸を記録していない公民館があります: " + "、".join(map(str, left)) + "）"
+            if isinstance(left, list) and left
+            else f"（この便はいま「{status}」です）"
+            if status
+            else ""
+        )
     if code == Code.no_show_too_early and isinstance(params.get("wait_until"), str):
         hour, minute = params["wait_until"][11:13], params["wait_until"][14:16]  # local time, with offset
         out["wait_until"] = f"{int(hour)}:{minute}"  # "2026-11-24T09:25:00+09:00" -> "9:25"

@@ -157,10 +157,12 @@ def test_delivery_afternoon_on_the_field_pages(
     by_id(seller, "ready").click()
     expect(page_h1).to_have_text("集荷OKにしますか")
     check(seller, "seller-02-confirm")
+    expect(by_id(seller, "ready-yes")).to_be_disabled()  # nothing ticked: the seller says so first
+    by_id(seller, "unticked-ok").check()
     by_id(seller, "ready-yes").click()
     problem = by_id(seller, "problem")
     expect(problem).to_contain_text("集荷OKにできませんでした。")
-    expect(problem).to_contain_text("final only after the cut-off at 11:00")
+    expect(problem).to_contain_text("注文の締め切り（11:00）の前なので")
     check(seller, "seller-03-too-early")
     by_id(seller, "ready-no").click()
 
@@ -198,7 +200,10 @@ def test_delivery_afternoon_on_the_field_pages(
     by_id(drone, "loaded").click()
     problem = by_id(drone, "problem")
     expect(problem).to_contain_text("まだ積み込めません。")
-    expect(problem).to_contain_text("not ready at the base")
+    expect(problem).to_contain_text("（注文 #")
+    for oid in first.order_ids:  # the orders not ready, by number
+        expect(problem).to_contain_text(f"#{oid}")
+    assert "not ready" not in problem.inner_text()
     check(drone, "drone-02-load-refused")
     assert statuses(ctx, first.order_ids) == {"locked"}
 
@@ -228,6 +233,7 @@ def test_delivery_afternoon_on_the_field_pages(
             seller.pdf(path=str(ARTIFACTS / FOLDER / "seller-04-print.pdf"))
             seller.emulate_media(media="screen")
         by_id(seller, "ready").click()
+        by_id(seller, "unticked-ok").check()  # not every item ticked on this phone
         by_id(seller, "ready-yes").click()
         expect(seller.locator("#flash")).to_contain_text("集荷OKを伝えました（11:50）")
         expect(by_id(sheet, "ready-state")).to_contain_text("集荷OK 済み（11:50）")

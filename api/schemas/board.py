@@ -56,6 +56,7 @@ class BoardFlight(ApiModel):
     id: int
     number: int
     drone: str
+    drone_name: str = Field(description="the drone's name in the tenant file (its id where it has none)")
     status: Annotated[FlightStatus, Lax]
     departure: LocalTime
     return_: LocalTime = Field(alias="return")

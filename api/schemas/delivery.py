@@ -38,7 +38,9 @@ class Flight(ApiModel):
     id: int
     date: IsoDate
     number: int = Field(description="the flight's number in the day's plan, from 1")
-    drone: str
+    drone: str = Field(description="the drone's id in the tenant file")
+    drone_name: str = Field(description="the drone's name in the tenant file (its id where it has none)")
+    hall_names: dict[str, str] = Field(description="hall id -> the hall's name in the tenant file")
     departure: LocalTime
     return_: LocalTime = Field(alias="return", description="planned return to the base")
     halls: list[str] = Field(description="the halls it lands at, in order")
@@ -123,6 +125,9 @@ class Delivery(ApiModel):
     mode: Literal["drone", "ground"] | None = Field(description="how it comes; null until planned")
     ground_reason: str | None = Field(description="why it goes by ground")
     arrives: LocalTime | None = Field(description="the drone's planned landing at the hall")
+    landed: LocalTime | None = Field(
+        default=None, description="when the drone operator reported the landing at the hall; null before"
+    )
     status: Annotated[OrderStatus, Lax]
     handed_over_at: LocalTime | None
 

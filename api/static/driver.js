@@ -15,7 +15,7 @@
  * - While a vehicle is chosen and within its shift the position is sent every 30 s (geolocation),
  *   and on demand with 「位置を送る」. A refused permission is explained, nothing else breaks.
  * - Errors are RFC 9457 problems, shown by the common renderer (common/problem.js): the server's
- *   Japanese message_ja (or a lead by status), then the server's own words (サーバー: ...).
+ *   Japanese message_ja (or a lead by status); never the server's English.
  *
  * The page runs on the field pages' shell (field.js): sign-in, API client, problem rendering and the
  * server's clock are the common ones. The session (token, role, user, chosen vehicle) is kept in

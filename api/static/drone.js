@@ -50,7 +50,13 @@
   });
   var el = app.el, button = app.button, T = app.T;
 
-  function placeName(id) { return (state.places[id] && state.places[id].name) || id; }
+  /* A hall's name: from the places, else from the flights (both from the tenant file). */
+  function placeName(id) {
+    if (state.places[id] && state.places[id].name) return state.places[id].name;
+    var named = state.flights.filter(function (f) { return f.hall_names && f.hall_names[id]; })[0];
+    return named ? named.hall_names[id] : id;
+  }
+  function droneName(f) { return f.drone_name || f.drone; }
   function flightById(id) { return state.flights.filter(function (f) { return f.id === id; })[0]; }
   function kg(x) { return (Math.round(x * 10) / 10).toFixed(1) + " kg"; }
 
@@ -63,9 +69,9 @@
   /* Fetch the day's flights; redraw the screen on show (quietly when nothing was pressed). */
   var refresh = app.loader("/api/v1/flights", "今日のフライトを読みこめませんでした。", function (flights, changed, quiet) {
     state.flights = flights;
-    if (!app.current || (quiet && !changed)) return;
+    if (quiet && !changed) return;
     if (state.busy) return;
-    var name = app.current.name;
+    var name = app.current ? app.current.name : "";
     if (name === "abort" || name === "aborted") return; // a form or a result: leave it
     if (state.open !== null && flightById(state.open)) showFlight(state.open, quiet);
     else showHome(quiet);
@@ -119,7 +125,7 @@
       el("p", { cls: "times", text: "出発 " + app.hm(f.departure) + " → 帰着 " + app.hm(f["return"]) }),
       el("p", { cls: "halls", text: halls }),
       el("p", { cls: "muted chips" }, [
-        el("span", { text: "機体 " + f.drone }), el("span", { text: "荷物 " + kg(f.payload_kg) }),
+        el("span", { text: "機体 " + droneName(f) }), el("span", { text: "荷物 " + kg(f.payload_kg) }),
         el("span", { text: "注文 " + f.orders.length + "件" })
       ]),
       button("この便をひらく", function () { state.problem = null; showFlight(f.id); },
@@ -144,7 +150,7 @@
       $action,
       el("h2", { text: "この便について" }),
       el("dl", { cls: "facts" }, [
-        el("dt", { text: "機体" }), el("dd", { text: f.drone }),
+        el("dt", { text: "機体" }), el("dd", { "data-id": "drone", text: droneName(f) }),
         el("dt", { text: "荷物" }), el("dd", { text: kg(f.payload_kg) + " ・ 注文 " + f.orders.length + "件" }),
         el("dt", { text: "距離" }), el("dd", { text: f.distance_km.toFixed(1) + " km（往復）" })
       ]),

@@ -64,18 +64,21 @@ var NoriaiField = (function () {
     app.loader = function (path, context, onData) {
       var sig = "";
       function load(quiet) {
+        var token = app.token; // an answer that comes after signing out draws nothing
         return app.api("GET", path).then(function (data) {
+          if (app.token !== token) return;
           var s = JSON.stringify(data);
           var changed = s !== sig;
           sig = s;
           app.syncClock();
           onData(data, changed, quiet);
         }, function (err) {
-          if (err.handled || quiet) return;
+          if (err.handled || quiet || app.token !== token) return;
           app.show("error", el("div", { cls: "stack" }, [
             el("h1", { text: "よみこめませんでした" }),
             app.problem(err, context),
-            button("もう一度ためす", function () { load(false); }, { cls: "primary", id: "retry" })
+            button("もう一度ためす", function () { load(false); }, { cls: "primary", id: "retry" }),
+            signOutButton()
           ]));
         });
       }
@@ -141,21 +144,34 @@ var NoriaiField = (function () {
       signIn(notice);
     };
 
+    function signOutButton() {
+      return button("サインアウト", function () { app.signOut("サインアウトしました。"); }, { cls: "secondary", id: "signout" });
+    }
+
     /* The end of every home screen: refresh, who is signed in, sign out. */
     app.footer = function (onRefresh) {
       return el("div", { cls: "stack footer" }, [
         onRefresh ? button("最新にする", onRefresh, { cls: "secondary", id: "refresh" }) : null,
         el("p", { cls: "muted", text: (app.user || "") + " でサインイン中" }),
-        button("サインアウト", function () { app.signOut("サインアウトしました。"); }, { cls: "secondary", id: "signout" })
+        signOutButton()
       ]);
     };
 
-    function signedIn(session) {
+    /* resumed: a session kept on this phone (a reload). Until the page's own screen comes, it says
+     * that it is loading, with a way out (sign out), whatever happens next. */
+    function signedIn(session, resumed) {
       app.session = session;
       app.token = session.token;
       app.role = session.role;
       app.user = session.user;
       if (!ticker) ticker = setInterval(tick, 15000);
+      if (resumed) {
+        app.show("loading", el("div", { cls: "stack", "aria-busy": "true" }, [
+          el("h1", { text: "よみこんでいます…" }),
+          el("p", { cls: "muted", text: (app.user || "") + " でサインイン中" }),
+          signOutButton()
+        ]));
+      }
       return app.syncClock().then(function () { opts.home(app, session); });
     }
 
@@ -201,7 +217,7 @@ var NoriaiField = (function () {
     }
 
     var s = auth.saved();
-    if (s) signedIn(s);
+    if (s) signedIn(s, true);
     else signIn();
     return app;
   }

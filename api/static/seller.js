@@ -2,7 +2,8 @@
  *
  * Each product with its total quantity and the orders it goes to; a tick per row helps while
  * walking the shelves (kept on this phone only). 「印刷する」 prints just the list, black on white.
- * Marking the list ready has a confirm step; the server refuses it before the cut-off (the list is
+ * Marking the list ready has a confirm step; with items not ticked it names them, and the seller
+ * must say they are in the bags all the same. The server refuses it before the cut-off (the list is
  * final only then) and a second time, and the page shows why.
  *
  * A seller sees only its own shop's list; an operator signed in here sees every shop's. The list
@@ -105,10 +106,18 @@
     return sec;
   }
 
+  /* The items of a sheet not ticked on this phone. */
+  function unticked(s) {
+    var t = ticks(s);
+    return s.items.filter(function (it) { return !t[it.product_id]; });
+  }
+
   function showConfirm(s) {
     var $problem = el("div", { hidden: true });
+    var missing = unticked(s);
+    var $sure = null; // with unticked items: the seller says they are in the bags all the same
     var $yes = button("はい、集荷OKにする", function () {
-      if (state.busy) return;
+      if (state.busy || ($sure && !$sure.checked)) return;
       state.busy = true;
       $yes.disabled = true;
       $yes.firstChild.textContent = "送っています…";
@@ -129,6 +138,27 @@
         n.scrollIntoView({ block: "center" });
       });
     }, { cls: "go big", id: "ready-yes" });
+    var $missing = null;
+    if (missing.length) {
+      $sure = el("input", { type: "checkbox", id: "unticked-ok", "data-id": "unticked-ok" });
+      $sure.addEventListener("change", function () { $yes.disabled = !$sure.checked; });
+      $yes.disabled = true;
+      $missing = el("div", { cls: "box warn stack", role: "group", "aria-labelledby": "unticked-h", "data-id": "unticked" }, [
+        el("p", { id: "unticked-h" }, [el("strong", {
+          text: missing.length === s.items.length
+            ? "まだ1つもチェックしていません（" + missing.length + " 品目）。"
+            : "チェックしていない品目が " + missing.length + " つあります。"
+        })]),
+        el("ul", { cls: "items" }, missing.map(function (it) {
+          return el("li", { "data-id": "unticked-" + it.product_id }, [
+            el("span", { text: it.name }), el("span", { cls: "qty", text: " ×" + it.quantity })
+          ]);
+        })),
+        el("label", { cls: "check", "for": "unticked-ok" }, [
+          $sure, el("span", { text: "これらも、そろえて袋に入れました" })
+        ])
+      ]);
+    }
     app.show("confirm", el("div", { cls: "stack" }, [
       el("h1", { text: "集荷OKにしますか" }),
       el("p", { cls: "big", text: s.name }),
@@ -138,6 +168,7 @@
         el("span", { text: "合計 " + total(s) + " 点" })
       ]),
       el("p", { cls: "box info", text: "全部の商品をそろえて、注文ごとに袋に入れましたか？ 押すと、ドローン基地に「集荷OK」が伝わります。あとから取り消せません。" }),
+      $missing,
       $problem,
       $yes,
       button("もどる", function () { showHome(); }, { cls: "secondary", id: "ready-no" })

@@ -46,7 +46,8 @@
       case "in_flight": return ["飛行中", "alert", 1];
       case "at_base": return [d.mode === "ground" ? "地上便の出発待ち" : "基地で出発待ち", "wait", 1];
       case "handed_over":
-        return ["お届け済み" + (state.times[d.order_id] ? " " + state.times[d.order_id] : ""), "done", 2];
+        var at = state.times[d.order_id] || (d.handed_over_at ? app.hm(d.handed_over_at) : "");
+        return ["お届け済み" + (at ? " " + at : ""), "done", 2];
       default: return ["準備中", "wait", 1];
     }
   }
@@ -147,10 +148,12 @@
     return el("article", { cls: "card delivery" + (w[2] === 0 ? " ready" : w[2] === 2 ? " done" : ""), "data-id": "order-" + d.order_id }, kids);
   }
 
-  /* How the bags come: the drone's landing time, or by ground and why. */
+  /* How the bags come: the drone's landing time (the real one once it landed, else the planned
+   * one), or by ground and why. */
   function how(d) {
     if (d.mode === "drone") {
-      return el("p", { cls: "how", text: "ドローン便" + (d.arrives ? "・" + app.hm(d.arrives) + " 着予定" : "") });
+      var when = d.landed ? "・" + app.hm(d.landed) + " 着陸" : d.arrives ? "・" + app.hm(d.arrives) + " 着予定" : "";
+      return el("p", { cls: "how", "data-id": "how", text: "ドローン便" + when });
     }
     if (d.mode === "ground") {
       return el("p", { cls: "how" }, [
@@ -178,7 +181,7 @@
         var m = REASONS[i][0].exec(r);
         if (m) { parts.push(REASONS[i][1](m)); return; }
       }
-      parts.push(r);
+      parts.push("ドローンで運べない事情があります"); // an unknown reason: never the planner's English
     });
     return ["理由: " + parts.join("。")];
   }

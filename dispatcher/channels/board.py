@@ -108,6 +108,20 @@ def board(ctx: Dispatcher, tenant_id: str, next_stops: int = 3) -> dict[str, Any
     }
 
 
+# what the board shows of a flight
+BOARD_FLIGHT_KEYS = (
+    "id",
+    "number",
+    "drone",
+    "drone_name",
+    "status",
+    "departure",
+    "return",
+    "halls",
+    "landed",
+)
+
+
 def _deliveries(ctx: Dispatcher, tenant_id: str, day: date) -> dict[str, Any] | None:
     """The delivery afternoon: flights with their status, sellers ready, orders by status."""
     cfg = ctx.config(tenant_id)
@@ -124,7 +138,7 @@ def _deliveries(ctx: Dispatcher, tenant_id: str, day: date) -> dict[str, Any] | 
             counts[status] = counts.get(status, 0) + 1
     return {
         "flights": [
-            {k: f[k] for k in ("id", "number", "drone", "status", "departure", "return", "halls", "landed")}
+            {k: f[k] for k in BOARD_FLIGHT_KEYS}
             for f in (flights(ctx, tenant_id, day) if cfg.drones is not None else [])
         ],
         "sellers_ready": ready_sellers(ctx, tenant_id, day),

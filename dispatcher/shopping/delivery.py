@@ -89,6 +89,7 @@ def plan_delivery(
             f"Ordering for {day.isoformat()} is open until {sh.cutoff:%H:%M}; plan after the cut-off.",
             title="Too early to plan",
             reason="before_cutoff",
+            cutoff=f"{sh.cutoff:%H:%M}",
             code=Code.delivery_too_early,
         )
     graph, zones, drones, base = airspace(cfg)
@@ -307,12 +308,20 @@ def _local_times(times: dict[str, str], cfg: TenantConfig) -> dict[str, str | No
     return {k: iso_local(datetime.fromisoformat(v), cfg.tz) for k, v in times.items()}
 
 
+def drone_name(cfg: TenantConfig, drone_id: str) -> str:
+    """The name the tenant file gives a drone ("1号機"); its id where it gives none."""
+    fleet = cfg.drones.fleet if cfg.drones else []
+    return next((d.name for d in fleet if d.id == drone_id and d.name), drone_id)
+
+
 def flight_view(f: Flight, cfg: TenantConfig) -> dict[str, Any]:
     return {
         "id": f.id,
         "date": f.service_date.isoformat(),
         "number": f.number,
         "drone": f.drone,
+        "drone_name": drone_name(cfg, f.drone),
+        "hall_names": {h: (p.name if (p := cfg.place(h)) else h) for h in f.halls},
         "departure": iso_local(f.depart_at, cfg.tz),
         "return": iso_local(f.return_at, cfg.tz),
         "halls": f.halls,
@@ -464,6 +473,7 @@ def handovers(ctx: Dispatcher, tenant_id: str, day: date, hall_id: str | None) -
                 "mode": o.delivery_mode,
                 "ground_reason": o.ground_reason,
                 "arrives": _local_times(f.arrivals, cfg).get(hh.hall_id or "") if f else None,
+                "landed": _local_times(f.landed or {}, cfg).get(hh.hall_id or "") if f else None,
                 "status": o.status,
                 "handed_over_at": handed.get(oid),
             }

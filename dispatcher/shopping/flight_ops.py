@@ -174,6 +174,7 @@ def flight_step(
                     "or abort.",
                     title="Illegal flight step",
                     halls_left=left,
+                    hall_names_left=[(p.name if (p := cfg.place(h)) else h) for h in left],
                     code=Code.flight_illegal_step,
                 )
         elif target == FlightStatus.aborted:

@@ -45,6 +45,7 @@ def mark_ready(ctx: Dispatcher, tenant_id: str, key: str, day: date, actor: str)
             raise Conflict(
                 f"The pick list of {day.isoformat()} is final only after the cut-off at {sh.cutoff:%H:%M}.",
                 title="Too early",
+                cutoff=f"{sh.cutoff:%H:%M}",
                 code=Code.picklist_too_early,
             )
         orders = {

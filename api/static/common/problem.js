@@ -5,14 +5,15 @@
  * came back, the lead is a generic sentence chosen by the HTTP status (0 = no answer). Nothing here
  * reads the English `detail` to guess what happened.
  *
- * Staff pages also show the server's `detail` (English) and its field `errors` as a smaller second
- * line. On the residents' pages (opts.resident) `detail` is already plain Japanese and is the lead
- * when message_ja is missing; nothing English is shown there.
+ * Nothing English is shown on any page: staff pages read message_ja too (its parameters, e.g. order
+ * numbers or a cut-off time, are filled in by the server in Japanese); the English `detail` stays in
+ * the problem document for logs and API clients. On the residents' pages (opts.resident) `detail`
+ * is already plain Japanese and is the lead when message_ja is missing.
  *
  * Options (every function): resident; texts {status: sentence, other} to word a page's generic
  * leads (its own buttons, its own phone number), which stand in only where no problem document came
  * back (no answer, a proxy's error page). An Error made on the page (no `status`) says its own
- * message.
+ * message when that is Japanese (a script error's English reads as the generic `other`).
  * ES5 (the set-top box and old phones load this file).
  */
 "use strict";
@@ -48,7 +49,10 @@ var NoriaiProblem = (function () {
   /* The Japanese sentence that leads. */
   function lead(err, opts) {
     opts = opts || {};
-    if (!fromServer(err)) return (err && err.message) || String(err);
+    if (!fromServer(err)) { // the page's own words; a script error's English is never shown
+      var own = (err && err.message) || "";
+      return /[\u3040-\u30ff\u4e00-\u9fff]/.test(own) ? own : (opts.texts && opts.texts.other) || TEXTS.other;
+    }
     var p = data(err);
     if (p.message_ja) return p.message_ja;
     if (err.status === 0) return byStatus(err, opts);
@@ -56,17 +60,10 @@ var NoriaiProblem = (function () {
     return byStatus(err, opts);
   }
 
-  /* The server's own words for staff (English `detail` and field errors); "" for residents. */
-  function detail(err, opts) {
-    opts = opts || {};
-    if (opts.resident || !fromServer(err) || err.status === 0) return "";
-    var p = data(err);
-    var d = p.detail || "";
-    if (p.errors && p.errors.length) {
-      d += " (" + p.errors.map(function (e) { return e.field + ": " + e.message; }).join("; ") + ")";
-    }
-    return d;
-  }
+  /* More words under the lead: none. The English `detail` and field messages are never shown
+   * (staff pages once showed them; issue 20), message_ja already names each refused field. Kept so
+   * that callers of detail()/detailNode() need no change. */
+  function detail() { return ""; }
 
   /* One line: the lead, and the server's words in brackets. */
   function text(err, opts) {

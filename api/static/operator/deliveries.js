@@ -25,7 +25,7 @@
       list.appendChild(el("li", { "data-id": "flight-" + f.id }, [
         el("div", { cls: "row-head" }, [
           el("span", { cls: "when", text: hm(f.departure) + " 発" }),
-          el("span", { text: "第" + f.number + "便 " + f.drone }),
+          el("span", { text: "第" + f.number + "便 " + (f.drone_name || f.drone) }),
           el("span", { cls: "badge" + (f.status === "aborted" ? " warn" : ""), text: FLIGHT_LABELS[f.status] || f.status }),
         ]),
         el("div", { cls: "row-info", text: "公民館 " + f.halls.length + "か所（着陸 " + landed + "）" }),
