@@ -10,17 +10,21 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, timedelta
 
+import httpx
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect, sync_playwright
 from sqlmodel import Session, col, select
 
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.models import DailyStats, Event, Resident, Ride
+from dispatcher.platform.demo import DEMO_PASSWORD
 from dispatcher.reporting.daily_stats import close_day, close_pending_days
 from dispatcher.reporting.stats import RideFact, VehicleDay, _shared_rides, ride_figures, ridership
 from dispatcher.rides.field_checks import review, to_review
 from routing.geo import Point
 from tests.conftest import DAY_START
+from tests.live import RequestLog, Server, launch, shot
 from tests.test_field_operations import _single
 
 DAY = DAY_START.date()
@@ -141,13 +145,6 @@ def test_impossible_taps_are_flagged_reviewed_and_kept_out_of_the_figures(
             422,
             "field_flag.time_other_day",
         ),
-        # a pickup after the drop-off the driver tapped
-        (
-            p_flag,
-            {"decision": "corrected", "at": (start - timedelta(minutes=10)).isoformat()},
-            422,
-            "field_flag.time_order",
-        ),
         (999999, {"decision": "confirmed"}, 404, "field_flag.not_found"),
     ]
     for fid, body, status, code in bad:
@@ -159,15 +156,18 @@ def test_impossible_taps_are_flagged_reviewed_and_kept_out_of_the_figures(
         assert code in codes, (code, problem)
     assert len(client.get("/api/v1/field-flags", headers=operator).json()) == 3
 
-    # the drop-off first (so the pickup may move later), then the pickup, then the position
-    right_drop = start + timedelta(minutes=3 + round(direct_min) + 2)
-    r = client.post(
-        review.format(d_flag), json={"decision": "corrected", "at": right_drop.isoformat()}, headers=operator
-    )
-    assert r.status_code == 200, r.text
+    # the pickup first: the drop-off awaits review itself, so it does not bind the pickup's time
     right_pick = start + timedelta(minutes=3)
     r = client.post(
         review.format(p_flag), json={"decision": "corrected", "at": right_pick.isoformat()}, headers=operator
+    )
+    assert r.status_code == 200, r.text
+    # the driver's drop-off now comes before the corrected pickup: it cannot be confirmed
+    r = client.post(review.format(d_flag), json={"decision": "confirmed"}, headers=operator)
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "field_flag.time_order", r.text
+    right_drop = start + timedelta(minutes=3 + round(direct_min) + 2)
+    r = client.post(
+        review.format(d_flag), json={"decision": "corrected", "at": right_drop.isoformat()}, headers=operator
     )
     assert r.status_code == 200, r.text
     assert (
@@ -308,3 +308,91 @@ def test_plausible_taps_raise_no_flag(
     )
     assert _flags(ctx) == []
     assert ridership(ctx, TENANT, DAY, DAY)["totals"]["trips"] == 1
+
+
+def test_operator_reviews_flagged_taps_in_the_console_and_the_dashboard_says_what_it_left_out(
+    sqlite_ctx: Dispatcher, clock: SimClock
+) -> None:
+    """Playwright: the driver's two impossible taps show on the board under 「確認が必要な記録」 and
+    in the dashboard's note; the operator corrects the pickup, is told in Japanese why the drop-off
+    cannot stand, corrects it, and the note goes away."""
+    ctx = sqlite_ctx
+    (a,) = _single(ctx, 1)
+    clock.set(DAY_START + timedelta(minutes=5))
+    with Server(ctx) as base, sync_playwright() as pw:
+        api = httpx.Client(base_url=base)
+        tok = api.post(
+            "/api/v1/auth/token", data={"username": "ina-demo-operator", "password": DEMO_PASSWORD}
+        )
+        auth = {"Authorization": f"Bearer {tok.json()['access_token']}"}
+        booked = api.post(
+            "/api/v1/rides",
+            json={
+                "resident_id": a.id,
+                "origin": {"lat": a.lat, "lon": a.lon},
+                "destination": {"place_id": a.favourite_places[0]},
+                "pickup_after": (DAY_START + timedelta(minutes=90)).isoformat(),
+            },
+            headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
+        ).json()
+        rid, events = booked["id"], f"/api/v1/vehicles/{booked['vehicle_id']}/events"
+        with Session(ctx.engine) as s:
+            start = s.get_one(Ride, rid).pickup_window_start.astimezone(DAY_START.tzinfo)
+        clock.set(start - timedelta(minutes=51))
+        assert api.post(events, json={"type": "picked_up", "ride_id": rid}, headers=auth).status_code == 200
+        clock.advance(timedelta(minutes=1))
+        assert api.post(events, json={"type": "dropped_off", "ride_id": rid}, headers=auth).status_code == 200
+        clock.set(start + timedelta(hours=2))
+
+        browser = launch(pw)
+        try:
+            context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="ja-JP")
+            context.set_default_timeout(15_000)
+            city = context.new_page()
+            city.goto(f"{base}/municipality")
+            city.fill("#login-user", "ina-demo-city")
+            city.fill("#login-pass", DEMO_PASSWORD)
+            city.click("#login-submit")
+            expect(city.locator("#report-unreviewed")).to_have_text(
+                "確認待ちの記録 1件は集計に含めていません（オペレーターが確かめると含めます）。"
+            )
+
+            op = context.new_page()
+            log = RequestLog(op)
+            op.goto(f"{base}/operator")
+            op.fill("#login-user", "ina-demo-operator")
+            op.fill("#login-pass", DEMO_PASSWORD)
+            op.click("#login-submit")
+            op.click("#tab-board")
+            items = op.locator("#flags-list > li")
+            expect(items).to_have_count(2)
+            expect(op.locator("#flags-count")).to_have_text("2件")
+            expect(items.nth(0)).to_contain_text("51分早い乗車です")
+            expect(items.nth(1)).to_contain_text("1分で降車しています（車で少なくとも約")
+            shot(op, "operator", "20-field-flags")
+
+            pick, drop = (items.nth(i).get_attribute("data-id").removeprefix("flag-") for i in range(2))
+            right = start + timedelta(minutes=3)
+            op.click(f'[data-id="flag-fix-{pick}"]')
+            expect(op.locator(f"#flag-time-{pick}")).to_be_focused()
+            op.fill(f"#flag-time-{pick}", f"{right:%H:%M}")
+            op.click(f'[data-id="flag-save-{pick}"]')
+            expect(items).to_have_count(1)
+            expect(op.locator("#flags-heading")).to_be_focused()
+            # the driver's drop-off came before the corrected pickup: it cannot be confirmed as it is
+            op.click(f'[data-id="flag-confirm-{drop}"]')
+            op.click(f'[data-id="flag-confirm-{drop}"]')
+            expect(op.locator("#flags-error")).to_contain_text("降りた時刻は乗った時刻より後にしてください")
+            op.click(f'[data-id="flag-fix-{drop}"]')
+            op.fill(f"#flag-time-{drop}", f"{right + timedelta(minutes=25):%H:%M}")
+            op.click(f'[data-id="flag-save-{drop}"]')
+            expect(op.locator("#flags-list")).to_have_text("ありません。")
+            assert log.outside(base) == []
+
+            city.click("#show")
+            expect(city.locator("#report-unreviewed")).to_be_hidden()
+        finally:
+            browser.close()
+    with Session(ctx.engine) as s:
+        ride = s.get_one(Ride, rid)
+        assert (ride.picked_up_at, ride.dropped_off_at) == (right, right + timedelta(minutes=25))

@@ -283,7 +283,8 @@ def review(
 ) -> dict[str, Any]:
     """The operator's decision on a flag: `confirmed` (the report was right), `corrected` (a ride
     tap's time was wrong; `at` is the right one: on the ride's service day, not in the future,
-    a pickup no later than the drop-off and the reverse) or `discarded` (a position that is not
+    a pickup no later than the drop-off and the reverse, unless that other tap awaits review
+    itself; a confirmation is held to the same order) or `discarded` (a position that is not
     where the vehicle was). Recorded as an event; the ride's time changes on a correction only.
 
     404 `field_flag.not_found`; 409 `field_flag.reviewed` when reviewed already; 422
@@ -303,7 +304,8 @@ def review(
                 col(Event.kind).in_(REVIEWED),
             )
         ).all()
-        if any(int((e.after or {}).get("flag_id", 0)) == flag_id for e in reviews):
+        settled = {int((e.after or {}).get("flag_id", 0)) for e in reviews}
+        if flag_id in settled:
             raise Conflict(
                 f"Flagged report {flag_id} has been reviewed already.",
                 title="Reviewed already",
@@ -334,10 +336,20 @@ def review(
         assert ride is not None  # rides are never deleted
         report = str(after.get("report"))
         field = "picked_up_at" if report == "picked_up" else "dropped_off_at"
+        # the ride's other tap, unless it awaits review itself (then it is checked when reviewed)
+        others = session.exec(
+            select(Event).where(
+                Event.tenant_id == tenant_id,
+                Event.entity == "ride",
+                Event.entity_id == flag.entity_id,
+                Event.kind == RIDE_REPORT_FLAGGED,
+            )
+        ).all()
+        pending = {(e.after or {}).get("report") for e in others if id_of(e) not in settled | {flag_id}}
         old = getattr(ride, field)
-        new = old
+        new = _corrected_time(cfg, ride, report, at, now) if decision == "corrected" else old
+        _check_order(ride, report, new, pending)
         if decision == "corrected":
-            new = _corrected_time(cfg, ride, report, at, now)
             setattr(ride, field, new)
             session.add(ride)
         record(
@@ -379,8 +391,18 @@ def _corrected_time(
             Code.field_flag_time_other_day,
             day=f"{day.month}月{day.day}日",
         )
-    if report == "picked_up" and ride.dropped_off_at is not None and at > ride.dropped_off_at:
-        raise bad("a pickup must not come after the drop-off", Code.field_flag_time_order)
-    if report == "dropped_off" and ride.picked_up_at is not None and at < ride.picked_up_at:
-        raise bad("a drop-off must not come before the pickup", Code.field_flag_time_order)
     return at
+
+
+def _check_order(ride: Ride, report: str, at: datetime | None, pending: set[Any]) -> None:
+    """A pickup no later than the drop-off, and the reverse; a tap awaiting review itself does not
+    bind the other (the operator may correct either first)."""
+    if at is None:
+        return
+    if report == "picked_up":
+        wrong = "dropped_off" not in pending and ride.dropped_off_at is not None and at > ride.dropped_off_at
+    else:
+        wrong = "picked_up" not in pending and ride.picked_up_at is not None and at < ride.picked_up_at
+    if wrong:
+        message = "a pickup must not come after the drop-off, nor a drop-off before the pickup"
+        raise InvalidRequest(message, [field_error("at", message, code=Code.field_flag_time_order)])
