@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import get_ctx, require
-from api.schemas.field_checks import FieldFlag, FlagReview, FlagReviewed
+from api.schemas.field_checks import FieldFlag, FlagReviewed
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
 from dispatcher.identity.auth import Principal
 from dispatcher.models import Role
 from dispatcher.rides.field_checks import review, to_review
+from dispatcher.timeline import Instant
 
 router = APIRouter(prefix="/api/v1/field-flags", tags=["operations"])
+
+
+class FlagReview(BaseModel):
+    """The operator's decision on a flagged report (a request body)."""
+
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["confirmed", "corrected", "discarded"] = Field(
+        description="confirmed: the report was right; corrected (a ride's tap): `at` is the right "
+        "time; discarded (a position): it is not where the vehicle was"
+    )
+    at: Instant | None = Field(None, description="corrected: the right time, on the ride's service day")
 
 
 @router.get(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from api.schemas.base import ApiModel, IsoDate, LocalTime, Number
-from dispatcher.timeline import Instant
 
 
 class FlagWindow(ApiModel):
@@ -39,17 +38,6 @@ class FieldFlag(ApiModel):
     km: Number | None = Field(description="position_jump: straight-line km from the last report")
     minutes: Number | None = Field(description="position_jump: minutes since the last report")
     speed_kmh: Number | None = Field(description="position_jump: km/h it implies (null: no time passed)")
-
-
-class FlagReview(BaseModel):
-    """The operator's decision on a flagged report (a request body)."""
-
-    model_config = ConfigDict(extra="forbid")
-    decision: Literal["confirmed", "corrected", "discarded"] = Field(
-        description="confirmed: the report was right; corrected (a ride's tap): `at` is the right "
-        "time; discarded (a position): it is not where the vehicle was"
-    )
-    at: Instant | None = Field(None, description="corrected: the right time, on the ride's service day")
 
 
 class FlagReviewed(ApiModel):
