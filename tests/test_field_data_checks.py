@@ -356,6 +356,7 @@ def test_operator_reviews_flagged_taps_in_the_console_and_the_dashboard_says_wha
             expect(city.locator("#report-unreviewed")).to_have_text(
                 "確認待ちの記録 1件は集計に含めていません（オペレーターが確かめると含めます）。"
             )
+            shot(city, "municipality", "20-unreviewed-note")
 
             op = context.new_page()
             log = RequestLog(op)
@@ -378,11 +379,13 @@ def test_operator_reviews_flagged_taps_in_the_console_and_the_dashboard_says_wha
             op.fill(f"#flag-time-{pick}", f"{right:%H:%M}")
             op.click(f'[data-id="flag-save-{pick}"]')
             expect(items).to_have_count(1)
+            expect(items.nth(0)).to_contain_text(f"乗車 {right:%-H:%M} より前の降車です")
             expect(op.locator("#flags-heading")).to_be_focused()
             # the driver's drop-off came before the corrected pickup: it cannot be confirmed as it is
             op.click(f'[data-id="flag-confirm-{drop}"]')
             op.click(f'[data-id="flag-confirm-{drop}"]')
             expect(op.locator("#flags-error")).to_contain_text("降りた時刻は乗った時刻より後にしてください")
+            shot(op, "operator", "21-field-flag-refused")
             op.click(f'[data-id="flag-fix-{drop}"]')
             op.fill(f"#flag-time-{drop}", f"{right + timedelta(minutes=25):%H:%M}")
             op.click(f'[data-id="flag-save-{drop}"]')

@@ -20,8 +20,12 @@
       return "迎えの時間 " + hm(w.start) + "〜" + hm(w.end) + " より " + x.minutes_early + "分早い乗車です。";
     }
     if (x.check === "dropoff_too_soon") {
-      return "乗車 " + hm(x.picked_up_at) + " から " + x.ride_minutes + "分で降車しています" +
-        "（車で少なくとも約 " + Math.round(x.direct_minutes) + "分かかる道のりです）。";
+      // the pickup may have been corrected since: the gap as it stands now
+      const gap = Math.round((Date.parse(x.reported_at) - Date.parse(x.picked_up_at)) / 6000) / 10;
+      const road = "（車で少なくとも約 " + Math.round(x.direct_minutes) + "分かかる道のりです）。";
+      return gap < 0
+        ? "乗車 " + hm(x.picked_up_at) + " より前の降車です" + road
+        : "乗車 " + hm(x.picked_up_at) + " から " + gap + "分で降車しています" + road;
     }
     return "前の報告から " + x.minutes + "分で " + x.km + "km 離れた位置です" +
       (x.speed_kmh ? "（時速 約" + x.speed_kmh + "km）。" : "。");
