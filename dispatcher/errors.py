@@ -179,6 +179,14 @@ class Code(StrEnum):
     branch_unknown = "account.branch_unknown"
     holder_not_kana = "account.holder_not_kana"
     holder_too_long = "account.holder_too_long"
+    # drivers' reports flagged for the operator's review (`dispatcher.rides.field_checks`)
+    field_flag_not_found = "field_flag.not_found"
+    field_flag_reviewed = "field_flag.reviewed"  # somebody reviewed it already
+    field_flag_decision = "field_flag.decision"  # a decision that does not fit this kind of flag
+    field_flag_time_needed = "field_flag.time_needed"  # a correction without the corrected time
+    field_flag_time_future = "field_flag.time_future"
+    field_flag_time_order = "field_flag.time_order"  # a pickup after its drop-off, or the reverse
+    field_flag_time_other_day = "field_flag.time_other_day"  # not on the ride's service day
 
 
 class DomainError(Exception):

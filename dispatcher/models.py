@@ -289,6 +289,7 @@ class Event(SQLModel, table=True):
         Index("ix_event_tenant_at", "tenant_id", "at"),
         Index("ix_event_tenant_entity", "tenant_id", "entity", "entity_id"),
         Index("ix_event_tenant_id", "tenant_id", "id"),  # a tenant's newest event (publishing)
+        Index("ix_event_tenant_kind_at", "tenant_id", "kind", "at"),  # flags to review, reviews since
     )
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenant.id")

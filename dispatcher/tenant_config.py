@@ -297,6 +297,33 @@ class TravelTime(Strict):
     margin: TravelMargin = TravelMargin()
 
 
+class FieldChecks(Strict):
+    """Drivers' reports that cannot be true: accepted (the driver is the truth on the road) but
+    flagged for the operator's review, and left out of the statistics until reviewed
+    (`dispatcher.rides.field_checks`, docs/statistics.md)."""
+
+    pickup_early_minutes: int = Field(
+        default=30,
+        ge=5,
+        le=240,
+        description="a pickup tapped more than this many minutes before its window opens is flagged",
+    )
+    dropoff_min_percent: float = Field(
+        default=50.0,
+        ge=0,
+        le=100,
+        description="a drop-off tapped sooner after the pickup than this share (percent) of the road "
+        "model's direct driving time is flagged",
+    )
+    max_speed_kmh: float = Field(
+        default=120.0,
+        gt=0,
+        le=500,
+        description="a position whose straight-line distance from the last report implies a speed "
+        "above this (km/h) is flagged",
+    )
+
+
 class Costs(Strict):
     """What the service costs the municipality, for simulations' cost per ride (integer yen)."""
 
@@ -365,6 +392,7 @@ class TenantConfig(Strict):
     billing: Billing = Billing()
     retention: Retention = Retention()
     simulation: Simulation = Simulation()
+    field_checks: FieldChecks = FieldChecks()
 
     @field_validator("timezone")
     @classmethod

@@ -204,6 +204,7 @@ def build_town(client: TestClient, ctx: Dispatcher, tenant: str) -> Town:
         "link_id": link["id"],
         "episode_id": None,  # set by add_flight_and_alert
         "flight_id": None,
+        "flag_id": 2_000_000_000,  # no flagged report in the world: its review answers 404 to an operator
         "seller_id": None,
         "hall_id": "hall-tera",
         "day": DAY,

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from api.schemas.base import ApiModel, IsoDate, Lax, LocalTime
+from api.schemas.field_checks import FieldFlag
 from api.schemas.vehicles import Stop
 from api.schemas.watchover import Alert
 from dispatcher.models import FlightStatus
@@ -120,6 +121,9 @@ class Board(ApiModel):
     vehicles: list[BoardVehicle]
     optimizer: Optimizer
     review: list[Review] = Field(description="rides to settle (確認が必要), earliest window first")
+    field_flags: list[FieldFlag] = Field(
+        default=[], description="drivers' reports that cannot be true, to confirm or correct, oldest first"
+    )
     deliveries: Deliveries | None = Field(description="null: the municipality runs no shopping service")
     watch: list[Alert] = Field(description="open watch-over alerts, escalated ones first")
     refused: list[Refused]

@@ -38,6 +38,13 @@ class RideFigures(ApiModel):
     km: Number = Field(description="km driven between located reports")
     km_empty: Number = Field(description="of which with nobody and nothing on board")
     empty_km_share: Rate = Field(description="0..1")
+    unreviewed_rides: int = Field(
+        0, description="rides left out: a flagged driver's report awaits the operator's review"
+    )
+    unreviewed_positions: int = Field(
+        0, description="flagged positions left out of hours and km until the operator confirms them"
+    )
+    unreviewed_records: int = Field(0, description="unreviewed_rides + unreviewed_positions")
 
 
 class RidershipTotals(RideFigures):

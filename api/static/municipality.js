@@ -122,6 +122,10 @@
       : dash.municipality + "　乗合タクシー・買い物支援の利用状況";
     $("report-sub").textContent = jpDate(dash.from) + " 〜 " + jpDate(dash.to) + "　（" +
       dash.generated_at.slice(0, 10).replace(/-/g, "/") + " " + dash.generated_at.slice(11, 16) + " 集計）";
+    // drivers' reports the operator has not reviewed yet are left out of every figure
+    const held = dash.ridership.totals.unreviewed_records || 0;
+    $("report-unreviewed").textContent = held ? "確認待ちの記録 " + held + "件は集計に含めていません（オペレーターが確かめると含めます）。" : "";
+    $("report-unreviewed").hidden = !held;
     renderTiles(dash);
     renderCharts(dash);
     renderTables(dash);

@@ -1,6 +1,7 @@
 """The operator's live board of a day: every vehicle's next stops with late risks, the requests
 that could not be served (unmet demand the operator may call back about), the rides whose pickup
-window passed with no tap from the driver (確認が必要, `dispatcher.rides.review`), and how the
+window passed with no tap from the driver (確認が必要, `dispatcher.rides.review`), the drivers'
+reports that cannot be true (確認が必要な記録, `dispatcher.rides.field_checks`), and how the
 re-optimization is faring: whether it is failing (the plan in force then stays, bookings go on by
 insertion), when it last improved the plan and by how much."""
 
@@ -15,6 +16,7 @@ from dispatcher.care.watchover import alerts
 from dispatcher.context import Dispatcher
 from dispatcher.db import id_of
 from dispatcher.models import Operator, Resident, Ride, RideStatus, ShopOrder, Vehicle
+from dispatcher.rides import field_checks
 from dispatcher.rides.manifests import manifest
 from dispatcher.rides.optimizer_status import optimizer_status
 from dispatcher.rides.review import to_review
@@ -91,6 +93,7 @@ def board(ctx: Dispatcher, tenant_id: str, next_stops: int = 3) -> dict[str, Any
         "vehicles": rows,
         "optimizer": optimizer_status(ctx, tenant_id, day),
         "review": to_review(ctx, tenant_id, day),
+        "field_flags": field_checks.to_review(ctx, tenant_id),
         "deliveries": _deliveries(ctx, tenant_id, day),
         "watch": alerts(ctx, tenant_id),
         "refused": [

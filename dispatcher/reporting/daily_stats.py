@@ -10,8 +10,9 @@ from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.integration.subscriptions import emit, enqueue, subscribers
-from dispatcher.models import DailyStats
+from dispatcher.models import DailyStats, Event
 from dispatcher.reporting.stats import load_facts, refused_by_reason, ride_figures, shopping_from
+from dispatcher.rides.field_checks import REVIEWED
 
 CATCH_UP_DAYS = 31  # after a long outage, close at most this many missed days
 
@@ -79,7 +80,9 @@ def _mail(ctx: Dispatcher, tenant_id: str, day: date, r: dict[str, Any], s: dict
 
 def close_pending_days(ctx: Dispatcher, tenant_id: str, yesterday: date) -> list[dict[str, Any]]:
     """Close every day from the day after the last closed one (at most CATCH_UP_DAYS back) up to
-    `yesterday`, and yesterday again in any case (a late drop-off report may have changed it)."""
+    `yesterday`, and yesterday again in any case (a late drop-off report may have changed it);
+    then again each closed day of the last CATCH_UP_DAYS whose flagged reports the operator
+    reviewed after it was closed (a reviewed ride joins its day's figures)."""
     with Session(ctx.engine) as session:
         last = session.exec(
             select(col(DailyStats.service_date))
@@ -97,4 +100,36 @@ def close_pending_days(ctx: Dispatcher, tenant_id: str, yesterday: date) -> list
     while d <= yesterday:
         out.append(close_day(ctx, tenant_id, d))
         d += timedelta(days=1)
+    for day in sorted(_reviewed_since_closed(ctx, tenant_id, yesterday - timedelta(days=CATCH_UP_DAYS - 1))):
+        if day < first:
+            out.append(close_day(ctx, tenant_id, day))
+    return out
+
+
+def _reviewed_since_closed(ctx: Dispatcher, tenant_id: str, since: date) -> set[date]:
+    """Service days from `since` on whose stored figures predate a review of one of their flags."""
+    with Session(ctx.engine) as session:
+        closed = {
+            row.service_date: row.computed_at
+            for row in session.exec(
+                select(DailyStats).where(
+                    DailyStats.tenant_id == tenant_id, col(DailyStats.service_date) >= since
+                )
+            )
+        }
+        if not closed:
+            return set()
+        reviews = session.exec(
+            select(Event).where(
+                Event.tenant_id == tenant_id,
+                col(Event.at) >= min(closed.values()),
+                col(Event.kind).in_(REVIEWED),
+            )
+        ).all()
+    out = set()
+    for e in reviews:
+        text = (e.after or {}).get("service_date")
+        day = date.fromisoformat(text) if text else None
+        if day is not None and day in closed and e.at > closed[day]:
+            out.add(day)
     return out

@@ -80,6 +80,7 @@ SUMMARY = (
     ("cancelled", "取消し", "件", "int"),
     ("no_shows", "不在（乗車なし）", "件", "int"),
     ("refused", "お断り", "件", "int"),
+    ("unreviewed_records", "確認待ちの記録（集計に含めず）", "件", "int"),
 )
 SHOPPING_SUMMARY = (
     ("members", "買い物の会員世帯", "世帯", "int"),

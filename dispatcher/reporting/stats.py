@@ -7,7 +7,13 @@ age and settlement, an order's lines). Definitions, with units, are in `docs/sta
 
 - trips: completed passenger bookings; passengers: their party sizes; riders: distinct residents.
 - sharing rate: completed trips whose time on board (picked up -> dropped off) overlapped, for a
-  positive time, another passenger booking's time on board in the same vehicle, over all trips.
+  positive time, another rider's booking's time on board in the same vehicle, over all trips (a
+  resident's own two bookings never share with each other: a day with one rider shares 0%).
+- field data checks (`dispatcher.rides.field_checks`): a ride with a flagged report the operator
+  has not reviewed yet is left out of every figure, and so are its reports from the vehicles' hours
+  and km; a flagged position is left out until confirmed (for good when discarded). The figures
+  say how many: `unreviewed_rides`, `unreviewed_positions`, `unreviewed_records` (their sum). A
+  corrected report counts with the operator's time.
 - on-time pickup: the vehicle arrived (the `arrived` report, else `picked_up`) no later than the
   end of the promised pickup window; the rate is over rides with a reported arrival.
 - wait: minutes from the requested pickup time to the vehicle's arrival (pickup_after requests);
@@ -37,6 +43,7 @@ from dispatcher.errors import Code, InvalidRequest, field_error
 from dispatcher.events import chunks, events_of
 from dispatcher.models import DailyStats, Event, Household, Membership, OrderLine, Resident, Ride, ShopOrder
 from dispatcher.rides.booking import cancelled_by_change
+from dispatcher.rides.field_checks import discarded_positions, unreviewed
 from dispatcher.rides.kinds import (
     RIDE_ARRIVED,
     RIDE_CANCELLED,
@@ -45,8 +52,12 @@ from dispatcher.rides.kinds import (
     RIDE_NO_SHOW,
     RIDE_PICKED_UP,
     RIDE_REFUSED,
+    RIDE_REPORT_FLAGGED,
+    RIDE_REPORT_REVIEWED,
     RIDE_REQUESTED,
     VEHICLE_POSITION,
+    VEHICLE_POSITION_FLAGGED,
+    VEHICLE_POSITION_REVIEWED,
 )
 from dispatcher.shopping.kinds import ORDER_AT_HALL, ORDER_CANCELLED, ORDER_HANDED_OVER, ORDER_PLACED
 from dispatcher.tenant_config import TenantConfig
@@ -91,6 +102,13 @@ class RideFact:
     picked_up_at: datetime | None = None
     dropped_off_at: datetime | None = None
     vehicle_id: int | None = None
+    open_flags: set[int] = field(default_factory=set)  # ids of its flags not reviewed yet
+    corrected: dict[str, datetime] = field(default_factory=dict)  # ride event kind -> operator's time
+
+    @property
+    def held(self) -> bool:
+        """A flagged report awaits the operator's review: the ride stays out of the figures."""
+        return bool(self.open_flags)
 
     @property
     def completed(self) -> bool:
@@ -119,6 +137,7 @@ class VehicleDay:
     hours: float = 0.0
     km: float = 0.0
     km_empty: float = 0.0
+    held: int = 0  # flagged positions not reviewed yet, left out of hours and km
 
 
 @dataclass
@@ -246,6 +265,16 @@ def _ride_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
         elif ev.kind == RIDE_DROPPED_OFF:
             f.dropped_off_at = ev.at
             f.vehicle_id = after.get("vehicle_id", f.vehicle_id)
+        elif ev.kind == RIDE_REPORT_FLAGGED:
+            f.open_flags.add(id_of(ev))
+        elif ev.kind == RIDE_REPORT_REVIEWED:
+            f.open_flags.discard(int(after.get("flag_id", 0)))
+            if after.get("decision") == "corrected" and (at := _instant(after.get("at"))) is not None:
+                kind = RIDE_PICKED_UP if after.get("report") == "picked_up" else RIDE_DROPPED_OFF
+                f.corrected[kind] = at
+    for f in by_id.values():  # the operator's corrections stand for the driver's taps
+        f.picked_up_at = f.corrected.get(RIDE_PICKED_UP, f.picked_up_at)
+        f.dropped_off_at = f.corrected.get(RIDE_DROPPED_OFF, f.dropped_off_at)
     facts.rides = sorted(by_id.values(), key=lambda f: f.id)
 
 
@@ -285,6 +314,26 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
     ).all()
     if purged:
         events = [e for e in events if e.at.astimezone(cfg.tz).date() not in purged]
+    # field data checks: rides awaiting review stay out, corrected taps count at the operator's time,
+    # flagged positions count once confirmed (reviews may come days later: no end to their range)
+    rides_of_range = {f.id: f for f in facts.rides}
+    held_rides = {f.id for f in facts.rides if f.held}
+    flags = session.exec(
+        select(Event)
+        .where(
+            Event.tenant_id == cfg.id,
+            col(Event.at) >= t0,
+            col(Event.kind).in_((VEHICLE_POSITION_FLAGGED, VEHICLE_POSITION_REVIEWED)),
+        )
+        .order_by(col(Event.at), col(Event.id))
+    ).all()
+    held_positions = {int((e.after or {})["event_id"]): e for e in unreviewed(flags).values() if e.at < t1}
+    skipped = held_positions.keys() | discarded_positions(flags)
+    events = [
+        e
+        for e in events
+        if not (e.entity == "ride" and int(e.entity_id) in held_rides) and id_of(e) not in skipped
+    ]
     ride_ids = {int(e.entity_id) for e in events if e.entity == "ride"}
     where: dict[int, tuple[Point, Point]] = {}
     for part in chunks(sorted(ride_ids)):
@@ -293,6 +342,9 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
     reports: dict[tuple[int, date], list[Located]] = defaultdict(list)
     for e in events:
         after = e.after or {}
+        at = e.at
+        if e.entity == "ride" and (fact := rides_of_range.get(int(e.entity_id))) is not None:
+            at = fact.corrected.get(e.kind, at)
         if e.kind == VEHICLE_POSITION:
             if after.get("lat") is None:
                 continue
@@ -306,10 +358,14 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
             point = dest if e.kind == RIDE_DROPPED_OFF else origin
             change = {RIDE_PICKED_UP: 1, RIDE_DROPPED_OFF: -1}.get(e.kind, 0)
         day = e.at.astimezone(cfg.tz).date()
-        reports[(vid, day)].append(Located(e.at, point, change, e.entity == "ride"))
+        reports[(vid, day)].append(Located(at, point, change, e.entity == "ride"))
+    held_by_day: dict[tuple[int, date], int] = defaultdict(int)
+    for e in held_positions.values():
+        held_by_day[(int(e.entity_id), e.at.astimezone(cfg.tz).date())] += 1
     travel = ctx.road(cfg.id)  # distances: the road's
     for key, located in reports.items():
-        vd = VehicleDay(hours=(located[-1].at - located[0].at).total_seconds() / 3600)
+        located.sort(key=lambda rep: rep.at)  # (stable: a corrected tap moves, the rest keep their order)
+        vd = VehicleDay(hours=(located[-1].at - located[0].at).total_seconds() / 3600, held=held_by_day[key])
         last, load = located[0], max(0, located[0].load_change)
         for rep in located[1:]:
             step = haversine_m(last.point, rep.point)
@@ -322,6 +378,9 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
                 last = rep
             load = max(0, load + rep.load_change)
         facts.vehicle_days[key] = vd
+    for key, n in held_by_day.items():
+        if key not in facts.vehicle_days:
+            facts.vehicle_days[key] = VehicleDay(held=n)
     if purged:  # day by day, in the order computed, so that sums add up in the same order as before
         stored = [((vid, day), vd) for day, vds in purged.items() for vid, vd in vds]
         facts.vehicle_days = dict(sorted([*facts.vehicle_days.items(), *stored], key=lambda kv: kv[0][1]))
@@ -406,22 +465,24 @@ def _people(session: Session, cfg: TenantConfig, facts: Facts) -> None:
 
 
 def _shared_rides(rides: list[RideFact], tz: Any) -> set[int]:
-    """Completed rides whose time on board overlapped another booking's in the same vehicle on the
-    same day. A ride picked up without a reported drop-off counts as aboard until the end of its
-    service day, never longer."""
-    by_vehicle: dict[tuple[int, date], list[tuple[datetime, datetime, int]]] = defaultdict(list)
+    """Completed rides whose time on board overlapped another rider's booking in the same vehicle
+    on the same day (a resident's own bookings never share with each other; a booking without a
+    resident is a rider of its own). A ride picked up without a reported drop-off counts as aboard
+    until the end of its service day, never longer. Rides awaiting review take no part."""
+    by_vehicle: dict[tuple[int, date], list[tuple[datetime, datetime, int, int]]] = defaultdict(list)
     for f in rides:
-        if f.picked_up_at is not None and f.vehicle_id is not None:
+        if f.picked_up_at is not None and f.vehicle_id is not None and not f.held:
             end = f.dropped_off_at or midnight(f.service_date + timedelta(days=1), tz)
-            by_vehicle[(f.vehicle_id, f.service_date)].append((f.picked_up_at, end, f.id))
+            rider = f.resident_id if f.resident_id is not None else -f.id
+            by_vehicle[(f.vehicle_id, f.service_date)].append((f.picked_up_at, end, f.id, rider))
     shared: set[int] = set()
     for spans in by_vehicle.values():
         spans.sort()
-        for i, (a0, a1, a) in enumerate(spans):
-            for b0, b1, b in spans[i + 1 :]:
+        for i, (a0, a1, a, who_a) in enumerate(spans):
+            for b0, b1, b, who_b in spans[i + 1 :]:
                 if b0 >= a1:
                     break
-                if min(a1, b1) > max(a0, b0):
+                if who_a != who_b and min(a1, b1) > max(a0, b0):
                     shared.update((a, b))
     return {f.id for f in rides if f.completed and f.id in shared}
 
@@ -443,7 +504,8 @@ def _minutes(a: datetime, b: datetime) -> float:
 
 def ride_figures(rides: list[RideFact], shared: set[int], vdays: Iterable[VehicleDay]) -> dict[str, Any]:
     """The ridership figures of a set of bookings and the vehicle days that served them."""
-    counted = [f for f in rides if not f.replaced]
+    held = [f for f in rides if not f.replaced and f.held]  # awaiting the operator's review
+    counted = [f for f in rides if not f.replaced and not f.held]
     done = [f for f in counted if f.completed]
     # (the vehicle's arrival, the end of the promised window) of the rides with a reported arrival
     arrived = [
@@ -494,6 +556,9 @@ def ride_figures(rides: list[RideFact], shared: set[int], vdays: Iterable[Vehicl
         "km": round(km, 1),
         "km_empty": round(km_empty, 1),
         "empty_km_share": _rate(round(km_empty * 1000), round(km * 1000)),
+        "unreviewed_rides": len(held),
+        "unreviewed_positions": sum(v.held for v in vdays),
+        "unreviewed_records": len(held) + sum(v.held for v in vdays),
     }
 
 
@@ -571,7 +636,7 @@ def _by_person(facts: Facts, label_of: dict[int, str], order: Sequence[str]) -> 
         k: {"key": k, "label": k, "riders": set(), "trips": 0, "passengers": 0} for k in order
     }
     for f in facts.rides:
-        if f.replaced or not f.completed or f.resident_id is None:
+        if f.replaced or f.held or not f.completed or f.resident_id is None:
             continue
         label = label_of.get(f.resident_id, OTHER_AREA)
         row = rows.setdefault(
@@ -588,7 +653,7 @@ def refused_by_reason(rides: list[RideFact]) -> dict[str, int]:
     """Requests no vehicle could take, counted by the reason given (unmet demand)."""
     refused: dict[str, int] = defaultdict(int)
     for f in rides:
-        if f.refused_reason and not f.replaced:
+        if f.refused_reason and not f.replaced and not f.held:
             refused[f.refused_reason] += 1
     return dict(sorted(refused.items()))
 

@@ -18,7 +18,7 @@ from dispatcher.db import RowId, id_of, lock_tenant
 from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Ride, RideStatus, Vehicle
-from dispatcher.rides import cargo
+from dispatcher.rides import cargo, field_checks
 from dispatcher.rides.kinds import REPORTED, VEHICLE_DELAY, VEHICLE_POSITION
 from dispatcher.rides.lifecycle import remove_stops, replan_vehicle, transition
 from dispatcher.rides.plan import PlanState, current_plan, save_plan
@@ -159,6 +159,11 @@ def _report(
         vehicle.delayed_until = None  # a reported stop supersedes an estimated delay
         state = current_plan(session, tenant_id, ride.service_date)
         ride_id = id_of(ride)
+        finding = None  # a tap that cannot be true: accepted, flagged for the operator's review
+        if not review and ev.type == "picked_up":
+            finding = field_checks.pickup_check(cfg, ride, at)
+        elif not review and ev.type == "dropped_off":
+            finding = field_checks.dropoff_check(cfg, ctx.road(tenant_id), ride, at)
         if ev.type == "arrived":
             ride.arrived_at = at
             _move_to_front(state, vehicle_id, ride_id, "pickup")
@@ -192,6 +197,8 @@ def _report(
             before={"status": before_status},
             after={"status": ride.status, "vehicle_id": vehicle_id, **({"review": True} if review else {})},
         )
+        if finding is not None:
+            field_checks.flag_report(session, cfg, ride, vehicle_id, finding, at, actor)
         session.commit()
         return {
             "vehicle_id": vehicle_id,
@@ -252,6 +259,7 @@ def _whereabouts(
     delayed_before = vehicle.delayed_until
     if ev.type == "position":
         assert ev.lat is not None and ev.lon is not None  # a VehicleEvent's position has both
+        finding = field_checks.position_check(cfg, vehicle, ev.lat, ev.lon, at)
         before: dict[str, Any] = {"lat": vehicle.last_lat, "lon": vehicle.last_lon}
         moving = (
             vehicle.last_lat is not None
@@ -263,6 +271,7 @@ def _whereabouts(
             vehicle.delayed_until = None  # on the move again: the position tells where it is now
         after: dict[str, Any] = {"lat": ev.lat, "lon": ev.lon}
     else:
+        finding = None
         before = {"delayed_until": iso_local(vehicle.delayed_until, cfg.tz)}
         vehicle.delayed_until = at + timedelta(minutes=ev.minutes or 0)
         after = {"delayed_until": iso_local(vehicle.delayed_until, cfg.tz), "minutes": ev.minutes}
@@ -294,7 +303,7 @@ def _whereabouts(
         if delayed_before is not None and ev.type == "position" and moving:
             vehicle.delayed_until = None
         session.add(vehicle)
-    record(
+    reported = record(
         session,
         cfg.id,
         at,
@@ -305,5 +314,8 @@ def _whereabouts(
         before=before,
         after={**after, "late_rides": late} if late else after,
     )
+    if finding is not None:  # a jump faster than driving: kept, flagged for the operator's review
+        session.flush()
+        field_checks.flag_position(session, cfg, id_of(vehicle), id_of(reported), finding, at, actor)
     session.commit()
     return {"vehicle_id": vehicle.id, "type": ev.type, "at": iso_local(at, cfg.tz), "late_rides": late}

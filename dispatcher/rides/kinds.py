@@ -25,6 +25,11 @@ PLAN_REOPTIMIZE_FAILED = "plan.reoptimize_failed"
 PLAN_REOPTIMIZE_RECOVERED = "plan.reoptimize_recovered"
 PLAN_REOPTIMIZE_DISCARDED = "plan.reoptimize_discarded"
 TRAVEL_MARGIN_LEARNED = "travel_margin.learned"  # the nightly margin learned from drivers' reports
+# drivers' reports that cannot be true, flagged for the operator's review (`field_checks`)
+RIDE_REPORT_FLAGGED = "ride.report_flagged"  # a pickup or drop-off tap
+RIDE_REPORT_REVIEWED = "ride.report_reviewed"  # the operator confirmed or corrected its time
+VEHICLE_POSITION_FLAGGED = "vehicle.position_flagged"  # a jump faster than driving
+VEHICLE_POSITION_REVIEWED = "vehicle.position_reviewed"  # the operator confirmed or discarded it
 
 # a driver's report of a ride (field_events' report types) -> its event kind
 REPORTED = {
@@ -56,4 +61,8 @@ RETENTION: dict[str, tuple[str, ...] | None] = {
     VEHICLE_DELAY: None,
     "plan.*": None,  # re-optimizations, their faults and recoveries
     TRAVEL_MARGIN_LEARNED: None,  # leg counts and margins, nothing personal
+    RIDE_REPORT_FLAGGED: None,  # the check, the times and the numbers that failed it
+    RIDE_REPORT_REVIEWED: None,  # the decision and the corrected time
+    VEHICLE_POSITION_FLAGGED: None,  # distance, minutes and speed: no coordinates
+    VEHICLE_POSITION_REVIEWED: None,
 }

@@ -12,7 +12,8 @@ that one model from `Dispatcher.travel`; the road model itself is `Dispatcher.ro
 Learning (nightly, `learn_day`, the `travel-margin` job): from the day's reports, each leg a
 vehicle drove straight is measured: from the report where it set off (picked up, no-show,
 dropped off, a position) to the report where it got there (arrived; dropped off minus the
-alighting minutes). A pickup leg counts only when the plan had no reason to wait on the way (the
+alighting minutes). A report that failed the field checks (`dispatcher.rides.field_checks`) is
+left out, reviewed or not. A pickup leg counts only when the plan had no reason to wait on the way (the
 window opened no later than the road model's arrival), so idle time is not taken for driving.
 The ratio real / road time goes into a histogram per hour of day and leg band, older days fading
 by DECAY per learned day.
@@ -42,8 +43,10 @@ from dispatcher.rides.kinds import (
     RIDE_DROPPED_OFF,
     RIDE_NO_SHOW,
     RIDE_PICKED_UP,
+    RIDE_REPORT_FLAGGED,
     TRAVEL_MARGIN_LEARNED,
     VEHICLE_POSITION,
+    VEHICLE_POSITION_FLAGGED,
 )
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local
@@ -117,6 +120,10 @@ def reported_legs(session: Session, cfg: TenantConfig, day: date, road: TravelTi
             .order_by(col(Event.at), col(Event.id))
         )
     )
+    flagged_taps, flagged_positions = _flagged(session, cfg.id, begin, end)
+    events = [  # a report that failed the field checks is no driving time to learn from
+        e for e in events if (e.entity_id, e.kind) not in flagged_taps and e.id not in flagged_positions
+    ]
     ride_ids = {int(e.entity_id) for e in events if e.entity == "ride"}
     full = {
         r.id: r
@@ -159,6 +166,31 @@ def reported_legs(session: Session, cfg: TenantConfig, day: date, road: TravelTi
                 continue
             legs.append(Leg(t0.astimezone(tz).hour, road_s, real_s))
     return legs
+
+
+def _flagged(
+    session: Session, tenant_id: str, begin: datetime, end: datetime
+) -> tuple[set[tuple[str, str]], set[int]]:
+    """The reports of [begin, end) that failed the field checks (`field_checks`), reviewed or not:
+    (ride id, event kind) of ride taps, and the event ids of positions."""
+    taps: set[tuple[str, str]] = set()
+    positions: set[int] = set()
+    for e in session.exec(
+        select(Event).where(
+            Event.tenant_id == tenant_id,
+            col(Event.kind).in_((RIDE_REPORT_FLAGGED, VEHICLE_POSITION_FLAGGED)),
+            col(Event.at) >= begin,
+            col(Event.at) < end,
+        )
+    ):
+        after = e.after or {}
+        if e.kind == VEHICLE_POSITION_FLAGGED:
+            positions.add(int(after["event_id"]))
+        else:
+            taps.add(
+                (e.entity_id, RIDE_PICKED_UP if after.get("report") == "picked_up" else RIDE_DROPPED_OFF)
+            )
+    return taps, positions
 
 
 def _chunks(ids: Sequence[int], n: int = 500) -> Iterable[Sequence[int]]:

@@ -63,6 +63,7 @@
     if (review.length) sum.appendChild(el("span", { cls: "badge warn", text: "確認が必要 " + review.length }));
     if (b.refused.length) sum.appendChild(el("span", { cls: "badge caution", text: "お断り " + b.refused.length }));
     renderReview(review);
+    Operator.renderFieldFlags(b.field_flags || []); // operator/fieldchecks.js
     const refused = clear($("refused-list"));
     if (!b.refused.length) refused.appendChild(el("li", { cls: "muted", text: "ありません。" }));
     b.refused.forEach((x) => {
