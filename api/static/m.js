@@ -598,13 +598,19 @@
   /* ---------- cancelling, with a confirm step ---------- */
 
   function cancelRide(r) {
+    api("GET", "/api/v1/me/rides").then(function (res) { // the fee as of now, not as of the list
+      res.rides.forEach(function (x) {
+        var p = document.getElementById("cancel-fee");
+        if (x.id === r.id && p) { p.textContent = x.cancel_fee_text; p.hidden = !x.cancel_fee_text; }
+      });
+    }, function () {});
     return message("この予約を取り消しますか", [
       el("div", { cls: "card" }, [
         el("p", { cls: "when", text: "迎え " + short(r.pickup_from) + "〜" + short(r.pickup_to) }),
         para(r.from + " → " + r.to)
       ]),
-      r.cancel_fee_text ? el("p", { cls: "box urgent", id: "cancel-fee", text: r.cancel_fee_text }) : null
-    ].filter(Boolean), [
+      el("p", { cls: "box urgent", id: "cancel-fee", text: r.cancel_fee_text, hidden: !r.cancel_fee_text })
+    ], [
       ["いいえ、取り消さない", back, "secondary", "no"],
       ["はい、取り消す", function (e) {
         e.currentTarget.disabled = true;

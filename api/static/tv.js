@@ -544,8 +544,16 @@
         var box = el("div", {}, [
           el("h1", { text: "本当に取り消しますか" }),
           el("p", { text: r.pickup_from + "〜" + r.pickup_to + "　" + r.from + " → " + r.to }),
-          r.cancel_fee_text ? el("p", { cls: "warn", id: "cancel-fee", text: r.cancel_fee_text }) : null
+          el("p", { cls: "warn", id: "cancel-fee", text: r.cancel_fee_text, hidden: !r.cancel_fee_text })
         ]);
+        api("GET", "/api/v1/me/rides").then(function (res) { // the fee as of now, not as of the list
+          res.rides.forEach(function (x) {
+            if (x.id !== r.id) return;
+            r.cancel_fee_text = x.cancel_fee_text;
+            var p = box.querySelector("#cancel-fee");
+            if (p) { p.textContent = x.cancel_fee_text; p.hidden = !x.cancel_fee_text; }
+          });
+        }, function () {});
         var no = item("いいえ", back, { id: "no" });
         var yes = item("はい、取り消す", function () {
           state.busy = true;
