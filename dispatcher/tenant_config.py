@@ -84,6 +84,11 @@ class Fares(Strict):
     standard_yen: int = Field(ge=0, description="yen per person per ride")
     companion_yen: int = Field(ge=0, description="yen per accompanying person per ride")
     reduced: list[ReducedFare] = []
+    payment: Literal["on_board", "monthly"] = Field(
+        default="monthly",
+        description="on_board: the rider pays the driver, rides stay off the monthly statement; "
+        "monthly: nothing is paid in the vehicle, rides are billed with the month's statement",
+    )
 
 
 class Category(Strict):

@@ -71,7 +71,7 @@ def create_ride(
         err.headers.update(headers)  # a retried refusal says it is the same answer again
         raise err
     response.headers.update({**headers, "Location": f"/api/v1/rides/{result.ride.id}"})
-    return ride_view(result.ride, cfg, _key(session, result.ride))
+    return ride_view(result.ride, cfg, _key(session, result.ride), ctx.clock.now())
 
 
 @router.post(
@@ -117,7 +117,7 @@ def change(
         err = refusal_error(booked.ride, cfg)
         err.detail += f" Ride {ride_id} stays as it was."
         raise err
-    return {**ride_view(booked.ride, cfg, _key(session, booked.ride)), "replaces": ride_id}
+    return {**ride_view(booked.ride, cfg, _key(session, booked.ride), ctx.clock.now()), "replaces": ride_id}
 
 
 @router.get("", response_model=list[RideOut], summary="Rides of a day, optionally of one resident")
@@ -134,7 +134,10 @@ def list_rides(
     if resident_id is not None:
         stmt = stmt.where(Ride.resident_id == resident_id)
     keys = _keys(session, p.tenant_id)
-    return [ride_view(r, cfg, keys.get(r.vehicle_id or 0)) for r in session.exec(stmt.order_by(col(Ride.id)))]
+    now = ctx.clock.now()
+    return [
+        ride_view(r, cfg, keys.get(r.vehicle_id or 0), now) for r in session.exec(stmt.order_by(col(Ride.id)))
+    ]
 
 
 def _ride(session: Session, p: Principal, ride_id: int) -> Ride:
@@ -152,7 +155,7 @@ def get_ride(
     session: Session = Depends(get_session),
 ) -> dict[str, object]:
     ride = _ride(session, p, ride_id)
-    return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride))
+    return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride), ctx.clock.now())
 
 
 class CancelBody(BaseModel):
@@ -180,7 +183,7 @@ def cancel_ride(
     ride = cancel(
         ctx, p.tenant_id, ride_id, p.actor, reason=reason, fee_waived=bool(body and body.fee_waived)
     )
-    return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride))
+    return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride), ctx.clock.now())
 
 
 class ReviewBody(BaseModel):
@@ -213,4 +216,4 @@ def review_ride(
     ride = resolve(
         ctx, p.tenant_id, ride_id, body.outcome, p.actor, reason=reason, fee_waived=body.fee_waived
     )
-    return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride))
+    return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride), ctx.clock.now())

@@ -119,6 +119,10 @@ class RideCard(ApiModel):
     arrive_by: ClockTime | None = Field(description="the promised latest arrival")
     party_size: int
     fare_yen: int | None
+    fare_text: str = Field(description="the fare and how it is paid, in Japanese (the tenant's rule)")
+    fare_payment: Literal["on_board", "monthly"] = Field(description="the tenant's fare rule")
+    cancel_fee_yen: int = Field(description="yen a cancellation now would cost (0: free)")
+    cancel_fee_text: str = Field(description="the warning to show before cancelling, '' when free")
     eta_minutes: int | None = Field(description="minutes until the planned pickup (confirmed rides)")
     cancellable: bool
     alternatives: list[LocalTime] = Field(description="pickup times offered instead (refused rides)")

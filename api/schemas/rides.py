@@ -48,6 +48,10 @@ class Ride(ApiModel):
     pickup_window: Window = Field(description="the promised pickup window")
     latest_arrival: LocalTime | None = Field(description="the promised latest arrival")
     fare_yen: int | None = Field(description="the fare in yen (none when refused before pricing)")
+    fare_text: str = Field(description="the fare and how it is paid, in Japanese (the tenant's rule)")
+    fare_payment: Literal["on_board", "monthly"] = Field(description="the tenant's fare rule")
+    cancel_fee_yen: int = Field(description="yen a cancellation now would cost (0: free)")
+    cancel_fee_text: str = Field(description="the warning to show before cancelling, '' when free")
     vehicle_id: int | None
     vehicle: str | None = Field(description="the vehicle's key")
     planned_pickup: LocalTime | None
@@ -78,6 +82,7 @@ class QuoteAvailable(ApiModel):
     pickup_window: PickupWindow
     latest_arrival: LocalTime
     fare_yen: int
+    fare_text: str = Field(description="the fare and how it is paid, in Japanese (the tenant's rule)")
     planned_pickup: LocalTime
     direct_minutes: Number = Field(description="direct driving time, minutes (0.1)")
 

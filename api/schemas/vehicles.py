@@ -55,6 +55,10 @@ class Stop(ApiModel):
     )
     party_size: int
     wheelchair: bool
+    fare_note: str | None = Field(
+        description="pickup of a rider: what to do about the fare, e.g. 500円を受け取る or "
+        "料金は月末にまとめて請求 (the tenant's rule); null at drop-offs and for freight"
+    )
     ride_kind: Literal["passenger", "freight"]
     cargo: Cargo | None = Field(description="a freight job's load; null for passengers")
     rider: str | None = Field(description="the rider's name; null for freight")

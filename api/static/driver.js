@@ -455,6 +455,7 @@
       ]),
       whoLine(s, true),
       placeText(s) ? para(placeText(s), "where") : null,
+      s.fare_note ? para(s.fare_note, "fare", { "data-id": "fare" }) : null,
       s.notes ? para("メモ：" + s.notes, "box notes", { "data-id": "notes" }) : null,
       s.ride_status === "vehicle_arrived" && s.arrived_at ? para(short(s.arrived_at) + " に着きました。", "arrived") : null
     ]);
@@ -566,7 +567,7 @@
           change ? el("span", { cls: "mark", text: change === "追加" ? "追加" : "変更" }) : null
         ]),
         whoLine(s, false),
-        el("p", { cls: "meta", text: [placeText(s), windowText(s)].filter(Boolean).join("・") }),
+        el("p", { cls: "meta", text: [placeText(s), windowText(s), s.done ? null : s.fare_note].filter(Boolean).join("・") }),
         s !== next && !s.done && pendingIndex(s) <= 3 ? outOfOrder(s) : null
       ]));
     });

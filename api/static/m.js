@@ -572,7 +572,7 @@
       para(r.from + " → " + r.to),
       para((r.rider ? r.rider + "さん" : "") + (r.party_size > 1 ? "ほか" + (r.party_size - 1) + "人" : "") + "　" +
         (r.arrive_by ? short(r.arrive_by) + " までに着きます" : "")),
-      r.fare_yen !== null && r.fare_yen !== undefined ? para("料金 " + yen(r.fare_yen)) : null
+      r.fare_text ? para(r.fare_text, "fare") : null
     ];
     if (r.status === "confirmed" && r.eta_minutes !== null && r.eta_minutes <= 15) {
       kids.push(el("p", { cls: "box urgent", text: "あと約" + Math.max(1, r.eta_minutes) + "分で迎えに行きます。" }));
@@ -598,11 +598,18 @@
   /* ---------- cancelling, with a confirm step ---------- */
 
   function cancelRide(r) {
+    api("GET", "/api/v1/me/rides").then(function (res) { // the fee as of now, not as of the list
+      res.rides.forEach(function (x) {
+        var p = document.getElementById("cancel-fee");
+        if (x.id === r.id && p) { p.textContent = x.cancel_fee_text; p.hidden = !x.cancel_fee_text; }
+      });
+    }, function () {});
     return message("この予約を取り消しますか", [
       el("div", { cls: "card" }, [
         el("p", { cls: "when", text: "迎え " + short(r.pickup_from) + "〜" + short(r.pickup_to) }),
         para(r.from + " → " + r.to)
-      ])
+      ]),
+      el("p", { cls: "box urgent", id: "cancel-fee", text: r.cancel_fee_text, hidden: !r.cancel_fee_text })
     ], [
       ["いいえ、取り消さない", back, "secondary", "no"],
       ["はい、取り消す", function (e) {
@@ -888,7 +895,7 @@
           box.appendChild(el("div", { cls: "box promise" }, [
             el("p", { cls: "when", id: "quote-window", text: "迎え " + short(q.pickup_window.start) + "〜" + short(q.pickup_window.end) }),
             para(short(q.latest_arrival) + " までに着きます"),
-            para("料金 " + yen(q.fare_yen), "fare")
+            para(q.fare_text, "fare")
           ]));
           box.appendChild(tripLines(t));
           box.appendChild(para("迎えの時刻になったら、乗る場所でお待ちください。", "muted"));
@@ -917,7 +924,8 @@
       el("div", { cls: "box ok" }, [
         el("p", { cls: "when", id: "done-window", text: "迎え " + short(ride.pickup_from) + "〜" + short(ride.pickup_to) }),
         para(t.from + " → " + t.to),
-        para((ride.arrive_by ? short(ride.arrive_by) + " までに着きます　" : "") + "料金 " + yen(ride.fare_yen))
+        ride.arrive_by ? para(short(ride.arrive_by) + " までに着きます") : null,
+        para(ride.fare_text, "fare")
       ]),
       para(state.family
         ? t.rider.given_name + "さんに、迎えの時刻には" + t.from + "で待つように伝えてください。"

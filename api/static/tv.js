@@ -444,7 +444,8 @@
           }
           box.appendChild(el("p", { cls: "big", id: "quote-window", text: "迎え " + short(q.pickup_window.start) + "〜" + short(q.pickup_window.end) }));
           box.appendChild(el("p", { text: trip.rider.given_name + "さん　" + from + " → " + to }));
-          box.appendChild(el("p", { text: short(q.latest_arrival) + " までに着きます　料金 " + yen(q.fare_yen) }));
+          box.appendChild(el("p", { text: short(q.latest_arrival) + " までに着きます" }));
+          box.appendChild(el("p", { id: "quote-fare", text: q.fare_text }));
           var yes = item("予約する", function () { commit(); }, { id: "confirm" });
           var no = item("やめる", back, { id: "cancel" });
           box.appendChild(el("div", { cls: "row" }, [yes, no]));
@@ -464,7 +465,7 @@
         show(message("予約しました", [
           trip.rider.given_name + "さん　" + ride.from + " → " + ride.to,
           "迎えは " + ride.pickup_from + "〜" + ride.pickup_to + " です。家の前でお待ちください。",
-          "料金 " + yen(ride.fare_yen) + "（車の中でお支払いください）"
+          ride.fare_text
         ], [["予約の確認へ", function () { top(screens.mine); }], ["ホームへ", function () { state.stack = []; show(home(), false); }]]), false);
       }, function (err) {
         state.busy = false;
@@ -524,7 +525,8 @@
           el("h1", { text: "タクシーの予約（" + r.rider + "さん）" }),
           el("p", { cls: "big", text: "迎え " + r.pickup_from + "〜" + r.pickup_to }),
           el("p", { text: r.from + " → " + r.to + "　" + r.arrive_by + " までに着きます" }),
-          el("p", { text: "料金 " + yen(r.fare_yen) + "　" + r.status_label })
+          el("p", { text: r.status_label }),
+          el("p", { id: "ride-fare", text: r.fare_text })
         ]);
         var row = el("div", { cls: "row" });
         if (r.cancellable) row.appendChild(item("この予約を取り消す", function () { go(screens.rideCancel, r); }, { id: "ride-cancel" }));
@@ -541,8 +543,17 @@
       render: function () {
         var box = el("div", {}, [
           el("h1", { text: "本当に取り消しますか" }),
-          el("p", { text: r.pickup_from + "〜" + r.pickup_to + "　" + r.from + " → " + r.to })
+          el("p", { text: r.pickup_from + "〜" + r.pickup_to + "　" + r.from + " → " + r.to }),
+          el("p", { cls: "warn", id: "cancel-fee", text: r.cancel_fee_text, hidden: !r.cancel_fee_text })
         ]);
+        api("GET", "/api/v1/me/rides").then(function (res) { // the fee as of now, not as of the list
+          res.rides.forEach(function (x) {
+            if (x.id !== r.id) return;
+            r.cancel_fee_text = x.cancel_fee_text;
+            var p = box.querySelector("#cancel-fee");
+            if (p) { p.textContent = x.cancel_fee_text; p.hidden = !x.cancel_fee_text; }
+          });
+        }, function () {});
         var no = item("いいえ", back, { id: "no" });
         var yes = item("はい、取り消す", function () {
           state.busy = true;

@@ -2,7 +2,8 @@
 
 A household's statement of a month holds:
 - ride: the fare of each completed ride of its residents (the fare confirmed at booking, by the
-  tenant's fare table: the rider's best fare plus companions);
+  tenant's fare table: the rider's best fare plus companions), when the tenant bills fares monthly
+  (`fares.payment: monthly`); a tenant whose riders pay on board bills no rides (no double pay);
 - no_show / late_cancel: the ride's fare where the tenant's rules charge it (a cancellation is late
   when it happens less than `billing.late_cancel_minutes` before the pickup window opens; a ride
   changed into another one is not a cancellation);
@@ -52,6 +53,7 @@ from dispatcher.models import (
     Tenant,
 )
 from dispatcher.rides.booking import cancelled_by_change
+from dispatcher.rides.fares import is_late
 from dispatcher.rides.kinds import RIDE_CANCELLED, RIDE_CONFIRMED, RIDE_DROPPED_OFF, RIDE_NO_SHOW
 from dispatcher.shopping.kinds import ORDER_AT_HALL, ORDER_CANCELLED, ORDER_HANDED_OVER, ORDER_PLACED
 from dispatcher.tenant_config import TenantConfig
@@ -62,7 +64,7 @@ KINDS = ("ride", "no_show", "late_cancel", "membership", "goods", "adjustment")
 KIND_LABELS = {
     "ride": "乗合タクシー運賃",
     "no_show": "不在（乗車なし）",
-    "late_cancel": "直前の取消し",
+    "late_cancel": "直前の取消し料",
     "membership": "買い物 月会費",
     "goods": "商品代",
     "adjustment": "調整",
@@ -178,6 +180,8 @@ def _ride_charges(
         bill = bills.setdefault(hh, Bill(hh))
         day = ride.service_date
         if RIDE_DROPPED_OFF in ev:
+            if cfg.fares.payment == "on_board":
+                continue  # the driver took the fare in the vehicle
             bill.add("ride", fare, day, f"乗車 {day.month}/{day.day}（{ride.party_size}名）", ride_id=ride.id)
         elif RIDE_NO_SHOW in ev and rules.no_show_charge == "fare":
             bill.add("no_show", fare, day, f"不在 {day.month}/{day.day}", ride_id=ride.id)
@@ -186,25 +190,27 @@ def _ride_charges(
             and rules.late_cancel_charge == "fare"
             and _late_cancel(ev[RIDE_CANCELLED], confirmed, rules.late_cancel_minutes)
         ):
-            bill.add("late_cancel", fare, day, f"直前の取消し {day.month}/{day.day}", ride_id=ride.id)
-
-
-FREE_CHANGE_OF_MIND = timedelta(minutes=5)  # a booking cancelled this soon after it was made is free
+            bill.add(
+                "late_cancel",
+                fare,
+                day,
+                f"取消し料 {day.month}/{day.day}（迎えの{rules.late_cancel_minutes}分前を過ぎた取消し）",
+                ride_id=ride.id,
+            )
 
 
 def _late_cancel(cancel: Event, confirmed: Event, minutes: int) -> bool:
-    """Whether a cancellation is charged as late: closer than `minutes` to the opening of the
-    pickup window, made by the household's side (not waived by an operator: the service's own
-    fault, a vehicle breakdown), not a change into another ride, and not a change of mind within
-    FREE_CHANGE_OF_MIND of booking."""
+    """Whether a cancellation is charged as late (`dispatcher.rides.fares.is_late`: closer than
+    `minutes` to the opening of the pickup window, not a change of mind within FREE_CHANGE_OF_MIND
+    of booking), made by the household's side (not waived by an operator: the service's own fault,
+    a vehicle breakdown) and not a change into another ride."""
     after = cancel.after or {}
-    if minutes <= 0 or after.get("fee_waived") or cancelled_by_change(after):
-        return False  # no late window configured, waived, or a change
+    if after.get("fee_waived") or cancelled_by_change(after):
+        return False  # waived, or a change
     window = (confirmed.after or {}).get("pickup_window") or [None]
     if not window[0]:
         return False
-    opens = datetime.fromisoformat(window[0])
-    return cancel.at > opens - timedelta(minutes=minutes) and cancel.at > confirmed.at + FREE_CHANGE_OF_MIND
+    return is_late(minutes, datetime.fromisoformat(window[0]), confirmed.at, cancel.at)
 
 
 def _membership_charges(

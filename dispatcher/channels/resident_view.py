@@ -26,6 +26,8 @@ from dispatcher.models import (
     ShopOrder,
 )
 from dispatcher.residents.eligibility import categories_on
+from dispatcher.rides.booking import cancelled_by_change
+from dispatcher.rides.fares import cancelled_fee_text, fare_fields, fare_text, late_fee_yen
 from dispatcher.rides.kinds import RIDE_ARRIVED, RIDE_CANCELLED, RIDE_CONFIRMED
 from dispatcher.shopping.kinds import ORDER_AT_HALL, ORDER_HANDED_OVER
 from dispatcher.shopping.orders import _load, order_day, shopping_member
@@ -179,6 +181,7 @@ def ride_card(ride: Ride, cfg: TenantConfig, name: str, home: Point | None, now:
         "arrive_by": hhmm(ride.latest_arrival, cfg),
         "party_size": ride.party_size,
         "fare_yen": ride.fare_yen,
+        **fare_fields(cfg, ride, now),
         "eta_minutes": eta,
         "cancellable": ride.status == RideStatus.confirmed,
         "alternatives": [a["pickup_after"] for a in ride.alternatives or []],
@@ -358,10 +361,15 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
                 text = (
                     f"{who}さんのタクシーを予約しました。{on}{hhmm(r.pickup_window_start, cfg)}〜"
                     f"{hhmm(r.pickup_window_end, cfg)}に迎えに行きます（{to}まで）。"
-                )
+                ) + (f"{fare_text(cfg, r.fare_yen)}。" if r.fare_yen is not None else "")
             elif ev.kind == RIDE_CANCELLED:
                 when = f"{on}{hhmm(r.pickup_window_start, cfg)}"
-                text = f"{who}さんの{when}のタクシー（{to}まで）を取り消しました。"
+                after = ev.after or {}
+                due = 0 if cancelled_by_change(after) else late_fee_yen(cfg, r, ev.at)
+                waived = bool(after.get("fee_waived")) and due > 0
+                text = f"{who}さんの{when}のタクシー（{to}まで）を取り消しました。" + cancelled_fee_text(
+                    cfg, 0 if waived else due, waived
+                )
             else:
                 text = f"{who}さんのタクシーが着きました。"
         else:

@@ -30,6 +30,7 @@ from dispatcher.errors import Code, InvalidRequest, NotFound, field_error
 from dispatcher.exports import csv_text
 from dispatcher.models import DailyStats, Operator, Vehicle
 from dispatcher.reporting.stats import check_range
+from dispatcher.rides.fares import GTFS_PAYMENT_METHOD, how_paid
 from dispatcher.rides.plan import current_plan
 from dispatcher.tenant_config import WEEKDAYS, TenantConfig
 from dispatcher.timeline import at_local, local_date, out_of_range, parse_hhmm
@@ -132,7 +133,7 @@ def _fare_text(cfg: TenantConfig) -> str:
     return (
         f"運賃 1回 {f.standard_yen}円（同乗者 {f.companion_yen}円"
         + (f"、{reduced}" if reduced else "")
-        + "）"
+        + f"）。{how_paid(cfg)}。"
     )
 
 
@@ -234,7 +235,7 @@ def gtfs_files(cfg: TenantConfig, today: date, base_url: str) -> dict[str, bytes
     )
     files["fare_attributes.txt"] = _csv(
         ["fare_id", "price", "currency_type", "payment_method", "transfers", "agency_id"],
-        [[FARE_ID, cfg.fares.standard_yen, "JPY", 0, 0, cfg.id]],
+        [[FARE_ID, cfg.fares.standard_yen, "JPY", GTFS_PAYMENT_METHOD[cfg.fares.payment], 0, cfg.id]],
     )
     files["fare_rules.txt"] = _csv(["fare_id", "route_id"], [[FARE_ID, ROUTE_ID]])
     version = hashlib.sha256(json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:8]

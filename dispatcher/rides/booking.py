@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
@@ -23,6 +23,7 @@ from dispatcher.errors import Code, Conflict, DomainError, InvalidRequest, NotFo
 from dispatcher.events import record
 from dispatcher.models import Resident, Ride, RideStatus, Vehicle
 from dispatcher.residents.eligibility import categories_on, eligibility_refusal, verdict
+from dispatcher.rides.fares import fare_fields, fare_text
 from dispatcher.rides.kinds import RIDE_CANCELLED, RIDE_CONFIRMED, RIDE_REFUSED, RIDE_REQUESTED
 from dispatcher.rides.lifecycle import remove_stops, replan_vehicle
 from dispatcher.rides.plan import (
@@ -637,6 +638,7 @@ def quote(ctx: Dispatcher, tenant_id: str, req: RideRequest) -> dict[str, Any]:
             },
             "latest_arrival": iso_local(checked.latest_arrival, tz),
             "fare_yen": checked.fare,
+            "fare_text": fare_text(cfg, checked.fare),
             "planned_pickup": iso_local(from_seconds(pickup, checked.day, tz), tz),
             "direct_minutes": round(checked.direct_s / 60, 1),
         }
@@ -664,8 +666,11 @@ def refusal_error(ride: Ride, cfg: TenantConfig) -> DomainError:
     )
 
 
-def ride_view(ride: Ride, cfg: TenantConfig, vehicle_key: str | None = None) -> dict[str, Any]:
-    """The API representation of a ride (local times with offset)."""
+def ride_view(
+    ride: Ride, cfg: TenantConfig, vehicle_key: str | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """The API representation of a ride (local times with offset), with the fare in words and the
+    fee a cancellation at `now` (default: the wall clock) would cost."""
     tz = cfg.tz
     return {
         "id": ride.id,
@@ -688,6 +693,7 @@ def ride_view(ride: Ride, cfg: TenantConfig, vehicle_key: str | None = None) -> 
         },
         "latest_arrival": iso_local(ride.latest_arrival, tz),
         "fare_yen": ride.fare_yen,
+        **fare_fields(cfg, ride, now if now is not None else datetime.now(UTC)),
         "vehicle_id": ride.vehicle_id,
         "vehicle": vehicle_key,
         "planned_pickup": iso_local(ride.planned_pickup, tz),

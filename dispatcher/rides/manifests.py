@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from dispatcher.context import Dispatcher
 from dispatcher.errors import Code, NotFound
 from dispatcher.models import Resident, Ride, Vehicle
+from dispatcher.rides.fares import collect_text
 from dispatcher.rides.plan import PlanState, current_plan
 from dispatcher.timeline import iso_local
 
@@ -62,6 +63,8 @@ def manifest(
                     },
                     "party_size": r.party_size,
                     "wheelchair": r.wheelchair,
+                    # what the driver does about the fare at the pickup (the tenant's rule)
+                    "fare_note": collect_text(cfg, r.fare_yen) if pickup and r.kind == "passenger" else None,
                     "ride_kind": r.kind,
                     "cargo": r.cargo,
                     "rider": f"{res.family_name} {res.given_name}" if res else None,

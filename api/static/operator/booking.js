@@ -228,7 +228,7 @@
           $("book-btn").disabled = false;
           res.appendChild(el("p", { cls: "big", id: "quote-window", text: dayPrefix(q.pickup_window.start) + "迎え " + hm(q.pickup_window.start) + "〜" + hm(q.pickup_window.end) }));
           res.appendChild(el("p", { text: placeName(req.origin, state.resident) + " → " + placeName(req.destination, state.resident) + "　" + hm(q.latest_arrival) + " までに到着" }));
-          res.appendChild(el("p", { text: "料金 " + yen(q.fare_yen) + "（" + req.party_size + "人）　車両の予定 " + hm(q.planned_pickup) + " 迎え" }));
+          res.appendChild(el("p", { text: q.fare_text + "（" + req.party_size + "人）　車両の予定 " + hm(q.planned_pickup) + " 迎え" }));
           $("book-btn").focus();
         } else {
           res.className = "quote warn-box";
@@ -281,7 +281,8 @@
         res.setAttribute("data-ride", String(ride.id));
         res.appendChild(el("p", { cls: "strong", text: "予約しました（予約番号 " + ride.id + "）。利用者にお伝えください：" }));
         res.appendChild(el("p", { cls: "big", id: "booked-window", text: dayPrefix(ride.pickup_window.start) + "迎え " + hm(ride.pickup_window.start) + "〜" + hm(ride.pickup_window.end) }));
-        res.appendChild(el("p", { text: placeName(ride.origin, state.resident) + " → " + placeName(ride.destination, state.resident) + "　" + hm(ride.latest_arrival) + " までに到着　料金 " + yen(ride.fare_yen) }));
+        res.appendChild(el("p", { text: placeName(ride.origin, state.resident) + " → " + placeName(ride.destination, state.resident) + "　" + hm(ride.latest_arrival) + " までに到着" }));
+        res.appendChild(el("p", { id: "booked-fare", text: ride.fare_text }));
         res.appendChild(el("p", { cls: "muted", text: "車両 " + (state.vehicleNames[ride.vehicle] || ride.vehicle || "―") }));
         $("book-btn").disabled = true;
         Operator.loadRides();

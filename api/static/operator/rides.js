@@ -86,16 +86,34 @@
     const reason = el("input", { list: "reasons", maxlength: "500", placeholder: "取り消しの理由（必ず入れてください）", "aria-label": "取り消しの理由", cls: "reason" });
     const err = el("p", { cls: "error", role: "alert", hidden: true });
     reason.addEventListener("input", () => { err.hidden = true; });
+    /* A late cancellation costs a fee: say so, with the amount, and let the operator waive it. */
+    const fee = el("p", { cls: "warn-text strong", "data-id": "cancel-fee", hidden: true });
+    const waive = el("input", { type: "checkbox", "data-id": "waive-fee" });
+    const waiver = el("label", { cls: "inline", hidden: true }, [waive, "取消し料をとらない（免除の理由を上の欄に）"]);
+    let due = 0;
+    const showFee = (r) => {
+      due = r.cancel_fee_yen || 0;
+      fee.textContent = r.cancel_fee_text || "";
+      fee.hidden = waiver.hidden = !due;
+    };
+    showFee(ride);
+    api("GET", "/api/v1/rides/" + ride.id).then(showFee, () => {}); // the fee as of now, not of the list
     const go = button("取り消す", () => {
       const text = reason.value.trim();
       if (!text) { err.textContent = "理由を入れてください（記録に残ります）。"; err.hidden = false; reason.focus(); return; }
       go.disabled = true;
-      api("POST", "/api/v1/rides/" + ride.id + "/cancel", { reason: text }).then(
-        () => { toast("予約 No." + ride.id + " を取り消しました。"); forget(ride.id); loadRides(); Operator.refreshBoard(); },
+      const waived = due > 0 && waive.checked;
+      api("POST", "/api/v1/rides/" + ride.id + "/cancel", { reason: text, fee_waived: waived }).then(
+        () => {
+          const money = waived ? "取消し料は免除しました。" : due > 0 ? "取消し料 " + yen(due) + " は月末の請求に入ります。" : "";
+          toast("予約 No." + ride.id + " を取り消しました。" + money); forget(ride.id); loadRides(); Operator.refreshBoard();
+        },
         (e) => { showError(err, e); go.disabled = false; }
       );
     }, { cls: "danger small", "data-id": "cancel-confirm" });
     slot.appendChild(el("div", { cls: "inline" }, [reason, go, button("やめる", () => clear(slot), { cls: "quiet small" })]));
+    slot.appendChild(fee);
+    slot.appendChild(waiver);
     slot.appendChild(err);
     reason.focus();
   }
