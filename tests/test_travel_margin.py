@@ -39,7 +39,7 @@ from routing.traveltime import Padded, StraightLine
 from simulations.replay import ReplayOptions
 from simulations.scenarios import Run, simulate
 from tests.conftest import DAY_START
-from tests.test_reoptimize import eligible_resident
+from tests.test_api_rides import eligible_resident
 from tests.test_simulate import SMALL_TOWN
 
 A, B = Point(35.84, 137.95), Point(35.90, 138.00)
@@ -329,3 +329,40 @@ def test_a_waiting_vehicle_sets_off_from_where_it_is_no_earlier_than_now(sqlite_
     assert route.fixed == 0 and route.vehicle.start_time == pytest.approx(seconds(before))
     route, _ = route_of(vid, departure + timedelta(minutes=1))
     assert route.fixed == 1 and route.vehicle.start_time == pytest.approx(seconds(DAY_START.replace(hour=9)))
+
+
+def test_a_vehicle_waiting_with_a_rider_on_board_sets_off_no_earlier_than_now(sqlite_ctx: Dispatcher) -> None:
+    """A vehicle waiting with someone (or goods) on board for its next pickup is parked too: the plan
+    must not assume it left at the last tap (seed 5 of the demo day: a vehicle with goods on board,
+    waiting since a no-show at 14:41, was handed at 15:15 a pickup 35 min away and planned there at
+    15:16; it arrived 35 min after the window)."""
+    ctx = sqlite_ctx
+    trip = {"origin": Location(place_id="hall-misuzu"), "destination": Location(place_id="central-hospital")}
+    rides = [
+        book(
+            ctx,
+            "ina-demo",
+            RideRequest(resident_id=eligible_resident(ctx, offset=k), pickup_after=at, **trip),
+            str(uuid.uuid4()),
+            "test",
+        ).ride
+        for k, at in enumerate((DAY_START.replace(hour=11), DAY_START.replace(hour=11, minute=6)))
+    ]
+    vid = rides[0].vehicle_id
+    assert vid is not None and rides[0].id is not None
+    assert rides[1].vehicle_id == vid, "two neighbours from one hall share the vehicle"
+    with Session(ctx.engine) as s:
+        first = s.get(Ride, rides[0].id)
+        assert first is not None and first.pickup_window_start is not None
+        opens = first.pickup_window_start.astimezone(DAY_START.tzinfo)
+    _drive(ctx, vid, opens, VehicleEvent(type="arrived", ride_id=rides[0].id))
+    _drive(ctx, vid, opens + timedelta(minutes=1), VehicleEvent(type="picked_up", ride_id=rides[0].id))
+    cfg = ctx.config("ina-demo")
+    now = opens + timedelta(minutes=2)
+    with Session(ctx.engine) as s:
+        state = current_plan(s, "ina-demo", now.date())
+        problem = build_problem(ctx, s, cfg, now.date(), state, now)
+    route = next(x for x in problem.routes if x.vehicle.id == vid)
+    assert route.stops[0].request_id == rides[1].id, "the vehicle waits at the hall for the neighbour"
+    assert route.vehicle.onboard and route.fixed == 0
+    assert route.vehicle.start_time == pytest.approx(to_seconds(now, DAY_START.date(), cfg.tz))

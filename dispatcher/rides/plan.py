@@ -382,7 +382,7 @@ def build_problem(
                 fixed += 1
         if fixed == 0 and stops:
             fixed = _heading(state.pending(v.id)[0], stops[0], start, since, now_s, day, tz, matrix)
-        if fixed == 0 and not onboard:
+        if fixed == 0:  # riders on board too: cargo or a rider waits with the vehicle for its next pickup
             first = state.pending(v.id)[0] if stops else None
             if _parked(first, stops[0] if stops else None, start, now_s, day, tz, matrix):
                 since = max(since, now_s)  # waiting there: it can set off now, not before
@@ -443,11 +443,7 @@ def live_problem(
         entries = view.state.pending(vs.id)
         first = entries[0] if entries and r.stops else None
         stop = r.stops[0] if r.stops else None
-        if (
-            r.fixed == 0
-            and not vs.onboard
-            and _parked(first, stop, vs.start_location, now_s, day, cfg.tz, old.travel)
-        ):
+        if r.fixed == 0 and _parked(first, stop, vs.start_location, now_s, day, cfg.tz, old.travel):
             vs = replace(vs, start_time=max(vs.start_time, now_s))  # as build_problem: waiting, not driving
         routes.append(Route(vs, r.stops, r.fixed))
     problem = Problem(day, old.vehicles, routes, old.travel, dict(old.rides), old.index)
