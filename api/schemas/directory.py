@@ -72,3 +72,4 @@ class Place(ApiModel):
     kind: PlaceKind
     lat: Number
     lon: Number
+    pickup_note: str = Field(description="where riders wait there (before 「お待ちください」); empty: by its name")

@@ -575,7 +575,7 @@
       r.fare_yen !== null && r.fare_yen !== undefined ? para("料金 " + yen(r.fare_yen)) : null
     ];
     if (r.status === "confirmed" && r.eta_minutes !== null && r.eta_minutes <= 15) {
-      kids.push(el("p", { cls: "box urgent", text: "あと約" + Math.max(1, r.eta_minutes) + "分で迎えに行きます。" }));
+      kids.push(el("p", { cls: "box urgent", text: "あと約" + Math.max(1, r.eta_minutes) + "分で迎えに行きます。" + r.wait_at + "お待ちください。" }));
     }
     if (r.cancellable && state.me.can_book) kids.push(button("この予約を取り消す", function () { go(cancelRide, r); }, { cls: "secondary", id: "cancel-ride-" + r.id }));
     return el("article", { cls: "card" + (live ? "" : " past"), "data-id": "ride-" + r.id }, kids);
@@ -920,8 +920,8 @@
         para((ride.arrive_by ? short(ride.arrive_by) + " までに着きます　" : "") + "料金 " + yen(ride.fare_yen))
       ]),
       para(state.family
-        ? t.rider.given_name + "さんに、迎えの時刻には" + t.from + "で待つように伝えてください。"
-        : t.rider.given_name + "さん、迎えの時刻には" + t.from + "でお待ちください。")
+        ? t.rider.given_name + "さんに、迎えの時刻には" + ride.wait_at + "待つように伝えてください。"
+        : t.rider.given_name + "さん、迎えの時刻には" + ride.wait_at + "お待ちください。")
     ]);
   }
 

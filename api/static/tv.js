@@ -463,7 +463,7 @@
         state.stack = [home()];
         show(message("予約しました", [
           trip.rider.given_name + "さん　" + ride.from + " → " + ride.to,
-          "迎えは " + ride.pickup_from + "〜" + ride.pickup_to + " です。家の前でお待ちください。",
+          "迎えは " + ride.pickup_from + "〜" + ride.pickup_to + " です。" + ride.wait_at + "お待ちください。", // 家の前で only at home
           "料金 " + yen(ride.fare_yen) + "（車の中でお支払いください）"
         ], [["予約の確認へ", function () { top(screens.mine); }], ["ホームへ", function () { state.stack = []; show(home(), false); }]]), false);
       }, function (err) {
