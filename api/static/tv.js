@@ -259,7 +259,7 @@
           }
           res[1].rides.forEach(function (r) {
             if (r.status === "confirmed" && r.eta_minutes !== null && r.eta_minutes <= 15) {
-              info.appendChild(el("p", { cls: "ok", text: r.rider + "さんのタクシーは、あと約" + Math.max(1, r.eta_minutes) + "分で着きます。" }));
+              info.appendChild(el("p", { cls: "ok", text: r.rider + "さんのタクシーは、あと約" + Math.max(1, r.eta_minutes) + "分で着きます。" + r.wait_at + "お待ちください。" }));
             }
           });
           res[1].return_offers.forEach(function (o) {
