@@ -315,6 +315,17 @@ def test_words_match_places_on_the_tv_phone_board_driver_and_plan_show(
             # the address goes to the drivers who go there, not to the board
             board_rows = opc.get("/api/v1/board").json()["vehicles"]
             assert all(s["address"] is None for v in board_rows for s in v["next_stops"])
+            fleet = opc.get("/api/v1/vehicles").json()
+            own = next(v["operator"] for v in fleet if v["id"] == vehicle.id)
+            other = next(v["operator"] for v in fleet if v["operator"] != own)
+            tok = httpx.post(
+                base + "/api/v1/auth/token",
+                data={"username": f"ina-demo-driver-{other}", "password": DEMO_PASSWORD},
+            ).json()["access_token"]
+            theirs = httpx.get(
+                f"{base}/api/v1/vehicles/{vehicle.id}/manifest", headers={"Authorization": f"Bearer {tok}"}
+            )
+            assert theirs.status_code == 403 and address not in theirs.text
         finally:
             browser.close()
 
