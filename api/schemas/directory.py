@@ -72,4 +72,6 @@ class Place(ApiModel):
     kind: PlaceKind
     lat: Number
     lon: Number
-    pickup_note: str = Field(description="where riders wait there (before 「お待ちください」); empty: by its name")
+    pickup_note: str = Field(
+        description="where riders wait there (read before 「お待ちください」); empty: worded from its name"
+    )
