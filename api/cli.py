@@ -324,7 +324,9 @@ def cmd_plan_show(args: argparse.Namespace, settings: Settings) -> int:
             t = s["planned_time"][11:16]
             w = s["window"]
             win = f"{(w['start'] or '')[11:16]}–{w['end'][11:16]}"
-            where = s["place_name"] or f"{s['lat']:.4f},{s['lon']:.4f}"
+            where = s["place_name"]  # every stop named, the drone base of a freight pickup too
+            if s["place_kind"] == "home" and s["rider"]:
+                where += f"（{s['rider']}さん）"
             mark = "✓" if s["done"] else " "
             print(
                 f"  {mark} {t} {s['kind']:8} ride {s['ride_id']:<5} party {s['party_size']} "

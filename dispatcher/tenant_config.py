@@ -135,6 +135,11 @@ class Place(Strict):
     kind: PlaceKind
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
+    pickup_note: str = Field(
+        default="",
+        max_length=40,
+        description="where riders wait, read before 「お待ちください」 (「正面玄関前の乗り場で」)",
+    )
 
 
 class Shift(Strict):

@@ -132,7 +132,8 @@ def test_driver_completes_a_shared_trip_at_390x844(sqlite_ctx: Dispatcher, clock
             first = page.locator("#next")
             expect(first.locator(".tag")).to_have_text("迎え")
             assert first.get_attribute("data-ride") in (str(ra), str(rb))
-            assert (by_id(page, "map").get_attribute("href") or "").startswith("geo:")
+            nav = by_id(page, "map").get_attribute("href") or ""
+            assert nav.startswith("https://www.google.com/maps/dir/?api=1&destination=")
             assert (by_id(page, "call").get_attribute("href") or "").startswith("tel:")
             call_centre = ctx.config("ina-demo").call_centre_phone or ""
             assert by_id(page, "call-centre").get_attribute("href") == "tel:" + call_centre.replace("-", "")

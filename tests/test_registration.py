@@ -353,7 +353,7 @@ def test_an_ended_registration(ctx: Dispatcher, clock: SimClock, api: Any) -> No
 
     shown = notices(ctx, HouseholdPrincipal("ina-demo", hid, (), "device:test"))  # nobody left to book for
     assert [n["text"] for n in shown if n["kind"] == "ride.cancelled"] == [
-        "一郎さんの15:00のタクシー（伊那中央病院まで）を取り消しました。"
+        "一郎さんの15:00のタクシー（ご自宅から伊那中央病院まで）を取り消しました。"
     ], shown
 
 

@@ -72,3 +72,6 @@ class Place(ApiModel):
     kind: PlaceKind
     lat: Number
     lon: Number
+    pickup_note: str = Field(
+        description="where riders wait there (read before 「お待ちください」); empty: worded from its name"
+    )

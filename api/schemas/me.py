@@ -112,6 +112,10 @@ class RideCard(ApiModel):
     status_label: str = Field(description="the status in Japanese")
     from_: str = Field(alias="from", description="where from: a place's name, 自宅 or 指定の場所")
     to: str = Field(description="where to: a place's name, 自宅 or 指定の場所")
+    wait_at: str = Field(
+        description="where to wait, read before 「お待ちください」: 家の前で at home, else the place's "
+        "pickup note or e.g. 伊那中央病院の玄関で"
+    )
     to_place_id: str | None
     pickup_from: ClockTime | None = Field(description="the pickup window")
     pickup_to: ClockTime | None

@@ -47,8 +47,18 @@ class Stop(ApiModel):
     kind: Literal["pickup", "dropoff"]
     lat: Number
     lon: Number
-    place_id: str | None
-    place_name: str | None
+    place_id: str | None = Field(
+        description="the tenant place (or the drone base) booked; null for a home or a point"
+    )
+    place_name: str = Field(description="自宅, the place's name, the drone base's name, or 指定の場所")
+    place_kind: Literal["home", "place", "drone_base", "other"]
+    address: str | None = Field(
+        description="the household's address at a rider's home (operators and the company's drivers only); "
+        "null elsewhere and on the operator board"
+    )
+    navigation_url: str = Field(
+        description="a Google Maps directions link to the stop, which opens on Android and iOS"
+    )
     planned_time: LocalTime
     window: Window = Field(
         description="pickup: the promised pickup window; drop-off: no start, the latest arrival as end"

@@ -361,10 +361,9 @@
     return short(s.window.end) + " までに着く";
   }
 
+  // The server names every stop (自宅, a place, the drone base); a home comes with its address.
   function placeText(s) {
-    if (s.place_name) return s.place_name;
-    if (s.ride_kind === "freight") return "";
-    return "自宅";
+    return s.address ? s.place_name + "　" + s.address : s.place_name;
   }
 
   function hallName(s) {
@@ -391,11 +390,6 @@
       el("span", { cls: "party", text: s.party_size + "人" }),
       s.wheelchair ? el("span", { cls: "chair", text: "車いす" }) : null
     ]);
-  }
-
-  function geoLink(s) {
-    var label = s.place_name || (s.rider ? s.rider + "さん宅" : "");
-    return "geo:" + s.lat + "," + s.lon + "?q=" + s.lat + "," + s.lon + "(" + encodeURIComponent(label) + ")";
   }
 
   function waitUntil(s) {
@@ -454,7 +448,8 @@
         el("span", { cls: "window", "data-id": "next-window", text: windowText(s) })
       ]),
       whoLine(s, true),
-      placeText(s) ? para(placeText(s), "where") : null,
+      para(s.place_name, "where", { "data-id": "next-place" }),
+      s.address ? para(s.address, "where", { "data-id": "next-address" }) : null,
       s.fare_note ? para(s.fare_note, "fare", { "data-id": "fare" }) : null,
       s.notes ? para("メモ：" + s.notes, "box notes", { "data-id": "notes" }) : null,
       s.ride_status === "vehicle_arrived" && s.arrived_at ? para(short(s.arrived_at) + " に着きました。", "arrived") : null
@@ -463,7 +458,8 @@
       s.phone ? el("a", { cls: "btn secondary link", href: "tel:" + s.phone.replace(/[^0-9+]/g, ""), "data-id": "call" }, [
         el("span", { cls: "label", text: "電話する" }), el("span", { cls: "sub", text: s.phone })
       ]) : null,
-      el("a", { cls: "btn secondary link", href: geoLink(s), "data-id": "map" }, [
+      // a Google Maps directions link (server-made): opens the app on Android and iOS, a link only
+      el("a", { cls: "btn secondary link", href: s.navigation_url, target: "_blank", rel: "noopener", "data-id": "map" }, [
         el("span", { cls: "label", text: "地図" }), el("span", { cls: "sub", text: "ナビを開く" })
       ])
     ]);

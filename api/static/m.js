@@ -575,7 +575,7 @@
       r.fare_text ? para(r.fare_text, "fare") : null
     ];
     if (r.status === "confirmed" && r.eta_minutes !== null && r.eta_minutes <= 15) {
-      kids.push(el("p", { cls: "box urgent", text: "あと約" + Math.max(1, r.eta_minutes) + "分で迎えに行きます。" }));
+      kids.push(el("p", { cls: "box urgent", text: "あと約" + Math.max(1, r.eta_minutes) + "分で迎えに行きます。" + r.wait_at + "お待ちください。" }));
     }
     if (r.cancellable && state.me.can_book) kids.push(button("この予約を取り消す", function () { go(cancelRide, r); }, { cls: "secondary", id: "cancel-ride-" + r.id }));
     return el("article", { cls: "card" + (live ? "" : " past"), "data-id": "ride-" + r.id }, kids);
@@ -928,8 +928,8 @@
         para(ride.fare_text, "fare")
       ]),
       para(state.family
-        ? t.rider.given_name + "さんに、迎えの時刻には" + t.from + "で待つように伝えてください。"
-        : t.rider.given_name + "さん、迎えの時刻には" + t.from + "でお待ちください。")
+        ? t.rider.given_name + "さんに、迎えの時刻には" + ride.wait_at + "待つように伝えてください。"
+        : t.rider.given_name + "さん、迎えの時刻には" + ride.wait_at + "お待ちください。")
     ]);
   }
 

@@ -259,7 +259,7 @@
           }
           res[1].rides.forEach(function (r) {
             if (r.status === "confirmed" && r.eta_minutes !== null && r.eta_minutes <= 15) {
-              info.appendChild(el("p", { cls: "ok", text: r.rider + "さんのタクシーは、あと約" + Math.max(1, r.eta_minutes) + "分で着きます。" }));
+              info.appendChild(el("p", { cls: "ok", text: r.rider + "さんのタクシーは、あと約" + Math.max(1, r.eta_minutes) + "分で着きます。" + r.wait_at + "お待ちください。" }));
             }
           });
           res[1].return_offers.forEach(function (o) {
@@ -464,7 +464,7 @@
         state.stack = [home()];
         show(message("予約しました", [
           trip.rider.given_name + "さん　" + ride.from + " → " + ride.to,
-          "迎えは " + ride.pickup_from + "〜" + ride.pickup_to + " です。家の前でお待ちください。",
+          "迎えは " + ride.pickup_from + "〜" + ride.pickup_to + " です。" + ride.wait_at + "お待ちください。", // 家の前で only at home
           ride.fare_text
         ], [["予約の確認へ", function () { top(screens.mine); }], ["ホームへ", function () { state.stack = []; show(home(), false); }]]), false);
       }, function (err) {

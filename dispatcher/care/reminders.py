@@ -22,10 +22,12 @@ from dispatcher.context import Dispatcher
 from dispatcher.errors import Code, InvalidRequest, NotFound, field_error
 from dispatcher.events import events_of, record
 from dispatcher.models import Household, Reminder, ReminderAck, Resident, Ride, RideStatus, ShopOrder
+from dispatcher.place_names import name_stop
 from dispatcher.shopping.kinds import ORDER_AT_HALL
 from dispatcher.tenant_config import WEEKDAYS
 from dispatcher.tenants import household
 from dispatcher.timeline import at_local, iso_local, local_date, parse_hhmm
+from routing.geo import Point
 
 SHOW_HOURS = 12
 SOON_MINUTES = 15
@@ -138,10 +140,8 @@ def _occurrences(
         if due <= now < due + window:
             out.append({"key": f"reminder:{r.id}", "due_at": due, "kind": r.kind, "text": r.text})
     # rides of the household's residents: today's and tomorrow's
-    names = {
-        p.id: p.given_name
-        for p in session.exec(select(Resident).where(Resident.household_id == household_id))
-    }
+    people = {p.id: p for p in session.exec(select(Resident).where(Resident.household_id == household_id))}
+    names = {i: p.given_name for i, p in people.items()}
     if names:
         rides = session.exec(
             select(Ride).where(
@@ -157,6 +157,10 @@ def _occurrences(
                 continue
             at = pickup.astimezone(tz)
             who = names[ride.resident_id]
+            rider = people[ride.resident_id]
+            frm = name_stop(
+                cfg, ride.origin_place_id, ride.origin_lat, ride.origin_lon, Point(rider.lat, rider.lon)
+            )
             evening = at_local(ride.service_date - timedelta(days=1), parse_hhmm(EVENING), tz)
             if ride.created_at < evening <= now < evening + window:
                 out.append(
@@ -165,7 +169,7 @@ def _occurrences(
                         "due_at": evening,
                         "kind": "ride",
                         "text": f"あした {at.month}月{at.day}日 {at:%H:%M}ごろ、{who}さんの"
-                        "タクシーが来ます。",
+                        f"タクシーが{frm.polite}に来ます。",
                     }
                 )
             # due a quarter of an hour before the promised window (it does not move when the plan
@@ -180,7 +184,7 @@ def _occurrences(
                         "due_at": soon,
                         "kind": "ride",
                         "text": f"{who}さん、{at:%H:%M}ごろにタクシーが来ます。"
-                        "お出かけの準備をしてください。",
+                        f"お出かけの準備をして、{frm.wait_at}お待ちください。",
                     }
                 )
     # groceries at the hall today

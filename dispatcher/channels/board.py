@@ -60,6 +60,7 @@ def board(ctx: Dispatcher, tenant_id: str, next_stops: int = 3) -> dict[str, Any
         m = manifest(ctx, tenant_id, id_of(v), day)
         pending = [s for s in m["stops"] if not s["done"]]
         for s in pending:
+            s["address"] = None  # the board names places; addresses go to the drivers who go there
             planned = datetime.fromisoformat(s["planned_time"])
             limit = datetime.fromisoformat(s["window"]["end"])
             s["slack_minutes"] = round((limit - planned).total_seconds() / 60)

@@ -25,6 +25,7 @@ from dispatcher.models import (
     RideStatus,
     ShopOrder,
 )
+from dispatcher.place_names import StopName, name_stop
 from dispatcher.residents.eligibility import categories_on
 from dispatcher.rides.booking import cancelled_by_change
 from dispatcher.rides.fares import cancelled_fee_text, fare_fields, fare_text, late_fee_yen
@@ -33,7 +34,7 @@ from dispatcher.shopping.kinds import ORDER_AT_HALL, ORDER_HANDED_OVER
 from dispatcher.shopping.orders import _load, order_day, shopping_member
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, iso_local, local_date
-from routing.geo import Point, haversine_m
+from routing.geo import Point
 
 RIDE_LABELS = {
     RideStatus.requested: "受付中",
@@ -73,13 +74,8 @@ def date_ja(day: date) -> str:
 
 
 def place_label(cfg: TenantConfig, place_id: str | None, lat: float, lon: float, home: Point | None) -> str:
-    if place_id:
-        p = cfg.place(place_id)
-        if p is not None:
-            return p.name
-    if home is not None and haversine_m(home, Point(lat, lon)) < 50:
-        return "自宅"
-    return "指定の場所"
+    """A stop's name on the household's screens: 自宅, a place's name or 指定の場所."""
+    return name_stop(cfg, place_id, lat, lon, home).name
 
 
 def _members(session: Session, hp: HouseholdPrincipal) -> list[Resident]:
@@ -166,13 +162,15 @@ def ride_card(ride: Ride, cfg: TenantConfig, name: str, home: Point | None, now:
     if ride.status == RideStatus.confirmed and ride.planned_pickup is not None:
         minutes = (ride.planned_pickup - now).total_seconds() / 60
         eta = max(0, round(minutes))
+    pickup_at = name_stop(cfg, ride.origin_place_id, ride.origin_lat, ride.origin_lon, home)
     return {
         "id": ride.id,
         "resident_id": ride.resident_id,
         "rider": name,
         "status": ride.status,
         "status_label": RIDE_LABELS[RideStatus(ride.status)],
-        "from": place_label(cfg, ride.origin_place_id, ride.origin_lat, ride.origin_lon, home),
+        "from": pickup_at.name,
+        "wait_at": pickup_at.wait_at,
         "to": place_label(cfg, ride.destination_place_id, ride.destination_lat, ride.destination_lon, home),
         "to_place_id": ride.destination_place_id,
         "pickup_from": hhmm(ride.pickup_window_start, cfg),
@@ -287,6 +285,15 @@ def orders(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
         return [order_card(o, _load(session, o), cfg) for o in rows]
 
 
+def _ends(cfg: TenantConfig, r: Ride, person: Resident | None) -> tuple[StopName, StopName]:
+    """Where a ride of the household starts and ends, named from the rider's home."""
+    home = Point(person.lat, person.lon) if person else None
+    return (
+        name_stop(cfg, r.origin_place_id, r.origin_lat, r.origin_lon, home),
+        name_stop(cfg, r.destination_place_id, r.destination_lat, r.destination_lon, home),
+    )
+
+
 def _status(day_rides: dict[int, Ride], ev: Event) -> str | None:
     r = day_rides.get(int(ev.entity_id)) if ev.entity == "ride" else None
     return None if r is None else r.status
@@ -356,22 +363,24 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
             r = booked[int(ev.entity_id)]
             on = "" if r.service_date == today else f"{r.service_date.month}月{r.service_date.day}日"
             who = people[r.resident_id].given_name if r.resident_id in people else ""
-            to = place_label(cfg, r.destination_place_id, r.destination_lat, r.destination_lon, None)
+            frm, to = _ends(cfg, r, people.get(r.resident_id))
             if ev.kind == RIDE_CONFIRMED:
                 text = (
                     f"{who}さんのタクシーを予約しました。{on}{hhmm(r.pickup_window_start, cfg)}〜"
-                    f"{hhmm(r.pickup_window_end, cfg)}に迎えに行きます（{to}まで）。"
+                    f"{hhmm(r.pickup_window_end, cfg)}に{frm.polite}へ迎えに行きます（{to.polite}まで）。"
+                    f"{frm.wait_at}お待ちください。"
                 ) + (f"{fare_text(cfg, r.fare_yen)}。" if r.fare_yen is not None else "")
             elif ev.kind == RIDE_CANCELLED:
                 when = f"{on}{hhmm(r.pickup_window_start, cfg)}"
                 after = ev.after or {}
                 due = 0 if cancelled_by_change(after) else late_fee_yen(cfg, r, ev.at)
                 waived = bool(after.get("fee_waived")) and due > 0
-                text = f"{who}さんの{when}のタクシー（{to}まで）を取り消しました。" + cancelled_fee_text(
-                    cfg, 0 if waived else due, waived
+                text = (
+                    f"{who}さんの{when}のタクシー（{frm.polite}から{to.polite}まで）を取り消しました。"
+                    + cancelled_fee_text(cfg, 0 if waived else due, waived)
                 )
             else:
-                text = f"{who}さんのタクシーが着きました。"
+                text = f"{who}さんのタクシーが{frm.polite}に着きました。"
         else:
             o = order_rows[int(ev.entity_id)]
             if ev.kind == ORDER_AT_HALL:
@@ -388,6 +397,7 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
     for r in day_rides.values():
         if r.status != RideStatus.confirmed or r.planned_pickup is None:
             continue
+        frm = _ends(cfg, r, people.get(r.resident_id))[0]
         if r.pickup_window_end is not None and r.planned_pickup > r.pickup_window_end:
             who = people[r.resident_id].given_name if r.resident_id in people else ""
             out.append(
@@ -397,7 +407,7 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
                     "at": hhmm(now, cfg),
                     "kind": "ride.late",
                     "text": f"{who}さんのタクシーが遅れています。"
-                    f"迎えは{hhmm(r.planned_pickup, cfg)}ごろになる見込みです。すみません。",
+                    f"{frm.polite}への迎えは{hhmm(r.planned_pickup, cfg)}ごろになる見込みです。すみません。",
                     "urgent": True,
                 }
             )
@@ -410,8 +420,8 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
                     "id": f"approach-{r.id}",
                     "at": hhmm(now, cfg),
                     "kind": "ride.approaching",
-                    "text": f"{who}さんのタクシーは、あと約{max(1, round(minutes))}分で着きます。"
-                    "お出かけの準備をしてください。",
+                    "text": f"{who}さんのタクシーは、あと約{max(1, round(minutes))}分で"
+                    f"{frm.polite}に着きます。{frm.wait_at}お待ちください。",
                     "urgent": True,
                 }
             )

@@ -17,6 +17,7 @@ from dispatcher.context import Dispatcher
 from dispatcher.db import lock_tenant
 from dispatcher.events import record
 from dispatcher.models import Ride, RideStatus
+from dispatcher.place_names import name_stop
 from dispatcher.rides.booking import commit_insertion, try_insert
 from dispatcher.rides.kinds import RIDE_REQUESTED
 from dispatcher.rides.plan import live_problem, remember
@@ -43,6 +44,8 @@ def book_freight(
     if hall is None:
         return None
     drop = Point(hall.lat, hall.lon)
+    # the pickup is named as the place it is (the drone base) on every page and in plan show
+    origin = name_stop(cfg, None, pickup.lat, pickup.lon, None).place_id
     direct = ctx.travel(tenant_id).duration(pickup, drop)
     loading = 60 * cfg.booking.boarding_minutes
     key = f"freight:{uuid.uuid4()}"
@@ -63,6 +66,7 @@ def book_freight(
             status=RideStatus.requested.value,
             origin_lat=pickup.lat,
             origin_lon=pickup.lon,
+            origin_place_id=origin,
             destination_lat=drop.lat,
             destination_lon=drop.lon,
             destination_place_id=hall_id,

@@ -1,4 +1,8 @@
-"""A vehicle's manifest: its stops of the day in visiting order, with riders, places and promises."""
+"""A vehicle's manifest: its stops of the day in visiting order, with riders, places and promises.
+
+Every stop is named (`dispatcher.place_names`); a stop at a rider's home carries the household's
+address for the driver who goes there (the manifest is read by the operators, by the drivers of
+the vehicle's own company and by that company's subscriptions; the operator board drops it)."""
 
 from __future__ import annotations
 
@@ -9,10 +13,12 @@ from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.errors import Code, NotFound
-from dispatcher.models import Resident, Ride, Vehicle
+from dispatcher.models import Household, Resident, Ride, Vehicle
+from dispatcher.place_names import name_stop, navigation_url
 from dispatcher.rides.fares import collect_text
 from dispatcher.rides.plan import PlanState, current_plan
 from dispatcher.timeline import iso_local
+from routing.geo import Point
 
 
 def manifest(
@@ -41,21 +47,39 @@ def manifest(
             if rides
             else {}
         )
-        places = {p.id: p for p in cfg.places}
+        addresses = (
+            {
+                h.id: h.address
+                for h in session.exec(
+                    select(Household).where(
+                        col(Household.id).in_({p.household_id for p in residents.values() if p.household_id})
+                    )
+                )
+            }
+            if residents
+            else {}
+        )
         stops = []
         for e in entries:
             r = rides[e["ride_id"]]
             res = residents.get(r.resident_id)
             pickup = e["kind"] == "pickup"
             place_id = r.origin_place_id if pickup else r.destination_place_id
+            lat = r.origin_lat if pickup else r.destination_lat
+            lon = r.origin_lon if pickup else r.destination_lon
+            named = name_stop(cfg, place_id, lat, lon, Point(res.lat, res.lon) if res else None)
+            at_home = named.kind == "home" and res is not None and res.household_id is not None
             stops.append(
                 {
                     "ride_id": r.id,
                     "kind": e["kind"],
-                    "lat": r.origin_lat if pickup else r.destination_lat,
-                    "lon": r.origin_lon if pickup else r.destination_lon,
+                    "lat": lat,
+                    "lon": lon,
                     "place_id": place_id,
-                    "place_name": places[place_id].name if place_id in places else None,
+                    "place_name": named.name,
+                    "place_kind": named.kind,
+                    "address": (addresses.get(res.household_id) or None) if at_home and res else None,
+                    "navigation_url": navigation_url(lat, lon),
                     "planned_time": iso_local(datetime.fromisoformat(e["planned_time"]), tz),
                     "window": {
                         "start": iso_local(r.pickup_window_start, tz) if pickup else None,

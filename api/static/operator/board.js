@@ -41,7 +41,7 @@
           el("span", { cls: "t", text: hm(s.planned_time) }),
           el("span", { cls: "k " + s.kind, text: s.kind === "pickup" ? "乗" : "降" }),
           el("span", { cls: "who", text: s.ride_kind === "freight" ? "荷物" : (s.rider || "―") }),
-          el("span", { cls: "where", text: s.place_name || (s.kind === "pickup" ? "自宅など" : "指定の場所") }),
+          el("span", { cls: "where", text: s.place_name }), // named by the server: 自宅, a place, the drone base
           el("span", { cls: "slack", text: "余裕 " + s.slack_minutes + "分" }),
           s.late_risk ? el("span", { cls: "badge warn", text: "遅れ注意" }) : null,
         ]));
