@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { T, el, clear, $, state, button, show, newKey, isoToday, hhmmOf, api, showError, toast } = Operator;
+  const { T, el, clear, $, state, button, show, land, newKey, isoToday, hhmmOf, api, showError, toast } = Operator;
   const hm = T.short, yen = T.yen;
 
   const RIDE_LABELS = {
@@ -81,6 +81,12 @@
     }
   }
 
+  /* やめる: the form goes, the focus goes back to the button that opened it. */
+  function closeForm(slot, opener) {
+    clear(slot);
+    land(slot.parentNode.querySelector('[data-id="' + opener + '"]'));
+  }
+
   function cancelForm(ride, slot) {
     clear(slot);
     const reason = el("input", { list: "reasons", maxlength: "500", placeholder: "取り消しの理由（必ず入れてください）", "aria-label": "取り消しの理由", cls: "reason" });
@@ -91,11 +97,16 @@
       if (!text) { err.textContent = "理由を入れてください（記録に残ります）。"; err.hidden = false; reason.focus(); return; }
       go.disabled = true;
       api("POST", "/api/v1/rides/" + ride.id + "/cancel", { reason: text }).then(
-        () => { toast("予約 No." + ride.id + " を取り消しました。"); forget(ride.id); loadRides(); Operator.refreshBoard(); },
-        (e) => { showError(err, e); go.disabled = false; }
+        () => {
+          toast("予約 No." + ride.id + " を取り消しました。");
+          forget(ride.id);
+          loadRides().then(() => land($("ride-list").querySelector('[data-id="ride-' + ride.id + '"]')));
+          Operator.refreshBoard();
+        },
+        (e) => { showError(err, e); go.disabled = false; go.focus(); }
       );
     }, { cls: "danger small", "data-id": "cancel-confirm" });
-    slot.appendChild(el("div", { cls: "inline" }, [reason, go, button("やめる", () => clear(slot), { cls: "quiet small" })]));
+    slot.appendChild(el("div", { cls: "inline" }, [reason, go, button("やめる", () => closeForm(slot, "cancel-" + ride.id), { cls: "quiet small" })]));
     slot.appendChild(err);
     reason.focus();
   }
@@ -130,11 +141,12 @@
         (nr) => {
           toast("変更しました：新しい迎え " + hm(nr.pickup_window.start) + "〜" + hm(nr.pickup_window.end) + "（予約番号 " + nr.id + "）");
           forget(ride.id);
-          loadRides();
+          loadRides().then(() => land($("ride-list").querySelector('[data-id="ride-' + nr.id + '"]')));
           Operator.refreshBoard();
         },
         (e) => {
           go.disabled = false;
+          go.focus();
           if (e.status) changeKey = newKey(); // a definite answer: the next try is a new request
           showError(err, e, e.status === 409 ? "　元の予約はそのままです。" : "");
           (e.data.alternatives || []).forEach((a, i) => {
@@ -151,7 +163,7 @@
       el("label", { cls: "radio" }, [arrive, " 到着"]),
       time,
     ]));
-    slot.appendChild(el("div", { cls: "inline" }, [reason, go, button("やめる", () => clear(slot), { cls: "quiet small" })]));
+    slot.appendChild(el("div", { cls: "inline" }, [reason, go, button("やめる", () => closeForm(slot, "change-" + ride.id), { cls: "quiet small" })]));
     slot.appendChild(err);
     slot.appendChild(alts);
     time.focus();
