@@ -50,10 +50,11 @@
 
   var el = NoriaiDom.el; // common/dom.js
 
-  /* A focusable item; `n` (1-9, 0 for the tenth) lets a digit key choose it. */
+  /* A focusable item (in the Tab order too, so a scrolling list has focusable content); `n` (1-9,
+     0 for the tenth) lets a digit key choose it. */
   function item(label, onselect, opts) {
     opts = opts || {};
-    var attrs = { cls: "f " + (opts.cls || ""), tabindex: "-1", role: "button" };
+    var attrs = { cls: "f " + (opts.cls || ""), tabindex: "0", role: "button" };
     if (opts.id) attrs["data-id"] = opts.id;
     var kids = [];
     if (opts.n !== undefined) {
