@@ -1,6 +1,7 @@
 """Real servers and a real browser for the page tests: uvicorn on a loopback port, Debian's
 Chromium driven by Playwright (never a downloaded browser), and checks every page test shares:
-the request log (nothing outside the app), colour contrast, type size, the focused element."""
+the request log (nothing outside the app), colour contrast, type size, the focused element, and
+axe-core's WCAG 2.2 A/AA rules on every state a test photographs (`shot`)."""
 
 from __future__ import annotations
 
@@ -163,10 +164,74 @@ def focused(page: Any) -> str:
 
 
 def shot(page: Any, folder: str, name: str) -> Path:
+    """Screenshot of the page state as `ARTIFACTS/folder/name.png`, then `accessible(page)`: every
+    state a browser test photographs is also checked by axe-core."""
     path = ARTIFACTS / folder / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path))
+    accessible(page, f"{folder}/{name}")
     return path
+
+
+# WCAG 2.2 level A and AA, as axe-core tags them.
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+_AXE_SEEN: set[str] = set()
+_AXE_SECONDS = [0.0]
+
+
+def axe_seconds() -> float:
+    """Seconds spent in axe-core so far in this process (a test's own time budget leaves them out)."""
+    return _AXE_SECONDS[0]
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.2 A/AA violations on the page as it is now. The script comes from the
+    axe-playwright-python package (bundled, never fetched) and is injected once per document."""
+    from axe_playwright_python.base import AXE_SCRIPT
+    from playwright.sync_api import Error
+
+    options = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
+    for attempt in (1, 2):
+        try:
+            if not page.evaluate("() => typeof window.axe === 'object'"):
+                page.evaluate(AXE_SCRIPT)
+            return page.evaluate("options => axe.run(document, options).then(r => r.violations)", options)
+        except Error as e:  # the page went on to another document meanwhile: check that one
+            if attempt == 2 or "context was destroyed" not in str(e):
+                raise
+            page.wait_for_load_state()
+    return []
+
+
+def describe_violations(violations: list[dict[str, Any]]) -> str:
+    """One line per rule and element: rule id, impact, what is wrong and the element's selector and HTML."""
+    lines = []
+    for v in violations:
+        lines.append(f"{v['id']} ({v.get('impact')}): {v['help']}")
+        for node in v["nodes"]:
+            summary = (node.get("failureSummary") or "").replace("\n", " ")
+            lines.append(f"    {' '.join(map(str, node['target']))}  {node['html'][:160]}  — {summary[:240]}")
+    return "\n".join(lines)
+
+
+def accessible(page: Any, where: str = "") -> None:
+    """AssertionError listing axe-core's WCAG 2.2 A/AA violations (rule and element) on the page.
+    A state already checked in this process (same address and same markup) is not checked again."""
+    state = page.evaluate(
+        "() => location.pathname + location.search + '#' + document.documentElement.outerHTML.length + ':' + "
+        "Array.from(document.documentElement.outerHTML).reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 0)"
+    )
+    if state in _AXE_SEEN:
+        return
+    started = time.monotonic()
+    violations = axe_violations(page)
+    _AXE_SECONDS[0] += time.monotonic() - started
+    if not violations:
+        _AXE_SEEN.add(state)
+        return
+    raise AssertionError(
+        f"axe-core, WCAG 2.2 A/AA, at {where or page.url}:\n{describe_violations(violations)}"
+    )
 
 
 class WebhookReceiver:

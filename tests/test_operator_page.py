@@ -24,7 +24,7 @@ from dispatcher.context import Dispatcher
 from dispatcher.models import Event, Membership, Resident, ResidentNote, Ride, ShopOrder, Vehicle
 from dispatcher.platform.demo import DEMO_PASSWORD
 from dispatcher.residents.eligibility import categories_on
-from tests.live import RequestLog, Server, launch, shot, text_styles
+from tests.live import RequestLog, Server, axe_seconds, launch, shot, text_styles
 
 FOLDER = "operator"
 TIMEOUT_MS = 15_000
@@ -85,7 +85,7 @@ def test_operator_books_by_kana_and_the_ride_shows_on_the_tv(sqlite_ctx: Dispatc
     rider = _rider(ctx)
     fav = rider.favourite_places[0]
     place_name = ctx.config("ina-demo").place(fav).name
-    started = time.monotonic()
+    started, axe_before = time.monotonic(), axe_seconds()
     with Server(ctx) as base, sync_playwright() as p:
         browser = launch(p)
         try:
@@ -240,7 +240,7 @@ def test_operator_books_by_kana_and_the_ride_shows_on_the_tv(sqlite_ctx: Dispatc
             assert problems == [], problems
         finally:
             browser.close()
-    assert time.monotonic() - started < 60
+    assert time.monotonic() - started - (axe_seconds() - axe_before) < 60  # the checks' own time aside
 
 
 def test_a_full_fleet_offers_alternatives_and_the_board_lists_refusals(sqlite_ctx: Dispatcher) -> None:

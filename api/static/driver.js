@@ -39,6 +39,7 @@
     loadSeq: 0, // only the newest manifest request is applied
     busy: false, // a report is being sent
     changes: {}, // stop key -> "追加" | "順番" | "時間" (until the banner is tapped)
+    pressed: null, // data-id of the control pressed for a report on its way (the focus returns to it)
     removed: [], // rides whose stops were taken away: {ride_id, who, stops: ["10:00 迎え", ...]}
     confirmNoShow: null, // ride id awaiting the no-show confirmation
     error: null, // the problem of the last refused report
@@ -307,6 +308,7 @@
     var n = Object.keys(state.changes).length;
     if (!n && !state.removed.length) {
       $banner.hidden = true;
+      document.documentElement.style.scrollPaddingTop = "";
       return;
     }
     var parts = [], added = {}, order = [], other = 0;
@@ -326,6 +328,8 @@
     $bannerDetail.textContent = "";
     parts.forEach(function (t) { $bannerDetail.appendChild(el("span", { text: t })); });
     $banner.hidden = false;
+    // the sticky banner never covers the focused control (WCAG 2.4.11): focus scrolls it clear
+    document.documentElement.style.scrollPaddingTop = $banner.offsetHeight + 12 + "px";
   }
 
   $banner.addEventListener("click", function () {
@@ -333,6 +337,7 @@
     state.removed = [];
     showBanner();
     if (state.m) { state.sig = ""; apply(state.m, null); }
+    refocus("next"); // the banner is gone: the focus goes to the next stop, not to the top
   });
 
   $refresh.addEventListener("click", function () {
@@ -406,7 +411,33 @@
     return state.m.stops.filter(function (s) { return !s.done; })[0] || null;
   }
 
+  /* The control a redraw keeps the focus on: its data-id (or id), when the focus is in the screen,
+     or the one pressed for a report on its way (a report disables it while it is sent). */
+  function focusKey() {
+    var a = document.activeElement;
+    if (a && a !== $screen && $screen.contains(a)) return a.getAttribute("data-id") || a.id || "next";
+    return state.pressed || null;
+  }
+  /* After a redraw: the same control again, else the next stop (the result of a report). */
+  function refocus(key) {
+    state.pressed = null;
+    if (!key) return;
+    var e = $screen.querySelector('[data-id="' + key + '"]') || document.getElementById(key);
+    if (!e || e.disabled || !$screen.contains(e)) e = document.getElementById("next");
+    if (!e) return;
+    if (!e.matches("button, a[href], input, [tabindex]")) e.setAttribute("tabindex", "-1");
+    e.focus({ preventScroll: true });
+  }
+
+  /* After a report: the focused control in sight (clear of the banner), else the top. */
+  function inSight() {
+    var f = document.activeElement;
+    if (f && f !== document.body && $screen.contains(f)) f.scrollIntoView({ block: "nearest" });
+    else window.scrollTo(0, 0);
+  }
+
   function render() {
+    var key = focusKey();
     var m = state.m;
     var next = nextStop();
     var box = el("div", { cls: "stack" });
@@ -427,6 +458,7 @@
     $screen.textContent = "";
     $screen.removeAttribute("aria-busy");
     $screen.appendChild(box);
+    refocus(key);
   }
 
   function nextCard(s) {
@@ -605,6 +637,7 @@
 
   function report(type, s, done) {
     if (state.busy) return;
+    state.pressed = focusKey();
     setBusy();
     state.loadSeq++; // a manifest already on its way is older than this report
     state.error = null;
@@ -623,14 +656,15 @@
     }).then(function () {
       state.busy = false;
       state.sig = "";
-      if (state.m) render();
+      if (state.m) render(); // the focus: on the control again, or on the next stop
       tick();
-      window.scrollTo(0, 0);
+      inSight();
     });
   }
 
   function delay(minutes) {
     if (state.busy) return;
+    state.pressed = focusKey();
     setBusy();
     state.loadSeq++;
     state.error = null;
@@ -647,7 +681,7 @@
       state.busy = false;
       state.sig = "";
       if (state.m) render();
-      window.scrollTo(0, 0);
+      inSight();
     });
   }
 

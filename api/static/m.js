@@ -27,6 +27,7 @@
     guard: false, // a history entry is pushed so the phone's back button stays in the page
     cart: {}, // product id -> {product, quantity}
     lastOrder: null, // {sig, key} of an order attempt that did not go through
+    announced: {}, // notice id -> true once an urgent notice was shown (read out once, not on every refresh)
     family: null // a family member's session: {name, residents: [{id, name, given_name, permission}], acting: id}
   };
 
@@ -479,7 +480,7 @@
         box.appendChild($today);
         box.appendChild($notices);
         box.appendChild(el("div", { cls: "stack footer" }, [
-          button("画面を新しくする", function () { loadHousehold(); }, { cls: "secondary", id: "refresh" }),
+          button("画面を新しくする", function () { reloadHome(true); }, { cls: "secondary", id: "refresh" }),
           fam && fam.residents.length > 1 ? button("ほかの方の予定を見る", function () {
             state.family.acting = null;
             state.me = null; // nothing of this resident is left to go back to
@@ -495,6 +496,22 @@
           if (state.screen !== s) return;
           fillToday($today, res[0], res[1], res[2]);
           fillNotices($notices, res[2]);
+        };
+        /* A refresh in place: only the day and the notices are drawn again; the buttons above and
+           below stay, and the focus stays on the same control (or its section) when it was inside. */
+        s.update = function (res) {
+          var a = document.activeElement, inside = a && ($today.contains(a) || $notices.contains(a));
+          var key = inside && (a.getAttribute("data-id") || a.id);
+          var sh = state.me.shopping, sub = $screen.querySelector('[data-id="menu-shop"] .sub');
+          if (sub && sh) sub.textContent = sh.open ? "注文は " + short(sh.cutoff) + " まで" : "次のお届けは " + sh.next_delivery_label;
+          while ($today.lastChild !== $today.firstChild) $today.removeChild($today.lastChild);
+          $today.appendChild(para(""));
+          $notices.textContent = "";
+          done(res);
+          if (!inside) return;
+          var again = key && ($screen.querySelector('[data-id="' + key + '"]') || document.getElementById(key));
+          if (again) again.focus({ preventScroll: true });
+          else { $today.setAttribute("tabindex", "-1"); $today.focus({ preventScroll: true }); }
         };
         if (data) done(data);
         else homeData().then(done, function (err) {
@@ -519,13 +536,21 @@
   }
 
   /* Every minute on the home screen: fetch everything first, then redraw in place. */
-  function reloadHome() {
+  function reloadHome(asked) { // asked: the person pressed 「画面を新しくする」 (a failure is told)
     api("GET", "/api/v1/me").then(function (me) {
       setMe(me);
       return homeData();
     }).then(function (data) {
-      if (state.screen && state.screen.name === "home") show(home(data), true);
-    }, function () { /* keep what is shown; the next try may work */ });
+      if (state.screen && state.screen.name === "home") {
+        if (state.screen.update) state.screen.update(data);
+        else show(home(data), true);
+      }
+    }, function (err) { // unasked: keep what is shown; the next try may work
+      if (!asked || err.handled) return;
+      if (state.family && (err.status === 404 || err.status === 403 || err.status === 422)) { familyLost(); return; }
+      if (err.status === 401 || err.status === 403) { signedOut(); return; }
+      flash(say(err));
+    });
   }
 
   function member(id) {
@@ -536,7 +561,9 @@
     $today.removeAttribute("aria-busy");
     $today.lastChild.remove();
     notices.filter(function (n) { return n.urgent; }).forEach(function (n) {
-      $today.appendChild(el("p", { cls: "box urgent", role: "alert", "data-id": n.id, text: n.text }));
+      // announced once: drawn again on a refresh, it is not read out again
+      $today.appendChild(el("p", { cls: "box urgent", role: state.announced[n.id] ? null : "alert", "data-id": n.id, text: n.text }));
+      state.announced[n.id] = true;
     });
     (state.me.can_book ? rides.return_offers : []).forEach(function (o) {
       $today.appendChild(el("div", { cls: "card offer" }, [

@@ -187,6 +187,15 @@
     });
   }
 
+  /* A table wider than its box is a tab stop (arrow keys scroll it once focused), re-checked
+     whenever its size changes (shown, window resized); without ResizeObserver always one. */
+  function reachable(wrap) {
+    const check = () => { wrap.tabIndex = wrap.scrollWidth > wrap.clientWidth ? 0 : -1; };
+    if (typeof ResizeObserver === "undefined") { wrap.tabIndex = 0; return; }
+    new ResizeObserver(check).observe(wrap);
+    check();
+  }
+
   function renderTables(dash) {
     const host = $("tables");
     host.replaceChildren();
@@ -194,7 +203,8 @@
       const sec = node("section", "block table-block");
       sec.dataset.table = t.name;
       const head = node("div", "table-head");
-      head.appendChild(node("h2", "", t.title));
+      const h2 = head.appendChild(node("h2", "", t.title));
+      h2.id = "table-h-" + t.name;
       const b = node("button", "noprint csv", "CSV");
       b.type = "button";
       b.setAttribute("aria-label", t.title + " を CSV で書き出す");
@@ -202,6 +212,8 @@
       head.appendChild(b);
       sec.appendChild(head);
       const wrap = node("div", "scroll");
+      wrap.setAttribute("role", "region"); // a wide table scrolls sideways: reachable by keyboard (below)
+      wrap.setAttribute("aria-labelledby", h2.id);
       const tbl = node("table", "figures");
       tbl.dataset.table = t.name;
       const tr = node("tr");
@@ -231,6 +243,7 @@
       wrap.appendChild(tbl);
       sec.appendChild(wrap);
       host.appendChild(sec);
+      reachable(wrap);
     });
   }
 

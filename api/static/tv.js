@@ -40,6 +40,8 @@
   var $keys = document.getElementById("keys");
   var $banner = document.getElementById("banner");
   var $reminder = document.getElementById("reminder");
+  var $reminderOk = document.getElementById("reminder-ok");
+  var reminderReturn = null; // what had the focus when a reminder covered the screen (it gets it back)
   var $clock = document.getElementById("clock");
   // whether the cable-TV company collects the charges with the TV bill (the town's collector)
   var billedWithTv = $screen.getAttribute("data-billed-with-tv") === "yes";
@@ -48,10 +50,11 @@
 
   var el = NoriaiDom.el; // common/dom.js
 
-  /* A focusable item; `n` (1-9, 0 for the tenth) lets a digit key choose it. */
+  /* A focusable item (in the Tab order too, so a scrolling list has focusable content); `n` (1-9,
+     0 for the tenth) lets a digit key choose it. */
   function item(label, onselect, opts) {
     opts = opts || {};
-    var attrs = { cls: "f " + (opts.cls || ""), tabindex: "-1", role: "button" };
+    var attrs = { cls: "f " + (opts.cls || ""), tabindex: "0", role: "button" };
     if (opts.id) attrs["data-id"] = opts.id;
     var kids = [];
     if (opts.n !== undefined) {
@@ -95,6 +98,7 @@
 
   function focus(e) {
     if (!e) return;
+    if (!$reminder.hidden && !$reminder.contains(e)) { reminderReturn = e; return; } // after the reminder
     e.focus({ preventScroll: true });
     if (e.scrollIntoView) e.scrollIntoView({ block: "nearest", inline: "nearest" });
   }
@@ -143,8 +147,9 @@
     if (!k) return;
     e.preventDefault();
     reportActivity("key");
-    if (!$reminder.hidden) {  // a reminder covers the screen: Enter dismisses it, other keys wait
-      if (k === "ENTER") dismissReminder();
+    if (!$reminder.hidden) {  // a reminder holds the focus: 決定, 戻る or 1 close it; arrows stay on it; other keys wait
+      if (k === "ENTER" || k === "BACK" || k === "D1") dismissReminder();
+      else if (k === "UP" || k === "DOWN" || k === "LEFT" || k === "RIGHT") focus($reminderOk);
       return;
     }
     if (state.busy) return;
@@ -884,6 +889,7 @@
 
   /* Reminders: the oldest one due covers the screen until Enter. */
   var shownReminder = null;
+  var dueReminders = []; // the due ones when it was shown: identical ones go with it
   var dismissed = {};  // key@due of reminders dismissed here (the server may not have heard yet)
   function pollReminders() {
     if (!state.me || !$reminder.hidden) return;
@@ -891,17 +897,31 @@
       list = list.filter(function (r) { return !dismissed[r.key + "@" + r.due_at]; });
       if (!list.length || !$reminder.hidden) return;
       shownReminder = list[0];
+      dueReminders = list;
       document.getElementById("reminder-text").textContent = shownReminder.text;
+      var had = document.activeElement;
+      reminderReturn = had && had !== document.body ? had : null;
       $reminder.hidden = false;
+      $screen.setAttribute("inert", ""); // nothing behind it takes a key or the focus
+      focus($reminderOk);
     }, function () {});
   }
   function dismissReminder() {
     var r = shownReminder;
     $reminder.hidden = true;
+    $screen.removeAttribute("inert");
     shownReminder = null;
+    var back = reminderReturn;
+    reminderReturn = null;
+    if (back && document.body.contains(back)) focus(back); else settle();
     if (!r) return;
-    dismissed[r.key + "@" + r.due_at] = true;
-    api("POST", "/api/v1/me/reminders/ack", { key: r.key, due_at: r.due_at }).then(pollReminders, pollReminders);
+    // the same words due more than once (set twice, or two times that passed): one dismissal for all
+    var same = dueReminders.filter(function (x) { return x.text === r.text; });
+    if (!same.length) same = [r];
+    same.forEach(function (x) { dismissed[x.key + "@" + x.due_at] = true; });
+    Promise.all(same.map(function (x) {
+      return api("POST", "/api/v1/me/reminders/ack", { key: x.key, due_at: x.due_at });
+    })).then(pollReminders, pollReminders);
   }
 
   state.token = localStorage.getItem(TOKEN_KEY);

@@ -4,7 +4,7 @@
 "use strict";
 
 (() => {
-  const { T, el, clear, $, state, button, show, busy, newKey, isoToday, hhmmOf, suggestTime, api, say, showError, hideError, toast } = Operator;
+  const { T, el, clear, $, state, button, show, land, busy, newKey, isoToday, hhmmOf, suggestTime, api, say, showError, hideError, toast } = Operator;
   const hm = T.short, yen = T.yen;
 
   const KIND_LABELS = {
@@ -87,6 +87,7 @@
       const b = button((i + 1) + " " + state.placeById[id].name, () => {
         $("dest").value = id;
         destChanged();
+        land($("fav-row").querySelector('[data-id="fav-' + id + '"]')); // the drawn-again button
       }, { cls: "fav", "data-id": "fav-" + id, "aria-pressed": $("dest").value === id ? "true" : "false" });
       row.appendChild(b);
     });
@@ -234,10 +235,14 @@
           res.className = "quote warn-box";
           res.appendChild(el("p", { cls: "strong", text: "その時間は空いている車両がありません。" }));
           alternatives(res, q.alternatives);
+          land(res);
         }
       },
       (err) => { show(res, false); showError("book-error", err); }
-    ).finally(() => busy($("quote-btn"), false));
+    ).finally(() => {
+      busy($("quote-btn"), false);
+      if (document.activeElement === document.body) land($("quote-btn")); // it was disabled while asking
+    });
   }
 
   /* Alternative pickup windows as buttons; one click quotes that time. */
@@ -285,6 +290,7 @@
         res.appendChild(el("p", { id: "booked-fare", text: ride.fare_text }));
         res.appendChild(el("p", { cls: "muted", text: "車両 " + (state.vehicleNames[ride.vehicle] || ride.vehicle || "―") }));
         $("book-btn").disabled = true;
+        land(res);
         Operator.loadRides();
         Operator.refreshBoard();
       },
@@ -304,10 +310,12 @@
           res.removeAttribute("data-ride");
           res.appendChild(el("p", { cls: "strong", text: say(err) }));
           alternatives(res, err.data.alternatives);
+          land(res);
           Operator.loadRides();
           Operator.refreshBoard();
         } else {
           showError("book-error", err);
+          land($("book-error"));
         }
       }
     ).finally(() => $("book-btn").classList.remove("busy"));

@@ -69,6 +69,13 @@ const Operator = (() => {
   function show(node, on) {
     node.hidden = !on;
   }
+  /* Keep the keyboard where the person is: focus `node` (the result of an action, or the control
+     again after a redraw), focusable from script only when it is not a control itself. */
+  function land(node) {
+    if (!node || node.hidden) return;
+    if (!node.matches("button, input, select, textarea, a[href], [tabindex]")) node.setAttribute("tabindex", "-1");
+    node.focus();
+  }
   function busy(btn, on) {
     btn.disabled = on;
     btn.classList.toggle("busy", on);
@@ -177,7 +184,7 @@ const Operator = (() => {
   });
 
   return {
-    T, el, clear, $, state, button, armedButton, show, busy, normalise, newKey: NoriaiApi.newKey,
+    T, el, clear, $, state, button, armedButton, show, land, busy, normalise, newKey: NoriaiApi.newKey,
     setServerNow, isoToday, hhmmOf, stamp, suggestTime, age, tickClock,
     api, PROBLEM, say, showError, hideError, toast, selectTab,
   };

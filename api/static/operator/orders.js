@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { T, el, clear, $, state, armedButton, show, busy, newKey, api, showError, hideError, toast } = Operator;
+  const { T, el, clear, $, state, armedButton, show, land, busy, newKey, api, showError, hideError, toast } = Operator;
   const yen = T.yen;
 
   const ORDER_LABELS = {
@@ -43,7 +43,7 @@
       ]);
       if (o.status === "placed") {
         li.firstChild.appendChild(armedButton("注文を取り消す", "本当に取り消す", "/api/v1/orders/" + o.id + "/cancel", "order-error",
-          () => { toast("注文を取り消しました。"); loadOrders(); },
+          () => { toast("注文を取り消しました。"); loadOrders().then(() => land($("order-list").querySelector('[data-id="order-' + o.id + '"]'))); },
           { cls: "small danger-quiet", "data-id": "order-cancel-" + o.id }));
       }
       list.appendChild(li);
@@ -117,12 +117,13 @@
       (o) => {
         toast("注文しました：" + T.dayLabel(o.delivery_date) + " お届け　合計 " + yen(o.total_yen));
         closeOrderForm();
-        loadOrders();
+        loadOrders().then(() => land($("order-list").querySelector('[data-id="order-' + o.id + '"]') || $("order-open")));
       },
       (err) => {
         state.orderRetry = err.status === 0 ? key : null;
         showError("order-error", err);
         $("order-submit").disabled = false;
+        $("order-submit").focus();
       }
     ).finally(() => $("order-submit").classList.remove("busy"));
   });

@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { T, el, clear, $, state, button, show, newKey, isoToday, hhmmOf, api, showError, toast } = Operator;
+  const { T, el, clear, $, state, button, show, land, newKey, isoToday, hhmmOf, api, showError, toast } = Operator;
   const hm = T.short, yen = T.yen;
 
   const RIDE_LABELS = {
@@ -81,6 +81,12 @@
     }
   }
 
+  /* やめる: the form goes, the focus goes back to the button that opened it. */
+  function closeForm(slot, opener) {
+    clear(slot);
+    land(slot.parentNode.querySelector('[data-id="' + opener + '"]'));
+  }
+
   function cancelForm(ride, slot) {
     clear(slot);
     const reason = el("input", { list: "reasons", maxlength: "500", placeholder: "取り消しの理由（必ず入れてください）", "aria-label": "取り消しの理由", cls: "reason" });
@@ -106,12 +112,15 @@
       api("POST", "/api/v1/rides/" + ride.id + "/cancel", { reason: text, fee_waived: waived }).then(
         () => {
           const money = waived ? "取消し料は免除しました。" : due > 0 ? "取消し料 " + yen(due) + " は月末の請求に入ります。" : "";
-          toast("予約 No." + ride.id + " を取り消しました。" + money); forget(ride.id); loadRides(); Operator.refreshBoard();
+          toast("予約 No." + ride.id + " を取り消しました。" + money);
+          forget(ride.id);
+          loadRides().then(() => land($("ride-list").querySelector('[data-id="ride-' + ride.id + '"]')));
+          Operator.refreshBoard();
         },
-        (e) => { showError(err, e); go.disabled = false; }
+        (e) => { showError(err, e); go.disabled = false; go.focus(); }
       );
     }, { cls: "danger small", "data-id": "cancel-confirm" });
-    slot.appendChild(el("div", { cls: "inline" }, [reason, go, button("やめる", () => clear(slot), { cls: "quiet small" })]));
+    slot.appendChild(el("div", { cls: "inline" }, [reason, go, button("やめる", () => closeForm(slot, "cancel-" + ride.id), { cls: "quiet small" })]));
     slot.appendChild(fee);
     slot.appendChild(waiver);
     slot.appendChild(err);
@@ -148,11 +157,12 @@
         (nr) => {
           toast("変更しました：新しい迎え " + hm(nr.pickup_window.start) + "〜" + hm(nr.pickup_window.end) + "（予約番号 " + nr.id + "）");
           forget(ride.id);
-          loadRides();
+          loadRides().then(() => land($("ride-list").querySelector('[data-id="ride-' + nr.id + '"]')));
           Operator.refreshBoard();
         },
         (e) => {
           go.disabled = false;
+          go.focus();
           if (e.status) changeKey = newKey(); // a definite answer: the next try is a new request
           showError(err, e, e.status === 409 ? "　元の予約はそのままです。" : "");
           (e.data.alternatives || []).forEach((a, i) => {
@@ -169,7 +179,7 @@
       el("label", { cls: "radio" }, [arrive, " 到着"]),
       time,
     ]));
-    slot.appendChild(el("div", { cls: "inline" }, [reason, go, button("やめる", () => clear(slot), { cls: "quiet small" })]));
+    slot.appendChild(el("div", { cls: "inline" }, [reason, go, button("やめる", () => closeForm(slot, "change-" + ride.id), { cls: "quiet small" })]));
     slot.appendChild(err);
     slot.appendChild(alts);
     time.focus();

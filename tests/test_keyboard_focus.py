@@ -1,0 +1,445 @@
+"""Issue 20, acceptance 2: the keyboard focus stays where the person is, on every page, and axe-core
+checks every page state the browser tests photograph (tests/live.py `shot`).
+
+One server, one demo database and one Chromium for the whole module. Per page, with the keyboard:
+- operator console: a favourite destination, 見積もり, 予約する, a refused quote, 取り消す and
+  注文する each leave the focus on the control or on its result, never on the page's top;
+- phone page: the minute's refresh keeps the focused button and reads the taxi-arrived alert once;
+  the shop's cart bar covers none of the 「＋」 buttons reached with Tab;
+- driver page: a delay report, an arrival report and a plan change keep the focus; the
+  「予定が変わりました」 banner covers no focused button;
+- TV: a reminder takes the focus, answers the remote's keys and gives the focus back; the same
+  reminder twice is dismissed once;
+- dashboard: the wide daily table is a labelled scroll region reached with Tab.
+Every focus ring has two colours with 3:1 or more between them (WCAG 1.4.11, technique C40).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlmodel import Session, select
+
+from dispatcher.clock import SimClock
+from dispatcher.context import Dispatcher
+from dispatcher.models import Ride
+from dispatcher.platform.demo import DEMO_PASSWORD
+from tests.conftest import DAY_START, client_for, make_ctx, token_headers
+from tests.live import Server, accessible, launch, shot
+from tests.test_field_operations import _book, _single
+from tests.test_phone_page import PIN, _residents, _set_pin
+from tests.test_tv_page import _pick_household
+
+FOLDER = "keyboard"
+
+
+@dataclass
+class World:
+    ctx: Dispatcher
+    clock: SimClock
+    base: str
+    browser: Browser
+
+    def operator(self) -> httpx.Client:
+        c = httpx.Client(base_url=self.base, timeout=30)
+        tok = c.post("/api/v1/auth/token", data={"username": "ina-demo-operator", "password": DEMO_PASSWORD})
+        c.headers["Authorization"] = f"Bearer {tok.json()['access_token']}"
+        return c
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    clock = SimClock(DAY_START)
+    ctx = make_ctx(f"sqlite:///{tmp_path_factory.mktemp('focus') / 'noriai.db'}", clock)
+    try:
+        with Server(ctx) as base, sync_playwright() as pw:
+            browser = launch(pw)
+            try:
+                yield World(ctx, clock, base, browser)
+            finally:
+                browser.close()
+    finally:
+        ctx.engine.dispose()
+
+
+def by_id(page: Page, data_id: str) -> Any:
+    return page.locator(f'[data-id="{data_id}"]')
+
+
+def focus_on(page: Page, selector: str) -> None:
+    """Wait until the focused element matches `selector` (the focus never went to the page's top)."""
+    page.wait_for_function(
+        "s => { const a = document.activeElement; return !!a && a.matches(s); }", arg=selector
+    )
+
+
+# The focused element's ring: outline colour and width, the colour of the edge drawn around it
+# (box-shadow), and the contrast between the two.
+RING_JS = """
+() => {
+  const s = getComputedStyle(document.activeElement);
+  const rgb = t => ((t || '').match(/rgba?\\(([^)]+)\\)/) || [0, '0,0,0'])[1].split(',').map(Number);
+  const lum = c => 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+  const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  const ring = rgb(s.outlineColor), edge = rgb(s.boxShadow);
+  const a = lum(ring), b = lum(edge);
+  return {style: s.outlineStyle, width: parseFloat(s.outlineWidth), shadow: s.boxShadow,
+          ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)};
+}
+"""
+
+
+def ring_ok(page: Page, where: str) -> None:
+    ring = page.evaluate(RING_JS)
+    assert ring["style"] != "none" and ring["width"] >= 2, (where, ring)
+    assert ring["shadow"] != "none" and ring["ratio"] >= 3, (where, ring)
+
+
+def not_covered(page: Page, bar: str) -> str | None:
+    """None when the focused element is wholly clear of the sticky `bar`, else how it is covered."""
+    return page.evaluate(
+        """bar => {
+          const b = document.querySelector(bar), a = document.activeElement;
+          if (!b || b.hidden || !a) return null;
+          const r = a.getBoundingClientRect(), s = b.getBoundingClientRect();
+          const clear = r.bottom <= s.top || r.top >= s.bottom;
+          return clear ? null : (a.getAttribute('data-id') || a.id) + ' ' + r.top + '-' + r.bottom +
+            ' under ' + s.top + '-' + s.bottom;
+        }""",
+        bar,
+    )
+
+
+def test_axe_reports_a_violation_with_its_rule_and_element(world: World) -> None:
+    page = world.browser.new_page()
+    try:
+        page.goto(world.base + "/operator")
+        expect(page.locator("#login-user")).to_be_visible()
+        accessible(page, "operator sign-in")  # clean
+        page.evaluate(
+            "() => { const i = document.createElement('input'); i.id = 'no-label';"
+            " document.querySelector('main, body').appendChild(i); }"
+        )
+        with pytest.raises(AssertionError) as caught:
+            accessible(page, "operator sign-in with an unlabelled input")
+        text = str(caught.value)
+        assert "label" in text and "#no-label" in text, text
+        # nothing is fetched for axe: the script is the package's own copy
+        from axe_playwright_python.base import AXE_FILE_PATH
+
+        assert Path(AXE_FILE_PATH).is_file()
+    finally:
+        page.close()
+
+
+def test_operator_console_keeps_the_focus(world: World) -> None:
+    ctx = world.ctx
+    (rider,) = _single(ctx, 1)
+    shopper = _residents(ctx)[0]
+    fav = rider.favourite_places[0]
+    page = world.browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(world.base + "/operator")
+        page.fill("#login-user", "ina-demo-operator")
+        page.fill("#login-pass", DEMO_PASSWORD)
+        page.press("#login-pass", "Enter")
+        focus_on(page, "#search")
+        page.keyboard.type(f"{rider.family_kana} {rider.given_kana}")
+        by_id(page, f"resident-{rider.id}").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#r-id")).to_have_text(str(rider.id))
+
+        # a favourite destination: the favourite button is drawn again and keeps the focus
+        by_id(page, f"fav-{fav}").focus()
+        page.keyboard.press("Enter")
+        focus_on(page, f'[data-id="fav-{fav}"]')
+        expect(by_id(page, f"fav-{fav}")).to_have_attribute("aria-pressed", "true")
+        ring_ok(page, "operator favourite")
+
+        # a quote puts the focus on 予約する; booking puts it on the confirmation
+        page.focus("#quote-btn")
+        page.keyboard.press("Enter")
+        focus_on(page, "#book-btn")
+        page.keyboard.press("Enter")
+        expect(page.locator("#booked-window")).to_be_visible()
+        focus_on(page, "#quote-result")
+        shot(page, FOLDER, "operator-booked")
+
+        # a refused quote (after hours): the focus stays on 見積もり
+        page.check("#when-arrive")
+        page.fill("#when-time", "18:00")
+        page.focus("#quote-btn")
+        page.keyboard.press("Enter")
+        expect(page.locator("#book-error")).to_be_visible()
+        focus_on(page, "#quote-btn")
+
+        # 取り消す: the focus lands on the cancelled ride's row
+        with Session(ctx.engine) as s:
+            ride = s.exec(select(Ride).where(Ride.resident_id == rider.id)).one()
+        by_id(page, f"cancel-{ride.id}").focus()
+        page.keyboard.press("Enter")
+        focus_on(page, f'[data-id="ride-{ride.id}"] input.reason')
+        page.keyboard.type("本人から電話")
+        by_id(page, "cancel-confirm").focus()
+        page.keyboard.press("Enter")
+        focus_on(page, f'#ride-list [data-id="ride-{ride.id}"]')
+        expect(page.locator(f'#ride-list [data-id="ride-{ride.id}"]')).to_have_class("ride past")
+
+        # 注文する (a shopping household): the focus lands on the new order
+        page.fill("#search", f"{shopper.family_kana} {shopper.given_kana}")
+        page.click(f'[data-id="resident-{shopper.id}"]')
+        expect(page.locator("#r-id")).to_have_text(str(shopper.id))
+        page.focus("#order-open")
+        page.keyboard.press("Enter")
+        focus_on(page, "#category")
+        page.locator("#product-rows input.qty").first.fill("2")
+        page.focus("#order-submit")
+        page.keyboard.press("Enter")
+        focus_on(page, '#order-list li[data-id^="order-"]')
+        shot(page, FOLDER, "operator-ordered")
+    finally:
+        page.close()
+
+
+def test_phone_page_refresh_keeps_the_focus_and_the_cart_bar_covers_nothing(world: World) -> None:
+    ctx, clock = world.ctx, world.clock
+    singles = {r.id for r in _single(ctx, 8)}
+    rider = next(r for r in _residents(ctx)[1:] if r.id not in singles)
+    _set_pin(ctx, rider.id)
+    start = int((clock.now() - DAY_START).total_seconds() // 60)
+    with client_for(ctx) as client:
+        operator = token_headers(client, "ina-demo-operator")
+        booked = _book(client, operator, rider, start + 20)
+        later = _book(client, operator, rider, start + 240)  # still cancellable: a button in the day
+    context = world.browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(world.base + "/m")
+        page.fill("#resident-id", str(rider.id))
+        page.fill("#pin", PIN)
+        page.press("#pin", "Enter")
+        cancel = by_id(page, f"cancel-ride-{booked['id']}")
+        expect(cancel).to_be_visible()
+
+        # the taxi arrives: an urgent notice, announced (role=alert) once
+        with Session(ctx.engine) as s:
+            ride = s.get(Ride, booked["id"])
+            assert ride is not None and ride.planned_pickup is not None
+            vehicle, pickup = ride.vehicle_id, ride.planned_pickup
+        clock.set(max(clock.now(), pickup))
+        with client_for(ctx) as client:
+            operator = token_headers(client, "ina-demo-operator")
+            ev = client.post(
+                f"/api/v1/vehicles/{vehicle}/events",
+                json={"type": "arrived", "ride_id": booked["id"], "at": pickup.isoformat()},
+                headers=operator,
+            )
+            assert ev.status_code == 200, ev.text
+        by_id(page, "refresh").focus()
+        page.keyboard.press("Enter")
+        alert = page.locator("#screen .box.urgent[data-id]")
+        expect(alert).to_have_count(1)
+        expect(alert).to_have_attribute("role", "alert")
+        focus_on(page, '[data-id="refresh"]')  # the button pressed, not the top of the page
+
+        # the minute's refresh (as when the phone wakes): the focused card button keeps the focus,
+        # the alert is drawn again without being read out again
+        key = f"cancel-ride-{later['id']}"
+        by_id(page, key).focus()
+        page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+        page.wait_for_function("() => !document.querySelector('#screen .box.urgent[role=alert]')")
+        focus_on(page, f'[data-id="{key}"]')
+        expect(alert).to_have_count(1)
+        ring_ok(page, "phone home")
+        shot(page, FOLDER, "phone-home-refreshed")
+
+        # the shop: Tab through every 「＋」 of a category; the cart bar covers none
+        by_id(page, "menu-shop").click()
+        by_id(page, "cat-0").click()
+        pluses = page.locator('[data-id^="plus-"]')
+        expect(pluses.first).to_be_visible()
+        page.locator("h1").focus()
+        covered, seen = [], 0
+        for _ in range(200):
+            page.keyboard.press("Tab")
+            if page.evaluate("() => document.activeElement.closest('#cartbar') !== null"):
+                break
+            if page.evaluate(
+                "() => (document.activeElement.getAttribute('data-id') || '').startsWith('plus-')"
+            ):
+                seen += 1
+                why = not_covered(page, "#cartbar")
+                if why:
+                    covered.append(why)
+        assert seen == pluses.count() and seen > 3, (seen, pluses.count())
+        assert not covered, covered
+        shot(page, FOLDER, "phone-shop-tabbed")
+    finally:
+        context.close()
+
+
+def test_driver_page_keeps_the_focus_and_the_banner_covers_nothing(world: World) -> None:
+    ctx, clock = world.ctx, world.clock
+    start = int((clock.now() - DAY_START).total_seconds() // 60)
+    with client_for(ctx) as client:
+        operator = token_headers(client, "ina-demo-operator")
+        rides = [
+            _book(client, operator, r, start + m)
+            for r, m in zip(_single(ctx, 8)[5:8], (40, 45, 50), strict=True)
+        ]
+        by_vehicle: dict[int, list[dict]] = {}
+        for r in rides:
+            by_vehicle.setdefault(r["vehicle_id"], []).append(r)
+        vid, shared = max(by_vehicle.items(), key=lambda kv: len(kv[1]))
+        assert len(shared) >= 2, "neighbours a few minutes apart should share a vehicle"
+        vehicle = next(v for v in client.get("/api/v1/vehicles", headers=operator).json() if v["id"] == vid)
+    context = world.browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(world.base + "/driver")
+        page.fill("#username", f"ina-demo-driver-{vehicle['operator']}")
+        page.fill("#password", DEMO_PASSWORD)
+        page.press("#password", "Enter")
+        by_id(page, f"vehicle-{vehicle['key']}").click()
+        expect(page.locator("#next")).to_be_visible()
+
+        # a delay report: the same delay button keeps the focus
+        by_id(page, "delay-5").focus()
+        page.keyboard.press("Enter")
+        expect(by_id(page, "delayed")).to_be_visible()
+        focus_on(page, '[data-id="delay-5"]')
+        ring_ok(page, "driver delay")
+
+        # a plan change while a delay button has the focus: it keeps it, clear of the banner
+        by_id(page, "delay-10").focus()
+        with client_for(ctx) as client:
+            operator = token_headers(client, "ina-demo-operator")
+            cancelled = client.post(f"/api/v1/rides/{shared[-1]['id']}/cancel", headers=operator)
+            assert cancelled.status_code == 200, cancelled.text
+        page.wait_for_selector("#banner:not([hidden])", timeout=20_000)
+        focus_on(page, '[data-id="delay-10"]')
+        # from the bottom of the page, Tab onto each button: it scrolls into sight below the banner
+        keys = page.eval_on_selector_all(
+            "#screen button[data-id]:not([disabled])", "bs => bs.map(b => b.getAttribute('data-id'))"
+        )
+        for key in keys[:8]:
+            page.evaluate(
+                """key => {
+                  const sel = '#banner, #screen button:not([disabled]), #screen a[href]';
+                  const all = [...document.querySelectorAll(sel)];
+                  const i = all.indexOf(document.querySelector(`[data-id="${key}"]`));
+                  window.scrollTo(0, document.body.scrollHeight);
+                  all[i - 1].focus({preventScroll: true});
+                }""",
+                key,
+            )
+            page.keyboard.press("Tab")
+            focus_on(page, f'[data-id="{key}"]')
+            assert not_covered(page, "#banner") is None, not_covered(page, "#banner")
+        shot(page, FOLDER, "driver-plan-changed")
+
+        # an arrival report: the focus lands on the next stop's card, not the page's top
+        page.focus("#banner")
+        page.keyboard.press("Enter")
+        expect(page.locator("#banner")).to_be_hidden()
+        focus_on(page, "#next")
+        card = page.locator("#next")
+        planned = datetime.fromisoformat(card.get_attribute("data-planned") or "")
+        clock.set(max(clock.now(), planned))
+        ride = card.get_attribute("data-ride")
+        by_id(page, "arrived").focus()
+        page.keyboard.press("Enter")
+        expect(card).to_have_attribute("data-status", "vehicle_arrived")
+        focus_on(page, '#next, #next [data-id="picked-up"], [data-id="arrived"]')
+        assert card.get_attribute("data-ride") == ride
+        shot(page, FOLDER, "driver-arrived")
+    finally:
+        context.close()
+
+
+def test_tv_reminder_takes_the_focus_and_the_remote_keys(world: World) -> None:
+    hh, _people = _pick_household(world.ctx)
+    op = world.operator()
+    box = httpx.post(f"{world.base}/api/v1/tv/devices", json={}).json()
+    assert op.post("/api/v1/devices/pair", json={"code": box["code"], "household_id": hh}).status_code == 200
+    page = world.browser.new_page(viewport={"width": 1280, "height": 720})
+    page.set_default_timeout(10_000)
+    page.add_init_script(f"localStorage.setItem('noriai.device', {box['token']!r})")
+    try:
+        page.goto(world.base + "/tv")
+        focus_on(page, '[data-id="menu-ride"]')
+        page.keyboard.press("ArrowDown")
+        before = page.evaluate("() => document.activeElement.getAttribute('data-id')")
+        at = world.clock.now().astimezone(world.ctx.config("ina-demo").tz)
+        for _ in range(2):  # the same reminder set twice
+            r = op.post(
+                f"/api/v1/households/{hh}/reminders",
+                json={"text": "お薬を飲みましょう", "kind": "medication", "once_at": at.isoformat()},
+            )
+            assert r.status_code == 201, r.text
+        page.evaluate("() => window.noriaiTV.pollReminders()")
+        expect(page.locator("#reminder")).to_be_visible()
+        focus_on(page, "#reminder-ok")  # the pop-up has the focus, visibly
+        assert (
+            page.evaluate("() => getComputedStyle(document.activeElement).backgroundColor")
+            == "rgb(255, 212, 0)"
+        )
+        shot(page, FOLDER, "tv-reminder")
+        for key in ("ArrowDown", "ArrowLeft", "F2"):  # arrows stay on it, other keys wait
+            page.keyboard.press(key)
+            focus_on(page, "#reminder-ok")
+        expect(page.locator("#reminder")).to_be_visible()
+        page.keyboard.press("Backspace")  # 戻る closes it, and the focus is back where it was
+        expect(page.locator("#reminder")).to_be_hidden()
+        focus_on(page, f'[data-id="{before}"]')
+        page.evaluate("() => window.noriaiTV.pollReminders()")
+        page.wait_for_timeout(500)
+        expect(page.locator("#reminder")).to_be_hidden()  # its twin went with it
+        assert op.get(f"{world.base}/api/v1/households/{hh}/reminders").status_code == 200
+    finally:
+        page.close()
+
+
+def test_dashboard_wide_table_is_a_labelled_scroll_region(world: World) -> None:
+    page = world.browser.new_page(viewport={"width": 800, "height": 900})
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(world.base + "/municipality")
+        page.fill("#login-user", "ina-demo-city")
+        page.fill("#login-pass", DEMO_PASSWORD)
+        page.press("#login-pass", "Enter")
+        page.wait_for_selector("table.figures")
+        wide = page.locator(".scroll[tabindex='0']")
+        sizes = page.eval_on_selector_all(".scroll", "ws => ws.map(w => [w.scrollWidth, w.clientWidth])")
+        assert wide.count() >= 1, sizes
+        region = wide.first
+        assert region.get_attribute("role") == "region"
+        label = page.locator("#" + (region.get_attribute("aria-labelledby") or "x")).inner_text()
+        assert label.strip()
+        region.focus()
+        ring_ok(page, "dashboard table")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("End")
+        page.wait_for_function("e => e.scrollLeft > 0", arg=region.element_handle())
+        # every table wider than its box can be reached: none scrolls without a tab stop
+        assert page.evaluate(
+            "() => [...document.querySelectorAll('.scroll')].every("
+            "e => e.scrollWidth <= e.clientWidth || e.tabIndex === 0)"
+        )
+        shot(page, FOLDER, "dashboard-table-focused")
+    finally:
+        page.close()
