@@ -284,7 +284,10 @@ def set_away(
             "household",
             household_id,
             before={"away_until": before},
-            after={"away_until": iso_local(w.away_until, ctx.config(tenant_id, session).tz), "reason": reason},
+            after={
+                "away_until": iso_local(w.away_until, ctx.config(tenant_id, session).tz),
+                "reason": reason,
+            },
         )
         session.commit()
         return w
