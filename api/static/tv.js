@@ -327,19 +327,52 @@
     };
   };
 
+  /* Places in groups of at most ten, so that two digits reach any of them. */
+  var PLACE_GROUPS = [["病院・診療所", ["hospital", "clinic"]], ["お店", ["supermarket"]], ["駅", ["station"]],
+    ["役所・郵便局・銀行", ["city_hall", "post_office", "bank"]], ["公民館・集会所", ["community_hall"]], ["学校", ["school"]]];
+  function placeGroups(places) {
+    var groups = [], rest = places.slice();
+    function add(label, list) {
+      for (var i = 0; i < list.length; i += 10) groups.push({ label: list.length > 10 ? label + "（" + (i / 10 + 1) + "）" : label, places: list.slice(i, i + 10) });
+    }
+    PLACE_GROUPS.forEach(function (g) {
+      add(g[0], rest.filter(function (p) { return g[1].indexOf(p.kind) >= 0; }));
+      rest = rest.filter(function (p) { return g[1].indexOf(p.kind) < 0; });
+    });
+    add("そのほか", rest);
+    return groups;
+  }
+
   screens.ridePlaces = function (trip) {
-    var places = state.me.places;
+    var groups = placeGroups(state.me.places);
     return {
       render: function () {
         var box = el("div", {}, [el("h1", { text: trip.home ? "どこから乗りますか（自宅へ帰る）" : "行き先をえらんでください" })]);
         var list = el("div", { cls: "grid scroll tall" });
-        places.forEach(function (p) {
-          var next = trip.home ? { rider: trip.rider, from: p, to: null } : { rider: trip.rider, from: "home", to: p };
-          list.appendChild(item(p.name, function () { go(screens.rideWhen, next); }, { id: "place-" + p.id }));
+        groups.forEach(function (g, i) {
+          list.appendChild(item(g.label, function () { go(screens.ridePlaceList, { trip: trip, group: g }); }, { n: i < 10 ? i + 1 : undefined, id: "group-" + i, sub: g.places.length + "か所" }));
         });
         box.appendChild(list);
         return box;
-      }
+      },
+      keys: [["↑↓←→", "えらぶ"], ["数字", "番号でえらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]
+    };
+  };
+
+  screens.ridePlaceList = function (arg) {
+    var trip = arg.trip;
+    return {
+      render: function () {
+        var box = el("div", {}, [el("h1", { text: arg.group.label + (trip.home ? "（乗る場所）" : "") })]);
+        var list = el("div", { cls: "grid scroll tall" });
+        arg.group.places.forEach(function (p, i) {
+          var next = trip.home ? { rider: trip.rider, from: p, to: null } : { rider: trip.rider, from: "home", to: p };
+          list.appendChild(item(p.name, function () { go(screens.rideWhen, next); }, { n: i + 1, id: "place-" + p.id }));
+        });
+        box.appendChild(list);
+        return box;
+      },
+      keys: [["↑↓←→", "えらぶ"], ["数字", "番号でえらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]
     };
   };
 
@@ -436,9 +469,10 @@
       if (v > hi) $say.textContent = arrive ? lim.service_hours.end + " までに着く時刻にしてください。" : lastPickupRule(lim);
       else if (v < lo) $say.textContent = (arrive ? "着く時刻は " : "迎えは ") + hhmm(new Date(lo)) + " からです。";
       set(v);
+      if (v === t) go(screens.rideConfirm, Object.assign({}, trip, { at: new Date(t) })); // nothing is booked before 予約する
     }
     var s = {
-      keys: [["数字", "時刻を入れる"], ["↑↓", "10分ずつ"], ["←→", "1時間ずつ"], ["決定", "この時刻にする"], ["戻る", "もどる"]],
+      keys: [["数字", "時刻"], ["↑↓", "10分"], ["←→", "1時間"], ["決定", "この時刻にする"], ["戻る", "もどる"]],
       render: function () {
         $t = el("span", { cls: "time", id: "time-value", text: hhmm(new Date(t)) });
         $say = el("p", { cls: "warn", id: "time-refusal", "aria-live": "polite" });
@@ -949,6 +983,7 @@
   function setMe(me) {
     state.me = me;
     T.sync(me.now);
+    tick(); // the clock in the corner at once, not at the next quarter minute
   }
 
   function tick() {
