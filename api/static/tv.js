@@ -488,7 +488,7 @@
         return box;
       },
       onkey: function (k) {
-        if (k.charAt(0) === "D") { typeDigit(parseInt(k.slice(1), 10)); return true; }
+        if (/^D\d$/.test(k)) { typeDigit(parseInt(k.slice(1), 10)); return true; } // not DOWN
         if (k === "BACK" && typed) { set(t); return true; } // a half-typed time: start again
         if (k === "ENTER" && typed) { while (typed.length < 4) typeDigit(0); return true; } // 10 決定 is 10:00
         if (k === "UP") { set(t + step); return true; }
@@ -827,7 +827,7 @@
         return box;
       },
       onkey: function (k) {
-        if (k.charAt(0) === "D") {
+        if (/^D\d$/.test(k)) { // a digit (not DOWN)
           var d = parseInt(k.slice(1), 10);
           set(typed && q < 10 ? q * 10 + d : d);
           typed = true;
