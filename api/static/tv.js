@@ -519,7 +519,7 @@
     var key = randomKey();
     var req = rideRequest(trip);
     var s = {
-      keys: [["←→", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]],
+      keys: [["↑↓←→", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]], // ↓: 人数・車いす
       render: function () {
         var box = el("div", {}, [el("h1", { text: "この予約でよいですか" }), el("p", { cls: "sub", text: "しらべています…" })]);
         api("POST", "/api/v1/me/quote", req).then(function (q) {
