@@ -71,6 +71,9 @@ JA: dict[Code, str] = {
     Code.ride_not_changeable: "この予約はもう変更・取り消しできません（状態が変わっています）。",
     Code.ride_wrong_vehicle: "この予約は、この車の担当ではありません。",
     Code.ride_not_for_review: "この予約は確認が必要な状態ではありません。画面を更新してください。",
+    Code.ride_overlaps: "この方には、時間の重なる予約があります（{existing}）。"
+    "同じ方は一度に一台しか乗れません。まちがいでないときだけ「それでも予約する」を押してください。",
+    Code.ride_duplicate: "同じ予約がもうあります（{existing}）。二重には予約できません。",
     Code.no_show_too_early: "まだ「乗車なし」にできません。{wait_until} まで待ってください。",
     Code.no_vehicle_available: "その時間は、タクシーがいっぱいです。{then}",
     Code.report_out_of_step: "いまはその操作ができません（予定の状態と合いません）。"
@@ -123,6 +126,9 @@ JA: dict[Code, str] = {
     Code.time_outside_hours: "運行時間（{hours}）の中で時刻を選んでください。",
     Code.time_too_soon: "その到着時刻には間に合いません。"
     "もっと遅い時刻を選んでください（いちばん早くて{earliest}）。",
+    Code.time_after_last_pickup: "{close} までに着く必要があるため、{then}",
+    Code.time_before_first_arrival: "タクシーは {open} から走るため、"
+    "着く時刻は {earliest_arrival} からです。",
     Code.period_reversed: "期間を確認してください（はじめ ≦ おわり）。",
     Code.period_too_long: "期間を確認してください（{days}日以内）。",
     Code.time_in_future: "この端末の時計が進んでいます。もう一度押してください。",
@@ -229,6 +235,9 @@ TO_RESIDENTS: dict[Code, str] = {
     Code.resident_paused: "この方の登録はいま休止中です。" + CALL,
     Code.resident_ended: "この方の登録は終了しています。" + CALL,
     Code.not_a_member: "お買い物の会員登録がありません。" + CALL,
+    Code.ride_overlaps: "この方は、時間の重なるタクシーをもう予約しています（{existing}）。"
+    "一度に乗れるのは一台だけです。「予約の確認」で見られます。" + CALL,
+    Code.ride_duplicate: "同じタクシーを、もう予約しています（{existing}）。「予約の確認」で見られます。",
 }
 
 
@@ -267,6 +276,14 @@ def _derived(code: Code, params: Mapping[str, Any]) -> dict[str, Any]:
             "下の時刻なら予約できます。"
             if params.get("alternatives")
             else "ほかの時刻を選ぶか、オペレーターに電話してください。"
+        )
+    if code in (Code.ride_overlaps, Code.ride_duplicate) and params.get("existing_pickup"):
+        out["existing"] = f"{params['existing_pickup']} 迎え、{params.get('existing_to') or '指定の場所'}行き"
+    if code == Code.time_after_last_pickup:
+        out["then"] = (
+            f"迎えは {params['last_pickup']} までです。"
+            if params.get("last_pickup")
+            else "この行き先へは、今日はもう迎えに行けません。"
         )
     if code == Code.pin_sign_in_failed:
         # one answer whether the resident has a PIN or not: it does not tell which

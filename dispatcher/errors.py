@@ -65,6 +65,8 @@ class Code(StrEnum):
     report_out_of_step = "ride.report_out_of_step"  # a driver's report that does not fit the ride's state
     arrive_first = "ride.arrive_first"  # a no-show reported before arriving at the pickup
     ride_not_for_review = "ride.not_for_review"  # resolving a ride that does not need review
+    ride_overlaps = "ride.overlaps"  # the rider has a live ride at that time (an operator may book anyway)
+    ride_duplicate = "ride.duplicate"  # the same trip of the same rider at that time (never booked twice)
     vehicle_not_found = "vehicle.not_found"
     vehicle_not_yours = "vehicle.not_yours"
     # shopping
@@ -117,6 +119,8 @@ class Code(StrEnum):
     time_no_service = "time.no_service"
     time_outside_hours = "time.outside_hours"
     time_too_soon = "time.too_soon"
+    time_after_last_pickup = "time.after_last_pickup"  # the ride could not end by closing time
+    time_before_first_arrival = "time.before_first_arrival"  # an arrival before opening allows
     time_in_future = "time.future"
     period_reversed = "period.reversed"
     period_too_long = "period.too_long"

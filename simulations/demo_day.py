@@ -57,6 +57,9 @@ class DayResult:
         return sum(1 for a in self.answers if a[1] == status)
 
 
+CLASH = timedelta(hours=2)  # requests of one person this close could overlap
+
+
 def generate_requests(
     residents: list[dict[str, Any]], places: list[dict[str, Any]], start: datetime, n: int, seed: int
 ) -> list[Request]:
@@ -69,6 +72,7 @@ def generate_requests(
     kinds = [k for k, _ in KINDS if k in by_kind]
     weights = [w for k, w in KINDS if k in by_kind]
     out = []
+    busy: dict[int, list[datetime]] = {}  # resident id -> pickups asked for
     for _ in range(n):
         res = rng.choice(eligible)
         place = rng.choice(by_kind[rng.choices(kinds, weights)[0]])
@@ -95,6 +99,23 @@ def generate_requests(
             body["arrive_by"] = (pickup + timedelta(minutes=60)).isoformat()  # an appointment an hour on
         else:
             body["pickup_after"] = pickup.isoformat()
+        # One person, one ride at a time (the booking refuses a second one): a request that would
+        # fall within two hours of another of the same person goes to the next resident free then
+        # (chosen without drawing, so every other request stays as it was).
+        if any(abs(pickup - t) < CLASH for t in busy.get(res["id"], [])):
+            k = eligible.index(res)
+            res = next(
+                (
+                    r
+                    for r in eligible[k + 1 :] + eligible[:k]
+                    if not any(abs(pickup - t) < CLASH for t in busy.get(r["id"], []))
+                ),
+                res,
+            )
+            body["resident_id"], body["wheelchair"] = res["id"], res["wheelchair"]
+            home = {"lat": res["home"]["lat"], "lon": res["home"]["lon"]}
+            body["origin" if to_place else "destination"] = home
+        busy.setdefault(res["id"], []).append(pickup)
         out.append(Request(book_at, body))
     out.sort(key=lambda r: r.book_at)
     return out

@@ -121,8 +121,10 @@ def run(vehicles: int, bookings: int, seed: int, database_url: str | None = None
             try:
                 out = book(ctx, cfg.id, req, str(uuid.uuid4()), "bench")
                 counts["confirmed" if out.ride.status == "confirmed" else "refused"] += 1
-            except Exception as e:  # bad input for a generated rider (e.g. same place twice)
-                if getattr(e, "status", None) != 422:
+            except Exception as e:  # bad input for a generated rider (e.g. same place twice), or a
+                # second ride of one generated rider at an overlapping time (ride.overlaps, 409)
+                overlap = str(getattr(e, "code", "")) in ("ride.overlaps", "ride.duplicate")
+                if getattr(e, "status", None) != 422 and not overlap:
                     raise
                 counts["invalid"] += 1
                 continue

@@ -239,7 +239,8 @@ def test_a_view_link_sees_but_does_not_book_and_revoking_cuts_access_at_once(
     r = client.get("/api/v1/me", headers=son)
     assert r.status_code == 422 and r.json()["code"] == "family.choose_resident"
 
-    # The view link: her rides are visible, booking and cancelling are not allowed.
+    # The view link: her rides are visible, booking and cancelling are not allowed (a later trip
+    # than her 8:30 ride: one rider, one ride at a time).
     hers = client.post("/api/v1/rides", json=_ride(other), headers={**operator, **_key()})
     assert hers.status_code == 201, hers.text
     as_other = _as(son, other.id)
@@ -248,8 +249,8 @@ def test_a_view_link_sees_but_does_not_book_and_revoking_cuts_access_at_once(
         hers.json()["id"]
     ]
     for r in (
-        client.post("/api/v1/me/quote", json=_ride(other, 60), headers=as_other),
-        client.post("/api/v1/me/rides", json=_ride(other, 60), headers={**as_other, **_key()}),
+        client.post("/api/v1/me/quote", json=_ride(other, 240), headers=as_other),
+        client.post("/api/v1/me/rides", json=_ride(other, 240), headers={**as_other, **_key()}),
         client.post(f"/api/v1/me/rides/{hers.json()['id']}/cancel", headers=as_other),
     ):
         assert r.status_code == 403 and r.json()["code"] == "family.view_only", r.text
@@ -266,7 +267,7 @@ def test_a_view_link_sees_but_does_not_book_and_revoking_cuts_access_at_once(
         f"/api/v1/family-links/{link_id}", json=body | {"consent_on": TODAY}, headers=operator
     )
     assert changed.status_code == 200 and changed.json()["consent_method"] == "counter"
-    booked = client.post("/api/v1/me/rides", json=_ride(other, 60), headers={**as_other, **_key()})
+    booked = client.post("/api/v1/me/rides", json=_ride(other, 240), headers={**as_other, **_key()})
     assert booked.status_code == 201, booked.text
     with Session(ctx.engine) as s:
         ev = s.exec(select(Event).where(Event.kind == "family.permission_changed")).one()

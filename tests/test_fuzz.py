@@ -62,6 +62,7 @@ CONFIG = schemathesis.Config.from_dict(
             }
             for name in (
                 "POST /api/v1/rides/quote",
+                "POST /api/v1/rides/time-limits",
                 "POST /api/v1/residents/import",
                 "POST /api/v1/residents/duplicates",
             )

@@ -74,6 +74,7 @@ MATRIX: dict[str, set[str]] = {
     "POST /api/v1/rides": {"operator"},
     "GET /api/v1/rides": {"operator"},
     "POST /api/v1/rides/quote": {"operator"},
+    "POST /api/v1/rides/time-limits": {"operator"},
     "POST /api/v1/rides/{ride_id}/change": {"operator"},
     "GET /api/v1/rides/{ride_id}": {"operator"},
     "POST /api/v1/rides/{ride_id}/cancel": {"operator"},
@@ -149,6 +150,7 @@ MATRIX: dict[str, set[str]] = {
 HOUSEHOLD = {
     "GET /api/v1/me",
     "POST /api/v1/me/quote",
+    "POST /api/v1/me/time-limits",
     "POST /api/v1/me/rides",
     "GET /api/v1/me/rides",
     "POST /api/v1/me/rides/{ride_id}/cancel",
@@ -190,10 +192,12 @@ PUBLIC = {
 FOREIGN_BODY = {
     "POST /api/v1/rides",
     "POST /api/v1/rides/quote",
+    "POST /api/v1/rides/time-limits",
     "POST /api/v1/orders",
     "POST /api/v1/devices/pair",
     "POST /api/v1/billing/adjustments",
     "POST /api/v1/me/quote",
+    "POST /api/v1/me/time-limits",
     "POST /api/v1/me/rides",
     "POST /api/v1/me/reminders/ack",
 }
@@ -222,6 +226,7 @@ def _member() -> dict[str, Any]:
 def body_for(method: str, path: str, t: Town, other: Town | None = None) -> Any:
     """A valid body for the operation, naming `t`'s objects (the target town)."""
     ids = t.ids
+    trip = {k: v for k, v in t.ride_body.items() if k not in ("pickup_after", "arrive_by")}  # no time
     bodies: dict[str, Any] = {
         "POST /api/v1/users/{user_id}/revoke": {"deactivate": False},
         "PUT /api/v1/residents/{resident_id}/pin": {"pin": "3825"},
@@ -244,6 +249,8 @@ def body_for(method: str, path: str, t: Town, other: Town | None = None) -> Any:
         "POST /api/v1/rides": t.ride_body,
         "POST /api/v1/rides/quote": t.ride_body,
         "POST /api/v1/me/quote": t.ride_body,
+        "POST /api/v1/rides/time-limits": trip,
+        "POST /api/v1/me/time-limits": trip,
         "POST /api/v1/me/rides": t.ride_body,
         "POST /api/v1/rides/{ride_id}/change": {"request": t.ride_body, "reason": "時間変更"},
         "POST /api/v1/rides/{ride_id}/cancel": {"reason": "test"},

@@ -415,7 +415,8 @@ def test_a_running_server_uses_an_applied_file_without_restart(
         op.headers["Authorization"] = f"Bearer {tok.json()['access_token']}"
         refused = op.post("/api/v1/rides/quote", json=late)
         assert refused.status_code == 422, refused.text
-        assert [e["code"] for e in refused.json()["errors"]] == ["time.outside_hours"]
+        # the ride must end by closing (16:00): the refusal names the last pickup (issue 20)
+        assert [e["code"] for e in refused.json()["errors"]] == ["time.after_last_pickup"]
         early = op.post(
             "/api/v1/rides",
             json=ride_body(resident, "hall-sakyo", "village-clinic", "10:00"),

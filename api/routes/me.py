@@ -26,7 +26,7 @@ from api.schemas.me import (
     PinSession,
     RideCard,
 )
-from api.schemas.rides import Quote
+from api.schemas.rides import Quote, TimeLimits
 from api.schemas.shopping import Product
 from dispatcher.channels import resident_view
 from dispatcher.context import Dispatcher
@@ -36,7 +36,15 @@ from dispatcher.identity import family
 from dispatcher.identity.auth import HouseholdPrincipal
 from dispatcher.identity.pins import sign_in, sign_out
 from dispatcher.models import Ride, ShopOrder
-from dispatcher.rides.booking import RideRequest, book, booked_with, quote, refusal_error
+from dispatcher.rides.booking import (
+    RideRequest,
+    TripQuestion,
+    book,
+    booked_with,
+    quote,
+    refusal_error,
+    time_limits,
+)
 from dispatcher.rides.cancellation import cancel
 from dispatcher.shopping.orders import (
     LineRequest,
@@ -87,6 +95,17 @@ def ride_quote(body: RideRequest, hp: Household, ctx: Ctx) -> dict[str, object]:
     _own(hp, body.resident_id)
     _may_book(hp)
     return quote(ctx, hp.tenant_id, body)
+
+
+@router.post(
+    "/time-limits",
+    response_model=TimeLimits,
+    summary="The pickup and arrival times a trip can be asked for today (the pickers stop there)",
+    dependencies=[Depends(per_household("booking"))],
+)
+def ride_time_limits(body: TripQuestion, hp: Household, ctx: Ctx) -> dict[str, object]:
+    _own(hp, body.resident_id)
+    return time_limits(ctx, hp.tenant_id, body)
 
 
 @router.post(

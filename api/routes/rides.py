@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from api.deps import get_ctx, get_session, idempotency_key, require
 from api.ratelimit import per_staff
 from api.replays import staff_booking_limit
-from api.schemas.rides import ChangedRide, Quote
+from api.schemas.rides import ChangedRide, Quote, TimeLimits
 from api.schemas.rides import Ride as RideOut
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, id_of
@@ -20,12 +20,14 @@ from dispatcher.identity.auth import Principal
 from dispatcher.models import Ride, RideStatus, Role, Vehicle
 from dispatcher.rides.booking import (
     RideRequest,
+    TripQuestion,
     book,
     booked_with,
     change_ride,
     quote,
     refusal_error,
     ride_view,
+    time_limits,
 )
 from dispatcher.rides.cancellation import cancel
 from dispatcher.rides.review import resolve
@@ -44,6 +46,20 @@ def _key(session: Session, ride: Ride) -> str | None:
     return vehicle.key if vehicle is not None else None
 
 
+class StaffRideRequest(RideRequest):
+    """A ride request from the operators' console: it may book over another ride of the rider."""
+
+    book_anyway: StrictBool = Field(
+        default=False,
+        description="book although the rider has a live ride at an overlapping time (after a "
+        "`ride.overlaps` refusal); the same trip twice (`ride.duplicate`) is refused regardless",
+    )
+
+    def plain(self) -> RideRequest:
+        """The request without the flag (what is stored and fingerprinted)."""
+        return RideRequest.model_validate(self.model_dump(exclude={"book_anyway"}))
+
+
 @router.post(
     "",
     status_code=201,
@@ -51,19 +67,22 @@ def _key(session: Session, ride: Ride) -> str | None:
     summary="Book a same-day ride: 201 with the pickup window, or 409 with alternatives",
     dependencies=[Depends(staff_booking_limit(booked_with))],
     responses={
-        409: {"description": "No vehicle fits; problem details with alternatives"},
+        409: {
+            "description": "No vehicle fits (problem details with alternatives), or the rider has a "
+            "live ride at an overlapping time (`ride.overlaps`, `ride.duplicate`: `existing_ride`)"
+        },
         422: {"description": "Bad input; problem details naming each field"},
     },
 )
 def create_ride(
-    body: RideRequest,
+    body: StaffRideRequest,
     response: Response,
     key: str = Depends(idempotency_key),
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
     session: Session = Depends(get_session),
 ) -> dict[str, object]:
-    result = book(ctx, p.tenant_id, body, key, p.actor)
+    result = book(ctx, p.tenant_id, body.plain(), key, p.actor, book_anyway=body.book_anyway)
     cfg = ctx.config(p.tenant_id)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     if result.ride.status == RideStatus.refused:
@@ -81,17 +100,32 @@ def create_ride(
     dependencies=[Depends(per_staff("booking"))],
 )
 def quote_ride(
-    body: RideRequest,
+    body: StaffRideRequest,
     p: Principal = Depends(require(Role.operator)),
     ctx: Dispatcher = Depends(get_ctx),
 ) -> dict[str, object]:
-    return quote(ctx, p.tenant_id, body)
+    return quote(ctx, p.tenant_id, body.plain(), book_anyway=body.book_anyway)
+
+
+@router.post(
+    "/time-limits",
+    response_model=TimeLimits,
+    summary="The pickup and arrival times a trip can be asked for on a day (for time pickers)",
+    dependencies=[Depends(per_staff("booking"))],
+)
+def trip_time_limits(
+    body: TripQuestion,
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> dict[str, object]:
+    return time_limits(ctx, p.tenant_id, body)
 
 
 class ChangeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     request: RideRequest
     reason: str = Field(min_length=1, max_length=500, description="why (kept in the event log)")
+    book_anyway: StrictBool = Field(default=False, description="as for a booking: over an overlapping ride")
 
 
 @router.post(
@@ -111,7 +145,9 @@ def change(
     session: Session = Depends(get_session),
 ) -> dict[str, object]:
     _ride(session, p, ride_id)
-    booked = change_ride(ctx, p.tenant_id, ride_id, body.request, key, p.actor, body.reason.strip())
+    booked = change_ride(
+        ctx, p.tenant_id, ride_id, body.request, key, p.actor, body.reason.strip(), body.book_anyway
+    )
     cfg = ctx.config(p.tenant_id)
     if booked.ride.status == RideStatus.refused:
         err = refusal_error(booked.ride, cfg)

@@ -95,3 +95,23 @@ class QuoteUnavailable(ApiModel):
 
 
 Quote = Annotated[QuoteAvailable | QuoteUnavailable, Field(discriminator="available")]
+
+
+class ServiceHours(ApiModel):
+    """A day's service hours (local clock times)."""
+
+    start: str = Field(description="HH:MM")
+    end: str = Field(description="HH:MM, when every ride must have ended")
+
+
+class TimeLimits(ApiModel):
+    """The times a trip can be asked for on a day (dispatcher.rides.booking.time_limits); null: none
+    left. A picker offers nothing outside them; a booking may still find no free vehicle."""
+
+    date: IsoDate
+    service_hours: ServiceHours | None = Field(description="null: no service that day")
+    earliest_pickup: LocalTime | None = Field(description="the earliest pickup window start")
+    latest_pickup: LocalTime | None = Field(description="the latest `pickup_after` accepted")
+    earliest_arrival: LocalTime | None = Field(description="the earliest `arrive_by` accepted")
+    latest_arrival: LocalTime | None = Field(description="the latest `arrive_by` accepted")
+    direct_minutes: Number = Field(description="direct driving time, minutes (0.1)")

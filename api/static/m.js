@@ -759,6 +759,55 @@
           var inFavs = picks.some(function (p) { return trip.to && (trip.to === p.id || trip.to.id === p.id || (trip.to === "home" && p.id === "home")); });
           $select.value = !trip.to || inFavs ? "" : (trip.to === "home" ? "home" : trip.to.id);
           $select.classList.toggle("chosen", !!$select.value);
+          refreshTimes();
+        }
+        /* Offer only what can be booked: the server's latest pickup (the ride must end by closing
+           time) and earliest arrival for this trip, once the trip is chosen. */
+        var asked = 0;
+        function refreshTimes() {
+          if (!trip.to || !$depart || !$chair) return;
+          var home = { lat: trip.rider.home.lat, lon: trip.rider.home.lon };
+          var q = {
+            resident_id: trip.rider.id,
+            origin: trip.from ? { place_id: trip.from.id } : home,
+            destination: trip.to === "home" ? home : { place_id: trip.to.id },
+            wheelchair: $chair.checked
+          };
+          var mine = ++asked;
+          api("POST", "/api/v1/me/time-limits", q).then(function (lim) {
+            if (mine !== asked) return; // a later trip was chosen meanwhile
+            var close = lim.service_hours ? lim.service_hours.end : "";
+            $limit.textContent = close + " までに着く必要があるため、" +
+              (lim.latest_pickup ? "迎えは " + short(lim.latest_pickup) + " までです。" : "この行き先へは、今日はもう迎えに行けません。");
+            $limit.hidden = false;
+            function fill($sel, first, last, suffix, pickIndex) {
+              var was = $sel.value;
+              $sel.textContent = "";
+              if (!first || !last) return;
+              var ts = timeOptions(parseIso(first), parseIso(last));
+              if (!ts.length || ts[ts.length - 1].getTime() !== parseIso(last).getTime()) ts.push(parseIso(last));
+              ts.forEach(function (t) { $sel.appendChild(el("option", { value: isoLocal(t), text: hhmm(t) + suffix })); });
+              $sel.value = was;
+              if ($sel.selectedIndex < 0) $sel.selectedIndex = Math.min(pickIndex, ts.length - 1);
+            }
+            fill($depart, lim.earliest_pickup, lim.latest_pickup, " ごろに迎え", 0);
+            fill($arrive, lim.earliest_arrival, lim.latest_arrival, " までに着きたい", 6);
+            var now = serverNow().getTime();
+            var last = lim.latest_pickup ? parseIso(lim.latest_pickup).getTime() : -Infinity;
+            var off = { now: now > last, "30": now + 30 * 60000 > last, "60": now + 60 * 60000 > last, pick: !$depart.options.length, arrive: !$arrive.options.length };
+            Object.keys(off).forEach(function (v) {
+              var label = when.querySelector('[data-id="when-' + v + '"]');
+              if (!label) return;
+              label.hidden = off[v];
+              label.querySelector("input").disabled = off[v];
+            });
+            var checked = when.querySelector("input[name=when]:checked");
+            if (!checked || checked.disabled) {
+              var open = when.querySelector("input[name=when]:not(:disabled)");
+              if (open) open.checked = true;
+            }
+            whenChanged();
+          }, function () { /* the server decides at the quote */ });
         }
         $select.addEventListener("change", function () {
           var v = $select.value;
@@ -791,10 +840,13 @@
         times.arrivals.forEach(function (t) { $arrive.appendChild(el("option", { value: isoLocal(t), text: hhmm(t) + " までに着きたい" })); });
         if (times.arrivals.length > 6) $arrive.selectedIndex = 6;
         var when = el("fieldset", { cls: "stack" }, [el("legend", { text: "いつ乗りますか" })]);
+        var $limit = el("p", { cls: "small-label", id: "time-limit", hidden: true });
+        when.appendChild($limit);
         var $departWrap = el("div", { cls: "sub-field", hidden: true }, [$depart]);
         var $arriveWrap = el("div", { cls: "sub-field", hidden: true }, [$arrive]);
         function whenChanged() {
-          var v = when.querySelector("input[name=when]:checked").value;
+          var on = when.querySelector("input[name=when]:checked");
+          var v = on ? on.value : "";
           $departWrap.hidden = v !== "pick";
           $arriveWrap.hidden = v !== "arrive";
         }
@@ -820,6 +872,8 @@
 
         var $chair = el("input", { id: "wheelchair", type: "checkbox", checked: !!trip.rider.wheelchair });
         box.appendChild(el("label", { cls: "check", "for": "wheelchair" }, [$chair, " 車いすのまま乗る"]));
+        $chair.addEventListener("change", refreshTimes); // boarding takes longer: the last pickup moves
+        refreshTimes();
 
         box.appendChild($error);
         box.appendChild(button("空きをしらべる", function () {

@@ -332,21 +332,67 @@
     };
   };
 
+  /* Places in groups of at most ten, so that two digits reach any of them. */
+  var PLACE_GROUPS = [["病院・診療所", ["hospital", "clinic"]], ["お店", ["supermarket"]], ["駅", ["station"]],
+    ["役所・郵便局・銀行", ["city_hall", "post_office", "bank"]], ["公民館・集会所", ["community_hall"]], ["学校", ["school"]]];
+  function placeGroups(places) {
+    var groups = [], rest = places.slice();
+    function add(label, list) {
+      for (var i = 0; i < list.length; i += 10) groups.push({ label: list.length > 10 ? label + "（" + (i / 10 + 1) + "）" : label, places: list.slice(i, i + 10) });
+    }
+    PLACE_GROUPS.forEach(function (g) {
+      add(g[0], rest.filter(function (p) { return g[1].indexOf(p.kind) >= 0; }));
+      rest = rest.filter(function (p) { return g[1].indexOf(p.kind) < 0; });
+    });
+    add("そのほか", rest);
+    return groups;
+  }
+
   screens.ridePlaces = function (trip) {
-    var places = state.me.places;
+    var groups = placeGroups(state.me.places);
     return {
       render: function () {
         var box = el("div", {}, [el("h1", { text: trip.home ? "どこから乗りますか（自宅へ帰る）" : "行き先をえらんでください" })]);
         var list = el("div", { cls: "grid scroll tall" });
-        places.forEach(function (p) {
-          var next = trip.home ? { rider: trip.rider, from: p, to: null } : { rider: trip.rider, from: "home", to: p };
-          list.appendChild(item(p.name, function () { go(screens.rideWhen, next); }, { id: "place-" + p.id }));
+        groups.forEach(function (g, i) {
+          list.appendChild(item(g.label, function () { go(screens.ridePlaceList, { trip: trip, group: g }); }, { n: i < 10 ? i + 1 : undefined, id: "group-" + i, sub: g.places.length + "か所" }));
         });
         box.appendChild(list);
         return box;
-      }
+      },
+      keys: [["↑↓←→", "えらぶ"], ["数字", "番号でえらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]
     };
   };
+
+  screens.ridePlaceList = function (arg) {
+    var trip = arg.trip;
+    return {
+      render: function () {
+        var box = el("div", {}, [el("h1", { text: arg.group.label + (trip.home ? "（乗る場所）" : "") })]);
+        var list = el("div", { cls: "grid scroll tall" });
+        arg.group.places.forEach(function (p, i) {
+          var next = trip.home ? { rider: trip.rider, from: p, to: null } : { rider: trip.rider, from: "home", to: p };
+          list.appendChild(item(p.name, function () { go(screens.rideWhen, next); }, { n: i + 1, id: "place-" + p.id }));
+        });
+        box.appendChild(list);
+        return box;
+      },
+      keys: [["↑↓←→", "えらぶ"], ["数字", "番号でえらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]
+    };
+  };
+
+  /* The times this trip can be asked for today, by the server's rules (the ride must end by
+     closing time): {latest_pickup, earliest_arrival, latest_arrival, service_hours, ...}. */
+  function tripLimits(trip) {
+    var r = rideRequest(Object.assign({}, trip, { when: "after", at: serverNow() }));
+    delete r.pickup_after;
+    return api("POST", "/api/v1/me/time-limits", r);
+  }
+  /* 「17:00 までに着く必要があるため、迎えは 15:50 までです」 */
+  function lastPickupRule(lim) {
+    var close = lim.service_hours ? lim.service_hours.end : "";
+    return close + " までに着く必要があるため、" + (lim.latest_pickup ? "迎えは " + short(lim.latest_pickup) + " までです。" : "この行き先へは、今日はもう迎えに行けません。");
+  }
 
   screens.rideWhen = function (trip) {
     function pick(kind, minutes) {
@@ -355,7 +401,7 @@
         go(screens.rideConfirm, Object.assign({}, trip, { when: kind, at: t }));
       };
     }
-    return {
+    var s = {
       render: function () {
         var dest = trip.to ? trip.to.name : "自宅";
         var box = el("div", {}, [el("h1", { text: "いつ出かけますか（" + dest + "へ）" })]);
@@ -366,36 +412,90 @@
         list.appendChild(item("出発の時刻をえらぶ", function () { go(screens.rideTime, Object.assign({}, trip, { when: "after" })); }, { n: 4, id: "when-pick" }));
         list.appendChild(item("着きたい時刻をえらぶ", function () { go(screens.rideTime, Object.assign({}, trip, { when: "arrive" })); }, { n: 5, id: "when-arrive" }));
         box.appendChild(list);
+        var $rule = el("p", { cls: "sub", id: "when-limit" });
+        box.appendChild($rule);
+        // Offer only what can be booked: leave out the choices past the last pickup of this trip.
+        tripLimits(trip).then(function (lim) {
+          trip.limits = lim;
+          if (state.screen !== s) return;
+          var now = serverNow().getTime();
+          var last = lim.latest_pickup ? parseInstant(lim.latest_pickup).getTime() : -Infinity;
+          var gone = { "when-now": now > last, "when-30": now + 30 * 60000 > last, "when-60": now + 60 * 60000 > last, "when-pick": !lim.latest_pickup, "when-arrive": !lim.earliest_arrival };
+          var lost = false;
+          Object.keys(gone).forEach(function (id) {
+            var node = list.querySelector('[data-id="' + id + '"]');
+            if (gone[id] && node) { lost = lost || node === document.activeElement; list.removeChild(node); }
+          });
+          $rule.textContent = lastPickupRule(lim);
+          if (!list.querySelector(".f")) list.appendChild(item("もどる", back, { id: "back" }));
+          if (lost) focus(list.querySelector(".f"));
+        }, function () {});
         return box;
       },
       keys: [["↑↓", "えらぶ"], ["数字", "番号でえらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]
     };
+    return s;
   };
 
   screens.rideTime = function (trip) {
-    var hours = state.me.service_hours || { start: "08:00", end: "17:00" };
+    if (!trip.limits) { // chosen before the limits arrived: ask for them first
+      var wait = { keys: [["戻る", "もどる"]], render: function () {
+        tripLimits(trip).then(function (lim) {
+          if (state.screen === wait) show(screens.rideTime(Object.assign({}, trip, { limits: lim })), false);
+        }, function (err) { if (state.screen === wait) show(errorScreen(err), false); });
+        return el("div", {}, [el("h1", { text: "時刻をえらぶ" }), el("p", { cls: "sub", text: "しらべています…" })]);
+      } };
+      return wait;
+    }
+    var lim = trip.limits;
+    var arrive = trip.when === "arrive";
     var step = 10 * 60000;
-    var lead = (state.me.booking.min_lead_minutes || 0) * 60000;
-    var lo = Math.max(atLocal(hours.start).getTime(), Math.ceil((serverNow().getTime() + lead) / step) * step);
-    var hi = atLocal(hours.end).getTime();
-    if (lo > hi) return message("時刻をえらぶ", ["今日の予約は、もう受け付けていません。"], [["もどる", back]]);
-    var t = trip.when === "arrive" ? Math.min(hi, lo + 60 * 60000) : lo;
-    var $t;
-    function set(v) { t = Math.max(lo, Math.min(hi, v)); $t.textContent = hhmm(new Date(t)); }
+    var first = arrive ? lim.earliest_arrival : lim.earliest_pickup;
+    var last = arrive ? lim.latest_arrival : lim.latest_pickup;
+    if (!first || !last) return message("時刻をえらぶ", [arrive ? "今日は、もう受け付けていません。" : lastPickupRule(lim)], [["もどる", back]]);
+    var hi = parseInstant(last).getTime();
+    var lo = parseInstant(first).getTime();
+    if (Math.ceil(lo / step) * step <= hi) lo = Math.ceil(lo / step) * step; // whole ten minutes when it fits
+    var t = arrive ? Math.min(hi, lo + 60 * 60000) : lo;
+    var $t, $say;
+    var typed = ""; // digits typed so far: 930 or 0930 is 9:30, 1430 is 14:30
+    var ruleText = arrive ? "着く時刻は " + short(first) + "〜" + short(last) + " です（" + lim.service_hours.end + " までに着く必要があります）。" : lastPickupRule(lim);
+    function set(v) { t = Math.max(lo, Math.min(hi, v)); typed = ""; $t.textContent = hhmm(new Date(t)); }
+    function typeDigit(d) {
+      if (typed === "" && d >= 3) typed = "0";
+      typed += String(d);
+      var shown = (typed + "__").slice(0, 2) + ":" + (typed.slice(2) + "__").slice(0, 2);
+      $t.textContent = shown.charAt(0) === "0" && typed.length >= 2 ? shown.slice(1) : shown;
+      $say.textContent = "";
+      if (typed.length < 4) return;
+      var h = parseInt(typed.slice(0, 2), 10), m = parseInt(typed.slice(2), 10);
+      if (h > 23 || m > 59) { $say.textContent = "その時刻はありません。もう一度、数字を入れてください。"; set(t); return; }
+      var v = atLocal((h < 10 ? "0" : "") + h + ":" + (m < 10 ? "0" : "") + m).getTime();
+      if (v > hi) $say.textContent = arrive ? lim.service_hours.end + " までに着く時刻にしてください。" : lastPickupRule(lim);
+      else if (v < lo) $say.textContent = (arrive ? "着く時刻は " : "迎えは ") + hhmm(new Date(lo)) + " からです。";
+      set(v);
+      if (v === t) go(screens.rideConfirm, Object.assign({}, trip, { at: new Date(t) })); // nothing is booked before 予約する
+    }
     var s = {
-      keys: [["↑↓", "10分ずつ"], ["←→", "1時間ずつ"], ["決定", "この時刻にする"], ["戻る", "もどる"]],
+      keys: [["数字", "時刻"], ["↑↓", "10分"], ["←→", "1時間"], ["決定", "この時刻にする"], ["戻る", "もどる"]],
       render: function () {
         $t = el("span", { cls: "time", id: "time-value", text: hhmm(new Date(t)) });
+        $say = el("p", { cls: "warn", id: "time-refusal", "aria-live": "polite" });
         var box = el("div", {}, [
-          el("h1", { text: trip.when === "arrive" ? "何時に着きたいですか" : "何時に出かけますか" }),
+          el("h1", { text: arrive ? "何時に着きたいですか" : "何時に出かけますか" }),
           el("p", { cls: "big" }, [$t]),
-          el("p", { cls: "sub", text: "↑↓で10分、←→で1時間かわります。" })
+          el("p", { cls: "sub", id: "time-limit", text: ruleText }),
+          $say,
+          el("p", { cls: "sub", text: "数字で時刻を入れられます（9時30分は 9 3 0）。↑↓で10分、←→で1時間かわります。" })
         ]);
         var ok = item("この時刻にする", function () { go(screens.rideConfirm, Object.assign({}, trip, { at: new Date(t) })); }, { id: "time-ok" });
         box.appendChild(el("div", { cls: "list" }, [ok]));
         return box;
       },
       onkey: function (k) {
+        if (/^D\d$/.test(k)) { typeDigit(parseInt(k.slice(1), 10)); return true; } // not DOWN
+        if (k === "BACK" && typed) { set(t); return true; } // a half-typed time: start again
+        if (k === "ENTER" && typed) { while (typed.length < 4) typeDigit(0); return true; } // 10 決定 is 10:00
         if (k === "UP") { set(t + step); return true; }
         if (k === "DOWN") { set(t - step); return true; }
         if (k === "RIGHT") { set(t + 6 * step); return true; }
@@ -413,8 +513,8 @@
       resident_id: rider.id,
       origin: trip.from === "home" ? home : { place_id: trip.from.id },
       destination: trip.to ? { place_id: trip.to.id } : home,
-      party_size: 1,
-      wheelchair: !!rider.wheelchair
+      party_size: trip.party || 1,
+      wheelchair: trip.wheelchair === undefined ? !!rider.wheelchair : trip.wheelchair
     };
     if (trip.when === "arrive") req.arrive_by = isoLocal(trip.at); else req.pickup_after = isoLocal(trip.at);
     return req;
@@ -424,7 +524,7 @@
     var key = randomKey();
     var req = rideRequest(trip);
     var s = {
-      keys: [["←→", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]],
+      keys: [["↑↓←→", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]], // ↓: 人数・車いす
       render: function () {
         var box = el("div", {}, [el("h1", { text: "この予約でよいですか" }), el("p", { cls: "sub", text: "しらべています…" })]);
         api("POST", "/api/v1/me/quote", req).then(function (q) {
@@ -433,6 +533,7 @@
           var from = trip.from === "home" ? "自宅" : trip.from.name;
           var to = trip.to ? trip.to.name : "自宅";
           box.appendChild(el("h1", { text: "この予約でよいですか" }));
+          var party = item("人数・車いすをかえる（いま " + partyLabel(req) + "）", function () { go(screens.rideParty, trip); }, { id: "party" });
           if (!q.available) {
             box.appendChild(el("p", { cls: "warn", text: "その時間は、タクシーがいっぱいです。" }));
             var alts = el("div", { cls: "row" });
@@ -444,16 +545,19 @@
             if (!q.alternatives.length) box.appendChild(el("p", { text: "ほかの時刻をえらぶか、オペレーターに電話してください。" }));
             box.appendChild(alts);
             box.appendChild(el("div", { cls: "row" }, [item("やめる", back, { id: "cancel" })]));
+            box.appendChild(el("div", { cls: "list" }, [party]));
             focus(focusables()[0]);
             return;
           }
           box.appendChild(el("p", { cls: "big", id: "quote-window", text: "迎え " + short(q.pickup_window.start) + "〜" + short(q.pickup_window.end) }));
           box.appendChild(el("p", { text: trip.rider.given_name + "さん　" + from + " → " + to }));
+          box.appendChild(el("p", { id: "quote-party", text: partyLabel(req) + "で乗ります" }));
           box.appendChild(el("p", { text: short(q.latest_arrival) + " までに着きます" }));
           box.appendChild(el("p", { id: "quote-fare", text: q.fare_text }));
           var yes = item("予約する", function () { commit(); }, { id: "confirm" });
           var no = item("やめる", back, { id: "cancel" });
           box.appendChild(el("div", { cls: "row" }, [yes, no]));
+          box.appendChild(el("div", { cls: "list" }, [party]));
           focus(yes);
         }, function (err) {
           if (state.screen === s) show(errorScreen(err), false);
@@ -482,6 +586,43 @@
       });
     }
     return s;
+  };
+
+  /* 「1人」「2人（車いす）」 */
+  function partyLabel(req) { return req.party_size + "人" + (req.wheelchair ? "（車いす）" : ""); }
+
+  /* Optional step from the confirmation: how many ride (the rider included), and a wheelchair. */
+  screens.rideParty = function (trip) {
+    var max = Math.min(9, (state.me.booking && state.me.booking.max_party_size) || 4);
+    var chair = trip.wheelchair === undefined ? !!trip.rider.wheelchair : trip.wheelchair;
+    function choose(n) {
+      state.stack.pop(); // the confirmation of the old party: quote again with the new one
+      show(screens.rideConfirm(Object.assign({}, trip, { party: n, wheelchair: chair })), false);
+    }
+    function chairItem() {
+      return item("車いすのまま乗る：" + (chair ? "はい" : "いいえ"), function () {
+        chair = !chair;
+        var next = chairItem();
+        this.parentNode.replaceChild(next, this);
+        focus(next);
+      }, { id: "chair" });
+    }
+    return {
+      render: function () {
+        var box = el("div", {}, [el("h1", { text: "何人で乗りますか（ご本人をふくめて）" })]);
+        var list = el("div", { cls: "grid" });
+        for (var n = 1; n <= max; n++) {
+          var it = item(n + "人", choose.bind(null, n), { n: n, id: "party-" + n });
+          if (n === (trip.party || 1)) it.setAttribute("data-first", "1");
+          list.appendChild(it);
+        }
+        box.appendChild(list);
+        box.appendChild(el("div", { cls: "list" }, [chairItem()]));
+        box.appendChild(el("p", { cls: "sub", text: "数字ボタンで人数をえらぶと、予約の画面にもどります。" }));
+        return box;
+      },
+      keys: [["数字", "人数"], ["↑↓←→", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]]
+    };
   };
 
   /* ----- my bookings: rides and orders, cancel, return trips ----- */
@@ -702,7 +843,7 @@
         return box;
       },
       onkey: function (k) {
-        if (k.charAt(0) === "D") {
+        if (/^D\d$/.test(k)) { // a digit (not DOWN)
           var d = parseInt(k.slice(1), 10);
           set(typed && q < 10 ? q * 10 + d : d);
           typed = true;
@@ -858,6 +999,7 @@
   function setMe(me) {
     state.me = me;
     T.sync(me.now);
+    tick(); // the clock in the corner at once, not at the next quarter minute
   }
 
   function tick() {

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from shapely.geometry import Point as ShapelyPoint
@@ -38,8 +39,9 @@ from dispatcher.rides.plan import (
     save_plan,
     seats_needed,
 )
-from dispatcher.tenant_config import TenantConfig
+from dispatcher.tenant_config import Booking, Hours, TenantConfig
 from dispatcher.timeline import (
+    Day,
     Instant,
     at_local,
     ceil_minute,
@@ -202,6 +204,174 @@ def new_ride(
     )
 
 
+LIVE_STATUSES = (RideStatus.confirmed.value, RideStatus.vehicle_arrived.value, RideStatus.on_board.value)
+
+
+@dataclass(frozen=True)
+class TimeRefusal:
+    """Why a requested time cannot be promised: `too_soon` (an arrival the direct ride cannot
+    make from now; `soonest` is the earliest that can), `before_open` or `after_close`."""
+
+    kind: str
+    soonest: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Promise:
+    """What asking a time promises: pickup window start and end, latest arrival."""
+
+    start: datetime
+    end: datetime
+    latest: datetime
+
+
+@dataclass(frozen=True)
+class TimeLimits:
+    """The asked times a trip can be booked with on one day (whole minutes, None: none)."""
+
+    earliest_pickup: datetime | None  # the earliest pickup window start
+    latest_pickup: datetime | None  # the latest pickup_after accepted
+    earliest_arrival: datetime | None  # the earliest arrive_by accepted
+    latest_arrival: datetime | None  # the latest arrive_by accepted
+
+
+@dataclass(frozen=True)
+class TimeRules:
+    """The service-hour rules of one trip on one day: one place that both decides a request
+    (`promise`) and tells the pickers how far they may go (`limits`), so they cannot disagree.
+
+    direct_s: direct driving time, seconds; now: the moment of booking."""
+
+    b: Booking
+    day: date
+    hours: Hours
+    tz: ZoneInfo
+    now: datetime
+    direct_s: float
+    wheelchair: bool
+
+    @property
+    def open_at(self) -> datetime:
+        return at_local(self.day, self.hours.start, self.tz)
+
+    @property
+    def close_at(self) -> datetime:
+        return at_local(self.day, self.hours.end, self.tz)
+
+    def promise(
+        self, pickup_after: datetime | None, arrive_by: datetime | None
+    ) -> tuple[datetime, datetime, datetime] | TimeRefusal:
+        """(pickup window start, end, latest arrival) for exactly one of the two asked times."""
+        b, direct = self.b, self.direct_s
+        earliest = ceil_minute(self.now + timedelta(minutes=b.min_lead_minutes))
+        max_ride = direct * b.max_ride.factor + 60 * b.max_ride.plus_minutes
+        boarding = 60 * (b.wheelchair_boarding_minutes if self.wheelchair else b.boarding_minutes)
+        window = timedelta(minutes=b.pickup_window_minutes)
+        if pickup_after is not None:
+            start = max(ceil_minute(pickup_after), earliest)
+            end = start + window
+            latest = ceil_minute(end + timedelta(seconds=boarding + max_ride))
+        else:
+            assert arrive_by is not None
+            # Pick up early enough for a shared ride (direct x factor); when that moment has passed,
+            # as soon as possible, provided a direct ride from then still arrives in time.
+            latest = floor_minute(arrive_by)
+            end = floor_minute(latest - timedelta(seconds=boarding + direct * b.max_ride.factor))
+            start = end - window
+            if end < earliest:
+                start, end = earliest, earliest + window
+                soonest = ceil_minute(earliest + timedelta(seconds=boarding + direct))
+                if soonest > latest:
+                    return TimeRefusal("too_soon", soonest)
+                end = min(end, floor_minute(latest - timedelta(seconds=boarding + direct)))
+            start = max(start, earliest)
+        open_at, close_at = self.open_at, self.close_at
+        if arrive_by is not None and start < open_at <= end:
+            start = open_at  # an early appointment: pick up from opening time
+        if start < open_at or latest > close_at:
+            return TimeRefusal("before_open" if start < open_at else "after_close")
+        return start, end, latest
+
+    def limits(self) -> TimeLimits:
+        """The first and last whole minutes `promise` accepts for each kind of asked time, found by
+        asking it (at most one check per minute of the service day)."""
+        lo = max(self.open_at, ceil_minute(self.now))
+        minutes = [
+            lo + timedelta(minutes=k) for k in range(int((self.close_at - lo).total_seconds() // 60) + 1)
+        ]
+
+        def first(ok: Any) -> datetime | None:
+            return next((t for t in minutes if ok(t)), None)
+
+        def last(ok: Any) -> datetime | None:
+            return next((t for t in reversed(minutes) if ok(t)), None)
+
+        def pickup_ok(t: datetime) -> bool:
+            return not isinstance(self.promise(t, None), TimeRefusal)
+
+        def arrival_ok(t: datetime) -> bool:
+            return not isinstance(self.promise(None, t), TimeRefusal)
+
+        latest_pickup = last(pickup_ok)
+        got = self.promise(lo, None) if latest_pickup is not None else None
+        return TimeLimits(
+            got[0] if isinstance(got, tuple) else None, latest_pickup, first(arrival_ok), last(arrival_ok)
+        )
+
+
+def clock(instant: datetime | None, tz: ZoneInfo) -> str:
+    """'9:05' (local), as people write it; '' for None."""
+    if instant is None:
+        return ""
+    t = instant.astimezone(tz)
+    return f"{t.hour}:{t.minute:02d}"
+
+
+def time_refusal_error(refusal: TimeRefusal, rules: TimeRules, field: str) -> dict[str, Any]:
+    """The field error for a time the service-hour rules refuse, naming the real rule and the
+    nearest time that would do."""
+    tz, hours = rules.tz, rules.hours
+    if refusal.kind == "too_soon":
+        assert refusal.soonest is not None
+        return field_error(
+            "arrive_by",
+            f"too soon: the earliest possible arrival is {refusal.soonest.astimezone(tz):%H:%M}",
+            code=Code.time_too_soon,
+            earliest=f"{refusal.soonest.astimezone(tz):%H:%M}",
+        )
+    limits = rules.limits()
+    if refusal.kind == "after_close" and field == "pickup_after":
+        last = limits.latest_pickup
+        return field_error(
+            field,
+            f"the ride must end by closing time {hours.end:%H:%M}: "
+            + (
+                f"the latest pickup for this trip is {last.astimezone(tz):%H:%M}"
+                if last
+                else "no pickup fits any more"
+            ),
+            code=Code.time_after_last_pickup,
+            close=clock(rules.close_at, tz),
+            last_pickup=clock(last, tz),
+        )
+    if refusal.kind == "before_open" and field == "arrive_by" and limits.earliest_arrival is not None:
+        first = limits.earliest_arrival
+        return field_error(
+            field,
+            f"service starts at {hours.start:%H:%M}: "
+            f"the earliest arrival for this trip is {first.astimezone(tz):%H:%M}",
+            code=Code.time_before_first_arrival,
+            open=clock(rules.open_at, tz),
+            earliest_arrival=clock(first, tz),
+        )
+    return field_error(
+        field,
+        f"the ride must lie within service hours {hours.start:%H:%M}–{hours.end:%H:%M}",
+        code=Code.time_outside_hours,
+        hours=f"{hours.start:%H:%M}–{hours.end:%H:%M}",
+    )
+
+
 def check_request(
     ctx: Dispatcher, session: Session, cfg: TenantConfig, req: RideRequest, now: datetime
 ) -> Checked:
@@ -281,7 +451,6 @@ def check_request(
     assert asked is not None  # a RideRequest has exactly one of the two
     day = local_date(asked, tz)
     hours = cfg.hours_on(day)
-    earliest = ceil_minute(now + timedelta(minutes=b.min_lead_minutes))
     # "Now" chosen on a screen a few minutes ago still means now (the window starts at the
     # earliest bookable minute anyway); an arrival deadline in the past is an error.
     grace = timedelta(minutes=PAST_GRACE_MINUTES if req.pickup_after is not None else 1)
@@ -309,50 +478,14 @@ def check_request(
 
     direct = float(ctx.travel(cfg.id, session).matrix([origin, destination])[0, 1])
     max_ride = direct * b.max_ride.factor + 60 * b.max_ride.plus_minutes
-    boarding = 60 * (b.wheelchair_boarding_minutes if req.wheelchair else b.boarding_minutes)
-    window = timedelta(minutes=b.pickup_window_minutes)
-    if req.pickup_after is not None:
-        start = max(ceil_minute(req.pickup_after), earliest)
-        end = start + window
-        latest = ceil_minute(end + timedelta(seconds=boarding + max_ride))
-    else:
-        # Pick up early enough for a shared ride (direct x factor); when that moment has passed,
-        # as soon as possible, provided a direct ride from then still arrives in time.
-        latest = floor_minute(asked)  # arrive_by
-        end = floor_minute(latest - timedelta(seconds=boarding + direct * b.max_ride.factor))
-        start = end - window
-        if end < earliest:
-            start, end = earliest, earliest + window
-            soonest = ceil_minute(earliest + timedelta(seconds=boarding + direct))
-            if soonest > latest:
-                raise InvalidRequest(
-                    "The ride request has problems; correct the fields listed in errors.",
-                    [
-                        field_error(
-                            "arrive_by",
-                            f"too soon: the earliest possible arrival is {soonest.astimezone(tz):%H:%M}",
-                            code=Code.time_too_soon,
-                            earliest=f"{soonest.astimezone(tz):%H:%M}",
-                        )
-                    ],
-                )
-            end = min(end, floor_minute(latest - timedelta(seconds=boarding + direct)))
-        start = max(start, earliest)
-    open_at, close_at = at_local(day, hours.start, tz), at_local(day, hours.end, tz)
-    if req.arrive_by is not None and start < open_at <= end:
-        start = open_at  # an early appointment: pick up from opening time
-    if start < open_at or latest > close_at:
+    rules = TimeRules(b, day, hours, tz, now, direct, req.wheelchair)
+    got = rules.promise(req.pickup_after, req.arrive_by)
+    if isinstance(got, TimeRefusal):
         raise InvalidRequest(
             "The ride request has problems; correct the fields listed in errors.",
-            [
-                field_error(
-                    field,
-                    f"the ride must lie within service hours {hours.start:%H:%M}–{hours.end:%H:%M}",
-                    code=Code.time_outside_hours,
-                    hours=f"{hours.start:%H:%M}–{hours.end:%H:%M}",
-                )
-            ],
+            [time_refusal_error(got, rules, field)],
         )
+    start, end, latest = got
     return Checked(
         resident,
         origin,
@@ -364,6 +497,98 @@ def check_request(
         direct,
         max_ride,
         fare_yen(resident, cfg, day, req.party_size),
+    )
+
+
+def _place_name(
+    cfg: TenantConfig, place_id: str | None, lat: float, lon: float, rider: Resident | None
+) -> str:
+    if place_id and (place := cfg.place(place_id)) is not None:
+        return place.name
+    if rider is not None and haversine_m(Point(rider.lat, rider.lon), Point(lat, lon)) < 50:
+        return "自宅"
+    return "指定の場所"
+
+
+def check_overlap(
+    session: Session,
+    cfg: TenantConfig,
+    checked: Checked,
+    exclude: int | None = None,
+    book_anyway: bool = False,
+) -> None:
+    """One rider, one ride at a time: refuse a request whose pickup window .. latest arrival
+    overlaps a live ride of the same rider (confirmed, vehicle arrived or on board), naming it.
+
+    The same trip (same origin and destination) at an overlapping time is refused always
+    (`ride.duplicate`); another overlapping ride only unless an operator books anyway
+    (`ride.overlaps`). `exclude`: the ride a change replaces."""
+    rider = checked.resident
+    rides = session.exec(
+        select(Ride).where(
+            Ride.tenant_id == cfg.id,
+            Ride.resident_id == rider.id,
+            Ride.kind == "passenger",
+            Ride.service_date == checked.day,
+            Ride.status.in_(LIVE_STATUSES),  # type: ignore[attr-defined]
+        )
+    ).all()
+    clashes = [
+        r
+        for r in rides
+        if r.id != exclude
+        and r.pickup_window_start is not None
+        and r.latest_arrival is not None
+        and r.pickup_window_start < checked.latest_arrival
+        and checked.window_start < r.latest_arrival
+    ]
+    if not clashes:
+        return
+
+    def same_trip(r: Ride) -> bool:
+        return (
+            haversine_m(Point(r.origin_lat, r.origin_lon), checked.origin) < 50
+            and haversine_m(Point(r.destination_lat, r.destination_lon), checked.destination) < 50
+        )
+
+    duplicate = next((r for r in clashes if same_trip(r)), None)
+    if duplicate is None and book_anyway:
+        return
+    ride = duplicate or clashes[0]
+    tz = cfg.tz
+    assert ride.pickup_window_start is not None and ride.pickup_window_end is not None
+    pickup = f"{clock(ride.pickup_window_start, tz)}〜{clock(ride.pickup_window_end, tz)}"
+    to = _place_name(cfg, ride.destination_place_id, ride.destination_lat, ride.destination_lon, rider)
+    existing = {
+        "id": ride.id,
+        "status": ride.status,
+        "pickup_window": {
+            "start": iso_local(ride.pickup_window_start, tz),
+            "end": iso_local(ride.pickup_window_end, tz),
+        },
+        "latest_arrival": iso_local(ride.latest_arrival, tz),
+        "destination": to,
+    }
+    if duplicate is not None:
+        raise Conflict(
+            f"Resident {rider.id} already has this trip booked (ride {ride.id}, pickup {pickup}); "
+            "the same trip is not booked twice.",
+            title="Same ride already booked",
+            code=Code.ride_duplicate,
+            existing_ride=existing,
+            existing_ride_id=ride.id,
+            existing_pickup=pickup,
+            existing_to=to,
+        )
+    raise Conflict(
+        f"Resident {rider.id} already has ride {ride.id} (pickup {pickup}, to {to}) at an overlapping "
+        "time; one rider takes one ride at a time. An operator may book anyway (book_anyway).",
+        title="Overlaps a ride of the same rider",
+        code=Code.ride_overlaps,
+        existing_ride=existing,
+        existing_ride_id=ride.id,
+        existing_pickup=pickup,
+        existing_to=to,
     )
 
 
@@ -475,6 +700,7 @@ def book(
     actor: str,
     replaces: int | None = None,
     reason: str = "",
+    book_anyway: bool = False,
 ) -> Booked:
     """Check, quote and commit a ride request in one locked transaction.
 
@@ -484,6 +710,10 @@ def book(
     With `replaces` (a change of a confirmed ride), the old ride's stops are taken out before the
     new request is inserted, and the old ride is cancelled (with `reason`) in the same transaction
     only when the new one is confirmed; a refused change leaves the old ride as it was.
+
+    A request overlapping a live ride of the same rider raises Conflict (`check_overlap`) unless
+    `book_anyway` (operators only) and it is not the same trip; a replay of a stored request is
+    answered from what is stored before any check.
     """
     fingerprint = req.fingerprint()
     if replaces is not None:
@@ -513,6 +743,7 @@ def book(
                 return Booked(previous, True)
             old = _replaceable(session, tenant_id, replaces, req) if replaces is not None else None
             checked = check_request(ctx, session, cfg, req, now)
+            check_overlap(session, cfg, checked, exclude=replaces, book_anyway=book_anyway)
             ride = new_ride(tenant_id, req, checked, now, idempotency_key, fingerprint, actor)
             session.add(ride)
             session.flush()  # assigns ride.id
@@ -525,7 +756,8 @@ def book(
                 RIDE_REQUESTED,
                 "ride",
                 ride.id,
-                after=req.model_dump(mode="json"),
+                # an operator's override of the one-ride-at-a-time rule stays on record
+                after=req.model_dump(mode="json") | ({"book_anyway": True} if book_anyway else {}),
             )
             if old is None:
                 state, problem = live_problem(
@@ -602,18 +834,20 @@ def cancelled_by_change(after: dict[str, Any] | None) -> bool:
     return "replaced_by" in after or str(after.get("reason", "")).startswith("changed to ride")
 
 
-def quote(ctx: Dispatcher, tenant_id: str, req: RideRequest) -> dict[str, Any]:
+def quote(ctx: Dispatcher, tenant_id: str, req: RideRequest, book_anyway: bool = False) -> dict[str, Any]:
     """What booking `req` now would promise, without storing anything.
 
     {"available": True, "pickup_window", "latest_arrival", "fare_yen", "planned_pickup"} or
     {"available": False, "alternatives": [...]}. Bad input raises InvalidRequest as `book` does. The
-    booking itself may still differ if someone else books in between; `book` decides.
+    booking itself may still differ if someone else books in between; `book` decides. A request
+    overlapping a live ride of the rider raises Conflict as `book` does.
     """
     cfg = ctx.config(tenant_id)
     tz = cfg.tz
     with Session(ctx.engine) as session:
         now = ctx.clock.now()
         checked = check_request(ctx, session, cfg, req, now)
+        check_overlap(session, cfg, checked, book_anyway=book_anyway)
         ride = new_ride(tenant_id, req, checked, now, "", "", "")
         ride.id = -1  # never stored: a stand-in id for the stops
         # Built afresh: a quote holds no lock, so it must not touch the view bookings reuse.
@@ -642,6 +876,69 @@ def quote(ctx: Dispatcher, tenant_id: str, req: RideRequest) -> dict[str, Any]:
             "planned_pickup": iso_local(from_seconds(pickup, checked.day, tz), tz),
             "direct_minutes": round(checked.direct_s / 60, 1),
         }
+
+
+class TripQuestion(BaseModel):
+    """A trip without a time: which times may be asked for it (`time_limits`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    resident_id: RowId
+    origin: Location
+    destination: Location
+    party_size: int = Field(default=1, ge=1, le=99, description="persons riding, rider included")
+    wheelchair: StrictBool = False
+    date: Day | None = Field(default=None, description="YYYY-MM-DD; default today")
+
+
+def time_limits(ctx: Dispatcher, tenant_id: str, q: TripQuestion) -> dict[str, Any]:
+    """The times a trip can be asked for on a day, by the same rules `check_request` applies.
+
+    {"date", "service_hours": {"start", "end"} | None, "earliest_pickup", "latest_pickup",
+    "earliest_arrival", "latest_arrival", "direct_minutes"}: local times with offset, null when
+    no such time is left (or no service that day). The pickers offer nothing beyond these; a
+    booking may still be refused when no vehicle is free.
+    """
+    cfg = ctx.config(tenant_id)
+    tz = cfg.tz
+    now = ctx.clock.now()
+    day = q.date or local_date(now, tz)
+    hours = cfg.hours_on(day)
+    errors: list[dict[str, str]] = []
+    with Session(ctx.engine) as session:
+        resident = session.get(Resident, q.resident_id)
+        if resident is None or resident.tenant_id != cfg.id:
+            errors.append(
+                field_error(
+                    "resident_id",
+                    f"no registered resident with id {q.resident_id}",
+                    code=Code.resident_not_registered,
+                )
+            )
+        origin = _resolve(q.origin, cfg, "origin", errors)
+        destination = _resolve(q.destination, cfg, "destination", errors)
+        if errors:
+            raise InvalidRequest("The trip has problems; correct the fields listed in errors.", errors)
+        assert origin is not None and destination is not None
+        direct = float(ctx.travel(cfg.id, session).matrix([origin, destination])[0, 1])
+    out: dict[str, Any] = {
+        "date": day.isoformat(),
+        "service_hours": None,
+        "earliest_pickup": None,
+        "latest_pickup": None,
+        "earliest_arrival": None,
+        "latest_arrival": None,
+        "direct_minutes": round(direct / 60, 1),
+    }
+    if hours is None or (cfg.booking.same_day_only and day != local_date(now, tz)):
+        return out
+    limits = TimeRules(cfg.booking, day, hours, tz, now, direct, q.wheelchair).limits()
+    return out | {
+        "service_hours": {"start": f"{hours.start:%H:%M}", "end": f"{hours.end:%H:%M}"},
+        "earliest_pickup": iso_local(limits.earliest_pickup, tz),
+        "latest_pickup": iso_local(limits.latest_pickup, tz),
+        "earliest_arrival": iso_local(limits.earliest_arrival, tz),
+        "latest_arrival": iso_local(limits.latest_arrival, tz),
+    }
 
 
 def refusal_error(ride: Ride, cfg: TenantConfig) -> DomainError:
@@ -730,12 +1027,15 @@ def change_ride(
     idempotency_key: str,
     actor: str,
     reason: str,
+    book_anyway: bool = False,
 ) -> Booked:
     """Change a confirmed ride to a new request in one transaction (see `book` with `replaces`).
 
     A retry with the same key returns the first outcome. A change that went through freed the old
     ride's place in the plan: a re-optimization is asked for (`Dispatcher.after_change`)."""
-    booked = book(ctx, tenant_id, req, idempotency_key, actor, replaces=ride_id, reason=reason)
+    booked = book(
+        ctx, tenant_id, req, idempotency_key, actor, replaces=ride_id, reason=reason, book_anyway=book_anyway
+    )
     if booked.ride.status == RideStatus.confirmed and not booked.replayed:
         ctx.after_change(tenant_id)
     return booked

@@ -160,6 +160,7 @@
 
   function invalidateQuote(hideResult) {
     state.quoted = null;
+    state.anyway = null;
     $("book-btn").disabled = true;
     if (hideResult) {
       show($("quote-result"), false);
@@ -238,11 +239,35 @@
           land(res);
         }
       },
-      (err) => { show(res, false); showError("book-error", err); }
+      (err) => {
+        if (overlapOffer(res, req, err)) return;
+        show(res, false);
+        showError("book-error", err);
+      }
     ).finally(() => {
       busy($("quote-btn"), false);
       if (document.activeElement === document.body) land($("quote-btn")); // it was disabled while asking
     });
+  }
+
+  /* The rider already has a ride at that time (ride.overlaps): say which, and offer to book
+     anyway (the operator knows, e.g. a mistaken earlier booking to be cancelled next). The same
+     trip twice (ride.duplicate) is only explained. Returns whether it was an overlap. */
+  function overlapOffer(res, req, err) {
+    if (!err.data || err.data.code !== "ride.overlaps") return false;
+    clear(res);
+    show(res, true);
+    res.className = "quote warn-box";
+    res.removeAttribute("data-ride");
+    res.appendChild(el("p", { cls: "strong", id: "overlap-text", text: say(err) }));
+    const anyway = button("それでも予約する", () => {
+      state.anyway = req;
+      $("book-btn").disabled = false;
+      $("book-btn").click();
+    }, { id: "book-anyway" });
+    res.appendChild(anyway);
+    anyway.focus();
+    return true;
   }
 
   /* Alternative pickup windows as buttons; one click quotes that time. */
@@ -270,6 +295,10 @@
     if (state.retry) {
       req = state.retry.req; // the answer to this booking was lost: send the same again
       key = state.retry.key;
+    } else if (state.anyway) {
+      req = Object.assign({}, state.anyway, { book_anyway: true }); // after a ride.overlaps refusal
+      state.anyway = null;
+      key = newKey();
     } else {
       try { req = rideRequest(); } catch (e) { showError("book-error", e); return; }
       key = newKey();
@@ -303,7 +332,9 @@
         }
         state.retry = null;
         invalidateQuote(false);
-        if (err.status === 409 && err.data.alternatives) {
+        if (overlapOffer(res, req, err)) {
+          $("book-btn").disabled = true;
+        } else if (err.status === 409 && err.data.alternatives) {
           clear(res);
           show(res, true);
           res.className = "quote warn-box";
