@@ -123,6 +123,51 @@ def test_one_rider_one_ride_at_a_time(sqlite_ctx: Dispatcher) -> None:
     assert asked[rides[1].id].actor == asked[rides[0].id].actor  # the operator who overrode
 
 
+def test_the_way_back_from_where_a_ride_ends_is_not_an_overlap(sqlite_ctx: Dispatcher) -> None:
+    """The day's errand: to the hospital, and back home from it. The way back may be picked up
+    once the rider is planned to be there, even before the first ride's latest arrival (its
+    promise); one asked for before that is still refused, naming the first ride."""
+    ctx = sqlite_ctx
+    cfg = ctx.config("ina-demo")
+    rider = _riders(ctx, 1)[0]
+    fav = rider.favourite_places[0]
+    place = cfg.place(fav)
+    assert place is not None
+    home = {"lat": rider.lat, "lon": rider.lon}
+    with client_for(ctx) as c:
+        op = token_headers(c, "ina-demo-operator")
+
+        def post(body: dict[str, Any], key: str) -> Any:
+            return c.post("/api/v1/rides", json=body, headers={**op, "Idempotency-Key": key})
+
+        out = post(_trip(rider, fav, pickup_after=_at("09:00")), "k-out")
+        assert out.status_code == 201, out.text
+        with Session(ctx.engine) as s:
+            first = s.get(Ride, out.json()["id"])
+            assert first is not None and first.planned_dropoff and first.latest_arrival
+        there = first.planned_dropoff.astimezone(JST)
+        promise = first.latest_arrival.astimezone(JST)
+        back_at = (there + timedelta(minutes=1)).replace(second=0, microsecond=0)
+        assert back_at < promise, "the way back starts inside the first ride's promise"
+
+        def back(at: datetime) -> dict[str, Any]:
+            return {
+                "resident_id": rider.id,
+                "origin": {"place_id": fav},
+                "destination": home,
+                "pickup_after": at.isoformat(),
+            }
+
+        early = post(back(there - timedelta(minutes=10)), "k-early")
+        assert early.status_code == 409 and early.json()["code"] == "ride.overlaps", early.text
+        ok = post(back(back_at), "k-back")
+        assert ok.status_code == 201, ok.text
+        # a third ride elsewhere inside either promise still overlaps
+        elsewhere = next(p.id for p in cfg.places if p.id != fav)
+        clash = post(_trip(rider, elsewhere, pickup_after=back_at.isoformat()), "k-third")
+        assert clash.status_code == 409 and clash.json()["code"] == "ride.overlaps", clash.text
+
+
 def test_time_limits_are_where_the_rules_start_refusing(sqlite_ctx: Dispatcher, clock: SimClock) -> None:
     ctx = sqlite_ctx
     rider = _riders(ctx, 1)[0]

@@ -510,6 +510,25 @@ def _place_name(
     return "指定の場所"
 
 
+CHAIN_METRES = 50.0  # a ride "starts where another ends" within this distance (m)
+
+
+def _chained(ride: Ride, checked: Checked) -> bool:
+    """Whether the request follows `ride` or leads into it: the way back from where the rider is
+    taken (or the way to where the rider is fetched), starting no earlier than the rider can be
+    there. The rider is there from the planned drop-off (else the window's start plus the direct
+    drive); the request's own rider arrives at the earliest at its window start plus its direct
+    drive (s). Such a pair is a day's errand, not a double booking, even though the first ride's
+    latest arrival (its promise) lies after the second's pickup."""
+    assert ride.pickup_window_start is not None
+    if haversine_m(Point(ride.destination_lat, ride.destination_lon), checked.origin) < CHAIN_METRES:
+        there = ride.planned_dropoff or ride.pickup_window_start + timedelta(seconds=ride.direct_seconds or 0)
+        return checked.window_start >= there
+    if haversine_m(checked.destination, Point(ride.origin_lat, ride.origin_lon)) < CHAIN_METRES:
+        return checked.window_start + timedelta(seconds=checked.direct_s) <= ride.pickup_window_start
+    return False
+
+
 def check_overlap(
     session: Session,
     cfg: TenantConfig,
@@ -541,6 +560,7 @@ def check_overlap(
         and r.latest_arrival is not None
         and r.pickup_window_start < checked.latest_arrival
         and checked.window_start < r.latest_arrival
+        and not _chained(r, checked)
     ]
     if not clashes:
         return
