@@ -42,7 +42,7 @@ from sqlmodel import Session, col, select
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.db import id_of, session_scope
-from dispatcher.errors import DomainError
+from dispatcher.errors import Code, DomainError
 from dispatcher.models import (
     Membership,
     OrderStatus,
@@ -74,6 +74,18 @@ ACTOR = "simulation"
 RETRY_MINUTES = 5  # a driver whose report was refused tries again after this long ...
 MAX_RETRIES = 24  # ... this many times (two hours), then leaves it to the operator
 LEAVE_MARGIN = 1.15  # drivers leave this many times the model's driving time before a planned stop
+
+
+def _after_overlap(e: DomainError) -> datetime | None:
+    """For a way back refused as overlapping the rider's ride there (`ride.overlaps`, e.g. its
+    outward trip moved to a later time): the time a resident would ask for instead, the end of
+    that ride's promise (its latest arrival) rounded up to the next 5 minutes. None otherwise."""
+    existing = e.extra.get("existing_ride") if e.code == Code.ride_overlaps else None
+    if not isinstance(existing, dict) or "latest_arrival" not in existing:
+        return None
+    at = datetime.fromisoformat(existing["latest_arrival"])
+    late = (-at.minute) % 5 or (5 if at.second or at.microsecond else 0)
+    return at.replace(second=0, microsecond=0) + timedelta(minutes=late)
 
 
 def _why(e: DomainError) -> str:
@@ -316,6 +328,13 @@ class DayReplay:
         try:
             booked = book(self.ctx, self.tid, RideRequest.model_validate(trip.body), key, f"{ACTOR}:resident")
         except DomainError as e:
+            later = _after_overlap(e) if trip.return_of is not None and trip.tries < 3 else None
+            if later is not None:
+                # the screen names the ride still under way: the resident asks to be fetched after it
+                body = {k: v for k, v in trip.body.items() if k not in ("pickup_after", "arrive_by")}
+                trip.body = body | {"pickup_after": later.isoformat()}
+                self.push(self.clock.now() + timedelta(minutes=1), "book", trip)
+                return
             # A first request the rules refuse is not eligible; an alternative time or a way back
             # home the rules refuse is a need the service left unmet.
             unmet = trip.tries > 1 or trip.return_of is not None

@@ -233,3 +233,20 @@ def test_demand_fits_any_service_hours() -> None:
     for t in trips:
         wanted = datetime.fromisoformat(t.body.get("pickup_after") or t.body["arrive_by"]).astimezone(cfg.tz)
         assert time(18, 0) <= wanted.time() <= time(21, 0), t.body
+
+
+def test_a_simulated_resident_asks_for_the_way_back_after_the_ride_it_overlaps() -> None:
+    """A way back refused as overlapping the ride there is asked again after that ride's promise
+    (rounded up to 5 min); other refusals are not retried this way."""
+    from dispatcher.errors import Code, Conflict
+    from simulations.replay import _after_overlap
+
+    def refused(code: Code, latest: str) -> Conflict:
+        return Conflict("overlap", code=code, existing_ride={"latest_arrival": latest})
+
+    got = _after_overlap(refused(Code.ride_overlaps, "2026-11-24T10:17:30+09:00"))
+    assert got is not None and got.isoformat() == "2026-11-24T10:20:00+09:00"
+    exact = _after_overlap(refused(Code.ride_overlaps, "2026-11-24T10:15:00+09:00"))
+    assert exact is not None and exact.isoformat() == "2026-11-24T10:15:00+09:00"
+    assert _after_overlap(refused(Code.ride_duplicate, "2026-11-24T10:15:00+09:00")) is None
+    assert _after_overlap(Conflict("no vehicle")) is None
