@@ -50,6 +50,9 @@ OTHER_KINDS = ("post_office", "bank", "other", "school")
 HOURLY = {7: 0.02, 8: 0.15, 9: 0.19, 10: 0.17, 11: 0.11, 12: 0.06, 13: 0.10, 14: 0.10, 15: 0.07, 16: 0.03}
 
 
+CLASH = timedelta(hours=2)  # pickups of one person this close could overlap (see `_free`)
+
+
 @dataclass(frozen=True)
 class Profile:
     """Demand parameters (defaults calibrated on Ina City; see the module docstring)."""
@@ -218,6 +221,7 @@ class RideDemand:
         if not hours_w:  # service outside the usual day (an evening service): spread evenly
             hours_w = {h: 1.0 for h in range(first, max(last, first + 1))}
         trips: list[Trip] = []
+        busy: dict[int, list[datetime]] = {}  # resident id -> pickups asked for (outward and back)
         lead_min = max(prof.lead_minutes[0], cfg.booking.min_lead_minutes + 5)
         for k in range(outward):
             rider = rng.choices(self.riders, self.weights)[0]
@@ -277,9 +281,27 @@ class RideDemand:
                     ret.body.pop("arrive_by", None)
                     self._fate(rng, ret, ret_at)
                     trip.returns.append(ret)
+            pickups = [want] + [datetime.fromisoformat(r.body["pickup_after"]) for r in trip.returns]
+            other = self._free(rider, pickups, busy)
+            if other is not rider:
+                _hand_over(trip, other)
+            busy.setdefault(other.id, []).extend(pickups)
             trips.append(trip)
         trips.sort(key=lambda t: (t.book_at, t.key))
         return trips
+
+    def _free(self, rider: Rider, pickups: list[datetime], busy: dict[int, list[datetime]]) -> Rider:
+        """One person, one ride at a time (the booking refuses a second one): an errand whose
+        pickups fall within `CLASH` of another errand's of the same person goes to the next resident
+        free then, chosen without drawing, so every other trip of the day stays as it was."""
+
+        def free(r: Rider) -> bool:
+            return all(abs(p - t) >= CLASH for p in pickups for t in busy.get(r.id, []))
+
+        if free(rider):
+            return rider
+        k = self.riders.index(rider)
+        return next((r for r in self.riders[k + 1 :] + self.riders[:k] if free(r)), rider)
 
     def _latest_pickup(self, closes: datetime, a: Point, b: Point) -> datetime:
         """The last pickup time the booking rules accept for a ride from a to b: its pickup
@@ -300,6 +322,14 @@ class RideDemand:
             trip.cancel_at = trip.book_at + timedelta(seconds=60 + rng.uniform(0, span))
         elif rng.random() < self.profile.no_show_rate:
             trip.absent = True
+
+
+def _hand_over(trip: Trip, rider: Rider) -> None:
+    """The errand `trip` (and its way back) made by `rider` instead, from and to his home."""
+    home = {"lat": rider.lat, "lon": rider.lon}
+    trip.body |= {"resident_id": rider.id, "wheelchair": rider.wheelchair, "origin": home}
+    for ret in trip.returns:
+        ret.body |= {"resident_id": rider.id, "wheelchair": rider.wheelchair, "destination": home}
 
 
 def shopping_orders(

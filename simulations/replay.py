@@ -76,12 +76,13 @@ MAX_RETRIES = 24  # ... this many times (two hours), then leaves it to the opera
 LEAVE_MARGIN = 1.15  # drivers leave this many times the model's driving time before a planned stop
 
 
-def _after_overlap(e: DomainError) -> datetime | None:
-    """For a way back refused as overlapping the rider's ride there (`ride.overlaps`, e.g. its
-    outward trip moved to a later time): the time a resident would ask for instead, the end of
-    that ride's promise (its latest arrival) rounded up to the next 5 minutes. None otherwise."""
+def _after_overlap(e: DomainError, outward: int) -> datetime | None:
+    """For a way back refused as overlapping the rider's ride there, ride `outward`
+    (`ride.overlaps`, e.g. the outward trip moved to a later time): the time a resident would ask
+    for instead, the end of that ride's promise (its latest arrival) rounded up to the next 5
+    minutes. None for any other refusal (another ride of the same person is another errand)."""
     existing = e.extra.get("existing_ride") if e.code == Code.ride_overlaps else None
-    if not isinstance(existing, dict) or "latest_arrival" not in existing:
+    if not isinstance(existing, dict) or existing.get("id") != outward or "latest_arrival" not in existing:
         return None
     at = datetime.fromisoformat(existing["latest_arrival"])
     late = (-at.minute) % 5 or (5 if at.second or at.microsecond else 0)
@@ -328,7 +329,8 @@ class DayReplay:
         try:
             booked = book(self.ctx, self.tid, RideRequest.model_validate(trip.body), key, f"{ACTOR}:resident")
         except DomainError as e:
-            later = _after_overlap(e) if trip.return_of is not None and trip.tries < 3 else None
+            outward = next((r for r, t in self.ride_trip.items() if t.key == trip.return_of), None)
+            later = _after_overlap(e, outward) if outward is not None and trip.tries < 3 else None
             if later is not None:
                 # the screen names the ride still under way: the resident asks to be fetched after it
                 body = {k: v for k, v in trip.body.items() if k not in ("pickup_after", "arrive_by")}

@@ -10,9 +10,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from dispatcher.models import Event, PlanVersion, Ride
 from dispatcher.rides.plan import PLAN_HISTORY
 from dispatcher.settings import DEMO_TENANT_FILE
 from dispatcher.tenant_config import load_tenant, parse_tenant
-from simulations.demand import Profile, RideDemand, Rider, Weather
+from simulations.demand import CLASH, Profile, RideDemand, Rider, Weather
 from simulations.replay import ReplayOptions
 from simulations.scenarios import TABLE_COLUMNS, Run, simulate
 from tests.live import ARTIFACTS, RequestLog, launch, text_styles
@@ -241,12 +242,40 @@ def test_a_simulated_resident_asks_for_the_way_back_after_the_ride_it_overlaps()
     from dispatcher.errors import Code, Conflict
     from simulations.replay import _after_overlap
 
-    def refused(code: Code, latest: str) -> Conflict:
-        return Conflict("overlap", code=code, existing_ride={"latest_arrival": latest})
+    def refused(code: Code, latest: str, ride: int = 7) -> Conflict:
+        return Conflict("overlap", code=code, existing_ride={"id": ride, "latest_arrival": latest})
 
-    got = _after_overlap(refused(Code.ride_overlaps, "2026-11-24T10:17:30+09:00"))
+    got = _after_overlap(refused(Code.ride_overlaps, "2026-11-24T10:17:30+09:00"), 7)
     assert got is not None and got.isoformat() == "2026-11-24T10:20:00+09:00"
-    exact = _after_overlap(refused(Code.ride_overlaps, "2026-11-24T10:15:00+09:00"))
+    exact = _after_overlap(refused(Code.ride_overlaps, "2026-11-24T10:15:00+09:00"), 7)
     assert exact is not None and exact.isoformat() == "2026-11-24T10:15:00+09:00"
-    assert _after_overlap(refused(Code.ride_duplicate, "2026-11-24T10:15:00+09:00")) is None
-    assert _after_overlap(Conflict("no vehicle")) is None
+    # another ride of the same person is another errand: not retried after it
+    assert _after_overlap(refused(Code.ride_overlaps, "2026-11-24T16:22:00+09:00", ride=9), 7) is None
+    assert _after_overlap(refused(Code.ride_duplicate, "2026-11-24T10:15:00+09:00"), 7) is None
+    assert _after_overlap(Conflict("no vehicle"), 7) is None
+
+
+def test_the_days_demand_gives_no_person_two_errands_at_once() -> None:
+    """One person, one ride at a time: the pickups of one resident's different errands are at
+    least two hours apart (the booking would refuse the second), while a small town's day still
+    draws its trips (30 drawn among 30 people: drawn freely, many would fall on one person at once)."""
+    cfg = parse_tenant(yaml.safe_load(SMALL_TOWN))
+    riders = [Rider(k, k, 35.95 + 0.001 * k, 138.02 + 0.001 * k, False) for k in range(1, 31)]
+    demand = RideDemand(cfg, riders, Profile(), seed=2)
+    trips = demand.day(date(2026, 11, 24), Weather("fine", 2.0, False), seed=2, per_day=60)
+    assert len(trips) >= 20
+    errands: dict[int, list[list[datetime]]] = {}
+    for t in trips:
+        pickups = [_wanted(x.body) for x in (t, *t.returns)]
+        errands.setdefault(t.body["resident_id"], []).append(pickups)
+    for person, days in errands.items():
+        for a, b in itertools.combinations(days, 2):
+            assert all(abs(x - y) >= CLASH for x in a for y in b), (person, a, b)
+
+
+def _wanted(body: dict[str, Any]) -> datetime:
+    """The pickup time a generated trip wants: asked, or its appointment less the 45 minutes the
+    generator allows to get there."""
+    if "pickup_after" in body:
+        return datetime.fromisoformat(body["pickup_after"])
+    return datetime.fromisoformat(body["arrive_by"]) - timedelta(minutes=45)
