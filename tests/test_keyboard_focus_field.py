@@ -21,13 +21,16 @@ from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlmodel import Session, col, select
 
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
+from dispatcher.models import Flight
 from dispatcher.platform.demo import DEMO_PASSWORD
+from dispatcher.shopping.delivery import plan_delivery
 from tests.conftest import DAY_START, client_for, make_ctx, token_headers
 from tests.live import Server, launch, shot
-from tests.test_delivery import place_orders
+from tests.test_delivery import DAY, place_orders
 from tests.test_keyboard_focus import by_id, focus_on, ring_ok
 
 FOLDER = "keyboard"
@@ -88,6 +91,15 @@ def press(page: Page, data_id: str, key: str = "Enter") -> None:
     page.keyboard.press(key)
 
 
+def mark(page: Page) -> None:
+    """Mark the screen on show; `redrawn` waits until the page has drawn it again."""
+    page.evaluate("() => document.querySelector('#screen > *').setAttribute('data-old', '')")
+
+
+def redrawn(page: Page) -> None:
+    page.wait_for_function("() => !document.querySelector('#screen > [data-old]')")
+
+
 def wake(page: Page) -> None:
     """The page's own refresh, as its timer or the phone waking runs it (visibilitychange)."""
     page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
@@ -124,7 +136,9 @@ def test_seller_page_keeps_the_focus(world: World) -> None:
         shot(page, FOLDER, "seller-refreshed")
 
         # 最新にする: the button keeps the focus
+        mark(page)
         press(page, "refresh")
+        redrawn(page)
         focus_on(page, '[data-id="refresh"]')
         ring_ok(page, "seller refresh")
 
@@ -141,5 +155,64 @@ def test_seller_page_keeps_the_focus(world: World) -> None:
         shot(page, FOLDER, "seller-refused")
         press(page, "ready-no")
         focus_on(page, "h1")
+    finally:
+        page.context.close()
+
+
+def test_drone_page_keeps_the_focus(world: World) -> None:
+    ctx, clock = world.ctx, world.clock
+    # 11:05, after the cut-off: the day's flights; 11:50: every seller has marked its list ready
+    clock.set(max(clock.now(), DAY_START.replace(hour=11, minute=5)))
+    plan_delivery(ctx, "ina-demo", DAY)
+    clock.set(max(clock.now(), DAY_START.replace(hour=11, minute=50)))
+    shopping = ctx.config("ina-demo").shopping
+    assert shopping is not None
+    with client_for(ctx) as client:
+        operator = token_headers(client, "ina-demo-operator")
+        for s in shopping.sellers:
+            r = client.post("/api/v1/picklists/ready", json={"seller_id": s.id}, headers=operator)
+            assert r.status_code == 200, r.text
+    with Session(ctx.engine) as s:
+        first, second = list(
+            s.exec(select(Flight).where(Flight.active == True).order_by(col(Flight.number)))  # noqa: E712
+        )[:2]
+    page = phone(world, "/drone", "ina-demo-drone")
+    try:
+        expect(page.locator("h1")).to_have_text("今日のフライト")
+        press(page, f"open-{first.id}")
+        expect(page.locator("h1")).to_have_text(f"第{first.number}便")
+        focus_on(page, "h1")
+
+        # 積み込みました: the focus on what comes next (the checklist), not the top of the page
+        press(page, "loaded")
+        expect(page.locator("#next-h")).to_have_text("離陸前の確認")
+        focus_on(page, "#next-h")
+        for check in ("check-battery", "check-weather", "check-corridor"):
+            press(page, check, " ")
+            expect(by_id(page, check)).to_be_checked()
+            focus_on(page, f'[data-id="{check}"]')
+        ring_ok(page, "drone checklist")
+        shot(page, FOLDER, "drone-checked")
+        press(page, "departed")
+        expect(page.locator("#next-h")).to_have_text("次にすること")
+        focus_on(page, "#next-h")
+
+        # the list's refresh (another flight loaded meanwhile): the landing button keeps the focus
+        land = page.locator('[data-id^="landed-"]').first
+        key = land.get_attribute("data-id") or ""
+        land.focus()
+        with client_for(ctx) as client:
+            r = client.post(f"/api/v1/flights/{second.id}/steps", json={"action": "loaded"}, headers=operator)
+            assert r.status_code == 200, r.text
+        mark(page)
+        wake(page)
+        redrawn(page)
+        focus_on(page, f'[data-id="{key}"]')
+        ring_ok(page, "drone landing")
+        shot(page, FOLDER, "drone-refreshed")
+        press(page, key)
+        focus_on(page, "#next-h")
+        expect(page.locator("#flash")).to_contain_text("着陸しました")
+        shot(page, FOLDER, "drone-landed")
     finally:
         page.context.close()
