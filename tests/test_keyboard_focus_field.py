@@ -169,8 +169,8 @@ def test_drone_page_keeps_the_focus(world: World) -> None:
     assert shopping is not None
     with client_for(ctx) as client:
         operator = token_headers(client, "ina-demo-operator")
-        for s in shopping.sellers:
-            r = client.post("/api/v1/picklists/ready", json={"seller_id": s.id}, headers=operator)
+        for shop in shopping.sellers:
+            r = client.post("/api/v1/picklists/ready", json={"seller_id": shop.id}, headers=operator)
             assert r.status_code == 200, r.text
     with Session(ctx.engine) as s:
         first, second = list(
@@ -196,6 +196,7 @@ def test_drone_page_keeps_the_focus(world: World) -> None:
         press(page, "departed")
         expect(page.locator("#next-h")).to_have_text("次にすること")
         focus_on(page, "#next-h")
+        ring_ok(page, "drone next step")
 
         # the list's refresh (another flight loaded meanwhile): the landing button keeps the focus
         land = page.locator('[data-id^="landed-"]').first
@@ -214,5 +215,57 @@ def test_drone_page_keeps_the_focus(world: World) -> None:
         focus_on(page, "#next-h")
         expect(page.locator("#flash")).to_contain_text("着陸しました")
         shot(page, FOLDER, "drone-landed")
+    finally:
+        page.context.close()
+
+
+def test_support_page_keeps_the_focus(world: World) -> None:
+    ctx = world.ctx
+    with Session(ctx.engine) as s:
+        second = list(
+            s.exec(select(Flight).where(Flight.active == True).order_by(col(Flight.number)))  # noqa: E712
+        )[1]
+    page = phone(world, "/support", "ina-demo-support")
+    try:
+        hall = page.locator('[data-id^="hall-"].go').first  # a hall with bags to hand over
+        press(page, hall.get_attribute("data-id") or "")
+        expect(by_id(page, "tally")).to_be_visible()
+        focus_on(page, "h1")
+        hand = page.locator('[data-id^="hand-"]:not([disabled])').first
+        key = hand.get_attribute("data-id") or ""
+        order = key.removeprefix("hand-")
+
+        # 渡しました: the question takes the focus; やめる gives it back to 渡しました
+        press(page, key)
+        focus_on(page, f'[data-id="order-{order}"] [data-id="yes"]')
+        ring_ok(page, "support question")
+        shot(page, FOLDER, "support-question")
+        press(page, "no")
+        focus_on(page, f'[data-id="{key}"]')
+
+        # the list's refresh (another flight took off meanwhile): 渡しました keeps the focus
+        with client_for(ctx) as client:
+            operator = token_headers(client, "ina-demo-operator")
+            checklist = {"battery": True, "weather": True, "corridor": True}
+            r = client.post(
+                f"/api/v1/flights/{second.id}/steps",
+                json={"action": "departed", "checklist": checklist},
+                headers=operator,
+            )
+            assert r.status_code == 200, r.text
+        mark(page)
+        wake(page)
+        redrawn(page)
+        focus_on(page, f'[data-id="{key}"]')
+        ring_ok(page, "support hand-over")
+
+        # はい、渡しました: the focus on the order, now handed over
+        press(page, key)
+        press(page, "yes")
+        expect(page.locator("#flash")).to_contain_text("に渡しました")
+        focus_on(page, f'[data-id="order-{order}"]')
+        expect(by_id(page, f"order-{order}")).to_have_class("card delivery done")
+        ring_ok(page, "support handed over")
+        shot(page, FOLDER, "support-handed-over")
     finally:
         page.context.close()
