@@ -23,14 +23,16 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlmodel import Session, col, select
 
+from dispatcher.care.watchover import _hash
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.models import Flight
+from dispatcher.models import Flight, WatchEpisode
 from dispatcher.platform.demo import DEMO_PASSWORD
 from dispatcher.shopping.delivery import plan_delivery
 from tests.conftest import DAY_START, client_for, make_ctx, token_headers
 from tests.live import Server, launch, shot
 from tests.test_delivery import DAY, place_orders
+from tests.test_family_pages import PASSWORD, _family, _two_residents
 from tests.test_keyboard_focus import by_id, focus_on, ring_ok
 
 FOLDER = "keyboard"
@@ -78,6 +80,7 @@ def phone(world: World, path: str, username: str) -> Page:
 
 def press(page: Page, data_id: str, key: str = "Enter") -> None:
     """Tab onto the control (from the one before it) and press `key` on it."""
+    page.wait_for_selector(f'[data-id="{data_id}"]')
     page.evaluate(
         """key => {
           const all = [...document.querySelectorAll('button:not([disabled]), a[href], input, textarea, h1')];
@@ -269,3 +272,84 @@ def test_support_page_keeps_the_focus(world: World) -> None:
         shot(page, FOLDER, "support-handed-over")
     finally:
         page.context.close()
+
+
+def test_family_sign_in_and_home_keep_the_focus(world: World) -> None:
+    mother, in_law = _two_residents(world.ctx)
+    _family(world.ctx, mother, in_law)
+    context = world.browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(world.base + "/m")
+        expect(page.locator("h1")).to_have_text("サインイン")
+        press(page, "to-family")
+        expect(page.locator("h1")).to_have_text("ご家族の方のサインイン")
+        focus_on(page, "h1")
+        page.keyboard.press("Tab")
+        focus_on(page, "#login-id")
+        ring_ok(page, "family login id")
+        page.keyboard.type("hanako@example.jp")
+        page.keyboard.press("Tab")
+        focus_on(page, "#password")
+        page.keyboard.type("wrong-password")
+        page.keyboard.press("Enter")
+        expect(page.locator("#family-error")).to_contain_text("ログインIDかパスワードがちがいます")
+        focus_on(page, "#password")  # refused: the focus on the password, to type it again
+        shot(page, FOLDER, "family-refused")
+        page.keyboard.type(PASSWORD)
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_have_text("どなたの予定を見ますか")
+        focus_on(page, "h1")
+        press(page, f"pick-{mother.id}")
+        expect(page.locator("#acting-name")).to_contain_text(mother.family_name)
+        focus_on(page, "h1")
+
+        # 画面を新しくする: the button keeps the focus; so does the page's own refresh (waking)
+        press(page, "refresh")
+        page.wait_for_function("() => !document.querySelector('[aria-busy=\"true\"]')")
+        focus_on(page, '[data-id="refresh"]')
+        ring_ok(page, "family refresh")
+        wake(page)
+        page.wait_for_timeout(300)
+        focus_on(page, '[data-id="refresh"]')
+        shot(page, FOLDER, "family-home-refreshed")
+    finally:
+        context.close()
+
+
+def test_watch_link_is_answered_with_the_keyboard(world: World) -> None:
+    ctx = world.ctx
+    hh, _ = _two_residents(ctx)
+    assert hh.household_id is not None
+    token = "keyboard-watch-link-0001"
+    now = world.clock.now()
+    with Session(ctx.engine) as s:
+        ep = WatchEpisode(
+            tenant_id="ina-demo",
+            household_id=hh.household_id,
+            inactive_since=now,
+            alerted_at=now,
+            ack_token_hash=_hash(token),
+        )
+        s.add(ep)
+        s.commit()
+        episode = ep.id
+    page = world.browser.new_page(viewport={"width": 390, "height": 844})
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"{world.base}/t/ina-demo/watch/ack/{token}")
+        page.keyboard.press("Tab")  # the one button is the first stop
+        focus_on(page, "#ack")
+        ring_ok(page, "watch ack")
+        shot(page, FOLDER, "watch-ask")
+        page.keyboard.press("Enter")
+        expect(page.locator("#done")).to_be_visible()
+        shot(page, FOLDER, "watch-done")
+        with Session(ctx.engine) as s:
+            done = s.get(WatchEpisode, episode)
+            assert done is not None and done.acknowledged_at is not None
+    finally:
+        page.close()
