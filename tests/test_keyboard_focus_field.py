@@ -80,17 +80,19 @@ def phone(world: World, path: str, username: str) -> Page:
 
 def press(page: Page, data_id: str, key: str = "Enter") -> None:
     """Tab onto the control (from the one before it) and press `key` on it."""
-    page.wait_for_selector(f'[data-id="{data_id}"]')
+    page.wait_for_selector(f'[data-id="{data_id}"], #{data_id}')
     page.evaluate(
         """key => {
-          const all = [...document.querySelectorAll('button:not([disabled]), a[href], input, textarea, h1')];
-          const i = all.indexOf(document.querySelector(`[data-id="${key}"]`));
-          all[i - 1].focus();
+          const sel = 'button:not([disabled]), a[href], input, select, textarea, h1, [tabindex="0"]';
+          const all = [...document.querySelectorAll(sel)].filter(e => e.getClientRects().length);
+          const me = document.querySelector(`[data-id="${key}"]`) || document.getElementById(key);
+          const i = all.indexOf(me);
+          if (i > 0) all[i - 1].focus(); else me.focus();
         }""",
         data_id,
     )
     page.keyboard.press("Tab")
-    focus_on(page, f'[data-id="{data_id}"]')
+    focus_on(page, f'[data-id="{data_id}"], #{data_id}')
     page.keyboard.press(key)
 
 
@@ -351,5 +353,74 @@ def test_watch_link_is_answered_with_the_keyboard(world: World) -> None:
         with Session(ctx.engine) as s:
             done = s.get(WatchEpisode, episode)
             assert done is not None and done.acknowledged_at is not None
+    finally:
+        page.close()
+
+
+def test_registration_form_keeps_the_focus(world: World) -> None:
+    neighbour = _two_residents(world.ctx)[1]
+    page = world.browser.new_page(viewport={"width": 1366, "height": 768})
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(world.base + "/operator")
+        page.fill("#login-user", "ina-demo-operator")
+        page.fill("#login-pass", DEMO_PASSWORD)
+        page.press("#login-pass", "Enter")
+        focus_on(page, "#search")
+        press(page, "register-open")
+        focus_on(page, "#reg-address")
+        ring_ok(page, "registration address")
+
+        # the home's point from a neighbour's, by keyboard: the search keeps the focus afterwards
+        page.focus("#reg-neighbour")
+        page.keyboard.type(f"{neighbour.family_kana}{neighbour.given_kana}")
+        page.keyboard.press("Enter")
+        press(page, f"copy-point-{neighbour.id}")
+        expect(page.locator("#reg-point-status")).to_contain_text("区域内")
+        focus_on(page, "#reg-neighbour")
+        ring_ok(page, "registration neighbour search")
+
+        # ＋ 家族を追加: the focus in the new member's first field; 登録する with fields missing:
+        # the focus on the first one refused
+        press(page, "reg-add-member")
+        focus_on(page, '[data-id="m1-registration_no"]')
+        shot(page, FOLDER, "registration-member-added")
+        press(page, "reg-submit")
+        expect(page.locator("#reg-error")).to_be_visible()
+        focus_on(page, "#reg-address, [data-id^='m0-']")
+        ring_ok(page, "registration refused")
+        shot(page, FOLDER, "registration-refused")
+    finally:
+        page.close()
+
+
+def test_town_pages_are_reached_with_the_keyboard(world: World) -> None:
+    page = world.browser.new_page(viewport={"width": 1024, "height": 768})
+    page.set_default_timeout(10_000)
+    try:
+        # the town's own list of its pages: Tab reaches each link with the ring; Enter opens it
+        page.goto(world.base + "/t/ina-demo")
+        links = page.locator("#pages a")
+        assert links.count() >= 3
+        page.keyboard.press("Tab")
+        focus_on(page, "#pages a")
+        ring_ok(page, "town pages")
+        for _ in range(links.count() - 1):
+            page.keyboard.press("Tab")
+            focus_on(page, "#pages a")
+        shot(page, FOLDER, "town-pages")
+        first = links.first.get_attribute("href") or ""
+        for _ in range(links.count() - 1):
+            page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"**{first}")
+
+        # an unknown town: the 404 page's list of the towns served is reached the same way
+        page.goto(world.base + "/t/no-such-town")
+        expect(page.locator("#unknown")).to_be_visible()
+        page.keyboard.press("Tab")
+        focus_on(page, "#towns a")
+        ring_ok(page, "unknown town")
+        shot(page, FOLDER, "town-unknown")
     finally:
         page.close()
