@@ -1,17 +1,22 @@
-"""Issue 20, acceptance 2, the field pages: the keyboard focus stays where the person is on the
-seller's, the drone operator's and the support worker's phone pages, after each action and after
-the page's own refresh; axe-core checks every state photographed (tests/live.py `shot`).
+"""Issue 20, acceptance 2, the pages beyond tests/test_keyboard_focus.py: the keyboard focus stays
+where the person is after each action and after the page's own refresh; axe-core checks every state
+photographed (tests/live.py `shot`).
 
 One server, one demo database and one Chromium for the module; the delivery day goes on from test
-to test (orders before the cut-off, the seller's list, flights, hand-overs at a hall). Per page,
-with the keyboard only:
-- seller: a tick, 「最新にする」 and the minute's refresh (new orders) keep the focus on the control;
+to test (orders before the cut-off, the seller's list, flights, hand-overs at a hall). With the
+keyboard only:
+- seller: a tick, 「最新にする」 and the refresh (new orders) keep the focus on the control;
   「準備できました」 opens the confirmation at its heading; a refusal leaves the focus on the button;
-- drone: opening a flight, 積み込み and the checklist keep the focus; a refresh (another flight
-  changed) keeps it on the hall's landing button;
-- support: 「渡しました」 puts the focus on the question, 「やめる」 back on 「渡しました」; a refresh
-  (another order landed) keeps it there.
-Every focus ring has two colours with 3:1 or more between them (ring_ok).
+- drone: opening a flight lands on its heading, each step on 「次にすること」; the checklist keeps
+  the focus; a refresh (another flight changed) keeps it on the landing button;
+- support: 「渡しました」 puts the focus on the question, 「やめる」 back on 「渡しました」, a refresh
+  keeps it there, a confirmed hand-over lands on the order's card;
+- family on /m: a refused password keeps the focus on the password; 画面を新しくする keeps it;
+- watch link: its one button is the first tab stop; Enter acknowledges;
+- registration (operator console): the neighbour's point, ＋ 家族を追加 and a refused 登録する;
+- town pages: every link reached with Tab; TV: colour keys, 戻る and the polls keep the focus.
+Every focus ring has two colours with 3:1 or more between them (ring_ok); the TV's fill has 3:1
+or more against the screen.
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ from tests.conftest import DAY_START, client_for, make_ctx, token_headers
 from tests.live import Server, launch, shot
 from tests.test_delivery import DAY, place_orders
 from tests.test_family_pages import PASSWORD, _family, _two_residents
+from tests.test_field_operations import _book
 from tests.test_keyboard_focus import by_id, focus_on, ring_ok
+from tests.test_tv_page import _pick_household
 
 FOLDER = "keyboard"
 
@@ -422,5 +429,75 @@ def test_town_pages_are_reached_with_the_keyboard(world: World) -> None:
         focus_on(page, "#towns a")
         ring_ok(page, "unknown town")
         shot(page, FOLDER, "town-unknown")
+    finally:
+        page.close()
+
+
+# The TV marks the focus with a fill, not an outline: the focused item's background against the
+# screen's (WCAG 2.4.13's change of contrast, 3:1 or more).
+TV_FOCUS_JS = """
+() => {
+  const rgb = t => ((t || '').match(/rgba?\\(([^)]+)\\)/) || [0, '0,0,0'])[1].split(',').map(Number);
+  const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  const lum = c => 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+  const a = lum(rgb(getComputedStyle(document.activeElement).backgroundColor));
+  const b = lum(rgb(getComputedStyle(document.body).backgroundColor));
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}
+"""
+
+
+def tv_focus(page: Page, data_id: str) -> None:
+    focus_on(page, f'[data-id="{data_id}"]')
+    ratio = page.evaluate(TV_FOCUS_JS)
+    assert ratio >= 3, (data_id, ratio)
+
+
+def test_tv_menus_keep_the_focus_through_back_and_the_polls(world: World) -> None:
+    ctx, clock = world.ctx, world.clock
+    hh, people = _pick_household(ctx)
+    start = int((clock.now() - DAY_START).total_seconds() // 60)
+    with client_for(ctx) as client:
+        operator = token_headers(client, "ina-demo-operator")
+        ride = _book(client, operator, people[0], start + 90)
+        box = client.post("/api/v1/tv/devices", json={}).json()
+        paired = client.post(
+            "/api/v1/devices/pair", json={"code": box["code"], "household_id": hh}, headers=operator
+        )
+        assert paired.status_code == 200, paired.text
+    page = world.browser.new_page(viewport={"width": 1280, "height": 720})
+    page.set_default_timeout(10_000)
+    page.add_init_script(f"localStorage.setItem('noriai.device', {box['token']!r})")
+    try:
+        page.goto(world.base + "/tv")
+        tv_focus(page, "menu-ride")
+        page.keyboard.press("ArrowDown")  # the remote's arrows move among the four menus
+        page.keyboard.press("ArrowRight")
+        here = page.evaluate("() => document.activeElement.getAttribute('data-id')")
+        assert here and here.startswith("menu-") and here != "menu-ride", here
+
+        # 緑 予約の確認: the ride, its detail, and 戻る twice back to where the person was
+        page.keyboard.press("F3")
+        tv_focus(page, f"ride-{ride['id']}")
+        shot(page, FOLDER, "tv-mine")
+        page.keyboard.press("Enter")
+        tv_focus(page, "ride-cancel")
+        page.keyboard.press("Backspace")
+        tv_focus(page, f"ride-{ride['id']}")
+        page.keyboard.press("Backspace")
+        tv_focus(page, here)
+
+        # the polls (notices, reminders) and the clock leave the focus where it is
+        page.evaluate("() => { window.noriaiTV.pollNotices(); window.noriaiTV.pollReminders(); }")
+        page.wait_for_timeout(500)
+        tv_focus(page, here)
+        shot(page, FOLDER, "tv-home-polled")
+
+        # 黄 お知らせ and back
+        page.keyboard.press("F4")
+        page.wait_for_function("() => document.activeElement !== document.body")
+        shot(page, FOLDER, "tv-notices")
+        page.keyboard.press("Backspace")
+        tv_focus(page, here)
     finally:
         page.close()
