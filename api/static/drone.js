@@ -316,6 +316,8 @@
         returned: "第" + f.number + "便: 基地に戻りました。"
       }[body.action];
       showFlight(f.id);
+      var next = document.getElementById("next-h"); // the focus: on what to do next, not the top
+      if (next) { next.setAttribute("tabindex", "-1"); next.focus(); }
       app.syncClock().then(function () { app.flash(msg + " " + T.hhmm(T.now())); });
     }, function (err) {
       state.busy = false;

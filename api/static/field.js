@@ -86,16 +86,29 @@ var NoriaiField = (function () {
       return load;
     };
 
-    /* Replace the screen. quiet: a refresh of the same screen keeps the scroll place and message. */
+    /* Replace the screen. quiet: a refresh of the same screen keeps the scroll place, the message and
+     * the focus (on the control with the same data-id or id, else the heading). A screen drawn again
+     * by 「最新にする」 keeps the focus on that button. */
+    var keep = null;
     app.show = function (name, node, quiet) {
+      var a = document.activeElement;
+      var key = keep || (a && a !== $screen && $screen.contains(a) ? a.getAttribute("data-id") || a.id || "-" : null);
+      keep = null;
       app.current = { name: name, node: node };
       $screen.textContent = "";
       $screen.appendChild(node);
-      if (quiet) return;
+      var head = $screen.querySelector("h1");
+      if (head) head.setAttribute("tabindex", "-1");
+      var again = key && ($screen.querySelector('[data-id="' + key + '"]') || document.getElementById(key));
+      if (again && again.disabled) again = null;
+      if (quiet) {
+        if (key && (again || head)) (again || head).focus({ preventScroll: true });
+        return;
+      }
       $flash.hidden = true;
       window.scrollTo(0, 0);
-      var head = $screen.querySelector("h1");
-      if (head) { head.setAttribute("tabindex", "-1"); head.focus({ preventScroll: true }); }
+      if (again && key === "refresh") { again.focus(); return; }
+      if (head) head.focus({ preventScroll: true });
     };
 
     /* A message under the header; no text hides it. */
@@ -151,7 +164,7 @@ var NoriaiField = (function () {
     /* The end of every home screen: refresh, who is signed in, sign out. */
     app.footer = function (onRefresh) {
       return el("div", { cls: "stack footer" }, [
-        onRefresh ? button("最新にする", onRefresh, { cls: "secondary", id: "refresh" }) : null,
+        onRefresh ? button("最新にする", function () { keep = "refresh"; onRefresh(); }, { cls: "secondary", id: "refresh" }) : null,
         el("p", { cls: "muted", text: (app.user || "") + " でサインイン中" }),
         signOutButton()
       ]);

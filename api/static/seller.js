@@ -136,6 +136,7 @@
         $problem.replaceWith(n);
         $problem = n;
         n.scrollIntoView({ block: "center" });
+        $yes.focus({ preventScroll: true }); // disabled while sent, it lost the focus: back to it
       });
     }, { cls: "go big", id: "ready-yes" });
     var $missing = null;

@@ -201,7 +201,12 @@
     return el("div", { cls: "confirm stack", role: "group", "aria-label": "確認" }, [
       el("p", { cls: "question", text: names + "に渡しましたか？" }),
       button("はい、渡しました", function (e) { confirm(d, names, e.currentTarget); }, { cls: "go big", id: "yes" }),
-      button("やめる", function () { state.confirming = null; showHome(true); }, { cls: "secondary", id: "no" })
+      button("やめる", function () {
+        state.confirming = null;
+        showHome(true);
+        var back = document.querySelector('[data-id="hand-' + d.order_id + '"]'); // the focus: where it was
+        if (back) back.focus();
+      }, { cls: "secondary", id: "no" })
     ]);
   }
 
@@ -217,7 +222,11 @@
         var at = T.hhmm(T.now()); // the server's clock at the confirmation
         state.times[d.order_id] = at;
         try { localStorage.setItem(TIMES_KEY, JSON.stringify(state.times)); } catch (x) { /* private mode */ }
-        return refresh(false).then(function () { app.flash(names + "に渡しました（" + at + "）。"); });
+        return refresh(false).then(function () {
+          app.flash(names + "に渡しました（" + at + "）。");
+          var done = document.querySelector('[data-id="order-' + d.order_id + '"]'); // the focus: on the result
+          if (done) { done.setAttribute("tabindex", "-1"); done.focus(); }
+        });
       });
     }, function (err) {
       state.busy = false;

@@ -200,7 +200,13 @@
     focus(remembered() || (container || $screen).querySelector(".f[data-first]") || (container || $screen).querySelector(".f"));
   }
   function go(make, arg) { show(make(arg), true); }
-  function top(make, arg) { state.stack = [home()]; show(make(arg), false); }
+  /* A colour key: the screen on top of home; 戻る comes back to the menu item the person was on. */
+  function top(make, arg) {
+    var h = home(), a = document.activeElement, id = a && $screen.contains(a) && a.getAttribute("data-id");
+    if (id && /^menu-/.test(id)) h.lastFocus = id;
+    state.stack = [h];
+    show(make(arg), false);
+  }
   function back() {
     var prev = state.stack.pop();
     if (!prev) return;

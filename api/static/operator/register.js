@@ -394,6 +394,7 @@
     setPoint(r.home.lat, r.home.lon, "neighbour", r.name + "さん");
     clear($("reg-neighbours"));
     $("reg-neighbour").value = "";
+    $("reg-neighbour").focus(); // the button pressed is gone: the focus back on the search, not the top
     if (r.household_id && !$("reg-settlement").value) {
       O.api("GET", "/api/v1/households/" + r.household_id).then(function (hh) {
         if (!$("reg-settlement").value && hh.settlement) $("reg-settlement").value = hh.settlement;
