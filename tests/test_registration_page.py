@@ -472,6 +472,7 @@ def test_a_certificate_expiring_tomorrow_limits_bookings_to_tomorrow(ahead_ctx: 
             shot(page, FOLDER, "13-paused")
             page.click('[data-id="reg-resume"]')
             expect(page.locator('[data-id="reg-status"]')).to_have_text("利用中")
+            page.fill("#when-time", "14:00")  # 10:00 that day is booked already: one ride at a time
             page.click("#quote-btn")
             expect(page.locator("#quote-window")).to_be_visible()
             assert log.outside(base) == []
