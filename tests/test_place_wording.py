@@ -5,7 +5,7 @@ Seen before: the TV said 「家の前でお待ちください」 for a pickup at
 the board and raw coordinates in `noriai plan show`, and the driver saw 「自宅」 with no address and
 only a `geo:` link (which opens nothing on iOS).
 
-Names come from `dispatcher.place_names.name_stop`; these tests read them where people read them:
+Names come from `dispatcher.rides.place_names.name_stop`; these tests read them where people read them:
 the TV and phone pages, the notices, the operator board, the driver page and `plan show`.
 """
 
@@ -27,8 +27,8 @@ from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.identity.auth import HouseholdPrincipal
 from dispatcher.models import Household, Resident, Ride, Vehicle
-from dispatcher.place_names import name_stop, navigation_url
 from dispatcher.platform.demo import DEMO_PASSWORD
+from dispatcher.rides.place_names import name_stop, navigation_url
 from dispatcher.settings import DEMO_TENANT_FILE
 from dispatcher.tenant_config import parse_tenant
 from routing.geo import Point
@@ -241,7 +241,7 @@ def test_words_match_places_on_the_tv_phone_board_driver_and_plan_show(
             tv.goto(base + "/tv")
             tv.wait_for_selector('[data-id="menu-ride"]:focus')
             tv.keyboard.press("F1")
-            for target in ("to-home", f"place-{HOSPITAL}", "when-now", "confirm"):
+            for target in ("to-home", "group-0", f"place-{HOSPITAL}", "when-now", "confirm"):  # 病院・診療所
                 tv.wait_for_selector(f'[data-id="{target}"]')
                 tv.focus(f'[data-id="{target}"]')
                 tv.keyboard.press("Enter")

@@ -22,7 +22,7 @@ from dispatcher.context import Dispatcher
 from dispatcher.errors import Code, InvalidRequest, NotFound, field_error
 from dispatcher.events import events_of, record
 from dispatcher.models import Household, Reminder, ReminderAck, Resident, Ride, RideStatus, ShopOrder
-from dispatcher.place_names import name_stop
+from dispatcher.rides.place_names import name_stop
 from dispatcher.shopping.kinds import ORDER_AT_HALL
 from dispatcher.tenant_config import WEEKDAYS
 from dispatcher.tenants import household

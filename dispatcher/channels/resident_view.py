@@ -25,11 +25,11 @@ from dispatcher.models import (
     RideStatus,
     ShopOrder,
 )
-from dispatcher.place_names import StopName, name_stop
 from dispatcher.residents.eligibility import categories_on
 from dispatcher.rides.booking import cancelled_by_change
 from dispatcher.rides.fares import cancelled_fee_text, fare_fields, fare_text, late_fee_yen
 from dispatcher.rides.kinds import RIDE_ARRIVED, RIDE_CANCELLED, RIDE_CONFIRMED
+from dispatcher.rides.place_names import StopName, name_stop
 from dispatcher.shopping.kinds import ORDER_AT_HALL, ORDER_HANDED_OVER
 from dispatcher.shopping.orders import _load, order_day, shopping_member
 from dispatcher.tenant_config import TenantConfig

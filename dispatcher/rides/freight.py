@@ -17,9 +17,9 @@ from dispatcher.context import Dispatcher
 from dispatcher.db import lock_tenant
 from dispatcher.events import record
 from dispatcher.models import Ride, RideStatus
-from dispatcher.place_names import name_stop
 from dispatcher.rides.booking import commit_insertion, try_insert
 from dispatcher.rides.kinds import RIDE_REQUESTED
+from dispatcher.rides.place_names import name_stop
 from dispatcher.rides.plan import live_problem, remember
 from dispatcher.timeline import ceil_minute, floor_minute
 from routing.geo import Point

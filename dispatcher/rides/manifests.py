@@ -1,6 +1,6 @@
 """A vehicle's manifest: its stops of the day in visiting order, with riders, places and promises.
 
-Every stop is named (`dispatcher.place_names`); a stop at a rider's home carries the household's
+Every stop is named (`dispatcher.rides.place_names`); a stop at a rider's home carries the household's
 address for the driver who goes there (the manifest is read by the operators, by the drivers of
 the vehicle's own company and by that company's subscriptions; the operator board drops it)."""
 
@@ -14,8 +14,8 @@ from sqlmodel import Session, col, select
 from dispatcher.context import Dispatcher
 from dispatcher.errors import Code, NotFound
 from dispatcher.models import Household, Resident, Ride, Vehicle
-from dispatcher.place_names import name_stop, navigation_url
 from dispatcher.rides.fares import collect_text
+from dispatcher.rides.place_names import name_stop, navigation_url
 from dispatcher.rides.plan import PlanState, current_plan
 from dispatcher.timeline import iso_local
 from routing.geo import Point
