@@ -39,6 +39,10 @@ class AlnsOptions:
 
     time_limit_s: wall-clock limit (s); iterations: stop after this many (deterministic mode: the
     same seed and input give the same result on any machine). seed: random seed.
+    stop_when_placed: a booking's repair: stop as soon as every required request is served, so
+    that the plan moves no more rides than it takes to make room. max_seconds: a wall-clock cap
+    (s) even with `iterations` (a caller waiting on the answer); the result is then deterministic
+    only while the cap is not reached.
     """
 
     time_limit_s: float = 10.0
@@ -50,6 +54,8 @@ class AlnsOptions:
     start_temperature_share: float = 0.03  # a solution this much worse is accepted with p = 0.5
     ride_weight: float = 0.0  # objective: travel + ride_weight x riders' excess ride time
     unserved_weight: float = 0.0  # added per unserved request; 0 = automatic (far above any detour)
+    stop_when_placed: bool = False  # stop at the first plan that serves every required request
+    max_seconds: float | None = None  # wall-clock cap (s) that holds in deterministic mode too
 
 
 @dataclass
@@ -284,6 +290,7 @@ class Alns:
         first_feasible = (_time.perf_counter() - t0) if not (self.unassigned & self.required) else None
         best_routes, best_un = list(self.routes), set(self.unassigned)
         best_cost = cur_cost = self.cost()
+        placed = first_feasible is not None and opt.stop_when_placed
         destroy = [self.remove_random, self.remove_worst, self.remove_related, self.remove_route]
         repairs = [(1, 0.0), (2, 0.0), (3, 0.0), (1, 0.05), (2, 0.05)]
         dw = [1.0] * len(destroy)
@@ -295,8 +302,10 @@ class Alns:
         n_req = max(1, len(self.pairs))
         t_start = opt.start_temperature_share * max(best_cost, 1.0) / math.log(2)
         it = 0
-        while True:
+        while not placed:
             elapsed = _time.perf_counter() - t0
+            if opt.max_seconds is not None and elapsed >= opt.max_seconds:
+                break
             if opt.iterations is not None:
                 if it >= opt.iterations:
                     break
@@ -320,6 +329,7 @@ class Alns:
                 best_cost, best_routes, best_un = new_cost, list(self.routes), set(self.unassigned)
                 if first_feasible is None and not (self.unassigned & self.required):
                     first_feasible = _time.perf_counter() - t0
+                    placed = opt.stop_when_placed
                 score = 33.0
                 cur_cost = new_cost
             elif new_cost < cur_cost - FLOAT_TOLERANCE:

@@ -262,10 +262,15 @@ class RideDemand:
             self._fate(rng, trip, want)
             if rng.random() < back:
                 ret_at = want + timedelta(minutes=30 + rng.uniform(*stay))
-                ret_at = ret_at.replace(second=0, microsecond=0)
+                # home again only once there: not before the ride there may end (a far village's
+                # rider spends the ride's time on the road, not at the hospital)
+                there = want + self._span(home_pt, place_pt)
+                if "arrive_by" in body:
+                    there = min(there, datetime.fromisoformat(body["arrive_by"]))
+                ret_at = max(ret_at, there).replace(second=0, microsecond=0)
                 # people plan their errand so that they can still be driven home before closing
                 ret_at = min(ret_at, self._latest_pickup(closes, place_pt, home_pt))
-                if ret_at >= want + timedelta(minutes=30):
+                if ret_at >= max(want + timedelta(minutes=30), there):
                     if rng.random() < prof.return_booked_with_outward:
                         ret_book = book_at
                     else:
@@ -281,8 +286,21 @@ class RideDemand:
                     ret.body.pop("arrive_by", None)
                     self._fate(rng, ret, ret_at)
                     trip.returns.append(ret)
-            pickups = [want] + [datetime.fromisoformat(r.body["pickup_after"]) for r in trip.returns]
-            other = self._free(rider, pickups, busy)
+            backs = [datetime.fromisoformat(r.body["pickup_after"]) for r in trip.returns]
+            pickups = [want, *backs]
+
+            def fits(
+                r: Rider, want: datetime = want, backs: list[datetime] = backs, at: Point = place_pt
+            ) -> bool:
+                """Whether the errand's times work from r's home too: each ride ends by closing,
+                and the way back starts once the ride there may have ended."""
+                home = Point(r.lat, r.lon)
+                there = want + self._span(home, at)
+                return want <= self._latest_pickup(closes, home, at) and all(
+                    there <= b <= self._latest_pickup(closes, at, home) for b in backs
+                )
+
+            other = self._free(rider, pickups, busy, fits)
             if other is not rider:
                 _hand_over(trip, other)
             busy.setdefault(other.id, []).extend(pickups)
@@ -290,10 +308,18 @@ class RideDemand:
         trips.sort(key=lambda t: (t.book_at, t.key))
         return trips
 
-    def _free(self, rider: Rider, pickups: list[datetime], busy: dict[int, list[datetime]]) -> Rider:
+    def _free(
+        self,
+        rider: Rider,
+        pickups: list[datetime],
+        busy: dict[int, list[datetime]],
+        fits: Callable[[Rider], bool],
+    ) -> Rider:
         """One person, one ride at a time (the booking refuses a second one): an errand whose
         pickups fall within `CLASH` of another errand's of the same person goes to the next resident
-        free then, chosen without drawing, so every other trip of the day stays as it was."""
+        free then and for whom its times work (`fits`: from another home, the ride there and back
+        must still end by closing), chosen without drawing, so every other trip of the day stays as
+        it was."""
 
         def free(r: Rider) -> bool:
             return all(abs(p - t) >= CLASH for p in pickups for t in busy.get(r.id, []))
@@ -301,19 +327,24 @@ class RideDemand:
         if free(rider):
             return rider
         k = self.riders.index(rider)
-        return next((r for r in self.riders[k + 1 :] + self.riders[:k] if free(r)), rider)
+        return next((r for r in self.riders[k + 1 :] + self.riders[:k] if free(r) and fits(r)), rider)
+
+    def _span(self, a: Point, b: Point) -> timedelta:
+        """From the pickup time asked for a ride from a to b to the latest arrival the booking
+        promises: pickup window, boarding and longest allowed ride time (on the drive padded by
+        the tenant's prior travel margin), plus 2 minutes."""
+        bk = self.cfg.booking
+        direct = self.duration(a, b) if self.duration is not None else 0.0
+        direct *= 1 + self.cfg.travel_time.margin.prior_percent / 100
+        slack = 60 * (
+            bk.pickup_window_minutes + bk.wheelchair_boarding_minutes + bk.max_ride.plus_minutes + 2
+        )
+        return timedelta(seconds=slack + bk.max_ride.factor * direct)
 
     def _latest_pickup(self, closes: datetime, a: Point, b: Point) -> datetime:
         """The last pickup time the booking rules accept for a ride from a to b: its pickup
         window, boarding and longest allowed ride time must end by closing time."""
-        bk = self.cfg.booking
-        direct = self.duration(a, b) if self.duration is not None else 0.0
-        slack = 60 * (
-            bk.pickup_window_minutes + bk.wheelchair_boarding_minutes + bk.max_ride.plus_minutes + 2
-        )
-        return (closes - timedelta(seconds=slack + bk.max_ride.factor * direct)).replace(
-            second=0, microsecond=0
-        )
+        return (closes - self._span(a, b)).replace(second=0, microsecond=0)
 
     def _fate(self, rng: random.Random, trip: Trip, want: datetime) -> None:
         """Whether the resident will cancel (and when) or not come out."""

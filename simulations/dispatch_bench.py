@@ -65,7 +65,8 @@ def bench_tenant(vehicles: int) -> TenantConfig:
 
 @dataclass
 class DispatchBench:
-    latencies: list[float]
+    latencies: list[float]  # every booking's answer time (s)
+    refusals: list[float]  # those of the refused ones (s): a vehicle searched for in vain
     confirmed: int
     refused: int
     invalid: int
@@ -100,6 +101,7 @@ def run(vehicles: int, bookings: int, seed: int, database_url: str | None = None
             ]
         places = [p for p in cfg.places]
         latencies: list[float] = []
+        refusals: list[float] = []
         counts = {"confirmed": 0, "refused": 0, "invalid": 0}
         day_start = clock.now().replace(second=0, microsecond=0)
         for _ in range(bookings):
@@ -121,6 +123,8 @@ def run(vehicles: int, bookings: int, seed: int, database_url: str | None = None
             try:
                 out = book(ctx, cfg.id, req, str(uuid.uuid4()), "bench")
                 counts["confirmed" if out.ride.status == "confirmed" else "refused"] += 1
+                if out.ride.status != "confirmed":
+                    refusals.append(time.perf_counter() - t0)
             except Exception as e:  # bad input for a generated rider (e.g. same place twice), or a
                 # second ride of one generated rider at an overlapping time (ride.overlaps, 409)
                 overlap = str(getattr(e, "code", "")) in ("ride.overlaps", "ride.duplicate")
@@ -136,7 +140,7 @@ def run(vehicles: int, bookings: int, seed: int, database_url: str | None = None
         plan_ok = all(check(r.vehicle, r.stops, problem.travel).feasible for r in problem.routes)
         engine.dispose()
     return DispatchBench(
-        latencies, counts["confirmed"], counts["refused"], counts["invalid"], plan_ok, vehicles
+        latencies, refusals, counts["confirmed"], counts["refused"], counts["invalid"], plan_ok, vehicles
     )
 
 
@@ -150,5 +154,11 @@ def report(b: DispatchBench) -> str:
         f"invalid {b.invalid}\n"
         f"quote latency: p50 {q(0.5):.0f} ms, p95 {q(0.95):.0f} ms, max {lat[-1] * 1000:.0f} ms, "
         f"mean {statistics.mean(lat) * 1000:.0f} ms\n"
-        f"final plan accepted by the checker: {'yes' if b.plan_ok else 'NO'}"
+        + (
+            f"refusals' answer time (a vehicle searched for in vain): median "
+            f"{statistics.median(b.refusals) * 1000:.0f} ms, max {max(b.refusals) * 1000:.0f} ms\n"
+            if b.refusals
+            else ""
+        )
+        + f"final plan accepted by the checker: {'yes' if b.plan_ok else 'NO'}"
     )

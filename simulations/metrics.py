@@ -148,6 +148,10 @@ def summarize(ctx: Dispatcher, result: ReplayResult) -> dict[str, Any]:
             "refused": sum(1 for o in eligible if o.outcome == "refused"),
             "invalid": len(result.outcomes) - len(eligible),
             "invalid_why": _count(o.detail for o in result.outcomes if o.outcome == "invalid"),
+            # a refusal without a rule's words: no vehicle free, and no alternative taken
+            "refused_why": _count(
+                o.detail or "no vehicle free" for o in result.outcomes if o.outcome == "refused"
+            ),
             "by_purpose": _by_purpose(eligible),
         },
         "ridership": ridership,

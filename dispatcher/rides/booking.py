@@ -1,4 +1,4 @@
-"""Booking a same-day ride: check the request, quote by cheapest feasible insertion, commit.
+"""Booking a same-day ride: check the request, find it a place in the plan (`placement`), commit.
 
 One call to `book` runs in one transaction holding the tenant's write lock, so the plan it inserts
 into is the plan it stores, and concurrent bookings queue rather than overwrite each other. Every
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,18 +25,15 @@ from dispatcher.events import record
 from dispatcher.models import Resident, Ride, RideStatus, Vehicle
 from dispatcher.residents.eligibility import categories_on, eligibility_refusal, verdict
 from dispatcher.rides.fares import fare_fields, fare_text
-from dispatcher.rides.kinds import RIDE_CANCELLED, RIDE_CONFIRMED, RIDE_REFUSED, RIDE_REQUESTED
+from dispatcher.rides.kinds import RIDE_CANCELLED, RIDE_REFUSED, RIDE_REQUESTED
 from dispatcher.rides.lifecycle import remove_stops, replan_vehicle
+from dispatcher.rides.placement import commit_placement, place, planned_pickup, try_insert
 from dispatcher.rides.plan import (
-    PlanState,
     Problem,
-    apply_route,
     build_problem,
     current_plan,
     live_problem,
     remember,
-    ride_stops,
-    save_plan,
     seats_needed,
 )
 from dispatcher.tenant_config import Booking, Hours, TenantConfig
@@ -51,8 +48,6 @@ from dispatcher.timeline import (
     local_date,
 )
 from routing.geo import Point, haversine_m
-from routing.insertion import Insertion, Route, cheapest_insertion
-from routing.schedule import route_travel
 
 
 class Location(BaseModel):
@@ -612,20 +607,6 @@ def check_overlap(
     )
 
 
-def try_insert(cfg: TenantConfig, problem: Problem, ride: Ride) -> Insertion | None:
-    """The cheapest feasible insertion of a ride (passenger or freight) into the active fleet."""
-    p, d = ride_stops(
-        cfg,
-        ride,
-        problem.day,
-        problem.location(ride.origin_lat, ride.origin_lon),
-        problem.location(ride.destination_lat, ride.destination_lon),
-    )
-    active = [k for k, v in enumerate(problem.vehicles) if v.active]
-    ins = cheapest_insertion([problem.routes[k] for k in active], p, d, problem.travel)
-    return None if ins is None else replace(ins, route_index=active[ins.route_index])
-
-
 def _alternatives(
     cfg: TenantConfig,
     problem: Problem,
@@ -666,50 +647,6 @@ def _alternatives(
             )
     found.sort(key=lambda a: a["pickup_after"])
     return found
-
-
-def commit_insertion(
-    session: Session,
-    cfg: TenantConfig,
-    day: date,
-    state: PlanState,
-    problem: Problem,
-    ins: Insertion,
-    ride: Ride,
-    now: datetime,
-    actor: str,
-) -> None:
-    """Store an insertion found for a ride: the vehicle's new route, the ride confirmed, a new
-    plan version and the event (inside the caller's locked transaction)."""
-    vehicle = problem.vehicles[ins.route_index]
-    apply_route(cfg, state, id_of(vehicle), ins.stops, ins.schedule, day, session)
-    old = problem.routes[ins.route_index]
-    problem.routes[ins.route_index] = Route(old.vehicle, ins.stops, old.fixed)
-    total = sum(
-        ins.schedule.travel if i == ins.route_index else route_travel(r.vehicle, r.stops, problem.travel)
-        for i, r in enumerate(problem.routes)
-    )
-    ride.status = RideStatus.confirmed.value
-    pv = save_plan(session, cfg.id, day, state, f"ride {ride.id} booked", now, total)
-    tz = cfg.tz
-    record(
-        session,
-        cfg.id,
-        now,
-        actor,
-        RIDE_CONFIRMED,
-        "ride",
-        ride.id,
-        before={"status": "requested"},
-        after={
-            "status": "confirmed",
-            "vehicle_id": vehicle.id,
-            "plan_version": pv.version,
-            "pickup_window": [iso_local(ride.pickup_window_start, tz), iso_local(ride.pickup_window_end, tz)],
-            "latest_arrival": iso_local(ride.latest_arrival, tz),
-            "fare_yen": ride.fare_yen,
-        },
-    )
 
 
 def book(
@@ -792,8 +729,8 @@ def book(
                     ctx, session, cfg, checked.day, state, now, [checked.origin, checked.destination]
                 )
             problem.rides[ride.id] = ride
-            ins = try_insert(cfg, problem, ride)
-            if ins is None:
+            placement = place(cfg, problem, ride)
+            if placement is None:
                 alternatives = _alternatives(cfg, problem, ride, checked, now)
                 ride.pickup_window_start, ride.pickup_window_end = checked.window_start, checked.window_end
                 ride.latest_arrival = checked.latest_arrival
@@ -838,7 +775,7 @@ def book(
                             "replaced_by": ride.id,
                         },
                     )
-                commit_insertion(session, cfg, checked.day, state, problem, ins, ride, now, actor)
+                commit_placement(session, cfg, checked.day, state, problem, placement, ride, now, actor)
             session.commit()
             remember(ctx, cfg, checked.day, seq, state, problem)
             return Booked(ride, False)
@@ -880,10 +817,10 @@ def quote(ctx: Dispatcher, tenant_id: str, req: RideRequest, book_anyway: bool =
             now,
             [checked.origin, checked.destination],
         )
-        ins = try_insert(cfg, problem, ride)
-        if ins is None:
+        placement = place(cfg, problem, ride)
+        if placement is None:
             return {"available": False, "alternatives": _alternatives(cfg, problem, ride, checked, now)}
-        pickup = next(t for s, t in zip(ins.stops, ins.schedule.times, strict=True) if s.request_id == -1)
+        pickup = planned_pickup(placement, -1)
         return {
             "available": True,
             "pickup_window": {

@@ -17,9 +17,9 @@ from dispatcher.context import Dispatcher
 from dispatcher.db import lock_tenant
 from dispatcher.events import record
 from dispatcher.models import Ride, RideStatus
-from dispatcher.rides.booking import commit_insertion, try_insert
 from dispatcher.rides.kinds import RIDE_REQUESTED
 from dispatcher.rides.place_names import name_stop
+from dispatcher.rides.placement import commit_placement, place
 from dispatcher.rides.plan import live_problem, remember
 from dispatcher.timeline import ceil_minute, floor_minute
 from routing.geo import Point
@@ -88,12 +88,12 @@ def book_freight(
         assert ride.id is not None
         state, problem = live_problem(ctx, session, cfg, day, seq, now, [pickup, drop])
         problem.rides[ride.id] = ride
-        ins = try_insert(cfg, problem, ride)
-        if ins is None:
+        placement = place(cfg, problem, ride)
+        if placement is None:
             session.rollback()
             return None
         record(session, tenant_id, now, actor, RIDE_REQUESTED, "ride", ride.id, after=ride.cargo)
-        commit_insertion(session, cfg, day, state, problem, ins, ride, now, actor)
+        commit_placement(session, cfg, day, state, problem, placement, ride, now, actor)
         session.commit()
         remember(ctx, cfg, day, seq, state, problem)
         return ride

@@ -1,0 +1,188 @@
+"""Where a new ride goes in the day's plan, and storing it there.
+
+First the cheapest feasible insertion into one vehicle's route, leaving every other route as it is.
+When no vehicle has room, a short destroy-and-repair search (`routing.alns`, stopping at the first
+plan that serves the new ride) moves a few rides not yet under way between vehicles to make room,
+as a dispatcher would ("Mr Sato goes with the other car, then yours fits"). Every ride keeps the
+pickup window and arrival it was promised: each route stored passes the exact checker, and riders
+on board and stops a vehicle is already heading for never move.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from dispatcher.db import id_of
+from dispatcher.events import record
+from dispatcher.models import Ride, RideStatus
+from dispatcher.rides.kinds import RIDE_CONFIRMED
+from dispatcher.rides.plan import PlanState, Problem, apply_route, ride_stops, save_plan
+from dispatcher.tenant_config import TenantConfig
+from dispatcher.timeline import iso_local
+from routing.alns import AlnsOptions, solve
+from routing.insertion import Route, cheapest_insertion
+from routing.schedule import Schedule, Stop, check, route_travel
+
+RESHUFFLE_ITERATIONS = 100
+"""Destroy-and-repair rounds a booking tries before it refuses for want of a vehicle. The search
+stops at the first round that makes room, so only a refusal runs them all (`noriai bench dispatch`
+prints the times). A count, not a time, so that the same day gives the same answer on any machine.
+On the demo town's busiest mornings every room found took at most 60 rounds; a round takes 3-15
+ms there (8 vehicles, 100-150 rides, 2 cores under load)."""
+RESHUFFLE_MOVES = 8
+"""At most this many rides are taken out and put back in one round: making room for one ride
+takes moving a few, and a small round keeps each one quick on a large fleet's day."""
+RESHUFFLE_SECONDS = 3.0
+"""Wall-clock cap (s) of the search, which runs while the caller waits and the town's bookings
+queue behind it: on a machine too slow for `RESHUFFLE_ITERATIONS`, a refusal still answers."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a ride fits: `vehicle_index` (in `Problem.routes`) takes it, and `changes` holds the
+    new stops and schedule of every route that changes (that vehicle's, and those of vehicles that
+    take over rides to make room). `moved`: rides now on another vehicle than before."""
+
+    vehicle_index: int
+    changes: dict[int, tuple[tuple[Stop, ...], Schedule]]
+    moved: tuple[int, ...] = ()
+
+
+def _new_stops(cfg: TenantConfig, problem: Problem, ride: Ride) -> tuple[Stop, Stop]:
+    return ride_stops(
+        cfg,
+        ride,
+        problem.day,
+        problem.location(ride.origin_lat, ride.origin_lon),
+        problem.location(ride.destination_lat, ride.destination_lon),
+    )
+
+
+def try_insert(cfg: TenantConfig, problem: Problem, ride: Ride) -> Placement | None:
+    """The cheapest feasible insertion of a ride (passenger or freight) into one vehicle of the
+    active fleet, every other route unchanged; None when no vehicle has room as its route stands."""
+    p, d = _new_stops(cfg, problem, ride)
+    active = [k for k, v in enumerate(problem.vehicles) if v.active]
+    ins = cheapest_insertion([problem.routes[k] for k in active], p, d, problem.travel)
+    if ins is None:
+        return None
+    k = active[ins.route_index]
+    return Placement(k, {k: (ins.stops, ins.schedule)})
+
+
+def place(cfg: TenantConfig, problem: Problem, ride: Ride) -> Placement | None:
+    """Where the ride fits: by insertion, else by moving rides between vehicles to make room
+    (`reshuffle`); None when neither finds room."""
+    return try_insert(cfg, problem, ride) or reshuffle(cfg, problem, ride)
+
+
+def reshuffle(
+    cfg: TenantConfig, problem: Problem, ride: Ride, iterations: int = RESHUFFLE_ITERATIONS
+) -> Placement | None:
+    """Room for the ride made by moving rides not yet under way between active vehicles, or None.
+
+    Searches the active vehicles whose routes keep every promise (a late vehicle keeps its route);
+    the result is checked again stop by stop before it is offered."""
+    p, d = _new_stops(cfg, problem, ride)
+    searched = [
+        k
+        for k, v in enumerate(problem.vehicles)
+        if v.active and check(problem.routes[k].vehicle, problem.routes[k].stops, problem.travel).feasible
+    ]
+    vehicles = [problem.routes[k].vehicle for k in searched]
+    if not any(p.seats <= v.seats and p.wheelchairs <= v.wheelchairs for v in vehicles):
+        return None
+    routes = [problem.routes[k] for k in searched]
+    result = solve(
+        routes,
+        problem.travel,
+        unplaced=[(p, d)],
+        options=AlnsOptions(
+            iterations=iterations,
+            seed=abs(p.request_id) or 1,
+            ride_weight=cfg.booking.excess_ride_weight,
+            stop_when_placed=True,
+            max_remove=RESHUFFLE_MOVES,
+            max_seconds=RESHUFFLE_SECONDS,
+        ),
+    )
+    if p.request_id in result.unserved or not _same_stops(routes, (p, d), result.stops):
+        return None
+    changes: dict[int, tuple[tuple[Stop, ...], Schedule]] = {}
+    before = {s.request_id: k for k in searched for s in problem.routes[k].stops}
+    moved: list[int] = []
+    at = -1
+    for k, stops in zip(searched, result.stops, strict=True):
+        if tuple(stops) == problem.routes[k].stops:
+            continue
+        sched = check(problem.routes[k].vehicle, stops, problem.travel)
+        if not sched.feasible:  # the search's own verification is not taken on trust
+            return None
+        changes[k] = (tuple(stops), sched)
+        for s in stops:
+            if s.request_id == p.request_id:
+                at = k
+            elif s.kind == "pickup" and before.get(s.request_id) != k:
+                moved.append(s.request_id)
+    return Placement(at, changes, tuple(sorted(moved))) if at >= 0 else None
+
+
+def _same_stops(routes: list[Route], new: tuple[Stop, Stop], stops: list[tuple[Stop, ...]]) -> bool:
+    """Whether the search's routes hold exactly the stops it was given plus the new ride's."""
+    want = Counter((s.request_id, s.kind) for r in routes for s in r.stops)
+    want.update((s.request_id, s.kind) for s in new)
+    return want == Counter((s.request_id, s.kind) for seq in stops for s in seq) and len(stops) == len(routes)
+
+
+def planned_pickup(placement: Placement, request_id: int) -> float:
+    """The planned pickup of a placed ride (s from the problem's origin)."""
+    stops, sched = placement.changes[placement.vehicle_index]
+    return next(t for s, t in zip(stops, sched.times, strict=True) if s.request_id == request_id)
+
+
+def commit_placement(
+    session: Session,
+    cfg: TenantConfig,
+    day: date,
+    state: PlanState,
+    problem: Problem,
+    placement: Placement,
+    ride: Ride,
+    now: datetime,
+    actor: str,
+) -> None:
+    """Store a placement found for a ride: the changed routes, the ride confirmed, a new plan
+    version and the event, naming any ride moved to another vehicle to make room (inside the
+    caller's locked transaction)."""
+    for k, (stops, sched) in placement.changes.items():
+        apply_route(cfg, state, id_of(problem.vehicles[k]), stops, sched, day, session)
+        old = problem.routes[k]
+        problem.routes[k] = Route(old.vehicle, stops, old.fixed)
+    total = sum(route_travel(r.vehicle, r.stops, problem.travel) for r in problem.routes)
+    vehicle = problem.vehicles[placement.vehicle_index]
+    ride.status = RideStatus.confirmed.value
+    pv = save_plan(session, cfg.id, day, state, f"ride {ride.id} booked", now, total)
+    tz = cfg.tz
+    record(
+        session,
+        cfg.id,
+        now,
+        actor,
+        RIDE_CONFIRMED,
+        "ride",
+        ride.id,
+        before={"status": "requested"},
+        after={
+            "status": "confirmed",
+            "vehicle_id": vehicle.id,
+            "plan_version": pv.version,
+            "pickup_window": [iso_local(ride.pickup_window_start, tz), iso_local(ride.pickup_window_end, tz)],
+            "latest_arrival": iso_local(ride.latest_arrival, tz),
+            "fare_yen": ride.fare_yen,
+            **({"moved_rides": list(placement.moved)} if placement.moved else {}),
+        },
+    )
