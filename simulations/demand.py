@@ -33,7 +33,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from dispatcher.tenant_config import TenantConfig
-from dispatcher.timeline import at_local
+from dispatcher.timeline import at_local, ceil_minute
 from routing.geo import Point
 
 # (place kind, share of outward trips, minutes spent there (low, high), share coming back the same way)
@@ -50,6 +50,7 @@ OTHER_KINDS = ("post_office", "bank", "other", "school")
 HOURLY = {7: 0.02, 8: 0.15, 9: 0.19, 10: 0.17, 11: 0.11, 12: 0.06, 13: 0.10, 14: 0.10, 15: 0.07, 16: 0.03}
 
 
+MIN_STAY = timedelta(minutes=15)  # the least time anyone spends where an errand takes them
 CLASH = timedelta(hours=2)  # pickups of one person this close could overlap (see `_free`)
 
 
@@ -262,15 +263,25 @@ class RideDemand:
             self._fate(rng, trip, want)
             if rng.random() < back:
                 ret_at = want + timedelta(minutes=30 + rng.uniform(*stay))
-                # home again only once there: not before the ride there may end (a far village's
-                # rider spends the ride's time on the road, not at the hospital)
-                there = want + self._span(home_pt, place_pt)
-                if "arrive_by" in body:
-                    there = min(there, datetime.fromisoformat(body["arrive_by"]))
-                ret_at = max(ret_at, there).replace(second=0, microsecond=0)
-                # people plan their errand so that they can still be driven home before closing
-                ret_at = min(ret_at, self._latest_pickup(closes, place_pt, home_pt))
-                if ret_at >= max(want + timedelta(minutes=30), there):
+                latest_back = self._latest_pickup(closes, place_pt, home_pt)
+                # People plan their errand so that they can still be driven home before closing,
+                # after a while there at least (a far village's rider spends the ride's time on
+                # the road, not at the hospital): a late errand starts sooner if the booking's
+                # lead time leaves room, else there is no way back by this service.
+                back_from = self._back_from(want, body, home_pt, place_pt)
+                if back_from > latest_back:
+                    sooner = (want - (back_from - latest_back)).replace(second=0, microsecond=0)
+                    if sooner >= opens + timedelta(minutes=10) and sooner - book_at >= timedelta(
+                        minutes=cfg.booking.min_lead_minutes + 2
+                    ):
+                        want = sooner
+                        if "arrive_by" in body:
+                            body["arrive_by"] = min(want + timedelta(minutes=45), closes).isoformat()
+                        else:
+                            body["pickup_after"] = want.isoformat()
+                        back_from = self._back_from(want, body, home_pt, place_pt)
+                ret_at = min(max(ret_at, back_from), latest_back).replace(second=0, microsecond=0)
+                if ret_at >= max(want + timedelta(minutes=30), back_from):
                     if rng.random() < prof.return_booked_with_outward:
                         ret_book = book_at
                     else:
@@ -293,9 +304,9 @@ class RideDemand:
                 r: Rider, want: datetime = want, backs: list[datetime] = backs, at: Point = place_pt
             ) -> bool:
                 """Whether the errand's times work from r's home too: each ride ends by closing,
-                and the way back starts once the ride there may have ended."""
+                and the way back starts once the ride there is typically over."""
                 home = Point(r.lat, r.lon)
-                there = want + self._span(home, at)
+                there = want + self._there(home, at)
                 return want <= self._latest_pickup(closes, home, at) and all(
                     there <= b <= self._latest_pickup(closes, at, home) for b in backs
                 )
@@ -328,6 +339,23 @@ class RideDemand:
             return rider
         k = self.riders.index(rider)
         return next((r for r in self.riders[k + 1 :] + self.riders[:k] if free(r) and fits(r)), rider)
+
+    def _there(self, a: Point, b: Point) -> timedelta:
+        """Typical time from the pickup asked for a ride from a to b to the arrival: half the
+        pickup window, boarding, and the drive padded by the tenant's prior travel margin and by a
+        sixth for riders picked up on the way."""
+        bk = self.cfg.booking
+        direct = self.duration(a, b) if self.duration is not None else 0.0
+        direct *= (1 + self.cfg.travel_time.margin.prior_percent / 100) * 7 / 6
+        return timedelta(minutes=bk.pickup_window_minutes / 2 + bk.boarding_minutes, seconds=direct)
+
+    def _back_from(self, want: datetime, body: dict[str, Any], home: Point, place: Point) -> datetime:
+        """The earliest a way back is asked for an outward ride asked for `want`: typically there
+        (by the appointment at the latest), plus `MIN_STAY`."""
+        there = want + self._there(home, place)
+        if "arrive_by" in body:
+            there = min(there, datetime.fromisoformat(body["arrive_by"]))
+        return ceil_minute(there + MIN_STAY)
 
     def _span(self, a: Point, b: Point) -> timedelta:
         """From the pickup time asked for a ride from a to b to the latest arrival the booking

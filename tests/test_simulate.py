@@ -27,7 +27,7 @@ from dispatcher.models import Event, PlanVersion, Ride
 from dispatcher.rides.plan import PLAN_HISTORY
 from dispatcher.settings import DEMO_TENANT_FILE
 from dispatcher.tenant_config import load_tenant, parse_tenant
-from simulations.demand import CLASH, Profile, RideDemand, Rider, Weather
+from simulations.demand import CLASH, MIN_STAY, Profile, RideDemand, Rider, Weather
 from simulations.replay import ReplayOptions
 from simulations.scenarios import TABLE_COLUMNS, Run, simulate
 from tests.live import ARTIFACTS, RequestLog, launch, text_styles
@@ -271,6 +271,43 @@ def test_the_days_demand_gives_no_person_two_errands_at_once() -> None:
     for person, days in errands.items():
         for a, b in itertools.combinations(days, 2):
             assert all(abs(x - y) >= CLASH for x in a for y in b), (person, a, b)
+
+
+def test_a_generated_way_back_follows_the_ride_there_and_ends_by_closing() -> None:
+    """Residents plan an errand so that they can be driven home: the way back is asked once the
+    ride there is typically over plus a short stay (`MIN_STAY`; a far village's rider spends the
+    drive on the road, not at the hospital), and early enough for the ride home to end by closing,
+    by the same rules the pickers apply. A late errand starts sooner for it. Before, a way back
+    was asked 30 minutes after the pickup there whatever the drive, and a handed-over errand kept
+    the first person's times: the booking then refused it as overlapping the ride there or as
+    ending after closing (seeds 1, 2 and 4 of the demo day: 5 ways home refused)."""
+    from routing.geo import Point, haversine_m
+
+    cfg = load_tenant(DEMO_TENANT_FILE)
+    riders = [
+        Rider(k, k, 35.74 + 0.0013 * (k % 97), 137.93 + 0.0019 * (k * 7 % 89), False) for k in range(1, 400)
+    ]
+
+    def duration(a: Point, b: Point) -> float:  # a rural road: 30 km/h along 1.3 x the crow's line
+        return 1.3 * haversine_m(a, b) / (30 / 3.6)
+
+    demand = RideDemand(cfg, riders, Profile(), seed=5, duration=duration)
+    closes = datetime(2026, 11, 24, 17, 0, tzinfo=cfg.tz)
+    places = {p.id: Point(p.lat, p.lon) for p in cfg.places}
+    backs = late = 0
+    for seed in (5, 6, 7):
+        for t in demand.day(date(2026, 11, 24), Weather("fine", 2.0, False), seed=seed, per_day=160):
+            there = _wanted(t.body)
+            home = Point(t.body["origin"]["lat"], t.body["origin"]["lon"])  # the rider's, handed over or not
+            place = places[t.body["destination"]["place_id"]]
+            for r in t.returns:
+                asked = datetime.fromisoformat(r.body["pickup_after"])
+                assert r.body["destination"] == t.body["origin"]
+                assert asked >= demand._back_from(there, t.body, home, place) >= there + MIN_STAY, t.body
+                assert asked <= demand._latest_pickup(closes, place, home) <= closes, r.body
+                backs += 1
+                late += there.hour >= 14
+    assert backs > 100 and late > 5  # afternoon errands keep their way home
 
 
 def _wanted(body: dict[str, Any]) -> datetime:
