@@ -54,7 +54,7 @@
       status,
     ]);
     const info = el("div", { cls: "row-info", text:
-      Operator.placeName(ride.origin, r) + " → " + Operator.placeName(ride.destination, r) +
+      Operator.rideEnds(ride) +
       (ride.status === "refused" ? "" : "　" + hm(ride.latest_arrival) + " までに到着　" + yen(ride.fare_yen)) +
       (ride.party_size > 1 ? "　" + ride.party_size + "人" : "") +
       (ride.vehicle ? "　" + (state.vehicleNames[ride.vehicle] || ride.vehicle) : "") +
