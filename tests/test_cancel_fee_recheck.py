@@ -2,18 +2,19 @@
 incurred"): every page sends the fee its confirmation step showed (`expected_fee_yen`); when the
 fee due at the press differs (the late-cancellation cut-off passed while the confirmation was open),
 the server refuses with 409 `ride.fee_changed` naming the new fee, and nothing is cancelled or
-billed. The API on SQLite and PostgreSQL, the phone page in Debian's Chromium with the simulated
-clock moved between opening the confirmation and pressing 「はい、取り消す」."""
+billed. The API on SQLite and PostgreSQL; the phone page, the TV and the operator console in
+Debian's Chromium, the simulated clock moved between opening the confirmation and pressing."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 from sqlmodel import Session, select
 
 from dispatcher.billing.statements import running_total
@@ -23,7 +24,7 @@ from dispatcher.models import Event, Resident, Ride
 from tests.conftest import DAY_START
 from tests.live import Server, launch, shot
 from tests.test_api_rides import eligible_resident, post_ride, ride_body
-from tests.test_fare_rule import _book, _phone, _riders, _staff
+from tests.test_fare_rule import _book, _open_resident, _operator_page, _phone, _riders, _staff, _tv, _tv_ride
 from tests.test_tenants import two_towns
 
 PIN = "2580"
@@ -145,53 +146,106 @@ def towns(sqlite_url: str, clock: SimClock) -> Iterator[Dispatcher]:
     c.engine.dispose()
 
 
-def test_phone_shows_the_new_fee_when_the_cut_off_passes_during_the_confirmation(
+def _still_confirmed(ctx: Dispatcher, ride_id: int) -> None:
+    with Session(ctx.engine) as s:
+        row = s.get(Ride, ride_id)
+        assert row is not None and row.status == "confirmed"
+
+
+def test_every_page_shows_the_new_fee_when_the_cut_off_passes_during_the_confirmation(
     towns: Dispatcher, clock: SimClock
 ) -> None:
+    """The phone, the TV and the operator console each open a cancellation's confirmation while it
+    is free; the cut-off passes; the press is refused, the page shows the fee and asks again; the
+    second press cancels, and the bill holds the fee shown (none where the operator waived it)."""
     ctx = towns
     tenant = "ina-demo"
-    (a,) = _riders(ctx, tenant, 1)
-    assert a.household_id is not None
+    a, b, c = _riders(ctx, tenant, 3)
+    assert a.household_id is not None and b.household_id is not None and c.household_id is not None
     with Server(ctx) as base, sync_playwright() as pw:
         op = _staff(base, f"{tenant}-operator")
-        ride = _book(op, a, 40, f"recheck-{uuid.uuid4()}", clock)
-        fee = ride["fare_yen"]
-        assert fee > 0
+        rides = [_book(op, r, 40, f"recheck-{uuid.uuid4()}", clock) for r in (a, b, c)]
+        ra, rb, rc = rides
+        assert all(r["fare_yen"] > 0 for r in rides)
         # past the 5 free minutes after booking, still before the cut-off (30 minutes before the window)
         clock.set(clock.now() + timedelta(minutes=6))
         browser = launch(pw)
         try:
+
+            def fee_read(page: Page, path: str) -> Any:
+                return page.expect_response(
+                    lambda res: res.url.endswith(path) and res.request.method == "GET"
+                )
+
+            # All three confirmations open while the cancellation is free.
             phone = _phone(browser, base, op, tenant, a)
-            with phone.expect_response(
-                lambda res: res.url.endswith("/api/v1/me/rides") and res.request.method == "GET"
-            ):
-                phone.locator(f'[data-id="ride-{ride["id"]}"]').get_by_role(
+            with fee_read(phone, "/api/v1/me/rides"):
+                phone.locator(f'[data-id="ride-{ra["id"]}"]').get_by_role(
                     "button", name="この予約を取り消す"
                 ).click()
-            expect(phone.locator("#cancel-fee")).to_be_hidden()  # free when the confirmation opened
+            expect(phone.locator("#cancel-fee")).to_be_hidden()
             shot(phone, "fares", "recheck-1-phone-free")
 
-            # The resident reads slowly: the cut-off passes before the press.
+            tv = _tv(browser, base, op, tenant, b.household_id)
+            _tv_ride(tv, rb["id"])
+            tv.locator('[data-id="ride-cancel"]').focus()
+            with fee_read(tv, "/api/v1/me/rides"):
+                tv.keyboard.press("Enter")
+            expect(tv.locator("#cancel-fee")).to_be_hidden()
+
+            console = _operator_page(browser, base, tenant)
+            _open_resident(console, c)
+            with fee_read(console, f"/api/v1/rides/{rc['id']}"):
+                console.click(f'[data-id="cancel-{rc["id"]}"]')
+            row = console.locator(f'[data-id="ride-{rc["id"]}"]')
+            expect(row.locator('[data-id="cancel-fee"]')).to_be_hidden()
+            row.locator("input.reason").fill("本人から電話")
+
+            # They read slowly: the cut-off passes before the press.
             clock.set(clock.now() + timedelta(minutes=10))
-            assert op.get(f"/api/v1/rides/{ride['id']}").json()["cancel_fee_yen"] == fee
+            assert all(
+                op.get(f"/api/v1/rides/{r['id']}").json()["cancel_fee_yen"] == r["fare_yen"] for r in rides
+            )
+
+            # Phone: refused; the new fee is shown and the resident is asked again.
+            fee = ra["fare_yen"]
             phone.locator('[data-id="yes"]').click()
-            error = phone.locator("#cancel-error")
-            expect(error).to_contain_text("取消し料が変わりました")
-            expect(error).to_contain_text(f"取消し料 {fee:,}円")
-            expect(phone.locator("#cancel-fee")).to_be_visible()
+            expect(phone.locator("#cancel-error")).to_contain_text("取消し料が変わりました")
+            expect(phone.locator("#cancel-error")).to_contain_text(f"取消し料 {fee:,}円")
             expect(phone.locator("#cancel-fee")).to_contain_text(f"取消し料 {fee:,}円")
             expect(phone.locator('[data-id="yes"]')).to_be_enabled()
             shot(phone, "fares", "recheck-2-phone-new-fee")
-            with Session(ctx.engine) as s:
-                row = s.get(Ride, ride["id"])
-                assert row is not None and row.status == "confirmed"
-            lines = running_total(ctx, tenant, a.household_id)["lines"]
-            assert [ln for ln in lines if ln["kind"] == "late_cancel"] == []
-
-            # Asked again with the fee on the screen: cancelled and billed as shown.
+            _still_confirmed(ctx, ra["id"])
+            assert _late_fees(ctx, a.household_id) == []
             phone.locator('[data-id="yes"]').click()
             expect(phone.locator("#flash")).to_contain_text("取り消しました")
-            lines = running_total(ctx, tenant, a.household_id)["lines"]
-            assert [ln["amount_yen"] for ln in lines if ln["kind"] == "late_cancel"] == [fee]
+            assert _late_fees(ctx, a.household_id) == [fee]
+
+            # TV: the same, with the remote.
+            fee = rb["fare_yen"]
+            tv.locator('[data-id="yes"]').focus()
+            tv.keyboard.press("Enter")
+            expect(tv.locator("#cancel-said")).to_contain_text("取消し料が変わりました")
+            expect(tv.locator("#cancel-fee")).to_contain_text(f"取消し料 {fee:,}円")
+            shot(tv, "fares", "recheck-3-tv-new-fee")
+            _still_confirmed(ctx, rb["id"])
+            assert _late_fees(ctx, b.household_id) == []
+            tv.locator('[data-id="yes"]').focus()
+            tv.keyboard.press("Enter")
+            expect(tv.locator("h1")).to_contain_text("取り消しました")
+            assert _late_fees(ctx, b.household_id) == [fee]
+
+            # Operator console: the fee appears with the waiver; the operator cancels with it billed.
+            fee = rc["fare_yen"]
+            console.click('[data-id="cancel-confirm"]')
+            expect(row.locator("p.error")).to_contain_text("取消し料が変わりました")
+            expect(row.locator('[data-id="cancel-fee"]')).to_contain_text(f"取消し料 {fee:,}円")
+            expect(row.locator('[data-id="waive-fee"]')).to_be_visible()
+            shot(console, "fares", "recheck-4-console-new-fee")
+            _still_confirmed(ctx, rc["id"])
+            assert _late_fees(ctx, c.household_id) == []
+            console.click('[data-id="cancel-confirm"]')
+            expect(console.locator("#toast")).to_contain_text(f"取消し料 {fee:,}円 は月末の請求に入ります")
+            assert _late_fees(ctx, c.household_id) == [fee]
         finally:
             browser.close()
