@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, get_session, idempotency_key, require
@@ -217,12 +217,25 @@ class CancelBody(BaseModel):
     fee_waived: StrictBool = Field(
         False, description="the service cancels (a breakdown, a road closed): no late-cancellation charge"
     )
+    expected_fee_yen: StrictInt | None = Field(
+        None,
+        ge=0,
+        description="the cancellation fee (`cancel_fee_yen`) shown on the confirmation step; when the "
+        "fee due now differs, nothing is cancelled (409 `ride.fee_changed` with the new "
+        "`cancel_fee_yen` and `cancel_fee_text`); leave it out not to check",
+    )
 
 
 @router.post(
     "/{ride_id}/cancel",
     response_model=RideOut,
     summary="Cancel a ride before pickup, with a reason for the log",
+    responses={
+        409: {
+            "description": "The ride can no longer be cancelled, or the fee due now is not the "
+            "`expected_fee_yen` shown (`ride.fee_changed`: nothing was cancelled)"
+        }
+    },
 )
 def cancel_ride(
     ride_id: RowId,
@@ -234,7 +247,13 @@ def cancel_ride(
     _ride(session, p, ride_id)
     reason = body.reason.strip() if body and body.reason and body.reason.strip() else None
     ride = cancel(
-        ctx, p.tenant_id, ride_id, p.actor, reason=reason, fee_waived=bool(body and body.fee_waived)
+        ctx,
+        p.tenant_id,
+        ride_id,
+        p.actor,
+        reason=reason,
+        fee_waived=bool(body and body.fee_waived),
+        expected_fee_yen=body.expected_fee_yen if body else None,
     )
     return _view(ctx, p, session, ride)
 
