@@ -106,19 +106,24 @@ def phone(world: World, path: str, username: str) -> Page:
 
 
 def press(page: Page, data_id: str, key: str = "Enter") -> None:
-    """Tab onto the control (from the one before it) and press `key` on it."""
+    """Tab onto the control (from the one before it; Shift+Tab from the one after it when it comes
+    first) and press `key` on it."""
     page.wait_for_selector(f'[data-id="{data_id}"], #{data_id}')
-    page.evaluate(
+    tab = page.evaluate(
         """key => {
           const sel = 'button:not([disabled]), a[href], input, select, textarea, h1, [tabindex="0"]';
           const all = [...document.querySelectorAll(sel)].filter(e => e.getClientRects().length);
           const me = document.querySelector(`[data-id="${key}"]`) || document.getElementById(key);
           const i = all.indexOf(me);
-          if (i > 0) all[i - 1].focus(); else me.focus();
+          if (i > 0) { all[i - 1].focus(); return 'Tab'; }
+          if (i === 0 && all.length > 1) { all[1].focus(); return 'Shift+Tab'; }
+          me.focus();
+          return '';
         }""",
         data_id,
     )
-    page.keyboard.press("Tab")
+    if tab:
+        page.keyboard.press(tab)
     focus_on(page, f'[data-id="{data_id}"], #{data_id}')
     page.keyboard.press(key)
 

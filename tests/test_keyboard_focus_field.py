@@ -9,6 +9,7 @@ keyboard only:
   「準備できました」 opens the confirmation at its heading; a refusal leaves the focus on the button;
 - drone: opening a flight lands on its heading, each step on 「次にすること」; the checklist keeps
   the focus; a refresh (another flight changed) keeps it on the landing button;
+  (a refused step and the abort form: tests/test_keyboard_focus_drone.py, on a day of their own)
 - support: 「渡しました」 puts the focus on the question, 「やめる」 back on 「渡しました」, a refresh
   keeps it there, a confirmed hand-over lands on the order's card;
 - family on /m: a refused password keeps the focus on the password; 画面を新しくする keeps it;
