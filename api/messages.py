@@ -74,6 +74,8 @@ JA: dict[Code, str] = {
     Code.ride_overlaps: "この方には、時間の重なる予約があります（{existing}）。"
     "同じ方は一度に一台しか乗れません。まちがいでないときだけ「それでも予約する」を押してください。",
     Code.ride_duplicate: "同じ予約がもうあります（{existing}）。二重には予約できません。",
+    Code.ride_fee_changed: "取消し料が変わりました。{fee_now}。まだ取り消していません。"
+    "よければ、もう一度「取り消す」を押してください。",
     Code.no_show_too_early: "まだ「乗車なし」にできません。{wait_until} まで待ってください。",
     Code.no_vehicle_available: "その時間は、タクシーがいっぱいです。{then}",
     Code.report_out_of_step: "いまはその操作ができません（予定の状態と合いません）。"
@@ -238,6 +240,8 @@ TO_RESIDENTS: dict[Code, str] = {
     Code.ride_overlaps: "この方は、時間の重なるタクシーをもう予約しています（{existing}）。"
     "一度に乗れるのは一台だけです。「予約の確認」で見られます。" + CALL,
     Code.ride_duplicate: "同じタクシーを、もう予約しています（{existing}）。「予約の確認」で見られます。",
+    Code.ride_fee_changed: "取消し料が変わりました。{fee_now}。まだ取り消していません。"
+    "取り消すときは、もう一度「はい、取り消す」を押してください。",
 }
 
 
@@ -279,6 +283,11 @@ def _derived(code: Code, params: Mapping[str, Any]) -> dict[str, Any]:
         )
     if code in (Code.ride_overlaps, Code.ride_duplicate) and params.get("existing_pickup"):
         out["existing"] = f"{params['existing_pickup']} 迎え、{params.get('existing_to') or '指定の場所'}行き"
+    if code == Code.ride_fee_changed:
+        fee = params.get("cancel_fee_yen") or 0
+        out["fee_now"] = (
+            f"いま取り消すと、取消し料 {fee:,}円がかかります" if fee else "いまは取消し料はかかりません"
+        )
     if code == Code.time_after_last_pickup:
         out["then"] = (
             f"迎えは {params['last_pickup']} までです。"

@@ -1,13 +1,24 @@
 """The HTML report of a simulation: one self-contained file (inline CSS and SVG, no script, nothing
-fetched), so it opens offline and can be mailed to a council."""
+fetched), so it opens offline and can be mailed to a council. The report is written in English; the
+town's own Japanese names in it (the town, a bus line, a place) are marked lang="ja" (WCAG 3.1.1
+and 3.1.2), so that a screen reader reads each in its language."""
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
 
+JAPANESE = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
+
 COLOURS = ("#1f5fa8", "#b3541e", "#2e7d32", "#6a3d9a", "#8a6d00")
 W, H, PAD_L, PAD_B, PAD_T = 640, 260, 56, 42, 28
+
+
+def _words(v: Any) -> str:
+    """Text for the page, escaped; in <span lang="ja"> when it holds Japanese."""
+    text = escape(str(v))
+    return f'<span lang="ja">{text}</span>' if JAPANESE.search(text) else text
 
 
 def _fmt(v: Any) -> str:
@@ -17,7 +28,7 @@ def _fmt(v: Any) -> str:
         return f"{v:,.3f}".rstrip("0").rstrip(".") if abs(v) < 1 else f"{v:,.1f}"
     if isinstance(v, int):
         return f"{v:,}"
-    return escape(str(v))
+    return _words(v)
 
 
 def bar_chart(title: str, labels: list[str], series: list[tuple[str, list[float]]], unit: str = "") -> str:
@@ -92,7 +103,7 @@ def render(sim: dict[str, Any]) -> str:
         for r in tab["rows"]
     ]
     out = [
-        "<!doctype html><html lang='ja'><head><meta charset='utf-8'>",
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Simulation: {escape(sim['tenant_name'])} — {escape(sim['scenario'])}</title>",
         "<style>body{font-family:sans-serif;color:#1a1a1a;background:#fff;margin:24px;max-width:1100px}"
         "h1{font-size:24px}h2{font-size:19px;margin-top:28px}table{border-collapse:collapse;margin:8px 0}"
@@ -101,7 +112,7 @@ def render(sim: dict[str, Any]) -> str:
         ".chart text{font-size:12px;fill:#1a1a1a}.chart .t{font-size:14px;font-weight:bold}"
         ".kpi{display:flex;gap:16px;flex-wrap:wrap}.kpi div{border:1px solid #999;padding:8px 12px}"
         ".kpi b{display:block;font-size:22px}.note{color:#333;font-size:14px}</style></head><body>",
-        f"<h1>{escape(sim['tenant_name'])}: {escape(sim['scenario'])} scenario</h1>",
+        f"<h1>{_words(sim['tenant_name'])}: {_words(sim['scenario'])} scenario</h1>",
         f"<p class='note'>{sim['days']} day(s) from {escape(sim['from'])}, seed {sim['seed']}, "
         f"registered residents {sim['residents']:,}; re-optimization every "
         f"{_fmt(sim['options']['reoptimize_minutes'])} min "
@@ -127,7 +138,7 @@ def render(sim: dict[str, Any]) -> str:
     ):
         out.append(f"<div>{escape(label)}<b>{value}</b></div>")
     out.append(
-        f"</div><p class='note'>Key figures of the first variant ({escape(variants[0]['label'])}).</p>"
+        f"</div><p class='note'>Key figures of the first variant ({_words(variants[0]['label'])}).</p>"
     )
     out.append("<h2>Variants compared</h2>")
     out.append(_table(tab["columns"], rows, "variants"))
@@ -153,7 +164,7 @@ def render(sim: dict[str, Any]) -> str:
         )
     for v in variants:
         s = v["summary"]
-        out.append(f"<h2>{escape(v['label'])}</h2>")
+        out.append(f"<h2>{_words(v['label'])}</h2>")
         hours = s["by_hour"]
         out.append(
             bar_chart(
@@ -183,12 +194,12 @@ def render(sim: dict[str, Any]) -> str:
         )
         bus = s.get("bus_baseline")
         if bus:
-            out.append(f"<h2>Fixed-route bus baseline: {escape(bus['line'])}</h2>")
+            out.append(f"<h2>Fixed-route bus baseline: {_words(bus['line'])}</h2>")
             out.append(
                 f"<p class='note'>{bus['runs_per_day']} runs a day over {bus['stops']} stops. Of "
                 f"{bus['trips_asked']} trips asked, the bus could carry {bus['accessible_by_bus']} "
                 f"({_pct(bus['bus_access_share'])}); the rest: "
-                + ", ".join(f"{escape(k)} {n}" for k, n in bus["not_accessible_why"].items())
+                + ", ".join(f"{_words(k)} {n}" for k, n in bus["not_accessible_why"].items())
                 + f". Door to door on the {bus['compared_trips']} trips both served: bus "
                 f"{_fmt(bus['bus_door_to_door_min_mean'])} min "
                 f"(walking {_fmt(bus['bus_walk_min_mean'])} min "

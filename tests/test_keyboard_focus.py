@@ -17,89 +17,28 @@ Every focus ring has two colours with 3:1 or more between them (WCAG 1.4.11, tec
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
-from dispatcher.clock import SimClock
-from dispatcher.context import Dispatcher
 from dispatcher.models import Ride
 from dispatcher.platform.demo import DEMO_PASSWORD
-from tests.conftest import DAY_START, client_for, make_ctx, token_headers
-from tests.live import Server, accessible, launch, shot
+from tests.conftest import DAY_START, client_for, token_headers
+from tests.keyboard import FOLDER, World, by_id, focus_on, keyboard_world, ring_ok
+from tests.live import accessible, shot
 from tests.test_field_operations import _book, _single
 from tests.test_phone_page import PIN, _residents, _set_pin
 from tests.test_tv_page import _pick_household
 
-FOLDER = "keyboard"
-
-
-@dataclass
-class World:
-    ctx: Dispatcher
-    clock: SimClock
-    base: str
-    browser: Browser
-
-    def operator(self) -> httpx.Client:
-        c = httpx.Client(base_url=self.base, timeout=30)
-        tok = c.post("/api/v1/auth/token", data={"username": "ina-demo-operator", "password": DEMO_PASSWORD})
-        c.headers["Authorization"] = f"Bearer {tok.json()['access_token']}"
-        return c
-
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    clock = SimClock(DAY_START)
-    ctx = make_ctx(f"sqlite:///{tmp_path_factory.mktemp('focus') / 'noriai.db'}", clock)
-    try:
-        with Server(ctx) as base, sync_playwright() as pw:
-            browser = launch(pw)
-            try:
-                yield World(ctx, clock, base, browser)
-            finally:
-                browser.close()
-    finally:
-        ctx.engine.dispose()
-
-
-def by_id(page: Page, data_id: str) -> Any:
-    return page.locator(f'[data-id="{data_id}"]')
-
-
-def focus_on(page: Page, selector: str) -> None:
-    """Wait until the focused element matches `selector` (the focus never went to the page's top)."""
-    page.wait_for_function(
-        "s => { const a = document.activeElement; return !!a && a.matches(s); }", arg=selector
-    )
-
-
-# The focused element's ring: outline colour and width, the colour of the edge drawn around it
-# (box-shadow), and the contrast between the two.
-RING_JS = """
-() => {
-  const s = getComputedStyle(document.activeElement);
-  const rgb = t => ((t || '').match(/rgba?\\(([^)]+)\\)/) || [0, '0,0,0'])[1].split(',').map(Number);
-  const lum = c => 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
-  const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
-  const ring = rgb(s.outlineColor), edge = rgb(s.boxShadow);
-  const a = lum(ring), b = lum(edge);
-  return {style: s.outlineStyle, width: parseFloat(s.outlineWidth), shadow: s.boxShadow,
-          ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)};
-}
-"""
-
-
-def ring_ok(page: Page, where: str) -> None:
-    ring = page.evaluate(RING_JS)
-    assert ring["style"] != "none" and ring["width"] >= 2, (where, ring)
-    assert ring["shadow"] != "none" and ring["ratio"] >= 3, (where, ring)
+    with keyboard_world(tmp_path_factory.mktemp("focus")) as w:
+        yield w
 
 
 def not_covered(page: Page, bar: str) -> str | None:

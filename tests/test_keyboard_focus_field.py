@@ -9,6 +9,7 @@ keyboard only:
   「準備できました」 opens the confirmation at its heading; a refusal leaves the focus on the button;
 - drone: opening a flight lands on its heading, each step on 「次にすること」; the checklist keeps
   the focus; a refresh (another flight changed) keeps it on the landing button;
+  (a refused step and the abort form: tests/test_keyboard_focus_drone.py, on a day of their own)
 - support: 「渡しました」 puts the focus on the question, 「やめる」 back on 「渡しました」, a refresh
   keeps it there, a confirmed hand-over lands on the order's card;
 - family on /m: a refused password keeps the focus on the password; 画面を新しくする keeps it;
@@ -22,99 +23,46 @@ or more against the screen.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlmodel import Session, col, select
 
 from dispatcher.care.watchover import _hash
-from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.models import Flight, WatchEpisode
 from dispatcher.platform.demo import DEMO_PASSWORD
 from dispatcher.shopping.delivery import plan_delivery
-from tests.conftest import DAY_START, client_for, make_ctx, token_headers
-from tests.live import Server, launch, shot
+from tests.conftest import DAY_START, client_for, token_headers
+from tests.keyboard import (
+    FOLDER,
+    World,
+    by_id,
+    focus_on,
+    keyboard_world,
+    mark,
+    phone,
+    press,
+    redrawn,
+    ring_ok,
+    wake,
+)
+from tests.live import shot
 from tests.test_delivery import DAY, place_orders
 from tests.test_family_pages import PASSWORD, _family, _two_residents
 from tests.test_field_operations import _book
-from tests.test_keyboard_focus import by_id, focus_on, ring_ok
 from tests.test_tv_page import _pick_household
 
-FOLDER = "keyboard"
 
-
-@dataclass
-class World:
-    ctx: Dispatcher
-    clock: SimClock
-    base: str
-    browser: Browser
+def _orders(ctx: Dispatcher) -> None:
+    with client_for(ctx) as client:
+        place_orders(client, token_headers(client, "ina-demo-operator"), ctx, 24, seed=7)
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    clock = SimClock(DAY_START)
-    ctx = make_ctx(f"sqlite:///{tmp_path_factory.mktemp('focus-field') / 'noriai.db'}", clock)
-    with client_for(ctx) as client:
-        place_orders(client, token_headers(client, "ina-demo-operator"), ctx, 24, seed=7)
-    try:
-        with Server(ctx) as base, sync_playwright() as pw:
-            browser = launch(pw)
-            try:
-                yield World(ctx, clock, base, browser)
-            finally:
-                browser.close()
-    finally:
-        ctx.engine.dispose()
-
-
-def phone(world: World, path: str, username: str) -> Page:
-    """A phone-sized page at `path`, signed in as `username` with the keyboard (Enter in the form)."""
-    context = world.browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(world.base + path)
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.press("#password", "Enter")
-    expect(page.locator("h1")).not_to_have_text("サインイン")
-    return page
-
-
-def press(page: Page, data_id: str, key: str = "Enter") -> None:
-    """Tab onto the control (from the one before it) and press `key` on it."""
-    page.wait_for_selector(f'[data-id="{data_id}"], #{data_id}')
-    page.evaluate(
-        """key => {
-          const sel = 'button:not([disabled]), a[href], input, select, textarea, h1, [tabindex="0"]';
-          const all = [...document.querySelectorAll(sel)].filter(e => e.getClientRects().length);
-          const me = document.querySelector(`[data-id="${key}"]`) || document.getElementById(key);
-          const i = all.indexOf(me);
-          if (i > 0) all[i - 1].focus(); else me.focus();
-        }""",
-        data_id,
-    )
-    page.keyboard.press("Tab")
-    focus_on(page, f'[data-id="{data_id}"], #{data_id}')
-    page.keyboard.press(key)
-
-
-def mark(page: Page) -> None:
-    """Mark the screen on show; `redrawn` waits until the page has drawn it again."""
-    page.evaluate("() => document.querySelector('#screen > *').setAttribute('data-old', '')")
-
-
-def redrawn(page: Page) -> None:
-    page.wait_for_function("() => !document.querySelector('#screen > [data-old]')")
-
-
-def wake(page: Page) -> None:
-    """The page's own refresh, as its timer or the phone waking runs it (visibilitychange)."""
-    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+    with keyboard_world(tmp_path_factory.mktemp("focus-field"), _orders) as w:
+        yield w
 
 
 def test_seller_page_keeps_the_focus(world: World) -> None:

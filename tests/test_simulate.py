@@ -4,8 +4,10 @@
    reports sharing rate, wait and ride times; the replay really drove every ride to its end.
 2. The same seed gives the same numbers (in two databases); a tenant file written here
    (not the demo) simulates without code changes.
-3. The HTML report opens in Chromium with its plots (screenshot artifact), fetching nothing.
-4. The fleet sweep shows served share and cost per ride for each fleet size in one table.
+3. The HTML report opens in Chromium with its plots (screenshot artifact), fetching nothing, with no
+   WCAG 2.2 A/AA violation (axe-core, through tests/live.py `shot`) and its language declared.
+4. The fleet sweep shows served share and cost per ride for each fleet size in one table; its report
+   passes the same checks as 3.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from dispatcher.settings import DEMO_TENANT_FILE
 from dispatcher.tenant_config import load_tenant, parse_tenant
 from simulations.demand import CLASH, MIN_STAY, Profile, RideDemand, Rider, Weather
 from simulations.replay import ReplayOptions
+from simulations.report import render
 from simulations.scenarios import TABLE_COLUMNS, Run, simulate
-from tests.live import ARTIFACTS, RequestLog, launch, text_styles
+from tests.live import RequestLog, launch, shot, text_styles
 
 SMALL_TOWN = """
 id: yamabe-test
@@ -65,6 +68,18 @@ operators:
          shift: {start: "08:45", end: "12:30"}}
 simulation:
   costs: {vehicle_hour_yen: 3000, km_yen: 20}
+"""
+
+
+# Text outside the charts (an svg role=img is read by its label) with Japanese characters whose
+# nearest lang is not "ja".
+JAPANESE_NOT_MARKED_JS = """
+() => {
+  const japanese = /[\\u3000-\\u30ff\\u3400-\\u9fff\\uff00-\\uffef]/;
+  return [...document.querySelectorAll('body *')].filter(e => !e.closest('svg')
+    && [...e.childNodes].some(n => n.nodeType === 3 && japanese.test(n.textContent))
+    && e.closest('[lang]').getAttribute('lang') !== 'ja').map(e => e.outerHTML.slice(0, 80));
+}
 """
 
 
@@ -166,15 +181,24 @@ def test_html_report_opens_in_chromium_with_its_plots(demo: dict[str, Any]) -> N
         assert max(heights) > 50  # the bars are drawn, not empty boxes
         assert page.locator("table.variants tbody tr").count() == 1
         assert "served share" in page.locator("table.variants thead").inner_text()
-        weak = [t for t in text_styles(page) if t["ratio"] < 4.5]
-        assert not weak, weak[:5]
         assert [u for u in log.urls if not u.startswith("file:")] == []
-        folder = ARTIFACTS / "simulation"
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / "report-top.png"))
+        folder = _readable(page, "report-top")
         page.screenshot(path=str(folder / "report-full.png"), full_page=True)
         browser.close()
     assert (folder / "report-full.png").stat().st_size > 20_000
+
+
+def _readable(page: Any, name: str) -> Path:
+    """Checks of a report page as the browser shows it; its screenshot `simulation/name.png` (the
+    folder returned), and axe-core's WCAG 2.2 A/AA rules on it (tests/live.py `shot`)."""
+    weak = [t for t in text_styles(page) if t["ratio"] < 4.5]
+    assert not weak, weak[:5]
+    # the page is in English (WCAG 3.1.1); each Japanese name in it is marked as such (3.1.2)
+    assert page.evaluate("() => document.documentElement.lang") == "en"
+    assert page.locator("h1 [lang=ja]").count() == 1  # the town's name
+    unmarked = page.evaluate(JAPANESE_NOT_MARKED_JS)
+    assert unmarked == [], unmarked
+    return shot(page, "simulation", name).parent
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +210,7 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Run:
     return Run(cfg, path, date(2026, 11, 24), 1, 11, 300, opt)
 
 
-def test_same_seed_same_numbers_on_another_tenant_and_the_fleet_sweep(town: Run) -> None:
+def test_same_seed_same_numbers_on_another_tenant_and_the_fleet_sweep(town: Run, tmp_path: Path) -> None:
     day = simulate(town, "day")
     s = day["variants"][0]["summary"]
     assert s["tenant"] == "yamabe-test" and s["vehicles"] == 3
@@ -210,6 +234,22 @@ def test_same_seed_same_numbers_on_another_tenant_and_the_fleet_sweep(town: Run)
     # database of its own: the same seed gives the same numbers, to the last minute and yen.
     assert _without_clock(sweep["variants"][1]["summary"]) == _without_clock(s)
     assert s["per_day"][0]["wall_seconds"] > 0
+
+    # the sweep's report (the variants compared in charts with their legends) in Chromium
+    from playwright.sync_api import sync_playwright
+
+    html = tmp_path / "sweep.html"
+    html.write_text(render(sweep), encoding="utf-8")
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(html.as_uri())
+            assert page.locator("table.variants tbody tr").count() == 2
+            assert page.locator("svg.chart").count() >= 2 + 2 * 4  # two comparisons, four per variant
+            _readable(page, "sweep-report")
+        finally:
+            browser.close()
 
 
 def test_drivers_set_off_for_stops_booked_before_their_shift(town: Run) -> None:

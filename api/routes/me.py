@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlmodel import Session
 
 from api.deps import get_ctx, get_household, get_whole_household, idempotency_key
@@ -139,18 +139,44 @@ def ride_list(hp: Household, ctx: Ctx) -> dict[str, object]:
     return resident_view.rides(ctx, hp)
 
 
+class RideCancel(BaseModel):
+    """What the confirmation step showed (all our pages send it; leave the body out not to check)."""
+
+    model_config = ConfigDict(extra="forbid")
+    expected_fee_yen: StrictInt | None = Field(
+        None,
+        ge=0,
+        description="the cancellation fee (`cancel_fee_yen`) shown when the resident confirmed; when the "
+        "fee due now differs, nothing is cancelled (409 `ride.fee_changed` with the new "
+        "`cancel_fee_yen` and `cancel_fee_text`)",
+    )
+
+
 @router.post(
     "/rides/{ride_id}/cancel",
     response_model=HouseholdRides,
     summary="Cancel a ride of the household before pickup",
+    responses={
+        409: {
+            "description": "The ride can no longer be cancelled, or the fee due now is not the "
+            "`expected_fee_yen` shown (`ride.fee_changed`: nothing was cancelled)"
+        }
+    },
 )
-def ride_cancel(ride_id: RowId, hp: Household, ctx: Ctx) -> dict[str, object]:
+def ride_cancel(ride_id: RowId, hp: Household, ctx: Ctx, body: RideCancel | None = None) -> dict[str, object]:
     with Session(ctx.engine) as session:
         ride = session.get(Ride, ride_id)
         if ride is None or ride.tenant_id != hp.tenant_id or ride.resident_id not in hp.resident_ids:
             raise NotFound(f"No ride {ride_id} of this household.", code=Code.ride_not_found)
     _may_book(hp)
-    cancel(ctx, hp.tenant_id, ride_id, hp.actor, reason="cancelled by the resident")
+    cancel(
+        ctx,
+        hp.tenant_id,
+        ride_id,
+        hp.actor,
+        reason="cancelled by the resident",
+        expected_fee_yen=body.expected_fee_yen if body else None,
+    )
     return resident_view.rides(ctx, hp)
 
 

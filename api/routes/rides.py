@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, get_session, idempotency_key, require
@@ -17,7 +17,7 @@ from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, id_of
 from dispatcher.errors import Code, NotFound
 from dispatcher.identity.auth import Principal
-from dispatcher.models import Ride, RideStatus, Role, Vehicle
+from dispatcher.models import Resident, Ride, RideStatus, Role, Vehicle
 from dispatcher.rides.booking import (
     RideRequest,
     TripQuestion,
@@ -32,12 +32,29 @@ from dispatcher.rides.booking import (
 from dispatcher.rides.cancellation import cancel
 from dispatcher.rides.review import resolve
 from dispatcher.timeline import Day
+from routing.geo import Point
 
 router = APIRouter(prefix="/api/v1/rides", tags=["rides"])
 
 
 def _keys(session: Session, tenant_id: str) -> dict[int, str]:
     return {id_of(v): v.key for v in session.exec(select(Vehicle).where(Vehicle.tenant_id == tenant_id))}
+
+
+def _homes(session: Session, rides: list[Ride]) -> dict[int, Point]:
+    """The riders' homes by resident id, for naming a ride's ends (自宅)."""
+    ids = {r.resident_id for r in rides if r.resident_id is not None}
+    if not ids:
+        return {}
+    return {
+        id_of(p): Point(p.lat, p.lon) for p in session.exec(select(Resident).where(col(Resident.id).in_(ids)))
+    }
+
+
+def _view(ctx: Dispatcher, p: Principal, session: Session, ride: Ride) -> dict[str, object]:
+    """One ride as the API shows it, its vehicle's key and its ends named."""
+    home = _homes(session, [ride]).get(ride.resident_id or 0)
+    return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride), ctx.clock.now(), home)
 
 
 def _key(session: Session, ride: Ride) -> str | None:
@@ -90,7 +107,7 @@ def create_ride(
         err.headers.update(headers)  # a retried refusal says it is the same answer again
         raise err
     response.headers.update({**headers, "Location": f"/api/v1/rides/{result.ride.id}"})
-    return ride_view(result.ride, cfg, _key(session, result.ride), ctx.clock.now())
+    return _view(ctx, p, session, result.ride)
 
 
 @router.post(
@@ -153,7 +170,7 @@ def change(
         err = refusal_error(booked.ride, cfg)
         err.detail += f" Ride {ride_id} stays as it was."
         raise err
-    return {**ride_view(booked.ride, cfg, _key(session, booked.ride), ctx.clock.now()), "replaces": ride_id}
+    return {**_view(ctx, p, session, booked.ride), "replaces": ride_id}
 
 
 @router.get("", response_model=list[RideOut], summary="Rides of a day, optionally of one resident")
@@ -171,9 +188,9 @@ def list_rides(
         stmt = stmt.where(Ride.resident_id == resident_id)
     keys = _keys(session, p.tenant_id)
     now = ctx.clock.now()
-    return [
-        ride_view(r, cfg, keys.get(r.vehicle_id or 0), now) for r in session.exec(stmt.order_by(col(Ride.id)))
-    ]
+    rides = list(session.exec(stmt.order_by(col(Ride.id))))
+    homes = _homes(session, rides)
+    return [ride_view(r, cfg, keys.get(r.vehicle_id or 0), now, homes.get(r.resident_id or 0)) for r in rides]
 
 
 def _ride(session: Session, p: Principal, ride_id: int) -> Ride:
@@ -191,7 +208,7 @@ def get_ride(
     session: Session = Depends(get_session),
 ) -> dict[str, object]:
     ride = _ride(session, p, ride_id)
-    return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride), ctx.clock.now())
+    return _view(ctx, p, session, ride)
 
 
 class CancelBody(BaseModel):
@@ -200,12 +217,25 @@ class CancelBody(BaseModel):
     fee_waived: StrictBool = Field(
         False, description="the service cancels (a breakdown, a road closed): no late-cancellation charge"
     )
+    expected_fee_yen: StrictInt | None = Field(
+        None,
+        ge=0,
+        description="the cancellation fee (`cancel_fee_yen`) shown on the confirmation step; when the "
+        "fee due now differs, nothing is cancelled (409 `ride.fee_changed` with the new "
+        "`cancel_fee_yen` and `cancel_fee_text`); leave it out not to check",
+    )
 
 
 @router.post(
     "/{ride_id}/cancel",
     response_model=RideOut,
     summary="Cancel a ride before pickup, with a reason for the log",
+    responses={
+        409: {
+            "description": "The ride can no longer be cancelled, or the fee due now is not the "
+            "`expected_fee_yen` shown (`ride.fee_changed`: nothing was cancelled)"
+        }
+    },
 )
 def cancel_ride(
     ride_id: RowId,
@@ -217,9 +247,15 @@ def cancel_ride(
     _ride(session, p, ride_id)
     reason = body.reason.strip() if body and body.reason and body.reason.strip() else None
     ride = cancel(
-        ctx, p.tenant_id, ride_id, p.actor, reason=reason, fee_waived=bool(body and body.fee_waived)
+        ctx,
+        p.tenant_id,
+        ride_id,
+        p.actor,
+        reason=reason,
+        fee_waived=bool(body and body.fee_waived),
+        expected_fee_yen=body.expected_fee_yen if body else None,
     )
-    return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride), ctx.clock.now())
+    return _view(ctx, p, session, ride)
 
 
 class ReviewBody(BaseModel):
@@ -252,4 +288,4 @@ def review_ride(
     ride = resolve(
         ctx, p.tenant_id, ride_id, body.outcome, p.actor, reason=reason, fee_waived=body.fee_waived
     )
-    return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride), ctx.clock.now())
+    return _view(ctx, p, session, ride)

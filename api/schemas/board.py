@@ -105,6 +105,8 @@ class Review(ApiModel):
     kind: str = Field(description="passenger or freight")
     resident_id: int | None
     rider: str
+    origin_name: str = Field(description="where the ride starts, named as on every page (the drone base too)")
+    destination_name: str = Field(description="where the ride ends, named the same way")
     pickup_window: Window
     overdue_minutes: int = Field(description="minutes since the pickup window ended")
     vehicle_id: int | None

@@ -41,6 +41,10 @@ class Ride(ApiModel):
     service_date: IsoDate
     origin: RidePlace
     destination: RidePlace
+    origin_name: str = Field(
+        description="where the ride starts, named as on every page: 自宅, a place, the drone base, 指定の場所"
+    )
+    destination_name: str = Field(description="where the ride ends, named the same way")
     pickup_after: LocalTime | None = Field(description="the asked pickup time (or none: arrive_by asked)")
     arrive_by: LocalTime | None = Field(description="the asked arrival time (or none: pickup_after asked)")
     party_size: int = Field(description="persons travelling, the rider included")

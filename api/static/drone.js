@@ -5,7 +5,8 @@
  * 〇〇に着陸しました per hall (landed) -> 基地に戻りました (returned). A flight can be aborted
  * (with a reason) until it is back; the answer says where its orders go by ground (taxi, or a
  * support worker's car run). The mission (.plan for QGroundControl) downloads through the API with
- * the bearer token. A refused step shows the server's reason; nothing changes then.
+ * the bearer token. A refused step shows the server's reason; nothing changes then, and the focus
+ * stays on the button pressed.
  *
  * The list refreshes every 30 s. The business day is the server's (the API's default date).
  */
@@ -304,7 +305,8 @@
   function step(f, body, $btn) {
     if (state.busy) return;
     state.busy = true;
-    if ($btn) { $btn.disabled = true; $btn.firstChild.textContent = "送っています…"; }
+    // busy, not disabled: a disabled button loses the focus (and its ring) while the step is sent
+    if ($btn) { $btn.setAttribute("aria-disabled", "true"); $btn.firstChild.textContent = "送っています…"; }
     app.api("POST", "/api/v1/flights/" + f.id + "/steps", body).then(function (view) {
       state.busy = false;
       state.problem = null;
@@ -323,9 +325,15 @@
       state.busy = false;
       if (err.handled) return;
       state.problem = { flight: f.id, node: app.problem(err, LEADS[body.action]) };
+      var key = $btn ? $btn.getAttribute("data-id") : null;
       refresh(false).then(function () {
         var p = document.querySelector('[data-id="problem"]');
         if (p) p.scrollIntoView({ block: "center" });
+        // the flight drawn again: the focus back on the button pressed, else on the refusal; not
+        // on the page's top
+        var again = key && document.querySelector('#screen [data-id="' + key + '"]');
+        if (again && !again.disabled) again.focus({ preventScroll: true });
+        else if (p) { p.setAttribute("tabindex", "-1"); p.focus({ preventScroll: true }); }
       });
     });
   }
@@ -360,6 +368,7 @@
     var $more = el("textarea", { id: "reason-more", maxlength: "300", rows: "3" });
     var $problem = el("div", { hidden: true });
     var $go = button("中止して地上便にする", function () {
+      if (state.busy) return;
       var picked = $reasons.querySelector("input:checked");
       if (!picked) {
         var n = el("p", { cls: "box error", role: "alert", text: "中止の理由をえらんでください。" });
@@ -367,7 +376,7 @@
         return;
       }
       var reason = picked.value + ($more.value.trim() ? ": " + $more.value.trim() : "");
-      $go.disabled = true;
+      $go.setAttribute("aria-disabled", "true"); // busy, not disabled: it keeps the focus
       $go.firstChild.textContent = "送っています…";
       state.busy = true;
       app.api("POST", "/api/v1/flights/" + f.id + "/steps", { action: "aborted", reason: reason }).then(function (view) {
@@ -379,11 +388,14 @@
       }, function (err) {
         state.busy = false;
         if (err.handled) return;
-        $go.disabled = false;
+        $go.removeAttribute("aria-disabled");
         $go.firstChild.textContent = "中止して地上便にする";
         var n = app.problem(err, "中止できませんでした。");
         $problem.replaceWith(n); $problem = n;
         n.scrollIntoView({ block: "center" });
+        $go.focus({ preventScroll: true }); // the focus stays on the button (or comes back to it)
+        refresh.forget();
+        refresh(true); // the flight has changed meanwhile: もどる shows it as it is now
       });
     }, { cls: "danger big", id: "abort-yes" });
     app.show("abort", el("div", { cls: "stack" }, [

@@ -625,25 +625,37 @@
   /* ---------- cancelling, with a confirm step ---------- */
 
   function cancelRide(r) {
+    /* The fee on the screen goes with the cancellation: when the fee due has changed in between (the
+       cut-off passed), nothing is cancelled and the new fee is shown for the resident to decide again. */
+    var shown = r.cancel_fee_yen || 0;
+    function showFee(x) {
+      shown = x.cancel_fee_yen || 0;
+      var p = document.getElementById("cancel-fee");
+      if (p) { p.textContent = x.cancel_fee_text || ""; p.hidden = !x.cancel_fee_text; }
+    }
     api("GET", "/api/v1/me/rides").then(function (res) { // the fee as of now, not as of the list
-      res.rides.forEach(function (x) {
-        var p = document.getElementById("cancel-fee");
-        if (x.id === r.id && p) { p.textContent = x.cancel_fee_text; p.hidden = !x.cancel_fee_text; }
-      });
+      res.rides.forEach(function (x) { if (x.id === r.id) showFee(x); });
     }, function () {});
     return message("この予約を取り消しますか", [
       el("div", { cls: "card" }, [
         el("p", { cls: "when", text: "迎え " + short(r.pickup_from) + "〜" + short(r.pickup_to) }),
         para(r.from + " → " + r.to)
       ]),
-      el("p", { cls: "box urgent", id: "cancel-fee", text: r.cancel_fee_text, hidden: !r.cancel_fee_text })
+      el("p", { cls: "box urgent", id: "cancel-fee", text: r.cancel_fee_text, hidden: !r.cancel_fee_text }),
+      errorBox("cancel-error")
     ], [
       ["いいえ、取り消さない", back, "secondary", "no"],
       ["はい、取り消す", function (e) {
-        e.currentTarget.disabled = true;
-        api("POST", "/api/v1/me/rides/" + r.id + "/cancel").then(function () {
+        var yes = e.currentTarget;
+        yes.disabled = true;
+        api("POST", "/api/v1/me/rides/" + r.id + "/cancel", { expected_fee_yen: shown }).then(function () {
           goHome("タクシーの予約（迎え " + short(r.pickup_from) + "〜" + short(r.pickup_to) + "）を取り消しました。");
-        }, failed);
+        }, function (err) {
+          if (!err.data || err.data.code !== "ride.fee_changed") { failed(err); return; }
+          showFee(err.data);
+          showError(document.getElementById("cancel-error"), say(err));
+          yes.disabled = false;
+        });
       }, "danger", "yes"]
     ]);
   }

@@ -693,27 +693,39 @@
   screens.rideCancel = function (r) {
     var s = {
       render: function () {
+        /* The fee on the screen goes with the cancellation: when the fee due has changed in between
+           (the cut-off passed), nothing is cancelled and the new fee is shown to decide again. */
+        var fee = el("p", { cls: "warn", id: "cancel-fee", text: r.cancel_fee_text, hidden: !r.cancel_fee_text });
+        var said = el("p", { cls: "warn", id: "cancel-said", role: "alert", hidden: true });
         var box = el("div", {}, [
           el("h1", { text: "本当に取り消しますか" }),
           el("p", { text: r.pickup_from + "〜" + r.pickup_to + "　" + r.from + " → " + r.to }),
-          el("p", { cls: "warn", id: "cancel-fee", text: r.cancel_fee_text, hidden: !r.cancel_fee_text })
+          fee,
+          said
         ]);
+        function showFee(x) {
+          r.cancel_fee_yen = x.cancel_fee_yen || 0;
+          r.cancel_fee_text = x.cancel_fee_text || "";
+          fee.textContent = r.cancel_fee_text;
+          fee.hidden = !r.cancel_fee_text;
+        }
         api("GET", "/api/v1/me/rides").then(function (res) { // the fee as of now, not as of the list
-          res.rides.forEach(function (x) {
-            if (x.id !== r.id) return;
-            r.cancel_fee_text = x.cancel_fee_text;
-            var p = box.querySelector("#cancel-fee");
-            if (p) { p.textContent = x.cancel_fee_text; p.hidden = !x.cancel_fee_text; }
-          });
+          res.rides.forEach(function (x) { if (x.id === r.id) showFee(x); });
         }, function () {});
         var no = item("いいえ", back, { id: "no" });
         var yes = item("はい、取り消す", function () {
           state.busy = true;
-          api("POST", "/api/v1/me/rides/" + r.id + "/cancel").then(function () {
+          api("POST", "/api/v1/me/rides/" + r.id + "/cancel", { expected_fee_yen: r.cancel_fee_yen || 0 }).then(function () {
             state.busy = false;
             state.stack = [home()];
             show(message("取り消しました", ["タクシーの予約（" + r.pickup_from + "〜" + r.pickup_to + "）を取り消しました。"], [["予約の確認へ", function () { top(screens.mine); }], ["ホームへ", function () { state.stack = []; show(home(), false); }]]), false);
-          }, function (err) { state.busy = false; show(errorScreen(err), true); });
+          }, function (err) {
+            state.busy = false;
+            if (!err.data || err.data.code !== "ride.fee_changed") { show(errorScreen(err), true); return; }
+            showFee(err.data);
+            said.textContent = say(err);
+            said.hidden = false;
+          });
         }, { id: "yes" });
         box.appendChild(el("div", { cls: "row" }, [no, yes]));
         s.first = no; // the safe answer first

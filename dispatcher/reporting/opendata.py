@@ -3,7 +3,8 @@
 - `gtfs_zip`: a GTFS feed with GTFS-Flex (service zone in locations.geojson, booking rules, one
   zone-to-zone trip per weekday pattern with the service hours as pickup/drop-off windows, the
   agency, the flat fare), so trip planners can show the on-demand service.
-- `ridership_csv`: the nightly figures of each closed service day (`DailyStats`).
+- `ridership_csv`: the nightly figures of each closed service day (`DailyStats`), with how many
+  flagged records awaiting review they leave out.
 - `ngsi_ld`: NGSI-LD entities in the style of the FIWARE Smart Data Models: the service area,
   each vehicle's public status (the depot as location; live positions are never published) and
   the daily figures as `KeyPerformanceIndicator` entities.
@@ -65,6 +66,9 @@ DAILY_COLUMNS = (
     "km",
     "empty_km_share",
 )
+# What the figures of the day leave out (`docs/statistics.md`): flagged drivers' reports awaiting the
+# operator's review. Last in the file, so that the columns before keep their places.
+REVIEW_COLUMNS = ("unreviewed_rides", "unreviewed_positions")
 SHOP_COLUMNS = (
     "orders",
     "items",
@@ -320,9 +324,10 @@ def ridership_csv(
                 d.service_date.isoformat(),
                 *[d.ridership.get(k) for k in DAILY_COLUMNS],
                 *[d.shopping.get(k) for k in SHOP_COLUMNS],
+                *[d.ridership.get(k) for k in REVIEW_COLUMNS],
             ]
         )
-    header = ["date", *DAILY_COLUMNS, *[f"shop_{k}" for k in SHOP_COLUMNS]]
+    header = ["date", *DAILY_COLUMNS, *[f"shop_{k}" for k in SHOP_COLUMNS], *REVIEW_COLUMNS]
     return _csv(header, [["" if v is None else v for v in r] for r in rows])
 
 

@@ -138,6 +138,7 @@ class VehicleDay:
     km: float = 0.0
     km_empty: float = 0.0
     held: int = 0  # flagged positions not reviewed yet, left out of hours and km
+    held_rides: int = 0  # freight jobs with a flagged report not reviewed yet, left out of hours and km
 
 
 @dataclass
@@ -229,6 +230,12 @@ def _ride_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
             col(Ride.service_date) <= facts.end,
         )
     ).all()
+    by_id = _facts_of(session, cfg, rides)
+    facts.rides = sorted(by_id.values(), key=lambda f: f.id)
+
+
+def _facts_of(session: Session, cfg: TenantConfig, rides: Iterable[Ride]) -> dict[int, RideFact]:
+    """The facts of these rides from their events, with the operator's corrections applied."""
     by_id: dict[int, RideFact] = {}
     for r in rides:
         rid = id_of(r)
@@ -275,7 +282,7 @@ def _ride_facts(session: Session, cfg: TenantConfig, facts: Facts) -> None:
     for f in by_id.values():  # the operator's corrections stand for the driver's taps
         f.picked_up_at = f.corrected.get(RIDE_PICKED_UP, f.picked_up_at)
         f.dropped_off_at = f.corrected.get(RIDE_DROPPED_OFF, f.dropped_off_at)
-    facts.rides = sorted(by_id.values(), key=lambda f: f.id)
+    return by_id
 
 
 def _purged_vehicle_days(session: Session, cfg: TenantConfig, facts: Facts) -> dict[date, list[Any]]:
@@ -315,9 +322,21 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
     if purged:
         events = [e for e in events if e.at.astimezone(cfg.tz).date() not in purged]
     # field data checks: rides awaiting review stay out, corrected taps count at the operator's time,
-    # flagged positions count once confirmed (reviews may come days later: no end to their range)
+    # flagged positions count once confirmed (reviews may come days later: no end to their range).
+    # Freight jobs (goods in a taxi) are no passenger figures, but their taps are the vehicle's
+    # hours and km: theirs are checked the same way, and counted as unreviewed rides of the vehicle.
     rides_of_range = {f.id: f for f in facts.rides}
-    held_rides = {f.id for f in facts.rides if f.held}
+    others = {int(e.entity_id) for e in events if e.entity == "ride"} - rides_of_range.keys()
+    goods: list[Ride] = []
+    for part in chunks(sorted(others)):
+        goods += session.exec(select(Ride).where(col(Ride.id).in_(part), Ride.kind != "passenger")).all()
+    freight = _facts_of(session, cfg, goods)
+    rides_of_range |= freight
+    held_rides = {f.id for f in rides_of_range.values() if f.held}
+    held_freight: dict[tuple[int, date], int] = defaultdict(int)
+    for f in freight.values():
+        if f.held and f.vehicle_id is not None:
+            held_freight[(f.vehicle_id, f.service_date)] += 1
     flags = session.exec(
         select(Event)
         .where(
@@ -365,7 +384,11 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
     travel = ctx.road(cfg.id)  # distances: the road's
     for key, located in reports.items():
         located.sort(key=lambda rep: rep.at)  # (stable: a corrected tap moves, the rest keep their order)
-        vd = VehicleDay(hours=(located[-1].at - located[0].at).total_seconds() / 3600, held=held_by_day[key])
+        vd = VehicleDay(
+            hours=(located[-1].at - located[0].at).total_seconds() / 3600,
+            held=held_by_day[key],
+            held_rides=held_freight[key],
+        )
         last, load = located[0], max(0, located[0].load_change)
         for rep in located[1:]:
             step = haversine_m(last.point, rep.point)
@@ -378,9 +401,9 @@ def _vehicle_facts(ctx: Dispatcher, session: Session, cfg: TenantConfig, facts: 
                 last = rep
             load = max(0, load + rep.load_change)
         facts.vehicle_days[key] = vd
-    for key, n in held_by_day.items():
+    for key in held_by_day.keys() | held_freight.keys():
         if key not in facts.vehicle_days:
-            facts.vehicle_days[key] = VehicleDay(held=n)
+            facts.vehicle_days[key] = VehicleDay(held=held_by_day[key], held_rides=held_freight[key])
     if purged:  # day by day, in the order computed, so that sums add up in the same order as before
         stored = [((vid, day), vd) for day, vds in purged.items() for vid, vd in vds]
         facts.vehicle_days = dict(sorted([*facts.vehicle_days.items(), *stored], key=lambda kv: kv[0][1]))
@@ -556,9 +579,9 @@ def ride_figures(rides: list[RideFact], shared: set[int], vdays: Iterable[Vehicl
         "km": round(km, 1),
         "km_empty": round(km_empty, 1),
         "empty_km_share": _rate(round(km_empty * 1000), round(km * 1000)),
-        "unreviewed_rides": len(held),
+        "unreviewed_rides": len(held) + sum(v.held_rides for v in vdays),
         "unreviewed_positions": sum(v.held for v in vdays),
-        "unreviewed_records": len(held) + sum(v.held for v in vdays),
+        "unreviewed_records": len(held) + sum(v.held_rides + v.held for v in vdays),
     }
 
 

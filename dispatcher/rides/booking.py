@@ -27,6 +27,7 @@ from dispatcher.residents.eligibility import categories_on, eligibility_refusal,
 from dispatcher.rides.fares import fare_fields, fare_text
 from dispatcher.rides.kinds import RIDE_CANCELLED, RIDE_REFUSED, RIDE_REQUESTED
 from dispatcher.rides.lifecycle import remove_stops, replan_vehicle
+from dispatcher.rides.place_names import name_stop
 from dispatcher.rides.placement import commit_placement, place, planned_pickup, try_insert
 from dispatcher.rides.plan import (
     Problem,
@@ -921,11 +922,18 @@ def refusal_error(ride: Ride, cfg: TenantConfig) -> DomainError:
 
 
 def ride_view(
-    ride: Ride, cfg: TenantConfig, vehicle_key: str | None = None, now: datetime | None = None
+    ride: Ride,
+    cfg: TenantConfig,
+    vehicle_key: str | None = None,
+    now: datetime | None = None,
+    home: Point | None = None,
 ) -> dict[str, Any]:
-    """The API representation of a ride (local times with offset), with the fare in words and the
-    fee a cancellation at `now` (default: the wall clock) would cost."""
+    """The API representation of a ride (local times with offset), with the fare in words, the
+    fee a cancellation at `now` (default: the wall clock) would cost, and both ends named as every
+    page names a stop (`name_stop`; `home`: the rider's, None for freight or when not known)."""
     tz = cfg.tz
+    origin = name_stop(cfg, ride.origin_place_id, ride.origin_lat, ride.origin_lon, home)
+    destination = name_stop(cfg, ride.destination_place_id, ride.destination_lat, ride.destination_lon, home)
     return {
         "id": ride.id,
         "status": ride.status,
@@ -937,6 +945,8 @@ def ride_view(
             "lon": ride.destination_lon,
             "place_id": ride.destination_place_id,
         },
+        "origin_name": origin.name,
+        "destination_name": destination.name,
         "pickup_after": iso_local(ride.pickup_after, tz),
         "arrive_by": iso_local(ride.arrive_by, tz),
         "party_size": ride.party_size,

@@ -1,5 +1,10 @@
 """Cancelling a confirmed ride: its stops leave the plan, the vehicle is rescheduled, and a
-re-optimization is asked for (a freed seat may let the plan improve)."""
+re-optimization is asked for (a freed seat may let the plan improve).
+
+A fee is charged only as announced: a caller that showed a cancellation fee on its confirmation
+step passes it as `expected_fee_yen`, and when the fee due at the moment of the cancellation differs
+(the cut-off passed while the confirmation was open) nothing is cancelled: `ride.fee_changed`
+(409) names the fee due now, for the page to show and ask again."""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ from sqlmodel import Session
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import id_of
+from dispatcher.errors import Code, Conflict
 from dispatcher.events import record
 from dispatcher.models import Ride, RideStatus
+from dispatcher.rides.fares import cancel_fee_text, cancel_fee_yen
 from dispatcher.rides.kinds import RIDE_CANCELLED
 from dispatcher.rides.lifecycle import locked_ride, remove_stops, replan_vehicle, transition
 from dispatcher.rides.plan import current_plan, save_plan
@@ -21,15 +28,29 @@ def cancel(
     actor: str,
     reason: str | None = None,
     fee_waived: bool = False,
+    expected_fee_yen: int | None = None,
 ) -> Ride:
     """Cancel a confirmed ride and take its stops out of the plan; `reason` goes into the event, and
     `fee_waived` (the service's side cancels) keeps a late cancellation free of charge. A freed
-    seat may let the plan improve: a re-optimization is asked for (`Dispatcher.after_change`)."""
+    seat may let the plan improve: a re-optimization is asked for (`Dispatcher.after_change`).
+    `expected_fee_yen`: the fee the person was shown (None: not checked); another fee due now
+    refuses with `ride.fee_changed` and changes nothing."""
     cfg = ctx.config(tenant_id)
     now = ctx.clock.now()
     with Session(ctx.engine, expire_on_commit=False) as session:
         ride = locked_ride(session, tenant_id, ride_id)
         before = ride.status
+        if expected_fee_yen is not None and ride.status == RideStatus.confirmed:
+            due = cancel_fee_yen(cfg, ride, now)
+            if due != expected_fee_yen:
+                raise Conflict(
+                    f"The cancellation fee is now {due} yen, not the {expected_fee_yen} yen shown; "
+                    "nothing was cancelled. Show the new fee and ask again.",
+                    code=Code.ride_fee_changed,
+                    cancel_fee_yen=due,
+                    cancel_fee_text=cancel_fee_text(cfg, due),
+                    expected_fee_yen=expected_fee_yen,
+                )
         transition(ride, RideStatus.cancelled)
         ride.cancelled_at = now
         state = current_plan(session, tenant_id, ride.service_date)

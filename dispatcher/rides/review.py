@@ -27,8 +27,10 @@ from dispatcher.errors import Code, Conflict, NotFound
 from dispatcher.models import Driver, Operator, Resident, Ride, RideStatus, Vehicle
 from dispatcher.rides.cancellation import cancel
 from dispatcher.rides.field_events import VehicleEvent, vehicle_event
+from dispatcher.rides.place_names import name_stop
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import iso_local, local_date
+from routing.geo import Point
 
 Outcome = Literal["picked_up", "no_show", "cancelled"]
 
@@ -87,12 +89,13 @@ def to_review(ctx: Dispatcher, tenant_id: str, day: date | None = None) -> list[
         drivers = list(
             session.exec(select(Driver).where(col(Driver.operator_id).in_(op_ids)).order_by(col(Driver.id)))
         )
-        names = {
-            p.id: f"{p.family_name} {p.given_name}"
-            for p in session.exec(
+        riders = list(
+            session.exec(
                 select(Resident).where(col(Resident.id).in_({r.resident_id for r in rides if r.resident_id}))
             )
-        }
+        )
+        names = {p.id: f"{p.family_name} {p.given_name}" for p in riders}
+        homes = {p.id: Point(p.lat, p.lon) for p in riders}
     out = []
     for r in rides:
         v = vehicles.get(r.vehicle_id)
@@ -111,6 +114,17 @@ def to_review(ctx: Dispatcher, tenant_id: str, day: date | None = None) -> list[
                 "kind": r.kind,
                 "resident_id": r.resident_id,
                 "rider": names.get(r.resident_id, "") if r.resident_id else "",
+                # both ends named as on every page: the drone base for a freight pickup
+                "origin_name": name_stop(
+                    cfg, r.origin_place_id, r.origin_lat, r.origin_lon, homes.get(r.resident_id or 0)
+                ).name,
+                "destination_name": name_stop(
+                    cfg,
+                    r.destination_place_id,
+                    r.destination_lat,
+                    r.destination_lon,
+                    homes.get(r.resident_id or 0),
+                ).name,
                 "pickup_window": {
                     "start": iso_local(r.pickup_window_start, cfg.tz),
                     "end": iso_local(r.pickup_window_end, cfg.tz),

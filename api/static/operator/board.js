@@ -128,6 +128,7 @@
           el("span", { cls: "badge warn", text: "確認が必要" }),
           el("strong", { text: "No." + x.ride_id + " " + who }),
         ]),
+        el("div", { cls: "row-info", "data-id": "review-ends-" + x.ride_id, text: x.origin_name + " → " + x.destination_name }),
         el("div", { cls: "row-info", text: "迎え " + hm(x.pickup_window.start) + "〜" + hm(x.pickup_window.end) +
           "（" + x.overdue_minutes + "分過ぎ）　" + x.vehicle + (x.operator ? "・" + x.operator : "") +
           (x.status === "vehicle_arrived" ? "　到着の報告あり" : "　報告なし") }),

@@ -77,6 +77,7 @@
     $("wheelchair").checked = !!r.wheelchair;
     state.retry = null;
     invalidateQuote(true);
+    refreshLimits();
   }
 
   function renderFavourites() {
@@ -101,12 +102,17 @@
   function destChanged() {
     renderFavourites();
     invalidateQuote(true);
+    refreshLimits();
+  }
+  function tripChanged() {
+    invalidateQuote(true);
+    refreshLimits();
   }
 
   $("dest").addEventListener("change", destChanged);
-  $("origin").addEventListener("change", () => invalidateQuote(true));
-  $("party").addEventListener("input", () => invalidateQuote(true));
-  $("wheelchair").addEventListener("change", () => invalidateQuote(true));
+  $("origin").addEventListener("change", tripChanged);
+  $("party").addEventListener("input", tripChanged);
+  $("wheelchair").addEventListener("change", tripChanged);
   $("when-time").addEventListener("input", () => invalidateQuote(true));
   $("when-day").addEventListener("change", () => {
     if (whenDay() !== T.today() && whenMode() === "now") {
@@ -115,13 +121,14 @@
       if (!$("when-time").value) $("when-time").value = "10:00";
     }
     $("when-now").disabled = whenDay() !== T.today();
-    invalidateQuote(true);
+    tripChanged();
   });
   document.querySelectorAll('input[name="when"]').forEach((radio) => {
     radio.addEventListener("change", () => {
       const mode = whenMode();
       $("when-time").disabled = mode === "now";
-      if (mode !== "now" && !$("when-time").value) $("when-time").value = suggestTime(mode === "arrive" ? 60 : 30);
+      applyLimits();
+      if (mode !== "now" && !$("when-time").value) $("when-time").value = withinLimits(suggestTime(mode === "arrive" ? 60 : 30));
       if (mode !== "now") $("when-time").focus();
       invalidateQuote(true);
     });
@@ -158,6 +165,111 @@
     return document.querySelector('input[name="when"]:checked').value;
   }
 
+  /* Offer only what can be booked: once the trip is chosen, the server gives the times it can be
+     asked for (POST /rides/time-limits). The time field gets them as min and max, the rule stands
+     beside it in the words the phone and the TV use (「17:00 までに着く必要があるため、迎えは
+     15:50 までです。」), and a time outside is refused in those words before anything is sent. */
+  let asked = 0;
+  function tripQuestion() {
+    const r = state.resident;
+    const dest = $("dest").value, origin = $("origin").value;
+    if (!r || !dest || dest === origin) return null;
+    const party = parseInt($("party").value, 10);
+    return {
+      resident_id: r.id,
+      origin: toLocation(origin, r),
+      destination: toLocation(dest, r),
+      party_size: party >= 1 && party <= 99 ? party : 1,
+      wheelchair: $("wheelchair").checked,
+      date: whenDay(),
+    };
+  }
+  function refreshLimits() {
+    const q = tripQuestion();
+    const mine = ++asked;
+    state.limits = null;
+    applyLimits();
+    if (!q) return Promise.resolve();
+    return api("POST", "/api/v1/rides/time-limits", q).then(
+      (lim) => {
+        if (mine !== asked) return; // another trip was chosen meanwhile
+        state.limits = lim;
+        applyLimits();
+      },
+      () => {} // the server decides at the quote
+    );
+  }
+  /* 「17:00 までに着く必要があるため、迎えは 15:50 までです。」 */
+  function lastPickupRule(lim) {
+    if (!lim.service_hours) return "その日はタクシーが走っていません。";
+    return lim.service_hours.end + " までに着く必要があるため、" +
+      (lim.latest_pickup ? "迎えは " + hm(lim.latest_pickup) + " までです。" : "この行き先へは、今日はもう迎えに行けません。");
+  }
+  function hoursRule(lim) {
+    return "運行時間（" + lim.service_hours.start + "–" + lim.service_hours.end + "）の中で時刻を選んでください。";
+  }
+  /* "HH:MM" rounded up to the field's 5 minutes. */
+  function upTo5(hhmm) {
+    let h = +hhmm.slice(0, 2), mi = Math.ceil(+hhmm.slice(3, 5) / 5) * 5;
+    if (mi >= 60) { mi -= 60; h += 1; }
+    return T.pad(Math.min(h, 23)) + ":" + T.pad(mi);
+  }
+  /* The first and last "HH:MM" the time field may hold in the chosen mode ("" where none). */
+  function bounds() {
+    const lim = state.limits;
+    if (!lim || !lim.service_hours) return ["", ""];
+    if (whenMode() === "arrive") return [hhmmOf(lim.earliest_arrival), hhmmOf(lim.latest_arrival)];
+    // a pickup may be asked from opening (or now, today) to the latest pickup
+    let first = lim.service_hours.start;
+    if (whenDay() === T.today()) {
+      const p = T.parts(T.now());
+      const now = T.pad(p.h) + ":" + T.pad(p.mi);
+      if (now > first) first = now;
+    }
+    return [lim.latest_pickup ? first : "", hhmmOf(lim.latest_pickup)];
+  }
+  function applyLimits() {
+    const lim = state.limits, t = $("when-time"), note = $("when-limit");
+    const [first, last] = bounds();
+    const min = first && upTo5(first) <= last ? upTo5(first) : first;
+    if (min) t.min = min; else t.removeAttribute("min");
+    if (last) t.max = last; else t.removeAttribute("max");
+    let text = lim ? lastPickupRule(lim) : "";
+    if (lim && lim.service_hours && whenMode() === "arrive" && lim.earliest_arrival) {
+      text += "着く時刻は " + hm(lim.earliest_arrival) + "〜" + hm(lim.latest_arrival) + " です。";
+    }
+    note.textContent = text;
+    note.hidden = !text;
+  }
+  /* A suggested time moved inside the limits, when they are known. */
+  function withinLimits(hhmm) {
+    const [first, last] = bounds();
+    if (last && hhmm > last) return last;
+    if (first && hhmm < first) return upTo5(first);
+    return hhmm;
+  }
+  /* Why the time asked cannot be booked, in the server's words, or "" when it can (or the limits
+     are not known: the server decides). `t`: "HH:MM", or "" for now. */
+  function timeRefusal(mode, t) {
+    const lim = state.limits;
+    if (!lim) return "";
+    if (!lim.service_hours) return lastPickupRule(lim);
+    if (mode === "arrive") {
+      if (!lim.earliest_arrival) return lastPickupRule(lim);
+      if (t < hhmmOf(lim.earliest_arrival)) return "その到着時刻には間に合いません。もっと遅い時刻を選んでください（いちばん早くて" + hhmmOf(lim.earliest_arrival) + "）。";
+      if (t > hhmmOf(lim.latest_arrival)) return hoursRule(lim);
+      return "";
+    }
+    if (mode === "now") {
+      return !lim.latest_pickup || T.now().getTime() > Date.parse(lim.latest_pickup) ? lastPickupRule(lim) : "";
+    }
+    const [first, last] = bounds();
+    if (!last || t > last) return lastPickupRule(lim);
+    if (t < lim.service_hours.start) return hoursRule(lim);
+    if (t < first) return "その時刻は、もう過ぎています。ほかの時刻を選んでください。";
+    return "";
+  }
+
   function invalidateQuote(hideResult) {
     state.quoted = null;
     state.anyway = null;
@@ -192,10 +304,14 @@
     const mode = whenMode();
     if (mode === "now") {
       if (whenDay() !== T.today()) throw new Error("今日以外の日は、迎えか到着の時刻を選んでください。");
+      const no = timeRefusal(mode, "");
+      if (no) throw new Error(no);
       req.pickup_after = T.iso(T.now(), true);
     } else {
       const t = $("when-time").value;
       if (!/^\d\d:\d\d$/.test(t)) throw new Error("時刻を入れてください。");
+      const no = timeRefusal(mode, t);
+      if (no) throw new Error(no);
       const day = whenDay();
       req[mode === "arrive" ? "arrive_by" : "pickup_after"] =
         day === T.today() ? isoToday(t) : day + "T" + t + ":00" + T.iso(T.now()).slice(-6);
@@ -203,10 +319,15 @@
     return req;
   }
 
+  /* The ends of a trip the form describes (home or a place of the list). */
   function placeName(loc, r) {
-    if (loc.place_id) return state.placeById[loc.place_id] ? state.placeById[loc.place_id].name : loc.place_id;
+    if (loc.place_id) return state.placeById[loc.place_id] ? state.placeById[loc.place_id].name : "指定の場所";
     if (r && r.home && Math.abs(loc.lat - r.home.lat) < 0.0005 && Math.abs(loc.lon - r.home.lon) < 0.0006) return "自宅";
     return "指定の場所";
+  }
+  /* A stored ride's ends as the server names every stop (自宅, a place, the drone base). */
+  function rideEnds(ride) {
+    return ride.origin_name + " → " + ride.destination_name;
   }
 
 
@@ -315,7 +436,7 @@
         res.setAttribute("data-ride", String(ride.id));
         res.appendChild(el("p", { cls: "strong", text: "予約しました（予約番号 " + ride.id + "）。利用者にお伝えください：" }));
         res.appendChild(el("p", { cls: "big", id: "booked-window", text: dayPrefix(ride.pickup_window.start) + "迎え " + hm(ride.pickup_window.start) + "〜" + hm(ride.pickup_window.end) }));
-        res.appendChild(el("p", { text: placeName(ride.origin, state.resident) + " → " + placeName(ride.destination, state.resident) + "　" + hm(ride.latest_arrival) + " までに到着" }));
+        res.appendChild(el("p", { text: rideEnds(ride) + "　" + hm(ride.latest_arrival) + " までに到着" }));
         res.appendChild(el("p", { id: "booked-fare", text: ride.fare_text }));
         res.appendChild(el("p", { cls: "muted", text: "車両 " + (state.vehicleNames[ride.vehicle] || ride.vehicle || "―") }));
         $("book-btn").disabled = true;
@@ -352,5 +473,5 @@
     ).finally(() => $("book-btn").classList.remove("busy"));
   });
 
-  Object.assign(Operator, { fillPlaceSelects, resetBooking, renderFavourites, placeName, showBookingDay });
+  Object.assign(Operator, { fillPlaceSelects, resetBooking, renderFavourites, rideEnds, showBookingDay });
 })();

@@ -54,7 +54,7 @@
       status,
     ]);
     const info = el("div", { cls: "row-info", text:
-      Operator.placeName(ride.origin, r) + " → " + Operator.placeName(ride.destination, r) +
+      Operator.rideEnds(ride) +
       (ride.status === "refused" ? "" : "　" + hm(ride.latest_arrival) + " までに到着　" + yen(ride.fare_yen)) +
       (ride.party_size > 1 ? "　" + ride.party_size + "人" : "") +
       (ride.vehicle ? "　" + (state.vehicleNames[ride.vehicle] || ride.vehicle) : "") +
@@ -109,7 +109,9 @@
       if (!text) { err.textContent = "理由を入れてください（記録に残ります）。"; err.hidden = false; reason.focus(); return; }
       go.disabled = true;
       const waived = due > 0 && waive.checked;
-      api("POST", "/api/v1/rides/" + ride.id + "/cancel", { reason: text, fee_waived: waived }).then(
+      /* the fee shown goes along: when the fee due has changed since (the cut-off passed), nothing is
+         cancelled, and the new fee is shown for the operator to decide again */
+      api("POST", "/api/v1/rides/" + ride.id + "/cancel", { reason: text, fee_waived: waived, expected_fee_yen: due }).then(
         () => {
           const money = waived ? "取消し料は免除しました。" : due > 0 ? "取消し料 " + yen(due) + " は月末の請求に入ります。" : "";
           toast("予約 No." + ride.id + " を取り消しました。" + money);
@@ -117,7 +119,12 @@
           loadRides().then(() => land($("ride-list").querySelector('[data-id="ride-' + ride.id + '"]')));
           Operator.refreshBoard();
         },
-        (e) => { showError(err, e); go.disabled = false; go.focus(); }
+        (e) => {
+          if (e.data && e.data.code === "ride.fee_changed") showFee(e.data);
+          showError(err, e);
+          go.disabled = false;
+          go.focus();
+        }
       );
     }, { cls: "danger small", "data-id": "cancel-confirm" });
     slot.appendChild(el("div", { cls: "inline" }, [reason, go, button("やめる", () => closeForm(slot, "cancel-" + ride.id), { cls: "quiet small" })]));
