@@ -89,6 +89,28 @@ def _after_overlap(e: DomainError, outward: int) -> datetime | None:
     return at.replace(second=0, microsecond=0) + timedelta(minutes=late)
 
 
+def within_pickers(ctx: Dispatcher, tenant_id: str, trip: Trip) -> None:
+    """The time a resident can pick: the TV and phone pickers stop at the latest pickup (and
+    arrival) the rules allow for the trip now (`time_limits`), so a later wish becomes that
+    latest time. Nothing changes when no time is left at all: the booking then says why."""
+    body = trip.body
+    question = TripQuestion.model_validate(
+        {k: body[k] for k in ("resident_id", "origin", "destination", "party_size", "wheelchair")}
+    )
+    try:
+        limits = time_limits(ctx, tenant_id, question)
+    except DomainError:
+        return  # a trip the rules refuse outright: the booking says why
+    for key, latest in (("pickup_after", "latest_pickup"), ("arrive_by", "latest_arrival")):
+        last = limits[latest]
+        if (
+            key in body
+            and last is not None
+            and datetime.fromisoformat(str(body[key])) > datetime.fromisoformat(last)
+        ):
+            body[key] = last
+
+
 def _why(e: DomainError) -> str:
     """A refusal's fields and messages, e.g. "pickup_after: is after the last pickup time"."""
     errors = "; ".join(f"{x['field']}: {x['message']}" for x in getattr(e, "errors", []) or [])
@@ -325,7 +347,7 @@ class DayReplay:
 
     def _on_book(self, trip: Trip) -> None:
         trip.tries += 1
-        self._within_pickers(trip)
+        within_pickers(self.ctx, self.tid, trip)
         key = f"sim-{self.seed}-{trip.key}-{trip.tries}"
         try:
             booked = book(self.ctx, self.tid, RideRequest.model_validate(trip.body), key, f"{ACTOR}:resident")
@@ -369,27 +391,6 @@ class DayReplay:
             self.push(self.clock.now() + timedelta(minutes=1), "book", trip)
             return
         self.outcomes.append(TripOutcome(trip.key, self.day, trip.purpose, "refused", trip.tries, ride.id))
-
-    def _within_pickers(self, trip: Trip) -> None:
-        """The time a resident can pick: the TV and phone pickers stop at the latest pickup (and
-        arrival) the rules allow for the trip now (`time_limits`), so a later wish becomes that
-        latest time. Nothing changes when no time is left at all: the booking then says why."""
-        body = trip.body
-        question = TripQuestion.model_validate(
-            {k: body[k] for k in ("resident_id", "origin", "destination", "party_size", "wheelchair")}
-        )
-        try:
-            limits = time_limits(self.ctx, self.tid, question)
-        except DomainError:
-            return  # a trip the rules refuse outright: the booking says why
-        for key, latest in (("pickup_after", "latest_pickup"), ("arrive_by", "latest_arrival")):
-            last = limits[latest]
-            if (
-                key in body
-                and last is not None
-                and datetime.fromisoformat(str(body[key])) > datetime.fromisoformat(last)
-            ):
-                body[key] = last
 
     def _on_cancel(self, ride_id: int) -> None:
         with contextlib.suppress(DomainError):  # already under way or done: too late to cancel

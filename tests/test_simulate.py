@@ -33,6 +33,7 @@ from simulations.demand import CLASH, MIN_STAY, Profile, RideDemand, Rider, Weat
 from simulations.replay import ReplayOptions
 from simulations.report import render
 from simulations.scenarios import TABLE_COLUMNS, Run, simulate
+from tests.conftest import DAY_START
 from tests.live import RequestLog, launch, shot, text_styles
 
 SMALL_TOWN = """
@@ -274,6 +275,40 @@ def test_demand_fits_any_service_hours() -> None:
     for t in trips:
         wanted = datetime.fromisoformat(t.body.get("pickup_after") or t.body["arrive_by"]).astimezone(cfg.tz)
         assert time(18, 0) <= wanted.time() <= time(21, 0), t.body
+
+
+def test_a_simulated_resident_picks_only_what_the_pickers_offer(sqlite_ctx: Any) -> None:
+    """A wish past the latest pickup (or arrival) the rules allow becomes that latest time, as on
+    the TV and phone pickers; a time within the limits is asked as it is. Before, the generator's
+    own estimate of the last pickup (without the travel margin) could lie a few minutes past the
+    booking's, and the ride home was refused for ending after closing (seed 1: two ways home)."""
+    from dispatcher.rides.booking import TripQuestion, time_limits
+    from simulations.demand import Trip
+    from simulations.replay import within_pickers
+    from tests.test_api_rides import eligible_resident
+
+    ctx = sqlite_ctx
+    resident = eligible_resident(ctx)
+    trip_body = {
+        "resident_id": resident,
+        "origin": {"place_id": "hall-ichinose"},
+        "destination": {"place_id": "central-hospital"},
+        "party_size": 1,
+        "wheelchair": False,
+    }
+    limits = time_limits(ctx, "ina-demo", TripQuestion.model_validate(trip_body))
+    latest_pickup = datetime.fromisoformat(limits["latest_pickup"])
+    latest_arrival = datetime.fromisoformat(limits["latest_arrival"])
+    assert latest_pickup < datetime(2026, 11, 24, 16, 30, tzinfo=latest_pickup.tzinfo)  # a long drive
+    late = Trip("t", DAY_START, trip_body | {"pickup_after": "2026-11-24T16:30:00+09:00"}, "hospital")
+    within_pickers(ctx, "ina-demo", late)
+    assert datetime.fromisoformat(late.body["pickup_after"]) == latest_pickup
+    appointment = Trip("a", DAY_START, trip_body | {"arrive_by": "2026-11-24T17:30:00+09:00"}, "hospital")
+    within_pickers(ctx, "ina-demo", appointment)
+    assert datetime.fromisoformat(appointment.body["arrive_by"]) == latest_arrival
+    fine = Trip("f", DAY_START, trip_body | {"pickup_after": "2026-11-24T10:00:00+09:00"}, "hospital")
+    within_pickers(ctx, "ina-demo", fine)
+    assert fine.body["pickup_after"] == "2026-11-24T10:00:00+09:00"
 
 
 def test_a_simulated_resident_asks_for_the_way_back_after_the_ride_it_overlaps() -> None:
