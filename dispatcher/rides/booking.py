@@ -585,26 +585,27 @@ def check_overlap(
         "latest_arrival": iso_local(ride.latest_arrival, tz),
         "destination": to,
     }
+    # Both problems name the ride in the way with the same members.
+    named: dict[str, Any] = {
+        "existing_ride": existing,
+        "existing_ride_id": ride.id,
+        "existing_pickup": pickup,
+        "existing_to": to,
+    }
     if duplicate is not None:
         raise Conflict(
             f"Resident {rider.id} already has this trip booked (ride {ride.id}, pickup {pickup}); "
             "the same trip is not booked twice.",
             title="Same ride already booked",
             code=Code.ride_duplicate,
-            existing_ride=existing,
-            existing_ride_id=ride.id,
-            existing_pickup=pickup,
-            existing_to=to,
+            **named,
         )
     raise Conflict(
         f"Resident {rider.id} already has ride {ride.id} (pickup {pickup}, to {to}) at an overlapping "
         "time; one rider takes one ride at a time. An operator may book anyway (book_anyway).",
         title="Overlaps a ride of the same rider",
         code=Code.ride_overlaps,
-        existing_ride=existing,
-        existing_ride_id=ride.id,
-        existing_pickup=pickup,
-        existing_to=to,
+        **named,
     )
 
 
