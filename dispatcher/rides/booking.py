@@ -20,7 +20,7 @@ from shapely.geometry import Point as ShapelyPoint
 from sqlmodel import Session, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.db import RowId, id_of, lock_tenant
+from dispatcher.db import RowId, id_of, lock_tenant, sent_under_key
 from dispatcher.errors import Code, Conflict, DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Resident, Ride, RideStatus, Vehicle
@@ -103,12 +103,7 @@ PAST_GRACE_MINUTES = 10
 def booked_with(session: Session, tenant_id: str, key: str, actor: str) -> bool:
     """Whether `actor` already sent a ride request under this Idempotency-Key (a retry, which
     `book` answers from what is stored)."""
-    found = session.exec(
-        select(Ride.id).where(
-            Ride.tenant_id == tenant_id, Ride.idempotency_key == key, Ride.created_by == actor
-        )
-    ).first()
-    return found is not None
+    return sent_under_key(session, Ride, tenant_id, key, actor)
 
 
 @dataclass
