@@ -18,7 +18,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, col, select
 
-from dispatcher.models import Tenant
+from dispatcher.models import Ride, ShopOrder, Tenant
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The largest value an INTEGER column holds on both backends (32-bit on PostgreSQL): ids from
@@ -209,3 +209,16 @@ def id_of(row: _Row) -> int:
 def within(column: Any, start: datetime | None, end: datetime) -> ColumnElement[bool]:
     """column in [start, end), or before `end` when there is no start."""
     return and_(column < end, column >= start) if start is not None else column < end
+
+
+def sent_under_key(
+    session: Session, model: type[Ride | ShopOrder], tenant_id: str, key: str, actor: str
+) -> bool:
+    """Whether `actor` already sent a request stored as a `model` row (a ride, an order) under this
+    Idempotency-Key: a retry, which is answered from what is stored."""
+    found = session.exec(
+        select(model.id).where(
+            model.tenant_id == tenant_id, model.idempotency_key == key, model.created_by == actor
+        )
+    ).first()
+    return found is not None

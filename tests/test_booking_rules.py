@@ -69,6 +69,7 @@ def test_one_rider_one_ride_at_a_time(sqlite_ctx: Dispatcher) -> None:
             assert again.status_code == 409, again.text
             p = again.json()
             assert p["code"] == "ride.duplicate" and p["existing_ride"]["id"] == ride_id
+            assert p["existing_ride_id"] == ride_id and p["existing_ride"]["pickup_window"]["start"]
             assert "同じ予約がもうあります" in p["message_ja"] and "9:00〜9:15 迎え" in p["message_ja"]
 
         # Another destination at an overlapping time: refused naming the existing ride, and the
@@ -80,6 +81,7 @@ def test_one_rider_one_ride_at_a_time(sqlite_ctx: Dispatcher) -> None:
         assert p["code"] == "ride.overlaps" and p["existing_ride"]["id"] == ride_id
         assert f"9:00〜9:15 迎え、{place_name}行き" in p["message_ja"], p["message_ja"]
         assert p["existing_ride"]["destination"] == place_name
+        assert p["existing_ride_id"] == ride_id and p["existing_ride"]["pickup_window"]["start"]
         q = c.post("/api/v1/rides/quote", json=_trip(rider, other, pickup_after=_at("09:10")), headers=op)
         assert q.status_code == 409 and q.json()["code"] == "ride.overlaps"
 

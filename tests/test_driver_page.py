@@ -30,7 +30,7 @@ from dispatcher.context import Dispatcher
 from dispatcher.models import Event, Ride, Vehicle
 from tests.conftest import client_for, token_headers
 from tests.live import RequestLog, Server, launch, shot, text_styles
-from tests.test_field_operations import _book, _single
+from tests.riders import book_from_home, living_alone
 
 WIDTH, HEIGHT = 390, 844
 FOLDER = "driver"
@@ -81,10 +81,13 @@ def sign_in_and_choose(page: Page, base: str, username: str, vehicle_key: str) -
 
 def test_driver_completes_a_shared_trip_at_390x844(sqlite_ctx: Dispatcher, clock: SimClock) -> None:
     ctx = sqlite_ctx
-    a, b, c, d, e = _single(ctx, 5)
+    a, b, c, d, e = living_alone(ctx, 5)
     with client_for(ctx) as client:
         operator = token_headers(client, "ina-demo-operator")
-        rides = [_book(client, operator, r, m) for r, m in zip((a, b, c, d), (30, 35, 80, 120), strict=True)]
+        rides = [
+            book_from_home(client, operator, r, m)
+            for r, m in zip((a, b, c, d), (30, 35, 80, 120), strict=True)
+        ]
         vid = rides[0]["vehicle_id"]
         assert [r["vehicle_id"] for r in rides] == [vid] * 4, "the four rides should share one vehicle"
         vehicle = next(v for v in client.get("/api/v1/vehicles", headers=operator).json() if v["id"] == vid)
@@ -157,7 +160,7 @@ def test_driver_completes_a_shared_trip_at_390x844(sqlite_ctx: Dispatcher, clock
             started = time.monotonic()
             r = client.post(f"/api/v1/rides/{rd}/cancel", headers=operator)
             assert r.status_code == 200, r.text
-            added = _book(client, operator, e, 150)
+            added = book_from_home(client, operator, e, 150)
             assert added["vehicle_id"] == vid, "the 10:30 ride should go to the same vehicle"
             re_ = added["id"]
             page.wait_for_selector("#banner:not([hidden])", timeout=15_000)

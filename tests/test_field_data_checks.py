@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.models import DailyStats, Event, Resident, Ride
+from dispatcher.models import DailyStats, Event, Ride
 from dispatcher.platform.demo import DEMO_PASSWORD
 from dispatcher.reporting.daily_stats import close_day, close_pending_days
 from dispatcher.reporting.stats import RideFact, VehicleDay, _shared_rides, ride_figures, ridership
@@ -25,23 +25,10 @@ from dispatcher.rides.field_checks import review, to_review
 from routing.geo import Point
 from tests.conftest import DAY_START
 from tests.live import RequestLog, Server, launch, shot
-from tests.test_field_operations import _single
+from tests.riders import book_from_home, living_alone
 
 DAY = DAY_START.date()
 TENANT = "ina-demo"
-
-
-def _far_ride(client: TestClient, operator: dict[str, str], r: Resident, minutes: int) -> dict:
-    """A booking from the resident's home to the place of the tenant farthest from it."""
-    body = {
-        "resident_id": r.id,
-        "origin": {"lat": r.lat, "lon": r.lon},
-        "destination": {"place_id": r.favourite_places[0]},
-        "pickup_after": (DAY_START + timedelta(minutes=minutes)).isoformat(),
-    }
-    res = client.post("/api/v1/rides", json=body, headers={**operator, "Idempotency-Key": uuid.uuid4().hex})
-    assert res.status_code == 201, res.text
-    return res.json()
 
 
 def _flags(ctx: Dispatcher) -> list[Event]:
@@ -58,9 +45,9 @@ def _flags(ctx: Dispatcher) -> list[Event]:
 def test_impossible_taps_are_flagged_reviewed_and_kept_out_of_the_figures(
     client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock: SimClock
 ) -> None:
-    (a,) = _single(ctx, 1)
+    (a,) = living_alone(ctx, 1)
     clock.set(DAY_START + timedelta(minutes=5))
-    booked = _far_ride(client, operator, a, 90)
+    booked = book_from_home(client, operator, a, 90)
     vehicle, rid = booked["vehicle_id"], booked["id"]
     events = f"/api/v1/vehicles/{vehicle}/events"
     with Session(ctx.engine) as s:
@@ -206,10 +193,10 @@ def test_impossible_taps_are_flagged_reviewed_and_kept_out_of_the_figures(
 def test_nightly_figures_exclude_unreviewed_rides_and_close_again_after_review(
     client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock: SimClock
 ) -> None:
-    a, b = _single(ctx, 2)
+    a, b = living_alone(ctx, 2)
     clock.set(DAY_START + timedelta(minutes=5))
-    ra = _far_ride(client, operator, a, 60)
-    rb = _far_ride(client, operator, b, 150)
+    ra = book_from_home(client, operator, a, 60)
+    rb = book_from_home(client, operator, b, 150)
     with Session(ctx.engine) as s:
         rides = {r.id: r for r in s.exec(select(Ride))}
     for booked, early in ((ra, 0), (rb, 45)):  # a's taps are right; b's pickup 45 minutes early
@@ -280,9 +267,9 @@ def test_a_day_with_one_rider_shares_nothing() -> None:
 def test_plausible_taps_raise_no_flag(
     client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock: SimClock
 ) -> None:
-    (a,) = _single(ctx, 1)
+    (a,) = living_alone(ctx, 1)
     clock.set(DAY_START + timedelta(minutes=5))
-    booked = _far_ride(client, operator, a, 60)
+    booked = book_from_home(client, operator, a, 60)
     events = f"/api/v1/vehicles/{booked['vehicle_id']}/events"
     with Session(ctx.engine) as s:
         ride = s.get_one(Ride, booked["id"])
@@ -317,7 +304,7 @@ def test_operator_reviews_flagged_taps_in_the_console_and_the_dashboard_says_wha
     in the dashboard's note; the operator corrects the pickup, is told in Japanese why the drop-off
     cannot stand, corrects it, and the note goes away."""
     ctx = sqlite_ctx
-    (a,) = _single(ctx, 1)
+    (a,) = living_alone(ctx, 1)
     clock.set(DAY_START + timedelta(minutes=5))
     with Server(ctx) as base, sync_playwright() as pw:
         api = httpx.Client(base_url=base)

@@ -6,42 +6,17 @@ illegal sequences answer 409 and change nothing."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, func, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.models import Event, PlanVersion, Resident, Ride
+from dispatcher.models import Event, PlanVersion, Ride
 from tests.conftest import DAY_START
 from tests.planning import verify_plan
+from tests.riders import book_from_home, living_alone
 from tests.test_resident_channels import pair_tv
-
-
-def _single(ctx: Dispatcher, n: int) -> list[Resident]:
-    """n residents who live alone (each a household of one), near each other."""
-    with Session(ctx.engine) as s:
-        rows = s.exec(select(Resident).order_by(col(Resident.id))).all()
-    by_hh: dict[int, list[Resident]] = {}
-    for r in rows:
-        by_hh.setdefault(r.household_id, []).append(r)
-    alone = [m[0] for m in by_hh.values() if len(m) == 1 and m[0].favourite_places]
-    first = alone[0]
-    alone.sort(key=lambda r: (r.lat - first.lat) ** 2 + (r.lon - first.lon) ** 2)
-    return alone[:n]
-
-
-def _book(client: TestClient, operator: dict[str, str], r: Resident, minutes: int) -> dict:
-    body = {
-        "resident_id": r.id,
-        "origin": {"lat": r.lat, "lon": r.lon},
-        "destination": {"place_id": r.favourite_places[0]},
-        "pickup_after": (DAY_START + timedelta(minutes=minutes)).isoformat(),
-    }
-    res = client.post("/api/v1/rides", json=body, headers={**operator, "Idempotency-Key": uuid.uuid4().hex})
-    assert res.status_code == 201, res.text
-    return res.json()
 
 
 def _counts(ctx: Dispatcher) -> tuple[int, int]:
@@ -55,9 +30,9 @@ def _counts(ctx: Dispatcher) -> tuple[int, int]:
 def test_delay_moves_later_stops_and_the_residents_notice(
     client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock
 ) -> None:
-    a, b = _single(ctx, 2)
-    ra = _book(client, operator, a, 30)
-    rb = _book(client, operator, b, 40)
+    a, b = living_alone(ctx, 2)
+    ra = book_from_home(client, operator, a, 30)
+    rb = book_from_home(client, operator, b, 40)
     vehicle = ra["vehicle_id"]
     tv = pair_tv(client, operator, b.household_id)
     before_card = client.get("/api/v1/me/rides", headers=tv).json()["rides"][0]
@@ -99,9 +74,9 @@ def test_delay_moves_later_stops_and_the_residents_notice(
 def test_no_show_after_waiting_frees_the_seat_and_the_plan_checks(
     client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock
 ) -> None:
-    a, b = _single(ctx, 2)
-    ra = _book(client, operator, a, 30)
-    _book(client, operator, b, 35)
+    a, b = living_alone(ctx, 2)
+    ra = book_from_home(client, operator, a, 30)
+    book_from_home(client, operator, b, 35)
     vehicle = ra["vehicle_id"]
     events = f"/api/v1/vehicles/{vehicle}/events"
     with Session(ctx.engine) as s:

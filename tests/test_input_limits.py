@@ -24,6 +24,7 @@ from dispatcher.models import BillingMonth, Household, User
 from dispatcher.settings import DEMO_TENANT_FILE, Settings
 from tests.conftest import DAY_START, token_headers
 from tests.live import Server
+from tests.test_api_orders import member_household, order
 from tests.test_api_rides import eligible_resident, post_ride, ride_body
 from tests.test_tenants import cli_env
 
@@ -365,3 +366,26 @@ def test_retried_bookings_do_not_use_up_the_booking_limit(sqlite_ctx: Dispatcher
         assert third.status_code == 429  # 2 new bookings a minute, as set
         loop = post_ride(c, op, ride_body(eligible_resident(sqlite_ctx)), key="retry-1")
         assert loop.status_code == 429  # the third retry of a minute: replays are limited too
+
+
+def test_retried_orders_do_not_use_up_the_booking_limit(sqlite_ctx: Dispatcher) -> None:
+    """As for rides: an order retried under its Idempotency-Key counts in the replay bucket."""
+    settings = Settings(NORIAI_TENANT_FILE=DEMO_TENANT_FILE, NORIAI_RATE_BOOKINGS=2)
+    with TestClient(create_app(settings, ctx=sqlite_ctx, scheduler=False)) as c:
+        op = token_headers(c, "ina-demo-operator")
+        items = c.get("/api/v1/catalog", headers=op).json()
+        household = member_household(sqlite_ctx)
+
+        def body(i: int) -> dict[str, object]:
+            return {"household_id": household, "lines": [{"product_id": items[i]["id"], "quantity": 1}]}
+
+        first = order(c, op, body(0), key="retry-o")
+        assert first.status_code == 201, first.text
+        for _ in range(2):
+            again = order(c, op, body(0), key="retry-o")
+            assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true", again.text
+            assert again.json()["id"] == first.json()["id"]
+        second = order(c, op, body(1))
+        assert second.status_code == 201, second.text  # the allowance of 2 was not used by retries
+        assert order(c, op, body(2)).status_code == 429  # 2 new orders a minute, as set
+        assert order(c, op, body(0), key="retry-o").status_code == 429  # the third retry of a minute

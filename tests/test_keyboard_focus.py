@@ -30,7 +30,7 @@ from dispatcher.platform.demo import DEMO_PASSWORD
 from tests.conftest import DAY_START, client_for, token_headers
 from tests.keyboard import FOLDER, World, by_id, focus_on, keyboard_world, ring_ok
 from tests.live import accessible, shot
-from tests.test_field_operations import _book, _single
+from tests.riders import book_from_home, living_alone
 from tests.test_phone_page import PIN, _residents, _set_pin
 from tests.test_tv_page import _pick_household
 
@@ -80,7 +80,7 @@ def test_axe_reports_a_violation_with_its_rule_and_element(world: World) -> None
 
 def test_operator_console_keeps_the_focus(world: World) -> None:
     ctx = world.ctx
-    (rider,) = _single(ctx, 1)
+    (rider,) = living_alone(ctx, 1)
     shopper = _residents(ctx)[0]
     fav = rider.favourite_places[0]
     page = world.browser.new_page(viewport={"width": 1280, "height": 900})
@@ -150,14 +150,14 @@ def test_operator_console_keeps_the_focus(world: World) -> None:
 
 def test_phone_page_refresh_keeps_the_focus_and_the_cart_bar_covers_nothing(world: World) -> None:
     ctx, clock = world.ctx, world.clock
-    singles = {r.id for r in _single(ctx, 8)}
+    singles = {r.id for r in living_alone(ctx, 8)}
     rider = next(r for r in _residents(ctx)[1:] if r.id not in singles)
     _set_pin(ctx, rider.id)
     start = int((clock.now() - DAY_START).total_seconds() // 60)
     with client_for(ctx) as client:
         operator = token_headers(client, "ina-demo-operator")
-        booked = _book(client, operator, rider, start + 20)
-        later = _book(client, operator, rider, start + 240)  # still cancellable: a button in the day
+        booked = book_from_home(client, operator, rider, start + 20)
+        later = book_from_home(client, operator, rider, start + 240)  # still cancellable: a button in the day
     context = world.browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
     )
@@ -234,8 +234,8 @@ def test_driver_page_keeps_the_focus_and_the_banner_covers_nothing(world: World)
     with client_for(ctx) as client:
         operator = token_headers(client, "ina-demo-operator")
         rides = [
-            _book(client, operator, r, start + m)
-            for r, m in zip(_single(ctx, 8)[5:8], (40, 45, 50), strict=True)
+            book_from_home(client, operator, r, start + m)
+            for r, m in zip(living_alone(ctx, 8)[5:8], (40, 45, 50), strict=True)
         ]
         by_vehicle: dict[int, list[dict]] = {}
         for r in rides:

@@ -48,9 +48,9 @@ from tests.keyboard import (
     wake,
 )
 from tests.live import shot
+from tests.riders import book_from_home
 from tests.test_delivery import DAY, place_orders
 from tests.test_family_pages import PASSWORD, _family, _two_residents
-from tests.test_field_operations import _book
 from tests.test_tv_page import _pick_household
 
 
@@ -407,7 +407,7 @@ def test_tv_menus_keep_the_focus_through_back_and_the_polls(world: World) -> Non
     start = int((clock.now() - DAY_START).total_seconds() // 60)
     with client_for(ctx) as client:
         operator = token_headers(client, "ina-demo-operator")
-        ride = _book(client, operator, people[0], start + 90)
+        ride = book_from_home(client, operator, people[0], start + 90)
         box = client.post("/api/v1/tv/devices", json={}).json()
         paired = client.post(
             "/api/v1/devices/pair", json={"code": box["code"], "household_id": hh}, headers=operator

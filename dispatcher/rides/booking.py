@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -19,7 +20,7 @@ from shapely.geometry import Point as ShapelyPoint
 from sqlmodel import Session, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.db import RowId, id_of, lock_tenant
+from dispatcher.db import RowId, id_of, lock_tenant, sent_under_key
 from dispatcher.errors import Code, Conflict, DomainError, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Resident, Ride, RideStatus, Vehicle
@@ -102,12 +103,7 @@ PAST_GRACE_MINUTES = 10
 def booked_with(session: Session, tenant_id: str, key: str, actor: str) -> bool:
     """Whether `actor` already sent a ride request under this Idempotency-Key (a retry, which
     `book` answers from what is stored)."""
-    found = session.exec(
-        select(Ride.id).where(
-            Ride.tenant_id == tenant_id, Ride.idempotency_key == key, Ride.created_by == actor
-        )
-    ).first()
-    return found is not None
+    return sent_under_key(session, Ride, tenant_id, key, actor)
 
 
 @dataclass
@@ -254,14 +250,30 @@ class TimeRules:
     def close_at(self) -> datetime:
         return at_local(self.day, self.hours.end, self.tz)
 
+    @property
+    def earliest(self) -> datetime:
+        """The first whole minute a pickup window may start: now plus the booking lead."""
+        return ceil_minute(self.now + timedelta(minutes=self.b.min_lead_minutes))
+
+    @property
+    def boarding_s(self) -> float:
+        return 60 * (self.b.wheelchair_boarding_minutes if self.wheelchair else self.b.boarding_minutes)
+
+    def shared_end(self, latest: datetime) -> datetime:
+        """The end of the pickup window that leaves a shared ride (direct x factor) time to arrive
+        by `latest`; an arrival whose shared end lies before `earliest` is picked up at once."""
+        return floor_minute(
+            latest - timedelta(seconds=self.boarding_s + self.direct_s * self.b.max_ride.factor)
+        )
+
     def promise(
         self, pickup_after: datetime | None, arrive_by: datetime | None
     ) -> tuple[datetime, datetime, datetime] | TimeRefusal:
         """(pickup window start, end, latest arrival) for exactly one of the two asked times."""
         b, direct = self.b, self.direct_s
-        earliest = ceil_minute(self.now + timedelta(minutes=b.min_lead_minutes))
+        earliest = self.earliest
         max_ride = direct * b.max_ride.factor + 60 * b.max_ride.plus_minutes
-        boarding = 60 * (b.wheelchair_boarding_minutes if self.wheelchair else b.boarding_minutes)
+        boarding = self.boarding_s
         window = timedelta(minutes=b.pickup_window_minutes)
         if pickup_after is not None:
             start = max(ceil_minute(pickup_after), earliest)
@@ -272,7 +284,7 @@ class TimeRules:
             # Pick up early enough for a shared ride (direct x factor); when that moment has passed,
             # as soon as possible, provided a direct ride from then still arrives in time.
             latest = floor_minute(arrive_by)
-            end = floor_minute(latest - timedelta(seconds=boarding + direct * b.max_ride.factor))
+            end = self.shared_end(latest)
             start = end - window
             if end < earliest:
                 start, end = earliest, earliest + window
@@ -289,29 +301,54 @@ class TimeRules:
         return start, end, latest
 
     def limits(self) -> TimeLimits:
-        """The first and last whole minutes `promise` accepts for each kind of asked time, found by
-        asking it (at most one check per minute of the service day)."""
+        """The first and last whole minutes `promise` accepts for each kind of asked time, between
+        the open (or now) and the close, found by asking it: binary searches over those minutes (a
+        few dozen checks, not one a minute; tests/test_time_limits.py holds them to asking every one).
+
+        Asked pickups are refused only for arriving after the close, and a later one arrives no
+        earlier: the accepted ones are a first run of minutes. Asked arrivals fall in two runs:
+        picked up at once, until the minute whose shared pickup end (`shared_end`) reaches
+        `earliest`; then picked up in time to share. Within each run the accepted arrivals are a
+        last run of its minutes (the refused ones are too soon, or picked up before the open), but
+        the second run may open with refusals after accepted minutes of the first, so each run is
+        searched on its own."""
         lo = max(self.open_at, ceil_minute(self.now))
-        minutes = [
-            lo + timedelta(minutes=k) for k in range(int((self.close_at - lo).total_seconds() // 60) + 1)
-        ]
+        n = max(0, int((self.close_at - lo).total_seconds() // 60) + 1)  # the minutes lo, lo + 1 min, ..
 
-        def first(ok: Any) -> datetime | None:
-            return next((t for t in minutes if ok(t)), None)
+        def at(k: int) -> datetime:
+            return lo + timedelta(minutes=k)
 
-        def last(ok: Any) -> datetime | None:
-            return next((t for t in reversed(minutes) if ok(t)), None)
+        def first(ok: Callable[[int], bool], a: int, z: int) -> int:
+            """The first k in [a, z) with ok(k), for `ok` false and then true over it; else z."""
+            while a < z:
+                m = (a + z) // 2
+                if ok(m):
+                    z = m
+                else:
+                    a = m + 1
+            return a
 
-        def pickup_ok(t: datetime) -> bool:
-            return not isinstance(self.promise(t, None), TimeRefusal)
+        def pickup_refused(k: int) -> bool:
+            return isinstance(self.promise(at(k), None), TimeRefusal)
 
-        def arrival_ok(t: datetime) -> bool:
-            return not isinstance(self.promise(None, t), TimeRefusal)
+        def arrival_ok(k: int) -> bool:
+            return not isinstance(self.promise(None, at(k)), TimeRefusal)
 
-        latest_pickup = last(pickup_ok)
+        def shares(k: int) -> bool:  # as `promise` decides between its two ways of picking up
+            return self.shared_end(floor_minute(at(k))) >= self.earliest
+
+        refused = first(pickup_refused, 0, n)
+        latest_pickup = at(refused - 1) if refused > 0 else None
         got = self.promise(lo, None) if latest_pickup is not None else None
+        split = first(shares, 0, n)
+        at_once, shared = first(arrival_ok, 0, split), first(arrival_ok, split, n)
+        first_arrival = at_once if at_once < split else shared if shared < n else None
+        last_arrival = n - 1 if shared < n else split - 1 if at_once < split else None
         return TimeLimits(
-            got[0] if isinstance(got, tuple) else None, latest_pickup, first(arrival_ok), last(arrival_ok)
+            got[0] if isinstance(got, tuple) else None,
+            latest_pickup,
+            None if first_arrival is None else at(first_arrival),
+            None if last_arrival is None else at(last_arrival),
         )
 
 
@@ -585,26 +622,27 @@ def check_overlap(
         "latest_arrival": iso_local(ride.latest_arrival, tz),
         "destination": to,
     }
+    # Both problems name the ride in the way with the same members.
+    named: dict[str, Any] = {
+        "existing_ride": existing,
+        "existing_ride_id": ride.id,
+        "existing_pickup": pickup,
+        "existing_to": to,
+    }
     if duplicate is not None:
         raise Conflict(
             f"Resident {rider.id} already has this trip booked (ride {ride.id}, pickup {pickup}); "
             "the same trip is not booked twice.",
             title="Same ride already booked",
             code=Code.ride_duplicate,
-            existing_ride=existing,
-            existing_ride_id=ride.id,
-            existing_pickup=pickup,
-            existing_to=to,
+            **named,
         )
     raise Conflict(
         f"Resident {rider.id} already has ride {ride.id} (pickup {pickup}, to {to}) at an overlapping "
         "time; one rider takes one ride at a time. An operator may book anyway (book_anyway).",
         title="Overlaps a ride of the same rider",
         code=Code.ride_overlaps,
-        existing_ride=existing,
-        existing_ride_id=ride.id,
-        existing_pickup=pickup,
-        existing_to=to,
+        **named,
     )
 
 

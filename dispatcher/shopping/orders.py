@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
 from dispatcher.context import Dispatcher
-from dispatcher.db import RowId
+from dispatcher.db import RowId, sent_under_key
 from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import Household, Membership, OrderLine, OrderStatus, Product, Seller, ShopOrder
@@ -105,12 +105,7 @@ def _load(session: Session, order: ShopOrder) -> list[OrderLine]:
 def ordered_with(session: Session, tenant_id: str, key: str, actor: str) -> bool:
     """Whether `actor` already placed an order under this Idempotency-Key (a retry, which
     `place_order` answers from what is stored)."""
-    found = session.exec(
-        select(ShopOrder.id).where(
-            ShopOrder.tenant_id == tenant_id, ShopOrder.idempotency_key == key, ShopOrder.created_by == actor
-        )
-    ).first()
-    return found is not None
+    return sent_under_key(session, ShopOrder, tenant_id, key, actor)
 
 
 def place_order(ctx: Dispatcher, tenant_id: str, req: OrderRequest, key: str, actor: str) -> Placed:
