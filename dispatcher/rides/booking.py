@@ -281,21 +281,21 @@ class TimeRules:
             latest = ceil_minute(end + timedelta(seconds=boarding + max_ride))
         else:
             assert arrive_by is not None
-            # Pick up early enough for a shared ride (direct x factor); when that moment has passed,
-            # as soon as possible, provided a direct ride from then still arrives in time.
+            # Pick up early enough for a shared ride (direct x factor); when that moment has passed
+            # (or comes before opening: an early appointment), as soon as possible, provided a
+            # direct ride from then still arrives in time.
             latest = floor_minute(arrive_by)
+            first = max(earliest, self.open_at)  # nobody is picked up before opening
             end = self.shared_end(latest)
             start = end - window
-            if end < earliest:
-                start, end = earliest, earliest + window
-                soonest = ceil_minute(earliest + timedelta(seconds=boarding + direct))
+            if end < first:
+                start, end = first, first + window
+                soonest = ceil_minute(first + timedelta(seconds=boarding + direct))
                 if soonest > latest:
                     return TimeRefusal("too_soon", soonest)
                 end = min(end, floor_minute(latest - timedelta(seconds=boarding + direct)))
-            start = max(start, earliest)
+            start = max(start, first)
         open_at, close_at = self.open_at, self.close_at
-        if arrive_by is not None and start < open_at <= end:
-            start = open_at  # an early appointment: pick up from opening time
         if start < open_at or latest > close_at:
             return TimeRefusal("before_open" if start < open_at else "after_close")
         return start, end, latest
@@ -309,9 +309,9 @@ class TimeRules:
         earlier: the accepted ones are a first run of minutes. Asked arrivals fall in two runs:
         picked up at once, until the minute whose shared pickup end (`shared_end`) reaches
         `earliest`; then picked up in time to share. Within each run the accepted arrivals are a
-        last run of its minutes (the refused ones are too soon, or picked up before the open), but
-        the second run may open with refusals after accepted minutes of the first, so each run is
-        searched on its own."""
+        last run of its minutes (the refused ones are too soon). Since an early appointment is
+        picked up from the open in either way, the two runs meet (no gap for a picker to offer:
+        tests/test_time_limits.py), but each is still searched on its own, which holds either way."""
         lo = max(self.open_at, ceil_minute(self.now))
         n = max(0, int((self.close_at - lo).total_seconds() // 60) + 1)  # the minutes lo, lo + 1 min, ..
 
