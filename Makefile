@@ -29,7 +29,7 @@ test: $(VENV)/.test-deps
 	./scripts/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/mypy  # the packages in pyproject's [tool.mypy] files
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/test_fuzz.py
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25 --ignore=tests/test_fuzz.py
 	$(BIN)/python -m pytest tests/test_fuzz.py  # schemathesis's tests do not run under xdist
 
 lint: $(VENV)/.test-deps

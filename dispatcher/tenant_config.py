@@ -70,6 +70,12 @@ class Booking(Strict):
     alighting_minutes: float = Field(default=1.0, ge=0, le=30)
     alternatives: Alternatives = Alternatives()
     excess_ride_weight: float = Field(default=0.1, ge=0, le=10)
+    reshuffle_rounds: int = Field(
+        default=100,
+        ge=0,
+        le=1000,
+        description="search rounds a booking may spend moving rides to make room (0: insertion only)",
+    )
     no_show_wait_minutes: int = Field(
         default=5, ge=0, le=60, description="how long a driver waits at the pickup before a no-show"
     )

@@ -27,18 +27,18 @@ from routing.alns import AlnsOptions, solve
 from routing.insertion import Route, cheapest_insertion
 from routing.schedule import Schedule, Stop, check, route_travel
 
-RESHUFFLE_ITERATIONS = 100
-"""Destroy-and-repair rounds a booking tries before it refuses for want of a vehicle. The search
-stops at the first round that makes room, so only a refusal runs them all (`noriai bench dispatch`
-prints the times). A count, not a time, so that the same day gives the same answer on any machine.
-On the demo town's busiest mornings every room found took at most 60 rounds; a round takes 3-15
-ms there (8 vehicles, 100-150 rides, 2 cores under load)."""
+# How long a booking searches is the tenant's `booking.reshuffle_rounds` (default 100; 0 turns the
+# search off): a count of rounds, not a time, so that the same day gives the same answer on any
+# machine. The search stops at the first round that makes room, so only a refusal runs them all
+# (`noriai bench dispatch` prints the times). On the demo town's busiest mornings every room found
+# took at most 60 rounds; a round takes 3-15 ms there (8 vehicles, 100-150 rides, 2 cores under
+# load).
 RESHUFFLE_MOVES = 8
 """At most this many rides are taken out and put back in one round: making room for one ride
 takes moving a few, and a small round keeps each one quick on a large fleet's day."""
 RESHUFFLE_SECONDS = 3.0
 """Wall-clock cap (s) of the search, which runs while the caller waits and the town's bookings
-queue behind it: on a machine too slow for `RESHUFFLE_ITERATIONS`, a refusal still answers."""
+queue behind it: on a machine too slow for the rounds asked, a refusal still answers."""
 
 
 @dataclass(frozen=True)
@@ -81,12 +81,16 @@ def place(cfg: TenantConfig, problem: Problem, ride: Ride) -> Placement | None:
 
 
 def reshuffle(
-    cfg: TenantConfig, problem: Problem, ride: Ride, iterations: int = RESHUFFLE_ITERATIONS
+    cfg: TenantConfig, problem: Problem, ride: Ride, iterations: int | None = None
 ) -> Placement | None:
     """Room for the ride made by moving rides not yet under way between active vehicles, or None.
 
-    Searches the active vehicles whose routes keep every promise (a late vehicle keeps its route);
-    the result is checked again stop by stop before it is offered."""
+    Searches the active vehicles whose routes keep every promise (a late vehicle keeps its route)
+    for at most `iterations` rounds (default: the tenant's `booking.reshuffle_rounds`); the result
+    is checked again stop by stop before it is offered."""
+    rounds = cfg.booking.reshuffle_rounds if iterations is None else iterations
+    if rounds <= 0:
+        return None
     p, d = _new_stops(cfg, problem, ride)
     searched = [
         k
@@ -102,7 +106,7 @@ def reshuffle(
         problem.travel,
         unplaced=[(p, d)],
         options=AlnsOptions(
-            iterations=iterations,
+            iterations=rounds,
             seed=abs(p.request_id) or 1,
             ride_weight=cfg.booking.excess_ride_weight,
             stop_when_placed=True,
