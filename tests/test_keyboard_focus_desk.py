@@ -32,7 +32,10 @@ def _dashboard_loaded(page: Page, action: object) -> None:
     """Run `action` (a key press) and wait for the dashboard's answer to be drawn."""
     with page.expect_response(lambda r: "/api/v1/stats/dashboard" in r.url):
         action()  # type: ignore[operator]
-    page.wait_for_function("() => !document.getElementById('show').disabled && !document.getElementById('show').hasAttribute('aria-disabled')")
+    page.wait_for_function(
+        "() => { const b = document.getElementById('show'); "
+        "return !b.disabled && !b.hasAttribute('aria-disabled'); }"
+    )
     page.wait_for_timeout(200)  # the drawing after the answer
 
 
