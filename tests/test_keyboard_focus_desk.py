@@ -12,19 +12,42 @@ state photographed (tests/live.py `shot`).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from dispatcher.context import Dispatcher
 from dispatcher.platform.demo import DEMO_PASSWORD
+from dispatcher.rides.booking import Location, RideRequest, book
+from tests.conftest import DAY_START
 from tests.keyboard import FOLDER, World, focus_on, keyboard_world, ring_ok
 from tests.live import shot
+from tests.test_api_rides import eligible_resident
+
+OVERDUE: list[int] = []
+
+
+def _overdue(ctx: Dispatcher) -> None:
+    """Two early rides whose pickup windows pass with no tap from the driver (to review)."""
+    for k, (hall, dest) in enumerate((("hall-takato", "takato-clinic"), ("hall-tera", "city-hall"))):
+        req = RideRequest(
+            resident_id=eligible_resident(ctx, offset=200 + k),
+            origin=Location(place_id=hall),
+            destination=Location(place_id=dest),
+            pickup_after=DAY_START.replace(minute=20 + 5 * k),
+        )
+        ride = book(ctx, "ina-demo", req, str(uuid.uuid4()), "operator:test").ride
+        assert ride.status == "confirmed", ride.refusal_reason
+        OVERDUE.append(ride.id)
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with keyboard_world(tmp_path_factory.mktemp("focus-desk")) as w:
+    OVERDUE.clear()
+    with keyboard_world(tmp_path_factory.mktemp("focus-desk"), _overdue) as w:
+        w.clock.set(DAY_START.replace(minute=55))  # both windows have passed; no driver tapped
         yield w
 
 
@@ -79,5 +102,42 @@ def test_dashboard_actions_keep_the_focus(world: World) -> None:
         expect(page.locator("#report-error")).to_contain_text("期間のはじめとおわりを入れてください")
         focus_on(page, "#show")
         shot(page, FOLDER, "dashboard-refused")
+    finally:
+        page.close()
+
+
+def test_board_review_keeps_the_focus_through_the_refresh(world: World) -> None:
+    first, second = OVERDUE
+    page = world.browser.new_page(viewport={"width": 1366, "height": 900})
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(world.base + "/operator")
+        page.fill("#login-user", "ina-demo-operator")
+        page.fill("#login-pass", DEMO_PASSWORD)
+        page.press("#login-pass", "Enter")
+        focus_on(page, "#search")
+        page.focus("#tab-board")
+        page.keyboard.press("Enter")
+        items = page.locator("#review-list > li[data-id^='review-']")
+        expect(items).to_have_count(2)
+
+        # 乗車なし, once: armed (it asks again); the board's refresh keeps the focus and the question
+        no_show = f'[data-id="review-no_show-{first}"]'
+        page.focus(no_show)
+        page.keyboard.press("Enter")
+        expect(page.locator(no_show)).to_have_text("「乗車なし」で確定")
+        page.evaluate("() => Operator.refreshBoard()")
+        page.wait_for_timeout(300)
+        focus_on(page, no_show)
+        expect(page.locator(no_show)).to_have_text("「乗車なし」で確定")
+        ring_ok(page, "board review armed")
+        shot(page, FOLDER, "board-review-armed-refreshed")
+
+        # the second press settles it: the focus lands on the list's heading, not the page's top
+        page.keyboard.press("Enter")
+        expect(items).to_have_count(1)
+        expect(page.locator(f'[data-id="review-{second}"]')).to_be_visible()
+        focus_on(page, "#review-heading")
+        shot(page, FOLDER, "board-review-settled")
     finally:
         page.close()
