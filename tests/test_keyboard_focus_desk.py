@@ -5,16 +5,20 @@ focus stays where the person is after each action and each refresh.
   each leave the focus on the control pressed (表示 was disabled while loading, and a disabled
   button loses the focus to the page's top);
 - operator board: a ride to review (確認が必要) armed with the keyboard keeps the focus, and its
-  armed state, through the board's 15-second refresh.
+  armed state, through the board's 15-second refresh; settling it lands on the list's heading;
+- operator's テレビの登録待ち: 更新 keeps the focus; removing a box lands on the next box's 取り消す,
+  removing them all on the count (both went to the page's top).
 Every focus ring has two colours with 3:1 or more between them (ring_ok); axe-core checks every
 state photographed (tests/live.py `shot`).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -139,5 +143,50 @@ def test_board_review_keeps_the_focus_through_the_refresh(world: World) -> None:
         expect(page.locator(f'[data-id="review-{second}"]')).to_be_visible()
         focus_on(page, "#review-heading")
         shot(page, FOLDER, "board-review-settled")
+    finally:
+        page.close()
+
+
+def test_tv_queue_removals_keep_the_focus(world: World) -> None:
+    for _ in range(3):
+        assert httpx.post(world.base + "/api/v1/tv/devices", json={}).status_code in (200, 201)
+    page = world.browser.new_page(viewport={"width": 1366, "height": 900})
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(world.base + "/operator")
+        page.fill("#login-user", "ina-demo-operator")
+        page.fill("#login-pass", DEMO_PASSWORD)
+        page.press("#login-pass", "Enter")
+        focus_on(page, "#search")
+        page.focus("#tab-tvqueue")
+        page.keyboard.press("Enter")
+        rows = page.locator("#tvqueue-rows tr[data-id^='waiting-']")
+        expect(rows).to_have_count(3)
+        ids = [(r.get_attribute("data-id") or "").removeprefix("waiting-") for r in rows.all()]
+
+        # 更新: the list is drawn again, the focus stays on 更新
+        page.focus("#tvqueue-refresh")
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(300)
+        focus_on(page, "#tvqueue-refresh")
+
+        # 取り消す on the first box, twice (it asks once more): the focus goes to the next box's
+        page.focus(f'[data-id="remove-{ids[0]}"]')
+        page.keyboard.press("Enter")
+        expect(page.locator(f'[data-id="remove-{ids[0]}"]')).to_have_text("本当に取り消す")
+        page.keyboard.press("Enter")
+        expect(rows).to_have_count(2)
+        focus_on(page, f'[data-id="remove-{ids[1]}"]')
+        ring_ok(page, "tv queue next box")
+        shot(page, FOLDER, "tvqueue-removed-one")
+
+        # すべて取り消す, twice: the focus lands on the count (0 waiting), not the page's top
+        page.focus("#tvqueue-clear")
+        page.keyboard.press("Enter")
+        expect(page.locator("#tvqueue-clear")).to_contain_text("本当にすべて取り消す（2台）")
+        page.keyboard.press("Enter")
+        expect(page.locator("#tvqueue-summary")).to_have_text(re.compile(r"^0台が登録待ち"))
+        focus_on(page, "#tvqueue-summary")
+        shot(page, FOLDER, "tvqueue-cleared")
     finally:
         page.close()
