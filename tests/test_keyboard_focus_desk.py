@@ -6,6 +6,10 @@ focus stays where the person is after each action and each refresh.
   button loses the focus to the page's top);
 - operator board: a ride to review (確認が必要) armed with the keyboard keeps the focus, and its
   armed state, through the board's 15-second refresh; settling it lands on the list's heading;
+- operator's day of a resident: the board's 15-second refresh redraws the rides, and a ride's
+  取り消し the operator is on keeps the focus (it went to the page's top);
+- operator's household services: a TV reminder added or stopped with the keyboard lands the focus
+  on its block's heading (the block is drawn again; it went to the page's top);
 - operator's テレビの登録待ち: 更新 keeps the focus; removing a box lands on the next box's 取り消す,
   removing them all on the count (both went to the page's top).
 Every focus ring has two colours with 3:1 or more between them (ring_ok); axe-core checks every
@@ -21,8 +25,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from sqlmodel import Session
 
 from dispatcher.context import Dispatcher
+from dispatcher.models import Resident, Ride
 from dispatcher.platform.demo import DEMO_PASSWORD
 from dispatcher.rides.booking import Location, RideRequest, book
 from tests.conftest import DAY_START
@@ -31,6 +37,7 @@ from tests.live import shot
 from tests.test_api_rides import eligible_resident
 
 OVERDUE: list[int] = []
+LATER: list[int] = []
 
 
 def _overdue(ctx: Dispatcher) -> None:
@@ -45,11 +52,21 @@ def _overdue(ctx: Dispatcher) -> None:
         ride = book(ctx, "ina-demo", req, str(uuid.uuid4()), "operator:test").ride
         assert ride.status == "confirmed", ride.refusal_reason
         OVERDUE.append(ride.id)
+    req = RideRequest(  # and a ride later in the day, still to come
+        resident_id=eligible_resident(ctx, offset=210),
+        origin=Location(place_id="hall-takato"),
+        destination=Location(place_id="city-hall"),
+        pickup_after=DAY_START.replace(hour=11),
+    )
+    ride = book(ctx, "ina-demo", req, str(uuid.uuid4()), "operator:test").ride
+    assert ride.status == "confirmed", ride.refusal_reason
+    LATER.append(ride.id)
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     OVERDUE.clear()
+    LATER.clear()
     with keyboard_world(tmp_path_factory.mktemp("focus-desk"), _overdue) as w:
         w.clock.set(DAY_START.replace(minute=55))  # both windows have passed; no driver tapped
         yield w
@@ -188,5 +205,79 @@ def test_tv_queue_removals_keep_the_focus(world: World) -> None:
         expect(page.locator("#tvqueue-summary")).to_have_text(re.compile(r"^0台が登録待ち"))
         focus_on(page, "#tvqueue-summary")
         shot(page, FOLDER, "tvqueue-cleared")
+    finally:
+        page.close()
+
+
+def test_ride_list_keeps_the_focus_through_the_board_refresh(world: World) -> None:
+    (ride_id,) = LATER
+    with Session(world.ctx.engine) as s:
+        ride = s.get_one(Ride, ride_id)
+        rider = s.get_one(Resident, ride.resident_id)
+    page = world.browser.new_page(viewport={"width": 1366, "height": 900})
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(world.base + "/operator")
+        page.fill("#login-user", "ina-demo-operator")
+        page.fill("#login-pass", DEMO_PASSWORD)
+        page.press("#login-pass", "Enter")
+        focus_on(page, "#search")
+        page.keyboard.type(f"{rider.family_kana} {rider.given_kana}")
+        page.focus(f'[data-id="resident-{rider.id}"]')
+        page.keyboard.press("Enter")
+        expect(page.locator("#r-id")).to_have_text(str(rider.id))
+
+        # on the ride's 取り消し, not pressed yet: the board's refresh (every 15 s) redraws the
+        # day's rides, and the focus stays on that button
+        cancel = f'#ride-list [data-id="cancel-{ride_id}"]'
+        page.focus(cancel)
+        with page.expect_response(lambda r: "/api/v1/rides?resident_id=" in r.url):
+            page.evaluate("() => Operator.refreshBoard()")
+        page.wait_for_timeout(300)
+        focus_on(page, cancel)
+        ring_ok(page, "ride list after the refresh")
+        shot(page, FOLDER, "operator-rides-refreshed")
+    finally:
+        page.close()
+
+
+def test_household_services_land_on_their_block_after_a_change(world: World) -> None:
+    (ride_id,) = LATER
+    with Session(world.ctx.engine) as s:
+        rider = s.get_one(Resident, s.get_one(Ride, ride_id).resident_id)
+    page = world.browser.new_page(viewport={"width": 1366, "height": 900})
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(world.base + "/operator")
+        page.fill("#login-user", "ina-demo-operator")
+        page.fill("#login-pass", DEMO_PASSWORD)
+        page.press("#login-pass", "Enter")
+        focus_on(page, "#search")
+        page.keyboard.type(f"{rider.family_kana} {rider.given_kana}")
+        page.focus(f'[data-id="resident-{rider.id}"]')
+        page.keyboard.press("Enter")
+        expect(page.locator("#r-id")).to_have_text(str(rider.id))
+
+        # a TV reminder added with the keyboard: the block is drawn again with it, the focus on the
+        # block's heading (it went to the page's top with the button pressed)
+        page.focus('[data-id="reminder-text"]')
+        page.keyboard.type("お昼の薬をのみましょう")
+        page.focus('[data-id="reminder-day-tue"]')
+        page.keyboard.press("Space")
+        page.focus('[data-id="reminder-add"]')
+        page.keyboard.press("Enter")
+        row = page.locator('[data-id="reminder-list"] li[data-id^="reminder-"]')
+        expect(row).to_have_count(1)
+        focus_on(page, "#svc-remind-title")
+        shot(page, FOLDER, "services-reminder-added")
+
+        # 止める, twice: the same
+        stop = row.locator("button")
+        stop.focus()
+        page.keyboard.press("Enter")
+        expect(stop).to_have_text("本当に止める")
+        page.keyboard.press("Enter")
+        expect(page.locator('[data-id="reminder-list"]')).to_contain_text("お知らせはありません")
+        focus_on(page, "#svc-remind-title")
     finally:
         page.close()
