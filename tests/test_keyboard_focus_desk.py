@@ -10,6 +10,9 @@ focus stays where the person is after each action and each refresh.
   取り消し the operator is on keeps the focus (it went to the page's top);
 - operator's household services: a TV reminder added or stopped with the keyboard lands the focus
   on its block's heading (the block is drawn again; it went to the page's top);
+- operator's resident forms: メモを追加 and the PIN's 設定する pressed on the button keep the focus
+  there (the button was disabled while sent and the focus went to the page's top; console.js `busy`
+  gives it back when the button is ready again);
 - operator's テレビの登録待ち: 更新 keeps the focus; removing a box lands on the next box's 取り消す,
   removing them all on the count (both went to the page's top).
 Every focus ring has two colours with 3:1 or more between them (ring_ok); axe-core checks every
@@ -279,5 +282,46 @@ def test_household_services_land_on_their_block_after_a_change(world: World) -> 
         page.keyboard.press("Enter")
         expect(page.locator('[data-id="reminder-list"]')).to_contain_text("お知らせはありません")
         focus_on(page, "#svc-remind-title")
+    finally:
+        page.close()
+
+
+def test_resident_forms_keep_the_focus_on_their_button(world: World) -> None:
+    (ride_id,) = LATER
+    with Session(world.ctx.engine) as s:
+        rider = s.get_one(Resident, s.get_one(Ride, ride_id).resident_id)
+    page = world.browser.new_page(viewport={"width": 1366, "height": 900})
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(world.base + "/operator")
+        page.fill("#login-user", "ina-demo-operator")
+        page.fill("#login-pass", DEMO_PASSWORD)
+        page.press("#login-pass", "Enter")
+        focus_on(page, "#search")
+        page.keyboard.type(f"{rider.family_kana} {rider.given_kana}")
+        page.focus(f'[data-id="resident-{rider.id}"]')
+        page.keyboard.press("Enter")
+        expect(page.locator("#r-id")).to_have_text(str(rider.id))
+
+        # メモを追加, pressed on the button: the note is listed, the focus stays on the button (it
+        # was disabled while sent, and the focus went to the page's top)
+        page.focus("#note-text")
+        page.keyboard.type("耳が遠いのでゆっくり話す")
+        page.keyboard.press("Tab")
+        focus_on(page, "#note-add")
+        page.keyboard.press("Enter")
+        expect(page.locator("#note-list")).to_contain_text("耳が遠いのでゆっくり話す")
+        focus_on(page, "#note-add")
+        ring_ok(page, "note added")
+
+        # 暗証番号を設定, the same
+        page.focus("#pin-input")
+        page.keyboard.type("2580")
+        page.keyboard.press("Tab")
+        focus_on(page, "#pin-btn")
+        page.keyboard.press("Enter")
+        expect(page.locator("#toast")).to_contain_text("暗証番号を設定しました")
+        focus_on(page, "#pin-btn")
+        shot(page, FOLDER, "operator-pin-set")
     finally:
         page.close()
