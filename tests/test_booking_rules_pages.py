@@ -332,3 +332,43 @@ def test_operator_sees_the_overlap_and_may_book_anyway(
             select(Event).where(Event.kind == "ride.requested", Event.entity_id == str(rides[1].id))
         ).one()
     assert asked.after["book_anyway"] is True and asked.actor
+
+
+def test_phone_refuses_the_same_trip_twice_naming_the_booked_ride(
+    world: tuple[str, httpx.Client, Any], sqlite_ctx: Dispatcher
+) -> None:
+    """The resident's own channel: the same trip again is refused before booking, in the resident's
+    words, naming the ride already booked (it was confirmed twice)."""
+    base, op, browser = world
+    rider = _eligible(sqlite_ctx)[0]
+    fav = rider.favourite_places[0]
+    assert op.put(f"/api/v1/residents/{rider.id}/pin", json={"pin": PIN}).status_code == 204
+    first = op.post(
+        "/api/v1/rides",
+        headers={"Idempotency-Key": "phone-first"},
+        json={
+            "resident_id": rider.id,
+            "origin": {"lat": rider.lat, "lon": rider.lon},
+            "destination": {"place_id": fav},
+            "pickup_after": "2026-11-24T09:00:00+09:00",
+        },
+    )
+    assert first.status_code == 201, first.text
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(base + "/m")
+    page.fill("#resident-id", str(rider.id))
+    page.fill("#pin", PIN)
+    page.get_by_role("button", name="サインイン").click()
+    page.locator('[data-id="menu-ride"]').click()
+    page.locator(f'[data-id="to-{fav}"]').click()
+    page.locator('[data-id="when-pick"]').click()
+    page.select_option("#depart-time", label="9:00 ごろに迎え")
+    page.locator('[data-id="quote"]').click()
+    refusal = page.locator("#quote-error")
+    expect(refusal).to_contain_text("同じタクシーを、もう予約しています（9:00〜9:15 迎え")
+    expect(page.locator("#quote-window")).to_have_count(0)
+    shot(page, FOLDER, "phone-03-same-trip-refused")
+    assert [r.status for r in _rides(sqlite_ctx, rider)] == ["confirmed"]
+    context.close()
