@@ -372,3 +372,37 @@ def test_phone_refuses_the_same_trip_twice_naming_the_booked_ride(
     shot(page, FOLDER, "phone-03-same-trip-refused")
     assert [r.status for r in _rides(sqlite_ctx, rider)] == ["confirmed"]
     context.close()
+
+
+def test_tv_refuses_the_same_ride_now_twice(
+    world: tuple[str, httpx.Client, Any], sqlite_ctx: Dispatcher
+) -> None:
+    """The TV, remote alone: a favourite "now" booked, then the same again: refused on the screen in
+    the resident's words, naming the ride already booked; one ride stored."""
+    base, op, browser = world
+    hh, (a, _b) = _two_rider_household(sqlite_ctx)
+    box = httpx.post(base + "/api/v1/tv/devices", json={}).json()
+    assert op.post("/api/v1/devices/pair", json={"code": box["code"], "household_id": hh}).status_code == 200
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.add_init_script(f"localStorage.setItem('noriai.device', {box['token']!r})")
+    page.goto(base + "/tv")
+    page.wait_for_selector('[data-id="menu-ride"]:focus')
+    tv = Remote(page)
+    for attempt in (1, 2):
+        tv.press("F1", f"rider-{a.id}")
+        tv.press("1", f"to-{a.favourite_places[0]}")
+        tv.press("1", "when-now")
+        if attempt == 1:
+            tv.press("1", "confirm")
+            tv.press("Enter")
+            page.wait_for_selector("text=予約しました")
+            page.keyboard.press("Backspace")
+            page.wait_for_selector('[data-id="menu-ride"]:focus')
+        else:
+            page.keyboard.press("1")
+    expect(page.locator("#screen")).to_contain_text(
+        re.compile(r"同じタクシーを、もう予約しています（\d+:\d\d〜\d+:\d\d 迎え")
+    )
+    assert "予約しました" not in page.locator("#screen").inner_text()
+    tv.readable("tv-04-same-ride-refused")
+    assert [r.status for r in _rides(sqlite_ctx, a)] == ["confirmed"]
