@@ -13,6 +13,8 @@ focus stays where the person is after each action and each refresh.
 - operator's resident forms: メモを追加 and the PIN's 設定する pressed on the button keep the focus
   there (the button was disabled while sent and the focus went to the page's top; console.js `busy`
   gives it back when the button is ready again);
+- operator board's 見守り: a watch alert's 確認した keeps the focus through the board's refresh, and
+  answering it lands the focus on the list's heading (both went to the page's top);
 - operator's テレビの登録待ち: 更新 keeps the focus; removing a box lands on the next box's 取り消す,
   removing them all on the count (both went to the page's top).
 Every focus ring has two colours with 3:1 or more between them (ring_ok); axe-core checks every
@@ -30,8 +32,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
+from dispatcher.care.watchover import _hash
 from dispatcher.context import Dispatcher
-from dispatcher.models import Resident, Ride
+from dispatcher.models import Resident, Ride, WatchEpisode
 from dispatcher.platform.demo import DEMO_PASSWORD
 from dispatcher.rides.booking import Location, RideRequest, book
 from tests.conftest import DAY_START
@@ -323,5 +326,51 @@ def test_resident_forms_keep_the_focus_on_their_button(world: World) -> None:
         expect(page.locator("#toast")).to_contain_text("暗証番号を設定しました")
         focus_on(page, "#pin-btn")
         shot(page, FOLDER, "operator-pin-set")
+    finally:
+        page.close()
+
+
+def test_board_watch_alert_keeps_the_focus_and_lands_after_the_answer(world: World) -> None:
+    ctx = world.ctx
+    (ride_id,) = LATER
+    now = world.clock.now()
+    with Session(ctx.engine) as s:
+        household = s.get_one(Resident, s.get_one(Ride, ride_id).resident_id).household_id
+        ep = WatchEpisode(
+            tenant_id="ina-demo",
+            household_id=household,
+            inactive_since=now,
+            alerted_at=now,
+            ack_token_hash=_hash("keyboard-desk-watch-0001"),
+        )
+        s.add(ep)
+        s.commit()
+        episode = ep.id
+    page = world.browser.new_page(viewport={"width": 1366, "height": 900})
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(world.base + "/operator")
+        page.fill("#login-user", "ina-demo-operator")
+        page.fill("#login-pass", DEMO_PASSWORD)
+        page.press("#login-pass", "Enter")
+        focus_on(page, "#search")
+        page.focus("#tab-board")
+        page.keyboard.press("Enter")
+        ack = f'[data-id="watch-ack-{episode}"]'
+        expect(page.locator(ack)).to_be_visible()
+
+        # on 確認した, not pressed yet: the board's refresh keeps the focus there
+        page.focus(ack)
+        with page.expect_response(lambda r: r.url.endswith("/api/v1/board")):
+            page.evaluate("() => Operator.refreshBoard()")
+        page.wait_for_timeout(300)
+        focus_on(page, ack)
+        ring_ok(page, "watch alert after the refresh")
+
+        # pressed: the alert is answered, the focus lands on the list's heading
+        page.keyboard.press("Enter")
+        expect(page.locator(f'[data-id="watch-{episode}"]')).to_contain_text("確認済み")
+        focus_on(page, "#watch-heading")
+        shot(page, FOLDER, "board-watch-answered")
     finally:
         page.close()
