@@ -15,6 +15,8 @@ focus stays where the person is after each action and each refresh.
   gives it back when the button is ready again);
 - operator board's 見守り: a watch alert's 確認した keeps the focus through the board's refresh, and
   answering it lands the focus on the list's heading (both went to the page's top);
+- operator's family links: 閉じる gives the focus back to ＋ ご家族を登録, a registered member's row
+  and a revoked one's take it (the form closed or the list redrawn under it: the page's top);
 - operator's テレビの登録待ち: 更新 keeps the focus; removing a box lands on the next box's 取り消す,
   removing them all on the count (both went to the page's top).
 Every focus ring has two colours with 3:1 or more between them (ring_ok); axe-core checks every
@@ -372,5 +374,58 @@ def test_board_watch_alert_keeps_the_focus_and_lands_after_the_answer(world: Wor
         expect(page.locator(f'[data-id="watch-{episode}"]')).to_contain_text("確認済み")
         focus_on(page, "#watch-heading")
         shot(page, FOLDER, "board-watch-answered")
+    finally:
+        page.close()
+
+
+def test_family_form_in_the_console_keeps_the_focus(world: World) -> None:
+    (ride_id,) = LATER
+    with Session(world.ctx.engine) as s:
+        rider = s.get_one(Resident, s.get_one(Ride, ride_id).resident_id)
+    page = world.browser.new_page(viewport={"width": 1366, "height": 900})
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(world.base + "/operator")
+        page.fill("#login-user", "ina-demo-operator")
+        page.fill("#login-pass", DEMO_PASSWORD)
+        page.press("#login-pass", "Enter")
+        focus_on(page, "#search")
+        page.keyboard.type(f"{rider.family_kana} {rider.given_kana}")
+        page.focus(f'[data-id="resident-{rider.id}"]')
+        page.keyboard.press("Enter")
+        expect(page.locator("#r-id")).to_have_text(str(rider.id))
+
+        # ＋ ご家族を登録, then 閉じる: the focus goes back to ＋ ご家族を登録
+        page.focus("#family-open")
+        page.keyboard.press("Enter")
+        focus_on(page, "#family-name")
+        page.focus("#family-close")
+        page.keyboard.press("Enter")
+        expect(page.locator("#family-form")).to_be_hidden()
+        focus_on(page, "#family-open")
+
+        # registered with 登録する pressed on the button: the focus on the new member's row
+        page.keyboard.press("Enter")
+        focus_on(page, "#family-name")
+        page.keyboard.type("伊那 太郎")
+        page.keyboard.press("Tab")
+        page.keyboard.type(f"taro-{uuid.uuid4().hex[:6]}")
+        page.keyboard.press("Tab")
+        page.keyboard.type("taro-2026-pass")
+        page.focus("#family-submit")
+        page.keyboard.press("Enter")
+        row = page.locator("#family-list li", has_text="伊那 太郎")
+        expect(row).to_have_count(1)
+        focus_on(page, "#family-list li[data-id^='family-']")
+        shot(page, FOLDER, "operator-family-added")
+
+        # 取り消す, twice: the row is drawn again (取り消し済み) with the focus on it
+        revoke = row.locator("button")
+        revoke.focus()
+        page.keyboard.press("Enter")
+        expect(revoke).to_have_text("本当に取り消す")
+        page.keyboard.press("Enter")
+        expect(row).to_contain_text("取り消し済み")
+        focus_on(page, "#family-list li[data-id^='family-']")
     finally:
         page.close()
