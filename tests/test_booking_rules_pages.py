@@ -332,3 +332,77 @@ def test_operator_sees_the_overlap_and_may_book_anyway(
             select(Event).where(Event.kind == "ride.requested", Event.entity_id == str(rides[1].id))
         ).one()
     assert asked.after["book_anyway"] is True and asked.actor
+
+
+def test_phone_refuses_the_same_trip_twice_naming_the_booked_ride(
+    world: tuple[str, httpx.Client, Any], sqlite_ctx: Dispatcher
+) -> None:
+    """The resident's own channel: the same trip again is refused before booking, in the resident's
+    words, naming the ride already booked (it was confirmed twice)."""
+    base, op, browser = world
+    rider = _eligible(sqlite_ctx)[0]
+    fav = rider.favourite_places[0]
+    assert op.put(f"/api/v1/residents/{rider.id}/pin", json={"pin": PIN}).status_code == 204
+    first = op.post(
+        "/api/v1/rides",
+        headers={"Idempotency-Key": "phone-first"},
+        json={
+            "resident_id": rider.id,
+            "origin": {"lat": rider.lat, "lon": rider.lon},
+            "destination": {"place_id": fav},
+            "pickup_after": "2026-11-24T09:00:00+09:00",
+        },
+    )
+    assert first.status_code == 201, first.text
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(base + "/m")
+    page.fill("#resident-id", str(rider.id))
+    page.fill("#pin", PIN)
+    page.get_by_role("button", name="サインイン").click()
+    page.locator('[data-id="menu-ride"]').click()
+    page.locator(f'[data-id="to-{fav}"]').click()
+    page.locator('[data-id="when-pick"]').click()
+    page.select_option("#depart-time", label="9:00 ごろに迎え")
+    page.locator('[data-id="quote"]').click()
+    refusal = page.locator("#quote-error")
+    expect(refusal).to_contain_text("同じタクシーを、もう予約しています（9:00〜9:15 迎え")
+    expect(page.locator("#quote-window")).to_have_count(0)
+    shot(page, FOLDER, "phone-03-same-trip-refused")
+    assert [r.status for r in _rides(sqlite_ctx, rider)] == ["confirmed"]
+    context.close()
+
+
+def test_tv_refuses_the_same_ride_now_twice(
+    world: tuple[str, httpx.Client, Any], sqlite_ctx: Dispatcher
+) -> None:
+    """The TV, remote alone: a favourite "now" booked, then the same again: refused on the screen in
+    the resident's words, naming the ride already booked; one ride stored."""
+    base, op, browser = world
+    hh, (a, _b) = _two_rider_household(sqlite_ctx)
+    box = httpx.post(base + "/api/v1/tv/devices", json={}).json()
+    assert op.post("/api/v1/devices/pair", json={"code": box["code"], "household_id": hh}).status_code == 200
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.add_init_script(f"localStorage.setItem('noriai.device', {box['token']!r})")
+    page.goto(base + "/tv")
+    page.wait_for_selector('[data-id="menu-ride"]:focus')
+    tv = Remote(page)
+    for attempt in (1, 2):
+        tv.press("F1", f"rider-{a.id}")
+        tv.press("1", f"to-{a.favourite_places[0]}")
+        tv.press("1", "when-now")
+        if attempt == 1:
+            tv.press("1", "confirm")
+            tv.press("Enter")
+            page.wait_for_selector("text=予約しました")
+            page.keyboard.press("Backspace")
+            page.wait_for_selector('[data-id="menu-ride"]:focus')
+        else:
+            page.keyboard.press("1")
+    expect(page.locator("#screen")).to_contain_text(
+        re.compile(r"同じタクシーを、もう予約しています（\d+:\d\d〜\d+:\d\d 迎え")
+    )
+    assert "予約しました" not in page.locator("#screen").inner_text()
+    tv.readable("tv-04-same-ride-refused")
+    assert [r.status for r in _rides(sqlite_ctx, a)] == ["confirmed"]

@@ -209,8 +209,10 @@ def test_every_page_shows_the_new_fee_when_the_cut_off_passes_during_the_confirm
 
             # Phone: refused; the new fee is shown and the resident is asked again.
             fee = ra["fare_yen"]
-            phone.locator('[data-id="yes"]').click()
+            phone.locator('[data-id="yes"]').focus()
+            phone.keyboard.press("Enter")
             expect(phone.locator("#cancel-error")).to_contain_text("取消し料が変わりました")
+            expect(phone.locator('[data-id="yes"]')).to_be_focused()  # the keyboard stays on the question
             expect(phone.locator("#cancel-error")).to_contain_text(f"取消し料 {fee:,}円")
             expect(phone.locator("#cancel-fee")).to_contain_text(f"取消し料 {fee:,}円")
             expect(phone.locator('[data-id="yes"]')).to_be_enabled()
@@ -227,18 +229,20 @@ def test_every_page_shows_the_new_fee_when_the_cut_off_passes_during_the_confirm
             tv.keyboard.press("Enter")
             expect(tv.locator("#cancel-said")).to_contain_text("取消し料が変わりました")
             expect(tv.locator("#cancel-fee")).to_contain_text(f"取消し料 {fee:,}円")
+            expect(tv.locator('[data-id="yes"]')).to_be_focused()
             shot(tv, "fares", "recheck-3-tv-new-fee")
             _still_confirmed(ctx, rb["id"])
             assert _late_fees(ctx, b.household_id) == []
-            tv.locator('[data-id="yes"]').focus()
             tv.keyboard.press("Enter")
             expect(tv.locator("h1")).to_contain_text("取り消しました")
             assert _late_fees(ctx, b.household_id) == [fee]
 
             # Operator console: the fee appears with the waiver; the operator cancels with it billed.
             fee = rc["fare_yen"]
-            console.click('[data-id="cancel-confirm"]')
+            console.focus('[data-id="cancel-confirm"]')
+            console.keyboard.press("Enter")
             expect(row.locator("p.error")).to_contain_text("取消し料が変わりました")
+            expect(console.locator('[data-id="cancel-confirm"]')).to_be_focused()
             expect(row.locator('[data-id="cancel-fee"]')).to_contain_text(f"取消し料 {fee:,}円")
             expect(row.locator('[data-id="waive-fee"]')).to_be_visible()
             shot(console, "fares", "recheck-4-console-new-fee")

@@ -28,7 +28,7 @@ from dispatcher.errors import Code, field_error
 from dispatcher.platform.demo import DEMO_PASSWORD
 from dispatcher.shopping.delivery import plan_delivery
 from tests.conftest import DAY_START, client_for, make_ctx, token_headers
-from tests.live import Server, launch, shot
+from tests.live import Server, accessible, launch, shot
 from tests.test_delivery import CHECKLIST, DAY, place_orders
 
 FOLDER = "staff-japanese"
@@ -185,6 +185,7 @@ def test_no_english_for_any_problem_code_on_any_staff_page(
     for path in STAFF_PAGES:
         page.goto(base + path)
         page.wait_for_function("typeof NoriaiProblem !== 'undefined'")
+        accessible(page, f"{path} signed out")  # the state this walk reaches, as every other
         shown = page.evaluate(WALK_JS, payload)
         leaks = [(path, s["name"], t) for s in shown for t in s["texts"] if latin(t)]
         assert leaks == [], leaks[:5]

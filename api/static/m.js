@@ -655,6 +655,7 @@
           showFee(err.data);
           showError(document.getElementById("cancel-error"), say(err));
           yes.disabled = false;
+          yes.focus({ preventScroll: true }); // disabled while sent, it lost the focus: asked again, it has it back
         });
       }, "danger", "yes"]
     ]);

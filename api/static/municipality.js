@@ -63,6 +63,7 @@
 
   $("controls").addEventListener("submit", (ev) => {
     ev.preventDefault();
+    if ($("show").getAttribute("aria-disabled") === "true") return; // the last 表示 still loading
     if (!$("from").value || !$("to").value) {
       fail(new Error("期間のはじめとおわりを入れてください。"));
       return;
@@ -74,8 +75,15 @@
     NoriaiProblem.fill($("report-error"), err);
   }
 
+  /* 表示 is busy (aria-disabled), not disabled, while the figures load: a disabled button loses the
+     keyboard focus to the page's top. */
+  function busy(on) {
+    if (on) $("show").setAttribute("aria-disabled", "true");
+    else $("show").removeAttribute("aria-disabled");
+  }
+
   function load(q) {
-    $("show").disabled = true;
+    busy(true);
     return client.request("GET", "/api/v1/stats/dashboard" + (q ? "?" + q : ""))
       .then((dash) => {
         $("report-error").hidden = true;
@@ -87,7 +95,7 @@
         render(dash);
       })
       .catch((err) => { fail(err); throw err; })
-      .finally(() => { $("show").disabled = false; });
+      .finally(() => busy(false));
   }
 
   /* ---------- numbers ---------- */

@@ -5,7 +5,7 @@
 "use strict";
 
 (() => {
-  const { T, el, clear, $, state, button, setServerNow, api, showError, hideError, selectTab } = Operator;
+  const { T, el, clear, $, state, button, land, setServerNow, api, showError, hideError, selectTab } = Operator;
   const hm = T.short;
 
   $("board-refresh").addEventListener("click", () => refreshBoard());
@@ -97,8 +97,13 @@
     ["no_show", "乗車なし", "「乗車なし」で確定", "乗車なしにしました。"],
     ["cancelled", "取り消し", "「取り消し」で確定", "取り消しました。"],
   ];
+  /* Drawn again at every refresh (15 s): the button or link the operator is on keeps the focus, and
+     a button asking once more keeps asking, so the refresh never takes the keyboard away. */
   function renderReview(list) {
-    const ul = clear($("review-list"));
+    const ul = $("review-list");
+    const armedIds = new Set([...ul.querySelectorAll('[data-armed="1"]')].map((b) => b.getAttribute("data-id")));
+    const on = ul.contains(document.activeElement) ? document.activeElement.getAttribute("data-id") : null;
+    clear(ul);
     const count = $("review-count");
     count.textContent = list.length ? list.length + "件" : "";
     count.hidden = !list.length;
@@ -106,21 +111,31 @@
     list.forEach((x) => {
       const who = x.kind === "freight" ? "荷物" : (x.rider || "―");
       const phones = el("div", { cls: "row-info phones" }, x.phones.length
-        ? x.phones.map((p) => el("a", { href: "tel:" + p.number, cls: "phone", text: p.label + " " + p.number }))
+        ? x.phones.map((p, i) => el("a", { href: "tel:" + p.number, cls: "phone", text: p.label + " " + p.number, "data-id": "review-tel-" + x.ride_id + "-" + i }))
         : [el("span", { cls: "muted", text: "電話番号が登録されていません" })]);
       const actions = el("div", { cls: "inline" }, OUTCOMES.map(([outcome, label, armed, done]) => {
+        const id = "review-" + outcome + "-" + x.ride_id;
         const b = button(label, () => {
+          if (b.getAttribute("aria-disabled") === "true") return; // sent: waiting for the answer
           if (b.getAttribute("data-armed") !== "1") {
             b.setAttribute("data-armed", "1");
             b.textContent = armed;
             return;
           }
-          b.disabled = true;
+          b.setAttribute("aria-disabled", "true"); // busy, not disabled: a disabled button loses the focus
           api("POST", "/api/v1/rides/" + x.ride_id + "/review", { outcome: outcome }).then(
-            () => { hideError("review-error"); Operator.toast("予約 No." + x.ride_id + " を" + done); refreshBoard(); },
-            (err) => { b.disabled = false; showError("review-error", err); }
+            () => {
+              hideError("review-error");
+              Operator.toast("予約 No." + x.ride_id + " を" + done);
+              refreshBoard().then(() => land($("review-heading"))); // settled: the focus on the list
+            },
+            (err) => { b.removeAttribute("aria-disabled"); showError("review-error", err); }
           );
-        }, { cls: outcome === "cancelled" ? "small danger-quiet" : "small", "data-id": "review-" + outcome + "-" + x.ride_id });
+        }, { cls: outcome === "cancelled" ? "small danger-quiet" : "small", "data-id": id });
+        if (armedIds.has(id)) {
+          b.setAttribute("data-armed", "1");
+          b.textContent = armed;
+        }
         return b;
       }));
       ul.appendChild(el("li", { "data-id": "review-" + x.ride_id }, [
@@ -136,6 +151,11 @@
         actions,
       ]));
     });
+    if (on) {
+      const again = ul.querySelector('[data-id="' + on + '"]');
+      if (again) again.focus({ preventScroll: true });
+      else land($("review-heading")); // its ride was settled elsewhere meanwhile
+    }
   }
 
   /* When a re-optimization last stored a better plan, and the driving time it saved. */

@@ -76,9 +76,18 @@ const Operator = (() => {
     if (!node.matches("button, input, select, textarea, a[href], [tabindex]")) node.setAttribute("tabindex", "-1");
     node.focus();
   }
+  /* A button disabled while its request is out. Pressed with the keyboard, it lost the focus (to the
+     page's top) as it was disabled: the focus comes back to it when it is ready again, unless the
+     action has put the focus somewhere else meanwhile. */
   function busy(btn, on) {
+    if (on && document.activeElement === btn) btn.setAttribute("data-had-focus", "");
     btn.disabled = on;
     btn.classList.toggle("busy", on);
+    if (!on && btn.hasAttribute("data-had-focus")) {
+      btn.removeAttribute("data-had-focus");
+      const a = document.activeElement;
+      if ((!a || a === document.body) && btn.isConnected && !btn.hidden) btn.focus();
+    }
   }
   /* Katakana -> hiragana and full-width digits -> ASCII: the directory stores kana in hiragana. */
   function normalise(s) {

@@ -4,7 +4,7 @@
 "use strict";
 
 (() => {
-  const { el, clear, $, state, T, armedButton, busy, api, showError, hideError, toast, show } = Operator;
+  const { el, clear, $, state, T, armedButton, busy, land, api, showError, hideError, toast, show } = Operator;
 
   const PERMISSION = { view: "見るだけ", book: "見る・予約" };
   const CONSENT = { written: "書面", phone: "電話", counter: "窓口" };
@@ -28,7 +28,11 @@
       ]);
       if (live) {
         head.appendChild(armedButton("取り消す", "本当に取り消す", "/api/v1/family-links/" + l.id + "/revoke", "family-error",
-          () => { toast(m.name + " さんの登録を取り消しました。"); loadFamily(state.resident, false); },
+          () => {
+            toast(m.name + " さんの登録を取り消しました。");
+            // the row drawn again (取り消し済み): the focus on it, not on the page's top
+            loadFamily(state.resident, false).then(() => land($("family-list").querySelector('[data-id="family-' + l.id + '"]')));
+          },
           { cls: "small danger-quiet", "data-id": "family-revoke-" + l.id }));
       }
       list.appendChild(el("li", { cls: live ? "" : "past", "data-id": "family-" + l.id }, [
@@ -53,10 +57,13 @@
     );
   }
 
+  /* The form closed from within (やめる, or registered): the focus goes back to the button that opened it. */
   function closeForm() {
+    const within = $("family-form").contains(document.activeElement);
     show($("family-form"), false);
     show($("family-open"), true);
     ["family-name", "family-login", "family-password"].forEach((id) => { $(id).value = ""; });
+    if (within) land($("family-open"));
   }
 
   $("family-open").addEventListener("click", () => {
@@ -94,7 +101,8 @@
       (link) => {
         closeForm();
         toast(link.family_member.name + " さんを登録しました。ログインID「" + link.family_member.login_id + "」と最初のパスワードをお伝えください。");
-        return loadFamily(state.resident, false);
+        // the new member's row is the result: the focus on it (else on ＋ ご家族を登録)
+        return loadFamily(state.resident, false).then(() => land($("family-list").querySelector('[data-id="family-' + link.id + '"]') || $("family-open")));
       },
       (err) => showError("family-error", err)
     ).finally(() => busy($("family-submit"), false));

@@ -36,14 +36,18 @@
     showError(li, err);
   }
 
+  /* Drawn again by the board's refresh every 15 s: the control the operator is on keeps the focus. */
   function renderRides(rides) {
-    const list = clear($("ride-list"));
+    const list = $("ride-list");
+    const on = list.contains(document.activeElement) ? document.activeElement.getAttribute("data-id") : null;
+    clear(list);
     if (!rides.length) {
       list.appendChild(el("li", { cls: "muted", text: "今日の予約はありません。" }));
       return;
     }
     rides.sort((a, b) => (a.pickup_window.start < b.pickup_window.start ? -1 : 1));
     rides.forEach((ride) => list.appendChild(rideRow(ride)));
+    if (on) land(list.querySelector('[data-id="' + on + '"]')); // a ride's row too, where an action landed
   }
 
   function rideRow(ride) {

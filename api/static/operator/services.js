@@ -15,7 +15,7 @@
 "use strict";
 
 (() => {
-  const { T, el, clear, $, state, button, busy, api, showError, toast } = Operator;
+  const { T, el, clear, $, state, button, busy, land, api, showError, toast } = Operator;
   const METHODS = [["written", "書面"], ["oral", "口頭"], ["phone", "電話"]];
   const KINDS = [["medication", "お薬"], ["rubbish", "ゴミの日"], ["other", "その他"]];
   const DAYS = [["mon", "月"], ["tue", "火"], ["wed", "水"], ["thu", "木"], ["fri", "金"], ["sat", "土"], ["sun", "日"]];
@@ -90,6 +90,14 @@
   function put(parent, nodes) {
     nodes.forEach((n) => { if (n) parent.appendChild(n); });
     return parent;
+  }
+  /* A block drawn again after a change: the control pressed went with the old drawing, so the focus
+     lands on the block's heading (its new state follows it), not on the page's top. */
+  function redraw(load, box) {
+    return load(box).then(() => {
+      const a = document.activeElement;
+      if (!a || a === document.body || !a.isConnected) land(box.querySelector("h4"));
+    });
   }
   function block(id, title) {
     return el("section", { cls: "svc", id: id, "aria-labelledby": id + "-title" }, [
@@ -181,7 +189,7 @@
         if (!start.value) { fieldError(form, "starts_on", "開始日を入れてください。"); return; }
         busy(go, true);
         api("POST", "/api/v1/households/" + household + "/memberships", { starts_on: start.value }).then(
-          (x) => { toast("買い物の会員にしました（" + monthJa(x.billed_from) + "分から月会費 " + T.yen(x.fee_yen) + "）。"); loadShop(box); },
+          (x) => { toast("買い物の会員にしました（" + monthJa(x.billed_from) + "分から月会費 " + T.yen(x.fee_yen) + "）。"); redraw(loadShop, box); },
           (err) => showProblem(form, err)
         ).finally(() => busy(go, false));
       });
@@ -209,7 +217,7 @@
         }
         busy(stop, true);
         api("POST", "/api/v1/households/" + household + "/memberships/end", { ends_on: end.value }).then(
-          () => { toast("買い物の会員を終了しました。"); loadShop(box); },
+          () => { toast("買い物の会員を終了しました。"); redraw(loadShop, box); },
           (err) => showProblem(form, err)
         ).finally(() => busy(stop, false));
       });
@@ -310,7 +318,7 @@
         if (off.getAttribute("data-armed") !== "1") { off.setAttribute("data-armed", "1"); off.textContent = "本当に止める"; return; }
         busy(off, true);
         api("PUT", "/api/v1/households/" + household + "/watch", { enabled: false }).then(
-          () => { toast("見守りを止めました。"); loadWatch(box); },
+          () => { toast("見守りを止めました。"); redraw(loadWatch, box); },
           (err) => showProblem(form, err)
         ).finally(() => busy(off, false));
       });
@@ -346,7 +354,7 @@
       }
       busy(save, true);
       api("PUT", "/api/v1/households/" + household + "/watch", body).then(
-        () => { toast(w.enabled ? "見守りの設定を保存しました。" : "見守りを始めました。"); loadWatch(box); },
+        () => { toast(w.enabled ? "見守りの設定を保存しました。" : "見守りを始めました。"); redraw(loadWatch, box); },
         (err) => showProblem(form, err)
       ).finally(() => busy(save, false));
     });
@@ -380,7 +388,7 @@
         if (stop.getAttribute("data-armed") !== "1") { stop.setAttribute("data-armed", "1"); stop.textContent = "本当に止める"; return; }
         busy(stop, true);
         api("DELETE", "/api/v1/reminders/" + x.id).then(
-          () => { toast("お知らせを止めました。"); loadReminders(box); },
+          () => { toast("お知らせを止めました。"); redraw(loadReminders, box); },
           (err) => { busy(stop, false); showProblem(form, err); }
         );
       });
@@ -437,7 +445,7 @@
       }
       busy(add, true);
       api("POST", "/api/v1/households/" + household + "/reminders", body).then(
-        () => { toast("お知らせを追加しました。テレビに出ます。"); loadReminders(box); },
+        () => { toast("お知らせを追加しました。テレビに出ます。"); redraw(loadReminders, box); },
         (err) => showProblem(form, err)
       ).finally(() => busy(add, false));
     });
@@ -523,7 +531,7 @@
       };
       busy(save, true);
       api("PUT", "/api/v1/households/" + household + "/billing-account", body).then(
-        (x) => { toast("口座を登録しました（" + x.bank_name_ja + " " + x.branch_name_ja + "）。"); loadDebit(box); },
+        (x) => { toast("口座を登録しました（" + x.bank_name_ja + " " + x.branch_name_ja + "）。"); redraw(loadDebit, box); },
         (err) => showProblem(form, err)
       ).finally(() => busy(save, false));
     });
