@@ -291,8 +291,8 @@ class TimeRules:
             if end < first:
                 start, end = first, first + window
                 soonest = ceil_minute(first + timedelta(seconds=boarding + direct))
-                if soonest > latest:
-                    return TimeRefusal("too_soon", soonest)
+                if soonest > latest:  # bound by the opening time, or by now and the lead time
+                    return TimeRefusal("before_open" if earliest < self.open_at else "too_soon", soonest)
                 end = min(end, floor_minute(latest - timedelta(seconds=boarding + direct)))
             start = max(start, first)
         open_at, close_at = self.open_at, self.close_at
