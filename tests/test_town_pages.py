@@ -89,6 +89,9 @@ def test_each_town_has_its_own_console_tv_and_phone(towns: Dispatcher) -> None:
             assert "tenant_id=ina-demo" in sign_in_body
             op.click("#tab-board")
             expect(op.locator('[data-id="vehicle-chuo-1"]')).to_be_visible()
+            # the board names each vehicle as the tenant file does, never by its id
+            expect(op.locator('[data-id="vehicle-chuo-1"]')).to_contain_text("中央1号")
+            expect(op.locator('[data-id="vehicle-chuo-1"]')).not_to_contain_text("chuo-1")
             shot(op, FOLDER, "01-ina-operator")
 
             # --- the same tab opens Yasuoka's console: Ina's session is not resumed there, and

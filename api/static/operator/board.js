@@ -48,7 +48,7 @@
       });
       if (!v.next_stops.length) stops.appendChild(el("li", { cls: "muted", text: "―" }));
       rows.appendChild(el("tr", { "data-id": "vehicle-" + v.key, cls: v.late_risk ? "late" : "" }, [
-        el("td", {}, [el("strong", { text: v.name }), el("div", { cls: "muted small-text", text: v.key })]),
+        el("td", {}, [el("strong", { text: v.name })]), // the tenant file's name, never its id
         el("td", { text: v.operator }),
         el("td", {}, flags),
         el("td", {}, [stops]),
