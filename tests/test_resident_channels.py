@@ -5,7 +5,7 @@ phone-channel tools (quote, change and cancel with a reason, notes, live board).
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
@@ -118,6 +118,13 @@ def test_tv_quote_book_notice_cancel_and_order(
     clock.set(planned - timedelta(minutes=5))
     urgent = [n for n in client.get("/api/v1/me/notices", headers=tv).json() if n["urgent"]]
     assert urgent and "あと約5分" in urgent[0]["text"]
+    mine = client.get("/api/v1/me/rides", headers=tv).json()["rides"][0]
+    assert mine["eta_minutes"] == 5 and mine["late"] is False
+    # An hour past the window with no driver at the door, the card says late, not "about a minute"
+    clock.set(datetime.fromisoformat(quote["pickup_window"]["end"]) + timedelta(minutes=60))
+    mine = client.get("/api/v1/me/rides", headers=tv).json()["rides"][0]
+    assert mine["late"] is True and mine["eta_minutes"] is None
+    clock.set(planned - timedelta(minutes=5))
 
     bad = client.post(
         "/api/v1/me/rides",

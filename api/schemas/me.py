@@ -127,7 +127,12 @@ class RideCard(ApiModel):
     fare_payment: Literal["on_board", "monthly"] = Field(description="the tenant's fare rule")
     cancel_fee_yen: int = Field(description="yen a cancellation now would cost (0: free)")
     cancel_fee_text: str = Field(description="the warning to show before cancelling, '' when free")
-    eta_minutes: int | None = Field(description="minutes until the planned pickup (confirmed rides)")
+    eta_minutes: int | None = Field(
+        description="minutes until the planned pickup (confirmed rides not yet late); null when late"
+    )
+    late: bool = Field(
+        default=False, description="confirmed, past the end of its pickup window with no vehicle at the door"
+    )
     cancellable: bool
     alternatives: list[LocalTime] = Field(description="pickup times offered instead (refused rides)")
 

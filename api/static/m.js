@@ -601,7 +601,9 @@
         (r.arrive_by ? short(r.arrive_by) + " までに着きます" : "")),
       r.fare_text ? para(r.fare_text, "fare") : null
     ];
-    if (r.status === "confirmed" && r.eta_minutes !== null && r.eta_minutes <= 15) {
+    if (r.late) {
+      kids.push(el("p", { cls: "box urgent", "data-id": "late", text: "お迎えが遅れています。すみません。タクシー会社の係が確認しています。" }));
+    } else if (r.status === "confirmed" && r.eta_minutes !== null && r.eta_minutes <= 15) {
       kids.push(el("p", { cls: "box urgent", text: "あと約" + Math.max(1, r.eta_minutes) + "分で迎えに行きます。" + r.wait_at + "お待ちください。" }));
     }
     if (r.cancellable && state.me.can_book) kids.push(button("この予約を取り消す", function () { go(cancelRide, r); }, { cls: "secondary", id: "cancel-ride-" + r.id }));

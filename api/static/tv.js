@@ -269,7 +269,9 @@
             info.appendChild(el("p", { cls: "sub", id: "home-shop", text: sh.open ? "お買い物の注文は " + sh.cutoff + " まで（" + left(sh) + "）" : "今日の注文は締め切りました。次のお届けは " + sh.next_delivery_label + " です。" }));
           }
           res[1].rides.forEach(function (r) {
-            if (r.status === "confirmed" && r.eta_minutes !== null && r.eta_minutes <= 15) {
+            if (r.late) {
+              info.appendChild(el("p", { cls: "ok", text: r.rider + "さんのお迎えが遅れています。すみません。タクシー会社の係が確認しています。" }));
+            } else if (r.status === "confirmed" && r.eta_minutes !== null && r.eta_minutes <= 15) {
               info.appendChild(el("p", { cls: "ok", text: r.rider + "さんのタクシーは、あと約" + Math.max(1, r.eta_minutes) + "分で着きます。" + r.wait_at + "お待ちください。" }));
             }
           });
@@ -654,7 +656,7 @@
           if (!rides.rides.length) list.appendChild(el("p", { text: "今日のタクシーの予約はありません。" }));
           rides.rides.forEach(function (r) {
             var line = "タクシー " + r.pickup_from + "〜" + r.pickup_to + "　" + r.from + " → " + r.to;
-            var sub = r.rider + "さん　" + r.status_label + (r.eta_minutes !== null && r.eta_minutes <= 15 ? "　あと約" + r.eta_minutes + "分" : "");
+            var sub = r.rider + "さん　" + r.status_label + (r.late ? "　お迎えが遅れています" : r.eta_minutes !== null && r.eta_minutes <= 15 ? "　あと約" + r.eta_minutes + "分" : "");
             list.appendChild(item(line, function () { go(screens.rideDetail, r); }, { n: n++, id: "ride-" + r.id, sub: sub }));
           });
           orders.forEach(function (o) {

@@ -159,7 +159,14 @@ def overview(ctx: Dispatcher, hp: HouseholdPrincipal) -> dict[str, Any]:
 def ride_card(ride: Ride, cfg: TenantConfig, name: str, home: Point | None, now: datetime) -> dict[str, Any]:
     """One ride as a resident sees it."""
     eta = None
-    if ride.status == RideStatus.confirmed and ride.planned_pickup is not None:
+    # past its pickup window with no driver at the door: no countdown (it would say "about a
+    # minute" for ever); the operator's board lists the ride for review (「確認が必要」)
+    late = (
+        ride.status == RideStatus.confirmed
+        and ride.pickup_window_end is not None
+        and now > ride.pickup_window_end
+    )
+    if ride.status == RideStatus.confirmed and ride.planned_pickup is not None and not late:
         minutes = (ride.planned_pickup - now).total_seconds() / 60
         eta = max(0, round(minutes))
     pickup_at = name_stop(cfg, ride.origin_place_id, ride.origin_lat, ride.origin_lon, home)
@@ -181,6 +188,7 @@ def ride_card(ride: Ride, cfg: TenantConfig, name: str, home: Point | None, now:
         "fare_yen": ride.fare_yen,
         **fare_fields(cfg, ride, now),
         "eta_minutes": eta,
+        "late": late,
         "cancellable": ride.status == RideStatus.confirmed,
         "alternatives": [a["pickup_after"] for a in ride.alternatives or []],
     }
