@@ -143,6 +143,10 @@ JA: dict[Code, str] = {
     Code.field_flag_time_order: "乗った時刻は降りた時刻より前に、"
     "降りた時刻は乗った時刻より後にしてください。",
     Code.field_flag_time_other_day: "運行日（{day}）の時刻にしてください。",
+    Code.field_flag_time_too_early: "迎えの時間（{window}）より{minutes_early}分も早い乗車にはできません。"
+    "乗車の時刻は {earliest} からにしてください。",
+    Code.field_flag_time_too_soon: "乗車 {picked_up} から降車 {dropped_off} までが短すぎます"
+    "（車で約{direct_minutes}分の道のりです）。{then}",
     Code.place_outside_area: "その場所は、タクシーの走る地域の外です。",
     Code.place_same: "出発と行き先が同じ場所です。",
     Code.place_unknown: "行き先がわかりません。選びなおしてください。",
@@ -346,10 +350,31 @@ def _derived(code: Code, params: Mapping[str, Any]) -> dict[str, Any]:
             if status
             else ""
         )
+    if code == Code.field_flag_time_too_early:
+        start, end = _hm(params.get("window_start")), _hm(params.get("window_end"))
+        out["window"] = f"{start}〜{end}" if start and end else ""
+        out["earliest"] = _hm(params.get("earliest"))
+    if code == Code.field_flag_time_too_soon:
+        out["picked_up"], out["dropped_off"] = _hm(params.get("picked_up")), _hm(params.get("dropped_off"))
+        if params.get("latest"):
+            out["then"] = f"乗車の時刻は {_hm(params['latest'])} までにしてください。"
+        elif params.get("earliest"):
+            out["then"] = f"降車の時刻は {_hm(params['earliest'])} からにしてください。" + (
+                "まだその時刻になっていないので、すぎてから直してください。" if params.get("not_yet") else ""
+            )
+        else:
+            out["then"] = "時刻を確かめてください。"
     if code == Code.no_show_too_early and isinstance(params.get("wait_until"), str):
         hour, minute = params["wait_until"][11:13], params["wait_until"][14:16]  # local time, with offset
         out["wait_until"] = f"{int(hour)}:{minute}"  # "2026-11-24T09:25:00+09:00" -> "9:25"
     return out
+
+
+def _hm(instant: object) -> str:
+    """A local ISO time -> '9:05' (no leading zero, as every page writes it); anything else -> ''."""
+    if not isinstance(instant, str) or len(instant) < 16:
+        return ""
+    return f"{int(instant[11:13])}:{instant[14:16]}"
 
 
 def _date_ja(day: object) -> str:

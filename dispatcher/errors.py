@@ -192,6 +192,10 @@ class Code(StrEnum):
     field_flag_time_future = "field_flag.time_future"
     field_flag_time_order = "field_flag.time_order"  # a pickup after its drop-off, or the reverse
     field_flag_time_other_day = "field_flag.time_other_day"  # not on the ride's service day
+    # a corrected time the checks of a driver's tap would flag too: a pickup long before its window,
+    # a ride shorter than the drive allows
+    field_flag_time_too_early = "field_flag.time_too_early"
+    field_flag_time_too_soon = "field_flag.time_too_soon"
 
 
 class DomainError(Exception):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from playwright.sync_api import Page, expect, sync_playwright
@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.models import Event, Ride, Vehicle
+from dispatcher.rides.plan import current_plan, save_plan
 from tests.conftest import client_for, token_headers
 from tests.live import RequestLog, Server, launch, shot, text_styles
 from tests.riders import book_from_home, living_alone
@@ -167,7 +168,7 @@ def test_driver_completes_a_shared_trip_at_390x844(sqlite_ctx: Dispatcher, clock
             banner_s = time.monotonic() - started
             banner = page.locator("#banner")
             expect(banner).to_contain_text("予定が変わりました")
-            expect(banner).to_contain_text(f"なし：{d.family_name} {d.given_name}さん")
+            expect(banner).to_contain_text(f"取り消し：{d.family_name} {d.given_name}さん")
             expect(banner).to_contain_text(f"追加：{e.family_name} {e.given_name}さん（10:30 迎え")
             expect(by_id(page, f"stop-{rd}-pickup")).to_have_count(0)
             expect(by_id(page, f"stop-{re_}-pickup")).to_have_class(re.compile(r"\bchanged\b"))
@@ -294,3 +295,116 @@ def no_show_early_then_allowed(
     check(page, "09c-no-show-confirm")
     by_id(page, "no-show-yes").click()
     expect(page.locator("#flash")).to_contain_text("乗車なしを記録しました")
+
+
+def _move(ctx: Dispatcher, ride_id: int, to: int) -> None:
+    """Move a ride's pending stops to another vehicle, as a re-optimization does."""
+    with Session(ctx.engine) as s:
+        ride = s.get_one(Ride, ride_id)
+        state = current_plan(s, "ina-demo", ride.service_date)
+        moving = [e for stops in state.routes.values() for e in stops if e["ride_id"] == ride_id]
+        for vid in state.routes:
+            state.routes[vid] = [e for e in state.routes[vid] if e["ride_id"] != ride_id]
+        state.routes.setdefault(to, []).extend(moving)
+        ride.vehicle_id = to
+        s.add(ride)
+        save_plan(s, "ina-demo", ride.service_date, state, "test: moved", ctx.clock.now(), 0.0)
+        s.commit()
+
+
+def test_driver_page_says_why_stops_left_and_when_stops_were_done(
+    sqlite_ctx: Dispatcher, clock: SimClock
+) -> None:
+    """Issue 20, walk findings 11, 20, 21: the banner tells a cancellation (「取り消し：」) from a move
+    to another car (「ほかの車へ：」); the no-show countdown reads 「あと9分59秒」, not a clock time;
+    the finished stops show when they were done (the tap, or the operator's correction of a flagged
+    one), not the planned times."""
+    ctx = sqlite_ctx
+    residents = living_alone(ctx, 4)
+    with client_for(ctx) as client:
+        operator = token_headers(client, "ina-demo-operator")
+        rides = [
+            book_from_home(client, operator, r, m) for r, m in zip(residents, (30, 35, 80, 120), strict=True)
+        ]
+        vid = rides[0]["vehicle_id"]
+        assert [r["vehicle_id"] for r in rides] == [vid] * 4
+        vehicles = client.get("/api/v1/vehicles", headers=operator).json()
+    vehicle = next(v for v in vehicles if v["id"] == vid)
+    other = next(v["id"] for v in vehicles if v["id"] != vid)
+    moved, cancelled = rides[2]["id"], rides[3]["id"]
+    c, d = residents[2], residents[3]
+    username = f"ina-demo-driver-{vehicle['operator']}"
+
+    with Server(ctx) as base, sync_playwright() as pw, client_for(ctx) as client:
+        browser = launch(pw)
+        try:
+            context = browser.new_context(
+                viewport={"width": WIDTH, "height": HEIGHT}, is_mobile=True, has_touch=True, locale="ja-JP"
+            )
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            errors = watch(page)
+            sign_in_and_choose(page, base, username, vehicle["key"])
+            expect(page.locator("li.stop")).to_have_count(8)
+
+            # one ride cancelled, one moved to another vehicle: the banner says which is which
+            assert client.post(f"/api/v1/rides/{cancelled}/cancel", headers=operator).status_code == 200
+            _move(ctx, moved, other)
+            banner = page.locator("#banner")
+            page.wait_for_selector("#banner:not([hidden])", timeout=15_000)
+            expect(banner).to_contain_text(f"取り消し：{d.family_name} {d.given_name}さん")
+            expect(banner).to_contain_text(f"ほかの車へ：{c.family_name} {c.given_name}さん")
+            expect(banner).not_to_contain_text("なし：")
+            expect(page.locator("li.stop")).to_have_count(4)
+            check(page, "21-cancelled-and-moved")
+            banner.click()
+            expect(banner).to_be_hidden()
+
+            # the first pickup, two minutes after its planned time: the countdown in minutes and seconds
+            card = page.locator("#next")
+            ride = int(card.get_attribute("data-ride") or 0)
+            planned_pickup = datetime.fromisoformat(card.get_attribute("data-planned") or "")
+            tapped = planned_pickup + timedelta(minutes=2)
+            clock.set(tapped)
+            by_id(page, "arrived").click()
+            no_show = by_id(page, "no-show")
+            expect(no_show).to_be_disabled()
+            expect(no_show.locator(".sub")).to_have_text(re.compile(r"^あと(\d+分)?(\d+秒)? 待つ$"))
+            expect(no_show.locator(".sub")).not_to_have_text(re.compile(":"))
+            check(page, "22-waiting-in-minutes")
+            by_id(page, "picked-up").click()
+            expect(page.locator("#flash")).to_contain_text("乗車を記録しました")
+
+            # a drop-off tapped a minute later is flagged; the operator corrects it
+            driver = token_headers(client, username)
+            clock.set(tapped + timedelta(minutes=1))
+            r = client.post(
+                f"/api/v1/vehicles/{vid}/events",
+                json={"type": "dropped_off", "ride_id": ride},
+                headers=driver,
+            )
+            assert r.status_code == 200, r.text
+            (flag,) = client.get("/api/v1/field-flags", headers=operator).json()
+            planned = {
+                s["kind"]: datetime.fromisoformat(s["planned_time"])
+                for s in client.get(f"/api/v1/vehicles/{vid}/manifest", headers=driver).json()["stops"]
+                if s["ride_id"] == ride
+            }
+            right = planned["dropoff"] + timedelta(minutes=4)
+            clock.set(right + timedelta(minutes=30))
+            r = client.post(
+                f"/api/v1/field-flags/{flag['id']}/review",
+                json={"decision": "corrected", "at": right.isoformat()},
+                headers=operator,
+            )
+            assert r.status_code == 200, r.text
+            by_id(page, "refresh").click()
+            pickup, dropoff = by_id(page, f"stop-{ride}-pickup"), by_id(page, f"stop-{ride}-dropoff")
+            expect(dropoff).to_have_class(re.compile(r"\bdone\b"))
+            expect(pickup.locator(".time")).to_have_text(f"{tapped:%-H:%M}")
+            expect(dropoff.locator(".time")).to_have_text(f"{right:%-H:%M}")
+            assert planned_pickup != tapped and planned["dropoff"] != right
+            check(page, "23-done-at-their-times", full=True)
+            assert errors == []
+        finally:
+            browser.close()

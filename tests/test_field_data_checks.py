@@ -8,7 +8,8 @@ operator console and the municipality dashboard on a real server."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
@@ -23,7 +24,7 @@ from dispatcher.reporting.daily_stats import close_day, close_pending_days
 from dispatcher.reporting.stats import RideFact, VehicleDay, _shared_rides, ride_figures, ridership
 from dispatcher.rides.field_checks import review, to_review
 from routing.geo import Point
-from tests.conftest import DAY_START
+from tests.conftest import DAY_START, JST
 from tests.live import RequestLog, Server, launch, shot
 from tests.riders import book_from_home, living_alone
 
@@ -188,6 +189,152 @@ def test_impossible_taps_are_flagged_reviewed_and_kept_out_of_the_figures(
     assert got["ride_minutes_mean"] == round((right_drop - right_pick).total_seconds() / 60, 1)
     assert got["vehicle_hours"] == round((right_drop - right_pick).total_seconds() / 3600, 2)
     assert got["km"] < 40  # the discarded position adds nothing
+
+
+def _refused(r: httpx.Response, code: str) -> dict[str, Any]:
+    """The refusal's field error of `code` (a 422 problem whose message_ja is Japanese)."""
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    errors = {e["code"]: e for e in problem["errors"]}
+    assert code in errors, problem
+    return {**errors[code], "message_ja": problem["message_ja"]}
+
+
+def test_a_corrected_time_must_be_as_plausible_as_a_drivers_tap(
+    client: TestClient, ctx: Dispatcher, operator: dict[str, str], clock: SimClock
+) -> None:
+    """Issue 20, walk finding 1: a correction is checked like a tap. The walk's case: pickup on
+    time, drop-off a minute later (flagged); the operator's 'correction' to another minute-long
+    ride is refused with the earliest drop-off the check accepts (said to wait while that is
+    still ahead), and the ride stays out of the figures until a plausible time is given. A
+    pickup correction is held to the pickup window and to the drop-off that stands."""
+    a, b = living_alone(ctx, 2)
+    clock.set(DAY_START + timedelta(minutes=5))
+    ra, rb = book_from_home(client, operator, a, 60), book_from_home(client, operator, b, 240)
+    road = ctx.road(TENANT)
+    with Session(ctx.engine) as s:
+        rides = [s.get_one(Ride, r["id"]) for r in (ra, rb)]
+        start = [r.pickup_window_start.astimezone(JST) for r in rides]
+        least = [
+            timedelta(
+                seconds=road.duration(
+                    Point(r.origin_lat, r.origin_lon), Point(r.destination_lat, r.destination_lon)
+                )
+                / 2  # the tenant's dropoff_min_percent (50)
+            )
+            for r in rides
+        ]
+    assert ctx.config(TENANT).field_checks.dropoff_min_percent == 50
+    assert min(least) > timedelta(minutes=2), "the test needs a drive of some minutes"
+    review = "/api/v1/field-flags/{}/review"
+
+    def tap(ride: dict[str, Any], kind: str) -> None:
+        r = client.post(
+            f"/api/v1/vehicles/{ride['vehicle_id']}/events",
+            json={"type": kind, "ride_id": ride["id"]},
+            headers=operator,
+        )
+        assert r.status_code == 200, r.text
+
+    # ride A, the walk's: picked up at the window's start, dropped off a minute later
+    picked = start[0]
+    clock.set(picked)
+    tap(ra, "picked_up")
+    clock.advance(timedelta(minutes=1))
+    tap(ra, "dropped_off")
+    (flag,) = client.get("/api/v1/field-flags", headers=operator).json()
+    assert flag["check"] == "dropoff_too_soon"
+    earliest = picked + least[0]
+    whole = earliest.replace(second=0, microsecond=0)
+    earliest = whole if whole == earliest else whole + timedelta(minutes=1)
+
+    # a minute later the operator 'corrects' to another minute-long ride: refused, the earliest
+    # plausible drop-off named, and that it has not come yet
+    clock.set(picked + timedelta(minutes=2))
+    got = _refused(
+        client.post(
+            review.format(flag["id"]),
+            json={"decision": "corrected", "at": (picked + timedelta(minutes=2)).isoformat()},
+            headers=operator,
+        ),
+        "field_flag.time_too_soon",
+    )
+    assert datetime.fromisoformat(got["earliest"]) == earliest and got["not_yet"] == "1"
+    assert got["message_ja"] == (
+        f"乗車 {picked:%-H:%M} から降車 {picked + timedelta(minutes=2):%-H:%M} までが短すぎます"
+        f"（車で約{got['direct_minutes']}分の道のりです）。"
+        f"降車の時刻は {earliest:%-H:%M} からにしてください。"
+        "まだその時刻になっていないので、すぎてから直してください。"
+    )
+    # later, one minute short of it is still refused; the ride stays out of the figures
+    clock.set(start[0] + timedelta(hours=1))
+    got = _refused(
+        client.post(
+            review.format(flag["id"]),
+            json={"decision": "corrected", "at": (earliest - timedelta(minutes=1)).isoformat()},
+            headers=operator,
+        ),
+        "field_flag.time_too_soon",
+    )
+    assert "not_yet" not in got
+    assert got["message_ja"].endswith(f"降車の時刻は {earliest:%-H:%M} からにしてください。")
+    totals = ridership(ctx, TENANT, DAY, DAY)["totals"]
+    assert (totals["trips"], totals["unreviewed_rides"]) == (0, 1)
+    with Session(ctx.engine) as s:
+        assert s.get_one(Ride, ra["id"]).dropped_off_at == picked + timedelta(minutes=1)
+    fixed = {"decision": "corrected", "at": earliest.isoformat()}
+    r = client.post(review.format(flag["id"]), json=fixed, headers=operator)
+    assert r.status_code == 200, r.text
+    totals = ridership(ctx, TENANT, DAY, DAY)["totals"]
+    assert (totals["trips"], totals["unreviewed_rides"]) == (1, 0)
+    assert totals["ride_minutes_mean"] >= least[0].total_seconds() / 60
+
+    # ride B: picked up 51 minutes early (flagged), dropped off a plausible drive later
+    early = start[1] - timedelta(minutes=51)
+    clock.set(early)
+    tap(rb, "picked_up")
+    dropped = start[1] + 2 * least[1] + timedelta(minutes=5)
+    clock.set(dropped)
+    tap(rb, "dropped_off")
+    (flag,) = client.get("/api/v1/field-flags", headers=operator).json()
+    assert flag["check"] == "pickup_early"
+    clock.advance(timedelta(minutes=30))
+    # 40 minutes before the window: the tenant allows 30
+    got = _refused(
+        client.post(
+            review.format(flag["id"]),
+            json={"decision": "corrected", "at": (start[1] - timedelta(minutes=40)).isoformat()},
+            headers=operator,
+        ),
+        "field_flag.time_too_early",
+    )
+    assert datetime.fromisoformat(got["earliest"]) == start[1] - timedelta(minutes=30)
+    end = datetime.fromisoformat(flag["pickup_window"]["end"])
+    assert got["message_ja"] == (
+        f"迎えの時間（{start[1]:%-H:%M}〜{end:%-H:%M}）より40分も早い乗車にはできません。"
+        f"乗車の時刻は {start[1] - timedelta(minutes=30):%-H:%M} からにしてください。"
+    )
+    # a minute before the drop-off that stands: too short a ride
+    latest = (dropped - least[1]).replace(second=0, microsecond=0)
+    got = _refused(
+        client.post(
+            review.format(flag["id"]),
+            json={"decision": "corrected", "at": (dropped - timedelta(minutes=1)).isoformat()},
+            headers=operator,
+        ),
+        "field_flag.time_too_soon",
+    )
+    assert datetime.fromisoformat(got["latest"]) == latest
+    assert got["message_ja"].endswith(f"乗車の時刻は {latest:%-H:%M} までにしてください。")
+    assert len(client.get("/api/v1/field-flags", headers=operator).json()) == 1
+    r = client.post(
+        review.format(flag["id"]), json={"decision": "corrected", "at": latest.isoformat()}, headers=operator
+    )
+    assert r.status_code == 200, r.text
+    with Session(ctx.engine) as s:
+        assert s.get_one(Ride, rb["id"]).picked_up_at == latest
+    totals = ridership(ctx, TENANT, DAY, DAY)["totals"]
+    assert (totals["trips"], totals["unreviewed_records"]) == (2, 0)
 
 
 def test_nightly_figures_exclude_unreviewed_rides_and_close_again_after_review(
@@ -366,6 +513,10 @@ def test_operator_reviews_flagged_taps_in_the_console_and_the_dashboard_says_wha
             op.fill(f"#flag-time-{pick}", f"{right:%H:%M}")
             op.click(f'[data-id="flag-save-{pick}"]')
             expect(items).to_have_count(1)
+            # 9:33 as on every page, not 09:33 (walk finding 19)
+            expect(op.locator("#toast")).to_have_text(
+                f"予約 No.{rid} の乗車時刻を {right:%-H:%M} に直しました。"
+            )
             expect(items.nth(0)).to_contain_text(f"乗車 {right:%-H:%M} より前の降車です")
             expect(op.locator("#flags-heading")).to_be_focused()
             # the driver's drop-off came before the corrected pickup: it cannot be confirmed as it is
@@ -374,6 +525,18 @@ def test_operator_reviews_flagged_taps_in_the_console_and_the_dashboard_says_wha
             expect(op.locator("#flags-error")).to_contain_text("降りた時刻は乗った時刻より後にしてください")
             shot(op, "operator", "21-field-flag-refused")
             op.click(f'[data-id="flag-fix-{drop}"]')
+            # a minute after the corrected pickup cannot be true either (walk finding 1): refused,
+            # with the earliest drop-off that can, and the focus stays on the time to type again
+            op.fill(f"#flag-time-{drop}", f"{right + timedelta(minutes=1):%H:%M}")
+            op.click(f'[data-id="flag-save-{drop}"]')
+            expect(op.locator("#flags-error")).to_contain_text(
+                f"乗車 {right:%-H:%M} から降車 {right + timedelta(minutes=1):%-H:%M} までが短すぎます"
+            )
+            expect(op.locator("#flags-error")).to_contain_text("降車の時刻は")
+            expect(op.locator(f"#flag-time-{drop}")).to_be_focused()
+            expect(op.locator(f"#flag-time-{drop}")).to_have_attribute("aria-invalid", "true")
+            expect(items).to_have_count(1)
+            shot(op, "operator", "22-field-flag-correction-refused")
             op.fill(f"#flag-time-{drop}", f"{right + timedelta(minutes=25):%H:%M}")
             op.click(f'[data-id="flag-save-{drop}"]')
             expect(op.locator("#flags-list")).to_have_text("ありません。")

@@ -77,6 +77,17 @@ class Stop(ApiModel):
     ride_status: Annotated[RideStatus, Lax]
     arrived_at: LocalTime | None = Field(description="when the driver reported arriving at the pickup")
     done: bool
+    done_at: LocalTime | None = Field(
+        description="a done stop: when it was done (the driver's tap, or the operator's correction of "
+        "a flagged one); null while pending"
+    )
+
+
+class EndedRide(ApiModel):
+    """A ride of the day the vehicle was to serve that ended without it."""
+
+    ride_id: int
+    status: Literal["cancelled", "no_show"]
 
 
 class Manifest(ApiModel):
@@ -90,6 +101,10 @@ class Manifest(ApiModel):
     no_show_wait_minutes: int = Field(description="minutes after arrival before a no-show is accepted")
     delayed_until: LocalTime | None = Field(description="a reported delay: no stop before this time")
     stops: list[Stop]
+    ended: list[EndedRide] = Field(
+        description="the day's rides last assigned to this vehicle that were cancelled or ended in a "
+        "no-show (a ride that left the stops otherwise went to another vehicle)"
+    )
 
 
 class RideReport(ApiModel):

@@ -94,9 +94,12 @@
     if (mins === 0) return "いま";
     return -mins + "分すぎ";
   }
-  function mmss(ms) {
+  /* A wait in plain Japanese: "19分40秒", "5分", "40秒" (never "19:40", which reads as a clock time). */
+  function waitText(ms) {
     var sec = Math.max(0, Math.ceil(ms / 1000));
-    return Math.floor(sec / 60) + ":" + T.pad(sec % 60);
+    var min = Math.floor(sec / 60);
+    sec = sec % 60;
+    return (min ? min + "分" : "") + (sec || !min ? sec + "秒" : "");
   }
 
   /* ---------- problems and signing out ---------- */
@@ -323,13 +326,20 @@
       added[s.ride_id].stops.push(short(s.planned_time) + " " + kindLabel(s));
     });
     order.forEach(function (id) { parts.push("追加：" + added[id].who + "（" + added[id].stops.join("・") + "）"); });
-    state.removed.forEach(function (r) { parts.push("なし：" + r.who + "（" + r.stops.join("・") + "）"); });
+    state.removed.forEach(function (r) { parts.push(goneLabel(r.ride_id) + r.who + "（" + r.stops.join("・") + "）"); });
     if (other) parts.push("順番・時間の変更 " + other + "か所（黄色の印）");
     $bannerDetail.textContent = "";
     parts.forEach(function (t) { $bannerDetail.appendChild(el("span", { text: t })); });
     $banner.hidden = false;
     // the sticky banner never covers the focused control (WCAG 2.4.11): focus scrolls it clear
     document.documentElement.style.scrollPaddingTop = $banner.offsetHeight + 12 + "px";
+  }
+
+  /* Why a ride's stops left this vehicle: cancelled, no-show (reported from elsewhere), else moved. */
+  function goneLabel(rideId) {
+    var ended = ((state.m && state.m.ended) || []).filter(function (x) { return x.ride_id === rideId; })[0];
+    if (!ended) return "ほかの車へ：";
+    return ended.status === "no_show" ? "乗車なし：" : "取り消し：";
   }
 
   $banner.addEventListener("click", function () {
@@ -522,7 +532,7 @@
       var left = until ? until.getTime() - T.now().getTime() : 0;
       var ns = button("乗車なし", function () { state.confirmNoShow = s.ride_id; render(); }, {
         cls: "secondary", id: "no-show", disabled: left > 0,
-        sub: left > 0 ? "あと" + mmss(left) + " 待つ" : "来なかったとき"
+        sub: left > 0 ? "あと" + waitText(left) + " 待つ" : "来なかったとき"
       });
       if (until) ns.setAttribute("data-until", until.toISOString());
       box.appendChild(ns);
@@ -589,7 +599,8 @@
         "data-id": "stop-" + s.ride_id + "-" + s.kind
       }, [
         el("div", { cls: "row1" }, [
-          el("span", { cls: "time", text: short(s.planned_time) }),
+          // a done stop: when it was done (the tap, or the operator's correction), not the plan
+          el("span", { cls: "time", text: short(s.done ? s.done_at || s.planned_time : s.planned_time) }),
           el("span", { cls: "tag " + kindCls(s), text: kindLabel(s) }),
           status ? el("span", { cls: "state", text: status }) : null,
           change ? el("span", { cls: "mark", text: change === "追加" ? "追加" : "変更" }) : null
@@ -618,7 +629,7 @@
     var sub = b.querySelector(".sub");
     if (left > 0) {
       b.disabled = true;
-      sub.textContent = "あと" + mmss(left) + " 待つ";
+      sub.textContent = "あと" + waitText(left) + " 待つ";
     } else if (b.disabled) {
       b.disabled = false;
       sub.textContent = "来なかったとき";

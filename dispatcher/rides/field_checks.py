@@ -70,14 +70,19 @@ def pickup_check(cfg: TenantConfig, ride: Ride, at: datetime) -> dict[str, Any] 
     return {"check": "pickup_early", "report": "picked_up", "minutes_early": round(early_min)}
 
 
+def direct_seconds(road: TravelTimes, ride: Ride) -> float:
+    """The road model's direct driving time of the ride (without the planning margin)."""
+    return road.duration(
+        Point(ride.origin_lat, ride.origin_lon), Point(ride.destination_lat, ride.destination_lon)
+    )
+
+
 def dropoff_check(cfg: TenantConfig, road: TravelTimes, ride: Ride, at: datetime) -> dict[str, Any] | None:
     """The finding when a drop-off tapped at `at` comes sooner after the pickup than
     `dropoff_min_percent` of the road model's direct driving time (None: plausible)."""
     if ride.picked_up_at is None:
         return None
-    direct_s = road.duration(
-        Point(ride.origin_lat, ride.origin_lon), Point(ride.destination_lat, ride.destination_lon)
-    )
+    direct_s = direct_seconds(road, ride)
     took_s = (at - ride.picked_up_at).total_seconds()
     if direct_s <= 0 or took_s >= direct_s * cfg.field_checks.dropoff_min_percent / 100:
         return None
@@ -284,11 +289,14 @@ def review(
     """The operator's decision on a flag: `confirmed` (the report was right), `corrected` (a ride
     tap's time was wrong; `at` is the right one: on the ride's service day, not in the future,
     a pickup no later than the drop-off and the reverse, unless that other tap awaits review
-    itself; a confirmation is held to the same order) or `discarded` (a position that is not
-    where the vehicle was). Recorded as an event; the ride's time changes on a correction only.
+    itself; a confirmation is held to the same order; and plausible as a driver's tap would be,
+    `_check_plausible`) or `discarded` (a position that is not where the vehicle was). Recorded
+    as an event; the ride's time changes on a correction only.
 
     404 `field_flag.not_found`; 409 `field_flag.reviewed` when reviewed already; 422
-    `field_flag.decision` (correcting a position, discarding a ride's tap) and the time's codes."""
+    `field_flag.decision` (correcting a position, discarding a ride's tap) and the time's codes
+    (`field_flag.time_too_early`, `field_flag.time_too_soon`: a corrected time the checks would
+    flag, with the nearest time they accept)."""
     cfg = ctx.config(tenant_id)
     with Session(ctx.engine, expire_on_commit=False) as session:
         lock_tenant(session, tenant_id, plan=False)  # one review of a flag: the second one sees the first
@@ -350,6 +358,8 @@ def review(
         new = _corrected_time(cfg, ride, report, at, now) if decision == "corrected" else old
         _check_order(ride, report, new, pending)
         if decision == "corrected":
+            _check_plausible(cfg, ctx.road(tenant_id), ride, report, new, pending, now)
+        if decision == "corrected":
             setattr(ride, field, new)
             session.add(ride)
         record(
@@ -406,3 +416,70 @@ def _check_order(ride: Ride, report: str, at: datetime | None, pending: set[Any]
     if wrong:
         message = "a pickup must not come after the drop-off, nor a drop-off before the pickup"
         raise InvalidRequest(message, [field_error("at", message, code=Code.field_flag_time_order)])
+
+
+def _minute_up(t: datetime) -> datetime:
+    whole = t.replace(second=0, microsecond=0)
+    return whole if whole == t else whole + timedelta(minutes=1)
+
+
+def _check_plausible(
+    cfg: TenantConfig,
+    road: TravelTimes,
+    ride: Ride,
+    report: str,
+    at: datetime,
+    pending: set[Any],
+    now: datetime,
+) -> None:
+    """A corrected time passes the checks a driver's tap passes (`pickup_check`; `dropoff_check`
+    against the ride's other tap, unless that awaits review itself), else it is refused: a
+    correction that cannot be true either would put absurd figures into the statistics, since a
+    reviewed ride counts. Each refusal names the nearest whole minute the checks accept
+    (`earliest` pickup or drop-off, `latest` pickup), local ISO times."""
+    tz = cfg.tz
+    errors: list[dict[str, Any]] = []
+    if report == "picked_up" and (early := pickup_check(cfg, ride, at)) is not None:
+        assert ride.pickup_window_start is not None  # (pickup_check flags only a ride with a window)
+        earliest = _minute_up(
+            ride.pickup_window_start - timedelta(minutes=cfg.field_checks.pickup_early_minutes)
+        )
+        errors.append(
+            field_error(
+                "at",
+                f"a pickup {early['minutes_early']} minutes before the pickup window cannot be true; "
+                f"the earliest plausible pickup is {iso_local(earliest, tz)}",
+                code=Code.field_flag_time_too_early,
+                minutes_early=str(early["minutes_early"]),
+                window_start=iso_local(ride.pickup_window_start, tz) or "",
+                window_end=iso_local(ride.pickup_window_end, tz) or "",
+                earliest=iso_local(earliest, tz) or "",
+            )
+        )
+    picked, dropped = (at, ride.dropped_off_at) if report == "picked_up" else (ride.picked_up_at, at)
+    other = "dropped_off" if report == "picked_up" else "picked_up"
+    if picked is not None and dropped is not None and other not in pending:
+        direct_s = direct_seconds(road, ride)
+        least = timedelta(seconds=direct_s * cfg.field_checks.dropoff_min_percent / 100)
+        if direct_s > 0 and dropped - picked < least:
+            if report == "picked_up":
+                bound = {"latest": (dropped - least).replace(second=0, microsecond=0)}
+            else:
+                bound = {"earliest": _minute_up(picked + least)}
+            errors.append(
+                field_error(
+                    "at",
+                    f"a ride of {(dropped - picked).total_seconds() / 60:.1f} minutes cannot be true "
+                    f"for a {direct_s / 60:.1f}-minute drive; the nearest plausible time is "
+                    f"{iso_local(next(iter(bound.values())), tz)}",
+                    code=Code.field_flag_time_too_soon,
+                    report=report,
+                    picked_up=iso_local(picked, tz) or "",
+                    dropped_off=iso_local(dropped, tz) or "",
+                    direct_minutes=str(round(direct_s / 60)),
+                    **{k: iso_local(v, tz) or "" for k, v in bound.items()},
+                    **({"not_yet": "1"} if "earliest" in bound and bound["earliest"] > now else {}),
+                )
+            )
+    if errors:
+        raise InvalidRequest("the corrected time cannot be true either", errors)

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.errors import Code, NotFound
-from dispatcher.models import Household, Resident, Ride, Vehicle
+from dispatcher.models import Household, Resident, Ride, RideStatus, Vehicle
 from dispatcher.rides.fares import collect_text
 from dispatcher.rides.place_names import name_stop, navigation_url
 from dispatcher.rides.plan import PlanState, current_plan
@@ -97,8 +97,24 @@ def manifest(
                     "ride_status": r.status,
                     "arrived_at": iso_local(r.arrived_at, tz),
                     "done": bool(e.get("done")),
+                    # the tap, or the operator's correction of it (the ride's time)
+                    "done_at": iso_local(r.picked_up_at if pickup else r.dropped_off_at, tz)
+                    if e.get("done")
+                    else None,
                 }
             )
+        # rides of the day this vehicle was to serve that ended without it: the driver is told
+        # which were cancelled (a ride that leaves the manifest otherwise went to another vehicle)
+        ended = session.exec(
+            select(Ride.id, Ride.status)
+            .where(
+                Ride.tenant_id == tenant_id,
+                Ride.vehicle_id == vehicle_id,
+                Ride.service_date == day,
+                col(Ride.status).in_((RideStatus.cancelled, RideStatus.no_show)),
+            )
+            .order_by(col(Ride.id))
+        ).all()
         return {
             "vehicle_id": vehicle_id,
             "vehicle": vehicle.key,
@@ -110,4 +126,5 @@ def manifest(
             if vehicle.delayed_until is not None and vehicle.delayed_until > ctx.clock.now()
             else None,
             "stops": stops,
+            "ended": [{"ride_id": rid, "status": status} for rid, status in ended],
         }

@@ -36,7 +36,10 @@
     return x.service_date + "T" + hhmm + ":00" + x.reported_at.slice(-6);
   }
 
-  function send(x, body, btn, done) {
+  /* `field`: the time input of a correction. A refusal (e.g. a time no driver could have tapped,
+     with the time that would do) is said under the heading and the focus goes back to the
+     field, marked invalid, so the operator types the time again; else to the pressed button. */
+  function send(x, body, btn, done, field) {
     btn.disabled = true;
     return api("POST", "/api/v1/field-flags/" + x.id + "/review", body).then(
       () => {
@@ -45,7 +48,16 @@
         shown = null;
         return Operator.refreshBoard().then(() => $("flags-heading").focus());
       },
-      (err) => { btn.disabled = false; showError("flags-error", err); }
+      (err) => {
+        btn.disabled = false;
+        showError("flags-error", err);
+        const back = field || btn;
+        if (field) {
+          field.setAttribute("aria-invalid", "true");
+          field.setAttribute("aria-describedby", "flags-error");
+        }
+        back.focus();
+      }
     );
   }
 
@@ -93,8 +105,9 @@
         input.focus();
         return;
       }
-      send(x, { decision: "corrected", at: isoOn(x, input.value) }, save,
-        "予約 No." + x.ride_id + " の" + (x.report === "picked_up" ? "乗車" : "降車") + "時刻を " + input.value + " に直しました。");
+      const at = isoOn(x, input.value);
+      send(x, { decision: "corrected", at: at }, save,
+        "予約 No." + x.ride_id + " の" + (x.report === "picked_up" ? "乗車" : "降車") + "時刻を " + hm(at) + " に直しました。", input);
     }, { cls: "small", "data-id": "flag-save-" + x.id });
     fix.appendChild(el("label", { for: inputId, text: (x.report === "picked_up" ? "乗車" : "降車") + "の正しい時刻" }));
     fix.appendChild(input);
