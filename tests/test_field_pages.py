@@ -273,6 +273,22 @@ def test_delivery_afternoon_on_the_field_pages(
     )
     for hall in first.halls:
         expect(by_id(drone, f"hall-{hall}")).to_contain_text(f"{hm(expected[hall], cfg)} 着予定")
+    # The operator's board shows the flight by its real take-off, not the planned 12:00.
+    op = context.new_page()
+    op.set_viewport_size({"width": 1366, "height": 768})
+    op.goto(base + "/operator")
+    op.fill("#login-user", "ina-demo-operator")
+    op.fill("#login-pass", DEMO_PASSWORD)
+    op.click("#login-submit")
+    expect(op.locator("#search")).to_be_visible()
+    op.click("#tab-board")
+    row = by_id(op, f"flight-{first.id}")
+    expect(row).to_contain_text("11:50 離陸")
+    expect(row).not_to_contain_text("12:00 発")
+    expect(row).to_contain_text(f"集会所・公民館 {len(first.halls)}か所")
+    shot(op, FOLDER, "operator-board-flying")
+    op.close()
+    drone.bring_to_front()
     with drone.expect_download() as download:
         by_id(drone, "plan").click()
     plan = download.value
@@ -388,6 +404,6 @@ def test_delivery_afternoon_on_the_field_pages(
     card.scroll_into_view_if_needed()
     check(support, "support-05-ground")
 
-    assert len(logs) == 3 and all(lg.urls for lg in logs)
+    assert len(logs) == 4 and all(lg.urls for lg in logs)
     assert [u for lg in logs for u in lg.outside(base)] == []
     assert errors == []
