@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
+from dispatcher.billing.statements import KIND_LABELS, goods_paid_text
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.models import Event, Household, Ride, ShopOrder
@@ -19,6 +20,7 @@ from dispatcher.shopping.delivery import plan_delivery
 from tests.conftest import DAY_START, token_headers
 from tests.planning import verify_plan
 from tests.test_delivery import DAY, place_orders
+from tests.test_resident_channels import pair_tv
 
 CHECKS = {"battery": True, "weather": True, "corridor": True}
 
@@ -205,3 +207,47 @@ def test_estimates_follow_an_early_take_off_and_a_too_soon_landing_is_refused(
     landed = client.post(url, json={"action": "landed", "hall_id": hall}, headers=drone)
     assert landed.status_code == 200, landed.text
     assert at(landed.json()["landed"][hall]) == at(r.json()["expected"][hall])
+
+
+def test_the_household_screens_name_its_hall_and_how_goods_are_paid(
+    client: TestClient, operator: dict[str, str], ctx: Dispatcher, clock: SimClock
+) -> None:
+    """Finding 13 of the newcomer's walk: the TV said 「公民館へ届けます」「公民館に届きました」 while
+    the household's hall is, e.g., 市野瀬集会所, and did not say how goods are paid. The household's
+    shopping state names its hall and the payment rule in the statement's words (商品代), and the
+    notice of bags at the hall names the hall."""
+    cfg = ctx.config("ina-demo")
+    place_orders(client, operator, ctx, 30, seed=7)
+    clock.set(DAY_START.replace(hour=11, minute=5))
+    plan_delivery(ctx, "ina-demo", DAY)
+    drone = token_headers(client, "ina-demo-drone")
+    f = client.get("/api/v1/flights", headers=drone).json()[0]
+    hall = f["halls"][0]
+    with Session(ctx.engine) as s:
+        household = next(
+            hh
+            for o in s.exec(select(ShopOrder).where(col(ShopOrder.id).in_(f["orders"])))
+            if (hh := s.get_one(Household, o.household_id)).hall_id == hall
+        )
+    name = cfg.place(hall).name
+    assert not name.endswith("公民館")  # else the old wording would pass by chance
+    tv = pair_tv(client, operator, household.id)
+    shopping = client.get("/api/v1/me", headers=tv).json()["shopping"]
+    assert shopping["hall"] == name
+    assert shopping["payment"] == goods_paid_text(cfg)
+    assert shopping["payment"].startswith(KIND_LABELS["goods"] + "は、月末に")  # the statement's 商品代
+    assert "ケーブルテレビ" in shopping["payment"]  # ina-demo collects with the cable-TV bill
+
+    clock.set(DAY_START.replace(hour=11, minute=15))
+    _ready_all(client, ctx)
+    url = f"/api/v1/flights/{f['id']}/steps"
+    assert client.post(url, json={"action": "loaded"}, headers=drone).status_code == 200
+    r = client.post(url, json={"action": "departed", "checklist": CHECKS}, headers=drone)
+    assert r.status_code == 200, r.text
+    clock.set(datetime.fromisoformat(r.json()["expected"][hall]))
+    assert client.post(url, json={"action": "landed", "hall_id": hall}, headers=drone).status_code == 200
+    texts = [n["text"] for n in client.get("/api/v1/me/notices", headers=tv).json()]
+    arrived = [t for t in texts if "届きました" in t]
+    assert arrived and all(f"が{name}に届きました" in t for t in arrived), texts
+    cards = client.get("/api/v1/me/orders", headers=tv).json()
+    assert {c["status_label"] for c in cards if c["status"] == "at_hall"} == {f"{name}に届きました"}
