@@ -100,6 +100,8 @@ JA: dict[Code, str] = {
     Code.flight_illegal_step: "この飛行では、いまその操作はできません{why}。",
     Code.flight_orders_not_ready: "お店の準備（集荷OK）ができていない荷物があります{orders_ja}。"
     "まだ積めません。",
+    Code.flight_landed_too_soon: "まだ{hall_name}に着陸したことにはできません。{took_off} に離陸した便は、"
+    "{earliest} より前には着けません（予定の飛行 約{flight_minutes}分）。着陸してから押してください。",
     Code.billing_month_not_over: "その月はまだ終わっていません。月が終わってから締めてください。",
     Code.billing_month_closed: "その月はもう締めてあります。訂正は翌月に入ります。",
     Code.billing_month_not_closed: "その月はまだ締めていません。先に月を締めてください。",

@@ -88,6 +88,7 @@ class Code(StrEnum):
     flight_not_found = "flight.not_found"
     flight_illegal_step = "flight.illegal_step"
     flight_orders_not_ready = "flight.orders_not_ready"
+    flight_landed_too_soon = "flight.landed_too_soon"  # sooner after take-off than the drone can fly
     # billing
     billing_month_not_over = "billing.month_not_over"
     billing_month_closed = "billing.month_closed"

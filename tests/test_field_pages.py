@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,12 @@ def check(page: Page, name: str, full: bool = False) -> None:
     path = shot(page, FOLDER, name)
     if full:
         page.screenshot(path=str(path.with_name(f"{name}-full.png")), full_page=True)
+
+
+def hm(instant: datetime, cfg: Any) -> str:
+    """9:05, as the pages write a time"""
+    t = instant.astimezone(cfg.tz)
+    return f"{t.hour}:{t.minute:02d}"
 
 
 def by_id(page: Page | Any, data_id: str) -> Any:
@@ -256,6 +263,32 @@ def test_delivery_afternoon_on_the_field_pages(
     check(drone, "drone-03-checklist", full=True)
     go.click()
     expect(by_id(drone, "status")).to_have_text("飛行中")
+    # It took off at 11:50, ten minutes before the planned 12:00: every estimate moves with it
+    # (the actual take-off + the planned flight time), on the drone page and the support page.
+    early = first.depart_at - DAY_START.replace(hour=11, minute=50)
+    assert early == timedelta(minutes=10)
+    expected = {h: datetime.fromisoformat(t) - early for h, t in first.arrivals.items()}
+    expect(by_id(drone, "times")).to_have_text(
+        f"離陸 11:50 → 帰着 {hm(first.return_at - early, cfg)} ごろ（予定は {hm(first.depart_at, cfg)} 出発）"
+    )
+    for hall in first.halls:
+        expect(by_id(drone, f"hall-{hall}")).to_contain_text(f"{hm(expected[hall], cfg)} 着予定")
+    # The operator's board shows the flight by its real take-off, not the planned 12:00.
+    op = context.new_page()
+    op.set_viewport_size({"width": 1366, "height": 768})
+    op.goto(base + "/operator")
+    op.fill("#login-user", "ina-demo-operator")
+    op.fill("#login-pass", DEMO_PASSWORD)
+    op.click("#login-submit")
+    expect(op.locator("#search")).to_be_visible()
+    op.click("#tab-board")
+    row = by_id(op, f"flight-{first.id}")
+    expect(row).to_contain_text("11:50 離陸")
+    expect(row).not_to_contain_text("12:00 発")
+    expect(row).to_contain_text(f"集会所・公民館 {len(first.halls)}か所")
+    shot(op, FOLDER, "operator-board-flying")
+    op.close()
+    drone.bring_to_front()
     with drone.expect_download() as download:
         by_id(drone, "plan").click()
     plan = download.value
@@ -275,16 +308,27 @@ def test_delivery_afternoon_on_the_field_pages(
     expect(by_id(card, "status")).to_have_text("飛行中")
     expect(by_id(card, f"hand-{flying}")).to_be_disabled()
     expect(by_id(card, f"hand-{flying}")).to_contain_text("着陸してから押せます")
+    expect(by_id(card, "how")).to_have_text(f"ドローン便・{hm(expected[halls[flying]], cfg)} 着予定")
     card.scroll_into_view_if_needed()
     check(support, "support-02-in-the-air")
 
     # The drone lands at every hall and returns.
     drone.bring_to_front()
+    # A landing tapped in the minute of the take-off is refused in Japanese; at its time it counts.
+    by_id(drone, f"landed-{first.halls[0]}").click()
+    expect(by_id(drone, "problem")).to_contain_text(
+        f"まだ{cfg.place(first.halls[0]).name}に着陸したことにはできません。11:50 に離陸した便は"
+    )
+    expect(by_id(drone, f"hall-{first.halls[0]}")).to_contain_text("着予定")
+    assert statuses(ctx, first.order_ids) == {"in_flight"}
     for hall in first.halls:
+        clock.set(expected[hall])
         by_id(drone, f"landed-{hall}").click()
-        expect(by_id(drone, f"hall-{hall}")).to_contain_text("着陸 11:50")
-        expect(drone.locator("#flash")).to_contain_text(f"{cfg.place(hall).name}に着陸しました。 11:50")
+        landed_at = hm(expected[hall], cfg)
+        expect(by_id(drone, f"hall-{hall}")).to_contain_text(f"着陸 {landed_at}")
+        expect(drone.locator("#flash")).to_contain_text(f"{cfg.place(hall).name}に着陸しました。 {landed_at}")
     check(drone, "drone-04-landed")
+    now = hm(clock.now(), cfg)
     by_id(drone, "returned").click()
     expect(by_id(drone, "status")).to_have_text("帰還済み")
     expect(by_id(drone, "finished")).to_contain_text("この便は終わりです")
@@ -298,19 +342,20 @@ def test_delivery_afternoon_on_the_field_pages(
     support.bring_to_front()
     expect(by_id(by_id(support, f"order-{flying}"), "status")).to_have_text("飛行中")
     support.clock.fast_forward(20_000)
-    expect(by_id(by_id(support, f"order-{flying}"), "status")).to_have_text("公民館に着いています")
+    at_hall = f"{cfg.place(halls[flying]).name}に着いています"  # the household's hall by its name
+    expect(by_id(by_id(support, f"order-{flying}"), "status")).to_have_text(at_hall)
     for n, oid in enumerate(sorted(first.order_ids, key=lambda o: halls[o])):
         if not by_id(support, f"order-{oid}").count():
             open_hall(support, halls[oid])
         card = by_id(support, f"order-{oid}")
-        expect(by_id(card, "status")).to_have_text("公民館に着いています")
+        expect(by_id(card, "status")).to_have_text(f"{cfg.place(halls[oid]).name}に着いています")
         by_id(card, f"hand-{oid}").click()
         expect(by_id(card, "yes")).to_be_visible()
         if n == 0:
             check(support, "support-03-confirm")
         by_id(card, "yes").click()
-        expect(by_id(card, "status")).to_have_text("お届け済み 11:50")
-        expect(support.locator("#flash")).to_contain_text("に渡しました（11:50）")
+        expect(by_id(card, "status")).to_have_text(f"お届け済み {now}")
+        expect(support.locator("#flash")).to_contain_text(f"に渡しました（{now}）")
     check(support, "support-04-handed-over", full=True)
     assert statuses(ctx, first.order_ids) == {"handed_over"}
 
@@ -359,6 +404,6 @@ def test_delivery_afternoon_on_the_field_pages(
     card.scroll_into_view_if_needed()
     check(support, "support-05-ground")
 
-    assert len(logs) == 3 and all(lg.urls for lg in logs)
+    assert len(logs) == 4 and all(lg.urls for lg in logs)
     assert [u for lg in logs for u in lg.outside(base)] == []
     assert errors == []

@@ -23,6 +23,7 @@ or more against the screen.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -171,6 +172,10 @@ def test_drone_page_keeps_the_focus(world: World) -> None:
         focus_on(page, f'[data-id="{key}"]')
         ring_ok(page, "drone landing")
         shot(page, FOLDER, "drone-refreshed")
+        with client_for(ctx) as client:  # the landing is reported once the drone can be there
+            flying = client.get("/api/v1/flights", headers=operator).json()
+        expected = next(f for f in flying if f["id"] == first.id)["expected"][key.removeprefix("landed-")]
+        clock.set(max(clock.now(), datetime.fromisoformat(expected)))
         press(page, key)
         focus_on(page, "#next-h")
         expect(page.locator("#flash")).to_contain_text("着陸しました")

@@ -17,8 +17,9 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
+from dispatcher.billing.statements import goods_paid_text
 from dispatcher.context import Dispatcher
-from dispatcher.models import Membership, OrderLine, Resident, Ride, ShopOrder
+from dispatcher.models import Household, Membership, OrderLine, Resident, Ride, ShopOrder
 from dispatcher.platform.demo import DEMO_PASSWORD
 from tests.conftest import DAY_START
 from tests.live import RequestLog, Server, focused, launch, shot, text_styles
@@ -159,6 +160,13 @@ def test_tv_remote_alone_books_orders_and_cancels(served: str, sqlite_ctx: Dispa
             assert "（15）" in (page.text_content("[data-id=cart]") or "")
             tv.press("Enter", expect="order", name="shop-cart")
             tv.press("Enter", expect="order-confirm", name="shop-confirm")
+            # the household's hall by its name, and how the goods are paid in the statement's words
+            cfg = ctx.config("ina-demo")
+            with Session(ctx.engine) as s:
+                hall = cfg.place(s.get_one(Household, hh).hall_id or "")
+            assert hall is not None
+            assert f"{hall.name}へ届けます" in (page.text_content("#order-where") or "")
+            assert page.text_content("#order-payment") == goods_paid_text(cfg) + "。"
             tv.press("Enter", name="shop-ordered")
             page.wait_for_selector("text=注文しました")
             tv.check("shop-ordered-message")

@@ -61,6 +61,7 @@ class BoardFlight(ApiModel):
     status: Annotated[FlightStatus, Lax]
     departure: LocalTime
     return_: LocalTime = Field(alias="return")
+    took_off: LocalTime | None = Field(description="when it took off (reported); null before")
     halls: list[str]
     landed: dict[str, LocalTime] = Field(description="hall id -> when it landed")
 

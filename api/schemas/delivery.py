@@ -46,6 +46,15 @@ class Flight(ApiModel):
     halls: list[str] = Field(description="the halls it lands at, in order")
     arrivals: dict[str, LocalTime] = Field(description="hall id -> planned landing time")
     landed: dict[str, LocalTime] = Field(description="hall id -> when the drone operator reported landing")
+    took_off: LocalTime | None = Field(description="when the drone operator reported take-off; null before")
+    expected: dict[str, LocalTime] = Field(
+        description="hall id -> expected landing: as planned before take-off, then the actual take-off "
+        "plus the planned flight time to the hall"
+    )
+    expected_return: LocalTime = Field(
+        description="expected return to the base: as planned before take-off, then the actual take-off "
+        "plus the planned flight time"
+    )
     orders: list[int] = Field(description="the orders on board")
     payload_kg: Number
     distance_km: Number
@@ -124,7 +133,10 @@ class Delivery(ApiModel):
     weight_kg: Number
     mode: Literal["drone", "ground"] | None = Field(description="how it comes; null until planned")
     ground_reason: str | None = Field(description="why it goes by ground")
-    arrives: LocalTime | None = Field(description="the drone's planned landing at the hall")
+    arrives: LocalTime | None = Field(
+        description="the drone's expected landing at the hall: as planned before take-off, then the "
+        "actual take-off plus the planned flight time to the hall"
+    )
     landed: LocalTime | None = Field(
         default=None, description="when the drone operator reported the landing at the hall; null before"
     )

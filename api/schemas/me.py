@@ -59,6 +59,8 @@ class _Shopping(ApiModel):
     next_delivery_label: str = Field(description="e.g. 11月24日（火）")
     max_lines_per_order: int
     max_quantity_per_line: int
+    hall: str | None = Field(description="the household's hall where the goods land (the tenant file's name)")
+    payment: str = Field(description="how the goods are paid, in the statement's words")
 
 
 class ShoppingOpen(_Shopping):

@@ -119,11 +119,17 @@
     app.show("home", box, quiet);
   }
 
+  /* Planned times until take-off; after it, the real take-off and the return it implies. */
+  function times(f) {
+    if (!f.took_off) return "出発 " + app.hm(f.departure) + " → 帰着 " + app.hm(f.expected_return);
+    return "離陸 " + app.hm(f.took_off) + " → 帰着 " + app.hm(f.expected_return) + " ごろ（予定は " + app.hm(f.departure) + " 出発）";
+  }
+
   function flightCard(f, isNext) {
     var halls = f.halls.map(placeName).join(" → ");
     return el("article", { cls: "card" + (active(f) ? "" : " done"), "data-id": "flight-" + f.id }, [
       el("div", { cls: "head-row" }, [el("h2", { cls: "card-title", text: "第" + f.number + "便" }), pill(f.status)]),
-      el("p", { cls: "times", text: "出発 " + app.hm(f.departure) + " → 帰着 " + app.hm(f["return"]) }),
+      el("p", { cls: "times", "data-id": "times", text: times(f) }),
       el("p", { cls: "halls", text: halls }),
       el("p", { cls: "muted chips" }, [
         el("span", { text: "機体 " + droneName(f) }), el("span", { text: "荷物 " + kg(f.payload_kg) }),
@@ -146,7 +152,7 @@
     var box = el("div", { cls: "stack" }, [
       button("← 今日のフライト一覧", function () { state.problem = null; showHome(); }, { cls: "secondary back", id: "back" }),
       el("div", { cls: "head-row" }, [el("h1", { text: "第" + f.number + "便" }), pill(f.status)]),
-      el("p", { cls: "times", text: "出発 " + app.hm(f.departure) + " → 帰着 " + app.hm(f["return"]) }),
+      el("p", { cls: "times", "data-id": "times", text: times(f) }),
       steps(f, landedCount),
       $action,
       el("h2", { text: "この便について" }),
@@ -191,7 +197,7 @@
       var landed = f.landed[h];
       return el("li", { cls: landed ? "landed" : "", "data-id": "hall-" + h }, [
         el("span", { cls: "hall", text: placeName(h) }),
-        el("span", { cls: "when", text: landed ? "着陸 " + app.hm(landed) + " ✓" : app.hm(f.arrivals[h]) + " 着予定" })
+        el("span", { cls: "when", text: landed ? "着陸 " + app.hm(landed) + " ✓" : app.hm(f.expected[h]) + " 着予定" })
       ]);
     }));
   }
@@ -279,7 +285,7 @@
         left.forEach(function (h, i) {
           $box.appendChild(button(placeName(h) + "に着陸しました", function (e) {
             step(f, { action: "landed", hall_id: h }, e.currentTarget);
-          }, { cls: i === 0 ? "primary big" : "secondary", id: "landed-" + h, sub: app.hm(f.arrivals[h]) + " 着予定" }));
+          }, { cls: i === 0 ? "primary big" : "secondary", id: "landed-" + h, sub: app.hm(f.expected[h]) + " 着予定" }));
         });
       } else {
         $box.appendChild(el("p", { text: "すべての公民館に着陸しました。基地に戻ったら押してください。" }));

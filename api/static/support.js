@@ -38,10 +38,11 @@
     showHome(quiet);
   });
 
-  /* [label, pill class, rank]: rank 0 = can be handed over now, 1 = on its way, 2 = done */
-  function where(d) {
+  /* [label, pill class, rank]: rank 0 = can be handed over now, 1 = on its way, 2 = done;
+   * `hall` names the household's hall (the tenant file's name). */
+  function where(d, hall) {
     switch (d.status) {
-      case "at_hall": return ["公民館に着いています", "ok", 0];
+      case "at_hall": return [(hall || "公民館") + "に着いています", "ok", 0];
       case "on_the_road": return ["車で向かっています", "amber", 0];
       case "in_flight": return ["飛行中", "alert", 1];
       case "at_base": return [d.mode === "ground" ? "地上便の出発待ち" : "基地で出発待ち", "wait", 1];
@@ -52,9 +53,9 @@
     }
   }
 
-  function whyNot(d) {
+  function whyNot(d, hall) {
     if (d.status === "in_flight") return "飛行中です。着陸してから押せます";
-    return "まだ公民館に着いていません";
+    return "まだ" + (hall || "公民館") + "に着いていません";
   }
 
   function counts(list) {
@@ -117,13 +118,13 @@
         el("span", { text: "済み " + c[2] })
       ])
     ]);
-    list.forEach(function (d) { box.appendChild(card(d)); });
+    list.forEach(function (d) { box.appendChild(card(d, s.hall)); });
     box.appendChild(app.footer(function () { refresh(false); }));
     app.show("hall", box, quiet);
   }
 
-  function card(d) {
-    var w = where(d);
+  function card(d, hall) {
+    var w = where(d, hall);
     var names = d.names && d.names.length ? d.names.join("・") + " さん" : "世帯 " + d.household_id;
     var kids = [
       el("div", { cls: "head-row" }, [
@@ -144,12 +145,13 @@
       how(d)
     ];
     if (state.problems[d.order_id]) kids.push(state.problems[d.order_id]);
-    if (w[2] !== 2) kids.push(state.confirming === d.order_id ? confirmBox(d, names) : handButton(d));
+    if (w[2] !== 2) kids.push(state.confirming === d.order_id ? confirmBox(d, names) : handButton(d, hall));
     return el("article", { cls: "card delivery" + (w[2] === 0 ? " ready" : w[2] === 2 ? " done" : ""), "data-id": "order-" + d.order_id }, kids);
   }
 
-  /* How the bags come: the drone's landing time (the real one once it landed, else the planned
-   * one), or by ground and why. */
+  /* How the bags come: the drone's landing time (the real one once it landed, else the expected
+   * one: planned, or after the take-off, the take-off plus the planned flight time), or by ground
+   * and why. */
   function how(d) {
     if (d.mode === "drone") {
       var when = d.landed ? "・" + app.hm(d.landed) + " 着陸" : d.arrives ? "・" + app.hm(d.arrives) + " 着予定" : "";
@@ -186,7 +188,7 @@
     return ["理由: " + parts.join("。")];
   }
 
-  function handButton(d) {
+  function handButton(d, hall) {
     var ok = !!CAN_HAND_OVER[d.status];
     return button("渡しました", function () {
       state.confirming = d.order_id;
@@ -194,7 +196,7 @@
       showHome(true);
       var q = document.querySelector('[data-id="order-' + d.order_id + '"] [data-id="yes"]');
       if (q) { q.scrollIntoView({ block: "center" }); q.focus({ preventScroll: true }); }
-    }, { cls: "go big", id: "hand-" + d.order_id, disabled: !ok, sub: ok ? null : whyNot(d) });
+    }, { cls: "go big", id: "hand-" + d.order_id, disabled: !ok, sub: ok ? null : whyNot(d, hall) });
   }
 
   function confirmBox(d, names) {

@@ -778,7 +778,7 @@
       el("h1", { text: title }),
       item("かごを見る（" + cartCount() + "）", function () { go(screens.cart); }, { id: "cart" })
     ]);
-    var info = el("p", { cls: "sub", id: "cutoff", text: "注文は " + sh.cutoff + " まで（" + left(sh) + "）。" + sh.deliver_by + " ごろまでに公民館へ届けます。" });
+    var info = el("p", { cls: "sub", id: "cutoff", text: "注文は " + sh.cutoff + " まで（" + left(sh) + "）。" + sh.deliver_by + " ごろまでに" + (sh.hall || "公民館") + "へ届けます。" });
     return [bar, info];
   }
 
@@ -912,7 +912,8 @@
         var box = el("div", {}, [
           el("h1", { text: "この注文でよいですか" }),
           el("p", { cls: "big", text: Object.keys(state.cart).length + " 品　合計 " + yen(cartTotal()) }),
-          el("p", { text: "今日の " + sh.deliver_by + " ごろまでに、公民館へ届けます。" })
+          el("p", { id: "order-where", text: "今日の " + sh.deliver_by + " ごろまでに、" + (sh.hall || "公民館") + "へ届けます。" }),
+          el("p", { id: "order-payment", text: sh.payment + "。" })
         ]);
         var yes = item("注文する", function () {
           var lines = Object.keys(state.cart).map(function (id) { return { product_id: parseInt(id, 10), quantity: state.cart[id].quantity }; });

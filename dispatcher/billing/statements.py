@@ -53,7 +53,7 @@ from dispatcher.models import (
     Tenant,
 )
 from dispatcher.rides.booking import cancelled_by_change
-from dispatcher.rides.fares import is_late
+from dispatcher.rides.fares import billed_with, is_late
 from dispatcher.rides.kinds import RIDE_CANCELLED, RIDE_CONFIRMED, RIDE_DROPPED_OFF, RIDE_NO_SHOW
 from dispatcher.shopping.kinds import ORDER_AT_HALL, ORDER_CANCELLED, ORDER_HANDED_OVER, ORDER_PLACED
 from dispatcher.tenant_config import TenantConfig
@@ -69,6 +69,12 @@ KIND_LABELS = {
     "goods": "商品代",
     "adjustment": "調整",
 }
+
+
+def goods_paid_text(cfg: TenantConfig) -> str:
+    """How delivered goods are paid, in the statement's words (its 商品代 line): 「商品代は、月末に
+    ケーブルテレビ料金と一緒にまとめて請求します」 (without the cable-TV part when no collector)."""
+    return f"{KIND_LABELS['goods']}は、月末に{billed_with(cfg)}まとめて請求します"
 
 
 def parse_month(value: str) -> tuple[date, date]:

@@ -121,6 +121,7 @@ BOARD_FLIGHT_KEYS = (
     "status",
     "departure",
     "return",
+    "took_off",
     "halls",
     "landed",
 )

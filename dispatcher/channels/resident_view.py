@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, and_, col, or_, select
 
+from dispatcher.billing.statements import goods_paid_text
 from dispatcher.context import Dispatcher
 from dispatcher.db import id_of
 from dispatcher.identity.auth import HouseholdPrincipal
@@ -78,6 +79,12 @@ def place_label(cfg: TenantConfig, place_id: str | None, lat: float, lon: float,
     return name_stop(cfg, place_id, lat, lon, home).name
 
 
+def hall_name(cfg: TenantConfig, household: Household | None) -> str | None:
+    """The name the tenant file gives the household's hall (市野瀬集会所); None without one."""
+    place = cfg.place(household.hall_id or "") if household is not None else None
+    return place.name if place else None
+
+
 def _members(session: Session, hp: HouseholdPrincipal) -> list[Resident]:
     return list(
         session.exec(select(Resident).where(col(Resident.id).in_(hp.resident_ids)).order_by(col(Resident.id)))
@@ -134,6 +141,8 @@ def overview(ctx: Dispatcher, hp: HouseholdPrincipal) -> dict[str, Any]:
     shop = shopping_state(cfg, now)
     if shop is not None:
         shop["member"] = member_now
+        shop["hall"] = hall_name(cfg, hh)
+        shop["payment"] = goods_paid_text(cfg)
     return {
         "tenant": cfg.name,
         "call_centre_phone": cfg.call_centre_phone,
@@ -260,13 +269,17 @@ def rides(ctx: Dispatcher, hp: HouseholdPrincipal) -> dict[str, Any]:
     return {"rides": cards, "return_offers": offers}
 
 
-def order_card(order: ShopOrder, lines: list[Any], cfg: TenantConfig) -> dict[str, Any]:
+def order_card(
+    order: ShopOrder, lines: list[Any], cfg: TenantConfig, hall: str | None = None
+) -> dict[str, Any]:
+    """One order as the household sees it; `hall` names its hall (「市野瀬集会所に届きました」)."""
+    at_hall = order.status == OrderStatus.at_hall and hall
     return {
         "id": order.id,
         "delivery_date": order.delivery_date.isoformat(),
         "delivery_label": date_ja(order.delivery_date),
         "status": order.status,
-        "status_label": ORDER_LABELS[OrderStatus(order.status)],
+        "status_label": f"{hall}に届きました" if at_hall else ORDER_LABELS[OrderStatus(order.status)],
         "total_yen": order.total_yen,
         "items": [
             {"name": x.name, "quantity": x.quantity, "unit_price_yen": x.unit_price_yen} for x in lines
@@ -290,7 +303,8 @@ def orders(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
             )
             .order_by(col(ShopOrder.delivery_date).desc(), col(ShopOrder.id).desc())
         ).all()
-        return [order_card(o, _load(session, o), cfg) for o in rows]
+        hall = hall_name(cfg, session.get(Household, hp.household_id))
+        return [order_card(o, _load(session, o), cfg, hall) for o in rows]
 
 
 def _ends(cfg: TenantConfig, r: Ride, person: Resident | None) -> tuple[StopName, StopName]:
@@ -327,6 +341,7 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
         else:
             seen = hp
         people = {r.id: r for r in _members(session, seen)}
+        hall = hall_name(cfg, session.get(Household, hp.household_id)) or "公民館"
         day_rides = {id_of(r): r for r in _todays_rides(session, seen, today)}
         # rides of later days booked or cancelled today are news too (said with their date)
         booked = dict(day_rides)
@@ -392,7 +407,7 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
         else:
             o = order_rows[int(ev.entity_id)]
             if ev.kind == ORDER_AT_HALL:
-                text = f"お買い物（{o.total_yen:,}円）が公民館に届きました。まもなくお届けします。"
+                text = f"お買い物（{o.total_yen:,}円）が{hall}に届きました。まもなくお届けします。"
             else:
                 text = f"お買い物（{o.total_yen:,}円）をお届けしました。"
         # The taxi at the door and groceries at the hall call for attention while they are true.

@@ -8,6 +8,7 @@ same day again replaces that day's flights; orders keep their lock.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,11 +18,12 @@ from sqlmodel import Session, col, select
 from dispatcher.context import Dispatcher
 from dispatcher.db import id_of
 from dispatcher.errors import Code, Conflict, NotFound
-from dispatcher.events import record
+from dispatcher.events import events_of, record
 from dispatcher.integration.subscriptions import emit
 from dispatcher.models import (
     Event,
     Flight,
+    FlightStatus,
     Household,
     OrderLine,
     OrderStatus,
@@ -33,7 +35,13 @@ from dispatcher.models import (
     ShopOrder,
     Weather,
 )
-from dispatcher.shopping.kinds import DELIVERY_PLANNED, ORDER_HANDED_OVER, ORDER_LOCKED, WEATHER_SET
+from dispatcher.shopping.kinds import (
+    DELIVERY_PLANNED,
+    ORDER_HANDED_OVER,
+    ORDER_LOCKED,
+    WEATHER_SET,
+    flight_kind,
+)
 from dispatcher.shopping.orders import shopping_rules
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, from_seconds, iso_local, parse_hhmm, to_seconds
@@ -314,7 +322,28 @@ def drone_name(cfg: TenantConfig, drone_id: str) -> str:
     return next((d.name for d in fleet if d.id == drone_id and d.name), drone_id)
 
 
-def flight_view(f: Flight, cfg: TenantConfig) -> dict[str, Any]:
+def took_off(session: Session, tenant_id: str, flight_ids: Iterable[int | None]) -> dict[int, datetime]:
+    """Flight id -> when the drone operator reported its take-off (its `flight.departed` event)."""
+    ids = [i for i in flight_ids if i is not None]
+    if not ids:
+        return {}
+    return {
+        int(e.entity_id): e.at
+        for e in events_of(session, tenant_id, "flight", ids, (flight_kind(FlightStatus.departed),))
+    }
+
+
+def expected(f: Flight, departed_at: datetime | None) -> tuple[dict[str, datetime], datetime]:
+    """When the flight is expected at each hall and back at the base: as planned until it takes
+    off; after that, the actual take-off plus the planned flight time (to the hall, or the whole
+    round trip), so an early or late take-off moves every estimate with it."""
+    shift = departed_at - f.depart_at if departed_at is not None else timedelta(0)
+    return {h: datetime.fromisoformat(t) + shift for h, t in f.arrivals.items()}, f.return_at + shift
+
+
+def flight_view(f: Flight, cfg: TenantConfig, departed_at: datetime | None = None) -> dict[str, Any]:
+    """A flight as the pages show it; `departed_at` is its reported take-off (see `took_off`)."""
+    halls_at, back_at = expected(f, departed_at)
     return {
         "id": f.id,
         "date": f.service_date.isoformat(),
@@ -327,6 +356,9 @@ def flight_view(f: Flight, cfg: TenantConfig) -> dict[str, Any]:
         "halls": f.halls,
         "arrivals": _local_times(f.arrivals, cfg),
         "landed": _local_times(f.landed or {}, cfg),
+        "took_off": iso_local(departed_at, cfg.tz),
+        "expected": {h: iso_local(t, cfg.tz) for h, t in halls_at.items()},
+        "expected_return": iso_local(back_at, cfg.tz),
         "orders": f.order_ids,
         "payload_kg": f.payload_g / 1000,
         "distance_km": round(f.distance_m / 1000, 2),
@@ -342,8 +374,9 @@ def flights(ctx: Dispatcher, tenant_id: str, day: date) -> list[dict[str, Any]]:
             select(Flight)
             .where(Flight.tenant_id == tenant_id, Flight.service_date == day, col(Flight.active).is_(True))
             .order_by(col(Flight.number))
-        )
-        return [flight_view(f, cfg) for f in rows]
+        ).all()
+        started = took_off(s, tenant_id, [f.id for f in rows])
+        return [flight_view(f, cfg, started.get(id_of(f))) for f in rows]
 
 
 def flight(ctx: Dispatcher, tenant_id: str, flight_id: int) -> Flight:
@@ -426,6 +459,7 @@ def handovers(ctx: Dispatcher, tenant_id: str, day: date, hall_id: str | None) -
                 select(Flight).where(col(Flight.id).in_([o.flight_id for o in orders if o.flight_id]))
             )
         }
+        started = took_off(s, tenant_id, fl)
         lines: dict[int, list[OrderLine]] = {}
         for line in s.exec(select(OrderLine).where(col(OrderLine.order_id).in_([o.id for o in orders]))):
             lines.setdefault(line.order_id, []).append(line)
@@ -472,7 +506,9 @@ def handovers(ctx: Dispatcher, tenant_id: str, day: date, hall_id: str | None) -
                 "weight_kg": o.weight_g / 1000,
                 "mode": o.delivery_mode,
                 "ground_reason": o.ground_reason,
-                "arrives": _local_times(f.arrivals, cfg).get(hh.hall_id or "") if f else None,
+                "arrives": iso_local(expected(f, started.get(id_of(f)))[0].get(hh.hall_id or ""), cfg.tz)
+                if f
+                else None,
                 "landed": _local_times(f.landed or {}, cfg).get(hh.hall_id or "") if f else None,
                 "status": o.status,
                 "handed_over_at": handed.get(oid),

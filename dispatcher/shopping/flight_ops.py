@@ -8,7 +8,7 @@ a step that does not follow from the flight's state is refused with 409 and chan
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,14 +19,19 @@ from dispatcher.db import id_of, lock_tenant
 from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_error
 from dispatcher.events import record
 from dispatcher.models import FLIGHT_TRANSITIONS, Flight, FlightStatus, Household, OrderStatus, ShopOrder
-from dispatcher.shopping.delivery import flight_view
+from dispatcher.shopping.delivery import flight_view, took_off
 from dispatcher.shopping.kinds import FLIGHT_LANDED, ORDER_GROUND, flight_kind
 from dispatcher.shopping.orders import move_order, shopping_rules
-from dispatcher.timeline import at_local
+from dispatcher.tenant_config import TenantConfig
+from dispatcher.timeline import at_local, ceil_minute
 from routing.geo import Point
 
 log = logging.getLogger(__name__)
 CHECKLIST = ("battery", "weather", "corridor")  # what the operator confirms before take-off
+# A landing reported sooner after the take-off than this share of the planned flight time to the
+# hall would need the drone to fly at twice its cruise speed: refused as a mistaken tap (the
+# operator reports it once the drone is down), like a taxi's drop-off sooner than the road allows.
+LANDING_MIN_PERCENT = 50
 
 
 class FlightStep(BaseModel):
@@ -103,6 +108,8 @@ def flight_step(
                     title="Illegal flight step",
                     code=Code.flight_illegal_step,
                 )
+            departed_at = took_off(session, tenant_id, [flight_id]).get(flight_id)
+            _check_landing_time(flight, step.hall_id, departed_at, now, cfg)
             landed[step.hall_id] = now.isoformat()
             flight.landed = landed
             for o in orders:
@@ -120,7 +127,7 @@ def flight_step(
             )
             session.add(flight)
             session.commit()
-            return flight_view(flight, cfg)
+            return flight_view(flight, cfg, departed_at)
         try:
             target = FlightStatus(step.action)
         except ValueError:
@@ -209,11 +216,42 @@ def flight_step(
             },
         )
         session.commit()
-        summary = flight_view(flight, cfg)
+        summary = flight_view(flight, cfg, took_off(session, tenant_id, [flight_id]).get(flight_id))
     if ground:
         summary["ground"] = _ground(ctx, tenant_id, flight, ground, actor)
         ctx.after_change(tenant_id)  # freight jobs went into the taxis' plans: re-optimize soon
     return summary
+
+
+def _check_landing_time(
+    flight: Flight, hall_id: str, departed_at: datetime | None, now: datetime, cfg: TenantConfig
+) -> None:
+    """Refuse (409 `flight.landed_too_soon`, nothing changes) a landing reported sooner after the
+    take-off than LANDING_MIN_PERCENT of the planned flight time from the base to the hall."""
+    if departed_at is None:
+        return
+    planned_s = (datetime.fromisoformat(flight.arrivals[hall_id]) - flight.depart_at).total_seconds()
+    earliest = departed_at + timedelta(seconds=planned_s * LANDING_MIN_PERCENT / 100)
+    if now >= earliest:
+        return
+    place = cfg.place(hall_id)
+    took, soonest, minutes = _hm(departed_at, cfg), _hm(ceil_minute(earliest), cfg), round(planned_s / 60)
+    raise Conflict(
+        f"Flight {flight.number} took off at {took}; it cannot be at {hall_id} before {soonest} "
+        f"(about {minutes} minutes of flight). Report the landing once the drone is down.",
+        title="Landing reported too soon",
+        hall_id=hall_id,
+        hall_name=place.name if place else hall_id,
+        took_off=took,
+        earliest=soonest,
+        flight_minutes=minutes,
+        code=Code.flight_landed_too_soon,
+    )
+
+
+def _hm(instant: datetime, cfg: TenantConfig) -> str:
+    t = instant.astimezone(cfg.tz)
+    return f"{t.hour}:{t.minute:02d}"  # 11:02, 9:05 as people write it
 
 
 def _ground(

@@ -24,11 +24,11 @@
       const landed = Object.keys(f.landed || {}).length;
       list.appendChild(el("li", { "data-id": "flight-" + f.id }, [
         el("div", { cls: "row-head" }, [
-          el("span", { cls: "when", text: hm(f.departure) + " 発" }),
+          el("span", { cls: "when", text: f.took_off ? hm(f.took_off) + " 離陸" : hm(f.departure) + " 発" }),
           el("span", { text: "第" + f.number + "便 " + (f.drone_name || f.drone) }),
           el("span", { cls: "badge" + (f.status === "aborted" ? " warn" : ""), text: FLIGHT_LABELS[f.status] || f.status }),
         ]),
-        el("div", { cls: "row-info", text: "公民館 " + f.halls.length + "か所（着陸 " + landed + "）" }),
+        el("div", { cls: "row-info", text: "集会所・公民館 " + f.halls.length + "か所（着陸 " + landed + "）" }),
       ]));
     });
   }
