@@ -29,7 +29,7 @@ from dispatcher.rides.booking import (
     ride_view,
     time_limits,
 )
-from dispatcher.rides.cancellation import cancel
+from dispatcher.rides.cancellation import cancel, cancellations
 from dispatcher.rides.review import resolve
 from dispatcher.timeline import Day
 from routing.geo import Point
@@ -53,8 +53,10 @@ def _homes(session: Session, rides: list[Ride]) -> dict[int, Point]:
 
 def _view(ctx: Dispatcher, p: Principal, session: Session, ride: Ride) -> dict[str, object]:
     """One ride as the API shows it, its vehicle's key and its ends named."""
+    cfg = ctx.config(p.tenant_id)
     home = _homes(session, [ride]).get(ride.resident_id or 0)
-    return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride), ctx.clock.now(), home)
+    gone = cancellations(session, cfg, [ride]).get(id_of(ride))
+    return ride_view(ride, cfg, _key(session, ride), ctx.clock.now(), home, gone)
 
 
 def _key(session: Session, ride: Ride) -> str | None:
@@ -190,7 +192,11 @@ def list_rides(
     now = ctx.clock.now()
     rides = list(session.exec(stmt.order_by(col(Ride.id))))
     homes = _homes(session, rides)
-    return [ride_view(r, cfg, keys.get(r.vehicle_id or 0), now, homes.get(r.resident_id or 0)) for r in rides]
+    gone = cancellations(session, cfg, rides)
+    return [
+        ride_view(r, cfg, keys.get(r.vehicle_id or 0), now, homes.get(r.resident_id or 0), gone.get(id_of(r)))
+        for r in rides
+    ]
 
 
 def _ride(session: Session, p: Principal, ride_id: int) -> Ride:

@@ -227,7 +227,7 @@
       keys: [["↑↓", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]],
       render: function () {
         var box = el("div", {}, [el("h1", { text: title })]);
-        lines.forEach(function (l) { box.appendChild(el("p", { text: l })); });
+        lines.forEach(function (l) { if (l) box.appendChild(el("p", { text: l })); });
         var row = el("div", { cls: "list" });
         (buttons || [["ホームへ", function () { state.stack = []; show(home(), false); }]]).forEach(function (b, i) {
           row.appendChild(item(b[0], b[1], { n: i + 1 }));
@@ -715,10 +715,12 @@
         var no = item("いいえ", back, { id: "no" });
         var yes = item("はい、取り消す", function () {
           state.busy = true;
-          api("POST", "/api/v1/me/rides/" + r.id + "/cancel", { expected_fee_yen: r.cancel_fee_yen || 0 }).then(function () {
+          api("POST", "/api/v1/me/rides/" + r.id + "/cancel", { expected_fee_yen: r.cancel_fee_yen || 0 }).then(function (res) {
             state.busy = false;
             state.stack = [home()];
-            show(message("取り消しました", ["タクシーの予約（" + r.pickup_from + "〜" + r.pickup_to + "）を取り消しました。"], [["予約の確認へ", function () { top(screens.mine); }], ["ホームへ", function () { state.stack = []; show(home(), false); }]]), false);
+            var gone = (res.rides || []).filter(function (x) { return x.id === r.id; })[0];
+            show(message("取り消しました", ["タクシーの予約（" + r.pickup_from + "〜" + r.pickup_to + "）を取り消しました。",
+              gone && gone.fare_text ? gone.fare_text + "。" : ""], [["予約の確認へ", function () { top(screens.mine); }], ["ホームへ", function () { state.stack = []; show(home(), false); }]]), false);
           }, function (err) {
             state.busy = false;
             if (!err.data || err.data.code !== "ride.fee_changed") { show(errorScreen(err), true); return; }

@@ -46,6 +46,13 @@
     rides.forEach((ride) => list.appendChild(rideRow(ride)));
   }
 
+  /* The fare, or for a cancelled ride what the cancellation cost: charged, waived or none applied. */
+  function money(ride) {
+    if (ride.status !== "cancelled") return yen(ride.fare_yen);
+    if (ride.cancel_outcome === "charged") return "取消し料 " + yen(ride.cancelled_fee_yen) + "（請求）";
+    return ride.cancel_outcome === "waived" ? "取消し料 免除" : "取消し料なし";
+  }
+
   function rideRow(ride) {
     const r = state.resident;
     const status = el("span", { cls: "badge status-" + ride.status, text: RIDE_LABELS[ride.status] || ride.status });
@@ -55,7 +62,7 @@
     ]);
     const info = el("div", { cls: "row-info", text:
       Operator.rideEnds(ride) +
-      (ride.status === "refused" ? "" : "　" + hm(ride.latest_arrival) + " までに到着　" + yen(ride.fare_yen)) +
+      (ride.status === "refused" ? "" : "　" + hm(ride.latest_arrival) + " までに到着　" + money(ride)) +
       (ride.party_size > 1 ? "　" + ride.party_size + "人" : "") +
       (ride.vehicle ? "　" + (state.vehicleNames[ride.vehicle] || ride.vehicle) : "") +
       "　No." + ride.id });

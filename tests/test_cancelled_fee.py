@@ -1,0 +1,169 @@
+"""A cancelled ride tells what its cancellation cost (issue 20, "Every screen tells the truth",
+walk findings 3, 4, 9, 22): the ride views give `cancel_outcome` (charged / waived / free) and
+`cancelled_fee_yen` from the cancellation event the monthly statement reads, and `fare_text` says
+「取消し料 500円（…）」, 「取消し料は免除されました」 or 「取消し料はかかりません」 in place of the fare.
+A resident who presses 取り消す on a ride the operator already cancelled is told so. The API on
+SQLite and PostgreSQL; the phone page, the TV and the operator console in Debian's Chromium."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from playwright.sync_api import expect, sync_playwright
+
+from dispatcher.clock import SimClock
+from dispatcher.context import Dispatcher
+from tests.conftest import DAY_START
+from tests.live import Server, launch, shot
+from tests.test_api_rides import eligible_resident, post_ride, ride_body
+from tests.test_cancel_fee_recheck import PIN, _household, _late_fees
+from tests.test_fare_rule import _book, _open_resident, _operator_page, _phone, _riders, _staff, _tv, _tv_ride
+from tests.test_fare_rule import towns as towns  # noqa: F401  (the two-town fixture)
+
+FOLDER = "cancelled-fee"
+
+
+def test_ride_views_tell_charged_waived_and_free_cancellations_apart(
+    client: TestClient, operator: dict[str, str], ctx: Dispatcher, clock: SimClock
+) -> None:
+    riders = [eligible_resident(ctx, offset=0)]
+    riders += [
+        rid
+        for i in range(1, 30)
+        if _household(ctx, rid := eligible_resident(ctx, offset=i))
+        not in {_household(ctx, x) for x in riders}
+    ][:2]
+    free, charged, waived = (
+        post_ride(client, operator, ride_body(rid, origin={"place_id": p})).json()
+        for rid, p in zip(riders, ("hall-tera", "hall-misuzu", "hall-hase"), strict=True)
+    )
+    fare = charged["fare_yen"]
+    assert fare > 0 and charged["cancel_outcome"] is None and charged["cancelled_fee_yen"] is None
+    # 08:00: an hour before the window, free
+    r = client.post(f"/api/v1/rides/{free['id']}/cancel", json={"reason": "本人から電話"}, headers=operator)
+    assert r.status_code == 200, r.text
+    clock.set(DAY_START + timedelta(minutes=31))  # 08:31: late, the fare is due
+    r = client.post(
+        f"/api/v1/rides/{charged['id']}/cancel",
+        json={"reason": "本人から電話", "expected_fee_yen": fare},
+        headers=operator,
+    )
+    assert r.status_code == 200, r.text
+    r = client.post(
+        f"/api/v1/rides/{waived['id']}/cancel",
+        json={"reason": "車両の故障", "fee_waived": True, "expected_fee_yen": fare},
+        headers=operator,
+    )
+    assert r.status_code == 200, r.text
+    # the statement and the views agree
+    assert _late_fees(ctx, _household(ctx, riders[1])) == [fare]
+    assert _late_fees(ctx, _household(ctx, riders[2])) == []
+
+    listed = {x["id"]: x for x in client.get("/api/v1/rides?date=2026-11-24", headers=operator).json()}
+    one = client.get(f"/api/v1/rides/{charged['id']}", headers=operator).json()
+    assert one["cancel_outcome"] == "charged" and one["cancelled_fee_yen"] == fare
+    got = {
+        k: (listed[x["id"]]["cancel_outcome"], listed[x["id"]]["cancelled_fee_yen"])
+        for k, x in (("free", free), ("charged", charged), ("waived", waived))
+    }
+    assert got == {"free": ("free", 0), "charged": ("charged", fare), "waived": ("waived", 0)}
+    texts = {
+        k: listed[x["id"]]["fare_text"] for k, x in (("free", free), ("charged", charged), ("waived", waived))
+    }
+    assert texts["charged"].startswith(f"取消し料 {fare:,}円（月末に"), texts
+    assert texts["waived"] == "取消し料は免除されました"
+    assert texts["free"] == "取消し料はかかりません"
+    assert not any(t.startswith("料金") for t in texts.values()), texts  # not the fare
+
+    # The resident's phone: the card says the same; cancelling again says it is already cancelled.
+    assert (
+        client.put(f"/api/v1/residents/{riders[1]}/pin", json={"pin": PIN}, headers=operator).status_code
+        == 204
+    )
+    session = client.post(
+        "/api/v1/m/session", json={"resident_id": riders[1], "pin": PIN, "tenant_id": "ina-demo"}
+    )
+    phone = {"Authorization": f"Bearer {session.json()['access_token']}"}
+    card = next(
+        x for x in client.get("/api/v1/me/rides", headers=phone).json()["rides"] if x["id"] == charged["id"]
+    )
+    assert card["cancel_outcome"] == "charged" and card["fare_text"] == texts["charged"]
+    r = client.post(f"/api/v1/me/rides/{charged['id']}/cancel", json={"expected_fee_yen": 0}, headers=phone)
+    assert r.status_code == 409 and r.json()["ride_status"] == "cancelled", r.text
+    assert r.json()["detail"].startswith("このご予約はすでに取り消されています。"), r.text
+
+
+def test_pages_say_what_a_cancellation_cost(towns: Dispatcher, clock: SimClock) -> None:
+    ctx, tenant = towns, "ina-demo"
+    a, b, d = _riders(ctx, tenant, 3)
+    assert a.household_id is not None
+    with Server(ctx) as base, sync_playwright() as pw:
+        op = _staff(base, f"{tenant}-operator")
+        ride_a = _book(op, a, 40, "cv-a", clock)
+        ride_b = _book(op, b, 40, "cv-b", clock)
+        ride_d = _book(op, d, 120, "cv-d", clock)
+        fee = ride_a["fare_yen"]
+        assert fee > 0
+        clock.set(clock.now() + timedelta(minutes=15))  # a and b are late now; d is not
+        browser = launch(pw)
+        try:
+            # TV: the cancellation's result states the fee; the ride then shows it, not the fare.
+            tv = _tv(browser, base, op, tenant, a.household_id)
+            _tv_ride(tv, ride_a["id"])
+            tv.locator('[data-id="ride-cancel"]').focus()
+            tv.keyboard.press("Enter")
+            expect(tv.locator("#cancel-fee")).to_contain_text(f"取消し料 {fee:,}円")
+            tv.locator('[data-id="yes"]').focus()
+            tv.keyboard.press("Enter")
+            expect(tv.locator("#screen")).to_contain_text("取り消しました")
+            expect(tv.locator("#screen")).to_contain_text(f"取消し料 {fee:,}円（月末に")
+            shot(tv, FOLDER, "1-tv-cancelled")
+            tv.reload()
+            expect(tv.locator('[data-id="menu-mine"]')).to_be_visible()
+            _tv_ride(tv, ride_a["id"])
+            expect(tv.locator("#ride-fare")).to_have_text(
+                f"取消し料 {fee:,}円（月末にケーブルテレビ料金と一緒に請求します）"
+            )
+
+            # Phone: a ride the operator cancelled with the fee waived says so.
+            r = op.post(
+                f"/api/v1/rides/{ride_b['id']}/cancel",
+                json={"reason": "車両の故障", "fee_waived": True, "expected_fee_yen": ride_b["fare_yen"]},
+            )
+            assert r.status_code == 200, r.text
+            phone_b = _phone(browser, base, op, tenant, b)
+            card = phone_b.locator(f'[data-id="ride-{ride_b["id"]}"]')
+            expect(card.locator(".fare")).to_have_text("取消し料は免除されました")
+            expect(card).not_to_contain_text("料金 ")
+            shot(phone_b, FOLDER, "2-phone-waived")
+
+            # Phone: the operator cancels while the resident's confirmation is open.
+            phone = _phone(browser, base, op, tenant, d)
+            phone.locator(f'[data-id="ride-{ride_d["id"]}"]').get_by_role(
+                "button", name="この予約を取り消す"
+            ).click()
+            expect(phone.locator('[data-id="yes"]')).to_be_visible()
+            assert (
+                op.post(f"/api/v1/rides/{ride_d['id']}/cancel", json={"reason": "本人から電話"}).status_code
+                == 200
+            )
+            phone.locator('[data-id="yes"]').click()
+            expect(phone.locator("#flash")).to_contain_text("このご予約はすでに取り消されています")
+            card = phone.locator(f'[data-id="ride-{ride_d["id"]}"]')
+            expect(card.locator('[data-id="status"]')).to_have_text("取り消しました")
+            expect(card.locator(".fare")).to_have_text("取消し料はかかりません")
+            shot(phone, FOLDER, "3-phone-already-cancelled")
+
+            # Operator console: charged, waived and free cancellations read differently.
+            page = _operator_page(browser, base, tenant)
+            for who, ride, said in (
+                (a, ride_a, f"取消し料 {fee:,}円（請求）"),
+                (b, ride_b, "取消し料 免除"),
+                (d, ride_d, "取消し料なし"),
+            ):
+                _open_resident(page, who)
+                expect(page.locator(f'[data-id="ride-{ride["id"]}"] .row-info')).to_contain_text(said)
+            shot(page, FOLDER, "4-operator-free")
+        finally:
+            browser.close()
