@@ -7,13 +7,16 @@ SQLite and PostgreSQL; the phone page, the TV and the operator console in Debian
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect, sync_playwright
+from sqlmodel import Session, col, select
 
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
+from dispatcher.models import Resident, Vehicle
 from tests.conftest import DAY_START
 from tests.live import Server, launch, shot
 from tests.test_api_rides import eligible_resident, post_ride, ride_body
@@ -165,5 +168,91 @@ def test_pages_say_what_a_cancellation_cost(towns: Dispatcher, clock: SimClock) 
                 _open_resident(page, who)
                 expect(page.locator(f'[data-id="ride-{ride["id"]}"] .row-info')).to_contain_text(said)
             shot(page, FOLDER, "4-operator-free")
+
         finally:
             browser.close()
+
+
+def test_tv_alternatives_to_a_full_arrival_say_pickup_and_arrival(towns: Dispatcher, clock: SimClock) -> None:
+    """Finding 7: asked to arrive at 10:30 when the taxi is full, the TV's choices are pickup times:
+    each says 迎え and 着, and the confirmation of one that arrives later says by how much."""
+    ctx, tenant = towns, "ina-demo"
+    with Session(ctx.engine) as s:  # one vehicle on duty: it fills up quickly
+        for v in s.exec(select(Vehicle).where(Vehicle.tenant_id == tenant).order_by(col(Vehicle.id))).all()[
+            1:
+        ]:
+            v.active = False
+            s.add(v)
+        s.commit()
+        others = s.exec(select(Resident).where(Resident.tenant_id == tenant).order_by(col(Resident.id))).all()
+    rider = _riders(ctx, tenant, 1)[0]
+    assert rider.household_id is not None
+    mine = {
+        "resident_id": rider.id,
+        "origin": {"lat": rider.lat, "lon": rider.lon},
+        "destination": {"place_id": rider.favourite_places[0]},
+        "arrive_by": "2026-11-24T10:30:00+09:00",
+    }
+    with Server(ctx) as base, sync_playwright() as pw:
+        op = _staff(base, f"{tenant}-operator")
+        for r in (x for x in others if x.household_id != rider.household_id):
+            if not op.post("/api/v1/rides/quote", json=mine).json()["available"]:
+                break
+            body = {**mine, "resident_id": r.id, "party_size": 1}
+            op.post("/api/v1/rides", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+        quote = op.post("/api/v1/rides/quote", json=mine).json()
+        assert not quote["available"], "the single vehicle should be full"
+        alts = quote["alternatives"]
+        late = next(i for i, a in enumerate(alts) if a["latest_arrival"] > mine["arrive_by"])
+        browser = launch(pw)
+        try:
+            tv = _tv(browser, base, op, tenant, rider.household_id)
+            tv.keyboard.press("F1")
+            expect(tv.locator(f'[data-id="rider-{rider.id}"]')).to_be_focused()
+            tv.keyboard.press("Enter")
+            expect(tv.locator(f'[data-id="to-{rider.favourite_places[0]}"]')).to_be_focused()
+            tv.keyboard.press("Enter")
+            expect(tv.locator('[data-id="when-now"]')).to_be_focused()
+            tv.keyboard.press("5")  # 着きたい時刻をえらぶ
+            expect(tv.locator("#time-value")).to_be_visible()
+            for key in "1030":
+                tv.keyboard.press(key)
+            expect(tv.locator("#screen")).to_contain_text("その時間は、タクシーがいっぱいです")
+            expect(tv.locator("#alt-said")).to_contain_text("迎えに行く時刻と、着く時刻")
+            for i, a in enumerate(alts):
+                pickup, arrival = _hm(a["pickup_after"]), _hm(a["latest_arrival"])
+                expect(tv.locator(f'[data-id="alt-{i}"]')).to_contain_text(
+                    f"迎え {pickup}ごろ・着 {arrival}ごろまで"
+                )
+            shot(tv, FOLDER, "5-tv-alternatives")
+            tv.locator(f'[data-id="alt-{late}"]').focus()
+            tv.keyboard.press("Enter")
+            expect(tv.locator('[data-id="confirm"]')).to_be_focused()
+            # the promise is the one the choice was offered with: its window, its arrival
+            chosen = alts[late]
+            start, end = _hm(chosen["pickup_window"]["start"]), _hm(chosen["pickup_window"]["end"])
+            expect(tv.locator("#quote-window")).to_have_text(f"迎え {start}〜{end}")
+            arrival = _hm(chosen["latest_arrival"])
+            expect(tv.locator("#quote-arrival")).to_have_text(f"{arrival} までに着きます")
+            h, m = map(int, arrival.split(":"))
+            expect(tv.locator("#quote-late")).to_have_text(
+                f"ご希望の 10:30 より {60 * h + m - 630}分おそく着きます。"
+            )
+            shot(tv, FOLDER, "6-tv-later-arrival")
+            tv.keyboard.press("Enter")
+            expect(tv.locator("#screen")).to_contain_text("予約しました")
+            booked = [
+                x
+                for x in op.get("/api/v1/rides", params={"resident_id": rider.id}).json()
+                if x["status"] == "confirmed"
+            ]
+            assert [(x["arrive_by"], x["latest_arrival"], x["pickup_window"]) for x in booked] == [
+                (chosen["latest_arrival"], chosen["latest_arrival"], chosen["pickup_window"])
+            ]
+        finally:
+            browser.close()
+
+
+def _hm(iso: str) -> str:
+    """'2026-11-24T09:32:00+09:00' -> '9:32'."""
+    return iso[11:16].lstrip("0")
