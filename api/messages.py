@@ -68,6 +68,8 @@ JA: dict[Code, str] = {
     Code.resident_not_found: "その利用者は見つかりません。",
     Code.ride_not_found: "その予約は見つかりません。",
     Code.ride_illegal_transition: "この予約はもう変更・取り消しできません（状態が変わっています）。",
+    Code.ride_fee_not_due: "この予約には、免除する取消し料がありません"
+    "（取り消されていないか、取消し料がかかっていないか、免除済みです）。",
     Code.ride_not_changeable: "この予約はもう変更・取り消しできません（状態が変わっています）。",
     Code.ride_wrong_vehicle: "この予約は、この車の担当ではありません。",
     Code.ride_not_for_review: "この予約は確認が必要な状態ではありません。画面を更新してください。",

@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import expect, sync_playwright
 from sqlmodel import Session, col, select
 
+from dispatcher.billing.statements import running_total
 from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
-from dispatcher.models import Resident, Vehicle
+from dispatcher.models import Event, Resident, Vehicle
 from tests.conftest import DAY_START
 from tests.live import Server, launch, shot
 from tests.test_api_rides import eligible_resident, post_ride, ride_body
@@ -97,6 +98,65 @@ def test_ride_views_tell_charged_waived_and_free_cancellations_apart(
     assert r.json()["detail"].startswith("このご予約はすでに取り消されています。"), r.text
 
 
+def test_an_operator_waives_a_charged_fee_afterwards(
+    client: TestClient, operator: dict[str, str], ctx: Dispatcher, clock: SimClock
+) -> None:
+    """Finding 4: the resident cancelled late on the phone; the operator waives the fee afterwards,
+    with a reason: a credit of the fee on this month's statement and a ride.fee_waived event."""
+    rider = eligible_resident(ctx, offset=0)
+    hh = _household(ctx, rider)
+    free, late = (
+        post_ride(client, operator, ride_body(rider, pickup_after=f"2026-11-24T{t}:00+09:00")).json()
+        for t in ("09:00", "11:00")
+    )
+    fare = free["fare_yen"]
+    assert (
+        client.put(f"/api/v1/residents/{rider}/pin", json={"pin": PIN}, headers=operator).status_code == 204
+    )
+    session = client.post(
+        "/api/v1/m/session", json={"resident_id": rider, "pin": PIN, "tenant_id": "ina-demo"}
+    )
+    phone = {"Authorization": f"Bearer {session.json()['access_token']}"}
+    # 08:00: the 09:00 ride cancelled in time (free); 10:31: the 11:00 one, late
+    r = client.post(f"/api/v1/me/rides/{free['id']}/cancel", json={"expected_fee_yen": 0}, headers=phone)
+    assert r.status_code == 200, r.text
+    clock.set(DAY_START + timedelta(hours=2, minutes=31))
+    r = client.post(f"/api/v1/me/rides/{late['id']}/cancel", json={"expected_fee_yen": fare}, headers=phone)
+    assert r.status_code == 200, r.text
+    assert client.get(f"/api/v1/rides/{late['id']}", headers=operator).json()["cancel_outcome"] == "charged"
+
+    url = f"/api/v1/rides/{late['id']}/waive-fee"
+    assert client.post(url, json={"reason": ""}, headers=operator).status_code == 422
+    r = client.post(url, json={"reason": "道路の通行止めで迎えに行けなかった"}, headers=operator)
+    assert r.status_code == 200, r.text
+    assert (r.json()["cancel_outcome"], r.json()["cancelled_fee_yen"]) == ("waived", 0)
+    assert r.json()["fare_text"] == "取消し料は免除されました"
+    lines = running_total(ctx, "ina-demo", hh)["lines"]
+    assert [ln["amount_yen"] for ln in lines if ln["kind"] == "late_cancel"] == [fare]
+    credit = [ln for ln in lines if ln["kind"] == "adjustment"]
+    assert [ln["amount_yen"] for ln in credit] == [-fare] and "道路の通行止め" in credit[0]["text"]
+    with Session(ctx.engine) as s:
+        ev = s.exec(
+            select(Event).where(Event.entity_id == str(late["id"]), Event.kind == "ride.fee_waived")
+        ).one()
+    assert ev.actor == "user:ina-demo-operator" and ev.after is not None and ev.after["fee_yen"] == fare
+    card = next(
+        x for x in client.get("/api/v1/me/rides", headers=phone).json()["rides"] if x["id"] == late["id"]
+    )
+    assert card["fare_text"] == "取消し料は免除されました"
+
+    # nothing left to waive: waived already, cancelled in time, not cancelled
+    for ride_id in (late["id"], free["id"]):
+        again = client.post(
+            f"/api/v1/rides/{ride_id}/waive-fee", json={"reason": "もう一度"}, headers=operator
+        )
+        assert again.status_code == 409 and again.json()["code"] == "ride.fee_not_due", again.text
+        assert again.json()["message_ja"].startswith("この予約には、免除する取消し料がありません")
+    assert [
+        ln["amount_yen"] for ln in running_total(ctx, "ina-demo", hh)["lines"] if ln["kind"] == "adjustment"
+    ] == [-fare]
+
+
 def test_pages_say_what_a_cancellation_cost(towns: Dispatcher, clock: SimClock) -> None:
     ctx, tenant = towns, "ina-demo"
     a, b, d = _riders(ctx, tenant, 3)
@@ -169,6 +229,21 @@ def test_pages_say_what_a_cancellation_cost(towns: Dispatcher, clock: SimClock) 
                 expect(page.locator(f'[data-id="ride-{ride["id"]}"] .row-info')).to_contain_text(said)
             shot(page, FOLDER, "4-operator-free")
 
+            # The resident cancelled on the TV, late: the operator waives the fee afterwards.
+            _open_resident(page, a)
+            row = page.locator(f'[data-id="ride-{ride_a["id"]}"]')
+            expect(page.locator(f'[data-id="waive-{ride_b["id"]}"]')).to_have_count(0)  # b: waived already
+            row.locator(f'[data-id="waive-{ride_a["id"]}"]').click()
+            row.locator('[data-id="waive-confirm"]').click()
+            expect(row.get_by_role("alert")).to_contain_text("理由を入れてください")
+            row.locator("input.reason").fill("車が故障して迎えが遅れるところだった")
+            shot(page, FOLDER, "5-operator-waive")
+            row.locator('[data-id="waive-confirm"]').click()
+            expect(page.locator("#toast")).to_contain_text(f"取消し料 {fee:,}円 を免除しました")
+            expect(row.locator(".row-info")).to_contain_text("取消し料 免除")
+            expect(row.locator(f'[data-id="waive-{ride_a["id"]}"]')).to_have_count(0)
+            lines = running_total(ctx, tenant, a.household_id)["lines"]
+            assert sum(ln["amount_yen"] for ln in lines if ln["kind"] in ("late_cancel", "adjustment")) == 0
         finally:
             browser.close()
 

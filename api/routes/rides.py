@@ -13,6 +13,7 @@ from api.ratelimit import per_staff
 from api.replays import staff_booking_limit
 from api.schemas.rides import ChangedRide, Quote, TimeLimits
 from api.schemas.rides import Ride as RideOut
+from dispatcher.billing.waivers import waive_fee
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, id_of
 from dispatcher.errors import Code, NotFound
@@ -262,6 +263,35 @@ def cancel_ride(
         expected_fee_yen=body.expected_fee_yen if body else None,
     )
     return _view(ctx, p, session, ride)
+
+
+class WaiveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500, description="why the fee is waived (on the statement)")
+
+
+@router.post(
+    "/{ride_id}/waive-fee",
+    response_model=RideOut,
+    summary="Waive the late-cancellation fee of a ride the resident cancelled (a credit on the statement)",
+    responses={
+        409: {
+            "description": "No fee was charged for this ride (`ride.fee_not_due`), or the month is "
+            "closed (`billing.month_closed`)"
+        }
+    },
+)
+def waive_ride_fee(
+    ride_id: RowId,
+    body: WaiveBody,
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+    session: Session = Depends(get_session),
+) -> dict[str, object]:
+    _ride(session, p, ride_id)
+    waive_fee(ctx, p.tenant_id, ride_id, p.actor, body.reason)
+    with Session(ctx.engine) as fresh:  # read after the waiver's commit
+        return _view(ctx, p, fresh, _ride(fresh, p, ride_id))
 
 
 class ReviewBody(BaseModel):
