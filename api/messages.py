@@ -68,6 +68,8 @@ JA: dict[Code, str] = {
     Code.resident_not_found: "その利用者は見つかりません。",
     Code.ride_not_found: "その予約は見つかりません。",
     Code.ride_illegal_transition: "この予約はもう変更・取り消しできません（状態が変わっています）。",
+    Code.ride_fee_not_due: "この予約には、免除する取消し料がありません"
+    "（取り消されていないか、取消し料がかかっていないか、免除済みです）。",
     Code.ride_not_changeable: "この予約はもう変更・取り消しできません（状態が変わっています）。",
     Code.ride_wrong_vehicle: "この予約は、この車の担当ではありません。",
     Code.ride_not_for_review: "この予約は確認が必要な状態ではありません。画面を更新してください。",
@@ -231,7 +233,7 @@ JA: dict[Code, str] = {
 # Residents read some codes with a hint where to turn (the rest read as in JA).
 TO_RESIDENTS: dict[Code, str] = {
     Code.conflict: "いまは、その操作はできません。" + CALL,
-    Code.ride_illegal_transition: "いまは、その操作はできません。" + CALL,
+    Code.ride_illegal_transition: "{state_now}" + CALL,
     Code.ride_not_changeable: "いまは、その操作はできません。" + CALL,
     Code.order_not_cancellable: "もう取り消しできません（締め切りを過ぎたか、準備が始まっています）。" + CALL,
     Code.invalid_request: "入力に問題があります。" + CALL,
@@ -289,6 +291,12 @@ def _derived(code: Code, params: Mapping[str, Any]) -> dict[str, Any]:
         )
     if code in (Code.ride_overlaps, Code.ride_duplicate) and params.get("existing_pickup"):
         out["existing"] = f"{params['existing_pickup']} 迎え、{params.get('existing_to') or '指定の場所'}行き"
+    if code == Code.ride_illegal_transition:
+        out["state_now"] = (
+            "このご予約はすでに取り消されています。"
+            if params.get("ride_status") == "cancelled"
+            else "いまは、その操作はできません。"
+        )
     if code == Code.ride_fee_changed:
         fee = params.get("cancel_fee_yen") or 0
         out["fee_now"] = (

@@ -68,6 +68,7 @@ class Code(StrEnum):
     ride_overlaps = "ride.overlaps"  # the rider has a live ride at that time (an operator may book anyway)
     ride_duplicate = "ride.duplicate"  # the same trip of the same rider at that time (never booked twice)
     ride_fee_changed = "ride.fee_changed"  # the cancellation fee due now is not the one shown: ask again
+    ride_fee_not_due = "ride.fee_not_due"  # waiving a cancellation fee that was not charged
     vehicle_not_found = "vehicle.not_found"
     vehicle_not_yours = "vehicle.not_yours"
     # shopping

@@ -13,6 +13,7 @@ from api.ratelimit import per_staff
 from api.replays import staff_booking_limit
 from api.schemas.rides import ChangedRide, Quote, TimeLimits
 from api.schemas.rides import Ride as RideOut
+from dispatcher.billing.waivers import waive_fee
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, id_of
 from dispatcher.errors import Code, NotFound
@@ -29,7 +30,7 @@ from dispatcher.rides.booking import (
     ride_view,
     time_limits,
 )
-from dispatcher.rides.cancellation import cancel
+from dispatcher.rides.cancellation import cancel, cancellations
 from dispatcher.rides.review import resolve
 from dispatcher.timeline import Day
 from routing.geo import Point
@@ -53,8 +54,10 @@ def _homes(session: Session, rides: list[Ride]) -> dict[int, Point]:
 
 def _view(ctx: Dispatcher, p: Principal, session: Session, ride: Ride) -> dict[str, object]:
     """One ride as the API shows it, its vehicle's key and its ends named."""
+    cfg = ctx.config(p.tenant_id)
     home = _homes(session, [ride]).get(ride.resident_id or 0)
-    return ride_view(ride, ctx.config(p.tenant_id), _key(session, ride), ctx.clock.now(), home)
+    gone = cancellations(session, cfg, [ride]).get(id_of(ride))
+    return ride_view(ride, cfg, _key(session, ride), ctx.clock.now(), home, gone)
 
 
 def _key(session: Session, ride: Ride) -> str | None:
@@ -190,7 +193,11 @@ def list_rides(
     now = ctx.clock.now()
     rides = list(session.exec(stmt.order_by(col(Ride.id))))
     homes = _homes(session, rides)
-    return [ride_view(r, cfg, keys.get(r.vehicle_id or 0), now, homes.get(r.resident_id or 0)) for r in rides]
+    gone = cancellations(session, cfg, rides)
+    return [
+        ride_view(r, cfg, keys.get(r.vehicle_id or 0), now, homes.get(r.resident_id or 0), gone.get(id_of(r)))
+        for r in rides
+    ]
 
 
 def _ride(session: Session, p: Principal, ride_id: int) -> Ride:
@@ -256,6 +263,35 @@ def cancel_ride(
         expected_fee_yen=body.expected_fee_yen if body else None,
     )
     return _view(ctx, p, session, ride)
+
+
+class WaiveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500, description="why the fee is waived (on the statement)")
+
+
+@router.post(
+    "/{ride_id}/waive-fee",
+    response_model=RideOut,
+    summary="Waive the late-cancellation fee of a ride the resident cancelled (a credit on the statement)",
+    responses={
+        409: {
+            "description": "No fee was charged for this ride (`ride.fee_not_due`), or the month is "
+            "closed (`billing.month_closed`)"
+        }
+    },
+)
+def waive_ride_fee(
+    ride_id: RowId,
+    body: WaiveBody,
+    p: Principal = Depends(require(Role.operator)),
+    ctx: Dispatcher = Depends(get_ctx),
+    session: Session = Depends(get_session),
+) -> dict[str, object]:
+    _ride(session, p, ride_id)
+    waive_fee(ctx, p.tenant_id, ride_id, p.actor, body.reason)
+    with Session(ctx.engine) as fresh:  # read after the waiver's commit
+        return _view(ctx, p, fresh, _ride(fresh, p, ride_id))
 
 
 class ReviewBody(BaseModel):

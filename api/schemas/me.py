@@ -129,6 +129,11 @@ class RideCard(ApiModel):
     fare_payment: Literal["on_board", "monthly"] = Field(description="the tenant's fare rule")
     cancel_fee_yen: int = Field(description="yen a cancellation now would cost (0: free)")
     cancel_fee_text: str = Field(description="the warning to show before cancelling, '' when free")
+    cancel_outcome: Literal["charged", "waived", "free"] | None = Field(
+        description="a cancelled ride: its cancellation fee was charged, waived by an operator, or none "
+        "applied (then `fare_text` says so in place of the fare); none for other rides"
+    )
+    cancelled_fee_yen: int | None = Field(description="a cancelled ride: the fee charged in yen (0: none)")
     eta_minutes: int | None = Field(
         description="minutes until the planned pickup (confirmed rides not yet late); null when late"
     )

@@ -56,6 +56,11 @@ class Ride(ApiModel):
     fare_payment: Literal["on_board", "monthly"] = Field(description="the tenant's fare rule")
     cancel_fee_yen: int = Field(description="yen a cancellation now would cost (0: free)")
     cancel_fee_text: str = Field(description="the warning to show before cancelling, '' when free")
+    cancel_outcome: Literal["charged", "waived", "free"] | None = Field(
+        description="a cancelled ride: its cancellation fee was charged, waived by an operator, or none "
+        "applied (then `fare_text` says so in place of the fare); none for other rides"
+    )
+    cancelled_fee_yen: int | None = Field(description="a cancelled ride: the fee charged in yen (0: none)")
     vehicle_id: int | None
     vehicle: str | None = Field(description="the vehicle's key")
     planned_pickup: LocalTime | None

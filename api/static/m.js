@@ -598,7 +598,7 @@
       el("p", { cls: "when", "data-id": "window", text: "迎え " + short(r.pickup_from) + "〜" + short(r.pickup_to) }),
       para(r.from + " → " + r.to),
       para((r.rider ? r.rider + "さん" : "") + (r.party_size > 1 ? "ほか" + (r.party_size - 1) + "人" : "") + "　" +
-        (r.arrive_by ? short(r.arrive_by) + " までに着きます" : "")),
+        (r.arrive_by && r.status !== "cancelled" ? short(r.arrive_by) + " までに着きます" : "")),
       r.fare_text ? para(r.fare_text, "fare") : null
     ];
     if (r.late) {
@@ -650,9 +650,13 @@
       ["はい、取り消す", function (e) {
         var yes = e.currentTarget;
         yes.disabled = true;
-        api("POST", "/api/v1/me/rides/" + r.id + "/cancel", { expected_fee_yen: shown }).then(function () {
-          goHome("タクシーの予約（迎え " + short(r.pickup_from) + "〜" + short(r.pickup_to) + "）を取り消しました。");
+        api("POST", "/api/v1/me/rides/" + r.id + "/cancel", { expected_fee_yen: shown }).then(function (res) {
+          var gone = (res.rides || []).filter(function (x) { return x.id === r.id; })[0];
+          goHome("タクシーの予約（迎え " + short(r.pickup_from) + "〜" + short(r.pickup_to) + "）を取り消しました。" +
+            (gone && gone.fare_text ? gone.fare_text + "。" : ""));
         }, function (err) {
+          /* the operator cancelled it meanwhile: say so and show the ride as it is now */
+          if (err.data && err.data.code === "ride.illegal_transition" && err.data.ride_status === "cancelled") { goHome(say(err)); return; }
           if (!err.data || err.data.code !== "ride.fee_changed") { failed(err); return; }
           showFee(err.data);
           showError(document.getElementById("cancel-error"), say(err));

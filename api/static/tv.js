@@ -227,7 +227,7 @@
       keys: [["↑↓", "えらぶ"], ["決定", "すすむ"], ["戻る", "もどる"]],
       render: function () {
         var box = el("div", {}, [el("h1", { text: title })]);
-        lines.forEach(function (l) { box.appendChild(el("p", { text: l })); });
+        lines.forEach(function (l) { if (l) box.appendChild(el("p", { text: l })); });
         var row = el("div", { cls: "list" });
         (buttons || [["ホームへ", function () { state.stack = []; show(home(), false); }]]).forEach(function (b, i) {
           row.appendChild(item(b[0], b[1], { n: i + 1 }));
@@ -544,23 +544,34 @@
           var party = item("人数・車いすをかえる（いま " + partyLabel(req) + "）", function () { go(screens.rideParty, trip); }, { id: "party" });
           if (!q.available) {
             box.appendChild(el("p", { cls: "warn", text: "その時間は、タクシーがいっぱいです。" }));
-            var alts = el("div", { cls: "row" });
+            /* each choice says both times: when the taxi comes (迎え) and by when it arrives (着) */
+            if (q.alternatives.length) box.appendChild(el("p", { id: "alt-said", text: "この時刻なら予約できます（迎えに行く時刻と、着く時刻）。" }));
+            var alts = el("div", { cls: "list" });
             q.alternatives.forEach(function (a, i) {
-              alts.appendChild(item(short(a.pickup_after) + " ごろ", function () {
-                go(screens.rideConfirm, Object.assign({}, trip, { when: "after", at: parseInstant(a.pickup_after) }));
+              alts.appendChild(item("迎え " + short(a.pickup_after) + "ごろ・着 " + short(a.latest_arrival) + "ごろまで", function () {
+                /* An arrival asked for stays one, at the choice's arrival (the promise it was offered
+                   with); the confirmation says when that is later than the time first asked. */
+                var asked = trip.asked_arrive || (trip.when === "arrive" ? trip.at : null);
+                go(screens.rideConfirm, Object.assign({}, trip, trip.when === "arrive"
+                  ? { at: parseInstant(a.latest_arrival), asked_arrive: asked }
+                  : { when: "after", at: parseInstant(a.pickup_after) }));
               }, { n: i + 1, id: "alt-" + i }));
             });
             if (!q.alternatives.length) box.appendChild(el("p", { text: "ほかの時刻をえらぶか、オペレーターに電話してください。" }));
             box.appendChild(alts);
-            box.appendChild(el("div", { cls: "row" }, [item("やめる", back, { id: "cancel" })]));
-            box.appendChild(el("div", { cls: "list" }, [party]));
+            box.appendChild(el("div", { cls: "row" }, [item("やめる", back, { id: "cancel" }), party])); // one row: all on the screen
             focus(focusables()[0]);
             return;
           }
           box.appendChild(el("p", { cls: "big", id: "quote-window", text: "迎え " + short(q.pickup_window.start) + "〜" + short(q.pickup_window.end) }));
           box.appendChild(el("p", { text: trip.rider.given_name + "さん　" + from + " → " + to }));
           box.appendChild(el("p", { id: "quote-party", text: partyLabel(req) + "で乗ります" }));
-          box.appendChild(el("p", { text: short(q.latest_arrival) + " までに着きます" }));
+          box.appendChild(el("p", { id: "quote-arrival", text: short(q.latest_arrival) + " までに着きます" }));
+          var asked = trip.asked_arrive || (trip.when === "arrive" ? trip.at : null);
+          var late = asked ? Math.round((parseInstant(q.latest_arrival) - asked) / 60000) : 0;
+          if (late > 0) {
+            box.appendChild(el("p", { cls: "warn", id: "quote-late", text: "ご希望の " + hhmm(asked) + " より " + late + "分おそく着きます。" }));
+          }
           box.appendChild(el("p", { id: "quote-fare", text: q.fare_text }));
           var yes = item("予約する", function () { commit(); }, { id: "confirm" });
           var no = item("やめる", back, { id: "cancel" });
@@ -717,10 +728,12 @@
         var no = item("いいえ", back, { id: "no" });
         var yes = item("はい、取り消す", function () {
           state.busy = true;
-          api("POST", "/api/v1/me/rides/" + r.id + "/cancel", { expected_fee_yen: r.cancel_fee_yen || 0 }).then(function () {
+          api("POST", "/api/v1/me/rides/" + r.id + "/cancel", { expected_fee_yen: r.cancel_fee_yen || 0 }).then(function (res) {
             state.busy = false;
             state.stack = [home()];
-            show(message("取り消しました", ["タクシーの予約（" + r.pickup_from + "〜" + r.pickup_to + "）を取り消しました。"], [["予約の確認へ", function () { top(screens.mine); }], ["ホームへ", function () { state.stack = []; show(home(), false); }]]), false);
+            var gone = (res.rides || []).filter(function (x) { return x.id === r.id; })[0];
+            show(message("取り消しました", ["タクシーの予約（" + r.pickup_from + "〜" + r.pickup_to + "）を取り消しました。",
+              gone && gone.fare_text ? gone.fare_text + "。" : ""], [["予約の確認へ", function () { top(screens.mine); }], ["ホームへ", function () { state.stack = []; show(home(), false); }]]), false);
           }, function (err) {
             state.busy = false;
             if (!err.data || err.data.code !== "ride.fee_changed") { show(errorScreen(err), true); return; }

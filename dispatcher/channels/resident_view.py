@@ -28,7 +28,8 @@ from dispatcher.models import (
 )
 from dispatcher.residents.eligibility import categories_on
 from dispatcher.rides.booking import cancelled_by_change
-from dispatcher.rides.fares import cancelled_fee_text, fare_fields, fare_text, late_fee_yen
+from dispatcher.rides.cancellation import cancellations
+from dispatcher.rides.fares import Cancelled, cancelled_fee_text, fare_fields, fare_text, late_fee_yen
 from dispatcher.rides.kinds import RIDE_ARRIVED, RIDE_CANCELLED, RIDE_CONFIRMED
 from dispatcher.rides.place_names import StopName, name_stop
 from dispatcher.shopping.kinds import ORDER_AT_HALL, ORDER_HANDED_OVER
@@ -165,8 +166,15 @@ def overview(ctx: Dispatcher, hp: HouseholdPrincipal) -> dict[str, Any]:
     }
 
 
-def ride_card(ride: Ride, cfg: TenantConfig, name: str, home: Point | None, now: datetime) -> dict[str, Any]:
-    """One ride as a resident sees it."""
+def ride_card(
+    ride: Ride,
+    cfg: TenantConfig,
+    name: str,
+    home: Point | None,
+    now: datetime,
+    cancelled: Cancelled | None = None,
+) -> dict[str, Any]:
+    """One ride as a resident sees it (`cancelled`: what its cancellation cost, when cancelled)."""
     eta = None
     # past its pickup window with no driver at the door: no countdown (it would say "about a
     # minute" for ever); the operator's board lists the ride for review (「確認が必要」)
@@ -195,7 +203,7 @@ def ride_card(ride: Ride, cfg: TenantConfig, name: str, home: Point | None, now:
         "arrive_by": hhmm(ride.latest_arrival, cfg),
         "party_size": ride.party_size,
         "fare_yen": ride.fare_yen,
-        **fare_fields(cfg, ride, now),
+        **fare_fields(cfg, ride, now, cancelled),
         "eta_minutes": eta,
         "late": late,
         "cancellable": ride.status == RideStatus.confirmed,
@@ -234,11 +242,12 @@ def rides(ctx: Dispatcher, hp: HouseholdPrincipal) -> dict[str, Any]:
     with Session(ctx.engine) as session:
         people = {r.id: r for r in _members(session, hp)}
         rows = [r for r in _todays_rides(session, hp, today) if r.status != RideStatus.refused]
+        gone = cancellations(session, cfg, rows)
     cards = []
     for r in rows:
         person = people.get(r.resident_id)
         home = Point(person.lat, person.lon) if person else None
-        cards.append(ride_card(r, cfg, person.given_name if person else "", home, now))
+        cards.append(ride_card(r, cfg, person.given_name if person else "", home, now, gone.get(id_of(r))))
     offers = []
     for r in rows:
         if r.status != RideStatus.completed or not r.destination_place_id:

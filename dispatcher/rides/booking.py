@@ -25,7 +25,7 @@ from dispatcher.errors import Code, Conflict, DomainError, InvalidRequest, NotFo
 from dispatcher.events import record
 from dispatcher.models import Resident, Ride, RideStatus, Vehicle
 from dispatcher.residents.eligibility import categories_on, eligibility_refusal, verdict
-from dispatcher.rides.fares import fare_fields, fare_text
+from dispatcher.rides.fares import Cancelled, fare_fields, fare_text
 from dispatcher.rides.kinds import RIDE_CANCELLED, RIDE_REFUSED, RIDE_REQUESTED
 from dispatcher.rides.lifecycle import remove_stops, replan_vehicle
 from dispatcher.rides.place_names import name_stop
@@ -965,10 +965,12 @@ def ride_view(
     vehicle_key: str | None = None,
     now: datetime | None = None,
     home: Point | None = None,
+    cancelled: Cancelled | None = None,
 ) -> dict[str, Any]:
     """The API representation of a ride (local times with offset), with the fare in words, the
     fee a cancellation at `now` (default: the wall clock) would cost, and both ends named as every
-    page names a stop (`name_stop`; `home`: the rider's, None for freight or when not known)."""
+    page names a stop (`name_stop`; `home`: the rider's, None for freight or when not known).
+    `cancelled`: what a cancelled ride's cancellation cost (`cancellation.cancellations`)."""
     tz = cfg.tz
     origin = name_stop(cfg, ride.origin_place_id, ride.origin_lat, ride.origin_lon, home)
     destination = name_stop(cfg, ride.destination_place_id, ride.destination_lat, ride.destination_lon, home)
@@ -995,7 +997,7 @@ def ride_view(
         },
         "latest_arrival": iso_local(ride.latest_arrival, tz),
         "fare_yen": ride.fare_yen,
-        **fare_fields(cfg, ride, now if now is not None else datetime.now(UTC)),
+        **fare_fields(cfg, ride, now if now is not None else datetime.now(UTC), cancelled),
         "vehicle_id": ride.vehicle_id,
         "vehicle": vehicle_key,
         "planned_pickup": iso_local(ride.planned_pickup, tz),

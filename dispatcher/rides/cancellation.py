@@ -8,17 +8,21 @@ step passes it as `expected_fee_yen`, and when the fee due at the moment of the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlmodel import Session
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import id_of
 from dispatcher.errors import Code, Conflict
-from dispatcher.events import record
+from dispatcher.events import events_of, record
 from dispatcher.models import Ride, RideStatus
-from dispatcher.rides.fares import cancel_fee_text, cancel_fee_yen
-from dispatcher.rides.kinds import RIDE_CANCELLED
+from dispatcher.rides.booking import cancelled_by_change
+from dispatcher.rides.fares import Cancelled, cancel_fee_text, cancel_fee_yen, late_fee_yen
+from dispatcher.rides.kinds import RIDE_CANCELLED, RIDE_FEE_WAIVED
 from dispatcher.rides.lifecycle import locked_ride, remove_stops, replan_vehicle, transition
 from dispatcher.rides.plan import current_plan, save_plan
+from dispatcher.tenant_config import TenantConfig
 
 
 def cancel(
@@ -76,3 +80,20 @@ def cancel(
         session.commit()
     ctx.after_change(tenant_id)
     return ride
+
+
+def cancellations(session: Session, cfg: TenantConfig, rides: Iterable[Ride]) -> dict[int, Cancelled]:
+    """What each cancelled ride among `rides` cost, by ride id, from its `ride.cancelled` event as
+    the monthly statement reads it: the late fee due at the moment of the cancellation (none for the
+    old half of a change), waived when the operator cancelling said so or waived it afterwards."""
+    gone = {id_of(r): r for r in rides if r.status == RideStatus.cancelled}
+    out: dict[int, Cancelled] = {}
+    for e in events_of(session, cfg.id, "ride", gone, (RIDE_CANCELLED, RIDE_FEE_WAIVED)):  # oldest first
+        ride, after = gone[int(e.entity_id)], e.after or {}
+        if e.kind == RIDE_FEE_WAIVED:  # waived afterwards (`dispatcher.billing.waivers`)
+            if id_of(ride) in out:
+                out[id_of(ride)] = Cancelled(out[id_of(ride)].due_yen, True)
+            continue
+        due = 0 if cancelled_by_change(after) else late_fee_yen(cfg, ride, e.at)
+        out[id_of(ride)] = Cancelled(due, bool(after.get("fee_waived")))
+    return out

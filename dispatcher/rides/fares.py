@@ -14,7 +14,9 @@ it costs the ride's fare. Screens announce the fee before the cancel button is p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from dispatcher.models import Ride, RideStatus
 from dispatcher.tenant_config import TenantConfig
@@ -110,12 +112,45 @@ def cancelled_fee_text(cfg: TenantConfig, fee_yen: int, waived: bool) -> str:
     return ""
 
 
-def fare_fields(cfg: TenantConfig, ride: Ride, now: datetime) -> dict[str, object]:
-    """The fare and fee words a ride carries in the API (resident and operator views alike)."""
+@dataclass(frozen=True)
+class Cancelled:
+    """What a cancelled ride cost: the late fee that was due (`due_yen`, 0: none applied) and
+    whether an operator waived it (then nothing is charged)."""
+
+    due_yen: int
+    waived: bool = False
+
+    @property
+    def charged_yen(self) -> int:
+        return 0 if self.waived else self.due_yen
+
+    @property
+    def outcome(self) -> Literal["charged", "waived", "free"]:
+        return "waived" if self.waived and self.due_yen > 0 else "charged" if self.due_yen > 0 else "free"
+
+
+def cancelled_ride_text(cfg: TenantConfig, cancelled: Cancelled) -> str:
+    """A cancelled ride's money line, in place of its fare: 「取消し料 500円（月末に…請求します）」,
+    「取消し料は免除されました」 (an operator waived it) or 「取消し料はかかりません」."""
+    if cancelled.outcome == "charged":
+        return f"取消し料 {yen(cancelled.charged_yen)}（月末に{billed_with(cfg)}請求します）"
+    return "取消し料は免除されました" if cancelled.outcome == "waived" else "取消し料はかかりません"
+
+
+def fare_fields(
+    cfg: TenantConfig, ride: Ride, now: datetime, cancelled: Cancelled | None = None
+) -> dict[str, object]:
+    """The fare and fee words a ride carries in the API (resident and operator views alike). A
+    cancelled ride's `fare_text` says what the cancellation cost instead of the fare (`cancelled`:
+    from its cancellation event, `dispatcher.rides.cancellation.cancellations`; None: no fee known),
+    with `cancel_outcome` (charged / waived / free) and `cancelled_fee_yen` (the yen charged)."""
     fee = cancel_fee_yen(cfg, ride, now)
+    gone = (cancelled or Cancelled(0)) if ride.status == RideStatus.cancelled else None
     return {
-        "fare_text": fare_text(cfg, ride.fare_yen),
+        "fare_text": fare_text(cfg, ride.fare_yen) if gone is None else cancelled_ride_text(cfg, gone),
         "fare_payment": cfg.fares.payment,
         "cancel_fee_yen": fee,
         "cancel_fee_text": cancel_fee_text(cfg, fee),
+        "cancel_outcome": gone.outcome if gone else None,
+        "cancelled_fee_yen": gone.charged_yen if gone else None,
     }

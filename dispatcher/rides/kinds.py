@@ -14,6 +14,7 @@ RIDE_REQUESTED = "ride.requested"
 RIDE_CONFIRMED = "ride.confirmed"
 RIDE_REFUSED = "ride.refused"
 RIDE_CANCELLED = "ride.cancelled"
+RIDE_FEE_WAIVED = "ride.fee_waived"  # an operator waived a charged cancellation fee afterwards
 RIDE_ARRIVED = "ride.arrived"
 RIDE_PICKED_UP = "ride.picked_up"
 RIDE_NO_SHOW = "ride.no_show"
@@ -53,6 +54,7 @@ RETENTION: dict[str, tuple[str, ...] | None] = {
     RIDE_CONFIRMED: None,  # vehicle, window, fare: on-time figures and bills
     RIDE_REFUSED: None,  # the reason and the times offered instead
     RIDE_CANCELLED: ("status", "fee_waived", "replaced_by"),  # the free-text reason goes
+    RIDE_FEE_WAIVED: ("fee_yen", "adjustment_id"),  # the free-text reason goes
     RIDE_ARRIVED: None,
     RIDE_PICKED_UP: None,
     RIDE_NO_SHOW: None,

@@ -50,6 +50,13 @@
     if (on) land(list.querySelector('[data-id="' + on + '"]')); // a ride's row too, where an action landed
   }
 
+  /* The fare, or for a cancelled ride what the cancellation cost: charged, waived or none applied. */
+  function money(ride) {
+    if (ride.status !== "cancelled") return yen(ride.fare_yen);
+    if (ride.cancel_outcome === "charged") return "取消し料 " + yen(ride.cancelled_fee_yen) + "（請求）";
+    return ride.cancel_outcome === "waived" ? "取消し料 免除" : "取消し料なし";
+  }
+
   function rideRow(ride) {
     const r = state.resident;
     const status = el("span", { cls: "badge status-" + ride.status, text: RIDE_LABELS[ride.status] || ride.status });
@@ -59,7 +66,7 @@
     ]);
     const info = el("div", { cls: "row-info", text:
       Operator.rideEnds(ride) +
-      (ride.status === "refused" ? "" : "　" + hm(ride.latest_arrival) + " までに到着　" + yen(ride.fare_yen)) +
+      (ride.status === "refused" ? "" : "　" + hm(ride.latest_arrival) + " までに到着　" + money(ride)) +
       (ride.party_size > 1 ? "　" + ride.party_size + "人" : "") +
       (ride.vehicle ? "　" + (state.vehicleNames[ride.vehicle] || ride.vehicle) : "") +
       "　No." + ride.id });
@@ -72,8 +79,42 @@
       ]);
       head.appendChild(actions);
       li.appendChild(slot);
+    } else if (ride.status === "cancelled" && ride.cancel_outcome === "charged") {
+      /* the resident cancelled late on the TV or phone: the operator may still waive the fee */
+      const slot = el("div", { cls: "row-form" });
+      head.appendChild(el("div", { cls: "row-actions" }, [
+        button("取消し料を免除", () => waiveForm(ride, slot), { cls: "small", "data-id": "waive-" + ride.id }),
+      ]));
+      li.appendChild(slot);
     }
     return li;
+  }
+
+  /* Waiving a fee already charged: a reason, then a credit of the fee on this month's statement. */
+  function waiveForm(ride, slot) {
+    clear(slot);
+    const reason = el("input", { maxlength: "500", placeholder: "免除の理由（必ず入れてください）", "aria-label": "免除の理由", cls: "reason" });
+    const err = el("p", { cls: "error", role: "alert", hidden: true });
+    reason.addEventListener("input", () => { err.hidden = true; });
+    const go = button("免除する", () => {
+      const text = reason.value.trim();
+      if (!text) { err.textContent = "理由を入れてください（請求書に載ります）。"; err.hidden = false; reason.focus(); return; }
+      go.disabled = true;
+      api("POST", "/api/v1/rides/" + ride.id + "/waive-fee", { reason: text }).then(
+        () => {
+          toast("予約 No." + ride.id + " の取消し料 " + yen(ride.cancelled_fee_yen) + " を免除しました（今月の請求から差し引きます）。");
+          loadRides().then(() => land($("ride-list").querySelector('[data-id="ride-' + ride.id + '"]')));
+        },
+        (e) => {
+          showError(err, e);
+          go.disabled = false;
+          go.focus();
+        }
+      );
+    }, { cls: "small", "data-id": "waive-confirm" });
+    slot.appendChild(el("div", { cls: "inline" }, [reason, go, button("やめる", () => closeForm(slot, "waive-" + ride.id), { cls: "quiet small" })]));
+    slot.appendChild(err);
+    reason.focus();
   }
 
   /* The booking confirmation no longer holds once that ride was changed or cancelled. */
