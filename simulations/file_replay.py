@@ -546,6 +546,9 @@ def _summary(
         "on_time_rate": fig["on_time_rate"],
         "detour_factor": fig["detour_factor"],
         "mean_excess_ride_minutes": round(sum(excess) / len(excess), 2) if excess else None,
+        # reports the field data checks flagged (e.g. a position reached faster than driving):
+        # left out of km and hours until an operator reviews them
+        "flagged_reports": fig["unreviewed_records"],
         "promises": {
             "checked": len(confirmed),
             "kept": len(confirmed) - len(set(late_pickups) | set(late_dropoffs) | set(unfinished)),

@@ -455,19 +455,24 @@ class DayReplay:
 
     def _on_positions(self, _payload: Any) -> None:
         """Every driver on duty reports where he is: at his last stop, or on the straight line to
-        the next one as far as the leg's real driving time has gone."""
+        the next one (or to the depot after closing) as far as the leg's driving time has gone."""
         now = self.clock.now()
         for vid, d in self.drivers.items():
             if not d.started or d.home:
                 continue
-            at = d.loc
-            if d.heading is not None and d.depart_at is not None and d.depart_at < now and d.arrived is None:
+            leg: tuple[Point, datetime, float] | None = None  # (to, set off at, driving seconds)
+            if d.heading is not None and d.depart_at is not None and d.depart_at < now:
                 rid, kind = d.heading
                 r = self._ride(rid)
                 target = r.origin if kind == "pickup" else r.destination
-                total = self.road.duration(d.loc, target) * self._factor(rid, kind)
-                f = min(1.0, (now - d.depart_at).total_seconds() / total) if total > 0 else 1.0
-                at = Point(d.loc.lat + f * (target.lat - d.loc.lat), d.loc.lon + f * (target.lon - d.loc.lon))
+                leg = target, d.depart_at, self.road.duration(d.loc, target) * self._factor(rid, kind)
+            elif self.closed and not self.pending.get(vid) and d.free_at < now:  # on the way home
+                leg = d.depot, d.free_at, self.road.duration(d.loc, d.depot)
+            at = d.loc
+            if leg is not None:
+                to, since, total = leg
+                f = min(1.0, (now - since).total_seconds() / total) if total > 0 else 1.0
+                at = Point(d.loc.lat + f * (to.lat - d.loc.lat), d.loc.lon + f * (to.lon - d.loc.lon))
             self._post(vid, VehicleEvent(type="position", lat=round(at.lat, 6), lon=round(at.lon, 6)))
 
     def _on_sellers(self, _payload: Any) -> None:
