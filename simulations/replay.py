@@ -455,24 +455,42 @@ class DayReplay:
 
     def _on_positions(self, _payload: Any) -> None:
         """Every driver on duty reports where he is: at his last stop, or on the straight line to
-        the next one (or to the depot after closing) as far as the leg's driving time has gone."""
+        the next one (or to the depot after closing) as far as the leg's driving time has gone.
+        He drives on from there: a plan that sends him elsewhere turns him around where he is, not
+        at his last stop (the rest of a leg takes the time of the rest)."""
         now = self.clock.now()
         for vid, d in self.drivers.items():
             if not d.started or d.home:
                 continue
+            todo = self.pending.get(vid, [])
             leg: tuple[Point, datetime, float] | None = None  # (to, set off at, driving seconds)
-            if d.heading is not None and d.depart_at is not None and d.depart_at < now:
+            if (
+                d.heading is not None
+                and d.depart_at is not None
+                and d.depart_at < now
+                and todo
+                and todo[0][:2] == d.heading  # (a stop taken away meanwhile: he stopped)
+            ):
                 rid, kind = d.heading
                 r = self._ride(rid)
                 target = r.origin if kind == "pickup" else r.destination
                 leg = target, d.depart_at, self.road.duration(d.loc, target) * self._factor(rid, kind)
-            elif self.closed and not self.pending.get(vid) and d.free_at < now:  # on the way home
+            elif self.closed and not todo and d.free_at < now:  # on the way home
                 leg = d.depot, d.free_at, self.road.duration(d.loc, d.depot)
             at = d.loc
             if leg is not None:
                 to, since, total = leg
-                f = min(1.0, (now - since).total_seconds() / total) if total > 0 else 1.0
-                at = Point(d.loc.lat + f * (to.lat - d.loc.lat), d.loc.lon + f * (to.lon - d.loc.lon))
+                if total > 0 and (now - since).total_seconds() < total:  # on the road
+                    f = (now - since).total_seconds() / total
+                    at = Point(d.loc.lat + f * (to.lat - d.loc.lat), d.loc.lon + f * (to.lon - d.loc.lon))
+                    started = now
+                else:  # there (getting out, or waiting for the pickup window)
+                    at, started = to, since + timedelta(seconds=total)
+                d.loc, d.dirty = at, True
+                if d.heading is not None:
+                    d.depart_at = started
+                else:
+                    d.free_at = started
             self._post(vid, VehicleEvent(type="position", lat=round(at.lat, 6), lon=round(at.lon, 6)))
 
     def _on_sellers(self, _payload: Any) -> None:

@@ -130,6 +130,8 @@ def test_routes_follow_the_plan_in_order(replayed: dict[str, Any]) -> None:
     for e in replayed["positions"]:
         per_vehicle[e.entity_id] += 1
     assert min(per_vehicle.values()) >= 20, per_vehicle  # 07:45 to the close, 3 an hour
+    # ... along their way: no report reached faster than driving (none flagged for review)
+    assert replayed["summary"]["flagged_reports"] == 0
 
 
 def test_summary_agrees_with_the_outcomes(replayed: dict[str, Any]) -> None:
