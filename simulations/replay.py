@@ -34,7 +34,7 @@ import random
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
@@ -287,6 +287,7 @@ class DayReplay:
         self.plan_version = -1
         self.pending: dict[int, list[tuple[int, str, str]]] = {}
         self.closed = False
+        self.closed_at = datetime.max.replace(tzinfo=UTC)
         tz = self.cfg.tz
         self.drivers: dict[int, _Driver] = {}
         for vid, v in world.vehicles.items():
@@ -444,7 +445,7 @@ class DayReplay:
             )
 
     def _on_close(self, _payload: Any) -> None:
-        self.closed = True
+        self.closed, self.closed_at = True, self.clock.now()
         for d in self.drivers.values():
             d.dirty = True
 
@@ -475,8 +476,8 @@ class DayReplay:
                 r = self._ride(rid)
                 target = r.origin if kind == "pickup" else r.destination
                 leg = target, d.depart_at, self.road.duration(d.loc, target) * self._factor(rid, kind)
-            elif self.closed and not todo and d.free_at < now:  # on the way home
-                leg = d.depot, d.free_at, self.road.duration(d.loc, d.depot)
+            elif self.closed and not todo and d.free_at < now:  # on the way home (from closing)
+                leg = d.depot, max(d.free_at, self.closed_at), self.road.duration(d.loc, d.depot)
             at = d.loc
             if leg is not None:
                 to, since, total = leg
