@@ -465,6 +465,7 @@ class DayReplay:
                 continue
             todo = self.pending.get(vid, [])
             leg: tuple[Point, datetime, float] | None = None  # (to, set off at, driving seconds)
+            homeward = False
             if (
                 d.heading is not None
                 and d.depart_at is not None
@@ -478,6 +479,7 @@ class DayReplay:
                 leg = target, d.depart_at, self.road.duration(d.loc, target) * self._factor(rid, kind)
             elif self.closed and not todo and d.free_at < now:  # on the way home (from closing)
                 leg = d.depot, max(d.free_at, self.closed_at), self.road.duration(d.loc, d.depot)
+                homeward = True
             at = d.loc
             if leg is not None:
                 to, since, total = leg
@@ -488,10 +490,10 @@ class DayReplay:
                 else:  # there (getting out, or waiting for the pickup window)
                     at, started = to, since + timedelta(seconds=total)
                 d.loc, d.dirty = at, True
-                if d.heading is not None:
-                    d.depart_at = started
-                else:
+                if homeward:
                     d.free_at = started
+                else:
+                    d.depart_at = started
             self._post(vid, VehicleEvent(type="position", lat=round(at.lat, 6), lon=round(at.lon, 6)))
 
     def _on_sellers(self, _payload: Any) -> None:
