@@ -830,6 +830,94 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+    from pathlib import Path
+
+    from dispatcher.tenant_config import TenantConfigError, load_tenant
+    from simulations.file_replay import (
+        RequestFileError,
+        generate_requests,
+        read_requests,
+        run_file_replay,
+        write_outputs,
+        write_requests,
+    )
+    from simulations.replay import ReplayOptions
+    from simulations.scenarios import fleet_size, with_fleet
+
+    logging.getLogger("dispatcher").setLevel(logging.ERROR)  # a simulated late taxi is not news
+    path = Path(args.tenant)
+    try:
+        cfg = load_tenant(path)
+    except TenantConfigError as e:
+        print(f"{path}: {len(e.problems)} problem(s)", file=sys.stderr)
+        for p in e.problems:
+            print(f"  {p}", file=sys.stderr)
+        return 1
+    requests = Path(args.requests)
+    if args.generate is not None:
+        try:
+            write_requests(generate_requests(cfg, args.generate, args.date, args.seed), requests)
+        except ValueError as e:
+            print(str(e), file=sys.stderr)
+            return 1
+        print(f"{args.generate} requests of {args.date} written to {requests}", flush=True)
+        if not args.out:
+            return 0
+    if not args.out:
+        print("give --out DIR (where the outcomes go)", file=sys.stderr)
+        return 2
+    try:
+        rows = read_requests(requests)
+    except RequestFileError as e:
+        print(f"{requests}: {len(e.problems)} problem(s); nothing was replayed", file=sys.stderr)
+        for p in e.problems[:50]:
+            print(f"  {p}", file=sys.stderr)
+        if len(e.problems) > 50:
+            print(f"  ... and {len(e.problems) - 50} more", file=sys.stderr)
+        return 1
+    if args.vehicles:
+        cfg = with_fleet(cfg, args.vehicles)
+    opt = ReplayOptions(
+        reoptimize_minutes=args.reoptimize_minutes,
+        solver_iterations=args.iterations,
+        noise_sigma=args.noise,
+        position_minutes=args.position_minutes,
+    )
+    print(
+        f"replaying {len(rows)} requests from {requests} for {cfg.id} ({cfg.name}) with "
+        f"{fleet_size(cfg)} vehicles, seed {args.seed}",
+        flush=True,
+    )
+    try:
+        result = run_file_replay(cfg, path, rows, opt, args.seed, args.database_url)
+    except RequestFileError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    write_outputs(result, out)
+    s = result.summary
+    lat, pr = s["booking_latency_ms"], s["promises"]
+    print(
+        f"{s['confirmed']} confirmed, {s['refused']} refused, {s['invalid']} invalid; "
+        f"served share {s['served_share']}"
+    )
+    print(f"booking latency: p50 {lat['p50']} ms, p95 {lat['p95']} ms, max {lat['max']} ms")
+    print(
+        f"vehicle-km {s['vehicle_km']}, vehicle-hours {s['vehicle_hours']}, "
+        f"sharing rate {s['sharing_rate']}, mean excess ride time {s['mean_excess_ride_minutes']} min"
+    )
+    print(
+        f"promises: {pr['kept']} of {pr['checked']} kept; {pr['pickups_after_window']} pickups after "
+        f"their window, {pr['dropoffs_after_latest_arrival']} drop-offs after the latest arrival, "
+        f"{pr['not_completed']} not completed"
+    )
+    print(f"replayed in {s['replay']['wall_seconds']} s; outcomes.csv, routes.csv, summary.json in {out}")
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime
     from pathlib import Path
@@ -995,6 +1083,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", help="write every figure as JSON here")
     s.add_argument("--report", help="write the HTML report here")
     s.set_defaults(fn=cmd_simulate)
+    s = sub.add_parser(
+        "replay",
+        help="replay a file of ride requests through the booking path on a simulated clock (docs/replay.md)",
+    )
+    s.add_argument("--tenant", required=True, help="a tenant file: fleet and rules")
+    s.add_argument("--requests", required=True, help="the request file (CSV; written with --generate)")
+    s.add_argument("--out", help="folder for outcomes.csv, routes.csv and summary.json")
+    s.add_argument("--noise", type=float, default=0.0, help="spread of driving times (lognormal sigma)")
+    s.add_argument("--seed", type=int, default=1, help="of the noise (and of --generate)")
+    s.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
+    s.add_argument(
+        "--position-minutes",
+        type=float,
+        default=0.0,
+        help="drivers report where they are this often (0: never)",
+    )
+    s.add_argument("--reoptimize-minutes", type=float, default=5.0, help="0: insertion only")
+    s.add_argument("--iterations", type=int, default=200, help="search iterations per re-optimization")
+    s.add_argument("--vehicles", type=int, help="fleet size (the tenant's vehicles, then copies of them)")
+    s.add_argument("--generate", type=int, metavar="N", help="first write N generated requests to --requests")
+    s.add_argument("--date", type=_day, default=date(2026, 11, 24), help="the generated day (YYYY-MM-DD)")
+    s.set_defaults(fn=cmd_replay)
     jb = sub.add_parser("jobs", help="the scheduler's jobs with their next run times")
     jb.add_argument("--json", action="store_true")
     jb.set_defaults(fn=cmd_jobs)

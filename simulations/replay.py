@@ -34,8 +34,8 @@ import random
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
@@ -125,7 +125,10 @@ class ReplayOptions:
     solver_iterations: search iterations of each re-optimization (fixed, so runs repeat exactly);
     noise_sigma: spread of real driving times around the travel model (lognormal sigma);
     requests_per_day: expected ride requests of a full service day (None: calibrated on Ina);
-    weather: force every day's weather kind (fine, cloudy, rain, storm); None draws it."""
+    weather: force every day's weather kind (fine, cloudy, rain, storm); None draws it;
+    shopping: households order groceries (False: rides only, as `noriai replay` of a file);
+    position_minutes: drivers on duty also report where they are every this many minutes of
+    simulated time (0: only at the depot when the shift starts and when back)."""
 
     reoptimize_minutes: float = 5.0
     solver_iterations: int = 200
@@ -133,6 +136,15 @@ class ReplayOptions:
     requests_per_day: float | None = None
     weather: str | None = None
     profile: Profile = Profile()
+    shopping: bool = True
+    position_minutes: float = 0.0
+
+
+class DemandSource(Protocol):
+    """Where a day's ride requests come from: `RideDemand` generates them, `noriai replay` reads
+    them from a file (simulations.file_replay)."""
+
+    def day(self, day: date, weather: Weather, seed: int, per_day: float | None = None) -> list[Trip]: ...
 
 
 @dataclass
@@ -250,7 +262,7 @@ class DayReplay:
         day: date,
         seed: int,
         opt: ReplayOptions,
-        demand: RideDemand,
+        demand: DemandSource,
         hourly: Callable[[str], None] | None = None,
     ) -> None:
         self.hourly, self.busy, self.t0 = hourly, False, _time.perf_counter()
@@ -264,8 +276,10 @@ class DayReplay:
         self.weather = weather_of(random.Random(f"{seed}:{day.isoformat()}:weather"), opt.weather)
         self.record = DayRecord(day, self.weather)
         self.trips = demand.day(day, self.weather, seed, opt.requests_per_day)
-        self.orders = shopping_orders(
-            self.cfg, day, world.shoppers, world.products, opt.profile, self.weather, seed
+        self.orders = (
+            shopping_orders(self.cfg, day, world.shoppers, world.products, opt.profile, self.weather, seed)
+            if opt.shopping
+            else []
         )
         self.outcomes: list[TripOutcome] = []
         self.ride_trip: dict[int, Trip] = {}
@@ -273,6 +287,7 @@ class DayReplay:
         self.plan_version = -1
         self.pending: dict[int, list[tuple[int, str, str]]] = {}
         self.closed = False
+        self.closed_at = datetime.max.replace(tzinfo=UTC)
         tz = self.cfg.tz
         self.drivers: dict[int, _Driver] = {}
         for vid, v in world.vehicles.items():
@@ -304,6 +319,12 @@ class DayReplay:
             self.push(closes, "close")
             for vid, d in self.drivers.items():
                 self.push(d.shift_start, "shift", vid)
+            if self.opt.position_minutes > 0:
+                step = timedelta(minutes=self.opt.position_minutes)
+                p = min(d.shift_start for d in self.drivers.values()) + step if self.drivers else end
+                while p < busy_to:
+                    self.push(p, "positions", prio=2)
+                    p += step
         t = begin
         while t < end:  # the scheduler's runner: every minute around service hours, else every 15
             self.push(t, "tick", prio=0)
@@ -424,7 +445,7 @@ class DayReplay:
             )
 
     def _on_close(self, _payload: Any) -> None:
-        self.closed = True
+        self.closed, self.closed_at = True, self.clock.now()
         for d in self.drivers.values():
             d.dirty = True
 
@@ -432,6 +453,48 @@ class DayReplay:
         d = self.drivers[vid]
         d.started, d.dirty = True, True  # stops booked before the shift: now he sets off
         self._post(vid, VehicleEvent(type="position", lat=d.depot.lat, lon=d.depot.lon))
+
+    def _on_positions(self, _payload: Any) -> None:
+        """Every driver on duty reports where he is: at his last stop, or on the straight line to
+        the next one (or to the depot after closing) as far as the leg's driving time has gone.
+        He drives on from there: a plan that sends him elsewhere turns him around where he is, not
+        at his last stop (the rest of a leg takes the time of the rest)."""
+        now = self.clock.now()
+        for vid, d in self.drivers.items():
+            if not d.started or d.home:
+                continue
+            todo = self.pending.get(vid, [])
+            leg: tuple[Point, datetime, float] | None = None  # (to, set off at, driving seconds)
+            homeward = False
+            if (
+                d.heading is not None
+                and d.depart_at is not None
+                and d.depart_at < now
+                and todo
+                and todo[0][:2] == d.heading  # (a stop taken away meanwhile: he stopped)
+            ):
+                rid, kind = d.heading
+                r = self._ride(rid)
+                target = r.origin if kind == "pickup" else r.destination
+                leg = target, d.depart_at, self.road.duration(d.loc, target) * self._factor(rid, kind)
+            elif self.closed and not todo and d.free_at < now:  # on the way home (from closing)
+                leg = d.depot, max(d.free_at, self.closed_at), self.road.duration(d.loc, d.depot)
+                homeward = True
+            at = d.loc
+            if leg is not None:
+                to, since, total = leg
+                if total > 0 and (now - since).total_seconds() < total:  # on the road
+                    f = (now - since).total_seconds() / total
+                    at = Point(d.loc.lat + f * (to.lat - d.loc.lat), d.loc.lon + f * (to.lon - d.loc.lon))
+                    started = now
+                else:  # there (getting out, or waiting for the pickup window)
+                    at, started = to, since + timedelta(seconds=total)
+                d.loc, d.dirty = at, True
+                if homeward:
+                    d.free_at = started
+                else:
+                    d.depart_at = started
+            self._post(vid, VehicleEvent(type="position", lat=round(at.lat, 6), lon=round(at.lon, 6)))
 
     def _on_sellers(self, _payload: Any) -> None:
         for seller in self.cfg.shopping.sellers if self.cfg.shopping else []:
