@@ -212,7 +212,8 @@ def test_every_page_shows_the_new_fee_when_the_cut_off_passes_during_the_confirm
             phone.locator('[data-id="yes"]').focus()
             phone.keyboard.press("Enter")
             expect(phone.locator("#cancel-error")).to_contain_text("取消し料が変わりました")
-            expect(phone.locator('[data-id="yes"]')).to_be_focused()  # the keyboard stays on the question
+            # the keyboard leaves はい for いいえ: one more Enter does not cancel at the new fee
+            expect(phone.locator('[data-id="no"]')).to_be_focused()
             expect(phone.locator("#cancel-error")).to_contain_text(f"取消し料 {fee:,}円")
             expect(phone.locator("#cancel-fee")).to_contain_text(f"取消し料 {fee:,}円")
             expect(phone.locator('[data-id="yes"]')).to_be_enabled()
@@ -228,11 +229,14 @@ def test_every_page_shows_the_new_fee_when_the_cut_off_passes_during_the_confirm
             tv.locator('[data-id="yes"]').focus()
             tv.keyboard.press("Enter")
             expect(tv.locator("#cancel-said")).to_contain_text("取消し料が変わりました")
-            expect(tv.locator("#cancel-fee")).to_contain_text(f"取消し料 {fee:,}円")
-            expect(tv.locator('[data-id="yes"]')).to_be_focused()
+            expect(tv.locator("#cancel-said")).to_contain_text(f"取消し料 {fee:,}円")
+            expect(tv.locator("#cancel-fee")).to_be_hidden()  # the new fee said once
+            expect(tv.locator('[data-id="no"]')).to_be_focused()  # off はい: one more 決定 is いいえ
             shot(tv, "fares", "recheck-3-tv-new-fee")
             _still_confirmed(ctx, rb["id"])
             assert _late_fees(ctx, b.household_id) == []
+            tv.keyboard.press("ArrowRight")  # asked again, the resident chooses はい
+            expect(tv.locator('[data-id="yes"]')).to_be_focused()
             tv.keyboard.press("Enter")
             expect(tv.locator("h1")).to_contain_text("取り消しました")
             assert _late_fees(ctx, b.household_id) == [fee]

@@ -2,22 +2,26 @@
 checks every page state the browser tests photograph (tests/live.py `shot`).
 
 One server, one demo database and one Chromium for the whole module. Per page, with the keyboard:
-- operator console: a favourite destination, 見積もり, 予約する, a refused quote, 取り消す and
-  注文する each leave the focus on the control or on its result, never on the page's top;
+- operator console: a favourite destination, 見積もり, 予約する, a refused quote, 取り消す, 注文する,
+  この世帯に登録 (a TV) and a refused time correction each leave the focus on the control or on its
+  result, never on the page's top;
 - phone page: the minute's refresh keeps the focused button and reads the taxi-arrived alert once;
   the shop's cart bar covers none of the 「＋」 buttons reached with Tab;
-- driver page: a delay report, an arrival report and a plan change keep the focus; the
-  「予定が変わりました」 banner covers no focused button;
+- driver page: choosing the vehicle lands on the next stop; a delay report, an arrival report and a
+  plan change keep the focus; the 「予定が変わりました」 banner covers no focused button;
 - TV: a reminder takes the focus, answers the remote's keys and gives the focus back; the same
   reminder twice is dismissed once;
-- dashboard: the wide daily table is a labelled scroll region reached with Tab.
+- phone page and TV: a cancellation refused because its fee changed meanwhile puts the focus on
+  いいえ (the TV names the new fee once);
+- dashboard: signing in lands on the report's title; the wide daily table is a labelled scroll
+  region reached with Tab.
 Every focus ring has two colours with 3:1 or more between them (WCAG 1.4.11, technique C40).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,10 +29,10 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
-from dispatcher.models import Ride
+from dispatcher.models import Resident, Ride
 from dispatcher.platform.demo import DEMO_PASSWORD
 from tests.conftest import DAY_START, client_for, token_headers
-from tests.keyboard import FOLDER, World, by_id, focus_on, keyboard_world, ring_ok
+from tests.keyboard import FOLDER, World, by_id, focus_on, keyboard_world, press, ring_ok
 from tests.live import accessible, shot
 from tests.riders import book_from_home, living_alone
 from tests.test_phone_page import PIN, _residents, _set_pin
@@ -253,8 +257,10 @@ def test_driver_page_keeps_the_focus_and_the_banner_covers_nothing(world: World)
         page.fill("#username", f"ina-demo-driver-{vehicle['operator']}")
         page.fill("#password", DEMO_PASSWORD)
         page.press("#password", "Enter")
-        by_id(page, f"vehicle-{vehicle['key']}").click()
+        by_id(page, f"vehicle-{vehicle['key']}").focus()
+        page.keyboard.press("Enter")
         expect(page.locator("#next")).to_be_visible()
+        focus_on(page, "#next")  # the vehicle chosen: the focus on its next stop, not the page's top
 
         # a delay report: the same delay button keeps the focus
         by_id(page, "delay-5").focus()
@@ -365,6 +371,8 @@ def test_dashboard_wide_table_is_a_labelled_scroll_region(world: World) -> None:
         page.fill("#login-pass", DEMO_PASSWORD)
         page.press("#login-pass", "Enter")
         page.wait_for_selector("table.figures")
+        focus_on(page, "#report-title")  # signed in: the focus on the report, not the page's top
+        ring_ok(page, "dashboard signed in")
         wide = page.locator(".scroll[tabindex='0']")
         sizes = page.eval_on_selector_all(".scroll", "ws => ws.map(w => [w.scrollWidth, w.clientWidth])")
         assert wide.count() >= 1, sizes
@@ -385,3 +393,140 @@ def test_dashboard_wide_table_is_a_labelled_scroll_region(world: World) -> None:
         shot(page, FOLDER, "dashboard-table-focused")
     finally:
         page.close()
+
+
+def console(world: World, rider: Resident) -> Page:
+    """The operator console, signed in with the keyboard, on `rider`'s card."""
+    page = world.browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(10_000)
+    page.goto(world.base + "/operator")
+    page.fill("#login-user", "ina-demo-operator")
+    page.fill("#login-pass", DEMO_PASSWORD)
+    page.press("#login-pass", "Enter")
+    focus_on(page, "#search")
+    page.keyboard.type(f"{rider.family_kana} {rider.given_kana}")
+    press(page, f"resident-{rider.id}")
+    expect(page.locator("#r-id")).to_have_text(str(rider.id))
+    return page
+
+
+def test_operator_console_keeps_the_focus_after_pairing_and_a_refused_correction(
+    world: World,
+) -> None:
+    ctx, clock = world.ctx, world.clock
+    rider = living_alone(ctx, 9)[8]
+    start = int((clock.now() - DAY_START).total_seconds() // 60)
+    with client_for(ctx) as client:
+        booked = book_from_home(client, token_headers(client, "ina-demo-operator"), rider, start + 120)
+    with Session(ctx.engine) as s:
+        flagged = s.get(Ride, booked["id"])
+        assert flagged is not None
+        window = flagged.pickup_window_start.astimezone(DAY_START.tzinfo)
+    # the driver taps 乗車 51 minutes before the window: accepted, and flagged for the operator
+    clock.set(max(clock.now(), window - timedelta(minutes=51)))
+    op = world.operator()
+    tapped = op.post(
+        f"/api/v1/vehicles/{booked['vehicle_id']}/events", json={"type": "picked_up", "ride_id": booked["id"]}
+    )
+    assert tapped.status_code == 200, tapped.text
+    box = httpx.post(f"{world.base}/api/v1/tv/devices", json={}).json()
+    page = console(world, rider)
+    try:
+        # この世帯に登録 (a TV box's code): the focus on the new TV in the list
+        page.focus("#pair-code")
+        page.keyboard.type(box["code"])
+        press(page, "pair-btn")
+        expect(page.locator("#toast")).to_contain_text("テレビを登録しました")
+        focus_on(page, '#device-list li[data-id^="device-"]')
+        ring_ok(page, "operator paired")
+
+        # a time correction refused (a time not come yet): the focus back on the time, to type again
+        press(page, "tab-board")
+        flag = page.locator('#flags-list > li[data-id^="flag-"]').filter(has_text=f"No.{booked['id']} ")
+        fid = (flag.get_attribute("data-id") or "").removeprefix("flag-")
+        press(page, f"flag-fix-{fid}")
+        focus_on(page, f"#flag-time-{fid}")
+        later = clock.now().astimezone(DAY_START.tzinfo) + timedelta(hours=1)
+        page.fill(f"#flag-time-{fid}", f"{later:%H:%M}")
+        by_id(page, f"flag-save-{fid}").focus()  # (Tab from the time field moves among its parts)
+        page.keyboard.press("Enter")
+        expect(page.locator("#flags-error")).to_be_visible()
+        focus_on(page, f"#flag-time-{fid}[aria-invalid=true]")
+        ring_ok(page, "operator correction refused")
+    finally:
+        page.close()
+        op.close()
+
+
+def test_a_fee_changed_during_the_confirmation_moves_the_focus_off_yes(world: World) -> None:
+    """The cut-off passes while the phone page and the TV ask 「取り消しますか」: the press is refused
+    (ride.fee_changed); the focus leaves 「はい」 for いいえ, so one more press does not cancel at the
+    new fee; the TV names the fee once."""
+    ctx, clock = world.ctx, world.clock
+    rider = living_alone(ctx, 10)[9]
+    hh, people = _pick_household(ctx)
+    _set_pin(ctx, rider.id)
+    op = world.operator()
+    start = int((clock.now() - DAY_START).total_seconds() // 60)
+    with client_for(ctx) as client:
+        operator = token_headers(client, "ina-demo-operator")
+        mine, theirs = (book_from_home(client, operator, r, start + 40) for r in (rider, people[0]))
+    box = httpx.post(f"{world.base}/api/v1/tv/devices", json={}).json()
+    assert op.post("/api/v1/devices/pair", json={"code": box["code"], "household_id": hh}).status_code == 200
+    clock.advance(timedelta(minutes=6))  # still free: the cut-off is 30 minutes before the window
+    phone = world.browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    page.set_default_timeout(10_000)
+    tv = world.browser.new_page(viewport={"width": 1280, "height": 720})
+    tv.set_default_timeout(10_000)
+    tv.add_init_script(f"localStorage.setItem('noriai.device', {box['token']!r})")
+    try:
+        page.goto(world.base + "/m")
+        page.fill("#resident-id", str(rider.id))
+        page.fill("#pin", PIN)
+        page.press("#pin", "Enter")
+        with page.expect_response(lambda r: r.url.endswith("/api/v1/me/rides")):
+            press(page, f"cancel-ride-{mine['id']}")
+        expect(page.locator("#cancel-fee")).to_be_hidden()
+
+        tv.goto(world.base + "/tv")
+        focus_on(tv, '[data-id="menu-ride"]')
+        tv.keyboard.press("F3")
+        focus_on(tv, f'[data-id="ride-{theirs["id"]}"], [data-id^="ride-"]')
+        tv.locator(f'[data-id="ride-{theirs["id"]}"]').focus()
+        tv.keyboard.press("Enter")
+        focus_on(tv, '[data-id="ride-cancel"]')
+        with tv.expect_response(lambda r: r.url.endswith("/api/v1/me/rides")):
+            tv.keyboard.press("Enter")
+        focus_on(tv, '[data-id="no"]')
+        expect(tv.locator("#cancel-fee")).to_be_hidden()
+
+        clock.advance(timedelta(minutes=10))  # they read slowly: the cut-off passes
+        for ride in (mine, theirs):
+            assert op.get(f"/api/v1/rides/{ride['id']}").json()["cancel_fee_yen"] == ride["fare_yen"] > 0
+
+        # the phone: refused, the focus on いいえ, not on 「はい」 nor the page's top
+        press(page, "yes")
+        expect(page.locator("#cancel-error")).to_contain_text("取消し料が変わりました")
+        focus_on(page, '[data-id="no"]')
+        ring_ok(page, "phone fee changed")
+        shot(page, FOLDER, "phone-fee-changed")
+
+        # the TV: 「はい」 refused, the focus on いいえ; the new fee said once
+        tv.keyboard.press("ArrowRight")
+        focus_on(tv, '[data-id="yes"]')
+        tv.keyboard.press("Enter")
+        expect(tv.locator("#cancel-said")).to_contain_text("取消し料が変わりました")
+        focus_on(tv, '[data-id="no"]')
+        fee = f"{theirs['fare_yen']:,}円"
+        said = tv.locator("#screen").inner_text()
+        assert said.count(fee) == 1, said
+        shot(tv, FOLDER, "tv-fee-changed")
+        tv.keyboard.press("Enter")  # one more 決定: いいえ, nothing cancelled
+        focus_on(tv, '[data-id="ride-cancel"]')
+        for ride in (mine, theirs):
+            assert op.get(f"/api/v1/rides/{ride['id']}").json()["status"] == "confirmed"
+    finally:
+        phone.close()
+        tv.close()
+        op.close()

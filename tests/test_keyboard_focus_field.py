@@ -7,8 +7,9 @@ to test (orders before the cut-off, the seller's list, flights, hand-overs at a 
 keyboard only:
 - seller: a tick, 「最新にする」 and the refresh (new orders) keep the focus on the control;
   「準備できました」 opens the confirmation at its heading; a refusal leaves the focus on the button;
-- drone: opening a flight lands on its heading, each step on 「次にすること」; the checklist keeps
-  the focus; a refresh (another flight changed) keeps it on the landing button;
+- drone: opening a flight lands on its heading, each step on 「次にすること」 (kept there by the
+  refresh after 離陸しました); the checklist keeps the focus; a refresh (another flight changed)
+  keeps it on the landing button;
   (a refused step and the abort form: tests/test_keyboard_focus_drone.py, on a day of their own)
 - support: 「渡しました」 puts the focus on the question, 「やめる」 back on 「渡しました」, a refresh
   keeps it there, a confirmed hand-over lands on the order's card;
@@ -158,6 +159,11 @@ def test_drone_page_keeps_the_focus(world: World) -> None:
         expect(page.locator("#next-h")).to_have_text("次にすること")
         focus_on(page, "#next-h")
         ring_ok(page, "drone next step")
+        # the refresh right after (the flight on show has changed): the focus stays on 次にすること
+        mark(page)
+        wake(page)
+        redrawn(page)
+        focus_on(page, "#next-h")
 
         # the list's refresh (another flight loaded meanwhile): the landing button keeps the focus
         land = page.locator('[data-id^="landed-"]').first

@@ -198,6 +198,8 @@
     $screen.appendChild(el("div", { cls: "stack", "aria-busy": "true" }, [
       el("h1", { tabindex: "-1", text: v.name }), para("今日の予定をよみこんでいます…", "muted")
     ]));
+    // the button pressed is gone: the focus on the heading, then on the next stop once drawn (render)
+    $screen.querySelector("h1").focus({ preventScroll: true });
     load(null).then(function () { window.scrollTo(0, 0); });
     stopTimers();
     state.timers.push(setInterval(poll, POLL_MS));

@@ -101,6 +101,8 @@ var NoriaiField = (function () {
       if (head) head.setAttribute("tabindex", "-1");
       var again = key && ($screen.querySelector('[data-id="' + key + '"]') || document.getElementById(key));
       if (again && again.disabled) again = null;
+      // a heading or a message drawn again is focusable from script, as the one it replaces was
+      if (again && !again.matches("button, a[href], input, select, textarea, [tabindex]")) again.setAttribute("tabindex", "-1");
       if (quiet) {
         if (key && (again || head)) (again || head).focus({ preventScroll: true });
         return;

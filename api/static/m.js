@@ -661,7 +661,9 @@
           showFee(err.data);
           showError(document.getElementById("cancel-error"), say(err));
           yes.disabled = false;
-          yes.focus({ preventScroll: true }); // disabled while sent, it lost the focus: asked again, it has it back
+          // the focus (the disabled button lost it) on いいえ, not on はい: one more press must not
+          // cancel at the new fee; the refusal above it is read out (role=alert)
+          document.querySelector('#screen [data-id="no"]').focus({ preventScroll: true });
         });
       }, "danger", "yes"]
     ]);

@@ -30,6 +30,7 @@
       state.user = session ? session.user : null;
     },
     start: () => load(""),
+    landing: "report-title", // signed in: the focus on the report's title
     signedOut: () => {
       state.dash = null;
       $("tiles").replaceChildren();

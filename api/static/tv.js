@@ -740,6 +740,8 @@
             showFee(err.data);
             said.textContent = say(err);
             said.hidden = false;
+            fee.hidden = true; // the refusal names the new fee: said once
+            focus(no); // off 「はい」: one more 決定 must not cancel at the new fee
           });
         }, { id: "yes" });
         box.appendChild(el("div", { cls: "row" }, [no, yes]));

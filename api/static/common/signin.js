@@ -90,7 +90,8 @@ var NoriaiSignIn = (function () {
    * #login-submit, #login-error; and #logout, #who in the header). opts: problem (options of
    * problem.js); use(session or null): the page takes the session; start(session) -> a promise:
    * the page opens (a refusal shows the sign-in again); hide: ids shown only while signed in, show:
-   * those of them to show at once; signedOut(): the page forgets what it showed.
+   * those of them to show at once; signedOut(): the page forgets what it showed; landing: the id of
+   * what takes the focus once the page is open, unless start() put it somewhere (not the page's top).
    * Returns {resume(), signOut(message), showLogin(message or problem)}. */
   function desk(auth, opts) {
     function $(id) { return document.getElementById(id); }
@@ -115,6 +116,11 @@ var NoriaiSignIn = (function () {
         $("login-error").hidden = true;
         opts.show.concat(["logout"]).forEach(function (id) { $(id).hidden = false; });
         $("who").textContent = session.user || "";
+        var a = document.activeElement, to = opts.landing && $(opts.landing);
+        if (to && (!a || a === document.body || $("login-view").contains(a))) { // the form just hidden
+          if (!to.hasAttribute("tabindex")) to.setAttribute("tabindex", "-1");
+          to.focus();
+        }
       }, function (err) {
         if (err.status === 403) { // a kept session of another role
           auth.forget();

@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { el, clear, $, state, armedButton, busy, normalise, stamp, api, showError, hideError, toast } = Operator;
+  const { el, clear, $, state, armedButton, busy, land, normalise, stamp, api, showError, hideError, toast } = Operator;
 
   function renderDevices(devices) {
     const list = clear($("device-list"));
@@ -46,7 +46,12 @@
     if (!state.resident.household_id) { showError("pair-error", new Error("この方は世帯が登録されていません。")); return; }
     busy($("pair-btn"), true);
     api("POST", "/api/v1/devices/pair", { code: code, household_id: state.resident.household_id }).then(
-      () => { $("pair-code").value = ""; toast("テレビを登録しました。テレビにメニューが出ます。"); loadDevices(); },
+      (paired) => {
+        $("pair-code").value = "";
+        toast("テレビを登録しました。テレビにメニューが出ます。");
+        // the focus on the result: the new TV in the list
+        loadDevices().then(() => land($("device-list").querySelector('[data-id="device-' + paired.id + '"]')));
+      },
       (err) => showError("pair-error", err)
     ).finally(() => busy($("pair-btn"), false));
   });
