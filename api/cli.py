@@ -7,12 +7,17 @@ import json
 import os
 import sys
 from datetime import date
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from dispatcher.context import Dispatcher
 from dispatcher.errors import Code, DomainError
 from dispatcher.models import Role
 from dispatcher.settings import Settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from dispatcher.tenant_config import TenantConfig
 
 
 def _ctx(settings: Settings, sync: bool | Literal["missing"] = False) -> Dispatcher:
@@ -765,24 +770,34 @@ def cmd_bench_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+def _simulated_tenant(path: Path) -> TenantConfig | None:
+    """The tenant file of a simulation or a replay, or None once its problems are
+    printed on stderr; quietens the dispatcher's log (a simulated late taxi is not news)."""
     import logging
-    from pathlib import Path
 
     from dispatcher.tenant_config import TenantConfigError, load_tenant
+
+    logging.getLogger("dispatcher").setLevel(logging.ERROR)
+    try:
+        return load_tenant(path)
+    except TenantConfigError as e:
+        print(f"{path}: {len(e.problems)} problem(s)", file=sys.stderr)
+        for p in e.problems:
+            print(f"  {p}", file=sys.stderr)
+        return None
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
     from simulations.demand import Profile
     from simulations.replay import ReplayOptions
     from simulations.report import render
     from simulations.scenarios import Run, fleet_size, simulate, with_fleet
 
-    logging.getLogger("dispatcher").setLevel(logging.ERROR)  # a simulated late taxi is not news
     path = Path(args.tenant)
-    try:
-        cfg = load_tenant(path)
-    except TenantConfigError as e:
-        print(f"{path}: {len(e.problems)} problem(s)", file=sys.stderr)
-        for p in e.problems:
-            print(f"  {p}", file=sys.stderr)
+    cfg = _simulated_tenant(path)
+    if cfg is None:
         return 1
     if args.vehicles:
         cfg = with_fleet(cfg, args.vehicles)
@@ -831,10 +846,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
-    import logging
     from pathlib import Path
 
-    from dispatcher.tenant_config import TenantConfigError, load_tenant
     from simulations.file_replay import (
         RequestFileError,
         generate_requests,
@@ -846,14 +859,9 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from simulations.replay import ReplayOptions
     from simulations.scenarios import fleet_size, with_fleet
 
-    logging.getLogger("dispatcher").setLevel(logging.ERROR)  # a simulated late taxi is not news
     path = Path(args.tenant)
-    try:
-        cfg = load_tenant(path)
-    except TenantConfigError as e:
-        print(f"{path}: {len(e.problems)} problem(s)", file=sys.stderr)
-        for p in e.problems:
-            print(f"  {p}", file=sys.stderr)
+    cfg = _simulated_tenant(path)
+    if cfg is None:
         return 1
     requests = Path(args.requests)
     if args.generate is not None:

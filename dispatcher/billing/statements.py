@@ -558,44 +558,63 @@ def add_adjustment(
     month = month_of(local_date(now, cfg.tz))
     with Session(ctx.engine, expire_on_commit=False) as session:
         household(session, tenant_id, household_id)
-        if session.exec(
-            select(BillingMonth).where(BillingMonth.tenant_id == tenant_id, BillingMonth.month == month)
-        ).first():
-            raise Conflict(
-                f"{month} is closed already; corrections go into the month after.",
-                title="Month closed",
-                code=Code.billing_month_closed,
-            )
-        a = Adjustment(
-            tenant_id=tenant_id,
-            household_id=household_id,
-            month=month,
-            corrects=corrects,
-            amount_yen=amount_yen,
-            reason=reason.strip(),
-            created_at=now,
-            created_by=actor,
-        )
-        session.add(a)
-        session.flush()
-        record(
-            session,
-            tenant_id,
-            now,
-            actor,
-            BILLING_ADJUSTED,
-            "household",
-            household_id,
-            after={
-                "adjustment_id": a.id,
-                "month": month,
-                "corrects": corrects,
-                "amount_yen": amount_yen,
-                "reason": a.reason,
-            },
+        a = adjust_open_month(
+            session, tenant_id, household_id, month, amount_yen, reason, corrects, now, actor
         )
         session.commit()
         return a
+
+
+def adjust_open_month(
+    session: Session,
+    tenant_id: str,
+    household_id: int,
+    month: str,
+    amount_yen: int,
+    reason: str,
+    corrects: str | None,
+    now: datetime,
+    actor: str,
+) -> Adjustment:
+    """Charge (or credit, amount_yen < 0) a household on `month`'s statement and record it, inside
+    the caller's transaction; Conflict (`billing.month_closed`) when that month is closed."""
+    if session.exec(
+        select(BillingMonth).where(BillingMonth.tenant_id == tenant_id, BillingMonth.month == month)
+    ).first():
+        raise Conflict(
+            f"{month} is closed already; corrections go into the month after.",
+            title="Month closed",
+            code=Code.billing_month_closed,
+        )
+    a = Adjustment(
+        tenant_id=tenant_id,
+        household_id=household_id,
+        month=month,
+        corrects=corrects,
+        amount_yen=amount_yen,
+        reason=reason.strip(),
+        created_at=now,
+        created_by=actor,
+    )
+    session.add(a)
+    session.flush()
+    record(
+        session,
+        tenant_id,
+        now,
+        actor,
+        BILLING_ADJUSTED,
+        "household",
+        household_id,
+        after={
+            "adjustment_id": a.id,
+            "month": month,
+            "corrects": corrects,
+            "amount_yen": amount_yen,
+            "reason": a.reason,
+        },
+    )
+    return a
 
 
 ACCOUNT_FIELDS = ("customer_no", "bank_code", "branch_code", "account_type", "account_number", "holder_kana")

@@ -7,15 +7,14 @@ current month's statement; the ride records `ride.fee_waived`, so every page the
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from dispatcher.billing.kinds import BILLING_ADJUSTED
-from dispatcher.billing.statements import month_of
+from dispatcher.billing.statements import adjust_open_month, month_of
 from dispatcher.context import Dispatcher
 from dispatcher.db import id_of
 from dispatcher.errors import Code, Conflict, InvalidRequest, field_error
 from dispatcher.events import record
-from dispatcher.models import Adjustment, BillingMonth, Resident
+from dispatcher.models import Adjustment, Resident
 from dispatcher.rides.cancellation import cancellations
 from dispatcher.rides.kinds import RIDE_FEE_WAIVED
 from dispatcher.rides.lifecycle import locked_ride
@@ -43,43 +42,18 @@ def waive_fee(ctx: Dispatcher, tenant_id: str, ride_id: int, actor: str, reason:
                 code=Code.ride_fee_not_due,
             )
         month = month_of(local_date(now, cfg.tz))
-        if session.exec(
-            select(BillingMonth).where(BillingMonth.tenant_id == tenant_id, BillingMonth.month == month)
-        ).first():
-            raise Conflict(
-                f"{month} is closed already; corrections go into the month after.",
-                title="Month closed",
-                code=Code.billing_month_closed,
-            )
         charged = month_of(ride.service_date)
         day = ride.service_date
-        a = Adjustment(
-            tenant_id=tenant_id,
-            household_id=rider.household_id,
-            month=month,
-            corrects=charged if charged != month else None,
-            amount_yen=-gone.charged_yen,
-            reason=f"取消し料の免除 {day.month}/{day.day}（No.{ride_id}）: {reason.strip()}",
-            created_at=now,
-            created_by=actor,
-        )
-        session.add(a)
-        session.flush()
-        record(
+        a = adjust_open_month(
             session,
             tenant_id,
+            rider.household_id,
+            month,
+            -gone.charged_yen,
+            f"取消し料の免除 {day.month}/{day.day}（No.{ride_id}）: {reason.strip()}",
+            charged if charged != month else None,
             now,
             actor,
-            BILLING_ADJUSTED,
-            "household",
-            rider.household_id,
-            after={
-                "adjustment_id": a.id,
-                "month": month,
-                "corrects": a.corrects,
-                "amount_yen": a.amount_yen,
-                "reason": a.reason,
-            },
         )
         record(
             session,
