@@ -79,6 +79,7 @@ MATRIX: dict[str, set[str]] = {
     "GET /api/v1/rides/{ride_id}": {"operator"},
     "POST /api/v1/rides/{ride_id}/cancel": {"operator"},
     "POST /api/v1/rides/{ride_id}/review": {"operator"},
+    "POST /api/v1/rides/{ride_id}/waive-fee": {"operator"},  # issue 20: the operator may waive a fee
     "GET /api/v1/field-flags": {"operator"},
     "POST /api/v1/field-flags/{flag_id}/review": {"operator"},
     "GET /api/v1/catalog": {"any"},  # products and prices: nothing personal
@@ -255,6 +256,7 @@ def body_for(method: str, path: str, t: Town, other: Town | None = None) -> Any:
         "POST /api/v1/rides/{ride_id}/change": {"request": t.ride_body, "reason": "時間変更"},
         "POST /api/v1/rides/{ride_id}/cancel": {"reason": "test"},
         "POST /api/v1/rides/{ride_id}/review": {"outcome": "no_show"},
+        "POST /api/v1/rides/{ride_id}/waive-fee": {"reason": "test"},
         "POST /api/v1/field-flags/{flag_id}/review": {"decision": "confirmed"},
         "POST /api/v1/orders": {
             "household_id": ids["household_id"],
