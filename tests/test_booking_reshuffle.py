@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from dispatcher.context import Dispatcher
 from dispatcher.models import Event, Ride, Vehicle
 from dispatcher.rides.booking import Location, RideRequest, book, check_request, new_ride, quote
-from dispatcher.rides.placement import try_insert
+from dispatcher.rides.placement import reshuffle, try_insert
 from dispatcher.rides.plan import build_problem, current_plan
 from tests.conftest import DAY_START
 from tests.planning import verify_plan
@@ -66,6 +66,8 @@ def test_a_ride_moves_to_another_vehicle_to_make_room_and_every_promise_holds(ct
     probe = new_ride(TENANT, party, checked, now, "", "", "")
     probe.id = -1
     assert try_insert(cfg, problem, probe) is None  # no vehicle has room as the routes stand
+    assert reshuffle(cfg, problem, probe) is not None
+    assert reshuffle(cfg, problem, probe, iterations=0) is None  # booking.reshuffle_rounds: 0 = off
     # the quote says what the booking will do
     assert quote(ctx, TENANT, party)["available"] is True
 
