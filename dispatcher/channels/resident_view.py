@@ -27,9 +27,8 @@ from dispatcher.models import (
     ShopOrder,
 )
 from dispatcher.residents.eligibility import categories_on
-from dispatcher.rides.booking import cancelled_by_change
-from dispatcher.rides.cancellation import cancellations
-from dispatcher.rides.fares import Cancelled, cancelled_fee_text, fare_fields, fare_text, late_fee_yen
+from dispatcher.rides.cancellation import cancellations, cancelled_by
+from dispatcher.rides.fares import Cancelled, cancelled_fee_text, fare_fields, fare_text
 from dispatcher.rides.kinds import RIDE_ARRIVED, RIDE_CANCELLED, RIDE_CONFIRMED
 from dispatcher.rides.place_names import StopName, name_stop
 from dispatcher.shopping.kinds import ORDER_AT_HALL, ORDER_HANDED_OVER
@@ -404,12 +403,10 @@ def notices(ctx: Dispatcher, hp: HouseholdPrincipal) -> list[dict[str, Any]]:
                 ) + (f"{fare_text(cfg, r.fare_yen)}。" if r.fare_yen is not None else "")
             elif ev.kind == RIDE_CANCELLED:
                 when = f"{on}{hhmm(r.pickup_window_start, cfg)}"
-                after = ev.after or {}
-                due = 0 if cancelled_by_change(after) else late_fee_yen(cfg, r, ev.at)
-                waived = bool(after.get("fee_waived")) and due > 0
+                cost = cancelled_by(cfg, r, ev)
                 text = (
                     f"{who}さんの{when}のタクシー（{frm.polite}から{to.polite}まで）を取り消しました。"
-                    + cancelled_fee_text(cfg, 0 if waived else due, waived)
+                    + cancelled_fee_text(cfg, cost.charged_yen, cost.outcome == "waived")
                 )
             else:
                 text = f"{who}さんのタクシーが{frm.polite}に着きました。"

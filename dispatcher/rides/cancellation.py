@@ -16,7 +16,7 @@ from dispatcher.context import Dispatcher
 from dispatcher.db import id_of
 from dispatcher.errors import Code, Conflict
 from dispatcher.events import events_of, record
-from dispatcher.models import Ride, RideStatus
+from dispatcher.models import Event, Ride, RideStatus
 from dispatcher.rides.booking import cancelled_by_change
 from dispatcher.rides.fares import Cancelled, cancel_fee_text, cancel_fee_yen, late_fee_yen
 from dispatcher.rides.kinds import RIDE_CANCELLED, RIDE_FEE_WAIVED
@@ -89,11 +89,18 @@ def cancellations(session: Session, cfg: TenantConfig, rides: Iterable[Ride]) ->
     gone = {id_of(r): r for r in rides if r.status == RideStatus.cancelled}
     out: dict[int, Cancelled] = {}
     for e in events_of(session, cfg.id, "ride", gone, (RIDE_CANCELLED, RIDE_FEE_WAIVED)):  # oldest first
-        ride, after = gone[int(e.entity_id)], e.after or {}
+        ride = gone[int(e.entity_id)]
         if e.kind == RIDE_FEE_WAIVED:  # waived afterwards (`dispatcher.billing.waivers`)
             if id_of(ride) in out:
                 out[id_of(ride)] = Cancelled(out[id_of(ride)].due_yen, True)
             continue
-        due = 0 if cancelled_by_change(after) else late_fee_yen(cfg, ride, e.at)
-        out[id_of(ride)] = Cancelled(due, bool(after.get("fee_waived")))
+        out[id_of(ride)] = cancelled_by(cfg, ride, e)
     return out
+
+
+def cancelled_by(cfg: TenantConfig, ride: Ride, e: Event) -> Cancelled:
+    """What the `ride.cancelled` event `e` of `ride` cost: the late fee due at that moment (none for
+    the old half of a change), waived when the operator cancelling said so."""
+    after = e.after or {}
+    due = 0 if cancelled_by_change(after) else late_fee_yen(cfg, ride, e.at)
+    return Cancelled(due, bool(after.get("fee_waived")))

@@ -10,7 +10,6 @@ on board and stops a vehicle is already heading for never move.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -20,7 +19,7 @@ from dispatcher.db import id_of
 from dispatcher.events import record
 from dispatcher.models import Ride, RideStatus
 from dispatcher.rides.kinds import RIDE_CONFIRMED
-from dispatcher.rides.plan import PlanState, Problem, apply_route, ride_stops, save_plan
+from dispatcher.rides.plan import PlanState, Problem, apply_route, invalid_routes, ride_stops, save_plan
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import iso_local
 from routing.alns import AlnsOptions, solve
@@ -97,10 +96,9 @@ def reshuffle(
         for k, v in enumerate(problem.vehicles)
         if v.active and check(problem.routes[k].vehicle, problem.routes[k].stops, problem.travel).feasible
     ]
-    vehicles = [problem.routes[k].vehicle for k in searched]
-    if not any(p.seats <= v.seats and p.wheelchairs <= v.wheelchairs for v in vehicles):
-        return None
     routes = [problem.routes[k] for k in searched]
+    if not any(p.seats <= r.vehicle.seats and p.wheelchairs <= r.vehicle.wheelchairs for r in routes):
+        return None
     result = solve(
         routes,
         problem.travel,
@@ -114,18 +112,18 @@ def reshuffle(
             max_seconds=RESHUFFLE_SECONDS,
         ),
     )
-    if p.request_id in result.unserved or not _same_stops(routes, (p, d), result.stops):
-        return None
+    vehicles = [problem.vehicles[k] for k in searched]
+    if p.request_id in result.unserved or invalid_routes(
+        vehicles, routes, [(p, d)], result.stops, problem.travel
+    ):
+        return None  # the search's own verification is not taken on trust
     changes: dict[int, tuple[tuple[Stop, ...], Schedule]] = {}
     before = {s.request_id: k for k in searched for s in problem.routes[k].stops}
     moved: list[int] = []
     at = -1
-    for k, stops in zip(searched, result.stops, strict=True):
+    for k, stops, sched in zip(searched, result.stops, result.schedules, strict=True):
         if tuple(stops) == problem.routes[k].stops:
             continue
-        sched = check(problem.routes[k].vehicle, stops, problem.travel)
-        if not sched.feasible:  # the search's own verification is not taken on trust
-            return None
         changes[k] = (tuple(stops), sched)
         for s in stops:
             if s.request_id == p.request_id:
@@ -133,13 +131,6 @@ def reshuffle(
             elif s.kind == "pickup" and before.get(s.request_id) != k:
                 moved.append(s.request_id)
     return Placement(at, changes, tuple(sorted(moved))) if at >= 0 else None
-
-
-def _same_stops(routes: list[Route], new: tuple[Stop, Stop], stops: list[tuple[Stop, ...]]) -> bool:
-    """Whether the search's routes hold exactly the stops it was given plus the new ride's."""
-    want = Counter((s.request_id, s.kind) for r in routes for s in r.stops)
-    want.update((s.request_id, s.kind) for s in new)
-    return want == Counter((s.request_id, s.kind) for seq in stops for s in seq) and len(stops) == len(routes)
 
 
 def planned_pickup(placement: Placement, request_id: int) -> float:

@@ -26,7 +26,7 @@ from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, from_seconds, parse_hhmm, to_seconds
 from routing.geo import Point
 from routing.insertion import Route
-from routing.schedule import OnBoard, Schedule, Stop, VehicleState
+from routing.schedule import OnBoard, Schedule, Stop, VehicleState, check
 from routing.traveltime import LazyMatrix
 
 
@@ -517,3 +517,28 @@ def apply_route(
         else:
             ride.planned_dropoff = at
     state.routes[vehicle_id] = entries
+
+
+def invalid_routes(
+    vehicles: list[Vehicle],
+    routes: list[Route],
+    unplaced: list[tuple[Stop, Stop]],
+    stops: Sequence[Sequence[Stop]],
+    travel: Any,
+) -> str | None:
+    """Why the solver's stop sequences are no plan of these routes and unplaced requests (None when
+    they are one): a sequence per vehicle, every pending stop exactly once, each route accepted by
+    the checker."""
+    if len(stops) != len(routes):
+        return f"{len(stops)} routes for {len(routes)} vehicles"
+    want = Counter((s.request_id, s.kind) for r in routes for s in r.stops)
+    want.update((s.request_id, s.kind) for pair in unplaced for s in pair)
+    got = Counter((s.request_id, s.kind) for seq in stops for s in seq)
+    if got != want:
+        missing, extra = sorted((want - got).elements()), sorted((got - want).elements())
+        return f"stops missing {missing[:5]}, extra {extra[:5]}"
+    for v, r, seq in zip(vehicles, routes, stops, strict=True):
+        sched = check(r.vehicle, seq, travel)
+        if not sched.feasible:
+            return f"{v.key}: {sched.reason}"
+    return None

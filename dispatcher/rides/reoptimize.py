@@ -4,7 +4,6 @@ and is better, or repairs a plan that a late vehicle broke."""
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date
@@ -15,11 +14,19 @@ from sqlmodel import Session, select
 from dispatcher.context import Dispatcher
 from dispatcher.db import id_of, lock_tenant, plan_seq
 from dispatcher.events import record
-from dispatcher.models import Ride, Vehicle
+from dispatcher.models import Ride
 from dispatcher.rides.kinds import PLAN_REOPTIMIZED
 from dispatcher.rides.merge import merge
 from dispatcher.rides.optimizer_status import record_discarded, record_fault, record_success
-from dispatcher.rides.plan import Problem, apply_route, build_problem, current_plan, plan_faults, save_plan
+from dispatcher.rides.plan import (
+    Problem,
+    apply_route,
+    build_problem,
+    current_plan,
+    invalid_routes,
+    plan_faults,
+    save_plan,
+)
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import local_date
 from routing.insertion import Route
@@ -257,7 +264,7 @@ def _search_and_store(
             review=review,
             held=held,
         )
-    invalid = _invalid_routes(vehicles, routes, unplaced, result.stops, problem.travel)
+    invalid = invalid_routes(vehicles, routes, unplaced, result.stops, problem.travel)
     if invalid:  # the solver's own verification is not taken on trust
         return Reoptimization("invalid plan", state.version, detail=invalid, review=review, held=held)
     before_obj = None
@@ -380,31 +387,6 @@ def _store(
             held=tuple(held_keys),
             review=review,
         )
-
-
-def _invalid_routes(
-    vehicles: list[Vehicle],
-    routes: list[Route],
-    unplaced: list[tuple[Stop, Stop]],
-    stops: Sequence[Sequence[Stop]],
-    travel: Any,
-) -> str | None:
-    """Why the solver's stop sequences are no plan of these routes and unplaced requests (None when
-    they are one): a sequence per vehicle, every pending stop exactly once, each route accepted by
-    the checker."""
-    if len(stops) != len(routes):
-        return f"{len(stops)} routes for {len(routes)} vehicles"
-    want = Counter((s.request_id, s.kind) for r in routes for s in r.stops)
-    want.update((s.request_id, s.kind) for pair in unplaced for s in pair)
-    got = Counter((s.request_id, s.kind) for seq in stops for s in seq)
-    if got != want:
-        missing, extra = sorted((want - got).elements()), sorted((got - want).elements())
-        return f"stops missing {missing[:5]}, extra {extra[:5]}"
-    for v, r, seq in zip(vehicles, routes, stops, strict=True):
-        sched = check(r.vehicle, seq, travel)
-        if not sched.feasible:
-            return f"{v.key}: {sched.reason}"
-    return None
 
 
 def _pairs(stops: Any) -> list[tuple[Stop, Stop]]:
