@@ -37,7 +37,7 @@ from dispatcher.models import PlanVersion, Resident, Ride, Vehicle
 from dispatcher.reporting.stats import load_facts, ride_figures
 from dispatcher.rides.booking import RideRequest, book
 from dispatcher.tenant_config import TenantConfig
-from dispatcher.timeline import at_local
+from dispatcher.timeline import at_local, iso_local
 from routing.geo import Point
 from simulations.demand import Trip, Weather
 from simulations.replay import DayReplay, ReplayOptions, TripOutcome, World, _why, prepare
@@ -412,7 +412,8 @@ def run_file_replay(
 
 
 def _iso_local(at: datetime | None, cfg: TenantConfig) -> str:
-    return "" if at is None else at.astimezone(cfg.tz).isoformat()
+    """A CSV cell: the local time with its offset, '' for none."""
+    return iso_local(at, cfg.tz) or ""
 
 
 def _quantile(values: list[float], f: float) -> float | None:

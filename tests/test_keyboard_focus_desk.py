@@ -91,6 +91,24 @@ def _dashboard_loaded(page: Page, action: object) -> None:
     page.wait_for_timeout(200)  # the drawing after the answer
 
 
+def _sign_in(page: Page, world: World) -> None:
+    """The operator console, signed in by keyboard, the focus on the resident search."""
+    page.goto(world.base + "/operator")
+    page.fill("#login-user", "ina-demo-operator")
+    page.fill("#login-pass", DEMO_PASSWORD)
+    page.press("#login-pass", "Enter")
+    focus_on(page, "#search")
+
+
+def _open_rider(page: Page, world: World, rider: Resident) -> None:
+    """Signed in, the resident found by kana and opened with Enter."""
+    _sign_in(page, world)
+    page.keyboard.type(f"{rider.family_kana} {rider.given_kana}")
+    page.focus(f'[data-id="resident-{rider.id}"]')
+    page.keyboard.press("Enter")
+    expect(page.locator("#r-id")).to_have_text(str(rider.id))
+
+
 def test_dashboard_actions_keep_the_focus(world: World) -> None:
     page = world.browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(20_000)
@@ -140,11 +158,7 @@ def test_board_review_keeps_the_focus_through_the_refresh(world: World) -> None:
     page = world.browser.new_page(viewport={"width": 1366, "height": 900})
     page.set_default_timeout(15_000)
     try:
-        page.goto(world.base + "/operator")
-        page.fill("#login-user", "ina-demo-operator")
-        page.fill("#login-pass", DEMO_PASSWORD)
-        page.press("#login-pass", "Enter")
-        focus_on(page, "#search")
+        _sign_in(page, world)
         page.focus("#tab-board")
         page.keyboard.press("Enter")
         items = page.locator("#review-list > li[data-id^='review-']")
@@ -178,11 +192,7 @@ def test_tv_queue_removals_keep_the_focus(world: World) -> None:
     page = world.browser.new_page(viewport={"width": 1366, "height": 900})
     page.set_default_timeout(15_000)
     try:
-        page.goto(world.base + "/operator")
-        page.fill("#login-user", "ina-demo-operator")
-        page.fill("#login-pass", DEMO_PASSWORD)
-        page.press("#login-pass", "Enter")
-        focus_on(page, "#search")
+        _sign_in(page, world)
         page.focus("#tab-tvqueue")
         page.keyboard.press("Enter")
         rows = page.locator("#tvqueue-rows tr[data-id^='waiting-']")
@@ -225,15 +235,7 @@ def test_ride_list_keeps_the_focus_through_the_board_refresh(world: World) -> No
     page = world.browser.new_page(viewport={"width": 1366, "height": 900})
     page.set_default_timeout(15_000)
     try:
-        page.goto(world.base + "/operator")
-        page.fill("#login-user", "ina-demo-operator")
-        page.fill("#login-pass", DEMO_PASSWORD)
-        page.press("#login-pass", "Enter")
-        focus_on(page, "#search")
-        page.keyboard.type(f"{rider.family_kana} {rider.given_kana}")
-        page.focus(f'[data-id="resident-{rider.id}"]')
-        page.keyboard.press("Enter")
-        expect(page.locator("#r-id")).to_have_text(str(rider.id))
+        _open_rider(page, world, rider)
 
         # on the ride's 取り消し, not pressed yet: the board's refresh (every 15 s) redraws the
         # day's rides, and the focus stays on that button
@@ -256,15 +258,7 @@ def test_household_services_land_on_their_block_after_a_change(world: World) -> 
     page = world.browser.new_page(viewport={"width": 1366, "height": 900})
     page.set_default_timeout(15_000)
     try:
-        page.goto(world.base + "/operator")
-        page.fill("#login-user", "ina-demo-operator")
-        page.fill("#login-pass", DEMO_PASSWORD)
-        page.press("#login-pass", "Enter")
-        focus_on(page, "#search")
-        page.keyboard.type(f"{rider.family_kana} {rider.given_kana}")
-        page.focus(f'[data-id="resident-{rider.id}"]')
-        page.keyboard.press("Enter")
-        expect(page.locator("#r-id")).to_have_text(str(rider.id))
+        _open_rider(page, world, rider)
 
         # a TV reminder added with the keyboard: the block is drawn again with it, the focus on the
         # block's heading (it went to the page's top with the button pressed)
@@ -298,15 +292,7 @@ def test_resident_forms_keep_the_focus_on_their_button(world: World) -> None:
     page = world.browser.new_page(viewport={"width": 1366, "height": 900})
     page.set_default_timeout(15_000)
     try:
-        page.goto(world.base + "/operator")
-        page.fill("#login-user", "ina-demo-operator")
-        page.fill("#login-pass", DEMO_PASSWORD)
-        page.press("#login-pass", "Enter")
-        focus_on(page, "#search")
-        page.keyboard.type(f"{rider.family_kana} {rider.given_kana}")
-        page.focus(f'[data-id="resident-{rider.id}"]')
-        page.keyboard.press("Enter")
-        expect(page.locator("#r-id")).to_have_text(str(rider.id))
+        _open_rider(page, world, rider)
 
         # メモを追加, pressed on the button: the note is listed, the focus stays on the button (it
         # was disabled while sent, and the focus went to the page's top)
@@ -351,11 +337,7 @@ def test_board_watch_alert_keeps_the_focus_and_lands_after_the_answer(world: Wor
     page = world.browser.new_page(viewport={"width": 1366, "height": 900})
     page.set_default_timeout(15_000)
     try:
-        page.goto(world.base + "/operator")
-        page.fill("#login-user", "ina-demo-operator")
-        page.fill("#login-pass", DEMO_PASSWORD)
-        page.press("#login-pass", "Enter")
-        focus_on(page, "#search")
+        _sign_in(page, world)
         page.focus("#tab-board")
         page.keyboard.press("Enter")
         ack = f'[data-id="watch-ack-{episode}"]'
@@ -385,15 +367,7 @@ def test_family_form_in_the_console_keeps_the_focus(world: World) -> None:
     page = world.browser.new_page(viewport={"width": 1366, "height": 900})
     page.set_default_timeout(15_000)
     try:
-        page.goto(world.base + "/operator")
-        page.fill("#login-user", "ina-demo-operator")
-        page.fill("#login-pass", DEMO_PASSWORD)
-        page.press("#login-pass", "Enter")
-        focus_on(page, "#search")
-        page.keyboard.type(f"{rider.family_kana} {rider.given_kana}")
-        page.focus(f'[data-id="resident-{rider.id}"]')
-        page.keyboard.press("Enter")
-        expect(page.locator("#r-id")).to_have_text(str(rider.id))
+        _open_rider(page, world, rider)
 
         # ＋ ご家族を登録, then 閉じる: the focus goes back to ＋ ご家族を登録
         page.focus("#family-open")

@@ -42,7 +42,7 @@ from dispatcher.rides.kinds import (
     VEHICLE_POSITION_REVIEWED,
 )
 from dispatcher.tenant_config import TenantConfig
-from dispatcher.timeline import iso_local, local_date
+from dispatcher.timeline import ceil_minute, iso_local, local_date
 from routing.geo import Point, haversine_m
 from routing.traveltime import TravelTimes
 
@@ -359,7 +359,6 @@ def review(
         _check_order(ride, report, new, pending)
         if decision == "corrected":
             _check_plausible(cfg, ctx.road(tenant_id), ride, report, new, pending, now)
-        if decision == "corrected":
             setattr(ride, field, new)
             session.add(ride)
         record(
@@ -418,11 +417,6 @@ def _check_order(ride: Ride, report: str, at: datetime | None, pending: set[Any]
         raise InvalidRequest(message, [field_error("at", message, code=Code.field_flag_time_order)])
 
 
-def _minute_up(t: datetime) -> datetime:
-    whole = t.replace(second=0, microsecond=0)
-    return whole if whole == t else whole + timedelta(minutes=1)
-
-
 def _check_plausible(
     cfg: TenantConfig,
     road: TravelTimes,
@@ -441,7 +435,7 @@ def _check_plausible(
     errors: list[dict[str, Any]] = []
     if report == "picked_up" and (early := pickup_check(cfg, ride, at)) is not None:
         assert ride.pickup_window_start is not None  # (pickup_check flags only a ride with a window)
-        earliest = _minute_up(
+        earliest = ceil_minute(
             ride.pickup_window_start - timedelta(minutes=cfg.field_checks.pickup_early_minutes)
         )
         errors.append(
@@ -465,7 +459,7 @@ def _check_plausible(
             if report == "picked_up":
                 bound = {"latest": (dropped - least).replace(second=0, microsecond=0)}
             else:
-                bound = {"earliest": _minute_up(picked + least)}
+                bound = {"earliest": ceil_minute(picked + least)}
             errors.append(
                 field_error(
                     "at",
