@@ -183,6 +183,11 @@ def hold_tenant(session: Session, tenant_id: str) -> None:
     session.exec(update(Tenant).where(col(Tenant.id) == tenant_id).values(lock_seq=col(Tenant.lock_seq)))
 
 
+def lock_seq(session: Session, tenant_id: str) -> int:
+    """The tenant's lock sequence as this transaction sees it (after `lock_tenant`: the one it took)."""
+    return session.exec(select(Tenant.lock_seq).where(Tenant.id == tenant_id)).one()
+
+
 def plan_seq(session: Session, tenant_id: str) -> int:
     """The tenant's plan sequence as this transaction sees it (see `lock_tenant`)."""
     return session.exec(select(Tenant.plan_seq).where(Tenant.id == tenant_id)).one()

@@ -264,11 +264,13 @@ class Ride(SQLModel, table=True):
 
 
 class PlanVersion(SQLModel, table=True):
-    """One version of a tenant's plan for a service day.
+    """One version of a tenant's plan for a service day: what changed, why, and when.
 
-    routes: {vehicle id: [{"ride_id", "kind", "planned_time" (ISO-8601), "done": bool}, ...]} in
-    visiting order; done stops stay in front of pending ones. travel_seconds: total planned
-    driving time of the pending part.
+    routes: the routes this version changed (since revision 0017a; earlier rows hold every route),
+    {vehicle id: [{"ride_id", "kind", "planned_time" (ISO-8601), "done": bool}, ...]} in visiting
+    order; done stops stay in front of pending ones (an empty list: the vehicle has none left).
+    The plan in force is `PlanRoute`. travel_seconds: total planned driving time (s) of the
+    pending part of the whole plan.
     """
 
     __table_args__ = (UniqueConstraint("tenant_id", "service_date", "version"),)
@@ -280,6 +282,22 @@ class PlanVersion(SQLModel, table=True):
     travel_seconds: float = 0.0
     routes: dict[str, Any] = js(nullable=False)
     created_at: datetime = ts(nullable=False)
+
+
+class PlanRoute(SQLModel, table=True):
+    """A vehicle's route in the plan in force of a service day (see `PlanVersion` for the stop
+    format); `version`: the plan version that last changed it. Written only when it changes, so a
+    booking writes the one or two routes it touched, not the day."""
+
+    __tablename__ = "plan_route"
+    __table_args__ = (UniqueConstraint("tenant_id", "service_date", "vehicle_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    service_date: date
+    vehicle_id: int
+    version: int
+    stops: list[Any] = js(nullable=False)
+    updated_at: datetime = ts(nullable=False)
 
 
 class Event(SQLModel, table=True):

@@ -33,9 +33,10 @@ from dispatcher.clock import SimClock
 from dispatcher.context import Dispatcher
 from dispatcher.db import id_of, make_engine, migrate, session_scope
 from dispatcher.errors import DomainError
-from dispatcher.models import PlanVersion, Resident, Ride, Vehicle
+from dispatcher.models import Resident, Ride, Vehicle
 from dispatcher.reporting.stats import load_facts, ride_figures
 from dispatcher.rides.booking import RideRequest, book
+from dispatcher.rides.plan import current_plan
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, iso_local
 from routing.geo import Point
@@ -436,14 +437,9 @@ def _outputs(
         vehicles = {id_of(v): v.key for v in s.exec(select(Vehicle).where(Vehicle.tenant_id == cfg.id))}
         plans: dict[date, dict[str, Any]] = {}
         for day in days:
-            last = s.exec(
-                select(PlanVersion)
-                .where(PlanVersion.tenant_id == cfg.id, PlanVersion.service_date == day)
-                .order_by(col(PlanVersion.version).desc())
-                .limit(1)
-            ).first()
-            if last is not None:
-                plans[day] = last.routes
+            in_force = current_plan(s, cfg.id, day).routes
+            if in_force:
+                plans[day] = {str(vid): stops for vid, stops in in_force.items() if stops}
     key_of = {a.ride_id: k for k, a in answers.items() if a.ride_id is not None}
     outcomes = []
     for row in rows:

@@ -46,7 +46,7 @@ from dispatcher.errors import Code, DomainError
 from dispatcher.models import (
     Membership,
     OrderStatus,
-    PlanVersion,
+    PlanRoute,
     Product,
     Resident,
     Ride,
@@ -60,6 +60,7 @@ from dispatcher.rides.booking import RideRequest, TripQuestion, book, time_limit
 from dispatcher.rides.cancellation import cancel
 from dispatcher.rides.field_events import VehicleEvent, vehicle_event
 from dispatcher.rides.plan import service_seconds
+from dispatcher.rides.positions import PositionReport, report_positions
 from dispatcher.shopping.delivery import PICKING_MINUTES, flights, set_forecast
 from dispatcher.shopping.flight_ops import CHECKLIST, FlightStep, flight_step
 from dispatcher.shopping.orders import LineRequest, OrderRequest, place_order
@@ -458,8 +459,10 @@ class DayReplay:
         """Every driver on duty reports where he is: at his last stop, or on the straight line to
         the next one (or to the depot after closing) as far as the leg's driving time has gone.
         He drives on from there: a plan that sends him elsewhere turns him around where he is, not
-        at his last stop (the rest of a leg takes the time of the rest)."""
+        at his last stop (the rest of a leg takes the time of the rest). The fleet's positions go
+        in one bulk report, as a telematics feed sends them."""
         now = self.clock.now()
+        fleet: list[PositionReport] = []
         for vid, d in self.drivers.items():
             if not d.started or d.home:
                 continue
@@ -494,7 +497,10 @@ class DayReplay:
                     d.free_at = started
                 else:
                     d.depart_at = started
-            self._post(vid, VehicleEvent(type="position", lat=round(at.lat, 6), lon=round(at.lon, 6)))
+            fleet.append(PositionReport(vehicle_id=vid, lat=round(at.lat, 6), lon=round(at.lon, 6)))
+        if fleet:  # the fleet's telematics feed: one bulk report (POST /api/v1/vehicles/positions)
+            out = report_positions(self.ctx, self.tid, fleet, f"{ACTOR}:telematics")
+            self.record.driver_reports += sum(1 for r in out if r["status"] == "accepted")
 
     def _on_sellers(self, _payload: Any) -> None:
         for seller in self.cfg.shopping.sellers if self.cfg.shopping else []:
@@ -546,30 +552,25 @@ class DayReplay:
     # ----------------------------------------------------------------------------- drivers
 
     def _sync_plan(self) -> None:
-        """Re-read the plan when it has a new version; drivers whose stops changed re-decide."""
+        """Read the routes changed since the plan version last read; drivers whose stops changed
+        re-decide."""
         with Session(self.ctx.engine) as s:
-            version = s.exec(
-                select(PlanVersion.version)
-                .where(PlanVersion.tenant_id == self.tid, PlanVersion.service_date == self.day)
-                .order_by(col(PlanVersion.version).desc())
-                .limit(1)
-            ).first()
-            if version is None or version == self.plan_version:
-                return
-            routes = s.exec(
-                select(PlanVersion.routes).where(
-                    PlanVersion.tenant_id == self.tid,
-                    PlanVersion.service_date == self.day,
-                    PlanVersion.version == version,
+            changed = list(
+                s.exec(
+                    select(PlanRoute.vehicle_id, PlanRoute.stops, PlanRoute.version).where(
+                        PlanRoute.tenant_id == self.tid,
+                        PlanRoute.service_date == self.day,
+                        PlanRoute.version > self.plan_version,
+                    )
                 )
-            ).one()
-        self.plan_version = version
-        for vid in self.drivers:
-            pending = [
-                (e["ride_id"], e["kind"], e["planned_time"])
-                for e in routes.get(str(vid), [])
-                if not e.get("done")
-            ]
+            )
+        if not changed:
+            return
+        self.plan_version = max(version for _vid, _stops, version in changed)
+        for vid, stops, _version in changed:
+            if vid not in self.drivers:
+                continue
+            pending = [(e["ride_id"], e["kind"], e["planned_time"]) for e in stops if not e.get("done")]
             if pending != self.pending.get(vid, []):
                 self.pending[vid] = pending
                 self.drivers[vid].dirty = True

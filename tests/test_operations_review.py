@@ -184,8 +184,8 @@ def test_a_remembered_plan_is_reused_only_when_nobody_else_changed_anything(
     ctx = sqlite_ctx
     other = Ctx(engine=ctx.engine, clock=clock)  # a second server process on the same database
     loads = []
-    real = plan.build_problem
-    monkeypatch.setattr(plan, "build_problem", lambda *a, **k: loads.append(1) or real(*a, **k))
+    real = plan.load_view  # reads the day from the database
+    monkeypatch.setattr(plan, "load_view", lambda *a, **k: loads.append(1) or real(*a, **k))
 
     def booking(k: int) -> None:
         req = RideRequest(

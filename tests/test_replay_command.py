@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,8 @@ from sqlalchemy import create_engine
 from sqlmodel import Session, col, select
 
 from api.cli import main
-from dispatcher.models import Event, PlanVersion, Ride, Vehicle
+from dispatcher.models import Event, Ride, Vehicle
+from dispatcher.rides.plan import current_plan
 from dispatcher.settings import DEMO_TENANT_FILE
 from dispatcher.tenant_config import load_tenant
 from simulations.file_replay import read_requests
@@ -54,7 +55,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     with Session(engine) as s:
         rides = {r.id: r for r in s.exec(select(Ride).where(col(Ride.resident_id).is_not(None)))}
         vehicles = {v.id: v.key for v in s.exec(select(Vehicle))}
-        plan = s.exec(select(PlanVersion).order_by(col(PlanVersion.version).desc()).limit(1)).one()
+        plan = current_plan(s, "ina-demo", date(2026, 11, 24))
         positions = list(s.exec(select(Event).where(Event.kind == "vehicle.position")))
     engine.dispose()
     return {
@@ -63,7 +64,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "summary": json.loads((out / "summary.json").read_text(encoding="utf-8")),
         "rides": rides,
         "vehicles": vehicles,
-        "plan": plan.routes,
+        "plan": {str(v): stops for v, stops in plan.routes.items()},
         "positions": positions,
     }
 

@@ -71,6 +71,7 @@ MATRIX: dict[str, set[str]] = {
     "GET /api/v1/vehicles": {"any"},
     "GET /api/v1/vehicles/{vehicle_id}/manifest": {"operator", "driver"},
     "POST /api/v1/vehicles/{vehicle_id}/events": {"operator", "driver"},
+    "POST /api/v1/vehicles/positions": {"operator", "driver"},
     "POST /api/v1/rides": {"operator"},
     "GET /api/v1/rides": {"operator"},
     "POST /api/v1/rides/quote": {"operator"},
@@ -247,6 +248,9 @@ def body_for(method: str, path: str, t: Town, other: Town | None = None) -> Any:
         "POST /api/v1/residents/{resident_id}/notes": {"text": "耳が遠い"},
         "PUT /api/v1/residents/{resident_id}/favourites": {"place_ids": ["hall-tera"]},
         "POST /api/v1/vehicles/{vehicle_id}/events": {"type": "position", "lat": 35.84, "lon": 137.96},
+        "POST /api/v1/vehicles/positions": {
+            "positions": [{"vehicle_id": ids["vehicle_id"], "lat": 35.84, "lon": 137.96}]
+        },
         "POST /api/v1/rides": t.ride_body,
         "POST /api/v1/rides/quote": t.ride_body,
         "POST /api/v1/me/quote": t.ride_body,

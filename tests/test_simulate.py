@@ -22,11 +22,10 @@ from typing import Any
 import pytest
 import yaml
 from sqlalchemy import create_engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.cli import main
-from dispatcher.models import Event, PlanVersion, Ride
-from dispatcher.rides.plan import PLAN_HISTORY
+from dispatcher.models import Event, PlanRoute, PlanVersion, Ride
 from dispatcher.settings import DEMO_TENANT_FILE
 from dispatcher.tenant_config import load_tenant, parse_tenant
 from simulations.demand import CLASH, MIN_STAY, Profile, RideDemand, Rider, Weather
@@ -144,17 +143,19 @@ def test_demo_day_serves_eligible_requests_and_reports_times(demo: dict[str, Any
     with Session(engine) as session:
         rides = [x for x in session.exec(select(Ride)) if x.resident_id is not None]
         kinds = {e.kind for e in session.exec(select(Event))}
-        versions = sorted(session.exec(select(PlanVersion.version)))
+        versions = list(session.exec(select(PlanVersion).order_by(col(PlanVersion.version))))
+        routes = list(session.exec(select(PlanRoute)))
     engine.dispose()
     confirmed = [x for x in rides if x.status != "refused"]
     assert {x.status for x in confirmed} <= {"completed", "cancelled", "no_show"}
     assert sum(1 for x in confirmed if x.status == "completed") == r["trips"]
     assert len(confirmed) == d["served"] == r["confirmed"]
     assert {"plan.reoptimized", "ride.dropped_off", "vehicle.position", "delivery.planned"} <= kinds
-    # a busy day saves hundreds of plan versions; the newest PLAN_HISTORY stay
-    assert versions[-1] > 2 * PLAN_HISTORY and versions == list(
-        range(versions[-1] - PLAN_HISTORY + 1, versions[-1] + 1)
-    )
+    # a busy day saves hundreds of plan versions, all kept, each with only the routes it changed;
+    # the plan in force is one route per vehicle
+    assert len(versions) > 100 and [v.version for v in versions] == list(range(1, len(versions) + 1))
+    assert sum(1 for v in versions if len(v.routes) <= 2) > 0.8 * len(versions)
+    assert len(routes) == len({(r.service_date, r.vehicle_id) for r in routes})
     # the costs follow from the configured ones: 3,500 yen per contracted vehicle-hour
     c = s["costs"]
     assert c["taxi_yen"] == round(c["contracted_vehicle_hours"] * 3500)

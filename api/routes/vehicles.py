@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session, col, select
 
 from api.deps import get_ctx, get_principal, get_session, require
-from api.schemas.vehicles import Manifest, VehicleReport
+from api.schemas.vehicles import Manifest, PositionsReport, VehicleReport
 from api.schemas.vehicles import Vehicle as VehicleOut
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId
@@ -15,6 +15,7 @@ from dispatcher.identity.auth import Principal
 from dispatcher.models import Operator, Role, Vehicle
 from dispatcher.rides.field_events import VehicleEvent, vehicle_event
 from dispatcher.rides.manifests import manifest
+from dispatcher.rides.positions import PositionBatch, report_positions
 from dispatcher.timeline import Day, local_date
 
 router = APIRouter(prefix="/api/v1/vehicles", tags=["vehicles"])
@@ -57,6 +58,32 @@ def list_vehicles(
         }
         for v in rows
     ]
+
+
+@router.post(
+    "/positions",
+    response_model=PositionsReport,
+    summary="Many vehicles' positions in one call (a fleet telematics feed)",
+)
+def post_positions(
+    body: PositionBatch,
+    p: Principal = Depends(require(Role.operator, Role.driver)),
+    ctx: Dispatcher = Depends(get_ctx),
+) -> dict[str, object]:
+    """Each position is applied as the vehicle's own position report would be (`POST
+    /api/v1/vehicles/{id}/events` with type position), in the order sent, in one transaction. A
+    position that cannot be taken (an unknown vehicle, another company's vehicle for a driver, a
+    time in the future or before that vehicle's last report) is answered in `results` with its
+    problem and changes nothing; the others are stored."""
+    results = report_positions(
+        ctx,
+        p.tenant_id,
+        body.positions,
+        p.actor,
+        operator_id=p.operator_id if p.role == Role.driver else None,
+    )
+    accepted = sum(1 for r in results if r["status"] == "accepted")
+    return {"accepted": accepted, "rejected": len(results) - accepted, "results": results}
 
 
 @router.get(

@@ -128,3 +128,32 @@ class WhereaboutsReport(ApiModel):
 
 
 VehicleReport = Annotated[RideReport | WhereaboutsReport, Field(discriminator="type")]
+
+
+class ReportProblem(ApiModel):
+    """Why one report of a bulk call was not stored (as in a 422 problem's `errors`)."""
+
+    field: str
+    message: str
+    code: str = Field(description="stable code, e.g. vehicle.not_found, report.out_of_order, time.future")
+
+
+class PositionOutcome(ApiModel):
+    """What became of one position of a bulk report."""
+
+    vehicle_id: int
+    status: Literal["accepted", "rejected"]
+    at: LocalTime | None = Field(default=None, description="when the position was taken (accepted only)")
+    late_rides: list[int] = Field(
+        default_factory=list, description="rides whose promise this vehicle can no longer keep"
+    )
+    errors: list[ReportProblem] = Field(default_factory=list, description="why it was rejected")
+
+
+class PositionsReport(ApiModel):
+    """The answer to a bulk position report: how many were stored, and each one's outcome in the
+    order sent. A rejected position changes nothing; the others are stored."""
+
+    accepted: int
+    rejected: int
+    results: list[PositionOutcome]

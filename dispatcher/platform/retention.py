@@ -60,6 +60,7 @@ ride (passenger)           where a person was picked up and set   up to the hori
                                                                   fare, vehicle and status stay
 ride (freight)             none (base to hall, order ids)         kept
 plan_version               ride ids with planned times            deleted up to the horizon
+plan_route                 ride ids with planned times            deleted up to the horizon
 shop_order                 household, amounts                     kept (statistics, bills); request hash
                                                                   removed, the number of items kept on it
 shop_order_line            what a household bought                deleted up to the horizon

@@ -31,10 +31,12 @@ from dispatcher.rides.lifecycle import remove_stops, replan_vehicle
 from dispatcher.rides.place_names import name_stop
 from dispatcher.rides.placement import commit_placement, place, planned_pickup, try_insert
 from dispatcher.rides.plan import (
+    LiveView,
     Problem,
     build_problem,
     current_plan,
     live_problem,
+    moved_view,
     remember,
     seats_needed,
 )
@@ -755,8 +757,9 @@ def book(
                 # an operator's override of the one-ride-at-a-time rule stays on record
                 after=req.model_dump(mode="json") | ({"book_anyway": True} if book_anyway else {}),
             )
+            view: LiveView | None = None
             if old is None:
-                state, problem = live_problem(
+                view, state, problem = live_problem(
                     ctx, session, cfg, checked.day, seq, now, [checked.origin, checked.destination]
                 )
             else:  # the plan without the ride being changed
@@ -767,7 +770,6 @@ def book(
                 problem = build_problem(
                     ctx, session, cfg, checked.day, state, now, [checked.origin, checked.destination]
                 )
-            problem.rides[ride.id] = ride
             placement = place(cfg, problem, ride)
             if placement is None:
                 alternatives = _alternatives(cfg, problem, ride, checked, now)
@@ -815,8 +817,9 @@ def book(
                         },
                     )
                 commit_placement(session, cfg, checked.day, state, problem, placement, ride, now, actor)
+            moved = moved_view(ctx, session, cfg, checked.day, seq, state, basis=view)
             session.commit()
-            remember(ctx, cfg, checked.day, seq, state, problem)
+            remember(ctx, cfg, moved)
             return Booked(ride, False)
         except BaseException:
             session.rollback()

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from sqlmodel import Session
 
 from dispatcher.context import Dispatcher
-from dispatcher.db import id_of
+from dispatcher.db import id_of, lock_seq
 from dispatcher.errors import Code, Conflict
 from dispatcher.events import events_of, record
 from dispatcher.models import Event, Ride, RideStatus
@@ -21,7 +21,7 @@ from dispatcher.rides.booking import cancelled_by_change
 from dispatcher.rides.fares import Cancelled, cancel_fee_text, cancel_fee_yen, late_fee_yen
 from dispatcher.rides.kinds import RIDE_CANCELLED, RIDE_FEE_WAIVED
 from dispatcher.rides.lifecycle import locked_ride, remove_stops, replan_vehicle, transition
-from dispatcher.rides.plan import current_plan, save_plan
+from dispatcher.rides.plan import current_plan, moved_view, remember, save_plan
 from dispatcher.tenant_config import TenantConfig
 
 
@@ -57,7 +57,7 @@ def cancel(
                 )
         transition(ride, RideStatus.cancelled)
         ride.cancelled_at = now
-        state = current_plan(session, tenant_id, ride.service_date)
+        state = current_plan(session, tenant_id, ride.service_date, only=ride.vehicle_id)
         remove_stops(state, id_of(ride), kinds=("pickup", "dropoff"))
         if ride.vehicle_id is not None:
             replan_vehicle(ctx, session, cfg, ride.service_date, state, now, ride.vehicle_id)
@@ -77,7 +77,10 @@ def cancel(
                 **({"fee_waived": True} if fee_waived else {}),
             },
         )
+        seq = lock_seq(session, tenant_id)
+        moved = moved_view(ctx, session, cfg, ride.service_date, seq, state)
         session.commit()
+        remember(ctx, cfg, moved)
     ctx.after_change(tenant_id)
     return ride
 

@@ -15,16 +15,17 @@ from sqlmodel import Session
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, id_of, lock_tenant
-from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound, field_error
+from dispatcher.errors import Code, Conflict, InvalidRequest, NotFound
 from dispatcher.events import record
 from dispatcher.models import Ride, RideStatus, Vehicle
 from dispatcher.rides import cargo, field_checks
-from dispatcher.rides.kinds import REPORTED, VEHICLE_DELAY, VEHICLE_POSITION
+from dispatcher.rides.kinds import REPORTED
 from dispatcher.rides.lifecycle import remove_stops, replan_vehicle, transition
-from dispatcher.rides.plan import PlanState, current_plan, save_plan
+from dispatcher.rides.plan import PlanState, current_plan, moved_view, remember, save_plan
+from dispatcher.rides.positions import report_time_error, whereabouts
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import Instant, iso_local, local_date
-from routing.geo import Point, haversine_m
+from routing.geo import Point
 
 
 def _move_to_front(state: PlanState, vehicle_id: int, ride_id: int, kind: str) -> None:
@@ -107,31 +108,44 @@ def _report(
         # where each vehicle is, and must be reloaded when that changes. Only ride reports bump the
         # plan sequence: a position or a delay changes no ride and no promise, so a re-optimization
         # solving meanwhile is merged with it rather than thrown away.
-        lock_tenant(session, tenant_id, plan=ev.type not in ("position", "delay"))
+        seq = lock_tenant(session, tenant_id, plan=ev.type not in ("position", "delay"))
         now = ctx.clock.now()
         at = ev.at.astimezone(now.tzinfo) if ev.at is not None else now
         vehicle = session.get(Vehicle, vehicle_id)
         if vehicle is None or vehicle.tenant_id != tenant_id:
             raise NotFound(f"No vehicle {vehicle_id}.", code=Code.vehicle_not_found)
-        if at > now + timedelta(seconds=5):
+        problem = report_time_error(cfg, vehicle, at, now)
+        if problem is not None:
             raise InvalidRequest(
-                "The event time lies in the future.",
-                [field_error("at", "must not be in the future", code=Code.time_in_future)],
-            )
-        if vehicle.last_position_at is not None and at < vehicle.last_position_at:
-            last = vehicle.last_position_at.astimezone(cfg.tz)
-            raise InvalidRequest(
-                "Reports of a vehicle must arrive in order.",
-                [
-                    field_error(
-                        "at",
-                        f"is earlier than this vehicle's last report ({last:%H:%M:%S})",
-                        code=Code.report_out_of_order,
-                    )
-                ],
+                "The event time lies in the future."
+                if problem["code"] == Code.time_in_future
+                else "Reports of a vehicle must arrive in order.",
+                [problem],
             )
         if ev.type in ("position", "delay"):
-            return _whereabouts(ctx, session, cfg, vehicle, ev, at, now, actor)
+            day = local_date(now, cfg.tz)
+            state = current_plan(session, tenant_id, day, only=vehicle_id)
+            late = whereabouts(
+                ctx,
+                session,
+                cfg,
+                state,
+                vehicle,
+                at,
+                now,
+                actor,
+                position=Point(ev.lat, ev.lon) if ev.lat is not None and ev.lon is not None else None,
+                delay_minutes=ev.minutes if ev.type == "delay" else None,
+            )
+            view = moved_view(ctx, session, cfg, day, seq, state, [vehicle_id])
+            session.commit()
+            remember(ctx, cfg, view)
+            return {
+                "vehicle_id": vehicle_id,
+                "type": ev.type,
+                "at": iso_local(at, cfg.tz),
+                "late_rides": late,
+            }
         ride = session.get(Ride, ev.ride_id, populate_existing=True)
         if ride is None or ride.tenant_id != tenant_id:
             raise NotFound(f"No ride {ev.ride_id}.", code=Code.ride_not_found)
@@ -157,7 +171,7 @@ def _report(
             goods.check_loadable(session, ride)
         transition(ride, target, Code.report_out_of_step)
         vehicle.delayed_until = None  # a reported stop supersedes an estimated delay
-        state = current_plan(session, tenant_id, ride.service_date)
+        state = current_plan(session, tenant_id, ride.service_date, only=vehicle_id)
         ride_id = id_of(ride)
         finding = None  # a tap that cannot be true: accepted, flagged for the operator's review
         if not review and ev.type == "picked_up":
@@ -199,7 +213,9 @@ def _report(
         )
         if finding is not None:
             field_checks.flag_report(session, cfg, ride, vehicle_id, finding, at, actor)
+        moved = moved_view(ctx, session, cfg, ride.service_date, seq, state, [vehicle_id])
         session.commit()
+        remember(ctx, cfg, moved)
         return {
             "vehicle_id": vehicle_id,
             "type": ev.type,
@@ -230,92 +246,3 @@ def _may_give_up(cfg: TenantConfig, ride: Ride, at: datetime) -> None:
             wait_until=iso_local(wait_until, cfg.tz),
             code=Code.no_show_too_early,
         )
-
-
-PLAN_SHIFT_SECONDS = 120  # a position report stores a new plan version only when times move this much
-
-MOVING_METRES = 150  # a position this far from the last one means the vehicle is moving
-
-
-def _whereabouts(
-    ctx: Dispatcher,
-    session: Session,
-    cfg: TenantConfig,
-    vehicle: Vehicle,
-    ev: VehicleEvent,
-    at: datetime,
-    now: datetime,
-    actor: str,
-) -> dict[str, Any]:
-    """A position report or a reported delay: the vehicle's pending stops get new planned times.
-
-    A delay, or a position that moves planned times by PLAN_SHIFT_SECONDS or more, stores a new plan
-    version (and bumps the tenant's lock sequence); the rides the vehicle can no longer serve in
-    time are returned so the caller can re-optimize. Any other position report stores just the
-    position: the plan and the rides' times stay as they were, so a fleet's reports every 30 s do
-    not flood the plan history."""
-    assert vehicle.id is not None
-    day = local_date(now, cfg.tz)
-    delayed_before = vehicle.delayed_until
-    if ev.type == "position":
-        assert ev.lat is not None and ev.lon is not None  # a VehicleEvent's position has both
-        finding = field_checks.position_check(cfg, vehicle, ev.lat, ev.lon, at)
-        before: dict[str, Any] = {"lat": vehicle.last_lat, "lon": vehicle.last_lon}
-        moving = (
-            vehicle.last_lat is not None
-            and vehicle.last_lon is not None
-            and haversine_m(Point(vehicle.last_lat, vehicle.last_lon), Point(ev.lat, ev.lon)) > MOVING_METRES
-        )
-        vehicle.last_lat, vehicle.last_lon, vehicle.last_position_at = ev.lat, ev.lon, at
-        if moving:
-            vehicle.delayed_until = None  # on the move again: the position tells where it is now
-        after: dict[str, Any] = {"lat": ev.lat, "lon": ev.lon}
-    else:
-        finding = None
-        before = {"delayed_until": iso_local(vehicle.delayed_until, cfg.tz)}
-        vehicle.delayed_until = at + timedelta(minutes=ev.minutes or 0)
-        after = {"delayed_until": iso_local(vehicle.delayed_until, cfg.tz), "minutes": ev.minutes}
-    session.add(vehicle)
-    session.flush()
-    state = current_plan(session, cfg.id, day)
-    old_times = {(e["ride_id"], e["kind"]): e["planned_time"] for e in state.pending(vehicle.id)}
-    late: list[int] = []
-    save = False
-    if old_times:
-        late = replan_vehicle(ctx, session, cfg, day, state, now, vehicle.id)
-        moved = max(
-            (
-                abs((datetime.fromisoformat(e["planned_time"]) - datetime.fromisoformat(old)).total_seconds())
-                for e in state.pending(vehicle.id)
-                if (old := old_times.get((e["ride_id"], e["kind"]))) is not None
-            ),
-            default=0.0,
-        )
-        save = ev.type == "delay" or moved >= PLAN_SHIFT_SECONDS
-    if save:
-        save_plan(session, cfg.id, day, state, f"vehicle {vehicle.id} {ev.type}", now, 0.0)
-    else:  # keep only the position: undo the replanned times on the rides
-        late = []
-        session.rollback()
-        lock_tenant(session, cfg.id, plan=False)  # (the rollback let go of it)
-        vehicle = session.get_one(Vehicle, vehicle.id, populate_existing=True)
-        vehicle.last_lat, vehicle.last_lon, vehicle.last_position_at = ev.lat, ev.lon, at
-        if delayed_before is not None and ev.type == "position" and moving:
-            vehicle.delayed_until = None
-        session.add(vehicle)
-    reported = record(
-        session,
-        cfg.id,
-        at,
-        actor,
-        VEHICLE_DELAY if ev.type == "delay" else VEHICLE_POSITION,
-        "vehicle",
-        vehicle.id,
-        before=before,
-        after={**after, "late_rides": late} if late else after,
-    )
-    if finding is not None:  # a jump faster than driving: kept, flagged for the operator's review
-        session.flush()
-        field_checks.flag_position(session, cfg, id_of(vehicle), id_of(reported), finding, at, actor)
-    session.commit()
-    return {"vehicle_id": vehicle.id, "type": ev.type, "at": iso_local(at, cfg.tz), "late_rides": late}

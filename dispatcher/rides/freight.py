@@ -20,7 +20,7 @@ from dispatcher.models import Ride, RideStatus
 from dispatcher.rides.kinds import RIDE_REQUESTED
 from dispatcher.rides.place_names import name_stop
 from dispatcher.rides.placement import commit_placement, place
-from dispatcher.rides.plan import live_problem, remember
+from dispatcher.rides.plan import live_problem, moved_view, remember
 from dispatcher.timeline import ceil_minute, floor_minute
 from routing.geo import Point
 
@@ -86,14 +86,14 @@ def book_freight(
         session.add(ride)
         session.flush()
         assert ride.id is not None
-        state, problem = live_problem(ctx, session, cfg, day, seq, now, [pickup, drop])
-        problem.rides[ride.id] = ride
+        view, state, problem = live_problem(ctx, session, cfg, day, seq, now, [pickup, drop])
         placement = place(cfg, problem, ride)
         if placement is None:
             session.rollback()
             return None
         record(session, tenant_id, now, actor, RIDE_REQUESTED, "ride", ride.id, after=ride.cargo)
         commit_placement(session, cfg, day, state, problem, placement, ride, now, actor)
+        moved = moved_view(ctx, session, cfg, day, seq, state, basis=view)
         session.commit()
-        remember(ctx, cfg, day, seq, state, problem)
+        remember(ctx, cfg, moved)
         return ride

@@ -4,6 +4,7 @@ the plan, and rescheduling one vehicle after its stops or whereabouts changed.""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlmodel import Session
@@ -14,7 +15,7 @@ from dispatcher.errors import Code, Conflict, NotFound
 from dispatcher.models import RIDE_TRANSITIONS, Ride, RideStatus
 from dispatcher.rides.plan import SCHEDULE_TOLERANCE_S, PlanState, apply_route, build_problem
 from dispatcher.tenant_config import TenantConfig
-from routing.schedule import check, forecast
+from routing.schedule import Schedule, Stop, check, forecast
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,18 @@ def locked_ride(session: Session, tenant_id: str, ride_id: int) -> Ride:
     return ride
 
 
-def replan_vehicle(
+@dataclass(frozen=True)
+class Retimed:
+    """A vehicle's pending stops with the times it can keep now (`schedule`: the checker's, or the
+    forecast of a late vehicle) and the rides it can no longer serve in time (`late`)."""
+
+    vehicle_id: int
+    stops: tuple[Stop, ...]
+    schedule: Schedule
+    late: list[int]
+
+
+def retime(
     ctx: Dispatcher,
     session: Session,
     cfg: TenantConfig,
@@ -49,22 +61,18 @@ def replan_vehicle(
     state: PlanState,
     now: datetime,
     vehicle_id: int,
-) -> list[int]:
-    """Recompute planned times of one vehicle after its stops or its whereabouts changed.
-
-    Returns the ids of rides whose promise the vehicle can no longer keep in this order (empty
-    when on time). A late vehicle's times become the forecast of when it will really get there,
-    so manifests and residents' screens show the truth; re-optimization may then move riders."""
+) -> Retimed | None:
+    """The planned times of one vehicle's pending stops after its stops or its whereabouts changed,
+    without storing them (None: the vehicle is not planned). A late vehicle's times become the
+    forecast of when it will really get there."""
     problem = build_problem(ctx, session, cfg, day, state, now, only=vehicle_id)
     for v, route in zip(problem.vehicles, problem.routes, strict=True):
         if v.id != vehicle_id:
             continue
         sched = check(route.vehicle, route.stops, problem.travel)
         if sched.feasible:
-            apply_route(cfg, state, vehicle_id, route.stops, sched, day, session)
-            return []
+            return Retimed(vehicle_id, route.stops, sched, [])
         late_plan = forecast(route.vehicle, route.stops, problem.travel)
-        apply_route(cfg, state, vehicle_id, route.stops, late_plan, day, session)
         late = sorted(  # late: beyond the tolerance the checker allows (the rounding of reports)
             {
                 s.request_id
@@ -75,8 +83,30 @@ def replan_vehicle(
         if not late:  # a ride-time limit breaks rather than a window: every movable rider is at risk
             late = sorted({s.request_id for s in route.stops})
         log.warning("vehicle %s running late (%s): rides %s", vehicle_id, sched.reason, late)
-        return late
-    return []
+        return Retimed(vehicle_id, route.stops, late_plan, late)
+    return None
+
+
+def replan_vehicle(
+    ctx: Dispatcher,
+    session: Session,
+    cfg: TenantConfig,
+    day: date,
+    state: PlanState,
+    now: datetime,
+    vehicle_id: int,
+) -> list[int]:
+    """Recompute and stamp the planned times of one vehicle after its stops or its whereabouts
+    changed (`retime`), on the plan and on the rides.
+
+    Returns the ids of rides whose promise the vehicle can no longer keep in this order (empty
+    when on time), so manifests and residents' screens show the truth; re-optimization may then
+    move riders."""
+    retimed = retime(ctx, session, cfg, day, state, now, vehicle_id)
+    if retimed is None:
+        return []
+    apply_route(cfg, state, vehicle_id, retimed.stops, retimed.schedule, day, session)
+    return retimed.late
 
 
 def remove_stops(state: PlanState, ride_id: int, kinds: tuple[str, ...]) -> None:

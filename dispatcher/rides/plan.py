@@ -16,12 +16,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import id_of
-from dispatcher.models import OPEN_RIDE_STATUSES, PlanVersion, Ride, RideStatus, Vehicle
+from dispatcher.models import OPEN_RIDE_STATUSES, PlanRoute, PlanVersion, Ride, RideStatus, Vehicle
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, from_seconds, parse_hhmm, to_seconds
 from routing.geo import Point
@@ -32,10 +32,16 @@ from routing.traveltime import LazyMatrix
 
 @dataclass
 class PlanState:
-    """The current plan version (None before the day's first booking) and its routes."""
+    """A day's plan as a transaction works on it: routes by vehicle id (see `PlanVersion` for the
+    stop format), `version` (0 before the day's first booking), and `stored`: the routes as they
+    were read, which `save_plan` compares with to write only what changed. `complete` is False
+    when only some vehicles' routes were read (`current_plan(only=...)`)."""
 
     version: int
     routes: dict[int, list[dict[str, Any]]]
+    stored: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    complete: bool = True
+    written: set[int] = field(default_factory=set)  # vehicles whose routes save_plan wrote
 
     def pending(self, vehicle_id: int) -> list[dict[str, Any]]:
         return [s for s in self.routes.get(vehicle_id, []) if not s.get("done")]
@@ -43,20 +49,37 @@ class PlanState:
     def done(self, vehicle_id: int) -> list[dict[str, Any]]:
         return [s for s in self.routes.get(vehicle_id, []) if s.get("done")]
 
-
-def current_plan(session: Session, tenant_id: str, day: date) -> PlanState:
-    pv = session.exec(
-        select(PlanVersion)
-        .where(PlanVersion.tenant_id == tenant_id, PlanVersion.service_date == day)
-        .order_by(col(PlanVersion.version).desc())
-        .limit(1)
-    ).first()
-    if pv is None:
-        return PlanState(0, {})
-    return PlanState(pv.version, {int(k): list(v) for k, v in pv.routes.items()})
+    def changed(self) -> list[int]:
+        """Vehicles whose route differs from what was read (in id order). Stops are dicts that
+        every change replaces rather than edits, so an unchanged route compares by identity."""
+        return sorted(
+            v
+            for v in self.routes.keys() | self.stored.keys()
+            if self.routes.get(v, []) != self.stored.get(v, [])
+        )
 
 
-PLAN_HISTORY = 50  # plan versions kept per tenant and day (a busy day saves one per booking and report)
+def _plan_state(version: int, routes: dict[int, list[dict[str, Any]]], complete: bool) -> PlanState:
+    """A state to work on: its own route lists (edited in place by some writers), the read ones
+    kept as `stored`."""
+    return PlanState(version, {v: list(r) for v, r in routes.items()}, routes, complete)
+
+
+def current_plan(session: Session, tenant_id: str, day: date, only: int | None = None) -> PlanState:
+    """The plan in force of a day, read from the database (`PlanRoute`); `only`: that vehicle's
+    route alone (a driver's report needs no other)."""
+    query = select(PlanRoute.vehicle_id, PlanRoute.stops).where(
+        PlanRoute.tenant_id == tenant_id, PlanRoute.service_date == day
+    )
+    if only is not None:
+        query = query.where(PlanRoute.vehicle_id == only)
+    routes = {int(vid): list(stops) for vid, stops in session.exec(query)}
+    version = session.exec(
+        select(func.max(PlanVersion.version)).where(
+            PlanVersion.tenant_id == tenant_id, PlanVersion.service_date == day
+        )
+    ).one()
+    return _plan_state(version or 0, routes, only is None)
 
 
 def save_plan(
@@ -68,25 +91,51 @@ def save_plan(
     now: datetime,
     travel_seconds: float,
 ) -> PlanVersion:
+    """Store a new version of the plan: the routes that changed since `state` was read are written
+    (`PlanRoute`, one row per vehicle) and recorded in the version (`PlanVersion.routes`), so a
+    change costs the routes it touched, and the day's history grows with its changes, not with
+    their square."""
+    changed = state.changed()
+    version = state.version + 1
     pv = PlanVersion(
         tenant_id=tenant_id,
         service_date=day,
-        version=state.version + 1,
+        version=version,
         reason=reason,
         travel_seconds=travel_seconds,
-        routes={str(k): v for k, v in state.routes.items() if v},
+        routes={str(v): state.routes.get(v, []) for v in changed},
         created_at=now,
     )
     session.add(pv)
-    if pv.version > PLAN_HISTORY:  # the working plan keeps a short history; the events keep the rest
-        session.exec(
-            delete(PlanVersion).where(
-                col(PlanVersion.tenant_id) == tenant_id,
-                col(PlanVersion.service_date) == day,
-                col(PlanVersion.version) <= pv.version - PLAN_HISTORY,
+    if changed:
+        rows = {
+            r.vehicle_id: r
+            for r in session.exec(
+                select(PlanRoute).where(
+                    PlanRoute.tenant_id == tenant_id,
+                    PlanRoute.service_date == day,
+                    col(PlanRoute.vehicle_id).in_(changed),
+                )
             )
-        )
-    state.version = pv.version
+        }
+        for v in changed:
+            stops = list(state.routes.get(v, []))
+            row = rows.get(v)
+            if row is None:
+                row = PlanRoute(
+                    tenant_id=tenant_id,
+                    service_date=day,
+                    vehicle_id=v,
+                    version=version,
+                    stops=stops,
+                    updated_at=now,
+                )
+            else:
+                row.stops, row.version, row.updated_at = stops, version, now
+            session.add(row)
+    state.version = version
+    state.stored = {**state.stored, **{v: list(state.routes.get(v, [])) for v in changed}}
+    state.written.update(changed)
     return pv
 
 
@@ -131,7 +180,6 @@ class Problem:
     vehicles: list[Vehicle]
     routes: list[Route]
     travel: LazyMatrix
-    rides: dict[int, Any]  # RIDE_COLUMNS rows (or Ride objects) by id
     index: dict[Point, int] = field(default_factory=dict)
 
     def location(self, lat: float, lon: float) -> int:
@@ -257,16 +305,11 @@ def ride_stops(
 
 
 def _heading(
-    entry: dict[str, Any],
-    stop: Stop,
-    start: int,
-    since: float,
-    now_s: float,
-    day: date,
-    tz: Any,
-    travel: LazyMatrix,
+    stop: Stop, planned: float | None, start: int, since: float, now_s: float, travel: LazyMatrix
 ) -> int:
     """1 when the vehicle is on its way to its first pending stop, else 0.
+
+    planned: that stop's planned time (s of the day; None in a plan being assembled, not yet timed).
 
     The routing problem assumes a vehicle left its last known place at `since`, heading for its
     next stop. That holds for the stop it was planned to drive to, once its planned departure has
@@ -274,59 +317,98 @@ def _heading(
     from wherever he is, later). Such a first stop stays first while it can still be kept, so the
     planned times of the following stops are ones the vehicle can reach. (A first stop it can no
     longer keep stays free to move to another vehicle.)"""
-    if "planned_time" not in entry:  # a plan being assembled, not yet timed
+    if planned is None:
         return 0
     leg = travel[start][stop.location]
-    planned = to_seconds(datetime.fromisoformat(entry["planned_time"]), day, tz)
     on_the_way = since < now_s and planned - leg <= now_s
     return int(on_the_way and max(since + leg, now_s, stop.earliest) <= stop.latest)
 
 
-def _parked(
-    entry: dict[str, Any] | None,
-    stop: Stop | None,
-    start: int,
-    now_s: float,
-    day: date,
-    tz: Any,
-    travel: LazyMatrix,
-) -> bool:
+def _parked(stop: Stop | None, planned: float | None, start: int, now_s: float, travel: LazyMatrix) -> bool:
     """Whether the vehicle is waiting where it was last known, not driving: it has no pending stop,
-    or the planned departure for its first one has not come yet. Such a vehicle sets off from
-    there no earlier than now (s), whenever it last reported: a plan that assumed it left at its
-    last report would promise a stop given to it now at a time it cannot reach (an idle vehicle
-    handed a pickup whose window is already open)."""
-    if entry is None or stop is None:
+    or the planned departure for its first one (planned: its planned time, s of the day; None when
+    not yet timed) has not come yet. Such a vehicle sets off from there no earlier than now (s),
+    whenever it last reported: a plan that assumed it left at its last report would promise a stop
+    given to it now at a time it cannot reach (an idle vehicle handed a pickup whose window is
+    already open)."""
+    if stop is None:
         return True
-    if "planned_time" not in entry:  # a plan being assembled, not yet timed
+    if planned is None:
         return False
-    planned = to_seconds(datetime.fromisoformat(entry["planned_time"]), day, tz)
     return planned - travel[start][stop.location] > now_s
 
 
-def build_problem(
-    ctx: Dispatcher,
+@dataclass(frozen=True)
+class VehicleBase:
+    """What the routing problem needs of one vehicle, as the database holds it: it changes with
+    writes (a booking, a report, a re-optimization), not with the clock. `finish_route` turns it
+    into the vehicle's route at a moment.
+
+    Times are seconds of the service day (`dispatcher.timeline.to_seconds`); places are indices
+    of the problem's travel matrix. start, since: where the vehicle was last known to be, and since
+    when (a position report, else its last done stop, else its depot at the start of the shift);
+    arrived: pickups at the head of its route it has arrived at (they stay first, in order);
+    first_planned: the planned time of its first pending stop (None: not timed yet)."""
+
+    vehicle: Vehicle
+    depot: int
+    start: int
+    since: float
+    shift_start: float
+    shift_end: float
+    onboard: tuple[OnBoard, ...]
+    stops: tuple[Stop, ...]
+    arrived: int
+    first_planned: float | None
+
+
+def finish_route(base: VehicleBase, now_s: float, travel: LazyMatrix) -> Route:
+    """The vehicle's route to plan with at `now_s` (s of the day): whether it is already on its way
+    to its first stop or waiting, and promises reality has already broken relaxed."""
+    stops = base.stops
+    fixed, since = base.arrived, base.since
+    first = stops[0] if stops else None
+    if fixed == 0 and first is not None:
+        fixed = _heading(first, base.first_planned, base.start, since, now_s, travel)
+    if fixed == 0 and _parked(first, base.first_planned, base.start, now_s, travel):
+        # riders on board too: cargo or a rider waits with the vehicle for its next pickup
+        since = max(since, now_s)  # waiting there: it can set off now, not before
+    v = base.vehicle
+    assert v.id is not None
+    vs = VehicleState(
+        id=v.id,
+        start_location=base.start,
+        start_time=max(base.shift_start, since),
+        end_location=base.depot,
+        end_time=base.shift_end,
+        not_before=now_s,
+        seats=v.seats,
+        wheelchairs=v.wheelchair_places,
+        onboard=base.onboard,
+        tolerance=SCHEDULE_TOLERANCE_S,
+    )
+    if base.onboard:
+        vs, relaxed = relax_broken_promises(vs, list(stops), travel)
+        stops = tuple(relaxed)
+    return Route(vs, stops, fixed)
+
+
+def _snapshot(v: Vehicle) -> Vehicle:
+    """A detached copy of a vehicle row: a live view outlives the session that read it."""
+    return Vehicle(**v.model_dump())
+
+
+def vehicle_bases(
     session: Session,
     cfg: TenantConfig,
     day: date,
     state: PlanState,
-    now: datetime,
-    extra_points: Sequence[Point] = (),
-    only: int | None = None,
-) -> Problem:
-    """The routing problem of the pending plan; extra points get matrix rows too.
-
-    only: just this vehicle (and its rides), e.g. to retime one vehicle after its driver's report
-    without reading every ride of the day."""
+    vehicles: Sequence[Vehicle],
+    b: ProblemBuilder,
+) -> dict[int, VehicleBase]:
+    """The bases of `vehicles` from their routes in `state` and their rides in the database."""
     tz = cfg.tz
-    query = select(Vehicle).where(Vehicle.tenant_id == cfg.id).order_by(col(Vehicle.id))
-    if only is not None:
-        query = query.where(Vehicle.id == only)
-    vehicles = list(session.exec(query))
-    # a deactivated vehicle keeps the stops it still has (until they are done or moved)
-    vehicles = [v for v in vehicles if v.active or state.pending(id_of(v))]
-    planned = state.routes.values() if only is None else [state.routes.get(only, [])]
-    ride_ids = {s["ride_id"] for stops in planned for s in stops}
+    ride_ids = {s["ride_id"] for v in vehicles for s in state.routes.get(id_of(v), [])}
     rides: dict[int, Any] = {}
     onboard_of: dict[int, list[Any]] = {}
     if ride_ids:
@@ -336,18 +418,13 @@ def build_problem(
             rides[r.id] = r
             if r.status == RideStatus.on_board and r.picked_up_at is not None:
                 onboard_of.setdefault(r.vehicle_id, []).append(r)
-    matrix = LazyMatrix(ctx.travel(cfg.id, session).duration, [])
-    b = ProblemBuilder(matrix)
-    now_s = to_seconds(now, day, tz)
-    route_parts = []
+    out = {}
     for v in vehicles:
-        assert v.id is not None
+        vid = id_of(v)
         shift_start = to_seconds(at_local(day, parse_hhmm(v.shift_start), tz), day, tz)
         shift_end = to_seconds(at_local(day, parse_hhmm(v.shift_end), tz), day, tz)
         depot = b.loc(v.depot_lat, v.depot_lon)
-        # Where the vehicle was last known to be, and since when: a position report, else its
-        # last done stop, else its depot at the start of the shift.
-        done = state.done(v.id)
+        done = state.done(vid)
         start, since = depot, shift_start
         if done:
             last = rides[done[-1]["ride_id"]]
@@ -364,55 +441,131 @@ def build_problem(
         if v.delayed_until is not None and v.delayed_until.astimezone(tz).date() == day:
             since = max(since, to_seconds(v.delayed_until, day, tz))  # held up where it is
         onboard = []
-        for r in onboard_of.get(v.id, []):
+        for r in onboard_of.get(vid, []):
             seats, chairs = seats_needed(r.party_size, r.wheelchair)
             onboard.append(
                 OnBoard(r.id, to_seconds(r.picked_up_at, day, tz), seats, chairs, r.max_ride_seconds)
             )
+        pending = state.pending(vid)
         stops: list[Stop] = []
-        fixed = 0
-        for k, entry in enumerate(state.pending(v.id)):
+        arrived = 0
+        for k, entry in enumerate(pending):
             r = rides[entry["ride_id"]]
-            p_loc = b.loc(r.origin_lat, r.origin_lon)
-            d_loc = b.loc(r.destination_lat, r.destination_lon)
-            p, d = ride_stops(cfg, r, day, p_loc, d_loc)
+            p, d = ride_stops(
+                cfg, r, day, b.loc(r.origin_lat, r.origin_lon), b.loc(r.destination_lat, r.destination_lon)
+            )
             stops.append(p if entry["kind"] == "pickup" else d)
-            # pickups the vehicle has arrived at stay at the head of its route, in order
-            if k == fixed and entry["kind"] == "pickup" and r.status == RideStatus.vehicle_arrived:
-                fixed += 1
-        if fixed == 0 and stops:
-            fixed = _heading(state.pending(v.id)[0], stops[0], start, since, now_s, day, tz, matrix)
-        if fixed == 0:  # riders on board too: cargo or a rider waits with the vehicle for its next pickup
-            first = state.pending(v.id)[0] if stops else None
-            if _parked(first, stops[0] if stops else None, start, now_s, day, tz, matrix):
-                since = max(since, now_s)  # waiting there: it can set off now, not before
-        vs = VehicleState(
-            id=v.id,
-            start_location=start,
-            start_time=max(shift_start, since),
-            end_location=depot,
-            end_time=shift_end,
-            not_before=now_s,
-            seats=v.seats,
-            wheelchairs=v.wheelchair_places,
-            onboard=tuple(onboard),
-            tolerance=SCHEDULE_TOLERANCE_S,
+            if k == arrived and entry["kind"] == "pickup" and r.status == RideStatus.vehicle_arrived:
+                arrived += 1
+        first_planned = None
+        if pending and "planned_time" in pending[0]:
+            first_planned = to_seconds(datetime.fromisoformat(pending[0]["planned_time"]), day, tz)
+        out[vid] = VehicleBase(
+            _snapshot(v),
+            depot,
+            start,
+            since,
+            shift_start,
+            shift_end,
+            tuple(onboard),
+            tuple(stops),
+            arrived,
+            first_planned,
         )
-        vs, stops = relax_broken_promises(vs, stops, matrix)
-        route_parts.append((vs, stops, fixed))
+    return out
+
+
+def _planned(v: Vehicle, state: PlanState) -> bool:
+    """Whether a vehicle is part of the routing problem: a deactivated vehicle keeps the stops it
+    still has (until they are done or moved)."""
+    return v.active or bool(state.pending(id_of(v)))
+
+
+def build_problem(
+    ctx: Dispatcher,
+    session: Session,
+    cfg: TenantConfig,
+    day: date,
+    state: PlanState,
+    now: datetime,
+    extra_points: Sequence[Point] = (),
+    only: int | None = None,
+) -> Problem:
+    """The routing problem of the pending plan, read from the database; extra points get matrix
+    rows too.
+
+    only: just this vehicle (and its rides), e.g. to retime one vehicle after its driver's report
+    without reading every ride of the day."""
+    query = select(Vehicle).where(Vehicle.tenant_id == cfg.id).order_by(col(Vehicle.id))
+    if only is not None:
+        query = query.where(Vehicle.id == only)
+    vehicles = [v for v in session.exec(query) if _planned(v, state)]
+    b = ProblemBuilder(LazyMatrix(ctx.travel(cfg.id, session).duration, []))
+    bases = vehicle_bases(session, cfg, day, state, vehicles, b)
     for point in extra_points:
         b.loc(point.lat, point.lon)
-    routes = [Route(vs, tuple(stops), fixed) for vs, stops, fixed in route_parts]
-    return Problem(day, vehicles, routes, matrix, rides, b.index)
+    now_s = to_seconds(now, day, cfg.tz)
+    routes = [finish_route(bases[id_of(v)], now_s, b.matrix) for v in vehicles]
+    return Problem(day, vehicles, routes, b.matrix, b.index)
+
+
+MAX_VIEW_POINTS = 20000
+"""A live view whose travel matrix has grown past this many points (a fleet's position reports add
+one each) is read again from the database, dropping the points no route uses any more."""
 
 
 @dataclass
 class LiveView:
-    """A tenant day's plan and routing problem as of lock sequence `seq` (kept in memory)."""
+    """A tenant day's plan as of lock sequence `seq`, kept in memory between transactions and
+    moved on by each write instead of being read again: the routes as stored, every vehicle of the
+    tenant (detached copies, by id), the bases of those in the problem, and one travel matrix (only
+    ever appended to, so views share it)."""
 
     seq: int
+    day: date
     state: PlanState
-    problem: Problem
+    vehicles: dict[int, Vehicle]
+    bases: dict[int, VehicleBase]
+    builder: ProblemBuilder
+
+    def plan(self) -> PlanState:
+        """The plan to work on (a copy: editing it does not touch the view)."""
+        return _plan_state(self.state.version, self.state.routes, True)
+
+    def problem(self, cfg: TenantConfig, now: datetime, extra_points: Sequence[Point] = ()) -> Problem:
+        """The routing problem at `now`, as `build_problem` would read it from the database."""
+        for point in extra_points:
+            self.builder.loc(point.lat, point.lon)
+        now_s = to_seconds(now, self.day, cfg.tz)
+        travel = self.builder.matrix
+        vehicles = [v for v in self.vehicles.values() if _planned(v, self.state)]
+        routes = [finish_route(self.bases[id_of(v)], now_s, travel) for v in vehicles]
+        return Problem(self.day, vehicles, routes, travel, self.builder.index)
+
+
+def load_view(ctx: Dispatcher, session: Session, cfg: TenantConfig, day: date, seq: int) -> LiveView:
+    """The live view read from the database (as of lock sequence `seq`)."""
+    state = current_plan(session, cfg.id, day)
+    vehicles = list(
+        session.exec(select(Vehicle).where(Vehicle.tenant_id == cfg.id).order_by(col(Vehicle.id)))
+    )
+    b = ProblemBuilder(LazyMatrix(ctx.travel(cfg.id, session).duration, []))
+    bases = vehicle_bases(session, cfg, day, state, [v for v in vehicles if _planned(v, state)], b)
+    return LiveView(seq, day, state, {id_of(v): _snapshot(v) for v in vehicles}, bases, b)
+
+
+def live_view(ctx: Dispatcher, session: Session, cfg: TenantConfig, day: date, seq: int) -> LiveView:
+    """The day's view as it stood before this transaction took the tenant lock with sequence
+    `seq`: the one this process remembered at seq - 1 (nobody else has changed anything since:
+    every write bumps the sequence under the same lock), else read from the database."""
+    view = ctx.views.get((cfg.id, day))
+    if (
+        isinstance(view, LiveView)
+        and view.seq == seq - 1
+        and view.builder.matrix.duration == ctx.travel(cfg.id, session).duration
+    ):
+        return view
+    return load_view(ctx, session, cfg, day, seq - 1)
 
 
 def live_problem(
@@ -422,41 +575,60 @@ def live_problem(
     day: date,
     seq: int,
     now: datetime,
-    extra_points: list[Point],
-) -> tuple[PlanState, Problem]:
-    """The plan and routing problem under the tenant lock taken with sequence `seq`.
-
-    When this process stored the view at seq - 1, nobody else has changed anything since (every
-    plan-changing transaction bumps the sequence under the same lock), so the remembered view is
-    reused with the clock moved on; otherwise it is loaded from the database. The returned state
-    and problem are copies: changing them does not touch the remembered view.
-    """
-    view = ctx.views.get((cfg.id, day))
-    if not isinstance(view, LiveView) or view.seq != seq - 1:
-        state = current_plan(session, cfg.id, day)
-        return state, build_problem(ctx, session, cfg, day, state, now, extra_points)
-    now_s = to_seconds(now, day, cfg.tz)
-    old = view.problem
-    routes = []
-    for r in old.routes:
-        vs = replace(r.vehicle, not_before=now_s)
-        entries = view.state.pending(vs.id)
-        first = entries[0] if entries and r.stops else None
-        stop = r.stops[0] if r.stops else None
-        if r.fixed == 0 and _parked(first, stop, vs.start_location, now_s, day, cfg.tz, old.travel):
-            vs = replace(vs, start_time=max(vs.start_time, now_s))  # as build_problem: waiting, not driving
-        routes.append(Route(vs, r.stops, r.fixed))
-    problem = Problem(day, old.vehicles, routes, old.travel, dict(old.rides), old.index)
-    for p in extra_points:
-        problem.add_point(p)
-    return PlanState(view.state.version, dict(view.state.routes)), problem
+    extra_points: Sequence[Point],
+) -> tuple[LiveView, PlanState, Problem]:
+    """The view, the plan and the routing problem under the tenant lock taken with sequence `seq`
+    (the plan and problem are the caller's to change; the view is not)."""
+    view = live_view(ctx, session, cfg, day, seq)
+    return view, view.plan(), view.problem(cfg, now, extra_points)
 
 
-def remember(
-    ctx: Dispatcher, cfg: TenantConfig, day: date, seq: int, state: PlanState, problem: Problem
-) -> None:
-    """Keep the view as committed at lock sequence `seq` for the next transaction."""
-    ctx.views[(cfg.id, day)] = LiveView(seq, state, problem)
+def moved_view(
+    ctx: Dispatcher,
+    session: Session,
+    cfg: TenantConfig,
+    day: date,
+    seq: int,
+    state: PlanState,
+    vehicle_ids: Iterable[int] = (),
+    basis: LiveView | None = None,
+) -> LiveView | None:
+    """The view after this transaction's writes (call it after them, before the commit; keep the
+    result with `remember` once committed): the view before (`basis`, or the one remembered at
+    seq - 1) with the routes `state` changed and the vehicles `vehicle_ids` (a position, a status)
+    read again. Without a view before, a complete `state` gives one read afresh; else None (the
+    next booking reads the day from the database)."""
+    if basis is None:
+        held = ctx.views.get((cfg.id, day))
+        basis = held if isinstance(held, LiveView) and held.seq == seq - 1 else None
+    if basis is None:
+        if not state.complete:
+            return None
+        return load_view(ctx, session, cfg, day, seq)
+    if len(basis.builder.matrix) > MAX_VIEW_POINTS:
+        return load_view(ctx, session, cfg, day, seq)
+    rewritten = state.written
+    touched = set(vehicle_ids) | rewritten
+    routes = dict(basis.state.routes)
+    for vid in rewritten:
+        routes[vid] = list(state.routes.get(vid, []))
+    new_state = PlanState(max(basis.state.version, state.version), routes, routes, True)
+    vehicles = dict(basis.vehicles)
+    read = [] if not touched else list(session.exec(select(Vehicle).where(col(Vehicle.id).in_(touched))))
+    for v in read:
+        vehicles[id_of(v)] = _snapshot(v)
+    bases = dict(basis.bases)
+    for vid in touched:
+        bases.pop(vid, None)
+    fresh = [v for v in read if _planned(v, new_state)]
+    bases.update(vehicle_bases(session, cfg, day, new_state, fresh, basis.builder))
+    return LiveView(seq, day, new_state, vehicles, bases, basis.builder)
+
+
+def remember(ctx: Dispatcher, cfg: TenantConfig, view: LiveView | None) -> None:
+    """Keep a committed transaction's view (`moved_view`) for the next one."""
+    if view is not None:
+        ctx.views[(cfg.id, view.day)] = view
 
 
 def plan_faults(state: PlanState, rides: Mapping[int, tuple[str, int | None]]) -> list[str]:

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from dispatcher.db import changed_rows
-from dispatcher.models import PlanVersion, Ride
+from dispatcher.models import PlanRoute, PlanVersion, Ride
 from dispatcher.residents.purge import REMOVED
 
 
@@ -38,6 +38,12 @@ def strip_rides(session: Session, tenant_id: str, through: date, counts: Counter
         session,
         delete(PlanVersion).where(
             col(PlanVersion.tenant_id) == tenant_id, col(PlanVersion.service_date) <= through
+        ),
+    )
+    counts["plan_route.deleted"] += changed_rows(
+        session,
+        delete(PlanRoute).where(
+            col(PlanRoute.tenant_id) == tenant_id, col(PlanRoute.service_date) <= through
         ),
     )
 

@@ -24,7 +24,9 @@ from dispatcher.rides.plan import (
     build_problem,
     current_plan,
     invalid_routes,
+    moved_view,
     plan_faults,
+    remember,
     save_plan,
 )
 from dispatcher.tenant_config import TenantConfig
@@ -298,7 +300,7 @@ def _store(
     weight = cfg.booking.excess_ride_weight
     mark = (tenant_id, "reoptimize", day)
     with Session(ctx.engine, expire_on_commit=False) as session:
-        lock_tenant(session, tenant_id)
+        locked = lock_tenant(session, tenant_id)
         seq = plan_seq(session, tenant_id)
         changed = seq != snapshot_seq + 1  # somebody changed rides or promises during the solve
         stamp = ctx.clock.now()
@@ -373,7 +375,9 @@ def _store(
                 **({"held": held_keys, "review": list(review)} if held else {}),
             },
         )
+        moved = moved_view(ctx, session, cfg, day, locked, latest)
         session.commit()
+        remember(ctx, cfg, moved)
         ctx.marks[mark] = seq  # only once stored: a failed commit must not hide the next change
         return Reoptimization(
             "replaced",
