@@ -224,6 +224,7 @@ class Ride(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("tenant_id", "idempotency_key"),
         Index("ix_ride_tenant_date", "tenant_id", "service_date"),
+        Index("ix_ride_resident_date", "resident_id", "service_date"),
     )
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenant.id")

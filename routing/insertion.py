@@ -8,8 +8,10 @@ Units: the travel matrix's (seconds in the dispatcher).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from routing.schedule import Schedule, Stop, TravelMatrix, VehicleState, _schedule, check
 
@@ -75,6 +77,66 @@ class RouteState:
             lc.append(chairs)
         self.load_seats, self.load_chairs = ls, lc
 
+    def at(self, vehicle: VehicleState) -> RouteState:
+        """The same route for the same vehicle at a later moment (`vehicle` differs only in
+        `not_before`), when its schedule is unchanged (see `Prepared`)."""
+        out = object.__new__(RouteState)
+        for name in RouteState.__slots__:
+            setattr(out, name, getattr(self, name))
+        out.vehicle = vehicle
+        return out
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A route's schedule and insertion screen, kept between insertions into the same route: valid
+    for the route at a later moment as long as the vehicle still starts at the same time with the
+    same stops and riders, and every planned time is still at or after the new `not_before` (the
+    earliest schedule then is the same one; a route infeasible before stays infeasible)."""
+
+    fixed: int
+    start_time: float
+    stops: tuple[Stop, ...]
+    onboard: tuple[Any, ...]
+    not_before: float
+    state: RouteState | None  # None: the route has no feasible schedule
+
+    def serves(self, route: Route) -> tuple[bool, RouteState | None]:
+        """(True, the kept state for `route`; None: infeasible), or (False, None) when it must be
+        worked out again."""
+        v = route.vehicle
+        if (
+            route.fixed != self.fixed
+            or v.start_time != self.start_time
+            or v.not_before < self.not_before
+            or (route.stops is not self.stops and route.stops != self.stops)
+            or v.onboard != self.onboard
+        ):
+            return False, None
+        st = self.state
+        if st is None:
+            return True, None
+        if (st.sched.times and st.sched.times[0] < v.not_before) or st.sched.end < v.not_before:
+            return False, None
+        return True, st.at(v)
+
+
+def prepare(route: Route, travel: TravelMatrix, memo: dict[str, Any] | None = None) -> RouteState | None:
+    """The route's schedule and insertion screen (None when it has no feasible schedule: a late
+    vehicle takes nothing new), kept in `memo` for the next insertion into it."""
+    if memo is not None:
+        kept: Prepared | None = memo.get("prepared")
+        if kept is not None:
+            ok, found = kept.serves(route)
+            if ok:
+                return found
+    v = route.vehicle
+    sched = check(v, route.stops, travel)
+    st = RouteState(v, list(route.stops), route.fixed, sched, travel) if sched.feasible else None
+    if memo is not None:
+        memo["prepared"] = Prepared(route.fixed, v.start_time, route.stops, v.onboard, v.not_before, st)
+    return st
+
 
 def best_insertion(
     st: RouteState, p: Stop, d: Stop, travel: TravelMatrix
@@ -101,7 +163,10 @@ def best_insertion(
     pl, dl = p.location, d.location
     cands: list[tuple[float, int, int]] = []
     dep = st.sched.departure
-    for i in range(st.fixed, n + 1):
+    # latest[] never decreases along the route: no gap before a stop whose latest start is before
+    # the pickup's earliest can take the pickup (the stop after it would start too late)
+    first = bisect_left(latest, p.earliest - tol, lo=st.fixed)
+    for i in range(first, n + 1):
         prev_loc = locs[i]
         prev_t = dep if i == 0 else times[i - 1]
         prev_s = 0.0 if i == 0 else stops[i - 1].service
@@ -166,23 +231,26 @@ def best_insertion(
 
 
 def cheapest_insertion(
-    routes: Sequence[Route], pickup: Stop, dropoff: Stop, travel: TravelMatrix
+    routes: Sequence[Route],
+    pickup: Stop,
+    dropoff: Stop,
+    travel: TravelMatrix,
+    memos: Sequence[dict[str, Any]] | None = None,
 ) -> Insertion | None:
     """The cheapest feasible insertion of the pair over all routes, or None when none fits.
 
-    A route that is already infeasible (a late vehicle) takes nothing new.
+    A route that is already infeasible (a late vehicle) takes nothing new. memos: one dict per
+    route that keeps its schedule and screen for the next call (`prepare`), e.g. the live plan's.
     """
     best: tuple[float, int, list[Stop], Schedule] | None = None
     for r, route in enumerate(routes):
         v = route.vehicle
         if pickup.seats > v.seats or pickup.wheelchairs > v.wheelchairs:
             continue
-        sched = check(v, route.stops, travel)
-        if not sched.feasible:
+        st = prepare(route, travel, memos[r] if memos is not None else None)
+        if st is None:
             continue
-        found = best_insertion(
-            RouteState(v, list(route.stops), route.fixed, sched, travel), pickup, dropoff, travel
-        )
+        found = best_insertion(st, pickup, dropoff, travel)
         if found is not None and (best is None or found[0] < best[0] - 1e-9):
             best = (found[0], r, found[1], found[2])
     if best is None:

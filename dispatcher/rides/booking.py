@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from shapely.geometry import Point as ShapelyPoint
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import RowId, id_of, lock_tenant, sent_under_key
@@ -472,8 +472,17 @@ def check_request(
         )
     else:
         seats, chairs = seats_needed(req.party_size, req.wheelchair)
-        fleet = session.exec(select(Vehicle).where(Vehicle.tenant_id == cfg.id, Vehicle.active == True)).all()  # noqa: E712
-        if not any(v.seats >= seats and v.wheelchair_places >= chairs for v in fleet):
+        takes = session.exec(
+            select(Vehicle.id)
+            .where(
+                Vehicle.tenant_id == cfg.id,
+                Vehicle.active == True,  # noqa: E712
+                col(Vehicle.seats) >= seats,
+                col(Vehicle.wheelchair_places) >= chairs,
+            )
+            .limit(1)
+        ).first()
+        if takes is None:
             what = "a wheelchair and " if chairs else ""
             errors.append(
                 field_error(

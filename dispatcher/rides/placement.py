@@ -66,7 +66,8 @@ def try_insert(cfg: TenantConfig, problem: Problem, ride: Ride) -> Placement | N
     active fleet, every other route unchanged; None when no vehicle has room as its route stands."""
     p, d = _new_stops(cfg, problem, ride)
     active = [k for k, v in enumerate(problem.vehicles) if v.active]
-    ins = cheapest_insertion([problem.routes[k] for k in active], p, d, problem.travel)
+    memos = [problem.memos[k] for k in active] if problem.memos is not None else None
+    ins = cheapest_insertion([problem.routes[k] for k in active], p, d, problem.travel, memos)
     if ins is None:
         return None
     k = active[ins.route_index]

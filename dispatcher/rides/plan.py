@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
 
@@ -181,6 +183,9 @@ class Problem:
     routes: list[Route]
     travel: LazyMatrix
     index: dict[Point, int] = field(default_factory=dict)
+    # per route, what an insertion keeps between calls (`routing.insertion.prepare`): the live
+    # view's vehicles keep theirs from booking to booking
+    memos: list[dict[str, Any]] | None = None
 
     def location(self, lat: float, lon: float) -> int:
         """The matrix index of a point given to build_problem (or added since)."""
@@ -360,6 +365,7 @@ class VehicleBase:
     stops: tuple[Stop, ...]
     arrived: int
     first_planned: float | None
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def finish_route(base: VehicleBase, now_s: float, travel: LazyMatrix) -> Route:
@@ -506,7 +512,7 @@ def build_problem(
         b.loc(point.lat, point.lon)
     now_s = to_seconds(now, day, cfg.tz)
     routes = [finish_route(bases[id_of(v)], now_s, b.matrix) for v in vehicles]
-    return Problem(day, vehicles, routes, b.matrix, b.index)
+    return Problem(day, vehicles, routes, b.matrix, b.index, [bases[id_of(v)].memo for v in vehicles])
 
 
 MAX_VIEW_POINTS = 20000
@@ -539,8 +545,9 @@ class LiveView:
         now_s = to_seconds(now, self.day, cfg.tz)
         travel = self.builder.matrix
         vehicles = [v for v in self.vehicles.values() if _planned(v, self.state)]
-        routes = [finish_route(self.bases[id_of(v)], now_s, travel) for v in vehicles]
-        return Problem(self.day, vehicles, routes, travel, self.builder.index)
+        bases = [self.bases[id_of(v)] for v in vehicles]
+        routes = [finish_route(b, now_s, travel) for b in bases]
+        return Problem(self.day, vehicles, routes, travel, self.builder.index, [b.memo for b in bases])
 
 
 def load_view(ctx: Dispatcher, session: Session, cfg: TenantConfig, day: date, seq: int) -> LiveView:
@@ -672,23 +679,32 @@ def apply_route(
     day: date,
     session: Session,
 ) -> None:
-    """Replace a vehicle's pending stops and stamp planned times on the plan and on the rides."""
+    """Replace a vehicle's pending stops and stamp planned times on the plan and on the rides.
+
+    Only rides whose vehicle or planned time changes are written (a ride already planned on this
+    vehicle at the same time, as most are when one ride is inserted, is left alone)."""
     tz = cfg.tz
-    ids = {s.request_id for s in stops}
-    rides = {r.id: r for r in session.exec(select(Ride).where(col(Ride.id).in_(ids)))} if ids else {}
+    before = {(e["ride_id"], e["kind"]): e.get("planned_time") for e in state.pending(vehicle_id)}
     entries = state.done(vehicle_id)
+    changes: dict[int, dict[str, Any]] = {}
     for s, t in zip(stops, schedule.times, strict=True):
         at = from_seconds(t, day, tz)
-        entries.append(
-            {"ride_id": s.request_id, "kind": s.kind, "planned_time": at.isoformat(), "done": False}
-        )
-        ride = rides[s.request_id]
-        ride.vehicle_id = vehicle_id
-        if s.kind == "pickup":
-            ride.planned_pickup = at
-        else:
-            ride.planned_dropoff = at
+        iso = at.isoformat()
+        entries.append({"ride_id": s.request_id, "kind": s.kind, "planned_time": iso, "done": False})
+        if before.get((s.request_id, s.kind)) != iso:
+            change = changes.setdefault(s.request_id, {"vehicle_id": vehicle_id})
+            change["planned_pickup" if s.kind == "pickup" else "planned_dropoff"] = at
     state.routes[vehicle_id] = entries
+    bulk: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for rid, change in changes.items():
+        held = session.identity_map.get(identity_key(Ride, rid))
+        if held is not None:  # a ride this transaction holds (the one being booked): set it there
+            for name, value in change.items():
+                setattr(held, name, value)
+        else:
+            bulk.setdefault(tuple(sorted(change)), []).append({"id": rid, **change})
+    for rows in bulk.values():
+        session.execute(update(Ride), rows)  # by primary key, one statement per shape
 
 
 def invalid_routes(

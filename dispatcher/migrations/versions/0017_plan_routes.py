@@ -9,6 +9,9 @@ day like the events (removed with the day's other personal data).
 
 The current routes are filled from the latest version of every day.
 
+Also an index of rides by rider and day: a booking looks up the rider's other rides of the day (one
+ride at a time), and without it SQLite read the whole town's day through the (tenant, day) index.
+
 Revision ID: 0017a
 Revises: 0016f
 Create Date: 2026-12-08 01:00:00
@@ -42,6 +45,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('tenant_id', 'service_date', 'vehicle_id'),
     )
+    op.create_index('ix_ride_resident_date', 'ride', ['resident_id', 'service_date'], unique=False)
     bind = op.get_bind()
     latest = bind.execute(
         sa.text(
@@ -86,4 +90,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_ride_resident_date', table_name='ride')
     op.drop_table('plan_route')
