@@ -8,6 +8,7 @@ Units: the travel matrix's (seconds in the dispatcher).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -101,7 +102,11 @@ def best_insertion(
     pl, dl = p.location, d.location
     cands: list[tuple[float, int, int]] = []
     dep = st.sched.departure
-    for i in range(st.fixed, n + 1):
+    # Before stop i the pickup delays stop i to p.earliest at least; `latest` never decreases along
+    # the route, so the gaps before the first stop whose latest start reaches p.earliest take
+    # nothing (the loop below would skip each of them): start there.
+    first = max(st.fixed, bisect_left(latest, p.earliest - tol))
+    for i in range(first, n + 1):
         prev_loc = locs[i]
         prev_t = dep if i == 0 else times[i - 1]
         prev_s = 0.0 if i == 0 else stops[i - 1].service
