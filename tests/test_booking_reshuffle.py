@@ -143,10 +143,10 @@ def _parked_cars(problem: Problem, like: str, where: list[tuple[float, float]]) 
 def test_on_a_large_fleet_the_reshuffle_searches_only_the_vehicles_near_the_ride(
     ctx: Dispatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The situation of the first test with 40 more cars of three seats, idle far from the hospital:
-    10 of them 4-6 km away, 30 beyond 15 km. The search takes only the routes of the 12 vehicles
-    nearest the ride (chuo-1, chuo-4 and the 10 nearer cars), still makes room, and changes no
-    route outside them."""
+    """The situation of the first test with many more cars of three seats, idle away from the
+    hospital: RESHUFFLE_VEHICLES - 2 of them 4-7 km away, 30 more beyond 16 km. The search takes
+    only the routes of the RESHUFFLE_VEHICLES vehicles nearest the ride (chuo-1, chuo-4 and the
+    nearer cars), still makes room, and changes no route outside them."""
     at = DAY_START.replace(hour=10)
     ids = _fleet(ctx, {"chuo-1"})
     first = book(ctx, TENANT, _trip(eligible_resident(ctx), 1, at), str(uuid.uuid4()), "test").ride
@@ -158,8 +158,9 @@ def test_on_a_large_fleet_the_reshuffle_searches_only_the_vehicles_near_the_ride
         checked = check_request(ctx, s, cfg, party, now)
         state = current_plan(s, TENANT, checked.day)
         problem = build_problem(ctx, s, cfg, checked.day, state, now, [checked.origin, checked.destination])
-    # the hospital is at (35.8448, 137.9629): 0.045 degrees of latitude are 5 km, 0.15 are 16.7 km
-    near = _parked_cars(problem, "chuo-4", [(35.8448 + 0.04 + 0.001 * n, 137.9629) for n in range(10)])
+    # the hospital is at (35.8448, 137.9629): 0.04 degrees of latitude are 4.4 km, 0.15 are 16.7 km
+    nearer = [(35.8448 + 0.04 + 0.0005 * n, 137.9629) for n in range(RESHUFFLE_VEHICLES - 2)]
+    near = _parked_cars(problem, "chuo-4", nearer)
     far = _parked_cars(problem, "chuo-4", [(35.8448 - 0.15 - 0.002 * n, 137.9629) for n in range(30)])
     index = {v.key: k for k, v in enumerate(problem.vehicles)}
     chuo1, chuo4 = index["chuo-1"], index["chuo-4"]
@@ -177,7 +178,8 @@ def test_on_a_large_fleet_the_reshuffle_searches_only_the_vehicles_near_the_ride
     monkeypatch.setattr(placement, "solve", spy)
     found = reshuffle(cfg, problem, probe)
 
-    assert len(searched) == 1 and len(searched[0]) == RESHUFFLE_VEHICLES == 12
+    assert len(problem.routes) == RESHUFFLE_VEHICLES + 30  # chuo-1, chuo-4 and the cars added
+    assert len(searched) == 1 and len(searched[0]) == RESHUFFLE_VEHICLES
     assert set(searched[0]) == {problem.routes[k].vehicle.id for k in [chuo1, chuo4, *near]}
     assert not set(searched[0]) & {problem.routes[k].vehicle.id for k in far}
     assert found is not None and found.vehicle_index == chuo1
