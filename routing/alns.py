@@ -32,6 +32,9 @@ from routing.schedule import (
 )
 from routing.traveltime import largest_leg
 
+Found = tuple[float, list[Stop], Schedule]
+"""A cheapest feasible insertion into one route: added driving time, new stops, their schedule."""
+
 
 @dataclass(frozen=True)
 class AlnsOptions:
@@ -113,6 +116,9 @@ class Alns:
         for v, r in enumerate(routes):
             self.routes.append(self._state(v, list(r.stops)))
         self.unassigned: set[int] = {p.request_id for p, _ in list(optional) + list(unplaced)}
+        # cheapest insertions found, by route state (never changed in place: a change replaces it)
+        # and request; a round's repair looks again at the routes its destroy left as they were
+        self._best: dict[RouteState, dict[int, Found | None]] = {}
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _state(self, v: int, stops: list[Stop]) -> RouteState:
@@ -131,20 +137,27 @@ class Alns:
         return sum(r.travel for r in routes) + pen
 
     # -- insertion ---------------------------------------------------------------------------
-    def best_in_route(self, v: int, rid: int) -> tuple[float, list[Stop], Schedule] | None:
-        """Cheapest feasible insertion of a request into one route (exact)."""
+    def best_in_route(self, v: int, rid: int) -> Found | None:
+        """Cheapest feasible insertion of a request into one route (exact), remembered for as long
+        as the route stays as it is."""
+        st = self.routes[v]
+        known = self._best.get(st)
+        if known is None:
+            known = self._best[st] = {}
+        elif rid in known:
+            return known[rid]
         p, d = self.pairs[rid]
-        return best_insertion(self.routes[v], p, d, self.travel)
+        found = known[rid] = best_insertion(st, p, d, self.travel)
+        return found
 
-    def _all_best(
-        self, rid: int, cache: dict[tuple[int, int], tuple[float, list[Stop], Schedule] | None]
-    ) -> list[tuple[float, int]]:
+    def _forget_old_routes(self) -> None:
+        """Keep the remembered insertions of the current routes only (memory stays bounded)."""
+        self._best = {st: self._best[st] for st in self.routes if st in self._best}
+
+    def _all_best(self, rid: int) -> list[tuple[float, int]]:
         out = []
         for v in range(len(self.routes)):
-            key = (rid, v)
-            if key not in cache:
-                cache[key] = self.best_in_route(v, rid)
-            b = cache[key]
+            b = self.best_in_route(v, rid)
             if b is not None:
                 out.append((b[0], v))
         out.sort()
@@ -152,13 +165,12 @@ class Alns:
 
     def repair(self, regret: int, noise: float) -> None:
         """Insert unassigned requests: regret-k (k >= 2) or greedy (k = 1)."""
-        cache: dict[tuple[int, int], tuple[float, list[Stop], Schedule] | None] = {}
         pending = set(self.unassigned)
         while pending:
             best_key: tuple[float, ...] | None = None
             best_choice: tuple[int, int] | None = None
             for rid in sorted(pending):
-                opts = self._all_best(rid, cache)
+                opts = self._all_best(rid)
                 if not opts:
                     continue
                 cost = opts[0][0]
@@ -178,14 +190,12 @@ class Alns:
             if best_choice is None:
                 break
             rid, v = best_choice
-            found = cache[(rid, v)]
+            found = self.best_in_route(v, rid)
             assert found is not None  # the choice is one of the request's feasible insertions
             _, new, sched = found
             self.routes[v] = RouteState(self.vehicles[v], new, self.fixed[v], sched, self.travel)
             pending.discard(rid)
             self.unassigned.discard(rid)
-            for stale in [k for k in cache if k[1] == v]:
-                del cache[stale]
 
     def construct(self) -> None:
         """Insert unassigned requests one by one in order of their earliest time (cheapest
@@ -196,7 +206,12 @@ class Alns:
             return min(p.latest, d.latest - p.max_ride) if p.max_ride != INF else p.latest
 
         for rid in sorted(self.unassigned, key=lambda r: (start(r), r)):
-            options = [(b[0], v, b) for v in range(len(self.routes)) if (b := self.best_in_route(v, rid))]
+            p, d = self.pairs[rid]
+            options = [
+                (b[0], v, b)
+                for v in range(len(self.routes))
+                if (b := best_insertion(self.routes[v], p, d, self.travel))
+            ]
             if not options:
                 continue
             _, v, (_, new, sched) = min(options, key=lambda o: (o[0], o[1]))
@@ -316,6 +331,7 @@ class Alns:
                 progress = elapsed / opt.time_limit_s
             it += 1
             temperature = t_start * (1 - progress) ** 2 + 1e-9
+            self._forget_old_routes()
             saved_routes, saved_un = list(self.routes), set(self.unassigned)
             di = self.rng.choices(range(len(destroy)), dw)[0]
             ri = self.rng.choices(range(len(repairs)), rw)[0]

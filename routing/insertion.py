@@ -163,9 +163,10 @@ def best_insertion(
     pl, dl = p.location, d.location
     cands: list[tuple[float, int, int]] = []
     dep = st.sched.departure
-    # latest[] never decreases along the route: no gap before a stop whose latest start is before
-    # the pickup's earliest can take the pickup (the stop after it would start too late)
-    first = bisect_left(latest, p.earliest - tol, lo=st.fixed)
+    # Before stop i the pickup delays stop i to p.earliest at least; `latest` never decreases along
+    # the route, so the gaps before the first stop whose latest start reaches p.earliest take
+    # nothing (the loop below would skip each of them): start there.
+    first = max(st.fixed, bisect_left(latest, p.earliest - tol))
     for i in range(first, n + 1):
         prev_loc = locs[i]
         prev_t = dep if i == 0 else times[i - 1]

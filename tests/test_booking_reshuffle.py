@@ -6,15 +6,22 @@ the demo's busiest simulated mornings (seed 2) 9 requests were refused with no v
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.models import Event, Ride, Vehicle
+from dispatcher.rides import placement
 from dispatcher.rides.booking import Location, RideRequest, book, check_request, new_ride, quote
-from dispatcher.rides.placement import reshuffle, try_insert
-from dispatcher.rides.plan import build_problem, current_plan
+from dispatcher.rides.placement import RESHUFFLE_VEHICLES, reshuffle, try_insert
+from dispatcher.rides.plan import Problem, build_problem, current_plan
+from routing.geo import Point
+from routing.insertion import Route
+from routing.schedule import check
 from tests.conftest import DAY_START
 from tests.planning import verify_plan
 from tests.test_api_rides import eligible_resident
@@ -114,3 +121,71 @@ def test_a_refusal_still_names_alternatives_and_moves_nothing(ctx: Dispatcher) -
             .order_by(col(Ride.id))
         ).all()
     assert after == before
+
+
+def _parked_cars(problem: Problem, like: str, where: list[tuple[float, float]]) -> list[int]:
+    """Cars of three seats added to the problem (not to the database), idle all day where given,
+    as vehicle `like` is at its depot; their indices in `Problem.routes`."""
+    k = next(k for k, v in enumerate(problem.vehicles) if v.key == like)
+    model, route = problem.vehicles[k], problem.routes[k]
+    assert route.stops == ()
+    added = []
+    for lat, lon in where:
+        at = problem.add_point(Point(lat, lon))
+        n = len(problem.routes)
+        problem.vehicles.append(model.model_copy(update={"id": None, "key": f"extra-{n}", "seats": 3}))
+        vehicle = replace(route.vehicle, id=-n, start_location=at, end_location=at, seats=3, wheelchairs=0)
+        problem.routes.append(Route(vehicle, ()))
+        added.append(len(problem.routes) - 1)
+    return added
+
+
+def test_on_a_large_fleet_the_reshuffle_searches_only_the_vehicles_near_the_ride(
+    ctx: Dispatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The situation of the first test with many more cars of three seats, idle away from the
+    hospital: RESHUFFLE_VEHICLES - 2 of them 4-7 km away, 30 more beyond 16 km. The search takes
+    only the routes of the RESHUFFLE_VEHICLES vehicles nearest the ride (chuo-1, chuo-4 and the
+    nearer cars), still makes room, and changes no route outside them."""
+    at = DAY_START.replace(hour=10)
+    ids = _fleet(ctx, {"chuo-1"})
+    first = book(ctx, TENANT, _trip(eligible_resident(ctx), 1, at), str(uuid.uuid4()), "test").ride
+    assert first.status == "confirmed" and first.vehicle_id == ids["chuo-1"]
+    ids = _fleet(ctx, {"chuo-1", "chuo-4"})
+    party = _trip(eligible_resident(ctx, offset=1), 4, at)
+    cfg, now = ctx.config(TENANT), ctx.clock.now()
+    with Session(ctx.engine) as s:
+        checked = check_request(ctx, s, cfg, party, now)
+        state = current_plan(s, TENANT, checked.day)
+        problem = build_problem(ctx, s, cfg, checked.day, state, now, [checked.origin, checked.destination])
+    # the hospital is at (35.8448, 137.9629): 0.04 degrees of latitude are 4.4 km, 0.15 are 16.7 km
+    nearer = [(35.8448 + 0.04 + 0.0005 * n, 137.9629) for n in range(RESHUFFLE_VEHICLES - 2)]
+    near = _parked_cars(problem, "chuo-4", nearer)
+    far = _parked_cars(problem, "chuo-4", [(35.8448 - 0.15 - 0.002 * n, 137.9629) for n in range(30)])
+    index = {v.key: k for k, v in enumerate(problem.vehicles)}
+    chuo1, chuo4 = index["chuo-1"], index["chuo-4"]
+    probe = new_ride(TENANT, party, checked, now, "", "", "")
+    probe.id = -1
+    assert try_insert(cfg, problem, probe) is None
+    routes_before = list(problem.routes)
+    searched: list[list[int]] = []
+    solve = placement.solve
+
+    def spy(routes: list[Route], *args: Any, **kwargs: Any) -> Any:
+        searched.append([r.vehicle.id for r in routes])
+        return solve(routes, *args, **kwargs)
+
+    monkeypatch.setattr(placement, "solve", spy)
+    found = reshuffle(cfg, problem, probe)
+
+    assert len(problem.routes) == RESHUFFLE_VEHICLES + 30  # chuo-1, chuo-4 and the cars added
+    assert len(searched) == 1 and len(searched[0]) == RESHUFFLE_VEHICLES
+    assert set(searched[0]) == {problem.routes[k].vehicle.id for k in [chuo1, chuo4, *near]}
+    assert not set(searched[0]) & {problem.routes[k].vehicle.id for k in far}
+    assert found is not None and found.vehicle_index == chuo1
+    assert found.moved == (first.id,)  # the first rider moves to a car of three seats nearby
+    assert set(found.changes) <= {chuo1, chuo4, *near} and chuo1 in found.changes
+    for k, (stops, sched) in found.changes.items():
+        again = check(problem.routes[k].vehicle, stops, problem.travel)
+        assert again.feasible and again.times == sched.times
+    assert problem.routes == routes_before  # the offer changes nothing until it is committed

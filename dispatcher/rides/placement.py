@@ -10,6 +10,7 @@ on board and stops a vehicle is already heading for never move.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -24,7 +25,7 @@ from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import iso_local
 from routing.alns import AlnsOptions, solve
 from routing.insertion import Route, cheapest_insertion
-from routing.schedule import Schedule, Stop, check, route_travel
+from routing.schedule import Schedule, Stop, TravelMatrix, check, route_travel
 
 # How long a booking searches is the tenant's `booking.reshuffle_rounds` (default 100; 0 turns the
 # search off): a count of rounds, not a time, so that the same day gives the same answer on any
@@ -38,6 +39,19 @@ takes moving a few, and a small round keeps each one quick on a large fleet's da
 RESHUFFLE_SECONDS = 3.0
 """Wall-clock cap (s) of the search, which runs while the caller waits and the town's bookings
 queue behind it: on a machine too slow for the rounds asked, a refusal still answers."""
+RESHUFFLE_VEHICLES = 40
+"""Only the routes of this many vehicles take part in the search, those nearest the new pickup at
+its time (`neighbourhood`), so that a round costs the same on any fleet: making room moves rides
+between vehicles that are about there then, and a large fleet's other vehicles only slow each
+round down and dilute its random choice of rides to move. A fleet this size or smaller is searched
+whole, as before. On a day of 3,000 bookings for 300 vehicles (`noriai bench dispatch --seed 1`)
+the 13 searches its bookings ran all made room with 40 (10 of 13 with 24), as with the whole fleet
+(without the time cap, which the whole fleet's search often hits), in a median 0.1 s of CPU each
+against 1.3 s for the whole fleet's."""
+RESHUFFLE_HOSTS = 8
+"""Of which at least this many can seat the new ride (its seats and wheelchair places), nearest
+first: a wheelchair user's ride is made room for in the nearest wheelchair cars even when ordinary
+cars are nearer."""
 
 
 @dataclass(frozen=True)
@@ -80,26 +94,58 @@ def place(cfg: TenantConfig, problem: Problem, ride: Ride) -> Placement | None:
     return try_insert(cfg, problem, ride) or reshuffle(cfg, problem, ride)
 
 
+def _seats(route: Route, p: Stop) -> bool:
+    """Whether the vehicle has the seats and wheelchair places of the ride picked up at p."""
+    return p.seats <= route.vehicle.seats and p.wheelchairs <= route.vehicle.wheelchairs
+
+
+def reach(route: Route, schedule: Schedule, p: Stop, travel: TravelMatrix) -> float:
+    """How near a vehicle is to a new pickup p at its time: the driving time (s) to p from the
+    nearest place the route visits during p's window, or from the places just before and after it
+    (where an idle vehicle waits). `schedule`: the route's, from the checker (times in s)."""
+    v = route.vehicle
+    times = [schedule.departure, *schedule.times, schedule.end]
+    first = max(0, bisect_left(times, p.earliest) - 1)
+    last = min(len(times), bisect_right(times, p.latest) + 1)
+    here = [v.start_location, *(s.location for s in route.stops), v.end_location][first:last]
+    return min(travel[x][p.location] for x in here)
+
+
+def neighbourhood(problem: Problem, schedules: dict[int, Schedule], p: Stop) -> list[int]:
+    """The vehicles (indices in `Problem.routes`, ascending) whose routes a reshuffle for the ride
+    picked up at p searches, out of those with a feasible `schedules` entry: the
+    RESHUFFLE_VEHICLES nearest p at its time (`reach`), and the RESHUFFLE_HOSTS nearest that can
+    seat the ride. All of them when there are no more than RESHUFFLE_VEHICLES."""
+    if len(schedules) <= RESHUFFLE_VEHICLES:
+        return sorted(schedules)
+    near = sorted(schedules, key=lambda k: (reach(problem.routes[k], schedules[k], p, problem.travel), k))
+    hosts = [k for k in near if _seats(problem.routes[k], p)]
+    return sorted(set(near[:RESHUFFLE_VEHICLES]) | set(hosts[:RESHUFFLE_HOSTS]))
+
+
 def reshuffle(
     cfg: TenantConfig, problem: Problem, ride: Ride, iterations: int | None = None
 ) -> Placement | None:
     """Room for the ride made by moving rides not yet under way between active vehicles, or None.
 
-    Searches the active vehicles whose routes keep every promise (a late vehicle keeps its route)
-    for at most `iterations` rounds (default: the tenant's `booking.reshuffle_rounds`); the result
-    is checked again stop by stop before it is offered."""
+    Searches the routes of the active vehicles nearest the ride around its time
+    (`neighbourhood`) whose routes keep every promise (a late vehicle keeps its route) for at most
+    `iterations` rounds (default: the tenant's `booking.reshuffle_rounds`); every other route stays
+    as it is. The result is checked again stop by stop before it is offered."""
     rounds = cfg.booking.reshuffle_rounds if iterations is None else iterations
     if rounds <= 0:
         return None
     p, d = _new_stops(cfg, problem, ride)
-    searched = [
-        k
-        for k, v in enumerate(problem.vehicles)
-        if v.active and check(problem.routes[k].vehicle, problem.routes[k].stops, problem.travel).feasible
-    ]
-    routes = [problem.routes[k] for k in searched]
-    if not any(p.seats <= r.vehicle.seats and p.wheelchairs <= r.vehicle.wheelchairs for r in routes):
+    schedules: dict[int, Schedule] = {}
+    for k, v in enumerate(problem.vehicles):
+        if v.active:
+            sched = check(problem.routes[k].vehicle, problem.routes[k].stops, problem.travel)
+            if sched.feasible:
+                schedules[k] = sched
+    if not any(_seats(problem.routes[k], p) for k in schedules):
         return None
+    searched = neighbourhood(problem, schedules, p)
+    routes = [problem.routes[k] for k in searched]
     result = solve(
         routes,
         problem.travel,
