@@ -24,8 +24,8 @@ from dispatcher.rides.plan import PlanState, Problem, apply_route, invalid_route
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import iso_local
 from routing.alns import AlnsOptions, solve
-from routing.insertion import Route, cheapest_insertion
-from routing.schedule import Schedule, Stop, TravelMatrix, check, route_travel
+from routing.insertion import Route, cheapest_insertion, prepare
+from routing.schedule import Schedule, Stop, TravelMatrix, route_travel
 
 # How long a booking searches is the tenant's `booking.reshuffle_rounds` (default 100; 0 turns the
 # search off): a count of rounds, not a time, so that the same day gives the same answer on any
@@ -138,10 +138,10 @@ def reshuffle(
     p, d = _new_stops(cfg, problem, ride)
     schedules: dict[int, Schedule] = {}
     for k, v in enumerate(problem.vehicles):
-        if v.active:
-            sched = check(problem.routes[k].vehicle, problem.routes[k].stops, problem.travel)
-            if sched.feasible:
-                schedules[k] = sched
+        if v.active:  # (the schedules the insertion just worked out, when the live view kept them)
+            st = prepare(problem.routes[k], problem.travel, problem.memos[k] if problem.memos else None)
+            if st is not None:
+                schedules[k] = st.sched
     if not any(_seats(problem.routes[k], p) for k in schedules):
         return None
     searched = neighbourhood(problem, schedules, p)
