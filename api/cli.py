@@ -919,8 +919,8 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(
         f"promises: {pr['kept']} of {pr['checked']} kept; {pr['pickups_after_window']} pickups after "
-        f"their window, {pr['dropoffs_after_latest_arrival']} drop-offs after the latest arrival, "
-        f"{pr['not_completed']} not completed"
+        f"their window, {pr['dropoffs_after_latest_arrival']} riders arriving after the latest arrival, "
+        f"{pr['rides_over_max_ride']} rides over their ride-time limit, {pr['not_completed']} not completed"
     )
     print(f"replayed in {s['replay']['wall_seconds']} s; outcomes.csv, routes.csv, summary.json in {out}")
     return 0

@@ -32,6 +32,23 @@ def haversine_m(a: Point, b: Point) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
+def along(a: Point, b: Point, f: float) -> Point:
+    """The point a fraction f (0..1) of the way from a to b along the great circle, by distance as
+    `haversine_m` measures it: the rest of the way from there is (1 - f) of the whole."""
+
+    def xyz(p: Point) -> tuple[float, float, float]:
+        la, lo = math.radians(p.lat), math.radians(p.lon)
+        return (math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la))
+
+    u, v = xyz(a), xyz(b)
+    omega = math.acos(max(-1.0, min(1.0, sum(x * y for x, y in zip(u, v, strict=True)))))
+    if omega < 1e-12:
+        return a
+    wa, wb = math.sin((1 - f) * omega) / math.sin(omega), math.sin(f * omega) / math.sin(omega)
+    x, y, z = (wa * p + wb * q for p, q in zip(u, v, strict=True))
+    return Point(math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x)))
+
+
 def haversine_matrix_m(
     lats_a: FloatArray, lons_a: FloatArray, lats_b: FloatArray, lons_b: FloatArray
 ) -> FloatArray:

@@ -36,7 +36,7 @@ from dispatcher.errors import DomainError
 from dispatcher.models import Resident, Ride, Vehicle
 from dispatcher.reporting.stats import load_facts, ride_figures
 from dispatcher.rides.booking import RideRequest, book
-from dispatcher.rides.plan import current_plan
+from dispatcher.rides.plan import SCHEDULE_TOLERANCE_S, current_plan, service_seconds
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, iso_local
 from routing.geo import Point
@@ -489,6 +489,29 @@ def _outputs(
     return FileReplayResult(_summary(ctx, cfg, days, outcomes, rides), outcomes, routes)
 
 
+def promises_kept(cfg: TenantConfig, r: Ride) -> dict[str, bool]:
+    """Whether what happened kept each promise of a ride, as the planner promised it: the vehicle
+    arrived (its `arrived` tap, else the pickup) by the end of the pickup window; the rider arrived
+    (the `dropped_off` tap less the alighting minutes: the tap ends the alighting, the promise
+    bounds its start) by the latest arrival; the time on board, from the end of boarding (the
+    `picked_up` tap) to the start of alighting, stayed within the ride's limit. A time within the
+    planner's tolerance (`SCHEDULE_TOLERANCE_S`, s) of its limit counts as kept, as in the plans.
+    A step not (yet) done breaks nothing here (`not_completed` counts those rides)."""
+    tol = timedelta(seconds=SCHEDULE_TOLERANCE_S)
+    came = r.arrived_at or r.picked_up_at
+    there = (
+        r.dropped_off_at - timedelta(seconds=service_seconds(cfg, r, "dropoff"))
+        if r.dropped_off_at is not None
+        else None
+    )
+    on_board = (there - r.picked_up_at).total_seconds() if there and r.picked_up_at else None
+    return {
+        "pickup": came is None or r.pickup_window_end is None or came <= r.pickup_window_end + tol,
+        "arrival": there is None or r.latest_arrival is None or there <= r.latest_arrival + tol,
+        "ride_time": on_board is None or on_board <= r.max_ride_seconds + tol.total_seconds(),
+    }
+
+
 def _summary(
     ctx: Dispatcher,
     cfg: TenantConfig,
@@ -507,20 +530,19 @@ def _summary(
     fig = ride_figures(passenger, facts.shared, facts.vehicle_days.values())
     done = [f for f in passenger if f.completed and f.picked_up_at and f.dropped_off_at]
     excess = [((f.dropped_off_at - f.picked_up_at).total_seconds() - f.direct_s) / 60 for f in done]  # type: ignore[operator]
-    late_pickups, late_dropoffs, unfinished = [], [], []
+    late_pickups, late_dropoffs, long_rides, unfinished = [], [], [], []
     for o in confirmed:
         r = rides[int(o["ride_id"])]
-        came = r.arrived_at or r.picked_up_at
+        kept = promises_kept(cfg, r)
         if r.dropped_off_at is None:
             unfinished.append(o["id"])
-        if came is not None and r.pickup_window_end is not None and came > r.pickup_window_end:
+        if not kept["pickup"]:
             late_pickups.append(o["id"])
-        if (
-            r.dropped_off_at is not None
-            and r.latest_arrival is not None
-            and r.dropped_off_at > r.latest_arrival
-        ):
+        if not kept["arrival"]:
             late_dropoffs.append(o["id"])
+        if not kept["ride_time"]:
+            long_rides.append(o["id"])
+    broken = set(late_pickups) | set(late_dropoffs) | set(long_rides)
     return {
         "tenant": cfg.id,
         "requests": len(outcomes),
@@ -548,11 +570,12 @@ def _summary(
         "flagged_reports": fig["unreviewed_records"],
         "promises": {
             "checked": len(confirmed),
-            "kept": len(confirmed) - len(set(late_pickups) | set(late_dropoffs) | set(unfinished)),
+            "kept": len(confirmed) - len(broken | set(unfinished)),
             "pickups_after_window": len(late_pickups),
             "dropoffs_after_latest_arrival": len(late_dropoffs),
+            "rides_over_max_ride": len(long_rides),
             "not_completed": len(unfinished),
-            "late_ids": sorted(set(late_pickups) | set(late_dropoffs)),
+            "late_ids": sorted(broken),
             "not_completed_ids": unfinished,
         },
     }

@@ -11,8 +11,8 @@ Only the people are simulated:
 - drivers follow their manifest: they leave for the next stop in time for its planned time with
   a margin (LEAVE_MARGIN times the planned driving time, when they are free that early), drive
   the road model's time (`Dispatcher.road`, without the planner's travel margin) times a noise
-  factor (lognormal, `noise_sigma`), wait for the pickup
-  window to open, board (the tenant's boarding minutes), and report a no-show after the
+  factor (lognormal, `noise_sigma`), wait for the planned start of boarding (never before the
+  pickup window opens), board (the tenant's boarding minutes), and report a no-show after the
   tenant's waiting time when the rider does not come out; they report their position at the depot
   when their shift starts and when they are back after the day's last stop;
 - the weather of each day goes into the delivery forecast; the delivery planner decides whether
@@ -67,7 +67,7 @@ from dispatcher.shopping.orders import LineRequest, OrderRequest, place_order
 from dispatcher.shopping.picking import confirm_handover, mark_ready
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, parse_hhmm
-from routing.geo import Point
+from routing.geo import Point, along
 from simulations.demand import Order, Profile, RideDemand, Rider, Trip, Weather, shopping_orders, weather_of
 
 log = logging.getLogger(__name__)
@@ -200,6 +200,7 @@ class _Driver:
     depart_at: datetime | None = None
     arrived: int | None = None
     arrived_at: datetime | None = None
+    boards_at: datetime | None = None  # when the rider at the arrived-at pickup starts boarding
     retry_at: datetime | None = None
     retries: int = 0
     gave_up: tuple[str, int | None] | None = None
@@ -456,8 +457,9 @@ class DayReplay:
         self._post(vid, VehicleEvent(type="position", lat=d.depot.lat, lon=d.depot.lon))
 
     def _on_positions(self, _payload: Any) -> None:
-        """Every driver on duty reports where he is: at his last stop, or on the straight line to
-        the next one (or to the depot after closing) as far as the leg's driving time has gone.
+        """Every driver on duty reports where he is: at his last stop, or on the straight line (the
+        great circle) to the next one (or to the depot after closing) as far as the leg's driving
+        time has gone.
         He drives on from there: a plan that sends him elsewhere turns him around where he is, not
         at his last stop (the rest of a leg takes the time of the rest). The fleet's positions go
         in one bulk report, as a telematics feed sends them."""
@@ -488,7 +490,8 @@ class DayReplay:
                 to, since, total = leg
                 if total > 0 and (now - since).total_seconds() < total:  # on the road
                     f = (now - since).total_seconds() / total
-                    at = Point(d.loc.lat + f * (to.lat - d.loc.lat), d.loc.lon + f * (to.lon - d.loc.lon))
+                    # on the great circle, so that the rest of the leg takes the rest of its time
+                    at = along(d.loc, to, f)
                     started = now
                 else:  # there (getting out, or waiting for the pickup window)
                     at, started = to, since + timedelta(seconds=total)
@@ -623,6 +626,14 @@ class DayReplay:
         wait = timedelta(minutes=self.cfg.booking.no_show_wait_minutes)
         if kind == "pickup" and d.arrived == rid and d.arrived_at is not None:
             ready = max(d.arrived_at, r.window_start)
+            if not r.absent and (d.boards_at is None or d.boards_at > now):
+                # the rider boards at the planned time, not before: a plan may start a pickup
+                # after the window opens so that the rider's ride stays within its limit (the
+                # drop-off cannot come sooner); once boarding has begun, it goes on
+                d.boards_at = max(ready, datetime.fromisoformat(planned_iso), now)
+                ready = d.boards_at
+            elif d.boards_at is not None:
+                ready = d.boards_at
             if r.absent:
                 return max(ready + wait + timedelta(seconds=1), now), VehicleEvent(
                     type="no_show", ride_id=rid
@@ -678,9 +689,9 @@ class DayReplay:
         assert ev.ride_id is not None  # a ride report
         r = self._ride(ev.ride_id)
         if ev.type == "arrived":
-            d.loc, d.arrived, d.arrived_at = r.origin, ev.ride_id, now
+            d.loc, d.arrived, d.arrived_at, d.boards_at = r.origin, ev.ride_id, now, None
         elif ev.type in ("picked_up", "no_show"):
-            d.free_at, d.arrived, d.arrived_at = now, None, None
+            d.free_at, d.arrived, d.arrived_at, d.boards_at = now, None, None, None
         else:
             d.loc, d.free_at = r.destination, now
         d.heading, d.depart_at, d.home = None, None, False

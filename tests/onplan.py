@@ -19,7 +19,6 @@ is boarding or alighting (the clock moves on a step at a time until then).
 from __future__ import annotations
 
 import logging
-import math
 import random
 import uuid
 from collections import Counter
@@ -36,7 +35,7 @@ from dispatcher.rides.field_events import VehicleEvent, vehicle_event
 from dispatcher.rides.plan import build_problem, current_plan, service_seconds
 from dispatcher.rides.reoptimize import reoptimize
 from dispatcher.timeline import at_local, from_seconds, parse_hhmm, to_seconds
-from routing.geo import Point
+from routing.geo import Point, along
 from routing.schedule import FLOAT_TOLERANCE, check
 
 TENANT = "ina-demo"
@@ -97,23 +96,6 @@ class _Driver:
     t: float
     arrived: float = 0.0  # when it reached the stop it is at
     serving: tuple[int | None, str] | None = None  # (ride id, kind) of that stop until it is done
-
-
-def along(a: Point, b: Point, f: float) -> Point:
-    """The point a fraction f of the way from a to b along the great circle (by distance, as the
-    straight-line model measures it)."""
-
-    def xyz(p: Point) -> tuple[float, float, float]:
-        la, lo = math.radians(p.lat), math.radians(p.lon)
-        return (math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la))
-
-    u, v = xyz(a), xyz(b)
-    omega = math.acos(max(-1.0, min(1.0, sum(x * y for x, y in zip(u, v, strict=True)))))
-    if omega < 1e-12:
-        return a
-    wa, wb = math.sin((1 - f) * omega) / math.sin(omega), math.sin(f * omega) / math.sin(omega)
-    x, y, z = (wa * p + wb * q for p, q in zip(u, v, strict=True))
-    return Point(math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x)))
 
 
 def _report_point(rng: random.Random, p: Point, noise_deg: float) -> tuple[float, float]:

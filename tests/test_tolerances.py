@@ -25,12 +25,12 @@ from dispatcher.rides.plan import (
     relax_broken_promises,
 )
 from dispatcher.tenants import sync_tenant
-from routing.geo import EARTH_RADIUS_M, Point
+from routing.geo import EARTH_RADIUS_M, Point, along
 from routing.roadnetwork import ACCESS_SPEED_KMH
 from routing.schedule import FLOAT_TOLERANCE, OnBoard, Stop, VehicleState, check
 from routing.traveltime import STRAIGHT_LINE_PROFILES, LazyMatrix, StraightLine
 from tests.conftest import make_ctx
-from tests.onplan import along, drive_day
+from tests.onplan import drive_day
 
 
 def test_the_stated_tolerance_covers_the_rounding_it_absorbs() -> None:
