@@ -205,3 +205,30 @@ def test_the_incremental_view_equals_a_fresh_read_after_every_step(ctx: Dispatch
     # each version records only the routes it changed; the plan in force is one row per vehicle
     assert len(routes) <= len(_vehicles(ctx))
     assert sum(1 for v in versions if len(v.routes) == 1) > len(versions) / 2
+
+
+def test_a_boarding_under_way_leaves_the_ride_that_much_less_time(ctx: Dispatcher, clock: SimClock) -> None:
+    """The driver taps `arrived`, then `picked_up` once the rider sits in the car: in between the
+    ride may have begun, so a plan made then must not assume it starts later than it did."""
+    rng = random.Random(3)
+    while not _rides(ctx, RideStatus.confirmed):
+        _book(ctx, rng, 0)
+    ride = _rides(ctx, RideStatus.confirmed)[0]
+    assert ride.pickup_window_start is not None and ride.vehicle_id is not None
+    clock.set(ride.pickup_window_start)
+    vehicle_event(ctx, TENANT, ride.vehicle_id, VehicleEvent(type="arrived", ride_id=ride.id), "driver")
+    cfg = ctx.config(TENANT)
+
+    def head() -> Any:
+        with Session(ctx.engine) as s:
+            problem = build_problem(ctx, s, cfg, DAY, current_plan(s, TENANT, DAY), clock.now())
+        route = next(
+            r for v, r in zip(problem.vehicles, problem.routes, strict=True) if v.id == ride.vehicle_id
+        )
+        assert route.fixed >= 1 and route.stops[0].request_id == ride.id
+        return route.stops[0]
+
+    assert head().max_ride == ride.max_ride_seconds  # boarding has not begun: the whole limit
+    clock.advance(timedelta(minutes=3))
+    assert head().max_ride == ride.max_ride_seconds - 180  # three minutes of it may be gone
+    assert_view_is_fresh(ctx, "boarding")  # the kept view plans with the same limit

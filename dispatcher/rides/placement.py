@@ -80,7 +80,7 @@ def try_insert(cfg: TenantConfig, problem: Problem, ride: Ride) -> Placement | N
     active fleet, every other route unchanged; None when no vehicle has room as its route stands."""
     p, d = _new_stops(cfg, problem, ride)
     active = [k for k, v in enumerate(problem.vehicles) if v.active]
-    memos = [problem.memos[k] for k in active] if problem.memos is not None else None
+    memos = [problem.memo(k) or {} for k in active]
     ins = cheapest_insertion([problem.routes[k] for k in active], p, d, problem.travel, memos)
     if ins is None:
         return None
@@ -139,7 +139,7 @@ def reshuffle(
     schedules: dict[int, Schedule] = {}
     for k, v in enumerate(problem.vehicles):
         if v.active:  # (the schedules the insertion just worked out, when the live view kept them)
-            st = prepare(problem.routes[k], problem.travel, problem.memos[k] if problem.memos else None)
+            st = prepare(problem.routes[k], problem.travel, problem.memo(k))
             if st is not None:
                 schedules[k] = st.sched
     if not any(_seats(problem.routes[k], p) for k in schedules):

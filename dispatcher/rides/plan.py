@@ -171,6 +171,7 @@ RIDE_COLUMNS = (
     col(Ride.wheelchair),
     col(Ride.max_ride_seconds),
     col(Ride.picked_up_at),
+    col(Ride.arrived_at),
 )
 
 
@@ -186,6 +187,12 @@ class Problem:
     # per route, what an insertion keeps between calls (`routing.insertion.prepare`): the live
     # view's vehicles keep theirs from booking to booking
     memos: list[dict[str, Any]] | None = None
+
+    def memo(self, k: int) -> dict[str, Any] | None:
+        """What route k keeps between insertions (None when routes were added by hand)."""
+        if self.memos is None or len(self.memos) != len(self.routes):
+            return None
+        return self.memos[k]
 
     def location(self, lat: float, lon: float) -> int:
         """The matrix index of a point given to build_problem (or added since)."""
@@ -365,6 +372,7 @@ class VehicleBase:
     stops: tuple[Stop, ...]
     arrived: int
     first_planned: float | None
+    boarding_from: float | None = None  # the first arrived pickup: when its boarding may have begun
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -379,6 +387,12 @@ def finish_route(base: VehicleBase, now_s: float, travel: LazyMatrix) -> Route:
     if fixed == 0 and _parked(first, base.first_planned, base.start, now_s, travel):
         # riders on board too: cargo or a rider waits with the vehicle for its next pickup
         since = max(since, now_s)  # waiting there: it can set off now, not before
+    if base.boarding_from is not None and base.boarding_from < now_s:
+        # Boarding may be under way since then (the driver taps only when the rider is on board):
+        # the ride-time limit runs from it, so a plan made meanwhile that starts this pickup now
+        # must leave the ride that much less time.
+        head = stops[0]
+        stops = (replace(head, max_ride=max(0.0, head.max_ride - (now_s - base.boarding_from))), *stops[1:])
     v = base.vehicle
     assert v.id is not None
     vs = VehicleState(
@@ -463,6 +477,11 @@ def vehicle_bases(
             stops.append(p if entry["kind"] == "pickup" else d)
             if k == arrived and entry["kind"] == "pickup" and r.status == RideStatus.vehicle_arrived:
                 arrived += 1
+        boarding_from = None
+        if arrived:
+            head = rides[pending[0]["ride_id"]]
+            if head.arrived_at is not None and head.pickup_window_start is not None:
+                boarding_from = to_seconds(max(head.arrived_at, head.pickup_window_start), day, tz)
         first_planned = None
         if pending and "planned_time" in pending[0]:
             first_planned = to_seconds(datetime.fromisoformat(pending[0]["planned_time"]), day, tz)
@@ -477,6 +496,7 @@ def vehicle_bases(
             tuple(stops),
             arrived,
             first_planned,
+            boarding_from,
         )
     return out
 
