@@ -834,8 +834,11 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"{v['label']}: replayed {rp['service_seconds'] / 3600:.1f} service hours "
             f"in {rp['wall_seconds']} s, "
-            f"{rp['faster_than_real_time']}x faster than real time"
+            f"{rp['faster_than_real_time']}x faster than real time; "
+            f"peak memory {rp['peak_memory_mib']} MiB"
         )
+        for day, h in rp["plan_history"].items():
+            print(f"  plan history of {day}: {h['versions']} versions, {h['mb']} MB ({_by_hour(h)})")
     if args.json:
         Path(args.json).write_text(json.dumps(sim, ensure_ascii=False, indent=1), encoding="utf-8")
         print(f"metrics written to {args.json}")
@@ -843,6 +846,11 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         Path(args.report).write_text(render(sim), encoding="utf-8")
         print(f"report written to {args.report}")
     return 0
+
+
+def _by_hour(history: dict[str, Any]) -> str:
+    """A plan history's growth over the day, e.g. "by 09:59 0.4 MB, by 10:59 0.9 MB"."""
+    return ", ".join(f"by {h} {mb} MB" for h, mb in history["mb_by_hour"].items())
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
@@ -922,7 +930,11 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
         f"their window, {pr['dropoffs_after_latest_arrival']} riders arriving after the latest arrival, "
         f"{pr['rides_over_max_ride']} rides over their ride-time limit, {pr['not_completed']} not completed"
     )
-    print(f"replayed in {s['replay']['wall_seconds']} s; outcomes.csv, routes.csv, summary.json in {out}")
+    rp = s["replay"]
+    print(f"peak memory {rp['peak_memory_mib']} MiB")
+    for day, h in rp["plan_history"].items():
+        print(f"plan history of {day}: {h['versions']} versions, {h['mb']} MB ({_by_hour(h)})")
+    print(f"replayed in {rp['wall_seconds']} s; outcomes.csv, routes.csv, summary.json in {out}")
     return 0
 
 

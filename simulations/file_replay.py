@@ -41,6 +41,7 @@ from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import at_local, iso_local
 from routing.geo import Point
 from simulations.demand import Trip, Weather
+from simulations.metrics import peak_memory_mib, plan_history
 from simulations.replay import DayReplay, ReplayOptions, TripOutcome, World, _why, prepare
 
 ACTOR = "replay"
@@ -406,6 +407,8 @@ def run_file_replay(
                 "solver_iterations": opt.solver_iterations,
                 "position_minutes": opt.position_minutes,
                 "vehicles": len(world.vehicles),
+                "peak_memory_mib": peak_memory_mib(),
+                "plan_history": {d.isoformat(): plan_history(ctx, cfg.id, d) for d in days},
             }
             return result
         finally:

@@ -18,15 +18,17 @@
 
 from __future__ import annotations
 
+import json
+import resource
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import id_of
-from dispatcher.models import Flight, Ride, Vehicle
+from dispatcher.models import Flight, PlanRoute, PlanVersion, Ride, Vehicle
 from dispatcher.reporting.stats import load_facts, order_figures, ride_figures
 from dispatcher.timeline import parse_hhmm
 from routing.geo import Point
@@ -197,7 +199,48 @@ def summarize(ctx: Dispatcher, result: ReplayResult) -> dict[str, Any]:
             "simulated_seconds": simulated,
             "service_seconds": in_service,
             "faster_than_real_time": round(in_service / wall, 1) if wall else None,
+            "peak_memory_mib": peak_memory_mib(),
+            "plan_history": {d.day.isoformat(): plan_history(ctx, result.tenant, d.day) for d in result.days},
         },
+    }
+
+
+def peak_memory_mib() -> float:
+    """This process's peak resident memory so far (MiB; Linux reports ru_maxrss in KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def plan_history(ctx: Dispatcher, tenant_id: str, day: date) -> dict[str, Any]:
+    """How much the day's plan history takes: its versions, their size as stored JSON (MB, 10^6
+    bytes), and the size reached by the end of each hour of the day (local time), which shows how
+    it grows; plus the plan in force (`plan_route`)."""
+    tz = ctx.config(tenant_id).tz
+    by_hour: dict[int, int] = defaultdict(int)
+    versions = 0
+    with Session(ctx.engine) as s:
+        rows = s.exec(
+            select(PlanVersion.created_at, PlanVersion.routes).where(
+                PlanVersion.tenant_id == tenant_id, PlanVersion.service_date == day
+            )
+        )
+        for at, routes in rows:
+            versions += 1
+            by_hour[at.astimezone(tz).hour] += len(json.dumps(routes))
+        in_force = sum(
+            len(json.dumps(stops))
+            for stops in s.exec(
+                select(PlanRoute.stops).where(PlanRoute.tenant_id == tenant_id, PlanRoute.service_date == day)
+            )
+        )
+    total, cumulative = 0, {}
+    for h in sorted(by_hour):
+        total += by_hour[h]
+        cumulative[f"{h:02d}:59"] = round(total / 1e6, 3)
+    return {
+        "versions": versions,
+        "mb": round(total / 1e6, 3),
+        "mb_by_hour": cumulative,
+        "in_force_mb": round(in_force / 1e6, 3),
     }
 
 
