@@ -267,11 +267,11 @@ class Ride(SQLModel, table=True):
 class PlanVersion(SQLModel, table=True):
     """One version of a tenant's plan for a service day: what changed, why, and when.
 
-    routes: the routes this version changed (since revision 0017a; earlier rows hold every route),
-    {vehicle id: [{"ride_id", "kind", "planned_time" (ISO-8601), "done": bool}, ...]} in visiting
-    order; done stops stay in front of pending ones (an empty list: the vehicle has none left).
-    The plan in force is `PlanRoute`. travel_seconds: total planned driving time (s) of the
-    pending part of the whole plan.
+    routes: the routes this version changed, {vehicle id: {"done": stops done so far, "pending":
+    [{"ride_id", "kind", "planned_time" (ISO-8601), "done": false}, ...] in visiting order}} (since
+    revision 0017a; earlier rows hold every route whole, as `PlanRoute.stops`). The plan in force
+    is `PlanRoute`. travel_seconds: total planned driving time (s) of the pending part of the whole
+    plan.
     """
 
     __table_args__ = (UniqueConstraint("tenant_id", "service_date", "version"),)
@@ -286,9 +286,11 @@ class PlanVersion(SQLModel, table=True):
 
 
 class PlanRoute(SQLModel, table=True):
-    """A vehicle's route in the plan in force of a service day (see `PlanVersion` for the stop
-    format); `version`: the plan version that last changed it. Written only when it changes, so a
-    booking writes the one or two routes it touched, not the day."""
+    """A vehicle's route in the plan in force of a service day: stops: [{"ride_id", "kind",
+    "planned_time" (ISO-8601), "done": bool, "done_at" (ISO-8601, done stops)}, ...] in visiting
+    order, done stops in front of pending ones; `version`: the plan version that last changed it.
+    Written only when it changes, so a booking writes the one or two routes it touched, not the
+    day."""
 
     __tablename__ = "plan_route"
     __table_args__ = (UniqueConstraint("tenant_id", "service_date", "vehicle_id"),)

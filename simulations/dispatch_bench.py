@@ -35,6 +35,7 @@ from dispatcher.settings import DEMO_TENANT_FILE
 from dispatcher.tenant_config import TenantConfig, parse_tenant
 from dispatcher.tenants import sync_tenant
 from routing.schedule import check
+from simulations.metrics import peak_memory_mib
 
 START = "2026-11-24T07:30:00+09:00"  # a Tuesday, before service
 
@@ -72,10 +73,12 @@ class DispatchBench:
     invalid: int
     plan_ok: bool
     vehicles: int
+    wall_seconds: float = 0.0  # the whole run, set-up included
 
 
 def run(vehicles: int, bookings: int, seed: int, database_url: str | None = None) -> DispatchBench:
     rng = random.Random(seed)
+    wall0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         engine = make_engine(url)
@@ -140,7 +143,14 @@ def run(vehicles: int, bookings: int, seed: int, database_url: str | None = None
         plan_ok = all(check(r.vehicle, r.stops, problem.travel).feasible for r in problem.routes)
         engine.dispose()
     return DispatchBench(
-        latencies, refusals, counts["confirmed"], counts["refused"], counts["invalid"], plan_ok, vehicles
+        latencies,
+        refusals,
+        counts["confirmed"],
+        counts["refused"],
+        counts["invalid"],
+        plan_ok,
+        vehicles,
+        time.perf_counter() - wall0,
     )
 
 
@@ -160,5 +170,6 @@ def report(b: DispatchBench) -> str:
             if b.refusals
             else ""
         )
-        + f"final plan accepted by the checker: {'yes' if b.plan_ok else 'NO'}"
+        + f"final plan accepted by the checker: {'yes' if b.plan_ok else 'NO'}\n"
+        f"peak memory {peak_memory_mib()} MiB; wall time {b.wall_seconds:.0f} s"
     )

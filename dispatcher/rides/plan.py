@@ -84,6 +84,14 @@ def current_plan(session: Session, tenant_id: str, day: date, only: int | None =
     return _plan_state(version or 0, routes, only is None)
 
 
+def _change(stops: list[dict[str, Any]]) -> dict[str, Any]:
+    """How a plan version records one vehicle's new route: how many stops it has done (those are
+    recorded once, by the drivers' reports and the versions before) and its pending stops. So a
+    version's size is bounded by what a vehicle still has to do, not by its day so far."""
+    pending = [s for s in stops if not s.get("done")]
+    return {"done": len(stops) - len(pending), "pending": pending}
+
+
 def save_plan(
     session: Session,
     tenant_id: str,
@@ -94,9 +102,9 @@ def save_plan(
     travel_seconds: float,
 ) -> PlanVersion:
     """Store a new version of the plan: the routes that changed since `state` was read are written
-    (`PlanRoute`, one row per vehicle) and recorded in the version (`PlanVersion.routes`), so a
-    change costs the routes it touched, and the day's history grows with its changes, not with
-    their square."""
+    (`PlanRoute`, one row per vehicle) and recorded in the version (`PlanVersion.routes`, pending
+    stops only: `_change`), so a change costs the routes it touched, and the day's history grows
+    with its changes, not with their square."""
     changed = state.changed()
     version = state.version + 1
     pv = PlanVersion(
@@ -105,7 +113,7 @@ def save_plan(
         version=version,
         reason=reason,
         travel_seconds=travel_seconds,
-        routes={str(v): state.routes.get(v, []) for v in changed},
+        routes={str(v): _change(state.routes.get(v, [])) for v in changed},
         created_at=now,
     )
     session.add(pv)
