@@ -21,7 +21,7 @@ from dispatcher.models import Ride, RideStatus, Vehicle
 from dispatcher.rides import cargo, field_checks
 from dispatcher.rides.kinds import REPORTED
 from dispatcher.rides.lifecycle import remove_stops, replan_vehicle, transition
-from dispatcher.rides.plan import PlanState, current_plan, moved_view, remember, save_plan
+from dispatcher.rides.plan import PlanState, current_plan, kept_view, moved_view, remember, save_plan
 from dispatcher.rides.positions import report_time_error, whereabouts
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import Instant, iso_local, local_date
@@ -124,7 +124,8 @@ def _report(
             )
         if ev.type in ("position", "delay"):
             day = local_date(now, cfg.tz)
-            state = current_plan(session, tenant_id, day, only=vehicle_id)
+            view = kept_view(ctx, session, cfg, day, seq)
+            state = view.plan() if view else current_plan(session, tenant_id, day, only=vehicle_id)
             late = whereabouts(
                 ctx,
                 session,
@@ -136,10 +137,11 @@ def _report(
                 actor,
                 position=Point(ev.lat, ev.lon) if ev.lat is not None and ev.lon is not None else None,
                 delay_minutes=ev.minutes if ev.type == "delay" else None,
+                view=view,
             )
-            view = moved_view(ctx, session, cfg, day, seq, state, [vehicle_id])
+            moved = moved_view(ctx, session, cfg, day, seq, state, [vehicle_id], view, positions=[vehicle_id])
             session.commit()
-            remember(ctx, cfg, view)
+            remember(ctx, cfg, moved)
             return {
                 "vehicle_id": vehicle_id,
                 "type": ev.type,

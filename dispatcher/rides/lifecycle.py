@@ -6,15 +6,24 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session
 
 from dispatcher.context import Dispatcher
 from dispatcher.db import lock_tenant
 from dispatcher.errors import Code, Conflict, NotFound
-from dispatcher.models import RIDE_TRANSITIONS, Ride, RideStatus
-from dispatcher.rides.plan import SCHEDULE_TOLERANCE_S, PlanState, apply_route, build_problem
+from dispatcher.models import RIDE_TRANSITIONS, Ride, RideStatus, Vehicle
+from dispatcher.rides.plan import (
+    SCHEDULE_TOLERANCE_S,
+    LiveView,
+    PlanState,
+    apply_route,
+    build_problem,
+    view_route,
+)
 from dispatcher.tenant_config import TenantConfig
+from routing.insertion import Route
 from routing.schedule import Schedule, Stop, check, forecast
 
 log = logging.getLogger(__name__)
@@ -61,18 +70,29 @@ def retime(
     state: PlanState,
     now: datetime,
     vehicle_id: int,
+    view: LiveView | None = None,
 ) -> Retimed | None:
     """The planned times of one vehicle's pending stops after its stops or its whereabouts changed,
     without storing them (None: the vehicle is not planned). A late vehicle's times become the
-    forecast of when it will really get there."""
-    problem = build_problem(ctx, session, cfg, day, state, now, only=vehicle_id)
-    for v, route in zip(problem.vehicles, problem.routes, strict=True):
+    forecast of when it will really get there.
+
+    view: the live view as this transaction found it, when only the vehicle's whereabouts changed
+    (its rides are then as the view read them, and its legs are already on the view's matrix)."""
+    vehicle = session.get(Vehicle, vehicle_id) if view is not None else None
+    route = view_route(session, cfg, view, state, vehicle, now) if view and vehicle else None
+    if route is not None and view is not None:
+        candidates: list[tuple[Any, Route]] = [(vehicle, route)]
+        travel: Any = view.builder.matrix
+    else:
+        problem = build_problem(ctx, session, cfg, day, state, now, only=vehicle_id)
+        candidates, travel = list(zip(problem.vehicles, problem.routes, strict=True)), problem.travel
+    for v, route in candidates:
         if v.id != vehicle_id:
             continue
-        sched = check(route.vehicle, route.stops, problem.travel)
+        sched = check(route.vehicle, route.stops, travel)
         if sched.feasible:
             return Retimed(vehicle_id, route.stops, sched, [])
-        late_plan = forecast(route.vehicle, route.stops, problem.travel)
+        late_plan = forecast(route.vehicle, route.stops, travel)
         late = sorted(  # late: beyond the tolerance the checker allows (the rounding of reports)
             {
                 s.request_id

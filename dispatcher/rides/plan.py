@@ -381,6 +381,7 @@ class VehicleBase:
     arrived: int
     first_planned: float | None
     boarding_from: float | None = None  # the first arrived pickup: when its boarding may have begun
+    rows: Mapping[int, Any] = field(default_factory=dict, compare=False, repr=False)  # its rides, read
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -433,19 +434,24 @@ def vehicle_bases(
     state: PlanState,
     vehicles: Sequence[Vehicle],
     b: ProblemBuilder,
+    known: Mapping[int, Any] | None = None,
 ) -> dict[int, VehicleBase]:
-    """The bases of `vehicles` from their routes in `state` and their rides in the database."""
+    """The bases of `vehicles` from their routes in `state` and their rides in the database.
+
+    known: ride rows (RIDE_COLUMNS) already read and not changed since (a position report changes
+    no ride); only the others are read."""
     tz = cfg.tz
     ride_ids = {s["ride_id"] for v in vehicles for s in state.routes.get(id_of(v), [])}
-    rides: dict[int, Any] = {}
-    onboard_of: dict[int, list[Any]] = {}
-    if ride_ids:
+    rides: dict[int, Any] = {rid: known[rid] for rid in ride_ids if rid in known} if known else {}
+    missing = ride_ids - rides.keys()
+    if missing:
         # (sqlmodel's select() is typed for up to 4 columns; the Select it builds takes any number)
-        rows: Iterable[Any] = session.exec(Select(*RIDE_COLUMNS).where(col(Ride.id).in_(ride_ids)))
-        for r in rows:
-            rides[r.id] = r
-            if r.status == RideStatus.on_board and r.picked_up_at is not None:
-                onboard_of.setdefault(r.vehicle_id, []).append(r)
+        rows: Iterable[Any] = session.exec(Select(*RIDE_COLUMNS).where(col(Ride.id).in_(missing)))
+        rides.update((r.id, r) for r in rows)
+    onboard_of: dict[int, list[Any]] = {}
+    for r in rides.values():
+        if r.status == RideStatus.on_board and r.picked_up_at is not None:
+            onboard_of.setdefault(r.vehicle_id, []).append(r)
     out = {}
     for v in vehicles:
         vid = id_of(v)
@@ -505,6 +511,7 @@ def vehicle_bases(
             arrived,
             first_planned,
             boarding_from,
+            {s["ride_id"]: rides[s["ride_id"]] for s in state.routes.get(vid, [])},
         )
     return out
 
@@ -589,10 +596,23 @@ def load_view(ctx: Dispatcher, session: Session, cfg: TenantConfig, day: date, s
     return LiveView(seq, day, state, {id_of(v): _snapshot(v) for v in vehicles}, bases, b)
 
 
-def live_view(ctx: Dispatcher, session: Session, cfg: TenantConfig, day: date, seq: int) -> LiveView:
-    """The day's view as it stood before this transaction took the tenant lock with sequence
-    `seq`: the one this process remembered at seq - 1 (nobody else has changed anything since:
-    every write bumps the sequence under the same lock), else read from the database."""
+def view_route(
+    session: Session, cfg: TenantConfig, view: LiveView, state: PlanState, vehicle: Vehicle, now: datetime
+) -> Route | None:
+    """One vehicle's route at `now` on the view's travel matrix, from its route in `state` and its
+    row as it stands in this transaction (where it is now), reusing the rides the view read: what
+    a position report retimes (None: the vehicle is not planned)."""
+    vid = id_of(vehicle)
+    old = view.bases.get(vid)
+    if old is None or not _planned(vehicle, state):
+        return None
+    base = vehicle_bases(session, cfg, view.day, state, [vehicle], view.builder, old.rows)[vid]
+    return finish_route(base, to_seconds(now, view.day, cfg.tz), view.builder.matrix)
+
+
+def kept_view(ctx: Dispatcher, session: Session, cfg: TenantConfig, day: date, seq: int) -> LiveView | None:
+    """The view this process kept at seq - 1, planned with today's travel model (None: none, or
+    another writer came between, or the travel margins changed)."""
     view = ctx.views.get((cfg.id, day))
     if (
         isinstance(view, LiveView)
@@ -600,7 +620,14 @@ def live_view(ctx: Dispatcher, session: Session, cfg: TenantConfig, day: date, s
         and view.builder.matrix.duration == ctx.travel(cfg.id, session).duration
     ):
         return view
-    return load_view(ctx, session, cfg, day, seq - 1)
+    return None
+
+
+def live_view(ctx: Dispatcher, session: Session, cfg: TenantConfig, day: date, seq: int) -> LiveView:
+    """The day's view as it stood before this transaction took the tenant lock with sequence
+    `seq`: the one this process remembered at seq - 1 (nobody else has changed anything since:
+    every write bumps the sequence under the same lock), else read from the database."""
+    return kept_view(ctx, session, cfg, day, seq) or load_view(ctx, session, cfg, day, seq - 1)
 
 
 def live_problem(
@@ -627,12 +654,14 @@ def moved_view(
     state: PlanState,
     vehicle_ids: Iterable[int] = (),
     basis: LiveView | None = None,
+    positions: Iterable[int] = (),
 ) -> LiveView | None:
     """The view after this transaction's writes (call it after them, before the commit; keep the
     result with `remember` once committed): the view before (`basis`, or the one remembered at
     seq - 1) with the routes `state` changed and the vehicles `vehicle_ids` (a position, a status)
-    read again. Without a view before, a complete `state` gives one read afresh; else None (the
-    next booking reads the day from the database)."""
+    read again (of those in `positions` only the vehicle: its rides did not change). Without a
+    view before, a complete `state` gives one read afresh; else None (the next booking reads the
+    day from the database)."""
     if basis is None:
         held = ctx.views.get((cfg.id, day))
         basis = held if isinstance(held, LiveView) and held.seq == seq - 1 else None
@@ -656,7 +685,9 @@ def moved_view(
     for vid in touched:
         bases.pop(vid, None)
     fresh = [v for v in read if _planned(v, new_state)]
-    bases.update(vehicle_bases(session, cfg, day, new_state, fresh, basis.builder))
+    # the rides of vehicles that only moved (`positions`) are as read before
+    known = {rid: row for vid in positions if (b := basis.bases.get(vid)) for rid, row in b.rows.items()}
+    bases.update(vehicle_bases(session, cfg, day, new_state, fresh, basis.builder, known))
     return LiveView(seq, day, new_state, vehicles, bases, basis.builder)
 
 

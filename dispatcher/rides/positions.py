@@ -25,7 +25,7 @@ from dispatcher.models import Vehicle
 from dispatcher.rides import field_checks
 from dispatcher.rides.kinds import VEHICLE_DELAY, VEHICLE_POSITION
 from dispatcher.rides.lifecycle import retime
-from dispatcher.rides.plan import PlanState, apply_route, current_plan, moved_view, remember, save_plan
+from dispatcher.rides.plan import LiveView, PlanState, apply_route, live_view, moved_view, remember, save_plan
 from dispatcher.tenant_config import TenantConfig
 from dispatcher.timeline import Instant, iso_local, local_date, to_seconds
 from routing.geo import Point, haversine_m
@@ -65,13 +65,15 @@ def whereabouts(
     actor: str,
     position: Point | None = None,
     delay_minutes: int | None = None,
+    view: LiveView | None = None,
 ) -> list[int]:
     """A position report (`position`) or a reported delay (`delay_minutes` from `at`) of a vehicle,
     inside the caller's locked transaction: the vehicle's whereabouts, its pending stops retimed in
     `state` (stored as a new plan version when a delay, or when times moved by PLAN_SHIFT_SECONDS
     or more), the event, and a flag for the operator when the position jumped faster than driving.
 
-    Returns the rides the vehicle can no longer serve in time (only when its times were stored)."""
+    Returns the rides the vehicle can no longer serve in time (only when its times were stored).
+    view: the live view as the transaction found it (the retiming then reads no ride again)."""
     vid = id_of(vehicle)
     day = local_date(now, cfg.tz)
     if position is not None:
@@ -98,7 +100,7 @@ def whereabouts(
         for e in state.pending(vid)
     }
     late: list[int] = []
-    retimed = retime(ctx, session, cfg, day, state, now, vid) if old else None
+    retimed = retime(ctx, session, cfg, day, state, now, vid, view) if old else None
     if retimed is not None:
         moved = max(
             (
@@ -182,7 +184,8 @@ def report_positions(
                 select(Vehicle).where(Vehicle.tenant_id == tenant_id, col(Vehicle.id).in_(ids))
             )
         }
-        state = current_plan(session, tenant_id, day)
+        view = live_view(ctx, session, cfg, day, seq)  # a fleet's feed: worth reading the day once
+        state = view.plan()
         touched: set[int] = set()
         for r in reports:
             vehicle = vehicles.get(r.vehicle_id)
@@ -218,7 +221,7 @@ def report_positions(
                 out.append({"vehicle_id": r.vehicle_id, "status": "rejected", "errors": [problem]})
                 continue
             late = whereabouts(
-                ctx, session, cfg, state, vehicle, at, now, actor, position=Point(r.lat, r.lon)
+                ctx, session, cfg, state, vehicle, at, now, actor, position=Point(r.lat, r.lon), view=view
             )
             touched.add(r.vehicle_id)
             late_any = late_any or bool(late)
@@ -230,9 +233,9 @@ def report_positions(
                     "late_rides": late,
                 }
             )
-        view = moved_view(ctx, session, cfg, day, seq, state, touched)
+        moved = moved_view(ctx, session, cfg, day, seq, state, touched, basis=view, positions=touched)
         session.commit()
-        remember(ctx, cfg, view)
+        remember(ctx, cfg, moved)
     if late_any:
         ctx.after_change(tenant_id)
     return out
