@@ -491,14 +491,16 @@ def vehicle_bases(
             stops.append(p if entry["kind"] == "pickup" else d)
             if k == arrived and entry["kind"] == "pickup" and r.status == RideStatus.vehicle_arrived:
                 arrived += 1
-        boarding_from = None
-        if arrived:
-            head = rides[pending[0]["ride_id"]]
-            if head.arrived_at is not None and head.pickup_window_start is not None:
-                boarding_from = to_seconds(max(head.arrived_at, head.pickup_window_start), day, tz)
         first_planned = None
         if pending and "planned_time" in pending[0]:
             first_planned = to_seconds(datetime.fromisoformat(pending[0]["planned_time"]), day, tz)
+        boarding_from = None
+        if arrived:  # boarding begins at the planned time, not before the car is there and the window open
+            head = rides[pending[0]["ride_id"]]
+            if head.arrived_at is not None and head.pickup_window_start is not None:
+                boarding_from = max(
+                    to_seconds(max(head.arrived_at, head.pickup_window_start), day, tz), first_planned or 0.0
+                )
         out[vid] = VehicleBase(
             _snapshot(v),
             depot,
