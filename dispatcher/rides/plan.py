@@ -475,7 +475,7 @@ def vehicle_bases(
         if v.delayed_until is not None and v.delayed_until.astimezone(tz).date() == day:
             since = max(since, to_seconds(v.delayed_until, day, tz))  # held up where it is
         onboard = []
-        for r in onboard_of.get(vid, []):
+        for r in sorted(onboard_of.get(vid, []), key=lambda r: r.id):  # the same order however read
             seats, chairs = seats_needed(r.party_size, r.wheelchair)
             onboard.append(
                 OnBoard(r.id, to_seconds(r.picked_up_at, day, tz), seats, chairs, r.max_ride_seconds)
