@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlmodel import Session
 
@@ -24,7 +23,7 @@ from dispatcher.rides.plan import (
 )
 from dispatcher.tenant_config import TenantConfig
 from routing.insertion import Route
-from routing.schedule import Schedule, Stop, check, forecast
+from routing.schedule import Schedule, Stop, TravelMatrix, check, forecast
 
 log = logging.getLogger(__name__)
 
@@ -78,33 +77,32 @@ def retime(
 
     view: the live view as this transaction found it, when only the vehicle's whereabouts changed
     (its rides are then as the view read them, and its legs are already on the view's matrix)."""
-    vehicle = session.get(Vehicle, vehicle_id) if view is not None else None
-    route = view_route(session, cfg, view, state, vehicle, now) if view and vehicle else None
-    if route is not None and view is not None:
-        candidates: list[tuple[Any, Route]] = [(vehicle, route)]
-        travel: Any = view.builder.matrix
-    else:
+    route: Route | None = None
+    if view is not None:
+        route = view_route(session, cfg, view, state, session.get_one(Vehicle, vehicle_id), now)
+        travel: TravelMatrix = view.builder.matrix
+    if route is None:
         problem = build_problem(ctx, session, cfg, day, state, now, only=vehicle_id)
-        candidates, travel = list(zip(problem.vehicles, problem.routes, strict=True)), problem.travel
-    for v, route in candidates:
-        if v.id != vehicle_id:
-            continue
-        sched = check(route.vehicle, route.stops, travel)
-        if sched.feasible:
-            return Retimed(vehicle_id, route.stops, sched, [])
-        late_plan = forecast(route.vehicle, route.stops, travel)
-        late = sorted(  # late: beyond the tolerance the checker allows (the rounding of reports)
-            {
-                s.request_id
-                for s, t in zip(route.stops, late_plan.times, strict=True)
-                if t > s.latest + SCHEDULE_TOLERANCE_S
-            }
-        )
-        if not late:  # a ride-time limit breaks rather than a window: every movable rider is at risk
-            late = sorted({s.request_id for s in route.stops})
-        log.warning("vehicle %s running late (%s): rides %s", vehicle_id, sched.reason, late)
-        return Retimed(vehicle_id, route.stops, late_plan, late)
-    return None
+        planned = zip(problem.vehicles, problem.routes, strict=True)
+        route = next((r for v, r in planned if v.id == vehicle_id), None)
+        travel = problem.travel
+        if route is None:
+            return None
+    sched = check(route.vehicle, route.stops, travel)
+    if sched.feasible:
+        return Retimed(vehicle_id, route.stops, sched, [])
+    late_plan = forecast(route.vehicle, route.stops, travel)
+    late = sorted(  # late: beyond the tolerance the checker allows (the rounding of reports)
+        {
+            s.request_id
+            for s, t in zip(route.stops, late_plan.times, strict=True)
+            if t > s.latest + SCHEDULE_TOLERANCE_S
+        }
+    )
+    if not late:  # a ride-time limit breaks rather than a window: every movable rider is at risk
+        late = sorted({s.request_id for s in route.stops})
+    log.warning("vehicle %s running late (%s): rides %s", vehicle_id, sched.reason, late)
+    return Retimed(vehicle_id, route.stops, late_plan, late)
 
 
 def replan_vehicle(

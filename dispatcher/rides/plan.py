@@ -539,17 +539,36 @@ def build_problem(
 
     only: just this vehicle (and its rides), e.g. to retime one vehicle after its driver's report
     without reading every ride of the day."""
+    vehicles = [v for v in _fleet(session, cfg, only) if _planned(v, state)]
+    b = ProblemBuilder(LazyMatrix(ctx.travel(cfg.id, session).duration, []))
+    bases = vehicle_bases(session, cfg, day, state, vehicles, b)
+    return _problem(cfg, day, vehicles, bases, b, now, extra_points)
+
+
+def _fleet(session: Session, cfg: TenantConfig, only: int | None = None) -> list[Vehicle]:
+    """The tenant's vehicles in id order (only: that one)."""
     query = select(Vehicle).where(Vehicle.tenant_id == cfg.id).order_by(col(Vehicle.id))
     if only is not None:
         query = query.where(Vehicle.id == only)
-    vehicles = [v for v in session.exec(query) if _planned(v, state)]
-    b = ProblemBuilder(LazyMatrix(ctx.travel(cfg.id, session).duration, []))
-    bases = vehicle_bases(session, cfg, day, state, vehicles, b)
+    return list(session.exec(query))
+
+
+def _problem(
+    cfg: TenantConfig,
+    day: date,
+    vehicles: list[Vehicle],
+    bases: Mapping[int, VehicleBase],
+    b: ProblemBuilder,
+    now: datetime,
+    extra_points: Sequence[Point],
+) -> Problem:
+    """The routing problem at `now` of these vehicles' bases (extra points get matrix rows too)."""
     for point in extra_points:
         b.loc(point.lat, point.lon)
     now_s = to_seconds(now, day, cfg.tz)
-    routes = [finish_route(bases[id_of(v)], now_s, b.matrix) for v in vehicles]
-    return Problem(day, vehicles, routes, b.matrix, b.index, [bases[id_of(v)].memo for v in vehicles])
+    chosen = [bases[id_of(v)] for v in vehicles]
+    routes = [finish_route(base, now_s, b.matrix) for base in chosen]
+    return Problem(day, vehicles, routes, b.matrix, b.index, [base.memo for base in chosen])
 
 
 MAX_VIEW_POINTS = 20000
@@ -577,22 +596,14 @@ class LiveView:
 
     def problem(self, cfg: TenantConfig, now: datetime, extra_points: Sequence[Point] = ()) -> Problem:
         """The routing problem at `now`, as `build_problem` would read it from the database."""
-        for point in extra_points:
-            self.builder.loc(point.lat, point.lon)
-        now_s = to_seconds(now, self.day, cfg.tz)
-        travel = self.builder.matrix
         vehicles = [v for v in self.vehicles.values() if _planned(v, self.state)]
-        bases = [self.bases[id_of(v)] for v in vehicles]
-        routes = [finish_route(b, now_s, travel) for b in bases]
-        return Problem(self.day, vehicles, routes, travel, self.builder.index, [b.memo for b in bases])
+        return _problem(cfg, self.day, vehicles, self.bases, self.builder, now, extra_points)
 
 
 def load_view(ctx: Dispatcher, session: Session, cfg: TenantConfig, day: date, seq: int) -> LiveView:
     """The live view read from the database (as of lock sequence `seq`)."""
     state = current_plan(session, cfg.id, day)
-    vehicles = list(
-        session.exec(select(Vehicle).where(Vehicle.tenant_id == cfg.id).order_by(col(Vehicle.id)))
-    )
+    vehicles = _fleet(session, cfg)
     b = ProblemBuilder(LazyMatrix(ctx.travel(cfg.id, session).duration, []))
     bases = vehicle_bases(session, cfg, day, state, [v for v in vehicles if _planned(v, state)], b)
     return LiveView(seq, day, state, {id_of(v): _snapshot(v) for v in vehicles}, bases, b)
@@ -665,8 +676,7 @@ def moved_view(
     view before, a complete `state` gives one read afresh; else None (the next booking reads the
     day from the database)."""
     if basis is None:
-        held = ctx.views.get((cfg.id, day))
-        basis = held if isinstance(held, LiveView) and held.seq == seq - 1 else None
+        basis = kept_view(ctx, session, cfg, day, seq)
     if basis is None:
         if not state.complete:
             return None

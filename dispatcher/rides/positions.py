@@ -189,35 +189,17 @@ def report_positions(
         touched: set[int] = set()
         for r in reports:
             vehicle = vehicles.get(r.vehicle_id)
-            if vehicle is None:
-                out.append(
-                    {
-                        "vehicle_id": r.vehicle_id,
-                        "status": "rejected",
-                        "errors": [
-                            field_error(
-                                "vehicle_id", "is no vehicle of this town", code=Code.vehicle_not_found
-                            )
-                        ],
-                    }
-                )
-                continue
-            if operator_id is not None and vehicle.operator_id != operator_id:
-                out.append(
-                    {
-                        "vehicle_id": r.vehicle_id,
-                        "status": "rejected",
-                        "errors": [
-                            field_error(
-                                "vehicle_id", "is another company's vehicle", code=Code.vehicle_not_yours
-                            )
-                        ],
-                    }
-                )
-                continue
             at = r.at.astimezone(now.tzinfo) if r.at is not None else now
-            problem = report_time_error(cfg, vehicle, at, now)
-            if problem is not None:
+            problem: dict[str, Any] | None = None
+            if vehicle is None:
+                problem = field_error("vehicle_id", "is no vehicle of this town", code=Code.vehicle_not_found)
+            elif operator_id is not None and vehicle.operator_id != operator_id:
+                problem = field_error(
+                    "vehicle_id", "is another company's vehicle", code=Code.vehicle_not_yours
+                )
+            else:
+                problem = report_time_error(cfg, vehicle, at, now)
+            if vehicle is None or problem is not None:
                 out.append({"vehicle_id": r.vehicle_id, "status": "rejected", "errors": [problem]})
                 continue
             late = whereabouts(
